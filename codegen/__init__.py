@@ -1,0 +1,10 @@
+"""The generator: spec YAML → IR → checks → Jinja2 templates → files.
+
+Nothing here is imported when sending mail; it needs the ``codegen`` extra
+(``pip install mailspec[codegen]``).
+"""
+
+from .loader import SpecError, load_spec
+from .writer import Drift, generate, render_dir
+
+__all__ = ["Drift", "SpecError", "generate", "load_spec", "render_dir"]

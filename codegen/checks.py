@@ -1,0 +1,195 @@
+"""Semantic checks on a decoded spec: what types alone cannot say.
+
+Each check reports a :class:`SpecError` at the offending key's line, and every check
+runs before anything is rendered, so a bad spec never produces half a package.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from mailspec._naming import ident
+from mailspec.ir import AnyOf, MaxSpan, OneOf, Operation, Spec
+from mailspec.message import MESSAGE_FIELDS
+
+from .loader import Located, SpecError
+from .typeexpr import TypeExprError
+from .typeexpr import parse as parse_type
+
+__all__ = ["check", "ENVELOPE_SHAPE"]
+
+ENVELOPE_SHAPE = "Envelope"  # generated from `envelope:`; a spec may not define its own
+_PLACEHOLDER = re.compile(r"{([^{}]*)}")
+_CONSTRAINT_NEEDS = {
+    "max_length": "max_length",
+    "max_items": "max_items",
+    "enum": "enum",
+    "max_total_bytes": "max_total_bytes",
+}
+
+
+def check(located: Located) -> None:
+    """Raise the first problem found, in file order of the checks below."""
+    for path, message in _problems(located.spec):
+        raise located.error(path, message)
+
+
+def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if spec.default_region not in spec.regions:
+        yield ("default_region",), f"{spec.default_region!r} is not a region (regions: {', '.join(spec.regions)})"
+    if bool(spec.auth.body) == bool(spec.auth.bearer):
+        yield ("auth",), "give exactly one of body (credentials as parameters) or bearer (a token header)"
+    if spec.envelope.code_from == "body" and spec.envelope.code is None:
+        yield ("envelope",), "code_from is body, so envelope.code must name the field holding the code"
+    if not any(row.category == "success" for row in spec.codes.values()):
+        yield ("codes",), "no code has category success, so no answer could ever succeed"
+    yield from _shape_problems(spec)
+    for name, op in spec.operations.items():
+        yield from _operation_problems(spec, name, op)
+    yield from _mapping_problems(spec)
+    yield from _delivery_problems(spec)
+
+
+def _shape_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if ENVELOPE_SHAPE in spec.shapes:
+        yield ("shapes", ENVELOPE_SHAPE), f"{ENVELOPE_SHAPE} is generated from `envelope:`; choose another name"
+    for shape_name, shape in spec.shapes.items():
+        wires: dict[str, str] = {}
+        idents: dict[str, str] = {}
+        for field_name, field in shape.fields.items():
+            at = ("shapes", shape_name, "fields", field_name)
+            try:
+                expr = parse_type(field.type)
+            except TypeExprError as exc:
+                yield (*at, "type"), str(exc)
+                continue
+            for ref in sorted(expr.shapes()):
+                if ref not in spec.shapes and ref != ENVELOPE_SHAPE:
+                    yield (*at, "type"), f"no shape named {ref!r} (shapes: {', '.join(spec.shapes)})"
+            for wire in (field.wire or field_name, *field.aliases):
+                if wire in wires:
+                    yield at, f"wire name {wire!r} is already used by field {wires[wire]!r}"
+                wires[wire] = field_name
+            py = ident(field_name)
+            if py in idents:
+                yield at, f"fields {idents[py]!r} and {field_name!r} would both be named {py!r} in Python"
+            idents[py] = field_name
+
+
+def _operation_problems(spec: Spec, name: str, op: Operation) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    at = ("operations", name)
+    if op.response not in spec.shapes and op.response != ENVELOPE_SHAPE:
+        yield (*at, "response"), f"no shape named {op.response!r} (shapes: {', '.join([ENVELOPE_SHAPE, *spec.shapes])})"
+    if op.base is not None and op.base not in spec.extra_bases:
+        yield (*at, "base"), f"no base named {op.base!r} in extra_bases"
+    if op.ids is not None and op.response in spec.shapes:
+        problem = _ids_problem(spec, op.response, op.ids)
+        if problem:
+            yield (*at, "ids"), problem
+    if op.multipart_param is not None:
+        files = op.params.get(op.multipart_param)
+        if files is None or files.type != "files":
+            yield (*at, "multipart_param"), f"{op.multipart_param!r} is not a parameter of type files"
+    wires: dict[str, str] = {}
+    idents: dict[str, str] = {}
+    for param_name, param in op.params.items():
+        p_at = (*at, "params", param_name)
+        wire = param.wire or param_name
+        if wire in wires:
+            yield p_at, f"wire name {wire!r} is already used by parameter {wires[wire]!r}"
+        wires[wire] = param_name
+        py = ident(param_name)
+        if py in idents:
+            yield p_at, f"parameters {idents[py]!r} and {param_name!r} would both be named {py!r} in Python"
+        idents[py] = param_name
+        if param.join is not None and param.type != "list[str]":
+            yield (*p_at, "join"), "join applies to list[str] parameters only"
+        if param.max_items is not None and param.type not in ("list[str]", "files"):
+            yield (*p_at, "max_items"), "max_items applies to list parameters only"
+        if param.max_length is not None and param.type != "str":
+            yield (*p_at, "max_length"), "max_length applies to str parameters only"
+        if param.format is not None and param.type not in ("str", "list[str]"):
+            yield (*p_at, "format"), "format applies to str and list[str] parameters only"
+        if param.location == "path" and f"{{{param_name}}}" not in op.path:
+            yield (*p_at, "location"), f"path parameter {param_name!r} does not appear in {op.path!r}"
+        for constraint, code in param.codes.items():
+            if code not in spec.codes:
+                yield (*p_at, "codes", constraint), f"code {code} is not in the codes table"
+            needs = _CONSTRAINT_NEEDS.get(constraint)
+            if needs and getattr(param, needs) is None:
+                yield (*p_at, "codes", constraint), f"the parameter has no {needs} for this code to explain"
+    for placeholder in _PLACEHOLDER.findall(op.path):
+        holder = op.params.get(placeholder)
+        if holder is None or holder.location != "path":
+            yield (*at, "path"), f"placeholder {{{placeholder}}} needs a parameter with location: path"
+    for i, rule in enumerate(op.rules):
+        r_at = (*at, "rules", i)
+        names = (
+            [n for group in rule.groups for n in group]
+            if isinstance(rule, OneOf)
+            else rule.params
+            if isinstance(rule, AnyOf)
+            else [rule.start, rule.end]
+        )
+        for n in names:
+            if n not in op.params:
+                yield r_at, f"rule names {n!r}, which is not a parameter of {name!r}"
+        if isinstance(rule, MaxSpan):
+            for n in (rule.start, rule.end):
+                if n in op.params and op.params[n].type != "date":
+                    yield r_at, f"max_span needs date parameters; {n!r} is {op.params[n].type}"
+        if rule.code is not None and rule.code not in spec.codes:
+            yield (*r_at, "code"), f"code {rule.code} is not in the codes table"
+
+
+def _ids_problem(spec: Spec, shape_name: str, dotted: str) -> str | None:
+    shape = spec.shapes[shape_name]
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        field = shape.fields.get(part)
+        if field is None:
+            return f"shape {shape_name!r} has no field {part!r}"
+        try:
+            expr = parse_type(field.type)
+        except TypeExprError:
+            return None  # reported with the shape
+        last = i == len(parts) - 1
+        if last:
+            ok = (expr.kind == "scalar" and expr.name == "str") or (
+                expr.kind == "list" and expr.item is not None and expr.item.name == "str"
+            )
+            return None if ok else f"{dotted!r} must be a str or list[str] field, not {field.type}"
+        if expr.kind != "shape" or expr.name not in spec.shapes:
+            return f"{part!r} is not a shape, so {dotted!r} cannot go further"
+        shape_name, shape = expr.name, spec.shapes[expr.name]
+    return None
+
+
+def _mapping_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    for op_name, rows in spec.mapping.items():
+        op = spec.operations.get(op_name)
+        if op is None:
+            yield ("mapping", op_name), f"no operation named {op_name!r}"
+            continue
+        for field, param in rows.items():
+            if field not in MESSAGE_FIELDS:
+                yield ("mapping", op_name, field), f"{field!r} is not a Message field ({', '.join(MESSAGE_FIELDS)})"
+            if param not in op.params:
+                yield ("mapping", op_name, field), f"operation {op_name!r} has no parameter {param!r}"
+
+
+def _delivery_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    delivery = spec.delivery
+    if delivery is None:
+        return
+    shape = spec.shapes.get(delivery.record)
+    if shape is None:
+        yield ("delivery", "record"), f"no shape named {delivery.record!r}"
+        return
+    for role in delivery.fields.__struct_fields__:
+        field = getattr(delivery.fields, role)
+        if field is not None and field not in shape.fields:
+            yield ("delivery", "fields", role), f"shape {delivery.record!r} has no field {field!r}"
+    if "status" not in spec.operations:
+        yield ("delivery",), "delivery tables need a `status` operation to read from"

@@ -1,0 +1,327 @@
+"""YAML spec file → IR, with errors that name file, line, column and field path.
+
+YAML is composed with the safe loader into nodes, turned into plain data while every
+node's position is kept, and decoded into the IR by msgspec. msgspec reports *where* in
+the data a value is wrong (``$.operations[...].params[...].max_items``) but not which
+mapping key ``[...]`` stands for, so :func:`_locate` walks the data and the IR's types
+together to find the concrete key, and the position table gives its line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import re
+import types
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import msgspec
+import yaml
+
+from mailspec.ir import Spec
+
+__all__ = ["Located", "SpecError", "load_spec", "load_text"]
+
+PathKey = tuple[str | int, ...]
+
+
+class SpecError(Exception):
+    """A spec that cannot be used, with where and why: ``file:line:col: path: message``."""
+
+    def __init__(self, file: str, line: int, column: int, path: str, message: str) -> None:
+        self.file, self.line, self.column, self.path, self.message = file, line, column, path, message
+        where = f"{file}:{line}:{column}"
+        super().__init__(f"{where}: {path}: {message}" if path else f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Located:
+    """A decoded spec and the position of every key and value in its file."""
+
+    spec: Spec
+    file: str
+    positions: dict[PathKey, tuple[int, int]]
+    sha256: str
+
+    def error(self, path: PathKey, message: str) -> SpecError:
+        return _error_at(self.file, self.positions, path, message)
+
+
+def load_spec(path: Path, *, display_name: str | None = None) -> Located:
+    """Read and decode one spec file; raise :class:`SpecError` for anything wrong."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(display_name or str(path), 1, 1, "", f"not UTF-8 text ({exc.reason})") from None
+    return load_text(text, display_name or str(path))
+
+
+def load_text(text: str, file: str) -> Located:
+    import hashlib
+
+    data, positions = _compose(text, file)
+    try:
+        spec = msgspec.convert(data, Spec)
+    except msgspec.ValidationError as exc:
+        raise _explain(exc, data, positions, file) from None
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Located(spec=spec, file=file, positions=positions, sha256=digest)
+
+
+# --- YAML with positions -------------------------------------------------------------
+
+
+def _compose(text: str, file: str) -> tuple[Any, dict[PathKey, tuple[int, int]]]:
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecError(file, line, col, "", f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(file, 1, 1, "", f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    if root is None:
+        raise SpecError(file, 1, 1, "", "the file is empty")
+    positions: dict[PathKey, tuple[int, int]] = {}
+    return _build(root, (), positions, file, loader), positions
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _build(node: yaml.Node, path: PathKey, positions: dict[PathKey, tuple[int, int]], file: str, loader: yaml.SafeLoader) -> Any:
+    positions.setdefault(path, _mark(node))
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        first_seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                line, col = _mark(key_node)
+                raise SpecError(file, line, col, _dotted(path), "merge keys (<<) are not supported")
+            key = _build(key_node, (*path, "<key>"), {}, file, loader)
+            if isinstance(key, (list, dict)) or key is None:
+                line, col = _mark(key_node)
+                raise SpecError(file, line, col, _dotted(path), "mapping keys must be strings or integers")
+            if key in first_seen:
+                line, col = _mark(key_node)
+                what = "status code" if path == ("codes",) else "key"
+                raise SpecError(
+                    file, line, col, _dotted((*path, key)), f"duplicate {what} {key!r} (first at line {first_seen[key]})"
+                )
+            first_seen[key] = key_node.start_mark.line + 1
+            positions[(*path, key)] = _mark(key_node)
+            out[key] = _build(value_node, (*path, key), positions, file, loader)
+            positions[(*path, key, "<value>")] = _mark(value_node)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, (*path, i), positions, file, loader) for i, item in enumerate(node.value)]
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as exc:
+        line, col = _mark(node)
+        raise SpecError(file, line, col, _dotted(path), f"invalid value: {exc.problem}") from None
+
+
+def _dotted(path: PathKey) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) and not isinstance(part, bool) and out else f".{part}"
+    return out.lstrip(".")
+
+
+def _error_at(file: str, positions: dict[PathKey, tuple[int, int]], path: PathKey, message: str) -> SpecError:
+    probe = path
+    while probe and probe not in positions:
+        probe = probe[:-1]
+    line, col = positions.get(probe, (1, 1))
+    return SpecError(file, line, col, _dotted(path), message)
+
+
+# --- explaining msgspec's errors -----------------------------------------------------
+
+_AT = re.compile(r"^(?P<msg>.*?) - at `(?P<where>[^`]*)`(?: in `(?P<container>[^`]*)`)?$", re.S)
+_SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+|\.\.\.)\]")
+
+
+def _explain(exc: msgspec.ValidationError, data: Any, positions: dict[PathKey, tuple[int, int]], file: str) -> SpecError:
+    text = str(exc)
+    m = _AT.match(text)
+    if not m:  # an error about the whole document
+        return _error_at(file, positions, (), _friendly(text, data, Spec))
+    msg, where, container = m["msg"], m["where"], m["container"]
+    if container is not None:  # "at `key` in `$.codes`": a mapping key is wrong
+        path, value, tp = _locate(data, _segments(container))
+        key_type = typing.get_args(_unwrap(tp, value))[0] if typing.get_args(_unwrap(tp, value)) else str
+        bad = next((k for k in value if not _fits(k, key_type)), None) if isinstance(value, dict) else None
+        full = (*path, bad) if bad is not None else path
+        return _error_at(file, positions, full, f"key {_render(bad)}: {_friendly(msg, bad, key_type)}")
+    path, value, tp = _locate(data, _segments(where))
+    unknown = re.match(r"Object contains unknown field `(.*)`", msg)
+    if unknown:
+        field = unknown[1]
+        cls = _struct_for(tp, value)
+        allowed = sorted(f.encode_name for f in msgspec.structs.fields(cls)) if cls else []
+        hint = difflib.get_close_matches(field, allowed, n=1)
+        suffix = f" (did you mean {hint[0]!r}?)" if hint else f" (expected one of: {', '.join(allowed)})"
+        return _error_at(file, positions, (*path, field), f"unknown field {field!r}{suffix}")
+    missing = re.match(r"Object missing required field `(.*)`", msg)
+    if missing:
+        return _error_at(file, positions, path, f"missing required field {missing[1]!r}")
+    return _error_at(file, positions, path, _friendly(msg, value, tp))
+
+
+def _segments(where: str) -> list[str]:
+    return [name or index for name, index in _SEGMENT.findall(where.removeprefix("$"))]
+
+
+def _locate(data: Any, segments: list[str]) -> tuple[PathKey, Any, Any]:
+    """Follow msgspec's path through ``data`` and the IR's types; resolve each ``[...]``."""
+    path: list[str | int] = []
+    value: Any = data
+    tp: Any = Spec
+    for seg in segments:
+        tp = _unwrap(tp, value)
+        if seg == "...":
+            value_type = typing.get_args(tp)[1] if typing.get_origin(tp) is dict else Any
+            key = next((k for k, v in value.items() if not _fits(v, value_type)), None) if isinstance(value, dict) else None
+            if key is None:
+                break
+            path.append(key)
+            value, tp = value[key], value_type
+        elif seg.isdigit():
+            index = int(seg)
+            if not isinstance(value, list) or index >= len(value):
+                break
+            path.append(index)
+            value, tp = value[index], (typing.get_args(tp) or (Any,))[0]
+        else:
+            cls = _struct_for(tp, value)
+            if not isinstance(value, dict) or seg not in value:
+                path.append(seg)
+                value, tp = None, Any
+                break
+            if cls is None:  # no member of a tagged union matched: report against the union
+                path.append(seg)
+                value = value[seg]
+                break
+            field = next((f for f in msgspec.structs.fields(cls) if f.encode_name == seg), None)
+            path.append(seg)
+            value, tp = value[seg], (field.type if field else Any)
+    return tuple(path), value, tp
+
+
+def _unwrap(tp: Any, value: Any) -> Any:
+    """The member of a union (``X | None``, a tagged union) that ``value`` is meant to be."""
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        members = [m for m in typing.get_args(tp) if m is not type(None)]
+        for member in members:
+            if isinstance(value, dict) and isinstance(member, type) and issubclass(member, msgspec.Struct):
+                tag = member.__struct_config__.tag
+                tag_field = member.__struct_config__.tag_field
+                if tag is None or value.get(tag_field) == tag:
+                    return member
+            if isinstance(value, list) and typing.get_origin(member) is list:
+                return member
+            if isinstance(value, dict) and typing.get_origin(member) is dict:
+                return member
+        return members[0] if len(members) == 1 else tp
+    return tp
+
+
+def _struct_for(tp: Any, value: Any) -> type[msgspec.Struct] | None:
+    tp = _unwrap(tp, value)
+    return tp if isinstance(tp, type) and issubclass(tp, msgspec.Struct) else None
+
+
+def _fits(value: Any, tp: Any) -> bool:
+    try:
+        msgspec.convert(value, tp)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
+_TYPE_WORDS = {
+    "int": "an integer",
+    "str": "a string",
+    "bool": "true or false",
+    "float": "a number",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "nothing",
+}
+
+
+def _friendly(msg: str, value: Any, tp: Any) -> str:
+    """Turn msgspec's wording into the spec author's: what was expected, what was found."""
+    expected = re.match(r"Expected `([^`]*)`(.*?), got `[^`]*`$", msg)
+    if expected:
+        words = [_TYPE_WORDS.get(w.strip(), w.strip()) for w in expected[1].split("|") if w.strip() != "null"]
+        return f"expected {' or '.join(words)}, got {_render(value)}"
+    constrained = re.match(r"Expected `([^`]*)` (.*)$", msg)
+    if constrained:
+        base = _TYPE_WORDS.get(constrained[1], constrained[1])
+        condition = constrained[2]
+        description = _meta_description(tp)
+        if condition.startswith("matching regex") and description:
+            return f"expected {description[0].lower()}{description[1:].rstrip('.')}, got {_render(value)}"
+        return f"expected {base} {condition}, got {_render(value)}"
+    if msg.startswith("Invalid enum value") or msg.startswith("Invalid value"):
+        choices = _choices(tp)
+        if choices:
+            return f"{_render(value)} is not one of: {', '.join(choices)}"
+    return msg[0].lower() + msg[1:] if msg else msg
+
+
+def _meta_description(tp: Any) -> str | None:
+    if typing.get_origin(tp) is typing.Annotated:
+        for meta in typing.get_args(tp)[1:]:
+            if isinstance(meta, msgspec.Meta) and meta.description:
+                return meta.description
+    return None
+
+
+def _choices(tp: Any) -> list[str]:
+    tags = [
+        str(m.__struct_config__.tag)
+        for m in typing.get_args(tp)
+        if isinstance(m, type) and issubclass(m, msgspec.Struct) and m.__struct_config__.tag
+    ]
+    if tags:
+        return tags
+    for member in _walk_types(tp):
+        if isinstance(member, type) and issubclass(member, enum.Enum):
+            return [str(m.value) for m in member]
+        if typing.get_origin(member) is Literal:
+            return [str(a) for a in typing.get_args(member)]
+    return []
+
+
+def _walk_types(tp: Any) -> Iterator[Any]:
+    yield tp
+    for arg in typing.get_args(tp):
+        yield from _walk_types(arg)
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)

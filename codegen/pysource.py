@@ -1,0 +1,158 @@
+"""Spec values → Python source text, already in the layout ``ruff format`` keeps.
+
+Every string that comes from a spec reaches generated code through :func:`string`
+(or :func:`docstring`), never by pasting, so no spec can inject code. :func:`literal`
+writes IR objects, dicts, lists and enums as constructor expressions: on one line when
+it fits, otherwise one item per line with a trailing comma, the form ruff leaves alone.
+"""
+
+from __future__ import annotations
+
+import enum
+import textwrap
+from typing import Any
+
+import msgspec
+
+__all__ = ["LINE_LENGTH", "Raw", "call", "docstring", "isort_key", "literal", "names_in", "string"]
+
+LINE_LENGTH = 100
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def isort_key(name: str) -> tuple[int, str]:
+    """The order ruff's isort and RUF022 give names: CONSTANTS, then Classes, then the rest."""
+    if len(name) > 1 and name.isupper():
+        return (0, name)
+    return (1, name) if name[:1].isupper() else (2, name)
+
+
+class Raw(str):
+    """Source text to write as it is: a name defined elsewhere in the module."""
+
+
+def names_in(value: Any) -> set[str]:
+    """The class names :func:`literal` will write for ``value``: what to import."""
+    found: set[str] = set()
+    if isinstance(value, enum.Enum) or isinstance(value, msgspec.Struct):
+        found.add(type(value).__name__)
+    if isinstance(value, msgspec.Struct):
+        for _, v in _struct_items(value):
+            found |= names_in(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            found |= names_in(k) | names_in(v)
+    elif isinstance(value, list):
+        for v in value:
+            found |= names_in(v)
+    return found
+
+
+def string(text: str) -> str:
+    """A Python string literal for ``text``, quoted the way ruff prefers.
+
+    Double quotes unless the text holds more double than single quotes; every
+    backslash, quote of the chosen kind, control and non-printable character escaped.
+    """
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch == quote:
+            out.append("\\" + ch)
+        elif not ch.isprintable():
+            out.append(repr(ch)[1:-1])  # \x.., \u...., \U........ as Python writes them
+        else:
+            out.append(ch)
+    return quote + "".join(out) + quote
+
+
+def docstring(text: str, indent: int) -> str:
+    """A triple-quoted docstring for free text from a spec, wrapped to the line length.
+
+    Docstrings are for reading, so whitespace is collapsed; the exact text always also
+    reaches the code as data through :func:`string`.
+    """
+    words = " ".join(text.replace("\\", "\\\\").split())
+    words = "".join(ch for ch in words if ch.isprintable()).replace('"""', '\\"\\"\\"')
+    if words.endswith('"'):
+        words = words[:-1] + '\\"'
+    pad = " " * indent
+    if len(pad) + len(words) + 6 <= LINE_LENGTH:
+        return f'{pad}"""{words}"""'
+    lines = textwrap.wrap(words, LINE_LENGTH - indent - 3, break_long_words=False, break_on_hyphens=False)
+    body = "\n".join(pad + line for line in lines)
+    return f'{pad}"""{body.lstrip()}\n{pad}"""'
+
+
+def literal(value: Any, indent: int = 0, prefix: int = 0, suffix: int = 0) -> str:
+    """Source for ``value``; ``prefix``/``suffix`` are the columns taken on its first/last
+    line by what surrounds it (``name = `` before, ``,`` after)."""
+    flat = _flat(value)
+    if indent + prefix + len(flat) + suffix <= LINE_LENGTH or not _explodable(value):
+        return flat
+    pad = " " * (indent + 4)
+    if isinstance(value, msgspec.Struct):
+        items = [
+            f"{pad}{name}={literal(v, indent + 4, len(name) + 1, 1)},"
+            for name, v in _struct_items(value)
+        ]
+        return f"{type(value).__name__}(\n" + "\n".join(items) + f"\n{' ' * indent})"
+    if isinstance(value, dict):
+        items = []
+        for k, v in value.items():
+            key = _flat(k)
+            items.append(f"{pad}{key}: {literal(v, indent + 4, len(key) + 2, 1)},")
+        return "{\n" + "\n".join(items) + f"\n{' ' * indent}}}"
+    items = [f"{pad}{literal(v, indent + 4, 0, 1)}," for v in value]
+    return "[\n" + "\n".join(items) + f"\n{' ' * indent}]"
+
+
+def call(func: str, args: list[str], indent: int, prefix: int = 0, suffix: int = 0) -> str:
+    """``func(args...)`` on one line when it fits, else one argument per line."""
+    flat = f"{func}({', '.join(args)})"
+    if not args or indent + prefix + len(flat) + suffix <= LINE_LENGTH:
+        return flat
+    pad = " " * (indent + 4)
+    return f"{func}(\n" + "".join(f"{pad}{arg},\n" for arg in args) + " " * indent + ")"
+
+
+def _explodable(value: Any) -> bool:
+    if isinstance(value, msgspec.Struct):
+        return bool(_struct_items(value))
+    return isinstance(value, (dict, list)) and bool(value)
+
+
+def _struct_items(value: msgspec.Struct) -> list[tuple[str, Any]]:
+    """The fields that differ from their defaults, in declaration order."""
+    items = []
+    for field in msgspec.structs.fields(value):
+        v = getattr(value, field.name)
+        default = field.default
+        if default is msgspec.NODEFAULT and field.default_factory is not msgspec.NODEFAULT:
+            default = field.default_factory()
+        if field.required or v != default:
+            items.append((field.name, v))
+    return items
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, Raw):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__name__}.{value.name}"
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return string(value)
+    if isinstance(value, msgspec.Struct):
+        args = ", ".join(f"{name}={_flat(v)}" for name, v in _struct_items(value))
+        return f"{type(value).__name__}({args})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_flat(k)}: {_flat(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flat(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as Python source")

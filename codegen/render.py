@@ -1,0 +1,57 @@
+"""Checked specs → generated source files, in memory: ``{relative path: text}``.
+
+Rendering never touches the disk; :mod:`codegen.writer` decides what to write, which is
+what makes ``--check`` and the drift test exact.
+"""
+
+from __future__ import annotations
+
+import jinja2
+import msgspec
+
+from mailspec import _vocab
+
+from .model import ProviderModel, build
+from .pysource import Raw, docstring, literal, names_in, string
+
+__all__ = ["render_all", "render_provider"]
+
+_FILES = ("__init__.py", "client.py", "codes.py", "meta.py", "models.py")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("mailspec.codegen", "templates"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(py=string, docstring=docstring, literal=literal)
+    return env
+
+
+_ENV = _environment()
+
+
+def render_provider(model: ProviderModel) -> dict[str, str]:
+    spec = msgspec.structs.replace(model.spec, codes=Raw("CODES"))
+    names = names_in(spec)
+    vocab = sorted(n for n in names if hasattr(_vocab, n))
+    context = {
+        "m": model,
+        "meta_vocab": vocab,
+        "meta_ir": sorted(names - set(vocab)),
+        "spec_source": literal(spec, 0, len("SPEC = ")),
+    }
+    return {f"{model.module}/{name}": _ENV.get_template(f"{name}.j2").render(context) for name in _FILES}
+
+
+def render_all(models: list[ProviderModel], spec_dir_name: str) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for model in sorted(models, key=lambda m: m.module):
+        files.update(render_provider(model))
+    providers = {m.spec.provider.name: f"mailspec.generated.{m.module}" for m in sorted(models, key=lambda m: m.module)}
+    files["__init__.py"] = _ENV.get_template("providers.py.j2").render(providers=providers, spec_dir=spec_dir_name)
+    return files

@@ -1,0 +1,68 @@
+"""``mailspec`` on the command line: generate, codes, providers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+_PROJECT = Path(__file__).resolve().parent.parent
+
+
+def _default_dir(name: str) -> Path:
+    """spec/ and generated/ of the checkout this package runs from, else of the cwd."""
+    here = _PROJECT / name
+    return here if (_PROJECT / "spec").is_dir() else Path(name)
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    try:
+        from .codegen import SpecError, generate
+        from .codegen.schema import schema_text
+    except ImportError as exc:  # pyyaml/jinja2 are the codegen extra, not runtime deps
+        print(f"mailspec generate needs the codegen extra: pip install 'mailspec[codegen]' ({exc})", file=sys.stderr)
+        return 2
+    spec_dir: Path = args.spec_dir
+    try:
+        drift = generate(spec_dir, args.out, check_only=args.check)
+    except SpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    schema_path = spec_dir / "schema.json"
+    schema = schema_text()
+    schema_stale = not schema_path.exists() or schema_path.read_text(encoding="utf-8") != schema
+    if args.check:
+        lines = drift.lines() + ([f"differs: {schema_path}"] if schema_stale else [])
+        for line in lines:
+            print(line)
+        if lines:
+            print(f"{len(lines)} generated file(s) out of date: run `mailspec generate`", file=sys.stderr)
+            return 1
+        print("generated code is up to date")
+        return 0
+    if schema_stale:
+        schema_path.write_text(schema, encoding="utf-8")
+    for line in drift.lines() + (["wrote:   schema.json"] if schema_stale else []):
+        print(line)
+    print("generated code is up to date" if not drift and not schema_stale else "done")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailspec", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    gen = sub.add_parser("generate", help="regenerate clients from the YAML specs")
+    gen.add_argument("--spec-dir", type=Path, default=_default_dir("spec"))
+    gen.add_argument("--out", type=Path, default=_default_dir("generated"))
+    gen.add_argument("--check", action="store_true", help="exit 1 if the output is not up to date")
+    gen.set_defaults(run=_cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code

@@ -1,0 +1,181 @@
+"""One error hierarchy for everything ``send()`` and ``status()`` can raise.
+
+A provider's answer becomes the :class:`ProviderError` subclass its status code's
+category names (from the generated tables); network faults become
+:class:`TransportError`. Messages never contain credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ._vocab import RETRYABLE_CATEGORIES, ErrorCategory
+
+if TYPE_CHECKING:
+    from .results import Attempt
+
+__all__ = [
+    "AllProvidersFailed",
+    "AuthenticationError",
+    "ConflictError",
+    "MailspecError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ProviderError",
+    "ProviderServerError",
+    "ProviderValidationError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "TemplateError",
+    "TransportError",
+    "UnsupportedOperation",
+    "ValidationError",
+    "error_class_for",
+]
+
+
+class MailspecError(Exception):
+    """The root of every error mailspec raises."""
+
+    retryable: bool = False
+    ambiguous: bool = False
+
+
+class ValidationError(MailspecError, ValueError):
+    """The message or request is invalid; raised before any network call.
+
+    ``field`` names the offending field; ``code`` is the provider's own code for the
+    same mistake, where its spec declares one.
+    """
+
+    def __init__(
+        self, message: str, *, field: str | None = None, provider: str | None = None, code: int | None = None
+    ) -> None:
+        self.field, self.provider, self.code = field, provider, code
+        parts = [f"{provider}: " if provider else "", f"{field}: " if field else "", message]
+        if code is not None:
+            parts.append(f" (provider code {code})")
+        super().__init__("".join(parts))
+
+
+class UnsupportedOperation(MailspecError):
+    """The provider cannot do this (an operation or a message field); raised before I/O."""
+
+    def __init__(self, provider: str, operation: str, detail: str = "") -> None:
+        self.provider, self.operation = provider, operation
+        super().__init__(f"{provider} does not support {operation}" + (f": {detail}" if detail else ""))
+
+
+class ProviderError(MailspecError):
+    """The provider answered, and the answer was not a success."""
+
+    category: ErrorCategory = ErrorCategory.UNKNOWN
+
+    def __init__(
+        self,
+        provider: str,
+        code: int | None,
+        message: str,
+        *,
+        http_status: int | None = None,
+        retryable: bool | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.provider, self.code, self.message = provider, code, message
+        self.http_status = http_status
+        self.retry_after = retry_after
+        self.retryable = self.category in RETRYABLE_CATEGORIES if retryable is None else retryable
+        code_part = f" {code}" if code is not None else ""
+        super().__init__(f"{provider}{code_part}: {message}")
+
+
+class ProviderValidationError(ProviderError):
+    category = ErrorCategory.VALIDATION
+
+
+class TemplateError(ProviderValidationError):
+    category = ErrorCategory.TEMPLATE
+
+
+class AuthenticationError(ProviderError):
+    category = ErrorCategory.AUTHENTICATION
+
+
+class PermissionDeniedError(ProviderError):
+    category = ErrorCategory.PERMISSION
+
+
+class RateLimitError(ProviderError):
+    category = ErrorCategory.RATE_LIMIT
+
+
+class QuotaExceededError(ProviderError):
+    category = ErrorCategory.QUOTA
+
+
+class NotFoundError(ProviderError):
+    category = ErrorCategory.NOT_FOUND
+
+
+class ConflictError(ProviderError):
+    category = ErrorCategory.CONFLICT
+
+
+class ProviderServerError(ProviderError):
+    category = ErrorCategory.SERVER
+
+
+class MalformedResponseError(ProviderError):
+    """The answer could not be read (not JSON, wrong shape, no status code).
+
+    ``ambiguous`` is true when the HTTP status said success: the provider may have
+    accepted the message even though we cannot read its answer.
+    """
+
+    def __init__(self, provider: str, message: str, *, http_status: int | None, ambiguous: bool) -> None:
+        super().__init__(provider, None, message, http_status=http_status, retryable=False)
+        self.ambiguous = ambiguous
+
+
+class TransportError(MailspecError):
+    """The network failed. ``ambiguous`` is true when the request may have reached the
+    provider (a read timeout, a connection dropped after the body was sent)."""
+
+    def __init__(self, provider: str, message: str, *, ambiguous: bool) -> None:
+        self.provider = provider
+        self.ambiguous = ambiguous
+        self.retryable = not ambiguous
+        super().__init__(f"{provider}: {message}" + (" (the request may have been received)" if ambiguous else ""))
+
+
+class AllProvidersFailed(MailspecError):
+    """Every provider a Mailer tried failed; ``attempts`` records each try in order."""
+
+    def __init__(self, attempts: Sequence[Attempt], message: str = "every provider failed") -> None:
+        self.attempts = list(attempts)
+        self.ambiguous = any(a.error is not None and a.error.ambiguous for a in self.attempts)
+        tried = "; ".join(f"{a.provider}: {a.error}" for a in self.attempts if a.error is not None)
+        super().__init__(f"{message} ({tried})" if tried else message)
+
+
+_BY_CATEGORY: dict[ErrorCategory, type[ProviderError]] = {
+    cls.category: cls
+    for cls in (
+        ProviderValidationError,
+        TemplateError,
+        AuthenticationError,
+        PermissionDeniedError,
+        RateLimitError,
+        QuotaExceededError,
+        NotFoundError,
+        ConflictError,
+        ProviderServerError,
+    )
+}
+
+
+def error_class_for(category: ErrorCategory) -> type[ProviderError]:
+    """The ProviderError subclass for a status code's category."""
+    return _BY_CATEGORY.get(category, ProviderError)

@@ -1,0 +1,260 @@
+"""The intermediate representation of a provider spec.
+
+A spec file is YAML decoded straight into these Structs, so this module *is* the spec
+format: every field here is a key a spec may use, and nothing else is accepted
+(``forbid_unknown_fields``). ``spec/schema.json`` is exported from it for editors.
+
+The same Structs are the runtime's tables: each generated ``meta.py`` is the resolved
+spec written out as these objects, so the client, the adapters and the sandbox all read
+one model. That is why this module lives in the root package and imports nothing from
+``codegen``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from ._vocab import BounceReason, DeliveryState, ErrorCategory
+
+__all__ = [
+    "ANY_OF",
+    "Auth",
+    "Capabilities",
+    "Code",
+    "Delivery",
+    "DeliveryFields",
+    "Envelope",
+    "EnvelopeField",
+    "Limits",
+    "MaxSpan",
+    "OneOf",
+    "Operation",
+    "Param",
+    "ProviderInfo",
+    "Region",
+    "Rule",
+    "Shape",
+    "ShapeField",
+    "Smtp",
+    "Spec",
+    "StateRow",
+    "SubStateRow",
+]
+
+ANY_OF = "any_of"
+
+Name = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*$", description="A lower_snake_case name.")]
+ShapeName = Annotated[str, Meta(pattern=r"^[A-Z][A-Za-z0-9]*$", description="A CamelCase shape name.")]
+Url = Annotated[str, Meta(pattern=r"^https?://", description="An absolute http(s) URL.")]
+Port = Annotated[int, Meta(ge=1, le=65535)]
+Positive = Annotated[int, Meta(ge=1)]
+NonNegative = Annotated[int, Meta(ge=0)]
+
+# The scalar and container types a request parameter can have. `json` is an object
+# sent as a JSON string inside a form; `files` are attachments.
+ParamType = Literal["str", "int", "bool", "date", "list[str]", "json", "object", "files"]
+ParamFormat = Literal["email", "phone"]
+Constraint = Literal["required", "format", "max_length", "max_items", "enum", "range", "max_total_bytes"]
+
+
+class _Base(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    pass
+
+
+class ProviderInfo(_Base, kw_only=True, frozen=True):
+    name: Name
+    title: str
+    style: Literal["sendcloud", "cloudmails", "aotsend"]
+    docs: list[str] = []
+    description: str = ""
+
+
+class Smtp(_Base, kw_only=True, frozen=True):
+    host: str
+    ports: list[Port]
+    starttls_ports: list[Port] = []
+
+
+class Region(_Base, kw_only=True, frozen=True):
+    title: str
+    base_url: Url
+    smtp: Smtp | None = None
+
+
+class Auth(_Base, kw_only=True, frozen=True):
+    """Where credentials travel: as body/query parameters, or as a bearer token.
+
+    ``body`` maps the keyword a user passes to ``mailspec.provider()`` to its wire name.
+    """
+
+    body: dict[Name, str] = {}
+    bearer: Name | None = None
+
+
+class EnvelopeField(_Base, kw_only=True, frozen=True):
+    wire: str
+    aliases: list[str] = []
+
+
+class Envelope(_Base, kw_only=True, frozen=True):
+    """How every answer says how it went.
+
+    ``code`` is read from the JSON body, or is the HTTP status when ``code_from`` is
+    ``http``. Aliases are other spellings a provider is documented to send.
+    """
+
+    code_from: Literal["body", "http"] = "body"
+    code: EnvelopeField | None = None
+    message: EnvelopeField | None = None
+
+
+class Limits(_Base, kw_only=True, frozen=True):
+    rate_per_minute: Positive | None = None
+    recipients_per_request: Positive | None = None
+    reply_to_max: Positive | None = None
+    batch_size: Positive | None = None
+    page_size: Positive | None = None
+    status_window_days: Positive | None = None
+    daily_quota: Positive | None = None
+    max_attachment_bytes: Positive | None = None
+
+
+class Capabilities(_Base, kw_only=True, frozen=True):
+    attachments: bool = False
+    cc_bcc: bool = False
+    templates: bool = False
+    template_only: bool = False
+    recipient_variables: bool = False
+    tags: bool = False
+    metadata: bool = False
+    webhooks: bool = False
+    variable_syntax: str = ""
+
+
+class Param(_Base, kw_only=True, frozen=True):
+    wire: str | None = None
+    type: ParamType
+    required: bool = False
+    description: str = ""
+    location: Literal["body", "query", "path"] | None = None
+    format: ParamFormat | None = None
+    join: str | None = None
+    max_length: Positive | None = None
+    max_items: Positive | None = None
+    max_total_bytes: Positive | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    enum: list[int | str] | None = None
+    secret: bool = False
+    codes: dict[Constraint, int] = {}
+
+
+class OneOf(_Base, kw_only=True, frozen=True, tag="one_of", tag_field="rule"):
+    """Exactly one group of parameters is given, and that group in full."""
+
+    groups: list[list[Name]]
+    code: int | None = None
+
+
+class AnyOf(_Base, kw_only=True, frozen=True, tag=ANY_OF, tag_field="rule"):
+    """At least one of these parameters is given."""
+
+    params: list[Name]
+    code: int | None = None
+
+
+class MaxSpan(_Base, kw_only=True, frozen=True, tag="max_span", tag_field="rule"):
+    """Two date parameters at most ``days`` calendar days apart, counting both ends."""
+
+    start: Name
+    end: Name
+    days: Positive
+    code: int | None = None
+
+
+Rule = OneOf | AnyOf | MaxSpan
+
+
+class Operation(_Base, kw_only=True, frozen=True):
+    """One HTTP call. ``ids`` is the dotted path, in the response shape, of the
+    provider's message id (or list of ids) for a send."""
+
+    summary: str
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    path: str
+    encoding: Literal["form", "json", "query"]
+    response: ShapeName
+    base: Name | None = None
+    auth: Literal["default", "none"] = "default"
+    multipart_param: Name | None = None
+    ids: str | None = None
+    params: dict[Name, Param] = {}
+    rules: list[Rule] = []
+
+
+class ShapeField(_Base, kw_only=True, frozen=True):
+    type: str
+    wire: str | None = None
+    aliases: list[str] = []
+    required: bool = False
+    description: str = ""
+
+
+class Shape(_Base, kw_only=True, frozen=True):
+    description: str = ""
+    fields: dict[Name, ShapeField]
+
+
+class Code(_Base, kw_only=True, frozen=True):
+    message: str
+    category: ErrorCategory
+    retryable: bool | None = None
+
+
+class StateRow(_Base, kw_only=True, frozen=True):
+    state: DeliveryState
+    description: str = ""
+
+
+class SubStateRow(_Base, kw_only=True, frozen=True):
+    state: DeliveryState
+    reason: BounceReason
+    description: str = ""
+
+
+class DeliveryFields(_Base, kw_only=True, frozen=True):
+    """Which field of a status record holds each part of a unified DeliveryStatus."""
+
+    message_id: Name
+    status: Name
+    recipient: Name | None = None
+    sub_status: Name | None = None
+    description: Name | None = None
+    timestamp: Name | None = None
+
+
+class Delivery(_Base, kw_only=True, frozen=True):
+    record: ShapeName
+    fields: DeliveryFields
+    timestamp_format: str = ""
+    states: dict[str, StateRow]
+    sub_states: dict[str, SubStateRow] = {}
+
+
+class Spec(_Base, kw_only=True, frozen=True):
+    provider: ProviderInfo
+    default_region: Name
+    regions: dict[Name, Region]
+    extra_bases: dict[Name, Url] = {}
+    auth: Auth
+    envelope: Envelope
+    limits: Limits = Limits()
+    capabilities: Capabilities = Capabilities()
+    operations: dict[Name, Operation]
+    shapes: dict[ShapeName, Shape] = {}
+    mapping: dict[Name, dict[Name, Name]] = {}
+    delivery: Delivery | None = None
+    codes: dict[int, Code]

@@ -1,0 +1,111 @@
+"""HTTP for every generated client: one urllib3 pool per client, strict TLS, timeouts,
+and network faults turned into :class:`~mailspec.errors.TransportError`."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+
+from ..errors import TransportError, ValidationError
+
+__all__ = ["Answer", "Transport", "check_base_url"]
+
+log = logging.getLogger("mailspec.http")
+
+_HEADERS = {"User-Agent": "mailspec", "Accept": "application/json"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: urllib3.HTTPHeaderDict
+    body: bytes
+
+
+def check_base_url(url: str) -> str:
+    """Refuse anything but https, or plain http to a loopback address (tests, the sandbox)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return url
+    if parts.scheme == "http":
+        raise ValidationError(
+            f"plain http is allowed to loopback addresses only, not {parts.hostname!r}; use https",
+            field="base_url",
+        )
+    raise ValidationError(f"expected an https:// URL, got {url!r}", field="base_url")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Transport:
+    """Sends one request and returns the raw answer. No retries: those are the Mailer's."""
+
+    def __init__(
+        self, provider: str, *, timeout: float | urllib3.Timeout, ca_certs: str | None = None, maxsize: int = 10
+    ) -> None:
+        self.provider = provider
+        self.timeout = timeout if isinstance(timeout, urllib3.Timeout) else urllib3.Timeout(connect=timeout, read=timeout)
+        self._pool = urllib3.PoolManager(
+            num_pools=4,
+            maxsize=maxsize,
+            block=False,
+            retries=False,
+            timeout=self.timeout,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=ca_certs,
+            headers=_HEADERS,
+        )
+
+    def send(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Answer:
+        started = time.perf_counter()
+        try:
+            response = self._pool.request(method, url, body=body, headers=headers, redirect=False)
+        except (NewConnectionError, ConnectTimeoutError) as exc:
+            raise TransportError(self.provider, f"could not connect: {_reason(exc)}", ambiguous=False) from None
+        except ReadTimeoutError:
+            raise TransportError(self.provider, "timed out waiting for the answer", ambiguous=True) from None
+        except ProtocolError as exc:
+            raise TransportError(self.provider, f"connection dropped: {_reason(exc)}", ambiguous=True) from None
+        except HTTPError as exc:
+            raise TransportError(self.provider, f"HTTP failure: {_reason(exc)}", ambiguous=True) from None
+        if log.isEnabledFor(logging.DEBUG):
+            elapsed = (time.perf_counter() - started) * 1000
+            log.debug("%s %s %s -> %d (%.1f ms)", self.provider, method, _no_query(url), response.status, elapsed)
+        return Answer(response.status, response.headers, response.data)
+
+    def close(self) -> None:
+        self._pool.clear()
+
+
+def _reason(exc: BaseException) -> str:
+    # urllib3 wraps the OS error; its innermost reason is the readable part
+    inner = exc
+    while inner.__context__ is not None and isinstance(inner.__context__, OSError):
+        inner = inner.__context__
+    text = str(inner)
+    return text.split(": ", 1)[-1] if "Connection pool" in text else text
+
+
+def _no_query(url: str) -> str:
+    return url.split("?", 1)[0]  # query strings can hold credentials; logs get the path only

@@ -1,0 +1,113 @@
+"""Check a request against its operation's spec before anything is sent.
+
+Types, required fields, formats, lengths, counts, enums, ranges and the cross-field
+rules all come from the spec; a failure is a :class:`~mailspec.errors.ValidationError`
+naming the parameter and, where the spec declares it, the provider's own code.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ValidationError
+from ..ir import AnyOf, MaxSpan, OneOf, Operation, Param
+from ..message import Attachment
+
+__all__ = ["EMAIL", "PHONE", "check_request", "is_email"]
+
+# A deliberately plain address check: one @, a dotted domain, and none of the characters
+# that would split a joined recipient list (`;`, `,`), open a header (CR, LF) or quote.
+EMAIL = re.compile(r"[^\s@;,<>\"'\\()\[\]]+@[^\s@;,<>\"'\\()\[\].]+(?:\.[^\s@;,<>\"'\\()\[\].]+)+")
+PHONE = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164
+_FORMATS = {"email": EMAIL, "phone": PHONE}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "bool": (bool,),
+    "date": (datetime.date,),
+    "list[str]": (list,),
+    "json": (dict, list),
+    "object": (dict,),
+    "files": (list,),
+}
+
+
+def is_email(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= 254 and EMAIL.fullmatch(value) is not None
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def check_request(provider: str, operation: Operation, values: Mapping[str, Any]) -> None:
+    """``values`` maps parameter names to values (None where not given)."""
+    for name, param in operation.params.items():
+        value = values.get(name)
+        if _empty(value):
+            if param.required:
+                _fail(provider, name, param, "required", "is required")
+            continue
+        _check_param(provider, name, param, value)
+    for rule in operation.rules:
+        _check_rule(provider, rule, operation, values)
+
+
+def _fail(provider: str, name: str, param: Param | None, constraint: str, message: str, code: int | None = None) -> None:
+    if code is None and param is not None:
+        code = param.codes.get(constraint)  # type: ignore[call-overload]
+    raise ValidationError(message, field=name, provider=provider, code=code)
+
+
+def _check_param(provider: str, name: str, p: Param, value: Any) -> None:
+    expected = _TYPES[p.type]
+    if not isinstance(value, expected) or (p.type == "int" and isinstance(value, bool)):
+        _fail(provider, name, p, "format", f"expected {p.type}, got {type(value).__name__}")
+    items = value if p.type in ("list[str]", "files") else [value]
+    if p.type == "list[str]" and not all(isinstance(v, str) for v in items):
+        _fail(provider, name, p, "format", "expected a list of strings")
+    if p.type == "files" and not all(isinstance(v, Attachment) for v in items):
+        _fail(provider, name, p, "format", "expected a list of Attachment")
+    if p.max_items is not None and len(items) > p.max_items:
+        _fail(provider, name, p, "max_items", f"at most {p.max_items} items, got {len(items)}")
+    if p.format is not None:
+        pattern = _FORMATS[p.format]
+        for item in items:
+            if not (len(item) <= 254 and pattern.fullmatch(item)):
+                _fail(provider, name, p, "format", f"not a valid {p.format}: {item!r}")
+    if p.max_length is not None and len(value) > p.max_length:
+        _fail(provider, name, p, "max_length", f"at most {p.max_length} characters, got {len(value)}")
+    if p.enum is not None and value not in p.enum:
+        _fail(provider, name, p, "enum", f"must be one of {', '.join(map(str, p.enum))}, got {value!r}")
+    if p.minimum is not None and value < p.minimum:
+        _fail(provider, name, p, "range", f"must be at least {p.minimum}, got {value}")
+    if p.maximum is not None and value > p.maximum:
+        _fail(provider, name, p, "range", f"must be at most {p.maximum}, got {value}")
+    if p.max_total_bytes is not None:
+        total = sum(len(a.content) for a in items)
+        if total > p.max_total_bytes:
+            _fail(provider, name, p, "max_total_bytes", f"at most {p.max_total_bytes} bytes in all, got {total}")
+
+
+def _check_rule(provider: str, rule: OneOf | AnyOf | MaxSpan, op: Operation, values: Mapping[str, Any]) -> None:
+    given = {name for name in op.params if not _empty(values.get(name))}
+    if isinstance(rule, OneOf):
+        full = [g for g in rule.groups if set(g) <= given]
+        partial = [g for g in rule.groups if set(g) & given and not set(g) <= given]
+        options = " or ".join("+".join(g) for g in rule.groups)
+        if partial:
+            _fail(provider, "+".join(partial[0]), None, "", f"give all of these or none (one of: {options})", rule.code)
+        if len(full) != 1:
+            _fail(provider, "+".join(rule.groups[0]), None, "", f"give exactly one of: {options}", rule.code)
+    elif isinstance(rule, AnyOf):
+        if not given & set(rule.params):
+            _fail(provider, "+".join(rule.params), None, "", f"give at least one of: {', '.join(rule.params)}", rule.code)
+    elif rule.start in given and rule.end in given:
+        start, end = values[rule.start], values[rule.end]
+        if end < start:
+            _fail(provider, rule.end, None, "", f"{rule.end} is before {rule.start}", rule.code)
+        if (end - start).days + 1 > rule.days:
+            _fail(provider, rule.end, None, "", f"the span may cover at most {rule.days} days", rule.code)

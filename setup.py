@@ -1,0 +1,22 @@
+"""Package layout: one import package, ``mailspec``, spread over the top-level folders.
+
+The folders ``codegen/``, ``generated/`` and ``adapters/`` install as subpackages of
+``mailspec``, so a wheel never squats generic top-level names in site-packages. Every
+other setting lives in pyproject.toml.
+"""
+
+from setuptools import find_packages, setup
+
+FOLDERS = {
+    "mailspec": "mailspec",
+    "mailspec.codegen": "codegen",
+    "mailspec.generated": "generated",
+    "mailspec.adapters": "adapters",
+}
+
+packages = []
+for package, folder in FOLDERS.items():
+    packages.append(package)
+    packages.extend(f"{package}.{sub}" for sub in find_packages(folder))
+
+setup(package_dir=FOLDERS, packages=packages)
