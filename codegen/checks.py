@@ -13,11 +13,11 @@ from mailspec._naming import ident
 from mailspec.ir import AnyOf, MaxSpan, OneOf, Operation, Spec
 from mailspec.message import MESSAGE_FIELDS
 
-from .loader import Located, SpecError
+from .loader import Located
 from .typeexpr import TypeExprError
 from .typeexpr import parse as parse_type
 
-__all__ = ["check", "ENVELOPE_SHAPE"]
+__all__ = ["ENVELOPE_SHAPE", "check"]
 
 ENVELOPE_SHAPE = "Envelope"  # generated from `envelope:`; a spec may not define its own
 _PLACEHOLDER = re.compile(r"{([^{}]*)}")
@@ -37,11 +37,20 @@ def check(located: Located) -> None:
 
 def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     if spec.default_region not in spec.regions:
-        yield ("default_region",), f"{spec.default_region!r} is not a region (regions: {', '.join(spec.regions)})"
+        yield (
+            ("default_region",),
+            f"{spec.default_region!r} is not a region (regions: {', '.join(spec.regions)})",
+        )
     if bool(spec.auth.body) == bool(spec.auth.bearer):
-        yield ("auth",), "give exactly one of body (credentials as parameters) or bearer (a token header)"
+        yield (
+            ("auth",),
+            "give exactly one of body (credentials as parameters) or bearer (a token header)",
+        )
     if spec.envelope.code_from == "body" and spec.envelope.code is None:
-        yield ("envelope",), "code_from is body, so envelope.code must name the field holding the code"
+        yield (
+            ("envelope",),
+            "code_from is body, so envelope.code must name the field holding the code",
+        )
     if not any(row.category == "success" for row in spec.codes.values()):
         yield ("codes",), "no code has category success, so no answer could ever succeed"
     yield from _shape_problems(spec)
@@ -53,7 +62,10 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
 
 def _shape_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     if ENVELOPE_SHAPE in spec.shapes:
-        yield ("shapes", ENVELOPE_SHAPE), f"{ENVELOPE_SHAPE} is generated from `envelope:`; choose another name"
+        yield (
+            ("shapes", ENVELOPE_SHAPE),
+            f"{ENVELOPE_SHAPE} is generated from `envelope:`; choose another name",
+        )
     for shape_name, shape in spec.shapes.items():
         wires: dict[str, str] = {}
         idents: dict[str, str] = {}
@@ -66,21 +78,32 @@ def _shape_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
                 continue
             for ref in sorted(expr.shapes()):
                 if ref not in spec.shapes and ref != ENVELOPE_SHAPE:
-                    yield (*at, "type"), f"no shape named {ref!r} (shapes: {', '.join(spec.shapes)})"
+                    yield (
+                        (*at, "type"),
+                        f"no shape named {ref!r} (shapes: {', '.join(spec.shapes)})",
+                    )
             for wire in (field.wire or field_name, *field.aliases):
                 if wire in wires:
                     yield at, f"wire name {wire!r} is already used by field {wires[wire]!r}"
                 wires[wire] = field_name
             py = ident(field_name)
             if py in idents:
-                yield at, f"fields {idents[py]!r} and {field_name!r} would both be named {py!r} in Python"
+                yield (
+                    at,
+                    f"fields {idents[py]!r} and {field_name!r} would both be named {py!r} in Python",
+                )
             idents[py] = field_name
 
 
-def _operation_problems(spec: Spec, name: str, op: Operation) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _operation_problems(
+    spec: Spec, name: str, op: Operation
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
     at = ("operations", name)
     if op.response not in spec.shapes and op.response != ENVELOPE_SHAPE:
-        yield (*at, "response"), f"no shape named {op.response!r} (shapes: {', '.join([ENVELOPE_SHAPE, *spec.shapes])})"
+        yield (
+            (*at, "response"),
+            f"no shape named {op.response!r} (shapes: {', '.join([ENVELOPE_SHAPE, *spec.shapes])})",
+        )
     if op.base is not None and op.base not in spec.extra_bases:
         yield (*at, "base"), f"no base named {op.base!r} in extra_bases"
     if op.ids is not None and op.response in spec.shapes:
@@ -90,7 +113,10 @@ def _operation_problems(spec: Spec, name: str, op: Operation) -> Iterator[tuple[
     if op.multipart_param is not None:
         files = op.params.get(op.multipart_param)
         if files is None or files.type != "files":
-            yield (*at, "multipart_param"), f"{op.multipart_param!r} is not a parameter of type files"
+            yield (
+                (*at, "multipart_param"),
+                f"{op.multipart_param!r} is not a parameter of type files",
+            )
     wires: dict[str, str] = {}
     idents: dict[str, str] = {}
     for param_name, param in op.params.items():
@@ -101,7 +127,10 @@ def _operation_problems(spec: Spec, name: str, op: Operation) -> Iterator[tuple[
         wires[wire] = param_name
         py = ident(param_name)
         if py in idents:
-            yield p_at, f"parameters {idents[py]!r} and {param_name!r} would both be named {py!r} in Python"
+            yield (
+                p_at,
+                f"parameters {idents[py]!r} and {param_name!r} would both be named {py!r} in Python",
+            )
         idents[py] = param_name
         if param.join is not None and param.type != "list[str]":
             yield (*p_at, "join"), "join applies to list[str] parameters only"
@@ -112,17 +141,26 @@ def _operation_problems(spec: Spec, name: str, op: Operation) -> Iterator[tuple[
         if param.format is not None and param.type not in ("str", "list[str]"):
             yield (*p_at, "format"), "format applies to str and list[str] parameters only"
         if param.location == "path" and f"{{{param_name}}}" not in op.path:
-            yield (*p_at, "location"), f"path parameter {param_name!r} does not appear in {op.path!r}"
+            yield (
+                (*p_at, "location"),
+                f"path parameter {param_name!r} does not appear in {op.path!r}",
+            )
         for constraint, code in param.codes.items():
             if code not in spec.codes:
                 yield (*p_at, "codes", constraint), f"code {code} is not in the codes table"
             needs = _CONSTRAINT_NEEDS.get(constraint)
             if needs and getattr(param, needs) is None:
-                yield (*p_at, "codes", constraint), f"the parameter has no {needs} for this code to explain"
+                yield (
+                    (*p_at, "codes", constraint),
+                    f"the parameter has no {needs} for this code to explain",
+                )
     for placeholder in _PLACEHOLDER.findall(op.path):
         holder = op.params.get(placeholder)
         if holder is None or holder.location != "path":
-            yield (*at, "path"), f"placeholder {{{placeholder}}} needs a parameter with location: path"
+            yield (
+                (*at, "path"),
+                f"placeholder {{{placeholder}}} needs a parameter with location: path",
+            )
     for i, rule in enumerate(op.rules):
         r_at = (*at, "rules", i)
         names = (
@@ -174,9 +212,15 @@ def _mapping_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]
             continue
         for field, param in rows.items():
             if field not in MESSAGE_FIELDS:
-                yield ("mapping", op_name, field), f"{field!r} is not a Message field ({', '.join(MESSAGE_FIELDS)})"
+                yield (
+                    ("mapping", op_name, field),
+                    f"{field!r} is not a Message field ({', '.join(MESSAGE_FIELDS)})",
+                )
             if param not in op.params:
-                yield ("mapping", op_name, field), f"operation {op_name!r} has no parameter {param!r}"
+                yield (
+                    ("mapping", op_name, field),
+                    f"operation {op_name!r} has no parameter {param!r}",
+                )
 
 
 def _delivery_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:

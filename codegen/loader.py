@@ -33,7 +33,13 @@ class SpecError(Exception):
     """A spec that cannot be used, with where and why: ``file:line:col: path: message``."""
 
     def __init__(self, file: str, line: int, column: int, path: str, message: str) -> None:
-        self.file, self.line, self.column, self.path, self.message = file, line, column, path, message
+        self.file, self.line, self.column, self.path, self.message = (
+            file,
+            line,
+            column,
+            path,
+            message,
+        )
         where = f"{file}:{line}:{column}"
         super().__init__(f"{where}: {path}: {message}" if path else f"{where}: {message}")
 
@@ -56,7 +62,9 @@ def load_spec(path: Path, *, display_name: str | None = None) -> Located:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError(display_name or str(path), 1, 1, "", f"not UTF-8 text ({exc.reason})") from None
+        raise SpecError(
+            display_name or str(path), 1, 1, "", f"not UTF-8 text ({exc.reason})"
+        ) from None
     return load_text(text, display_name or str(path))
 
 
@@ -82,7 +90,9 @@ def _compose(text: str, file: str) -> tuple[Any, dict[PathKey, tuple[int, int]]]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SpecError(file, line, col, "", f"invalid YAML: {exc.problem or exc.context}") from None
+        raise SpecError(
+            file, line, col, "", f"invalid YAML: {exc.problem or exc.context}"
+        ) from None
     except yaml.YAMLError as exc:
         raise SpecError(file, 1, 1, "", f"invalid YAML: {exc}") from None
     finally:
@@ -97,7 +107,13 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _build(node: yaml.Node, path: PathKey, positions: dict[PathKey, tuple[int, int]], file: str, loader: yaml.SafeLoader) -> Any:
+def _build(
+    node: yaml.Node,
+    path: PathKey,
+    positions: dict[PathKey, tuple[int, int]],
+    file: str,
+    loader: yaml.SafeLoader,
+) -> Any:
     positions.setdefault(path, _mark(node))
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -109,12 +125,18 @@ def _build(node: yaml.Node, path: PathKey, positions: dict[PathKey, tuple[int, i
             key = _build(key_node, (*path, "<key>"), {}, file, loader)
             if isinstance(key, (list, dict)) or key is None:
                 line, col = _mark(key_node)
-                raise SpecError(file, line, col, _dotted(path), "mapping keys must be strings or integers")
+                raise SpecError(
+                    file, line, col, _dotted(path), "mapping keys must be strings or integers"
+                )
             if key in first_seen:
                 line, col = _mark(key_node)
                 what = "status code" if path == ("codes",) else "key"
                 raise SpecError(
-                    file, line, col, _dotted((*path, key)), f"duplicate {what} {key!r} (first at line {first_seen[key]})"
+                    file,
+                    line,
+                    col,
+                    _dotted((*path, key)),
+                    f"duplicate {what} {key!r} (first at line {first_seen[key]})",
                 )
             first_seen[key] = key_node.start_mark.line + 1
             positions[(*path, key)] = _mark(key_node)
@@ -122,7 +144,9 @@ def _build(node: yaml.Node, path: PathKey, positions: dict[PathKey, tuple[int, i
             positions[(*path, key, "<value>")] = _mark(value_node)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), positions, file, loader) for i, item in enumerate(node.value)]
+        return [
+            _build(item, (*path, i), positions, file, loader) for i, item in enumerate(node.value)
+        ]
     try:
         return loader.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError as exc:
@@ -133,11 +157,17 @@ def _build(node: yaml.Node, path: PathKey, positions: dict[PathKey, tuple[int, i
 def _dotted(path: PathKey) -> str:
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) and not isinstance(part, bool) and out else f".{part}"
+        out += (
+            f"[{part}]"
+            if isinstance(part, int) and not isinstance(part, bool) and out
+            else f".{part}"
+        )
     return out.lstrip(".")
 
 
-def _error_at(file: str, positions: dict[PathKey, tuple[int, int]], path: PathKey, message: str) -> SpecError:
+def _error_at(
+    file: str, positions: dict[PathKey, tuple[int, int]], path: PathKey, message: str
+) -> SpecError:
     probe = path
     while probe and probe not in positions:
         probe = probe[:-1]
@@ -151,7 +181,9 @@ _AT = re.compile(r"^(?P<msg>.*?) - at `(?P<where>[^`]*)`(?: in `(?P<container>[^
 _SEGMENT = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+|\.\.\.)\]")
 
 
-def _explain(exc: msgspec.ValidationError, data: Any, positions: dict[PathKey, tuple[int, int]], file: str) -> SpecError:
+def _explain(
+    exc: msgspec.ValidationError, data: Any, positions: dict[PathKey, tuple[int, int]], file: str
+) -> SpecError:
     text = str(exc)
     m = _AT.match(text)
     if not m:  # an error about the whole document
@@ -159,10 +191,18 @@ def _explain(exc: msgspec.ValidationError, data: Any, positions: dict[PathKey, t
     msg, where, container = m["msg"], m["where"], m["container"]
     if container is not None:  # "at `key` in `$.codes`": a mapping key is wrong
         path, value, tp = _locate(data, _segments(container))
-        key_type = typing.get_args(_unwrap(tp, value))[0] if typing.get_args(_unwrap(tp, value)) else str
-        bad = next((k for k in value if not _fits(k, key_type)), None) if isinstance(value, dict) else None
+        key_type = (
+            typing.get_args(_unwrap(tp, value))[0] if typing.get_args(_unwrap(tp, value)) else str
+        )
+        bad = (
+            next((k for k in value if not _fits(k, key_type)), None)
+            if isinstance(value, dict)
+            else None
+        )
         full = (*path, bad) if bad is not None else path
-        return _error_at(file, positions, full, f"key {_render(bad)}: {_friendly(msg, bad, key_type)}")
+        return _error_at(
+            file, positions, full, f"key {_render(bad)}: {_friendly(msg, bad, key_type)}"
+        )
     path, value, tp = _locate(data, _segments(where))
     unknown = re.match(r"Object contains unknown field `(.*)`", msg)
     if unknown:
@@ -170,7 +210,9 @@ def _explain(exc: msgspec.ValidationError, data: Any, positions: dict[PathKey, t
         cls = _struct_for(tp, value)
         allowed = sorted(f.encode_name for f in msgspec.structs.fields(cls)) if cls else []
         hint = difflib.get_close_matches(field, allowed, n=1)
-        suffix = f" (did you mean {hint[0]!r}?)" if hint else f" (expected one of: {', '.join(allowed)})"
+        suffix = (
+            f" (did you mean {hint[0]!r}?)" if hint else f" (expected one of: {', '.join(allowed)})"
+        )
         return _error_at(file, positions, (*path, field), f"unknown field {field!r}{suffix}")
     missing = re.match(r"Object missing required field `(.*)`", msg)
     if missing:
@@ -191,7 +233,11 @@ def _locate(data: Any, segments: list[str]) -> tuple[PathKey, Any, Any]:
         tp = _unwrap(tp, value)
         if seg == "...":
             value_type = typing.get_args(tp)[1] if typing.get_origin(tp) is dict else Any
-            key = next((k for k, v in value.items() if not _fits(v, value_type)), None) if isinstance(value, dict) else None
+            key = (
+                next((k for k, v in value.items() if not _fits(v, value_type)), None)
+                if isinstance(value, dict)
+                else None
+            )
             if key is None:
                 break
             path.append(key)
@@ -225,7 +271,11 @@ def _unwrap(tp: Any, value: Any) -> Any:
     if typing.get_origin(tp) in (Union, types.UnionType):
         members = [m for m in typing.get_args(tp) if m is not type(None)]
         for member in members:
-            if isinstance(value, dict) and isinstance(member, type) and issubclass(member, msgspec.Struct):
+            if (
+                isinstance(value, dict)
+                and isinstance(member, type)
+                and issubclass(member, msgspec.Struct)
+            ):
                 tag = member.__struct_config__.tag
                 tag_field = member.__struct_config__.tag_field
                 if tag is None or value.get(tag_field) == tag:
@@ -266,7 +316,11 @@ def _friendly(msg: str, value: Any, tp: Any) -> str:
     """Turn msgspec's wording into the spec author's: what was expected, what was found."""
     expected = re.match(r"Expected `([^`]*)`(.*?), got `[^`]*`$", msg)
     if expected:
-        words = [_TYPE_WORDS.get(w.strip(), w.strip()) for w in expected[1].split("|") if w.strip() != "null"]
+        words = [
+            _TYPE_WORDS.get(w.strip(), w.strip())
+            for w in expected[1].split("|")
+            if w.strip() != "null"
+        ]
         return f"expected {' or '.join(words)}, got {_render(value)}"
     constrained = re.match(r"Expected `([^`]*)` (.*)$", msg)
     if constrained:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from mailspec._naming import Scope, ident
 from mailspec._vocab import RETRYABLE_CATEGORIES
-from mailspec.ir import Code, Param, Shape, ShapeField, Spec
+from mailspec.ir import Param, Shape, ShapeField, Spec
 
 from .checks import ENVELOPE_SHAPE
 from .loader import Located
@@ -58,7 +58,9 @@ class FieldModel:
 
     def alias_fields(self) -> list[FieldModel]:
         """One optional field per other spelling; ``__post_init__`` folds them in."""
-        annotation = self.annotation if self.annotation.endswith("| None") else f"{self.annotation} | None"
+        annotation = (
+            self.annotation if self.annotation.endswith("| None") else f"{self.annotation} | None"
+        )
         return [FieldModel(attr, wire, annotation, "None") for attr, wire in self.aliases]
 
 
@@ -125,7 +127,9 @@ class ProviderModel:
 def build(located: Located, spec_file: str) -> ProviderModel:
     spec = _resolve_codes(located.spec)
     title = spec.provider.title
-    module_scope = Scope(frozenset({"SPEC", "CODES", "StatusCode", "Any", "Attachment", "msgspec", "datetime"}))
+    module_scope = Scope(
+        frozenset({"SPEC", "CODES", "StatusCode", "Any", "Attachment", "msgspec", "datetime"})
+    )
     model = ProviderModel(
         module=ident(spec.provider.name),
         client_class=ident(spec.provider.name.title().replace("_", "") + "Client"),
@@ -148,7 +152,11 @@ def build(located: Located, spec_file: str) -> ProviderModel:
         request = module_scope.claim(f"{camel}Request")
         model.structs.append(_request_struct(request, op.summary, op.params))
         response = shape_names[op.response]
-        decoder = f"{response.upper()}_DECODER" if response.isupper() else f"{_snake(response).upper()}_DECODER"
+        decoder = (
+            f"{response.upper()}_DECODER"
+            if response.isupper()
+            else f"{_snake(response).upper()}_DECODER"
+        )
         model.decoders[decoder] = response
         model.operations.append(
             OperationModel(op_name, op.summary, op.method, op.path, request, response, decoder)
@@ -167,7 +175,9 @@ def _resolve_codes(spec: Spec) -> Spec:
     codes = {
         number: msgspec.structs.replace(
             row,
-            retryable=row.category in RETRYABLE_CATEGORIES if row.retryable is None else row.retryable,
+            retryable=row.category in RETRYABLE_CATEGORIES
+            if row.retryable is None
+            else row.retryable,
         )
         for number, row in sorted(spec.codes.items())
     }
@@ -176,25 +186,36 @@ def _resolve_codes(spec: Spec) -> Spec:
 
 def _envelope_struct(spec: Spec, name: str) -> StructModel:
     fields = []
-    for attr, source, annotation in (("code", spec.envelope.code, "int"), ("message", spec.envelope.message, "str")):
+    for attr, source, annotation in (
+        ("code", spec.envelope.code, "int"),
+        ("message", spec.envelope.message, "str"),
+    ):
         if source is None:
             continue
         shape_field = ShapeField(type=annotation, wire=source.wire, aliases=source.aliases)
         fields.append(_response_field(attr, shape_field, {}))
-    return StructModel(name, "How every answer says how it went (from `envelope:`).", fields, "response")
+    return StructModel(
+        name, "How every answer says how it went (from `envelope:`).", fields, "response"
+    )
 
 
 def _shape_struct(name: str, shape: Shape, shape_names: dict[str, str]) -> StructModel:
     scope = Scope()
     fields = [
-        _response_field(scope.claim(field_name), shape.fields[field_name], shape_names, scope, field_name)
+        _response_field(
+            scope.claim(field_name), shape.fields[field_name], shape_names, scope, field_name
+        )
         for field_name in shape.fields
     ]
     return StructModel(name, shape.description, fields, "response")
 
 
 def _response_field(
-    attr: str, field: ShapeField, shape_names: dict[str, str], scope: Scope | None = None, key: str | None = None
+    attr: str,
+    field: ShapeField,
+    shape_names: dict[str, str],
+    scope: Scope | None = None,
+    key: str | None = None,
 ) -> FieldModel:
     expr = parse_type(field.type)
     annotation = _annotation(expr, shape_names)
@@ -231,7 +252,9 @@ def _request_struct(name: str, summary: str, params: dict[str, Param]) -> Struct
         default = "required" if param.required else "None"
         if not param.required:
             annotation += " | None"
-        fields.append(FieldModel(ident(key), param.wire or key, annotation, default, param.description))
+        fields.append(
+            FieldModel(ident(key), param.wire or key, annotation, default, param.description)
+        )
     return StructModel(name, summary, fields, "request")
 
 

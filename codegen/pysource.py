@@ -34,7 +34,7 @@ class Raw(str):
 def names_in(value: Any) -> set[str]:
     """The class names :func:`literal` will write for ``value``: what to import."""
     found: set[str] = set()
-    if isinstance(value, enum.Enum) or isinstance(value, msgspec.Struct):
+    if isinstance(value, (enum.Enum, msgspec.Struct)):
         found.add(type(value).__name__)
     if isinstance(value, msgspec.Struct):
         for _, v in _struct_items(value):
@@ -81,7 +81,9 @@ def docstring(text: str, indent: int) -> str:
     pad = " " * indent
     if len(pad) + len(words) + 6 <= LINE_LENGTH:
         return f'{pad}"""{words}"""'
-    lines = textwrap.wrap(words, LINE_LENGTH - indent - 3, break_long_words=False, break_on_hyphens=False)
+    lines = textwrap.wrap(
+        words, LINE_LENGTH - indent - 3, break_long_words=False, break_on_hyphens=False
+    )
     body = "\n".join(pad + line for line in lines)
     return f'{pad}"""{body.lstrip()}\n{pad}"""'
 

@@ -11,7 +11,7 @@ import msgspec
 
 from mailspec import _vocab
 
-from .model import ProviderModel, build
+from .model import ProviderModel
 from .pysource import Raw, docstring, literal, names_in, string
 
 __all__ = ["render_all", "render_provider"]
@@ -45,13 +45,20 @@ def render_provider(model: ProviderModel) -> dict[str, str]:
         "meta_ir": sorted(names - set(vocab)),
         "spec_source": literal(spec, 0, len("SPEC = ")),
     }
-    return {f"{model.module}/{name}": _ENV.get_template(f"{name}.j2").render(context) for name in _FILES}
+    return {
+        f"{model.module}/{name}": _ENV.get_template(f"{name}.j2").render(context) for name in _FILES
+    }
 
 
 def render_all(models: list[ProviderModel], spec_dir_name: str) -> dict[str, str]:
     files: dict[str, str] = {}
     for model in sorted(models, key=lambda m: m.module):
         files.update(render_provider(model))
-    providers = {m.spec.provider.name: f"mailspec.generated.{m.module}" for m in sorted(models, key=lambda m: m.module)}
-    files["__init__.py"] = _ENV.get_template("providers.py.j2").render(providers=providers, spec_dir=spec_dir_name)
+    providers = {
+        m.spec.provider.name: f"mailspec.generated.{m.module}"
+        for m in sorted(models, key=lambda m: m.module)
+    }
+    files["__init__.py"] = _ENV.get_template("providers.py.j2").render(
+        providers=providers, spec_dir=spec_dir_name
+    )
     return files

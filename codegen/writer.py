@@ -71,8 +71,10 @@ def write(files: dict[str, str], out_dir: Path) -> Drift:
     for rel in drift.extra:
         (out_dir / rel).unlink()
     for folder in sorted((p for p in out_dir.rglob("*") if p.is_dir()), reverse=True):
-        if folder.name != "__pycache__" and not any(folder.glob("*.py")) and not any(
-            c for c in folder.iterdir() if c.name != "__pycache__"
+        if (
+            folder.name != "__pycache__"
+            and not any(folder.glob("*.py"))
+            and not any(c for c in folder.iterdir() if c.name != "__pycache__")
         ):
             for cache in folder.glob("__pycache__"):
                 for f in cache.iterdir():

@@ -1,1 +1,63 @@
-"""mailspec"""
+"""mailspec: transactional-email providers behind one ``send()``/``status()``.
+
+Providers are described in YAML specs; their clients are generated, and imported only
+when first used, so importing this package stays cheap.
+"""
+
+from ._vocab import BounceReason, DeliveryState, ErrorCategory
+from .errors import (
+    AllProvidersFailed,
+    AuthenticationError,
+    ConflictError,
+    MailspecError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProviderError,
+    ProviderServerError,
+    ProviderValidationError,
+    QuotaExceededError,
+    RateLimitError,
+    TemplateError,
+    TransportError,
+    UnsupportedOperation,
+    ValidationError,
+)
+from .message import Attachment, Message
+from .registry import available, explain_code, provider, provider_from_url
+from .results import Attempt, CodeInfo, DeliveryStatus, SendResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AllProvidersFailed",
+    "Attachment",
+    "Attempt",
+    "AuthenticationError",
+    "BounceReason",
+    "CodeInfo",
+    "ConflictError",
+    "DeliveryState",
+    "DeliveryStatus",
+    "ErrorCategory",
+    "MailspecError",
+    "MalformedResponseError",
+    "Message",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ProviderError",
+    "ProviderServerError",
+    "ProviderValidationError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "SendResult",
+    "TemplateError",
+    "TransportError",
+    "UnsupportedOperation",
+    "ValidationError",
+    "__version__",
+    "available",
+    "explain_code",
+    "provider",
+    "provider_from_url",
+]

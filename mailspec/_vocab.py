@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["BounceReason", "DeliveryState", "ErrorCategory", "RETRYABLE_CATEGORIES"]
+__all__ = ["RETRYABLE_CATEGORIES", "BounceReason", "DeliveryState", "ErrorCategory"]
 
 
 class DeliveryState(enum.StrEnum):

@@ -23,7 +23,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         from .codegen import SpecError, generate
         from .codegen.schema import schema_text
     except ImportError as exc:  # pyyaml/jinja2 are the codegen extra, not runtime deps
-        print(f"mailspec generate needs the codegen extra: pip install 'mailspec[codegen]' ({exc})", file=sys.stderr)
+        print(
+            f"mailspec generate needs the codegen extra: pip install 'mailspec[codegen]' ({exc})",
+            file=sys.stderr,
+        )
         return 2
     spec_dir: Path = args.spec_dir
     try:
@@ -39,7 +42,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         for line in lines:
             print(line)
         if lines:
-            print(f"{len(lines)} generated file(s) out of date: run `mailspec generate`", file=sys.stderr)
+            print(
+                f"{len(lines)} generated file(s) out of date: run `mailspec generate`",
+                file=sys.stderr,
+            )
             return 1
         print("generated code is up to date")
         return 0

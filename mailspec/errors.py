@@ -51,7 +51,12 @@ class ValidationError(MailspecError, ValueError):
     """
 
     def __init__(
-        self, message: str, *, field: str | None = None, provider: str | None = None, code: int | None = None
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        provider: str | None = None,
+        code: int | None = None,
     ) -> None:
         self.field, self.provider, self.code = field, provider, code
         parts = [f"{provider}: " if provider else "", f"{field}: " if field else "", message]
@@ -65,7 +70,9 @@ class UnsupportedOperation(MailspecError):
 
     def __init__(self, provider: str, operation: str, detail: str = "") -> None:
         self.provider, self.operation = provider, operation
-        super().__init__(f"{provider} does not support {operation}" + (f": {detail}" if detail else ""))
+        super().__init__(
+            f"{provider} does not support {operation}" + (f": {detail}" if detail else "")
+        )
 
 
 class ProviderError(MailspecError):
@@ -134,7 +141,9 @@ class MalformedResponseError(ProviderError):
     accepted the message even though we cannot read its answer.
     """
 
-    def __init__(self, provider: str, message: str, *, http_status: int | None, ambiguous: bool) -> None:
+    def __init__(
+        self, provider: str, message: str, *, http_status: int | None, ambiguous: bool
+    ) -> None:
         super().__init__(provider, None, message, http_status=http_status, retryable=False)
         self.ambiguous = ambiguous
 
@@ -147,7 +156,10 @@ class TransportError(MailspecError):
         self.provider = provider
         self.ambiguous = ambiguous
         self.retryable = not ambiguous
-        super().__init__(f"{provider}: {message}" + (" (the request may have been received)" if ambiguous else ""))
+        super().__init__(
+            f"{provider}: {message}"
+            + (" (the request may have been received)" if ambiguous else "")
+        )
 
 
 class AllProvidersFailed(MailspecError):

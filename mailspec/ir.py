@@ -47,7 +47,9 @@ __all__ = [
 ANY_OF = "any_of"
 
 Name = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*$", description="A lower_snake_case name.")]
-ShapeName = Annotated[str, Meta(pattern=r"^[A-Z][A-Za-z0-9]*$", description="A CamelCase shape name.")]
+ShapeName = Annotated[
+    str, Meta(pattern=r"^[A-Z][A-Za-z0-9]*$", description="A CamelCase shape name.")
+]
 Url = Annotated[str, Meta(pattern=r"^https?://", description="An absolute http(s) URL.")]
 Port = Annotated[int, Meta(ge=1, le=65535)]
 Positive = Annotated[int, Meta(ge=1)]
@@ -57,7 +59,9 @@ NonNegative = Annotated[int, Meta(ge=0)]
 # sent as a JSON string inside a form; `files` are attachments.
 ParamType = Literal["str", "int", "bool", "date", "list[str]", "json", "object", "files"]
 ParamFormat = Literal["email", "phone"]
-Constraint = Literal["required", "format", "max_length", "max_items", "enum", "range", "max_total_bytes"]
+Constraint = Literal[
+    "required", "format", "max_length", "max_items", "enum", "range", "max_total_bytes"
+]
 
 
 class _Base(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -237,7 +241,12 @@ class DeliveryFields(_Base, kw_only=True, frozen=True):
 
 
 class Delivery(_Base, kw_only=True, frozen=True):
+    """How a status answer lists records (``records``/``total`` are dotted paths in the
+    status operation's response shape) and how each record maps to unified states."""
+
     record: ShapeName
+    records: str
+    total: str | None = None
     fields: DeliveryFields
     timestamp_format: str = ""
     states: dict[str, StateRow]

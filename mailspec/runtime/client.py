@@ -22,7 +22,7 @@ from .secrets import Secret, redact
 from .transport import Answer, Transport, check_base_url
 from .validation import check_request
 
-__all__ = ["BaseClient", "DEFAULT_TIMEOUT"]
+__all__ = ["DEFAULT_TIMEOUT", "BaseClient"]
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 10.0
@@ -45,6 +45,7 @@ class BaseClient:
 
     spec: ClassVar[Spec]
     envelope_decoder: ClassVar[msgspec.json.Decoder[Any]]
+    request_types: ClassVar[dict[str, type[msgspec.Struct]]]
 
     def __init__(
         self,
@@ -61,9 +62,13 @@ class BaseClient:
         missing = [c for c in expected if not credentials.get(c)]
         unknown = sorted(set(credentials) - set(expected))
         if missing or unknown:
-            problem = f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(unknown)}"
+            problem = (
+                f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(unknown)}"
+            )
             raise ValidationError(
-                f"{problem}; expected credentials: {', '.join(expected)}", field="credentials", provider=self.name
+                f"{problem}; expected credentials: {', '.join(expected)}",
+                field="credentials",
+                provider=self.name,
             )
         self._secrets = {name: Secret(value) for name, value in credentials.items()}
         if base_url is None:
@@ -102,10 +107,14 @@ class BaseClient:
             if self.spec.auth.bearer:
                 headers["Authorization"] = "Bearer " + self._secrets[self.spec.auth.bearer].reveal()
             else:
-                body_credentials = {wire: self._secrets[c].reveal() for c, wire in self.spec.auth.body.items()}
+                body_credentials = {
+                    wire: self._secrets[c].reveal() for c, wire in self.spec.auth.body.items()
+                }
         base = self._bases[op.base] if op.base else self.base_url
         prepared = prepare(op, base, values, body_credentials=body_credentials, headers=headers)
-        answer = self._transport.send(prepared.method, prepared.url, prepared.headers, prepared.body)
+        answer = self._transport.send(
+            prepared.method, prepared.url, prepared.headers, prepared.body
+        )
         return self._read(op, answer, decoder)
 
     def _read(self, op: Operation, answer: Answer, decoder: msgspec.json.Decoder[T]) -> T:
@@ -117,12 +126,17 @@ class BaseClient:
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 raise self._malformed(op, answer, f"unexpected answer shape: {exc}") from None
         if row is None and code is None:
-            category = _HTTP_CATEGORIES.get(answer.status, ErrorCategory.SERVER if answer.status >= 500 else ErrorCategory.UNKNOWN)
+            category = _HTTP_CATEGORIES.get(
+                answer.status,
+                ErrorCategory.SERVER if answer.status >= 500 else ErrorCategory.UNKNOWN,
+            )
         else:
             category = row.category if row is not None else ErrorCategory.UNKNOWN
         if category == ErrorCategory.SUCCESS:  # a success code on a failed HTTP status
             category = ErrorCategory.SERVER if answer.status >= 500 else ErrorCategory.UNKNOWN
-        text = redact(message or (row.message if row else f"HTTP {answer.status}"), self._secrets.values())
+        text = redact(
+            message or (row.message if row else f"HTTP {answer.status}"), self._secrets.values()
+        )
         error_class = error_class_for(category)
         raise error_class(
             self.name,
@@ -155,7 +169,10 @@ class BaseClient:
         # a 2xx on a call that changes something may have done it: say so
         ambiguous = 200 <= answer.status < 300 and op.method != "GET"
         return MalformedResponseError(
-            self.name, f"{why} (HTTP {answer.status}, body {preview!r})", http_status=answer.status, ambiguous=ambiguous
+            self.name,
+            f"{why} (HTTP {answer.status}, body {preview!r})",
+            http_status=answer.status,
+            ambiguous=ambiguous,
         )
 
 
@@ -172,5 +189,3 @@ def _retry_after(answer: Answer) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
-
-

@@ -62,10 +62,19 @@ class Transport:
     """Sends one request and returns the raw answer. No retries: those are the Mailer's."""
 
     def __init__(
-        self, provider: str, *, timeout: float | urllib3.Timeout, ca_certs: str | None = None, maxsize: int = 10
+        self,
+        provider: str,
+        *,
+        timeout: float | urllib3.Timeout,
+        ca_certs: str | None = None,
+        maxsize: int = 10,
     ) -> None:
         self.provider = provider
-        self.timeout = timeout if isinstance(timeout, urllib3.Timeout) else urllib3.Timeout(connect=timeout, read=timeout)
+        self.timeout = (
+            timeout
+            if isinstance(timeout, urllib3.Timeout)
+            else urllib3.Timeout(connect=timeout, read=timeout)
+        )
         self._pool = urllib3.PoolManager(
             num_pools=4,
             maxsize=maxsize,
@@ -82,16 +91,31 @@ class Transport:
         try:
             response = self._pool.request(method, url, body=body, headers=headers, redirect=False)
         except (NewConnectionError, ConnectTimeoutError) as exc:
-            raise TransportError(self.provider, f"could not connect: {_reason(exc)}", ambiguous=False) from None
+            raise TransportError(
+                self.provider, f"could not connect: {_reason(exc)}", ambiguous=False
+            ) from None
         except ReadTimeoutError:
-            raise TransportError(self.provider, "timed out waiting for the answer", ambiguous=True) from None
+            raise TransportError(
+                self.provider, "timed out waiting for the answer", ambiguous=True
+            ) from None
         except ProtocolError as exc:
-            raise TransportError(self.provider, f"connection dropped: {_reason(exc)}", ambiguous=True) from None
+            raise TransportError(
+                self.provider, f"connection dropped: {_reason(exc)}", ambiguous=True
+            ) from None
         except HTTPError as exc:
-            raise TransportError(self.provider, f"HTTP failure: {_reason(exc)}", ambiguous=True) from None
+            raise TransportError(
+                self.provider, f"HTTP failure: {_reason(exc)}", ambiguous=True
+            ) from None
         if log.isEnabledFor(logging.DEBUG):
             elapsed = (time.perf_counter() - started) * 1000
-            log.debug("%s %s %s -> %d (%.1f ms)", self.provider, method, _no_query(url), response.status, elapsed)
+            log.debug(
+                "%s %s %s -> %d (%.1f ms)",
+                self.provider,
+                method,
+                _no_query(url),
+                response.status,
+                elapsed,
+            )
         return Answer(response.status, response.headers, response.data)
 
     def close(self) -> None:

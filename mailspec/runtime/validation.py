@@ -56,7 +56,14 @@ def check_request(provider: str, operation: Operation, values: Mapping[str, Any]
         _check_rule(provider, rule, operation, values)
 
 
-def _fail(provider: str, name: str, param: Param | None, constraint: str, message: str, code: int | None = None) -> None:
+def _fail(
+    provider: str,
+    name: str,
+    param: Param | None,
+    constraint: str,
+    message: str,
+    code: int | None = None,
+) -> None:
     if code is None and param is not None:
         code = param.codes.get(constraint)  # type: ignore[call-overload]
     raise ValidationError(message, field=name, provider=provider, code=code)
@@ -79,9 +86,17 @@ def _check_param(provider: str, name: str, p: Param, value: Any) -> None:
             if not (len(item) <= 254 and pattern.fullmatch(item)):
                 _fail(provider, name, p, "format", f"not a valid {p.format}: {item!r}")
     if p.max_length is not None and len(value) > p.max_length:
-        _fail(provider, name, p, "max_length", f"at most {p.max_length} characters, got {len(value)}")
+        _fail(
+            provider, name, p, "max_length", f"at most {p.max_length} characters, got {len(value)}"
+        )
     if p.enum is not None and value not in p.enum:
-        _fail(provider, name, p, "enum", f"must be one of {', '.join(map(str, p.enum))}, got {value!r}")
+        _fail(
+            provider,
+            name,
+            p,
+            "enum",
+            f"must be one of {', '.join(map(str, p.enum))}, got {value!r}",
+        )
     if p.minimum is not None and value < p.minimum:
         _fail(provider, name, p, "range", f"must be at least {p.minimum}, got {value}")
     if p.maximum is not None and value > p.maximum:
@@ -89,25 +104,61 @@ def _check_param(provider: str, name: str, p: Param, value: Any) -> None:
     if p.max_total_bytes is not None:
         total = sum(len(a.content) for a in items)
         if total > p.max_total_bytes:
-            _fail(provider, name, p, "max_total_bytes", f"at most {p.max_total_bytes} bytes in all, got {total}")
+            _fail(
+                provider,
+                name,
+                p,
+                "max_total_bytes",
+                f"at most {p.max_total_bytes} bytes in all, got {total}",
+            )
 
 
-def _check_rule(provider: str, rule: OneOf | AnyOf | MaxSpan, op: Operation, values: Mapping[str, Any]) -> None:
+def _check_rule(
+    provider: str, rule: OneOf | AnyOf | MaxSpan, op: Operation, values: Mapping[str, Any]
+) -> None:
     given = {name for name in op.params if not _empty(values.get(name))}
     if isinstance(rule, OneOf):
         full = [g for g in rule.groups if set(g) <= given]
         partial = [g for g in rule.groups if set(g) & given and not set(g) <= given]
         options = " or ".join("+".join(g) for g in rule.groups)
         if partial:
-            _fail(provider, "+".join(partial[0]), None, "", f"give all of these or none (one of: {options})", rule.code)
+            _fail(
+                provider,
+                "+".join(partial[0]),
+                None,
+                "",
+                f"give all of these or none (one of: {options})",
+                rule.code,
+            )
         if len(full) != 1:
-            _fail(provider, "+".join(rule.groups[0]), None, "", f"give exactly one of: {options}", rule.code)
+            _fail(
+                provider,
+                "+".join(rule.groups[0]),
+                None,
+                "",
+                f"give exactly one of: {options}",
+                rule.code,
+            )
     elif isinstance(rule, AnyOf):
         if not given & set(rule.params):
-            _fail(provider, "+".join(rule.params), None, "", f"give at least one of: {', '.join(rule.params)}", rule.code)
+            _fail(
+                provider,
+                "+".join(rule.params),
+                None,
+                "",
+                f"give at least one of: {', '.join(rule.params)}",
+                rule.code,
+            )
     elif rule.start in given and rule.end in given:
         start, end = values[rule.start], values[rule.end]
         if end < start:
             _fail(provider, rule.end, None, "", f"{rule.end} is before {rule.start}", rule.code)
         if (end - start).days + 1 > rule.days:
-            _fail(provider, rule.end, None, "", f"the span may cover at most {rule.days} days", rule.code)
+            _fail(
+                provider,
+                rule.end,
+                None,
+                "",
+                f"the span may cover at most {rule.days} days",
+                rule.code,
+            )

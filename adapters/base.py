@@ -1,0 +1,216 @@
+"""What every provider object is, whatever its API style.
+
+A style adapter supplies two things: how a unified :class:`~mailspec.Message` becomes
+parameter values (``_values``), and how the provider's status answer is queried. The
+spec's ``mapping`` says which parameter each Message field fills, so a new provider of
+an existing style needs YAML only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from mailspec._naming import ident
+from mailspec._vocab import BounceReason, DeliveryState
+from mailspec.errors import UnsupportedOperation, ValidationError
+from mailspec.ir import Delivery, Operation, Spec
+from mailspec.message import Message
+from mailspec.results import Attempt, DeliveryStatus, SendResult
+from mailspec.runtime import BaseClient
+from mailspec.validation import validate_message
+
+__all__ = ["Capabilities", "Provider", "dig"]
+
+
+class Capabilities(msgspec.Struct, frozen=True):
+    """What a provider can do, as its spec declares."""
+
+    send: bool
+    template_send: bool
+    batch: bool
+    status: bool
+    attachments: bool
+    cc_bcc: bool
+    recipient_variables: bool
+    sms: bool
+    smtp: bool
+    webhooks: bool
+    rate_per_minute: int | None
+    recipients_per_request: int | None
+
+    @classmethod
+    def of(cls, spec: Spec) -> Capabilities:
+        ops, declared = spec.operations, spec.capabilities
+        return cls(
+            send="send" in ops,
+            template_send="send_template" in ops or declared.template_only,
+            batch="send_batch" in ops,
+            status="status" in ops,
+            attachments=declared.attachments,
+            cc_bcc=declared.cc_bcc,
+            recipient_variables=declared.recipient_variables,
+            sms="send_sms" in ops,
+            smtp=any(r.smtp is not None for r in spec.regions.values()),
+            webhooks=declared.webhooks,
+            rate_per_minute=spec.limits.rate_per_minute,
+            recipients_per_request=spec.limits.recipients_per_request,
+        )
+
+
+def dig(value: Any, dotted: str) -> Any:
+    """Follow ``a.b.c`` through decoded answer Structs; None where a step is missing."""
+    for part in dotted.split("."):
+        if value is None:
+            return None
+        value = getattr(value, ident(part), None)
+    return value
+
+
+class Provider:
+    """One provider behind the unified ``send()``/``status()``."""
+
+    def __init__(self, client: BaseClient) -> None:
+        self.client = client
+        self.spec: Spec = client.spec
+        self.name: str = self.spec.provider.name
+        self.capabilities = Capabilities.of(self.spec)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {self.client.base_url}>"
+
+    # --- sending ---------------------------------------------------------------------
+
+    def send(self, message: Message) -> SendResult:
+        """Send one message; raises ValidationError/UnsupportedOperation before any I/O."""
+        validate_message(message, self.spec)
+        operation, values = self._values(message)
+        started = time.perf_counter()
+        response = self._invoke(operation, values)
+        op = self.spec.operations[operation]
+        ids = dig(response, op.ids) if op.ids else None
+        message_ids = [ids] if isinstance(ids, str) else list(ids or [])
+        attempt = Attempt(self.name, "accepted", time.perf_counter() - started)
+        return SendResult(provider=self.name, message_ids=message_ids, attempts=[attempt])
+
+    def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
+        """One result per message, in order. Every message is validated before the first is sent."""
+        for message in messages:
+            validate_message(message, self.spec)
+            self._values(message)
+        return [self.send(message) for message in messages]
+
+    def _values(self, message: Message) -> tuple[str, dict[str, Any]]:
+        """The operation to call and its parameter values for ``message``."""
+        raise NotImplementedError
+
+    def _mapped(
+        self, operation: str, message: Message, transform: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Parameter values from the spec's mapping; ``transform`` holds the values of the
+        fields this style reshapes. A set field with no mapping row is refused."""
+        mapping = self.spec.mapping.get(operation, {})
+        op = self.spec.operations[operation]
+        values: dict[str, Any] = {}
+        for field in message.set_fields():
+            param = mapping.get(field)
+            if param is None:
+                raise UnsupportedOperation(
+                    self.name, f"the message field {field!r}", f"{operation} has no place for it"
+                )
+            value = transform[field] if field in transform else getattr(message, field)
+            values[param] = _fit(op, param, field, value, self.name)
+        return values
+
+    def _invoke(self, operation: str, values: dict[str, Any]) -> Any:
+        request_type = self.client.request_types[operation]
+        try:
+            request = request_type(**{ident(name): value for name, value in values.items()})
+        except TypeError as exc:  # a required parameter the mapping could not fill
+            raise ValidationError(str(exc), provider=self.name) from None
+        return getattr(self.client, operation)(request)
+
+    def _require(self, operation: str) -> Operation:
+        op = self.spec.operations.get(operation)
+        if op is None:
+            raise UnsupportedOperation(self.name, operation)
+        return op
+
+    # --- status ----------------------------------------------------------------------
+
+    def status(
+        self,
+        message_ids: Sequence[str] | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        recipient: str | None = None,
+    ) -> list[DeliveryStatus]:
+        raise UnsupportedOperation(self.name, "status")
+
+    def _statuses(self, records: Sequence[Any], recipient: str | None) -> list[DeliveryStatus]:
+        delivery = self.spec.delivery
+        if delivery is None:
+            raise UnsupportedOperation(self.name, "status")
+        out = [to_status(self.name, delivery, r) for r in records]
+        return [s for s in out if recipient is None or s.recipient == recipient]
+
+
+def _fit(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:
+    """Shape a value to its parameter's type: one address into a list, or a list of one
+    into a string; anything else that does not fit is an error naming the field."""
+    kind = op.params[param].type
+    if kind == "list[str]" and isinstance(value, str):
+        return [value]
+    if kind == "str" and isinstance(value, list):
+        if len(value) != 1:
+            raise ValidationError(
+                f"{provider} takes one address here, got {len(value)}",
+                field=field,
+                provider=provider,
+            )
+        return value[0]
+    return value
+
+
+def to_status(provider: str, delivery: Delivery, record: Any) -> DeliveryStatus:
+    """One provider status record → a unified DeliveryStatus, by the spec's tables."""
+    fields = delivery.fields
+
+    def get(name: str | None) -> Any:
+        return getattr(record, ident(name), None) if name else None
+
+    raw_status, raw_sub = get(fields.status), get(fields.sub_status)
+    row = delivery.states.get(str(raw_status)) if raw_status is not None else None
+    sub = delivery.sub_states.get(str(raw_sub)) if raw_sub not in (None, 0, "") else None
+    state = sub.state if sub else row.state if row else DeliveryState.UNKNOWN
+    reason: BounceReason | None = sub.reason if sub else None
+    return DeliveryStatus(
+        provider=provider,
+        message_id=str(get(fields.message_id) or ""),
+        state=DeliveryState(state),
+        recipient=get(fields.recipient),
+        reason=BounceReason(reason) if reason else None,
+        code=None if raw_status is None else str(raw_status),
+        sub_code=None if raw_sub in (None, "") else str(raw_sub),
+        description=get(fields.description)
+        or (sub.description if sub else row.description if row else None),
+        timestamp=_timestamp(get(fields.timestamp), delivery.timestamp_format),
+    )
+
+
+def _timestamp(value: Any, fmt: str) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return (
+            datetime.strptime(value, fmt)
+            if fmt
+            else datetime.fromisoformat(value.replace("Z", "+00:00"))
+        )
+    except ValueError:
+        return None  # the raw text stays in the provider's record; a bad date is no reason to fail

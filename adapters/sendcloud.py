@@ -1,0 +1,105 @@
+"""The SendCloud API style: form-encoded, credentials in the body, the
+``{result, statusCode, message, info}`` envelope, ``%name%`` substitution through the
+``xsmtpapi`` parameter, and a status query by time window and page.
+
+Serves AuroraSendCloud and SendCloud v2; what differs between them is in their specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from mailspec.ir import MaxSpan, Operation
+from mailspec.message import Message
+from mailspec.results import DeliveryStatus
+
+from .base import Provider, dig
+
+__all__ = ["SendCloudStyle"]
+
+MAX_PAGES = 1000  # per window: a bound, so a provider that never stops paging cannot hang us
+
+
+class SendCloudStyle(Provider):
+    def _values(self, message: Message) -> tuple[str, dict[str, Any]]:
+        operation = "send_template" if message.template else "send"
+        self._require(operation)
+        transform: dict[str, Any] = {}
+        if message.variables or message.recipient_variables:
+            transform["variables"] = transform["recipient_variables"] = self._xsmtpapi(message)
+        return operation, self._mapped(operation, message, transform)
+
+    def _xsmtpapi(self, message: Message) -> dict[str, Any]:
+        """``{"to": [...], "sub": {"%name%": [one value per recipient]}}``: per-recipient
+        values win over the message-wide ``variables``."""
+        syntax = self.spec.capabilities.variable_syntax or "%{name}%"
+        names = sorted(
+            {*message.variables, *(k for v in message.recipient_variables.values() for k in v)}
+        )
+        sub = {
+            syntax.format(name=name): [
+                message.recipient_variables.get(to, {}).get(name, message.variables.get(name, ""))
+                for to in message.to
+            ]
+            for name in names
+        }
+        return {"to": list(message.to), "sub": sub}
+
+    def status(
+        self,
+        message_ids: Sequence[str] | None = None,
+        *,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
+        recipient: str | None = None,
+    ) -> list[DeliveryStatus]:
+        """Statuses by message id and/or time window. A window longer than the provider
+        allows is split into allowed spans; every page of each is fetched."""
+        op = self._require("status")
+        delivery = self.spec.delivery
+        assert delivery is not None  # a spec with a status operation has delivery tables (checked)
+        page = self.spec.limits.page_size or 100
+        id_chunk = op.params["email_ids"].max_items or 100 if "email_ids" in op.params else 0
+        id_groups: list[list[str] | None] = (
+            [list(message_ids[i : i + id_chunk]) for i in range(0, len(message_ids), id_chunk)]
+            if message_ids
+            else [None]
+        )
+        records: list[Any] = []
+        for window in _windows(op, since, until):
+            for ids in id_groups:
+                start = 0
+                for _ in range(MAX_PAGES):
+                    values = {**window, "start": start, "limit": page, "email_ids": ids}
+                    response = self._invoke("status", values)
+                    batch = dig(response, delivery.records) or []
+                    records.extend(batch)
+                    start += len(batch)
+                    total = dig(response, delivery.total) if delivery.total else None
+                    if len(batch) < page or (total is not None and start >= total):
+                        break
+        return self._statuses(records, recipient)
+
+
+def _windows(
+    op: Operation, since: datetime | date | None, until: datetime | date | None
+) -> Iterator[dict[str, Any]]:
+    span = next((r for r in op.rules if isinstance(r, MaxSpan)), None)
+    days = span.days if span else 1
+    if since is None and until is None and "days" in op.params:
+        yield {"days": days}
+        return
+    if span is None:
+        raise ValueError(f"{op.path} takes no time window")
+    end = _day(until) if until is not None else date.today()
+    first = _day(since) if since is not None else end - timedelta(days=days - 1)
+    while first <= end:
+        last = min(first + timedelta(days=days - 1), end)
+        yield {span.start: first, span.end: last}
+        first = last + timedelta(days=1)
+
+
+def _day(value: datetime | date) -> date:
+    return value.date() if isinstance(value, datetime) else value

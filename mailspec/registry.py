@@ -1,0 +1,129 @@
+"""Provider lookup: ``provider()``, ``provider_from_url()`` and ``explain_code()``.
+
+Generated packages and adapters are imported only when a provider is first asked for,
+so ``import mailspec`` stays cheap whatever the number of specs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ._vocab import ErrorCategory
+from .errors import ValidationError
+from .results import CodeInfo
+
+if TYPE_CHECKING:
+    from .adapters.base import Provider
+    from .ir import Code
+
+__all__ = ["available", "explain_code", "provider", "provider_from_url"]
+
+# API style (a spec's provider.style) -> the adapter class that speaks it
+_STYLES = {
+    "sendcloud": ("mailspec.adapters.sendcloud", "SendCloudStyle"),
+    "cloudmails": ("mailspec.adapters.cloudmails", "CloudMailsStyle"),
+    "aotsend": ("mailspec.adapters.aotsend", "AotSendStyle"),
+}
+
+
+def _providers() -> dict[str, str]:
+    # imported by name: generated/ installs as mailspec.generated (see setup.py)
+    providers: dict[str, str] = importlib.import_module("mailspec.generated").PROVIDERS
+    return providers
+
+
+def available() -> list[str]:
+    """The names of every provider with a generated package."""
+    return sorted(_providers())
+
+
+def _package(name: str, submodule: str = "") -> Any:
+    providers = _providers()
+    if name not in providers:
+        raise ValidationError(
+            f"unknown provider {name!r}; known: {', '.join(sorted(providers))}", field="provider"
+        )
+    return importlib.import_module(providers[name] + submodule)
+
+
+def provider(
+    name: str,
+    *,
+    base_url: str | None = None,
+    region: str | None = None,
+    timeout: float | None = None,
+    ca_certs: str | None = None,
+    **credentials: str,
+) -> Provider:
+    """Build one provider, e.g. ``provider("aurorasendcloud", api_user=..., api_key=..., region="us")``.
+
+    ``base_url`` replaces the provider's base URL exactly as its documents write it
+    (operation paths are relative to it); plain ``http://`` is accepted for loopback
+    addresses only. ``timeout`` (seconds) bounds the connect and each read.
+    """
+    package = _package(name)
+    module, cls = _STYLES[package.SPEC.provider.style]
+    adapter = getattr(importlib.import_module(module), cls)
+    options: dict[str, Any] = {"region": region, "base_url": base_url, "ca_certs": ca_certs}
+    if timeout is not None:
+        options["timeout"] = timeout
+    instance: Provider = adapter(package.CLIENT(credentials=credentials, **options))
+    return instance
+
+
+def provider_from_url(url: str, **options: Any) -> Provider:
+    """A provider from one string, for configuration in an environment variable:
+    ``aurorasendcloud://USER:KEY@us``, ``cloudmails://KEY@?base_url=http://127.0.0.1:8025/v1``.
+
+    The user-info part holds the credentials in the order the spec lists them
+    (percent-encode reserved characters); the host is the region; ``base_url`` and
+    ``timeout`` may follow as query parameters.
+    """
+    parts = urlsplit(url)
+    name = parts.scheme
+    if not name or "@" not in parts.netloc:
+        # never echo the URL: it holds credentials
+        raise ValidationError("expected PROVIDER://CREDENTIALS@REGION", field="url")
+    spec = _package(name).SPEC
+    userinfo, _, host = parts.netloc.rpartition("@")
+    values = [unquote(v) for v in userinfo.split(":")]
+    names = list(spec.auth.body) if spec.auth.body else [spec.auth.bearer]
+    if len(values) != len(names):
+        raise ValidationError(
+            f"{name} URLs carry {len(names)} credential(s): {':'.join(names).upper()}", field="url"
+        )
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    unknown = set(query) - {"base_url", "timeout"}
+    if unknown:
+        raise ValidationError(
+            f"unknown option(s) {', '.join(sorted(unknown))}; expected base_url, timeout",
+            field="url",
+        )
+    if "timeout" in query:
+        try:
+            options.setdefault("timeout", float(query["timeout"]))
+        except ValueError:
+            raise ValidationError("timeout must be a number of seconds", field="url") from None
+    if "base_url" in query:
+        options.setdefault("base_url", query["base_url"])
+    return provider(
+        name, region=unquote(host) or None, **options, **dict(zip(names, values, strict=True))
+    )
+
+
+def explain_code(provider_name: str, code: int) -> CodeInfo:
+    """The row of a provider's status-code table; category ``unknown`` for a code its
+    spec does not list."""
+    codes: dict[int, Code] = _package(provider_name, ".codes").CODES
+    row = codes.get(code)
+    if row is None:
+        return CodeInfo(
+            provider_name,
+            code,
+            "not in the provider's documented codes",
+            ErrorCategory.UNKNOWN,
+            False,
+        )
+    return CodeInfo(provider_name, code, row.message, row.category, bool(row.retryable))
