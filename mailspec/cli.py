@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,6 +58,62 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_codes(args: argparse.Namespace) -> int:
+    from . import registry
+    from .errors import ValidationError
+
+    try:
+        if args.code is not None:
+            rows = [registry.explain_code(args.provider, args.code)]
+        else:
+            rows = registry.code_table(args.provider)
+    except ValidationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([{k: getattr(r, k) for k in r.__struct_fields__} for r in rows], indent=2))
+        return 0
+    for row in rows:
+        retry = "retryable" if row.retryable else "final"
+        print(f"{row.code:>6}  {row.category.value:<14} {retry:<9}  {row.message}")
+    return 0
+
+
+_MATRIX = (
+    ("send", "send"),
+    ("template", "template_send"),
+    ("batch", "batch"),
+    ("status", "status"),
+    ("attach", "attachments"),
+    ("cc/bcc", "cc_bcc"),
+    ("per-rcpt vars", "recipient_variables"),
+    ("sms", "sms"),
+    ("smtp", "smtp"),
+    ("webhooks", "webhooks"),
+    ("rate/min", "rate_per_minute"),
+    ("rcpts/req", "recipients_per_request"),
+)
+
+
+def _cmd_providers(args: argparse.Namespace) -> int:
+    from . import registry
+
+    matrix = registry.capability_matrix()
+    if args.json:
+        print(json.dumps({name: {k: getattr(c, k) for k in c.__struct_fields__} for name, c in matrix.items()}, indent=2))
+        return 0
+    width = max(len(n) for n in matrix) if matrix else 8
+    print(" " * width + "  " + "  ".join(label for label, _ in _MATRIX))
+    for name, caps in matrix.items():
+        cells = []
+        for label, attr in _MATRIX:
+            value = getattr(caps, attr)
+            text = ("yes" if value else "-") if isinstance(value, bool) else ("-" if value is None else str(value))
+            cells.append(text.ljust(len(label)))
+        print(name.ljust(width) + "  " + "  ".join(cells).rstrip())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailspec", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -65,10 +122,22 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", type=Path, default=_default_dir("generated"))
     gen.add_argument("--check", action="store_true", help="exit 1 if the output is not up to date")
     gen.set_defaults(run=_cmd_generate)
+    codes = sub.add_parser("codes", help="explain a provider's status codes")
+    codes.add_argument("provider")
+    codes.add_argument("code", type=int, nargs="?", help="one code (default: the whole table)")
+    codes.add_argument("--json", action="store_true", help="machine-readable output")
+    codes.set_defaults(run=_cmd_codes)
+    providers = sub.add_parser("providers", help="the capability matrix of every provider spec")
+    providers.add_argument("--json", action="store_true", help="machine-readable output")
+    providers.set_defaults(run=_cmd_providers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.run(args)
+    try:
+        code: int = args.run(args)
+    except BrokenPipeError:  # `mailspec codes x | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0
     return code

@@ -15,10 +15,10 @@ from .errors import ValidationError
 from .results import CodeInfo
 
 if TYPE_CHECKING:
-    from .adapters.base import Provider
+    from .adapters.base import Capabilities, Provider
     from .ir import Code
 
-__all__ = ["available", "explain_code", "provider", "provider_from_url"]
+__all__ = ["available", "capability_matrix", "code_table", "explain_code", "provider", "provider_from_url"]
 
 # API style (a spec's provider.style) -> the adapter class that speaks it
 _STYLES = {
@@ -127,3 +127,15 @@ def explain_code(provider_name: str, code: int) -> CodeInfo:
             False,
         )
     return CodeInfo(provider_name, code, row.message, row.category, bool(row.retryable))
+
+
+def code_table(provider_name: str) -> list[CodeInfo]:
+    """Every row of a provider's status-code table, by code."""
+    codes: dict[int, Code] = _package(provider_name, ".codes").CODES
+    return [explain_code(provider_name, code) for code in sorted(codes)]
+
+
+def capability_matrix() -> dict[str, Capabilities]:
+    """What every provider can do, from its spec (imports every generated package)."""
+    capabilities = importlib.import_module("mailspec.adapters.base").Capabilities
+    return {name: capabilities.of(_package(name, ".meta").SPEC) for name in available()}

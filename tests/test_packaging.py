@@ -1,0 +1,75 @@
+"""The wheel installs one import package, ships its typing marker and templates, and
+keeps pyyaml/jinja2 out of the runtime dependencies; importing mailspec stays lazy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (path,) = out.glob("mailspec-*.whl")
+    return zipfile.ZipFile(path)
+
+
+def test_wheel_holds_one_import_package(wheel: zipfile.ZipFile) -> None:
+    tops = {name.split("/", 1)[0] for name in wheel.namelist()}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"mailspec"}
+    names = set(wheel.namelist())
+    for expected in (
+        "mailspec/py.typed",
+        "mailspec/codegen/loader.py",
+        "mailspec/codegen/templates/client.py.j2",
+        "mailspec/generated/__init__.py",
+        "mailspec/generated/aurorasendcloud/client.py",
+        "mailspec/adapters/sendcloud.py",
+        "mailspec/runtime/client.py",
+    ):
+        assert expected in names
+
+
+def test_runtime_dependencies_are_urllib3_and_msgspec_only(wheel: zipfile.ZipFile) -> None:
+    (meta_name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    meta = Parser().parsestr(wheel.read(meta_name).decode())
+    requires = meta.get_all("Requires-Dist") or []
+    unconditional = sorted(r.split(">")[0].split("=")[0].strip() for r in requires if "extra ==" not in r)
+    assert unconditional == ["msgspec", "urllib3"]
+    codegen = [r for r in requires if 'extra == "codegen"' in r]
+    assert any(r.lower().startswith("pyyaml") for r in codegen)
+    assert any(r.lower().startswith("jinja2") for r in codegen)
+
+
+def test_import_is_lazy() -> None:
+    probe = (
+        "import sys, mailspec\n"
+        "heavy = [m for m in sys.modules if m.startswith(('mailspec.generated.', 'mailspec.adapters',"
+        " 'mailspec.codegen', 'yaml', 'jinja2'))]\n"
+        "print(','.join(sorted(heavy)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == ""
+
+
+def test_cli_codes_and_providers() -> None:
+    run = [sys.executable, "-m", "mailspec"]
+    one = subprocess.run([*run, "codes", "aurorasendcloud", "40005"], capture_output=True, text=True, check=True)
+    assert "authentication" in one.stdout and "40005" in one.stdout
+    bad = subprocess.run([*run, "codes", "no-such-provider"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+    matrix = subprocess.run([*run, "providers"], capture_output=True, text=True, check=True)
+    assert "aurorasendcloud" in matrix.stdout and "3000" in matrix.stdout
