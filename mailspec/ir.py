@@ -113,6 +113,7 @@ class Envelope(_Base, kw_only=True, frozen=True):
     code_from: Literal["body", "http"] = "body"
     code: EnvelopeField | None = None
     message: EnvelopeField | None = None
+    ok: EnvelopeField | None = None  # a boolean success flag beside the code (SendCloud's `result`)
 
 
 class Limits(_Base, kw_only=True, frozen=True):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["Secret", "redact"]
+__all__ = ["MIN_REDACTED", "Secret", "redact"]
+
+MIN_REDACTED = 4
 
 
 class Secret:
@@ -30,9 +32,13 @@ class Secret:
 
 
 def redact(text: str, secrets: Iterable[Secret]) -> str:
-    """``text`` with every credential value replaced by ``***`` (a provider may echo one)."""
+    """``text`` with every credential value replaced by ``***`` (a provider may echo one).
+
+    Values shorter than :data:`MIN_REDACTED` are left alone: replacing every ``x`` in a
+    message would destroy it, and no real credential is that short.
+    """
     for secret in secrets:
         value = secret.reveal()
-        if value in text:
+        if len(value) >= MIN_REDACTED and value in text:
             text = text.replace(value, "***")
     return text

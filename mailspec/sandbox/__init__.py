@@ -1,0 +1,61 @@
+"""Local servers that behave like each provider, driven by the same specs as the clients.
+
+They check requests against the spec (auth, required fields, formats, limits), answer
+with the documented envelopes and codes, keep what they accepted so ``status()`` can
+report it, and inject faults on demand. Real HTTP on 127.0.0.1, for the demo and for
+tests — yours included::
+
+    with Sandbox(["aurorasendcloud", "cloudmails"]) as sandbox:
+        aurora = sandbox["aurorasendcloud"].provider()
+        sandbox["cloudmails"].faults.queue("rate_limit", times=2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+from .emulator import Accepted, Outcome
+from .faults import Fault, FaultPlan
+from .server import SandboxServer
+
+__all__ = ["Accepted", "Fault", "FaultPlan", "Outcome", "Sandbox", "SandboxServer"]
+
+
+class Sandbox:
+    """Several sandbox servers started and stopped together; index by provider name."""
+
+    def __init__(
+        self,
+        providers: Iterable[str] | None = None,
+        *,
+        ports: Mapping[str, int] | None = None,
+        slow_seconds: float = 2.0,
+    ) -> None:
+        from ..registry import available
+
+        names = list(providers) if providers is not None else available()
+        ports = ports or {}
+        self.servers = {
+            n: SandboxServer(n, port=ports.get(n, 0), slow_seconds=slow_seconds) for n in names
+        }
+
+    def __getitem__(self, name: str) -> SandboxServer:
+        return self.servers[name]
+
+    def __iter__(self) -> Iterator[SandboxServer]:
+        return iter(self.servers.values())
+
+    def start(self) -> Sandbox:
+        for server in self.servers.values():
+            server.start()
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

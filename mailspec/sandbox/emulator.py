@@ -1,0 +1,376 @@
+"""A provider's behaviour, derived from its spec: what the sandbox answers and keeps.
+
+Nothing here is written per provider. The operation is found by method and path, the
+parameters are decoded by their wire names and types, authentication and every spec
+constraint are checked with the same code the client uses, and answers are built from
+the spec's envelope, response shapes and code table.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import json
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .._vocab import DeliveryState, ErrorCategory
+from ..errors import ValidationError
+from ..ir import Delivery, Operation, Param, Spec
+from ..message import Attachment
+from ..runtime.validation import check_request
+
+__all__ = ["Accepted", "Emulator", "Outcome", "Reply"]
+
+_SEND_OPERATIONS = ("send", "send_template", "send_batch", "send_sms")
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What becomes of an accepted message: a unified state, and the provider's
+    sub-status where the spec has one (e.g. 406 for a hard bounce, no such user)."""
+
+    state: DeliveryState = DeliveryState.DELIVERED
+    sub_status: str | None = None
+
+
+@dataclass
+class Accepted:
+    """One message the sandbox accepted, for one recipient."""
+
+    message_id: str
+    operation: str
+    recipient: str
+    params: dict[str, Any]
+    accepted_at: datetime.datetime
+    outcome: Outcome = field(default_factory=Outcome)
+
+
+class Emulator:
+    """Answers requests for one provider as its spec says it would."""
+
+    def __init__(self, spec: Spec, credentials: Mapping[str, str], base_path: str) -> None:
+        self.spec = spec
+        self.credentials = dict(credentials)
+        self.base_path = "/" + base_path.strip("/")
+        self.accepted: list[Accepted] = []
+        self.outcomes: dict[str, Outcome] = {}  # recipient -> outcome; "*" for everyone else
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._routes = [
+            (_route(self.base_path, op), name, op) for name, op in spec.operations.items()
+        ]
+
+    # --- codes ---------------------------------------------------------------------
+
+    def code_for(self, category: ErrorCategory) -> int:
+        """The first documented code of a category: what the sandbox answers for it."""
+        for code, row in sorted(self.spec.codes.items()):
+            if row.category == category:
+                return code
+        return {ErrorCategory.SUCCESS: 200, ErrorCategory.RATE_LIMIT: 429}.get(category, 500)
+
+    def error(
+        self, category: ErrorCategory, message: str | None = None, *, code: int | None = None
+    ) -> Reply:
+        code = code if code is not None and code in self.spec.codes else self.code_for(category)
+        text = (
+            message or self.spec.codes[code].message
+            if code in self.spec.codes
+            else (message or category.value)
+        )
+        if self.spec.envelope.code_from == "http":
+            return _json_reply(
+                code if 400 <= code < 600 else 400, self._envelope(None, text, ok=False)
+            )
+        status = 500 if category == ErrorCategory.SERVER else 200
+        return _json_reply(status, self._envelope(code, text, ok=False))
+
+    def _envelope(self, code: int | None, message: str, *, ok: bool) -> dict[str, Any]:
+        env = self.spec.envelope
+        body: dict[str, Any] = {}
+        if env.ok is not None:
+            body[env.ok.wire] = ok
+        if env.code is not None and code is not None and env.code_from == "body":
+            body[env.code.wire] = code
+        if env.message is not None:
+            body[env.message.wire] = message
+        return body
+
+    # --- requests ------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        parts = urlsplit(target)
+        found = next(
+            (
+                (name, op, m)
+                for route, name, op in self._routes
+                if op.method == method and (m := route.fullmatch(parts.path))
+            ),
+            None,
+        )
+        if found is None:
+            return Reply(
+                404, b'{"message": "no such operation"}', {"Content-Type": "application/json"}
+            )
+        name, op, match = found
+        try:
+            raw = self._raw_params(op, parts.query, headers, body)
+        except ValueError as exc:
+            return self.error(ErrorCategory.VALIDATION, f"unreadable request: {exc}")
+        raw.update({k: unquote(v) for k, v in match.groupdict().items()})
+        if not self._authenticated(op, raw, headers):
+            return self.error(ErrorCategory.AUTHENTICATION)
+        try:
+            values = _decode_params(op, raw)
+            check_request(self.spec.provider.name, op, values)
+        except ValidationError as exc:
+            return self.error(ErrorCategory.VALIDATION, str(exc), code=exc.code)
+        if name == "status":
+            return self._status(op, values)
+        if name in _SEND_OPERATIONS:
+            return self._send(name, op, values)
+        return self._success(op, {})
+
+    def _raw_params(
+        self, op: Operation, query: str, headers: Mapping[str, str], body: bytes
+    ) -> dict[str, Any]:
+        raw: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+        content_type = headers.get("Content-Type", "")
+        if content_type.startswith("application/json"):
+            decoded = json.loads(body or b"{}")
+            if not isinstance(decoded, dict):
+                raise ValueError("expected a JSON object")
+            raw.update(decoded)
+        elif content_type.startswith("multipart/form-data"):
+            raw.update(_multipart(op, content_type, body))
+        elif body:
+            raw.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        return raw
+
+    def _authenticated(
+        self, op: Operation, raw: dict[str, Any], headers: Mapping[str, str]
+    ) -> bool:
+        if op.auth == "none":
+            return True
+        auth = self.spec.auth
+        if auth.bearer:
+            return headers.get("Authorization", "") == f"Bearer {self.credentials[auth.bearer]}"
+        return all(
+            raw.pop(wire, None) == self.credentials[name] for name, wire in auth.body.items()
+        )
+
+    # --- operations ----------------------------------------------------------------
+
+    def _send(self, name: str, op: Operation, values: dict[str, Any]) -> Reply:
+        recipients = _recipients(values)
+        now = datetime.datetime.now().replace(microsecond=0)
+        with self._lock:
+            ids = [
+                f"{self.spec.provider.name[:4]}-{next(self._ids):06d}" for _ in recipients or [""]
+            ]
+            for message_id, recipient in zip(ids, recipients or [""], strict=True):
+                outcome = self.outcomes.get(recipient, self.outcomes.get("*", Outcome()))
+                self.accepted.append(Accepted(message_id, name, recipient, values, now, outcome))
+        ids_value: Any = ids
+        if op.ids is not None and self._leaf_is_str(op):
+            ids_value = ids[0]
+        return self._success(op, {op.ids: ids_value} if op.ids else {})
+
+    def _leaf_is_str(self, op: Operation) -> bool:
+        shape = self.spec.shapes[op.response]
+        *parents, leaf = (op.ids or "").split(".")
+        for part in parents:
+            shape = self.spec.shapes[shape.fields[part].type]
+        return shape.fields[leaf].type == "str"
+
+    def _status(self, op: Operation, values: dict[str, Any]) -> Reply:
+        delivery = self.spec.delivery
+        if delivery is None:
+            return self._success(op, {})
+        wanted = values.get("email_ids") or values.get("message_id")
+        wanted_ids = {wanted} if isinstance(wanted, str) else set(wanted or [])
+        with self._lock:
+            rows = [a for a in self.accepted if not wanted_ids or a.message_id in wanted_ids]
+        start = int(values.get("start") or 0)
+        limit = int(values.get("limit") or self.spec.limits.page_size or 100)
+        page = rows[start : start + limit]
+        records = [self._record(a) for a in page]
+        out: dict[str, Any] = {delivery.records: records}
+        if delivery.total:
+            out[delivery.total] = len(rows)
+        return self._success(op, out)
+
+    def _record(self, accepted: Accepted) -> dict[str, Any]:
+        delivery = self.spec.delivery
+        assert delivery is not None
+        shape = self.spec.shapes[delivery.record]
+        fields = delivery.fields
+        raw_status = _raw_status(delivery, accepted.outcome.state)
+        sub = accepted.outcome.sub_status
+        values: dict[str, Any] = {
+            fields.message_id: accepted.message_id,
+            fields.status: _typed(shape.fields[fields.status].type, raw_status),
+        }
+        if fields.recipient:
+            values[fields.recipient] = accepted.recipient
+        if fields.sub_status and sub is not None:
+            values[fields.sub_status] = _typed(shape.fields[fields.sub_status].type, sub)
+        if fields.description:
+            row = delivery.sub_states.get(sub or "") or delivery.states.get(raw_status or "")
+            values[fields.description] = row.description if row else ""
+        if fields.timestamp:
+            fmt = delivery.timestamp_format
+            values[fields.timestamp] = (
+                accepted.accepted_at.strftime(fmt) if fmt else accepted.accepted_at.isoformat()
+            )
+        return {(shape.fields[k].wire or k): v for k, v in values.items()}
+
+    def _success(self, op: Operation, values_by_path: dict[str, Any]) -> Reply:
+        code = self.code_for(ErrorCategory.SUCCESS)
+        body = self._envelope(
+            code, self.spec.codes[code].message if code in self.spec.codes else "ok", ok=True
+        )
+        for dotted, value in values_by_path.items():
+            _place(self.spec, op.response, dotted, value, body)
+        return _json_reply(200, body)
+
+
+def _raw_status(delivery: Delivery, state: DeliveryState) -> str | None:
+    """The provider's status value for a unified state. A state the provider reports
+    only through a sub-status (AuroraSendCloud's "rejected" blacklist entries) goes
+    under the bounce family's status, as the provider does."""
+    for value, row in delivery.states.items():
+        if row.state == state:
+            return value
+    for value, row in delivery.states.items():
+        if row.state == DeliveryState.BOUNCED:
+            return value
+    return None
+
+
+def _route(base_path: str, op: Operation) -> re.Pattern[str]:
+    path = base_path.rstrip("/") + "/" + op.path.lstrip("/")
+    pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(path))
+    return re.compile(pattern)
+
+
+def _multipart(op: Operation, content_type: str, body: bytes) -> dict[str, Any]:
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    out: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        filename = part.get_filename()
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            payload = b""
+        if filename is not None:
+            out.setdefault(name, []).append(
+                Attachment(filename, payload, part.get_content_type() or "application/octet-stream")
+            )
+        else:
+            out[name] = payload.decode("utf-8")
+    return out
+
+
+def _decode_params(op: Operation, raw: dict[str, Any]) -> dict[str, Any]:
+    """Wire values → typed parameter values; a value of the wrong form is a
+    ValidationError carrying the parameter's own ``format`` code."""
+    values: dict[str, Any] = {}
+    for name, param in op.params.items():
+        wire = param.wire or name
+        if wire not in raw:
+            continue
+        try:
+            values[name] = _decode_value(param, raw[wire])
+        except (ValueError, TypeError):
+            raise ValidationError(
+                f"cannot read {raw[wire]!r} as {param.type}",
+                field=name,
+                code=param.codes.get("format"),
+            ) from None
+    return values
+
+
+def _decode_value(param: Param, value: Any) -> Any:
+    if param.type == "files":
+        if isinstance(value, list) and all(isinstance(v, Attachment) for v in value):
+            return value
+        if isinstance(value, list):  # JSON attachment objects with base64 content
+            import base64
+
+            return [
+                Attachment(
+                    v["filename"],
+                    base64.b64decode(v["content"]),
+                    v.get("content_type", "application/octet-stream"),
+                )
+                for v in value
+            ]
+        raise TypeError("expected files")
+    if not isinstance(value, str):
+        return value  # JSON bodies arrive typed already
+    if param.type == "int":
+        return int(value)
+    if param.type == "bool":
+        return {"true": True, "false": False, "1": True, "0": False}[value.lower()]
+    if param.type == "date":
+        return datetime.date.fromisoformat(value)
+    if param.type == "list[str]":
+        return [v for v in value.split(param.join or ",") if v] if value else []
+    if param.type in ("json", "object"):
+        return json.loads(value)
+    return value
+
+
+def _recipients(values: dict[str, Any]) -> list[str]:
+    for key in ("to", "phone"):
+        value = values.get(key)
+        if isinstance(value, list):
+            return [str(v) for v in value]
+        if isinstance(value, str):
+            return [v for v in value.split(",") if v]
+    return []
+
+
+def _typed(kind: str, value: str | None) -> Any:
+    if value is None:
+        return None
+    return int(value) if kind == "int" and value.lstrip("-").isdigit() else value
+
+
+def _place(spec: Spec, shape_name: str, dotted: str, value: Any, body: dict[str, Any]) -> None:
+    """Put ``value`` at ``dotted`` (field names) in ``body`` (wire names), following shapes."""
+    shape = spec.shapes[shape_name]
+    *parents, leaf = dotted.split(".")
+    node = body
+    for part in parents:
+        field_def = shape.fields[part]
+        node = node.setdefault(field_def.wire or part, {})
+        shape = spec.shapes[field_def.type]
+    node[shape.fields[leaf].wire or leaf] = value
+
+
+def _json_reply(status: int, body: dict[str, Any]) -> Reply:
+    return Reply(
+        status,
+        json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        {"Content-Type": "application/json"},
+    )

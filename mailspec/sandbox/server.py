@@ -1,0 +1,169 @@
+"""One sandbox server: real HTTP on 127.0.0.1 in front of an :class:`Emulator`."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from .._vocab import DeliveryState, ErrorCategory
+from .emulator import Accepted, Emulator, Outcome, Reply
+from .faults import Fault, FaultPlan
+
+__all__ = ["SandboxServer"]
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # a handler sleeping through a SLOW fault must not hold up stop()
+    sandbox: SandboxServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real providers do
+    server: _HTTPServer
+
+    def do_GET(self) -> None:
+        self.server.sandbox._serve(self)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # requests carry credentials; the sandbox keeps its own records instead
+
+
+class SandboxServer:
+    """A local HTTP server that behaves like one provider, driven by its spec.
+
+    ``base_url`` and ``credentials`` are what a client needs (``provider()`` builds
+    one); ``accepted`` lists what it accepted, one entry per recipient; ``faults``
+    injects failures; ``set_outcome`` decides what ``status()`` will report.
+    """
+
+    def __init__(self, name: str, *, port: int = 0, slow_seconds: float = 2.0) -> None:
+        from ..registry import _package
+
+        self.name = name
+        self.spec = _package(name).SPEC
+        names = list(self.spec.auth.body) if self.spec.auth.body else [self.spec.auth.bearer]
+        self.credentials = {c: f"sandbox-{c.replace('_', '-')}" for c in names}
+        base = self.spec.regions[self.spec.default_region].base_url
+        self._base_path = urlsplit(base).path or "/"
+        self.emulator = Emulator(self.spec, self.credentials, self._base_path)
+        self.faults = FaultPlan()
+        self.slow_seconds = slow_seconds
+        self.requests = 0
+        self._count_lock = threading.Lock()
+        self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
+        self._httpd.sandbox = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """The provider's base URL as its documents write it, moved to this server."""
+        return f"http://127.0.0.1:{self.port}{self._base_path}"
+
+    @property
+    def url(self) -> str:
+        """A ``provider_from_url`` string for this server."""
+        secrets = ":".join(quote(v, safe="") for v in self.credentials.values())
+        return f"{self.name}://{secrets}@?base_url={quote(self.base_url, safe='')}"
+
+    @property
+    def accepted(self) -> list[Accepted]:
+        with self.emulator._lock:
+            return list(self.emulator.accepted)
+
+    def provider(self, **options: Any) -> Any:
+        """A mailspec provider aimed at this server."""
+        from ..registry import provider
+
+        return provider(self.name, **{"base_url": self.base_url, **self.credentials, **options})
+
+    def set_outcome(
+        self,
+        state: DeliveryState | str,
+        *,
+        sub_status: str | int | None = None,
+        recipient: str = "*",
+    ) -> None:
+        """What ``status()`` reports for messages accepted from now on: for one
+        recipient, or for everyone (``"*"``)."""
+        sub = None if sub_status is None else str(sub_status)
+        self.emulator.outcomes[recipient] = Outcome(DeliveryState(state), sub)
+
+    def start(self) -> SandboxServer:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, name=f"sandbox-{self.name}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<SandboxServer {self.name} {self.base_url}>"
+
+    # --- one request ---------------------------------------------------------------
+
+    def _serve(self, handler: _Handler) -> None:
+        with self._count_lock:
+            self.requests += 1
+        fault = self.faults.next()
+        if fault is Fault.DROP_BEFORE:
+            return _drop(handler)
+        if fault is Fault.SLOW:
+            time.sleep(self.slow_seconds)
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        if fault is Fault.RATE_LIMIT:
+            reply = self.emulator.error(ErrorCategory.RATE_LIMIT)
+        elif fault is Fault.SERVER_ERROR:
+            reply = self.emulator.error(ErrorCategory.SERVER)
+        else:
+            headers = {k: v for k, v in handler.headers.items()}
+            reply = self.emulator.handle(handler.command, handler.path, headers, body)
+        if fault is Fault.DROP_AFTER:
+            return _drop(handler)
+        if fault is Fault.GARBAGE:
+            reply = Reply(
+                200,
+                b"<html><body>502 Bad Gateway</body></html>\x00\xff",
+                {"Content-Type": "text/html"},
+            )
+        _send(handler, reply)
+
+
+def _send(handler: _Handler, reply: Reply) -> None:
+    handler.send_response(reply.status)
+    for key, value in reply.headers.items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(reply.body)))
+    handler.end_headers()
+    handler.wfile.write(reply.body)
+
+
+def _drop(handler: _Handler) -> None:
+    handler.close_connection = True
+    with contextlib.suppress(OSError):
+        handler.connection.shutdown(socket.SHUT_RDWR)
