@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -100,7 +101,15 @@ def _cmd_providers(args: argparse.Namespace) -> int:
 
     matrix = registry.capability_matrix()
     if args.json:
-        print(json.dumps({name: {k: getattr(c, k) for k in c.__struct_fields__} for name, c in matrix.items()}, indent=2))
+        print(
+            json.dumps(
+                {
+                    name: {k: getattr(c, k) for k in c.__struct_fields__}
+                    for name, c in matrix.items()
+                },
+                indent=2,
+            )
+        )
         return 0
     width = max(len(n) for n in matrix) if matrix else 8
     print(" " * width + "  " + "  ".join(label for label, _ in _MATRIX))
@@ -108,9 +117,48 @@ def _cmd_providers(args: argparse.Namespace) -> int:
         cells = []
         for label, attr in _MATRIX:
             value = getattr(caps, attr)
-            text = ("yes" if value else "-") if isinstance(value, bool) else ("-" if value is None else str(value))
+            text = (
+                ("yes" if value else "-")
+                if isinstance(value, bool)
+                else ("-" if value is None else str(value))
+            )
             cells.append(text.ljust(len(label)))
         print(name.ljust(width) + "  " + "  ".join(cells).rstrip())
+    return 0
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    import threading
+
+    from .sandbox import Sandbox
+
+    names = args.providers or None
+    ports = dict.fromkeys(names, 0) if names else {}
+    if args.port:
+        if not names or len(names) != 1:
+            print("error: --port needs exactly one provider", file=sys.stderr)
+            return 2
+        ports[names[0]] = args.port
+    sandbox = Sandbox(names, ports=ports)
+    with sandbox:
+        if args.json:
+            rows = [
+                {
+                    "provider": s.name,
+                    "base_url": s.base_url,
+                    "credentials": s.credentials,
+                    "url": s.url,
+                }
+                for s in sandbox
+            ]
+            print(json.dumps(rows, indent=2), flush=True)
+        else:
+            for server in sandbox:
+                creds = " ".join(f"{k}={v}" for k, v in server.credentials.items())
+                print(f"{server.name:<16} {server.base_url:<34} {creds}", flush=True)
+            print("sandbox credentials are not secret; Ctrl-C stops", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait(args.seconds if args.seconds else None)
     return 0
 
 
@@ -130,6 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     providers = sub.add_parser("providers", help="the capability matrix of every provider spec")
     providers.add_argument("--json", action="store_true", help="machine-readable output")
     providers.set_defaults(run=_cmd_providers)
+    sandbox = sub.add_parser("sandbox", help="run local servers that behave like the providers")
+    sandbox.add_argument("providers", nargs="*", help="which providers (default: all)")
+    sandbox.add_argument("--port", type=int, default=0, help="a fixed port (one provider only)")
+    sandbox.add_argument(
+        "--seconds", type=float, default=0, help="stop after this long (default: until Ctrl-C)"
+    )
+    sandbox.add_argument("--json", action="store_true", help="machine-readable output")
+    sandbox.set_defaults(run=_cmd_sandbox)
     return parser
 
 
