@@ -63,7 +63,10 @@ class Capabilities(msgspec.Struct, frozen=True):
 
 
 def dig(value: Any, dotted: str) -> Any:
-    """Follow ``a.b.c`` through decoded answer Structs; None where a step is missing."""
+    """Follow ``a.b.c`` through decoded answer Structs; None where a step is missing.
+    ``.`` is the value itself."""
+    if dotted == ".":
+        return value
     for part in dotted.split("."):
         if value is None:
             return None
@@ -177,6 +180,10 @@ def _fit(op: Operation, param: str, field: str, value: Any, provider: str) -> An
     return value
 
 
+# states an open or a click can follow (a bounced or failed message was never read)
+_ENGAGEABLE = (DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.DELIVERED)
+
+
 def to_status(provider: str, delivery: Delivery, record: Any) -> DeliveryStatus:
     """One provider status record → a unified DeliveryStatus, by the spec's tables."""
     fields = delivery.fields
@@ -188,6 +195,11 @@ def to_status(provider: str, delivery: Delivery, record: Any) -> DeliveryStatus:
     row = delivery.states.get(str(raw_status)) if raw_status is not None else None
     sub = delivery.sub_states.get(str(raw_sub)) if raw_sub not in (None, 0, "") else None
     state = sub.state if sub else row.state if row else DeliveryState.UNKNOWN
+    if state in _ENGAGEABLE:  # counters promote a message that got through
+        if (get(fields.clicks) or 0) > 0:
+            state = DeliveryState.CLICKED
+        elif (get(fields.opens) or 0) > 0:
+            state = DeliveryState.OPENED
     reason: BounceReason | None = sub.reason if sub else None
     return DeliveryStatus(
         provider=provider,

@@ -27,8 +27,15 @@ class SendCloudStyle(Provider):
         operation = "send_template" if message.template else "send"
         self._require(operation)
         transform: dict[str, Any] = {}
-        if message.variables or message.recipient_variables:
-            transform["variables"] = transform["recipient_variables"] = self._xsmtpapi(message)
+        mapping = self.spec.mapping.get(operation, {})
+        # a spec may put the recipients in xsmtpapi's "to" too (SendCloud v2's sendtemplate)
+        xsmtpapi_param = mapping.get("variables")
+        in_xsmtpapi = xsmtpapi_param is not None and mapping.get("to") == xsmtpapi_param
+        if message.variables or message.recipient_variables or in_xsmtpapi:
+            xsmtpapi = self._xsmtpapi(message)
+            transform["variables"] = transform["recipient_variables"] = xsmtpapi
+            if in_xsmtpapi:
+                transform["to"] = xsmtpapi
         return operation, self._mapped(operation, message, transform)
 
     def _xsmtpapi(self, message: Message) -> dict[str, Any]:

@@ -6,6 +6,7 @@ runs before anything is rendered, so a bad spec never produces half a package.
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Iterator
 
@@ -21,6 +22,8 @@ __all__ = ["ENVELOPE_SHAPE", "check"]
 
 ENVELOPE_SHAPE = "Envelope"  # generated from `envelope:`; a spec may not define its own
 _PLACEHOLDER = re.compile(r"{([^{}]*)}")
+# msgspec refuses to rename a Struct field to a name holding these
+_BAD_WIRE = re.compile(r'["\\\x00-\x1f]')
 _CONSTRAINT_NEEDS = {
     "max_length": "max_length",
     "max_items": "max_items",
@@ -51,6 +54,11 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
             ("envelope",),
             "code_from is body, so envelope.code must name the field holding the code",
         )
+    for part in ("code", "message", "ok"):
+        source = getattr(spec.envelope, part)
+        for wire in (source.wire, *source.aliases) if source is not None else ():
+            if _BAD_WIRE.search(wire):
+                yield ("envelope", part), _bad_wire(wire)
     if not any(row.category == "success" for row in spec.codes.values()):
         yield ("codes",), "no code has category success, so no answer could ever succeed"
     yield from _shape_problems(spec)
@@ -58,6 +66,10 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
         yield from _operation_problems(spec, name, op)
     yield from _mapping_problems(spec)
     yield from _delivery_problems(spec)
+
+
+def _bad_wire(wire: str) -> str:
+    return f"wire name {wire!r} may not hold a double quote, a backslash or a control character"
 
 
 def _shape_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
@@ -82,6 +94,9 @@ def _shape_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
                         (*at, "type"),
                         f"no shape named {ref!r} (shapes: {', '.join(spec.shapes)})",
                     )
+            for part, wire in (("wire", field.wire), *(("aliases", a) for a in field.aliases)):
+                if wire is not None and _BAD_WIRE.search(wire):
+                    yield (*at, part), _bad_wire(wire)
             for wire in (field.wire or field_name, *field.aliases):
                 if wire in wires:
                     yield at, f"wire name {wire!r} is already used by field {wires[wire]!r}"
@@ -99,6 +114,8 @@ def _operation_problems(
     spec: Spec, name: str, op: Operation
 ) -> Iterator[tuple[tuple[str | int, ...], str]]:
     at = ("operations", name)
+    if keyword.iskeyword(name):  # it names the client's method
+        yield at, f"{name!r} is a Python keyword, so it cannot name an operation's method"
     if op.response not in spec.shapes and op.response != ENVELOPE_SHAPE:
         yield (
             (*at, "response"),
@@ -122,6 +139,8 @@ def _operation_problems(
     for param_name, param in op.params.items():
         p_at = (*at, "params", param_name)
         wire = param.wire or param_name
+        if _BAD_WIRE.search(wire):
+            yield (*p_at, "wire"), _bad_wire(wire)
         if wire in wires:
             yield p_at, f"wire name {wire!r} is already used by parameter {wires[wire]!r}"
         wires[wire] = param_name
@@ -134,7 +153,7 @@ def _operation_problems(
         idents[py] = param_name
         if param.join is not None and param.type != "list[str]":
             yield (*p_at, "join"), "join applies to list[str] parameters only"
-        if param.max_items is not None and param.type not in ("list[str]", "files"):
+        if param.max_items is not None and param.type not in ("list[str]", "list[object]", "files"):
             yield (*p_at, "max_items"), "max_items applies to list parameters only"
         if param.max_length is not None and param.type != "str":
             yield (*p_at, "max_length"), "max_length applies to str parameters only"
@@ -235,5 +254,12 @@ def _delivery_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]
         field = getattr(delivery.fields, role)
         if field is not None and field not in shape.fields:
             yield ("delivery", "fields", role), f"shape {delivery.record!r} has no field {field!r}"
-    if "status" not in spec.operations:
+    status = spec.operations.get("status")
+    if status is None:
         yield ("delivery",), "delivery tables need a `status` operation to read from"
+    elif delivery.records == "." and status.response != delivery.record:
+        yield (
+            ("delivery", "records"),
+            f"records is '.', so the status answer ({status.response!r}) must be the "
+            f"record shape {delivery.record!r}",
+        )

@@ -29,6 +29,7 @@ _PARAM_TYPES = {
     "list[str]": "list[str]",
     "json": "dict[str, Any]",
     "object": "dict[str, Any]",
+    "list[object]": "list[dict[str, Any]]",
     "files": "list[Attachment]",
 }
 
@@ -127,12 +128,18 @@ class ProviderModel:
 def build(located: Located, spec_file: str) -> ProviderModel:
     spec = _resolve_codes(located.spec)
     title = spec.provider.title
+    client_class = ident(spec.provider.name.title().replace("_", "") + "Client")
+    # every name the generated modules import or define beside the models: a shape may
+    # not take one (client.py imports models next to Spec, BaseClient and ClassVar)
     module_scope = Scope(
-        frozenset({"SPEC", "CODES", "StatusCode", "Any", "Attachment", "msgspec", "datetime"})
+        frozenset(
+            {"SPEC", "CODES", "StatusCode", "Any", "Attachment", "msgspec", "datetime"}
+            | {"Spec", "BaseClient", "ClassVar", "CLIENT", "ENVELOPE_DECODER", client_class}
+        )
     )
     model = ProviderModel(
         module=ident(spec.provider.name),
-        client_class=ident(spec.provider.name.title().replace("_", "") + "Client"),
+        client_class=client_class,
         title=title,
         spec_file=spec_file,
         sha256=located.sha256,
@@ -144,6 +151,7 @@ def build(located: Located, spec_file: str) -> ProviderModel:
         shape_names[name] = module_scope.claim(name)
     model.structs.append(envelope)
     model.decoders["ENVELOPE_DECODER"] = envelope.name
+    decoder_of = {envelope.name: "ENVELOPE_DECODER"}
     for name in sorted(spec.shapes):
         model.structs.append(_shape_struct(shape_names[name], spec.shapes[name], shape_names))
     for op_name in sorted(spec.operations):
@@ -152,11 +160,13 @@ def build(located: Located, spec_file: str) -> ProviderModel:
         request = module_scope.claim(f"{camel}Request")
         model.structs.append(_request_struct(request, op.summary, op.params))
         response = shape_names[op.response]
-        decoder = (
-            f"{response.upper()}_DECODER"
-            if response.isupper()
-            else f"{_snake(response).upper()}_DECODER"
-        )
+        decoder = decoder_of.get(response)
+        if decoder is None:  # one decoder per response struct, never two under one name
+            decoder = decoder_of[response] = module_scope.claim(
+                f"{response.upper()}_DECODER"
+                if response.isupper()
+                else f"{_snake(response).upper()}_DECODER"
+            )
         model.decoders[decoder] = response
         model.operations.append(
             OperationModel(op_name, op.summary, op.method, op.path, request, response, decoder)

@@ -4,4 +4,9 @@
 __all__ = ["PROVIDERS"]
 
 # provider name -> the module that holds its generated package
-PROVIDERS: dict[str, str] = {"aurorasendcloud": "mailspec.generated.aurorasendcloud"}
+PROVIDERS: dict[str, str] = {
+    "aotsend": "mailspec.generated.aotsend",
+    "aurorasendcloud": "mailspec.generated.aurorasendcloud",
+    "cloudmails": "mailspec.generated.cloudmails",
+    "sendcloud": "mailspec.generated.sendcloud",
+}

@@ -56,8 +56,11 @@ Positive = Annotated[int, Meta(ge=1)]
 NonNegative = Annotated[int, Meta(ge=0)]
 
 # The scalar and container types a request parameter can have. `json` is an object
-# sent as a JSON string inside a form; `files` are attachments.
-ParamType = Literal["str", "int", "bool", "date", "list[str]", "json", "object", "files"]
+# sent as a JSON string inside a form; `list[object]` is a list of objects (a JSON
+# array); `files` are attachments.
+ParamType = Literal[
+    "str", "int", "bool", "date", "list[str]", "json", "object", "list[object]", "files"
+]
 ParamFormat = Literal["email", "phone"]
 Constraint = Literal[
     "required", "format", "max_length", "max_items", "enum", "range", "max_total_bytes"
@@ -239,11 +242,16 @@ class DeliveryFields(_Base, kw_only=True, frozen=True):
     sub_status: Name | None = None
     description: Name | None = None
     timestamp: Name | None = None
+    # engagement counters: above zero, a sent or delivered message is reported as
+    # opened (or clicked), the furthest state the record shows
+    opens: Name | None = None
+    clicks: Name | None = None
 
 
 class Delivery(_Base, kw_only=True, frozen=True):
     """How a status answer lists records (``records``/``total`` are dotted paths in the
-    status operation's response shape) and how each record maps to unified states."""
+    status operation's response shape; ``records: .`` means the answer is itself one
+    record) and how each record maps to unified states."""
 
     record: ShapeName
     records: str

@@ -18,7 +18,14 @@ if TYPE_CHECKING:
     from .adapters.base import Capabilities, Provider
     from .ir import Code
 
-__all__ = ["available", "capability_matrix", "code_table", "explain_code", "provider", "provider_from_url"]
+__all__ = [
+    "available",
+    "capability_matrix",
+    "code_table",
+    "explain_code",
+    "provider",
+    "provider_from_url",
+]
 
 # API style (a spec's provider.style) -> the adapter class that speaks it
 _STYLES = {

@@ -18,7 +18,7 @@ import urllib3
 from ..ir import Operation, Param
 from ..message import Attachment
 
-__all__ = ["Prepared", "prepare"]
+__all__ = ["Prepared", "json_object", "prepare"]
 
 _json = msgspec.json.Encoder()
 
@@ -34,7 +34,7 @@ class Prepared:
 def _scalar(param: Param, value: Any) -> str:
     if param.type == "list[str]":
         return (param.join or ",").join(value)
-    if param.type in ("json", "object"):
+    if param.type in ("json", "object", "list[object]"):
         return _json.encode(value).decode("utf-8")
     if param.type == "bool":
         return "true" if value else "false"
@@ -56,7 +56,6 @@ def prepare(
     pairs: list[tuple[str, str]] = list(body_credentials.items())
     files: list[Attachment] = []
     files_wire = ""
-    json_body: dict[str, Any] = dict(body_credentials)
     for name, param in operation.params.items():
         value = values.get(name)
         if value is None:
@@ -66,10 +65,8 @@ def prepare(
             path = path.replace(f"{{{name}}}", quote(_scalar(param, value), safe=""))
         elif param.type == "files":
             files, files_wire = list(value), wire
-            json_body[wire] = [_attachment_json(a) for a in value]
         else:
             pairs.append((wire, _scalar(param, value)))
-            json_body[wire] = value.isoformat() if isinstance(value, datetime.date) else value
     url = base_url.rstrip("/") + "/" + path.lstrip("/")
     out_headers = dict(headers)
     if operation.encoding == "query":
@@ -77,6 +74,7 @@ def prepare(
         return Prepared(operation.method, f"{url}?{query}" if query else url, out_headers, None)
     if operation.encoding == "json":
         out_headers["Content-Type"] = "application/json"
+        json_body = {**body_credentials, **json_object(operation, values)}
         return Prepared(operation.method, url, out_headers, _json.encode(json_body))
     if files:
         fields: list[tuple[str, Any]] = list(pairs)
@@ -86,6 +84,22 @@ def prepare(
         return Prepared(operation.method, url, out_headers, body)
     out_headers["Content-Type"] = "application/x-www-form-urlencoded"
     return Prepared(operation.method, url, out_headers, urlencode(pairs).encode("ascii"))
+
+
+def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON object a json-encoded ``operation`` sends for ``values`` (credentials and
+    path parameters aside), e.g. to nest one message inside a batch."""
+    out: dict[str, Any] = {}
+    for name, param in operation.params.items():
+        value = values.get(name)
+        if value is None or param.location == "path":
+            continue
+        wire = param.wire or name
+        if param.type == "files":
+            out[wire] = [_attachment_json(a) for a in value]
+        else:
+            out[wire] = value.isoformat() if isinstance(value, datetime.date) else value
+    return out
 
 
 def _attachment_json(attachment: Attachment) -> dict[str, Any]:

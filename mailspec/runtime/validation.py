@@ -31,6 +31,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "list[str]": (list,),
     "json": (dict, list),
     "object": (dict,),
+    "list[object]": (list,),
     "files": (list,),
 }
 
@@ -73,9 +74,11 @@ def _check_param(provider: str, name: str, p: Param, value: Any) -> None:
     expected = _TYPES[p.type]
     if not isinstance(value, expected) or (p.type == "int" and isinstance(value, bool)):
         _fail(provider, name, p, "format", f"expected {p.type}, got {type(value).__name__}")
-    items = value if p.type in ("list[str]", "files") else [value]
+    items = value if p.type in ("list[str]", "list[object]", "files") else [value]
     if p.type == "list[str]" and not all(isinstance(v, str) for v in items):
         _fail(provider, name, p, "format", "expected a list of strings")
+    if p.type == "list[object]" and not all(isinstance(v, dict) for v in items):
+        _fail(provider, name, p, "format", "expected a list of objects")
     if p.type == "files" and not all(isinstance(v, Attachment) for v in items):
         _fail(provider, name, p, "format", "expected a list of Attachment")
     if p.max_items is not None and len(items) > p.max_items:

@@ -1,0 +1,73 @@
+"""The AOTsend API style: template-only sends with ``app_key`` in the body, the
+template's variables as a JSON ``data`` parameter, and ``{code, message}`` answers.
+
+Decisions (seed 004 leaves them open):
+
+- A message must name its template (``Message.template`` is the ``template_id``);
+  without one it is refused with a ``ValidationError`` on ``template``. ``subject``,
+  ``html``, ``text``, ``cc``, ``bcc``, ``attachments``, ``headers``, ``tags`` and
+  ``metadata`` have no place in AOTsend's call and are refused with an
+  ``UnsupportedOperation`` naming the field, before any I/O.
+- ``from_email`` is not transmitted: AOTsend has no sender parameter (the sender is the
+  one set up for the template in the AOTsend account). ``from_name`` becomes ``alias``.
+- ``to`` is one address, so a message to several addresses is one request per address,
+  in order, each with its own ``data`` (``variables`` overridden by that recipient's
+  ``recipient_variables``). Every request is checked before the first is sent; if a
+  later one fails, the earlier recipients were already sent to and the error is raised.
+- AOTsend answers no message id, so ``SendResult.message_ids`` is empty, and there is
+  no status call (``status()`` raises ``UnsupportedOperation``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+
+from mailspec.errors import ValidationError
+from mailspec.message import Message
+from mailspec.results import Attempt, SendResult
+from mailspec.runtime.validation import check_request
+from mailspec.validation import validate_message
+
+from .base import Provider
+
+__all__ = ["AotSendStyle"]
+
+# Message fields AOTsend has no parameter for but that a Message cannot leave empty.
+_NOT_TRANSMITTED = {"from_email": ""}
+
+
+class AotSendStyle(Provider):
+    def send(self, message: Message) -> SendResult:
+        validate_message(message, self.spec)
+        requests = self._requests(message)
+        started = time.perf_counter()
+        for values in requests:
+            self._invoke("send", values)
+        attempt = Attempt(self.name, "accepted", time.perf_counter() - started)
+        return SendResult(provider=self.name, message_ids=[], attempts=[attempt])
+
+    def _values(self, message: Message) -> tuple[str, dict[str, Any]]:
+        return "send", self._requests(message)[0]
+
+    def _requests(self, message: Message) -> list[dict[str, Any]]:
+        """One request per ``to`` address, each checked against the spec (no I/O)."""
+        if not message.template:
+            raise ValidationError(
+                "AOTsend sends stored templates only: set the template id",
+                field="template",
+                provider=self.name,
+            )
+        op = self._require("send")
+        requests = []
+        for to in message.to:
+            data = {**message.variables, **message.recipient_variables.get(to, {})}
+            one = msgspec.structs.replace(
+                message, to=[to], variables=data, recipient_variables={}, **_NOT_TRANSMITTED
+            )
+            values = self._mapped("send", one, {})
+            check_request(self.name, op, values)
+            requests.append(values)
+        return requests

@@ -1,0 +1,246 @@
+"""The CloudMails API style: JSON bodies, an ``Authorization: Bearer`` key, HTTP status
+codes, one recipient per message, batches, and a status lookup by message id.
+
+Decisions (the seed, 003, leaves them open):
+
+- ``to`` is one address. A message to one address goes to ``POST /send``; a message to
+  several becomes one message per address in a single ``POST /send/batch`` call, so it
+  is accepted or refused as a whole, and ``SendResult.message_ids`` holds one id per
+  address, in ``to`` order. Each recipient sees only their own address. ``cc``/``bcc``
+  on a message to several addresses are refused (``UnsupportedOperation``): every copy
+  would go to them again.
+- Variables: the seed shows ``{{name}}`` placeholders but no field for their values, so
+  the adapter substitutes them itself: ``variables`` for everyone, overridden by the
+  recipient's ``recipient_variables``, into the subject, html and text of that
+  recipient's copy. Values are inserted as given (not HTML-escaped), as SendCloud's
+  ``%name%`` substitution does; a value that would put a line break into the subject is
+  refused. Placeholders with no value are left as they are.
+- ``tags`` and ``metadata`` travel in ``custom_args``: the metadata's keys, plus
+  ``"tags": [...]`` (so metadata may not itself use the key ``tags``).
+- ``send_many`` sends every message's copies through ``POST /send/batch`` in chunks of
+  the spec's batch limit (1000), one ``SendResult`` per message in order. Every message
+  is checked before the first request; if a later chunk fails, the earlier chunks were
+  already accepted and the error is raised.
+- ``status(message_ids)`` asks ``GET /emails/{id}`` once per id. CloudMails cannot list
+  emails, so a status query without ids, or by recipient (the answer names none), is an
+  ``UnsupportedOperation``; ``since``/``until`` filter the answers client-side by their
+  time (``delivered_at``, else ``created_at``). States follow the spec's delivery table:
+  ``sent`` is ``sending``, ``deferred`` is ``soft_bounced``, and opens/clicks above zero
+  report a sent or delivered message as ``opened``/``clicked``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from mailspec.errors import MalformedResponseError, UnsupportedOperation, ValidationError
+from mailspec.message import Message
+from mailspec.results import Attempt, DeliveryStatus, SendResult
+from mailspec.runtime.encoding import json_object
+from mailspec.runtime.validation import check_request
+from mailspec.validation import validate_message
+
+from .base import Provider, dig
+
+__all__ = ["CloudMailsStyle"]
+
+_LINE_BREAK = re.compile(r"[\r\n\x00]")
+
+
+class CloudMailsStyle(Provider):
+    # --- sending ---------------------------------------------------------------------
+
+    def send(self, message: Message) -> SendResult:
+        validate_message(message, self.spec)
+        entries = self._entries(message)
+        if len(entries) > 1:
+            return self._send_batches([entries])[0]
+        started = time.perf_counter()
+        response = self._invoke("send", entries[0])
+        ids = dig(response, self.spec.operations["send"].ids or "message_id")
+        attempt = Attempt(self.name, "accepted", time.perf_counter() - started)
+        return SendResult(
+            provider=self.name,
+            message_ids=[ids] if isinstance(ids, str) else list(ids or []),
+            attempts=[attempt],
+        )
+
+    def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
+        """One result per message, in order, through ``POST /send/batch``."""
+        for message in messages:
+            validate_message(message, self.spec)
+        per_message = [self._entries(message) for message in messages]
+        return self._send_batches(per_message)
+
+    def _values(self, message: Message) -> tuple[str, dict[str, Any]]:
+        entries = self._entries(message)
+        if len(entries) == 1:
+            return "send", entries[0]
+        send = self.spec.operations["send"]
+        return "send_batch", {"messages": [json_object(send, e) for e in entries]}
+
+    def _entries(self, message: Message) -> list[dict[str, Any]]:
+        """``/send`` parameter values, one per ``to`` address, each checked against the
+        spec (no I/O)."""
+        if len(message.to) > 1:
+            for field in ("cc", "bcc"):
+                if getattr(message, field):
+                    raise UnsupportedOperation(
+                        self.name,
+                        f"the message field {field!r} with several `to` addresses",
+                        "each `to` address gets its own copy, and every copy would go to "
+                        f"the {field} addresses again; send one message per recipient",
+                    )
+        custom_args = self._custom_args(message)
+        transform = {"tags": custom_args, "metadata": custom_args}
+        syntax = self.spec.capabilities.variable_syntax or "{{{{{name}}}}}"
+        send = self.spec.operations["send"]
+        entries = []
+        for to in message.to:
+            values = {**message.variables, **message.recipient_variables.get(to, {})}
+            subject = _fill(message.subject, values, syntax)
+            if subject is not None and _LINE_BREAK.search(subject):
+                raise ValidationError(
+                    "a value would put a line break into the subject (header injection)",
+                    field="recipient_variables"
+                    if to in message.recipient_variables
+                    else "variables",
+                    provider=self.name,
+                )
+            copy = msgspec.structs.replace(
+                message,
+                to=[to],
+                subject=subject,
+                html=_fill(message.html, values, syntax),
+                text=_fill(message.text, values, syntax),
+                variables={},
+                recipient_variables={},
+            )
+            entry = self._mapped("send", copy, transform)
+            check_request(self.name, send, entry)
+            entries.append(entry)
+        return entries
+
+    def _custom_args(self, message: Message) -> dict[str, Any]:
+        args: dict[str, Any] = dict(message.metadata)
+        if message.tags:
+            if "tags" in args:
+                raise ValidationError(
+                    "metadata may not use the key 'tags' when the message has tags "
+                    "(both travel in custom_args)",
+                    field="metadata",
+                    provider=self.name,
+                )
+            args["tags"] = list(message.tags)
+        return args
+
+    def _send_batches(self, per_message: list[list[dict[str, Any]]]) -> list[SendResult]:
+        op = self._require("send_batch")
+        send = self.spec.operations["send"]
+        size = op.params["messages"].max_items or self.spec.limits.batch_size or 1000
+        flat = [(i, json_object(send, e)) for i, entries in enumerate(per_message) for e in entries]
+        ids: list[list[str]] = [[] for _ in per_message]
+        durations = [0.0] * len(per_message)
+        for start in range(0, len(flat), size):
+            chunk = flat[start : start + size]
+            started = time.perf_counter()
+            response = self._invoke("send_batch", {"messages": [obj for _, obj in chunk]})
+            elapsed = time.perf_counter() - started
+            got = dig(response, op.ids) if op.ids else None
+            got = [got] if isinstance(got, str) else list(got or [])
+            if len(got) != len(chunk):
+                raise MalformedResponseError(
+                    self.name,
+                    f"sent a batch of {len(chunk)} messages, got {len(got)} message ids back",
+                    http_status=None,
+                    ambiguous=True,
+                )
+            for (owner, _), message_id in zip(chunk, got, strict=True):
+                ids[owner].append(message_id)
+            for owner in {owner for owner, _ in chunk}:
+                durations[owner] += elapsed
+        return [
+            SendResult(
+                provider=self.name,
+                message_ids=message_ids,
+                attempts=[Attempt(self.name, "accepted", duration)],
+            )
+            for message_ids, duration in zip(ids, durations, strict=True)
+        ]
+
+    # --- status ----------------------------------------------------------------------
+
+    def status(
+        self,
+        message_ids: Sequence[str] | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        recipient: str | None = None,
+    ) -> list[DeliveryStatus]:
+        self._require("status")
+        delivery = self.spec.delivery
+        assert delivery is not None  # a spec with a status operation has delivery tables (checked)
+        if recipient is not None:
+            raise UnsupportedOperation(
+                self.name, "status by recipient", "a status answer names no recipient"
+            )
+        if not message_ids:
+            raise UnsupportedOperation(
+                self.name,
+                "status without message_ids",
+                "emails can only be looked up by id (GET /emails/{message_id})",
+            )
+        records: list[Any] = []
+        for message_id in message_ids:
+            found = dig(self._invoke("status", {"message_id": message_id}), delivery.records)
+            records.extend(found if isinstance(found, list) else [found] if found else [])
+        statuses = [
+            self._with_time(s, r)
+            for s, r in zip(self._statuses(records, None), records, strict=True)
+        ]
+        return [s for s in statuses if _within(s.timestamp, since, until)]
+
+    def _with_time(self, status: DeliveryStatus, record: Any) -> DeliveryStatus:
+        """``delivered_at`` where there is one, else when the email was accepted."""
+        if status.timestamp is not None:
+            return status
+        created = getattr(record, "created_at", None)
+        if not isinstance(created, str) or not created:
+            return status
+        try:
+            when = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            return status
+        return msgspec.structs.replace(status, timestamp=when)
+
+
+def _fill(text: str | None, values: dict[str, str], syntax: str) -> str | None:
+    """Substitute every placeholder in one pass: a value is never searched again, so a
+    value that itself reads ``{{other}}`` stays as written."""
+    if not text or not values:
+        return text
+    prefix, _, suffix = syntax.format(name="\0").partition("\0")
+    names = "|".join(re.escape(n) for n in sorted(values, key=len, reverse=True))
+    pattern = re.compile(f"{re.escape(prefix)}({names}){re.escape(suffix)}")
+    return pattern.sub(lambda m: values[m.group(1)], text)
+
+
+def _within(when: datetime | None, since: datetime | None, until: datetime | None) -> bool:
+    """Client-side time filter; an answer without a time is kept (it cannot be placed)."""
+    if when is None:
+        return True
+    if since is not None and _aware(when) < _aware(since):
+        return False
+    return not (until is not None and _aware(when) > _aware(until))
+
+
+def _aware(value: datetime) -> datetime:
+    # naive times are taken as UTC, so they compare with the provider's ISO 8601 times
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
