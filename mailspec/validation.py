@@ -20,8 +20,19 @@ _HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 field-name: printable ASCII 
 _CRLF = re.compile(r"[\r\n\x00]")
 
 
-def _fail(spec: Spec, field: str, message: str) -> None:
-    raise ValidationError(message, field=field, provider=spec.provider.name)
+def _fail(spec: Spec, field: str, message: str, code: int | None = None) -> None:
+    raise ValidationError(message, field=field, provider=spec.provider.name, code=code)
+
+
+def _limit_code(spec: Spec, field: str) -> int | None:
+    """The provider's own code for too many items in ``field`` (its ``max_items`` code on
+    the parameter the spec's mapping fills from that field), where the spec declares one."""
+    for operation, mapping in spec.mapping.items():
+        op = spec.operations.get(operation)
+        param = op.params.get(mapping.get(field, "")) if op is not None else None
+        if param is not None and "max_items" in param.codes:
+            return param.codes["max_items"]
+    return None
 
 
 def _check_addresses(spec: Spec, field: str, value: object, *, required: bool = False) -> list[str]:
@@ -101,6 +112,12 @@ def validate_message(message: Message, spec: Spec) -> None:
                     spec,
                     field,
                     f"at most {limits.recipients_per_request} recipients per request, got {len(addresses)}",
+                    _limit_code(spec, field),
                 )
     if limits.reply_to_max is not None and len(message.reply_to_list) > limits.reply_to_max:
-        _fail(spec, "reply_to", f"at most {limits.reply_to_max} reply-to addresses")
+        _fail(
+            spec,
+            "reply_to",
+            f"at most {limits.reply_to_max} reply-to addresses",
+            _limit_code(spec, "reply_to"),
+        )

@@ -18,7 +18,18 @@ ROOT = Path(__file__).resolve().parent.parent
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
     )
@@ -46,7 +57,9 @@ def test_runtime_dependencies_are_urllib3_and_msgspec_only(wheel: zipfile.ZipFil
     (meta_name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
     meta = Parser().parsestr(wheel.read(meta_name).decode())
     requires = meta.get_all("Requires-Dist") or []
-    unconditional = sorted(r.split(">")[0].split("=")[0].strip() for r in requires if "extra ==" not in r)
+    unconditional = sorted(
+        r.split(">")[0].split("=")[0].strip() for r in requires if "extra ==" not in r
+    )
     assert unconditional == ["msgspec", "urllib3"]
     codegen = [r for r in requires if 'extra == "codegen"' in r]
     assert any(r.lower().startswith("pyyaml") for r in codegen)
@@ -60,13 +73,17 @@ def test_import_is_lazy() -> None:
         " 'mailspec.codegen', 'yaml', 'jinja2'))]\n"
         "print(','.join(sorted(heavy)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
+    ).stdout
     assert out.strip() == ""
 
 
 def test_cli_codes_and_providers() -> None:
     run = [sys.executable, "-m", "mailspec"]
-    one = subprocess.run([*run, "codes", "aurorasendcloud", "40005"], capture_output=True, text=True, check=True)
+    one = subprocess.run(
+        [*run, "codes", "aurorasendcloud", "40005"], capture_output=True, text=True, check=True
+    )
     assert "authentication" in one.stdout and "40005" in one.stdout
     bad = subprocess.run([*run, "codes", "no-such-provider"], capture_output=True, text=True)
     assert bad.returncode == 2

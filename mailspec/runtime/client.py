@@ -7,6 +7,7 @@ answer on a success code or raises the error class the code's category names.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar
 
@@ -26,6 +27,10 @@ __all__ = ["DEFAULT_TIMEOUT", "BaseClient"]
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 10.0
+
+# What decoding an unreadable body raises: msgspec raises UnicodeDecodeError, not a
+# DecodeError, for invalid UTF-8 inside a JSON string.
+_UNREADABLE = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
 
 # What an HTTP status means when the body carries no readable code.
 _HTTP_CATEGORIES = {
@@ -88,6 +93,13 @@ class BaseClient:
             self.region = region
             self.base_url = check_base_url(base_url)
             self._bases = dict.fromkeys(spec.extra_bases, self.base_url)
+        if not isinstance(timeout, urllib3.Timeout) and not _valid_timeout(timeout):
+            # urllib3 would raise ValueError here, or accept nan/inf and fail at send time
+            raise ValidationError(
+                f"expected a finite number of seconds > 0, got {timeout!r}",
+                field="timeout",
+                provider=self.name,
+            )
         self._transport = Transport(self.name, timeout=timeout, ca_certs=ca_certs)
         self._plans = {name: _plan(op) for name, op in spec.operations.items()}
 
@@ -123,9 +135,11 @@ class BaseClient:
         if row is not None and row.category == ErrorCategory.SUCCESS and 200 <= answer.status < 300:
             try:
                 return decoder.decode(answer.body)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            except _UNREADABLE as exc:
                 raise self._malformed(op, answer, f"unexpected answer shape: {exc}") from None
-        if row is None and code is None:
+        if row is None and (code is None or self.spec.envelope.code_from == "http"):
+            # no readable code, or an HTTP status the spec does not list (a 502 from a
+            # proxy): the status class says what it means
             category = _HTTP_CATEGORIES.get(
                 answer.status,
                 ErrorCategory.SERVER if answer.status >= 500 else ErrorCategory.UNKNOWN,
@@ -152,7 +166,7 @@ class BaseClient:
         a body that must carry them cannot be read."""
         try:
             envelope = self.envelope_decoder.decode(answer.body) if answer.body else None
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except _UNREADABLE:
             envelope = None
         message = getattr(envelope, "message", None) if envelope is not None else None
         if self.spec.envelope.code_from == "http":
@@ -189,3 +203,12 @@ def _retry_after(answer: Answer) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def _valid_timeout(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )

@@ -16,6 +16,7 @@ from urllib3.exceptions import (
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
+    SSLError,
 )
 
 from ..errors import TransportError, ValidationError
@@ -46,7 +47,10 @@ def check_base_url(url: str) -> str:
             f"plain http is allowed to loopback addresses only, not {parts.hostname!r}; use https",
             field="base_url",
         )
-    raise ValidationError(f"expected an https:// URL, got {url!r}", field="base_url")
+    # the URL itself is not echoed: its user-info part may hold a password
+    raise ValidationError(
+        f"expected an https:// URL, got a {parts.scheme or 'scheme-less'} one", field="base_url"
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -89,7 +93,10 @@ class Transport:
     def send(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Answer:
         started = time.perf_counter()
         try:
-            response = self._pool.request(method, url, body=body, headers=headers, redirect=False)
+            # urllib3 replaces (does not merge) the pool's default headers with per-request ones
+            response = self._pool.request(
+                method, url, body=body, headers={**_HEADERS, **headers}, redirect=False
+            )
         except (NewConnectionError, ConnectTimeoutError) as exc:
             raise TransportError(
                 self.provider, f"could not connect: {_reason(exc)}", ambiguous=False
@@ -101,6 +108,11 @@ class Transport:
         except ProtocolError as exc:
             raise TransportError(
                 self.provider, f"connection dropped: {_reason(exc)}", ambiguous=True
+            ) from None
+        except SSLError as exc:
+            # the TLS handshake comes before the request: nothing was sent
+            raise TransportError(
+                self.provider, f"TLS failure: {_reason(exc)}", ambiguous=False
             ) from None
         except HTTPError as exc:
             raise TransportError(
