@@ -23,6 +23,7 @@ from .errors import (
     UnsupportedOperation,
     ValidationError,
 )
+from .mailer import Mailer
 from .message import Attachment, Message
 from .registry import available, explain_code, provider, provider_from_url
 from .results import Attempt, CodeInfo, DeliveryStatus, SendResult
@@ -40,6 +41,7 @@ __all__ = [
     "DeliveryState",
     "DeliveryStatus",
     "ErrorCategory",
+    "Mailer",
     "MailspecError",
     "MalformedResponseError",
     "Message",

@@ -1,0 +1,564 @@
+"""``Mailer``: several providers behind one ``send()``, with retries, failover, circuit
+breakers and client-side rate limits.
+
+How one ``send(message)`` goes, provider by provider in the strategy's order:
+
+1. **Can it carry the message?** A provider without template sending is skipped for a
+   template message, a template-only provider for a message without one, and likewise
+   for attachments, cc/bcc, per-recipient variables and the provider's recipient
+   limits. The skip is recorded (``Attempt(outcome="skipped")`` whose error is an
+   :class:`~mailspec.UnsupportedOperation` saying why). This is not a message error:
+   another provider may carry it.
+2. **Is the message valid?** It is checked against the provider's spec before any
+   request; a :class:`~mailspec.ValidationError` is raised as is, at once, and no
+   provider is tried after it — a broken message does not get better by sending it
+   elsewhere.
+3. **Breaker and limiter.** An open circuit breaker skips the provider
+   (:class:`CircuitOpen` on the attempt). The client-side token bucket either hands
+   out a token, waits for one (at most ``rate_limit_wait`` seconds and never past the
+   deadline), or skips the provider (:class:`ClientRateLimited`) so the message goes
+   out now through another one instead of queueing behind a busy provider.
+4. **Send**, then by outcome:
+
+   - accepted: return a :class:`~mailspec.SendResult` holding every attempt;
+   - retryable (rate limited, server error, connection refused): retry the same
+     provider after exponential backoff with full jitter, or after the provider's
+     ``Retry-After`` when it sent one, at most ``max_attempts`` sends per provider, and
+     never sleeping past the deadline (a retry that would, moves on instead);
+   - not retryable (authentication, quota, the provider's own validation,
+     :class:`~mailspec.UnsupportedOperation`): move on to the next provider;
+   - *ambiguous* (a read timeout, a dropped connection, an unreadable 2xx answer: the
+     provider may have accepted the message): never resent to the same provider; by
+     default stop and raise :class:`~mailspec.AllProvidersFailed` with
+     ``ambiguous=True``, because sending elsewhere could deliver it twice; with
+     ``on_ambiguous="failover"`` move on (at-least-once delivery).
+
+When no provider accepted, :class:`~mailspec.AllProvidersFailed` carries every
+attempt. Nothing but :class:`~mailspec.MailspecError` subclasses escapes ``send()``,
+except errors raised by the providers' own code for bugs (those are not swallowed).
+
+The ``deadline`` bounds the whole send: no attempt starts and no sleep ends after it.
+A request already in flight is bounded by the provider's own ``timeout`` (set when it
+was built), so keep that well below the deadline.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random as _random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from ..errors import (
+    AllProvidersFailed,
+    MailspecError,
+    UnsupportedOperation,
+    ValidationError,
+)
+from ..ir import Spec
+from ..message import Message
+from ..results import Attempt, DeliveryStatus, SendResult
+from .breaker import Breaker, Gate, counts_as_failure
+from .limiter import TokenBucket
+from .store import MemoryStore, StateStore
+from .strategy import Order, StrategyName
+
+__all__ = [
+    "CircuitOpen",
+    "ClientRateLimited",
+    "MailProvider",
+    "Mailer",
+    "SendManyFailed",
+]
+
+log = logging.getLogger("mailspec.mailer")
+
+
+# --- what the Mailer needs of a provider ------------------------------------------------
+
+
+class ProviderCapabilities(Protocol):
+    """The parts of :class:`mailspec.adapters.base.Capabilities` the Mailer reads."""
+
+    @property
+    def template_send(self) -> bool: ...
+    @property
+    def status(self) -> bool: ...
+    @property
+    def attachments(self) -> bool: ...
+    @property
+    def cc_bcc(self) -> bool: ...
+    @property
+    def recipient_variables(self) -> bool: ...
+    @property
+    def rate_per_minute(self) -> int | None: ...
+    @property
+    def recipients_per_request(self) -> int | None: ...
+
+
+class MailProvider(Protocol):
+    """What ``mailspec.provider()`` returns, as far as the Mailer is concerned."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def spec(self) -> Spec: ...
+    @property
+    def capabilities(self) -> ProviderCapabilities: ...
+
+    def send(self, message: Message) -> SendResult: ...
+
+    def status(
+        self,
+        message_ids: Sequence[str] | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        recipient: str | None = None,
+    ) -> list[DeliveryStatus]: ...
+
+
+# --- markers on skipped attempts and the batch error ------------------------------------
+
+
+class CircuitOpen(MailspecError):
+    """On a skipped :class:`~mailspec.Attempt`: the provider's circuit breaker is open
+    (it failed too often lately), so no request was made. ``until`` is when, on the
+    Mailer's clock, the breaker lets a probe through (None: a probe is in flight)."""
+
+    def __init__(self, provider: str, until: float | None) -> None:
+        self.provider, self.until = provider, until
+        super().__init__(f"{provider}: circuit open after repeated failures; not tried")
+
+
+class ClientRateLimited(MailspecError):
+    """On a skipped :class:`~mailspec.Attempt`: our own token bucket for the provider's
+    documented rate had no token soon enough, so no request was made."""
+
+    def __init__(self, provider: str, rate_per_minute: float) -> None:
+        self.provider, self.rate_per_minute = provider, rate_per_minute
+        super().__init__(
+            f"{provider}: client-side rate limit ({rate_per_minute:g}/min) reached; not tried"
+        )
+
+
+class SendManyFailed(AllProvidersFailed):
+    """``send_many`` stopped at message ``index``: ``results`` holds the results of the
+    messages before it (which *were* sent — do not send them again), ``error`` the
+    failure, and ``attempts`` the failed message's attempts."""
+
+    def __init__(self, index: int, results: list[SendResult], error: MailspecError) -> None:
+        self.index, self.results, self.error = index, results, error
+        attempts = error.attempts if isinstance(error, AllProvidersFailed) else []
+        super().__init__(
+            attempts, f"message {index} failed after {len(results)} were sent: {error}"
+        )
+        self.ambiguous = error.ambiguous or self.ambiguous
+
+
+# --- the Mailer -------------------------------------------------------------------------
+
+
+class _Outcome(enum.Enum):
+    MOVE_ON = "move on"  # try the next provider
+    AMBIGUOUS = "ambiguous"  # the provider may have accepted it
+    DEADLINE = "deadline"  # out of time
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: str
+    provider: MailProvider
+    breaker: Breaker | None
+    bucket: TokenBucket | None
+
+
+def _keys(names: Sequence[str]) -> list[str]:
+    """Each provider's key: its name, or ``name#2``, ``name#3``… for the second and later
+    providers of the same name (two accounts at one provider)."""
+    seen: dict[str, int] = {}
+    keys = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        keys.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return keys
+
+
+class Mailer:
+    """Several providers behind one ``send()``; one Mailer is meant to be shared by every
+    thread of a process (all its state is behind locks or in the store).
+
+    Parameters (all but ``providers`` keyword-only):
+
+    - ``providers``: built by :func:`mailspec.provider`. Each is known by its name;
+      when several share a name (two accounts at one provider) the second and later
+      are keyed ``name#2``, ``name#3``…, and that key is what attempts and
+      ``SendResult.provider`` carry, so :meth:`status` finds the right one.
+    - ``strategy``: ``"failover"`` (the given order), ``"round_robin"``, or
+      ``"weighted"`` with ``weights`` (one per provider); see
+      :mod:`mailspec.mailer.strategy`.
+    - ``max_attempts``: sends per provider per message (retries included), default 3.
+    - ``deadline``: seconds for the whole ``send()``, default 30.
+    - ``backoff``/``backoff_max``: the n-th retry waits a random time in
+      ``[0, min(backoff_max, backoff * 2**(n-1))]`` (full jitter: retries of many
+      senders spread out instead of arriving together), unless the provider said
+      ``Retry-After``, which is honoured exactly.
+    - ``on_ambiguous``: ``"stop"`` (default, at-most-once) or ``"failover"``
+      (at-least-once).
+    - ``breaker_threshold``: consecutive failures that open a provider's breaker
+      (default 5; None disables breakers); ``breaker_cooldown``: seconds it stays open
+      before one probe is let through (default 30). What counts as a failure:
+      :func:`mailspec.mailer.breaker.counts_as_failure`.
+    - ``rate_limit``: keep to each provider's documented ``rate_per_minute`` with a
+      token bucket (default True); ``rate_limit_wait``: how long a send may wait for a
+      token before trying the next provider instead (default 1 s).
+    - ``store``: where breaker and bucket records live (default: in-process
+      :class:`~mailspec.mailer.store.MemoryStore`); pass a shared one to coordinate
+      processes, with ``clock=time.time``.
+    - ``on_attempt``: called with each :class:`~mailspec.Attempt` as it is recorded
+      (from the sending thread). An exception it raises is logged and ignored: a
+      metrics hook must not turn a sent message into an error the caller would retry.
+    - ``clock``, ``sleep``, ``random``: injectable for tests (defaults
+      ``time.monotonic``, ``time.sleep``, a fresh ``random.Random()``).
+
+    Every attempt is also logged on the ``mailspec.mailer`` logger (accepted and
+    skipped at DEBUG, failed at WARNING, a breaker opening at WARNING) with the
+    provider key, outcome, error class and duration as ``extra`` fields. Error texts
+    are already redacted of credentials.
+    """
+
+    def __init__(
+        self,
+        providers: Sequence[MailProvider],
+        *,
+        strategy: StrategyName = "failover",
+        weights: Sequence[float] | None = None,
+        max_attempts: int = 3,
+        deadline: float = 30.0,
+        backoff: float = 0.5,
+        backoff_max: float = 8.0,
+        on_ambiguous: Literal["stop", "failover"] = "stop",
+        breaker_threshold: int | None = 5,
+        breaker_cooldown: float = 30.0,
+        rate_limit: bool = True,
+        rate_limit_wait: float = 1.0,
+        store: StateStore | None = None,
+        on_attempt: Callable[[Attempt], None] | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        random: _random.Random | None = None,
+    ) -> None:
+        providers = list(providers)
+        if not providers:
+            raise ValidationError("a Mailer needs at least one provider", field="providers")
+        _check(max_attempts >= 1, "max_attempts", "must be at least 1")
+        _check(deadline > 0, "deadline", "must be a positive number of seconds")
+        _check(0 <= backoff <= backoff_max, "backoff", "needs 0 <= backoff <= backoff_max")
+        _check(on_ambiguous in ("stop", "failover"), "on_ambiguous", "is 'stop' or 'failover'")
+        _check(
+            breaker_threshold is None or breaker_threshold >= 1,
+            "breaker_threshold",
+            "must be at least 1 (or None to disable breakers)",
+        )
+        _check(breaker_cooldown >= 0, "breaker_cooldown", "must not be negative")
+        _check(rate_limit_wait >= 0, "rate_limit_wait", "must not be negative")
+        self.strategy = strategy
+        self.max_attempts = max_attempts
+        self.deadline = float(deadline)
+        self.backoff, self.backoff_max = float(backoff), float(backoff_max)
+        self.on_ambiguous = on_ambiguous
+        self.rate_limit_wait = float(rate_limit_wait)
+        self.store: StateStore = store if store is not None else MemoryStore()
+        self.on_attempt = on_attempt
+        self._clock = clock or time.monotonic
+        self._sleep = sleep or time.sleep
+        self._random = random or _random.Random()
+        self._random_lock = threading.Lock()
+        self._order = Order(strategy, len(providers), weights, self._random, self._random_lock)
+        entries = []
+        for key, p in zip(_keys([p.name for p in providers]), providers, strict=True):
+            breaker = (
+                Breaker(self.store, key, threshold=breaker_threshold, cooldown=breaker_cooldown)
+                if breaker_threshold is not None
+                else None
+            )
+            rate = p.capabilities.rate_per_minute
+            bucket = (
+                TokenBucket(self.store, key, rate_per_minute=rate) if rate_limit and rate else None
+            )
+            entries.append(_Entry(key, p, breaker, bucket))
+        self._entries: list[_Entry] = entries
+        self._by_key: dict[str, _Entry] = {e.key: e for e in entries}
+
+    def __repr__(self) -> str:
+        return f"<Mailer {self.strategy} [{', '.join(self.providers)}]>"
+
+    @property
+    def providers(self) -> list[str]:
+        """The providers' keys, in the order given."""
+        return [e.key for e in self._entries]
+
+    def provider(self, key: str) -> MailProvider:
+        """The provider known by ``key`` (a name, or ``name#2``…)."""
+        entry = self._by_key.get(key)
+        if entry is None:
+            raise ValidationError(
+                f"this Mailer has no provider {key!r}; it has {', '.join(self.providers)}",
+                field="provider",
+            )
+        return entry.provider
+
+    def breaker(self, key: str) -> Breaker | None:
+        """The breaker of the provider known by ``key`` (None when disabled), for
+        inspection."""
+        self.provider(key)
+        return self._by_key[key].breaker
+
+    # --- sending -------------------------------------------------------------------------
+
+    def send(self, message: Message) -> SendResult:
+        """Send one message through the first provider that accepts it; see the module
+        docstring for the order of events. Raises ValidationError (the message is
+        invalid) or AllProvidersFailed (with every attempt)."""
+        if not isinstance(message, Message):
+            raise ValidationError(f"expected a Message, got {type(message).__name__}")
+        deadline = self._clock() + self.deadline
+        attempts: list[Attempt] = []
+        for index in self._order():
+            entry = self._entries[index]
+            if self._clock() >= deadline:
+                raise AllProvidersFailed(attempts, self._out_of_time())
+            reason = _cannot_carry(entry, message)
+            if reason is not None:
+                self._record(attempts, Attempt(entry.key, "skipped", 0.0, reason))
+                continue
+            _validate(entry, message)
+            outcome = self._try(entry, message, deadline, attempts)
+            if isinstance(outcome, SendResult):
+                return outcome
+            if outcome is _Outcome.DEADLINE:
+                raise AllProvidersFailed(attempts, self._out_of_time())
+            if outcome is _Outcome.AMBIGUOUS and self.on_ambiguous == "stop":
+                raise AllProvidersFailed(
+                    attempts,
+                    f"{entry.key} may have accepted the message, so it was not sent elsewhere "
+                    "(on_ambiguous='stop')",
+                )
+        if all(isinstance(a.error, UnsupportedOperation) for a in attempts):
+            raise AllProvidersFailed(attempts, "no provider of this Mailer can carry this message")
+        raise AllProvidersFailed(attempts)
+
+    def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
+        """One result per message, in order, sent one after another from the calling
+        thread (for parallelism, share the Mailer between threads).
+
+        If a message fails, the ones before it were sent: the error is a
+        :class:`SendManyFailed` that carries their results, so a caller can resume at
+        ``error.index`` instead of sending them twice. A failure of the very first
+        message is raised as is.
+        """
+        results: list[SendResult] = []
+        for index, message in enumerate(messages):
+            try:
+                results.append(self.send(message))
+            except MailspecError as exc:
+                if not results:
+                    raise
+                raise SendManyFailed(index, results, exc) from exc
+        return results
+
+    def _try(
+        self, entry: _Entry, message: Message, deadline: float, attempts: list[Attempt]
+    ) -> SendResult | _Outcome:
+        """Up to ``max_attempts`` sends to one provider."""
+        key = entry.key
+        for number in range(1, self.max_attempts + 1):
+            now = self._clock()
+            if now >= deadline:
+                return _Outcome.DEADLINE
+            gate = entry.breaker.allow(now) if entry.breaker is not None else Gate.CLOSED
+            if gate is Gate.OPEN:
+                assert entry.breaker is not None
+                until = entry.breaker.open_until()
+                error = CircuitOpen(key, until if until is not None and until > now else None)
+                self._record(attempts, Attempt(key, "skipped", 0.0, error))
+                return _Outcome.MOVE_ON
+            if entry.bucket is not None:
+                wait = entry.bucket.reserve(now, min(self.rate_limit_wait, deadline - now))
+                if wait is None:
+                    self._release(entry, gate)
+                    limited = ClientRateLimited(key, entry.bucket.rate * 60)
+                    self._record(attempts, Attempt(key, "skipped", 0.0, limited))
+                    return _Outcome.MOVE_ON
+                if wait > 0:
+                    self._sleep(wait)
+            started = self._clock()
+            try:
+                accepted = entry.provider.send(message)
+            except ValidationError:
+                self._release(entry, gate)
+                raise
+            except UnsupportedOperation as exc:  # found out before any request
+                self._release(entry, gate)
+                self._record(attempts, Attempt(key, "skipped", self._clock() - started, exc))
+                return _Outcome.MOVE_ON
+            except MailspecError as exc:
+                self._record(attempts, Attempt(key, "failed", self._clock() - started, exc))
+                self._health(entry, exc)
+                if exc.ambiguous:
+                    return _Outcome.AMBIGUOUS
+                if not exc.retryable or number == self.max_attempts:
+                    return _Outcome.MOVE_ON
+                delay = self._delay(number, exc)
+                if self._clock() + delay >= deadline:
+                    return _Outcome.MOVE_ON  # no time to wait here: maybe another is quicker
+                self._sleep(delay)
+                continue
+            if entry.breaker is not None:
+                entry.breaker.success()
+            attempt = Attempt(key, "accepted", self._clock() - started)
+            self._record(attempts, attempt)
+            return SendResult(
+                provider=key, message_ids=list(accepted.message_ids), attempts=attempts
+            )
+        return _Outcome.MOVE_ON
+
+    def _delay(self, number: int, error: MailspecError) -> float:
+        """The wait before retry ``number`` (1 = the first retry): the provider's own
+        Retry-After when it gave one, otherwise capped exponential backoff, full jitter."""
+        retry_after: float | None = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return retry_after
+        ceiling = min(self.backoff_max, self.backoff * 2 ** (number - 1))
+        with self._random_lock:
+            return self._random.uniform(0.0, ceiling)
+
+    def _health(self, entry: _Entry, error: MailspecError) -> None:
+        if entry.breaker is None:
+            return
+        if not counts_as_failure(error):
+            entry.breaker.success()  # the provider is up and answering
+        elif entry.breaker.failure(self._clock()):
+            log.warning(
+                "%s: circuit opened for %gs after repeated failures (last: %s)",
+                entry.key,
+                entry.breaker.cooldown,
+                type(error).__name__,
+                extra={"provider": entry.key},
+            )
+
+    @staticmethod
+    def _release(entry: _Entry, gate: Gate) -> None:
+        if gate is Gate.PROBE and entry.breaker is not None:
+            entry.breaker.release()
+
+    def _out_of_time(self) -> str:
+        return f"the send deadline of {self.deadline:g}s passed"
+
+    def _record(self, attempts: list[Attempt], attempt: Attempt) -> None:
+        attempts.append(attempt)
+        error_class = type(attempt.error).__name__ if attempt.error is not None else None
+        level = logging.WARNING if attempt.outcome == "failed" else logging.DEBUG
+        if log.isEnabledFor(level):
+            log.log(
+                level,
+                "%s %s in %.3fs%s",
+                attempt.provider,
+                attempt.outcome,
+                attempt.duration,
+                f" ({error_class}: {attempt.error})" if attempt.error is not None else "",
+                extra={
+                    "provider": attempt.provider,
+                    "outcome": attempt.outcome,
+                    "error_class": error_class,
+                    "duration": attempt.duration,
+                },
+            )
+        if self.on_attempt is not None:
+            try:
+                self.on_attempt(attempt)
+            except Exception:
+                log.exception("the on_attempt callback failed (ignored)")
+
+    # --- status --------------------------------------------------------------------------
+
+    def status(
+        self,
+        result: SendResult,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        recipient: str | None = None,
+    ) -> list[DeliveryStatus]:
+        """The delivery status of a sent message, from the provider that accepted it.
+
+        A direct call: no retries, breaker or rate limiting (it changes nothing, so
+        the caller may simply ask again). Raises ValidationError when this Mailer has no
+        provider by ``result.provider``, UnsupportedOperation when that provider cannot
+        report status. A result without message ids has nothing to ask about: ``[]``.
+        """
+        entry = self._by_key.get(result.provider)
+        if entry is None:
+            raise ValidationError(
+                f"this Mailer has no provider {result.provider!r}; "
+                f"it has {', '.join(self.providers)}",
+                field="provider",
+            )
+        if not entry.provider.capabilities.status:
+            raise UnsupportedOperation(entry.key, "status")
+        if not result.message_ids:
+            return []
+        return entry.provider.status(
+            result.message_ids,
+            since=since,
+            until=until,
+            recipient=recipient,
+        )
+
+
+def _check(ok: bool, field: str, why: str) -> None:
+    if not ok:
+        raise ValidationError(why, field=field)
+
+
+def _cannot_carry(entry: _Entry, message: Message) -> UnsupportedOperation | None:
+    """Why this provider cannot carry this message at all (so another should), or None.
+
+    Reads the spec's declared capabilities and limits only: no request is made."""
+    caps, spec, key = entry.provider.capabilities, entry.provider.spec, entry.key
+    if message.template:
+        if not caps.template_send:
+            return UnsupportedOperation(key, "template send")
+    elif spec.capabilities.template_only:
+        return UnsupportedOperation(key, "send without a template", "it sends templates only")
+    if message.attachments and not caps.attachments:
+        return UnsupportedOperation(key, "attachments")
+    if (message.cc or message.bcc) and not caps.cc_bcc:
+        return UnsupportedOperation(key, "cc/bcc")
+    if message.recipient_variables and not caps.recipient_variables:
+        return UnsupportedOperation(key, "per-recipient variables")
+    limit = caps.recipients_per_request
+    if limit is not None:
+        for field in ("to", "cc", "bcc"):
+            count = len(getattr(message, field))
+            if count > limit:
+                return UnsupportedOperation(
+                    key, f"{count} {field} recipients", f"at most {limit} per request"
+                )
+    reply_max = spec.limits.reply_to_max
+    if reply_max is not None and len(message.reply_to_list) > reply_max:
+        return UnsupportedOperation(key, f"{len(message.reply_to_list)} reply-to addresses")
+    return None
+
+
+def _validate(entry: _Entry, message: Message) -> None:
+    # imported here: the validation module pulls in the HTTP runtime, which
+    # `import mailspec` must not (and by the time anything is sent, it is loaded anyway)
+    from ..validation import validate_message
+
+    validate_message(message, entry.provider.spec)

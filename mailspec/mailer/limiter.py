@@ -1,0 +1,60 @@
+"""Client-side rate limiting: a token bucket per provider, sized from the rate its spec
+documents (``limits.rate_per_minute``), so we slow down before the provider has to
+refuse us.
+
+The bucket refills at ``rate_per_minute / 60`` tokens a second and holds at most
+``burst`` tokens — by default one second's worth (at least one). A full minute's worth
+would let a burst at the start of a minute plus the steady refill double the documented
+rate inside any sliding minute; one second's worth keeps every sliding minute within
+about 1/60 of it while still absorbing small bursts.
+
+Taking a token is a *reservation*: when none is free, the caller may take one that
+becomes free ``wait`` seconds from now (the count goes below zero), then sleep that
+long. Callers queue up fairly, without polling, and the store needs no lock held
+across a sleep.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from .store import StateStore, transact
+
+__all__ = ["BucketState", "TokenBucket"]
+
+
+class BucketState(msgspec.Struct, frozen=True):
+    """The stored record: tokens (negative when reserved ahead) as of ``updated``."""
+
+    tokens: float
+    updated: float
+
+
+class TokenBucket:
+    """One provider's bucket; :meth:`reserve` is one atomic read-modify-write."""
+
+    def __init__(
+        self, store: StateStore, key: str, *, rate_per_minute: float, burst: float | None = None
+    ) -> None:
+        if rate_per_minute <= 0:
+            raise ValueError("rate_per_minute must be positive")
+        self.store, self.key = store, f"bucket:{key}"
+        self.rate = rate_per_minute / 60.0  # tokens per second
+        self.burst = burst if burst is not None else max(1.0, self.rate)
+
+    def reserve(self, now: float, max_wait: float) -> float | None:
+        """Take one token: the seconds to wait before using it (0.0: at once), or None —
+        and nothing taken — when it would not be free within ``max_wait`` seconds."""
+        burst, rate = self.burst, self.rate
+
+        def change(s: BucketState) -> tuple[BucketState, float | None]:
+            # max(0, ...): a clock that steps back (or a peer's clock) never drains tokens
+            tokens = min(burst, s.tokens + max(0.0, now - s.updated) * rate)
+            wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate
+            if wait > max_wait:
+                return s, None
+            return BucketState(tokens=tokens - 1.0, updated=max(now, s.updated)), wait
+
+        return transact(
+            self.store, self.key, BucketState, BucketState(tokens=burst, updated=now), change
+        )
