@@ -205,6 +205,16 @@ class Emulator:
         wanted_ids = {wanted} if isinstance(wanted, str) else set(wanted or [])
         with self._lock:
             rows = [a for a in self.accepted if not wanted_ids or a.message_id in wanted_ids]
+        if delivery.records == ".":  # one record per call: the answer is the record itself
+            if not rows:
+                return self.error(ErrorCategory.NOT_FOUND, "no such message")
+            record = self._record(rows[0])
+            if self.spec.envelope.code_from == "body":
+                record = {
+                    **self._envelope(self.code_for(ErrorCategory.SUCCESS), "ok", ok=True),
+                    **record,
+                }
+            return _json_reply(200, record)
         start = int(values.get("start") or 0)
         limit = int(values.get("limit") or self.spec.limits.page_size or 100)
         page = rows[start : start + limit]
@@ -341,6 +351,9 @@ def _decode_value(param: Param, value: Any) -> Any:
 
 
 def _recipients(values: dict[str, Any]) -> list[str]:
+    messages = values.get("messages")
+    if isinstance(messages, list):  # a batch: one recipient per message
+        return [str(m.get("to", "")) for m in messages if isinstance(m, dict)]
     for key in ("to", "phone"):
         value = values.get(key)
         if isinstance(value, list):

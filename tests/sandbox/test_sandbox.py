@@ -215,3 +215,35 @@ def test_sandbox_serves_every_provider_with_its_own_base_path() -> None:
         for server in sandbox:
             assert server.base_url.startswith(f"http://127.0.0.1:{server.port}/")
             assert mailspec.provider_from_url(server.url).client.base_url == server.base_url
+
+
+@pytest.mark.parametrize("name", mailspec.available())
+def test_every_provider_round_trips_through_its_sandbox(name: str) -> None:
+    with SandboxServer(name) as server:
+        provider = server.provider()
+        if provider.spec.capabilities.template_only:
+            content = {"template": "welcome", "variables": {"name": "Ann"}}
+        else:
+            content = {"subject": "Hi", "html": "<p>x</p>"}
+
+        def message(*to: str) -> Message:
+            return Message(from_email="noreply@example.com", to=list(to), **content)  # type: ignore[arg-type]
+
+        result = provider.send(message("ann@example.org", "bob@example.org"))
+        assert sorted(a.recipient for a in server.accepted) == [
+            "ann@example.org",
+            "bob@example.org",
+        ]
+        if provider.spec.operations["send"].ids:
+            assert result.message_ids == [a.message_id for a in server.accepted]
+        if provider.capabilities.status:
+            server.set_outcome("bounced")
+            bounced = provider.send(message("cy@example.org"))
+            assert [s.state for s in provider.status(bounced.message_ids)] == [
+                DeliveryState.BOUNCED
+            ]
+        wrong = {k: "wrong-credential" for k in server.credentials}
+        intruder = mailspec.provider(name, base_url=server.base_url, **wrong)
+        with pytest.raises(mailspec.AuthenticationError):
+            intruder.send(message("ann@example.org"))
+        assert len(server.accepted) == (3 if provider.capabilities.status else 2)
