@@ -4,6 +4,8 @@ Providers are described in YAML specs; their clients are generated, and imported
 when first used, so importing this package stays cheap.
 """
 
+import logging
+
 from ._vocab import BounceReason, DeliveryState, ErrorCategory
 from .errors import (
     AllProvidersFailed,
@@ -29,6 +31,9 @@ from .registry import available, explain_code, provider, provider_from_url
 from .results import Attempt, CodeInfo, DeliveryStatus, SendResult
 
 __version__ = "0.1.0"
+
+# A library logs; the application decides where records go (none by default).
+logging.getLogger("mailspec").addHandler(logging.NullHandler())
 
 __all__ = [
     "AllProvidersFailed",

@@ -162,6 +162,22 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import print_report, run_demo
+
+    if args.messages < 1:
+        print("error: --messages must be at least 1", file=sys.stderr)
+        return 2
+    report = run_demo(
+        args.messages, progress=sys.stderr if sys.stderr.isatty() and not args.json else None
+    )
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print_report(report)
+    return 0 if report.agrees else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailspec", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--json", action="store_true", help="machine-readable output")
     sandbox.set_defaults(run=_cmd_sandbox)
+    demo = sub.add_parser("demo", help="failover between sandbox providers, with a checked summary")
+    demo.add_argument(
+        "--messages", type=int, default=40, help="how many messages to send (default 40)"
+    )
+    demo.add_argument("--json", action="store_true", help="machine-readable output")
+    demo.set_defaults(run=_cmd_demo)
     return parser
 
 

@@ -168,7 +168,9 @@ class AllProvidersFailed(MailspecError):
     def __init__(self, attempts: Sequence[Attempt], message: str = "every provider failed") -> None:
         self.attempts = list(attempts)
         self.ambiguous = any(a.error is not None and a.error.ambiguous for a in self.attempts)
-        tried = "; ".join(f"{a.provider}: {a.error}" for a in self.attempts if a.error is not None)
+        tried = "; ".join(
+            str(a.error) for a in self.attempts if a.error is not None
+        )  # each names its provider
         super().__init__(f"{message} ({tried})" if tried else message)
 
 

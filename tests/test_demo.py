@@ -1,0 +1,45 @@
+"""`mailspec demo` fails over between sandbox providers, and its figures agree with what
+the sandbox servers recorded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from mailspec.demo import run_demo
+
+
+def test_demo_fails_over_and_agrees_with_the_sandboxes() -> None:
+    report = run_demo(30)
+    figures = report.delivered_by
+    primary, secondary = list(figures)[:2]
+    accepted = sum(f.accepted for f in figures.values())
+    assert accepted + len(report.errors) == 30  # every message has exactly one outcome
+    assert figures[primary].retried >= 2  # two rate-limit answers, retried on the spot
+    assert figures[primary].failed_over >= 1  # then it goes down, and the Mailer moves on
+    assert figures[primary].skipped >= 1  # and its breaker stops trying it
+    assert figures[secondary].ambiguous == 1 and len(report.errors) == 1  # reported, not resent
+    for f in figures.values():
+        assert f.recorded == f.accepted + f.ambiguous
+    assert report.agrees
+    assert sum(report.states.values()) == accepted
+    assert report.states["bounced"] > 0 and report.states["delivered"] > 0
+
+
+def test_demo_command_json() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mailspec", "demo", "--messages", "12", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["agrees_with_sandbox"] is True
+    assert report["messages"] == 12
+    held = sum(p["recorded"] for p in report["providers"].values())
+    accepted = sum(p["accepted"] for p in report["providers"].values())
+    ambiguous = sum(p["ambiguous"] for p in report["providers"].values())
+    assert held == accepted + ambiguous
+    assert "sandbox-api-key" not in done.stdout + done.stderr
