@@ -5,9 +5,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from .errors import MailspecError, ValidationError
+from .message import Message
+from .results import Attempt, SendResult
 
 __all__ = ["main"]
 
@@ -178,6 +187,115 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0 if report.agrees else 1
 
 
+def _providers_from(args: argparse.Namespace, stack: contextlib.ExitStack) -> list[Any]:
+    """Providers from --provider URLs, else MAILSPEC_PROVIDERS (space- or comma-separated),
+    or every sandbox provider with --sandbox."""
+    from .registry import provider_from_url
+
+    if args.sandbox:
+        from .sandbox import Sandbox
+
+        sandbox = stack.enter_context(Sandbox())
+        return [server.provider() for server in sandbox]
+    urls = args.provider or os.environ.get("MAILSPEC_PROVIDERS", "").replace(",", " ").split()
+    if not urls:
+        raise ValidationError(
+            "no provider: give --provider URL, set MAILSPEC_PROVIDERS, or use --sandbox"
+        )
+    return [provider_from_url(url) for url in urls]
+
+
+def _message_from(args: argparse.Namespace) -> Message:
+    fields: dict[str, Any] = {}
+    if args.file:
+        path = Path(args.file)
+        try:
+            text = path.read_bytes()
+            fields = tomllib.loads(text.decode()) if path.suffix == ".toml" else json.loads(text)
+        except (OSError, ValueError) as exc:
+            raise ValidationError(f"cannot read {path}: {exc}", field="file") from None
+        if not isinstance(fields, dict):
+            raise ValidationError("the message file must hold one object", field="file")
+    flags = {
+        "from_email": args.from_email,
+        "from_name": args.from_name,
+        "subject": args.subject,
+        "html": args.html,
+        "text": args.text,
+        "template": args.template,
+    }
+    fields.update({k: v for k, v in flags.items() if v is not None})
+    for name in ("to", "cc", "bcc"):
+        if getattr(args, name):
+            fields[name] = getattr(args, name)
+    if args.var:
+        fields["variables"] = {
+            **fields.get("variables", {}),
+            **dict(v.split("=", 1) for v in args.var),
+        }
+    try:
+        return msgspec.convert(fields, Message)
+    except msgspec.ValidationError as exc:
+        raise ValidationError(str(exc), field="message") from None
+
+
+def _cmd_send(args: argparse.Namespace) -> int:
+    from .mailer import Mailer
+
+    with contextlib.ExitStack() as stack:
+        mailer = Mailer(_providers_from(args, stack), on_ambiguous=args.on_ambiguous)
+        result = mailer.send(_message_from(args))
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "provider": result.provider,
+                        "message_ids": result.message_ids,
+                        "attempts": _attempts(result.attempts),
+                    },
+                    indent=2,
+                )
+            )
+        else:
+            print(
+                f"accepted by {result.provider}: {' '.join(result.message_ids) or '(no ids returned)'}"
+            )
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from .mailer import Mailer
+
+    with contextlib.ExitStack() as stack:
+        providers = _providers_from(args, stack)
+        chosen = [p for p in providers if p.name == args.name] if args.name else providers[:1]
+        if not chosen:
+            raise ValidationError(f"no configured provider named {args.name!r}", field="provider")
+        statuses = Mailer(chosen).status(SendResult(provider=chosen[0].name, message_ids=args.ids))
+    rows = [msgspec.to_builtins(s) for s in statuses]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for s in statuses:
+            reason = f" ({s.reason.value})" if s.reason else ""
+            print(
+                f"{s.message_id}  {s.recipient or '-'}  {s.state.value}{reason}  {s.timestamp or ''}"
+            )
+    return 0
+
+
+def _attempts(attempts: Sequence[Attempt]) -> list[dict[str, Any]]:
+    return [
+        {
+            "provider": a.provider,
+            "outcome": a.outcome,
+            "duration": round(a.duration, 4),
+            "error": str(a.error) if a.error else None,
+        }
+        for a in attempts
+    ]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailspec", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -208,13 +326,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--json", action="store_true", help="machine-readable output")
     demo.set_defaults(run=_cmd_demo)
+    send = sub.add_parser(
+        "send", help="send one message through the configured providers, with failover"
+    )
+    _provider_options(send)
+    send.add_argument("--file", help="a JSON or TOML file holding Message fields")
+    send.add_argument("--from", dest="from_email")
+    send.add_argument("--from-name")
+    send.add_argument("--to", action="append", help="repeatable")
+    send.add_argument("--cc", action="append")
+    send.add_argument("--bcc", action="append")
+    send.add_argument("--subject")
+    send.add_argument("--html")
+    send.add_argument("--text")
+    send.add_argument("--template")
+    send.add_argument(
+        "--var", action="append", metavar="NAME=VALUE", help="a template variable; repeatable"
+    )
+    send.add_argument("--on-ambiguous", choices=("stop", "failover"), default="stop")
+    send.set_defaults(run=_cmd_send)
+    status = sub.add_parser("status", help="delivery status of sent messages")
+    _provider_options(status)
+    status.add_argument("--name", help="which configured provider to ask (default: the first)")
+    status.add_argument("ids", nargs="+", help="the provider's message ids")
+    status.set_defaults(run=_cmd_status)
     return parser
+
+
+def _provider_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--provider",
+        action="append",
+        metavar="URL",
+        help="e.g. aurorasendcloud://USER:KEY@us; repeatable, in failover order (default: $MAILSPEC_PROVIDERS)",
+    )
+    parser.add_argument(
+        "--sandbox", action="store_true", help="send to local sandbox providers instead"
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
+    except MailspecError as exc:  # one clear line, never a traceback
+        if getattr(args, "json", False):
+            print(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # `mailspec codes x | head`: the reader left, nothing is wrong
         sys.stderr.close()
         return 0
