@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
@@ -24,7 +24,7 @@ from mailspec.results import Attempt, DeliveryStatus, SendResult
 from mailspec.runtime import BaseClient
 from mailspec.validation import validate_message
 
-__all__ = ["Capabilities", "Provider", "dig"]
+__all__ = ["Capabilities", "Provider", "dig", "status_query"]
 
 
 class Capabilities(msgspec.Struct, frozen=True):
@@ -125,6 +125,14 @@ class Provider:
                 raise UnsupportedOperation(
                     self.name, f"the message field {field!r}", f"{operation} has no place for it"
                 )
+            if field == "attachments" and not self.spec.capabilities.inline_attachments:
+                inline = [a.filename for a in message.attachments if a.content_id]
+                if inline:
+                    raise UnsupportedOperation(
+                        self.name,
+                        "inline attachments (content_id)",
+                        f"{', '.join(inline)} would lose their content id",
+                    )
             value = transform[field] if field in transform else getattr(message, field)
             values[param] = _fit(op, param, field, value, self.name)
         return values
@@ -161,6 +169,34 @@ class Provider:
             raise UnsupportedOperation(self.name, "status")
         out = [to_status(self.name, delivery, r) for r in records]
         return [s for s in out if recipient is None or s.recipient == recipient]
+
+
+def status_query(
+    provider: str, message_ids: Any, since: Any, until: Any
+) -> tuple[list[str] | None, date | None, date | None]:
+    """Checked ``status()`` arguments: ids as a list (one id may be a plain string; an
+    empty list asks for nothing), and the window as dates, ``since`` not after ``until``."""
+    if isinstance(message_ids, str):
+        message_ids = [message_ids]
+    if message_ids is not None:
+        message_ids = list(message_ids)
+        if not all(isinstance(i, str) and i for i in message_ids):
+            raise ValidationError(
+                "expected message id strings", field="message_ids", provider=provider
+            )
+    days = []
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and not isinstance(value, date):
+            raise ValidationError(
+                f"expected a date or datetime, got {type(value).__name__}",
+                field=name,
+                provider=provider,
+            )
+        days.append(value.date() if isinstance(value, datetime) else value)
+    first, last = days
+    if first is not None and last is not None and first > last:
+        raise ValidationError("since is after until", field="since", provider=provider)
+    return message_ids, first, last
 
 
 def _fit(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:

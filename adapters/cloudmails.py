@@ -46,7 +46,7 @@ from mailspec.runtime.encoding import json_object
 from mailspec.runtime.validation import check_request
 from mailspec.validation import validate_message
 
-from .base import Provider, dig
+from .base import Provider, dig, status_query
 
 __all__ = ["CloudMailsStyle"]
 
@@ -185,6 +185,11 @@ class CloudMailsStyle(Provider):
         recipient: str | None = None,
     ) -> list[DeliveryStatus]:
         self._require("status")
+        message_ids, _, _ = status_query(
+            self.name, message_ids, since, until
+        )  # checks; one id may be a str
+        if message_ids == []:
+            return []
         delivery = self.spec.delivery
         assert delivery is not None  # a spec with a status operation has delivery tables (checked)
         if recipient is not None:

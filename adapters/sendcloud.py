@@ -11,11 +11,12 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from mailspec.errors import UnsupportedOperation
 from mailspec.ir import MaxSpan, Operation
 from mailspec.message import Message
 from mailspec.results import DeliveryStatus
 
-from .base import Provider, dig
+from .base import Provider, dig, status_query
 
 __all__ = ["SendCloudStyle"]
 
@@ -65,6 +66,9 @@ class SendCloudStyle(Provider):
         """Statuses by message id and/or time window. A window longer than the provider
         allows is split into allowed spans; every page of each is fetched."""
         op = self._require("status")
+        message_ids, since, until = status_query(self.name, message_ids, since, until)
+        if message_ids == []:
+            return []  # no ids asks for nothing, not for every message in the window
         delivery = self.spec.delivery
         assert delivery is not None  # a spec with a status operation has delivery tables (checked)
         page = self.spec.limits.page_size or 100
@@ -75,7 +79,7 @@ class SendCloudStyle(Provider):
             else [None]
         )
         records: list[Any] = []
-        for window in _windows(op, since, until):
+        for window in _windows(self.name, op, since, until):
             for ids in id_groups:
                 start = 0
                 for _ in range(MAX_PAGES):
@@ -91,7 +95,7 @@ class SendCloudStyle(Provider):
 
 
 def _windows(
-    op: Operation, since: datetime | date | None, until: datetime | date | None
+    provider: str, op: Operation, since: date | None, until: date | None
 ) -> Iterator[dict[str, Any]]:
     span = next((r for r in op.rules if isinstance(r, MaxSpan)), None)
     days = span.days if span else 1
@@ -99,14 +103,10 @@ def _windows(
         yield {"days": days}
         return
     if span is None:
-        raise ValueError(f"{op.path} takes no time window")
-    end = _day(until) if until is not None else date.today()
-    first = _day(since) if since is not None else end - timedelta(days=days - 1)
+        raise UnsupportedOperation(provider, "a status time window", f"{op.path} takes none")
+    end = until if until is not None else date.today()
+    first = since if since is not None else end - timedelta(days=days - 1)
     while first <= end:
         last = min(first + timedelta(days=days - 1), end)
         yield {span.start: first, span.end: last}
         first = last + timedelta(days=1)
-
-
-def _day(value: datetime | date) -> date:
-    return value.date() if isinstance(value, datetime) else value

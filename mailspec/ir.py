@@ -132,6 +132,7 @@ class Limits(_Base, kw_only=True, frozen=True):
 
 class Capabilities(_Base, kw_only=True, frozen=True):
     attachments: bool = False
+    inline_attachments: bool = False  # attachments with a content_id keep it
     cc_bcc: bool = False
     templates: bool = False
     template_only: bool = False
