@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from mailspec._naming import ident
 from mailspec.ir import AnyOf, MaxSpan, OneOf, Operation, Spec
@@ -30,6 +30,26 @@ _CONSTRAINT_NEEDS = {
     "enum": "enum",
     "max_total_bytes": "max_total_bytes",
 }
+
+
+class _Taken:
+    """The wire names and Python names already used in one struct (a shape, a request)."""
+
+    def __init__(self, noun: str) -> None:
+        self.noun = noun
+        self.wires: dict[str, str] = {}
+        self.idents: dict[str, str] = {}
+
+    def take(self, name: str, wires: Iterable[str]) -> Iterator[str]:
+        """Claim ``name`` and its wire spellings; yield a message for each clash."""
+        for wire in wires:
+            if wire in self.wires:
+                yield f"wire name {wire!r} is already used by {self.noun} {self.wires[wire]!r}"
+            self.wires[wire] = name
+        py = ident(name)
+        if py in self.idents:
+            yield f"{self.noun}s {self.idents[py]!r} and {name!r} would both be named {py!r} in Python"
+        self.idents[py] = name
 
 
 def check(located: Located) -> None:
@@ -79,8 +99,7 @@ def _shape_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
             f"{ENVELOPE_SHAPE} is generated from `envelope:`; choose another name",
         )
     for shape_name, shape in spec.shapes.items():
-        wires: dict[str, str] = {}
-        idents: dict[str, str] = {}
+        taken = _Taken("field")
         for field_name, field in shape.fields.items():
             at = ("shapes", shape_name, "fields", field_name)
             try:
@@ -97,17 +116,8 @@ def _shape_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
             for part, wire in (("wire", field.wire), *(("aliases", a) for a in field.aliases)):
                 if wire is not None and _BAD_WIRE.search(wire):
                     yield (*at, part), _bad_wire(wire)
-            for wire in (field.wire or field_name, *field.aliases):
-                if wire in wires:
-                    yield at, f"wire name {wire!r} is already used by field {wires[wire]!r}"
-                wires[wire] = field_name
-            py = ident(field_name)
-            if py in idents:
-                yield (
-                    at,
-                    f"fields {idents[py]!r} and {field_name!r} would both be named {py!r} in Python",
-                )
-            idents[py] = field_name
+            for clash in taken.take(field_name, (field.wire or field_name, *field.aliases)):
+                yield at, clash
 
 
 def _operation_problems(
@@ -134,23 +144,14 @@ def _operation_problems(
                 (*at, "multipart_param"),
                 f"{op.multipart_param!r} is not a parameter of type files",
             )
-    wires: dict[str, str] = {}
-    idents: dict[str, str] = {}
+    taken = _Taken("parameter")
     for param_name, param in op.params.items():
         p_at = (*at, "params", param_name)
         wire = param.wire or param_name
         if _BAD_WIRE.search(wire):
             yield (*p_at, "wire"), _bad_wire(wire)
-        if wire in wires:
-            yield p_at, f"wire name {wire!r} is already used by parameter {wires[wire]!r}"
-        wires[wire] = param_name
-        py = ident(param_name)
-        if py in idents:
-            yield (
-                p_at,
-                f"parameters {idents[py]!r} and {param_name!r} would both be named {py!r} in Python",
-            )
-        idents[py] = param_name
+        for clash in taken.take(param_name, (wire,)):
+            yield p_at, clash
         if param.join is not None and param.type != "list[str]":
             yield (*p_at, "join"), "join applies to list[str] parameters only"
         if param.max_items is not None and param.type not in ("list[str]", "list[object]", "files"):
