@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from mailspec._naming import ident
-from mailspec.ir import AnyOf, MaxSpan, OneOf, Operation, Spec
+from mailspec.ir import RESERVED_OPERATION_NAMES, AnyOf, MaxSpan, OneOf, Operation, Spec
 from mailspec.message import MESSAGE_FIELDS
 
 from .loader import Located
@@ -126,6 +126,11 @@ def _operation_problems(
     at = ("operations", name)
     if keyword.iskeyword(name):  # it names the client's method
         yield at, f"{name!r} is a Python keyword, so it cannot name an operation's method"
+    if name in RESERVED_OPERATION_NAMES:
+        yield (
+            at,
+            f"{name!r} is taken by the client itself ({', '.join(sorted(RESERVED_OPERATION_NAMES))})",
+        )
     if op.response not in spec.shapes and op.response != ENVELOPE_SHAPE:
         yield (
             (*at, "response"),

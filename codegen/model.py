@@ -7,6 +7,7 @@ asked in a fixed order, so the same spec always yields the same names.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from mailspec._naming import Scope, ident
@@ -15,7 +16,7 @@ from mailspec.ir import Param, Shape, ShapeField, Spec
 
 from .checks import ENVELOPE_SHAPE
 from .loader import Located
-from .pysource import call, isort_key, string
+from .pysource import call, import_key, isort_key, string
 from .typeexpr import TypeExpr
 from .typeexpr import parse as parse_type
 
@@ -114,7 +115,7 @@ class ProviderModel:
         names = {"ENVELOPE_DECODER"}
         for op in self.operations:
             names.update((op.request, op.response, op.decoder))
-        return sorted(names, key=isort_key)
+        return sorted(names, key=import_key)
 
     @property
     def exports(self) -> list[str]:
@@ -173,7 +174,14 @@ def build(located: Located, spec_file: str) -> ProviderModel:
         )
     member_scope = Scope(frozenset({"name", "value"}))
     for code in sorted(spec.codes):
-        words = "_".join(re.findall(r"[^\W_]+", spec.codes[code].message)[:6])
+        ascii_text = (
+            unicodedata.normalize("NFKD", spec.codes[code].message)
+            .encode("ascii", "ignore")
+            .decode()
+        )
+        words = "_".join(
+            re.findall(r"[A-Za-z0-9]+", ascii_text)[:6]
+        )  # e.g. a Chinese message: CODE_<n>
         model.code_members.append((member_scope.claim(words or f"code_{code}", upper=True), code))
     return model
 

@@ -9,22 +9,49 @@ it fits, otherwise one item per line with a trailing comma, the form ruff leaves
 from __future__ import annotations
 
 import enum
+import re
 import textwrap
 from typing import Any
 
 import msgspec
 
-__all__ = ["LINE_LENGTH", "Raw", "call", "docstring", "isort_key", "literal", "names_in", "string"]
+__all__ = [
+    "LINE_LENGTH",
+    "Raw",
+    "call",
+    "docstring",
+    "import_key",
+    "isort_key",
+    "literal",
+    "names_in",
+    "string",
+]
 
 LINE_LENGTH = 100
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def isort_key(name: str) -> tuple[int, str]:
-    """The order ruff's isort and RUF022 give names: CONSTANTS, then Classes, then the rest."""
+def _natural(text: str) -> tuple[str | int, ...]:
+    """``SPEC_2`` before ``SPEC_10``, as ruff's natural ordering has it."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
+def _member_type(name: str) -> int:
     if len(name) > 1 and name.isupper():
-        return (0, name)
-    return (1, name) if name[:1].isupper() else (2, name)
+        return 0
+    return 1 if name[:1].isupper() else 2
+
+
+def isort_key(name: str) -> tuple[Any, ...]:
+    """The order RUF022 gives ``__all__``: CONSTANTS, then Classes, then the rest, each
+    in case-sensitive natural order."""
+    return (_member_type(name), _natural(name))
+
+
+def import_key(name: str) -> tuple[Any, ...]:
+    """The order ruff's isort gives the names of one ``from … import``: grouped as for
+    :func:`isort_key`, but case-insensitive within a group (``Ab`` before ``ARequest``)."""
+    return (_member_type(name), _natural(name.lower()), _natural(name))
 
 
 class Raw(str):
@@ -71,21 +98,26 @@ def string(text: str) -> str:
 def docstring(text: str, indent: int) -> str:
     """A triple-quoted docstring for free text from a spec, wrapped to the line length.
 
-    Docstrings are for reading, so whitespace is collapsed; the exact text always also
-    reaches the code as data through :func:`string`.
+    Docstrings are for reading, so whitespace is collapsed and other non-printable
+    characters dropped; the exact text always also reaches the code as data through
+    :func:`string`. The result is already in the form ``ruff format`` gives it.
     """
-    words = " ".join(text.replace("\\", "\\\\").split())
-    words = "".join(ch for ch in words if ch.isprintable()).replace('"""', '\\"\\"\\"')
-    if words.endswith('"'):
-        words = words[:-1] + '\\"'
+    visible = "".join(ch for ch in text if ch.isprintable() or ch.isspace())
+    words = " ".join(visible.replace("\\", "\\\\").split()).replace('"""', '\\"\\"\\"')
+    if words.endswith('"') and (len(words) - len(words[:-1].rstrip("\\"))) % 2:
+        words = words[:-1] + '\\"'  # an unescaped quote would run into the closing ones
+    if words.startswith('"') or not words:
+        words = " " + words  # as ruff format pads a docstring that opens with a quote
     pad = " " * indent
     if len(pad) + len(words) + 6 <= LINE_LENGTH:
         return f'{pad}"""{words}"""'
-    lines = textwrap.wrap(
+    first, *rest = textwrap.wrap(
         words, LINE_LENGTH - indent - 3, break_long_words=False, break_on_hyphens=False
     )
-    body = "\n".join(pad + line for line in lines)
-    return f'{pad}"""{body.lstrip()}\n{pad}"""'
+    if not rest:  # ruff format keeps one line of text on one line, however long
+        return f'{pad}"""{words}"""'
+    body = "\n".join([first, *(pad + line for line in rest)])
+    return f'{pad}"""{body}\n{pad}"""'
 
 
 def literal(value: Any, indent: int = 0, prefix: int = 0, suffix: int = 0) -> str:

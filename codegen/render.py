@@ -12,7 +12,7 @@ import msgspec
 from mailspec import _vocab
 
 from .model import ProviderModel
-from .pysource import Raw, docstring, literal, names_in, string
+from .pysource import Raw, docstring, import_key, literal, names_in, string
 
 __all__ = ["render_all", "render_provider"]
 
@@ -38,11 +38,11 @@ _ENV = _environment()
 def render_provider(model: ProviderModel) -> dict[str, str]:
     spec = msgspec.structs.replace(model.spec, codes=Raw("CODES"))
     names = names_in(spec)
-    vocab = sorted(n for n in names if hasattr(_vocab, n))
+    vocab = sorted((n for n in names if hasattr(_vocab, n)), key=import_key)
     context = {
         "m": model,
         "meta_vocab": vocab,
-        "meta_ir": sorted(names - set(vocab)),
+        "meta_ir": sorted(names - set(vocab), key=import_key),
         "spec_source": literal(spec, 0, len("SPEC = ")),
     }
     return {

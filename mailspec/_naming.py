@@ -14,6 +14,8 @@ import unicodedata
 __all__ = ["Scope", "ident"]
 
 _RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
+# modules the generated models import: a field of that name would shadow one in its class
+_RESERVED |= frozenset({"datetime", "msgspec"})
 _NOT_WORD = re.compile(r"[^0-9A-Za-z_]+")
 
 
@@ -22,7 +24,8 @@ def ident(text: str, *, upper: bool = False) -> str:
 
     Non-ASCII letters are folded to ASCII where they decompose (``é`` → ``e``), other
     runs of non-word characters become ``_``, a leading digit gets a ``n`` prefix, and a
-    keyword, soft keyword or builtin name gets a ``_`` suffix.
+    keyword, soft keyword, builtin name or a module the generated code imports
+    (``msgspec``, ``datetime``) gets a ``_`` suffix.
     """
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     name = _NOT_WORD.sub("_", folded).strip("_") or "field"

@@ -21,6 +21,7 @@ from ._vocab import BounceReason, DeliveryState, ErrorCategory
 
 __all__ = [
     "ANY_OF",
+    "RESERVED_OPERATION_NAMES",
     "Auth",
     "Capabilities",
     "Code",
@@ -65,6 +66,13 @@ ParamFormat = Literal["email", "phone"]
 Constraint = Literal[
     "required", "format", "max_length", "max_items", "enum", "range", "max_total_bytes"
 ]
+
+
+# Attributes every generated client has (mailspec.runtime.BaseClient): an operation,
+# which becomes a client method, may not take one of these names.
+RESERVED_OPERATION_NAMES = frozenset(
+    {"name", "region", "base_url", "spec", "envelope_decoder", "request_types", "close"}
+)
 
 
 class _Base(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):

@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 from aurora_support import SEND_PATH, STATUS_PATH, failure, message, ok_send, ok_status
-from mailspec.generated.aurorasendcloud.codes import CODES
 
 import mailspec
 from mailspec import (
@@ -24,6 +23,7 @@ from mailspec import (
     TemplateError,
 )
 from mailspec.errors import MailspecError
+from mailspec.generated.aurorasendcloud.codes import CODES
 
 REPRESENTATIVES = [
     (40012, ProviderValidationError, False),

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from mailspec.generated.aotsend.codes import CODES as AOTSEND
-from mailspec.generated.cloudmails.codes import CODES as CLOUDMAILS
-from mailspec.generated.sendcloud.codes import CODES as SENDCLOUD
 from providers_support import SEEDS, message, seed_codes
 
 import mailspec
 from mailspec import ErrorCategory, ProviderError
 from mailspec.errors import error_class_for
+from mailspec.generated.aotsend.codes import CODES as AOTSEND
+from mailspec.generated.cloudmails.codes import CODES as CLOUDMAILS
+from mailspec.generated.sendcloud.codes import CODES as SENDCLOUD
 
 needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason="provider documents not available")
 
