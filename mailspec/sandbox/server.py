@@ -103,7 +103,11 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, name=f"sandbox-{self.name}", daemon=True
+                # a short poll, so stop() returns at once rather than after up to 0.5 s
+                target=self._httpd.serve_forever,
+                args=(0.05,),
+                name=f"sandbox-{self.name}",
+                daemon=True,
             )
             self._thread.start()
         return self
