@@ -84,7 +84,18 @@ def load_text(text: str, file: str) -> Located:
 
 
 def _compose(text: str, file: str) -> tuple[Any, dict[PathKey, tuple[int, int]]]:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks every character at once
+    except yaml.reader.ReaderError as exc:  # a control character (NUL…): not YAML
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        raise SpecError(
+            file,
+            line,
+            col,
+            "",
+            f"invalid YAML: the character U+{int(exc.character):04X} is not allowed",
+        ) from None
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:

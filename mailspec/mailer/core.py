@@ -12,7 +12,11 @@ How one ``send(message)`` goes, provider by provider in the strategy's order:
 2. **Is the message valid?** It is checked against the provider's spec before any
    request; a :class:`~mailspec.ValidationError` is raised as is, at once, and no
    provider is tried after it — a broken message does not get better by sending it
-   elsewhere.
+   elsewhere. Except when an earlier provider was already sent the message (and
+   failed): then the refusal is this provider's alone (specs differ, e.g. one requires
+   html), so it is recorded as a skipped attempt and the next provider is tried; if
+   none accepts, the :class:`~mailspec.AllProvidersFailed` shows every attempt,
+   including any ambiguous one that may have delivered the message.
 3. **Breaker and limiter.** An open circuit breaker skips the provider
    (:class:`CircuitOpen` on the attempt). The client-side token bucket either hands
    out a token, waits for one (at most ``rate_limit_wait`` seconds and never past the
@@ -337,7 +341,15 @@ class Mailer:
             if reason is not None:
                 self._record(attempts, Attempt(entry.key, "skipped", 0.0, reason))
                 continue
-            _validate(entry, message)
+            try:
+                _validate(entry, message)
+            except ValidationError as exc:
+                if not _requested(attempts):
+                    raise
+                # invalid for this provider's spec only: an earlier provider was sent it
+                # (and may hold it), so the caller must get every attempt, not this alone
+                self._record(attempts, Attempt(entry.key, "skipped", 0.0, exc))
+                continue
             outcome = self._try(entry, message, deadline, attempts)
             if isinstance(outcome, SendResult):
                 return outcome
@@ -400,9 +412,12 @@ class Mailer:
             started = self._clock()
             try:
                 accepted = entry.provider.send(message)
-            except ValidationError:
+            except ValidationError as exc:
                 self._release(entry, gate)
-                raise
+                if not _requested(attempts):
+                    raise
+                self._record(attempts, Attempt(key, "skipped", self._clock() - started, exc))
+                return _Outcome.MOVE_ON
             except UnsupportedOperation as exc:  # found out before any request
                 self._release(entry, gate)
                 self._record(attempts, Attempt(key, "skipped", self._clock() - started, exc))
@@ -519,6 +534,11 @@ class Mailer:
             until=until,
             recipient=recipient,
         )
+
+
+def _requested(attempts: Sequence[Attempt]) -> bool:
+    """Whether a request was made for this message already (an attempt failed)."""
+    return any(a.outcome == "failed" for a in attempts)
 
 
 def _check(ok: bool, field: str, why: str) -> None:

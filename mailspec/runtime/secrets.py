@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterable
 
-__all__ = ["MIN_REDACTED", "Secret", "redact"]
+__all__ = ["MIN_REDACTED", "Secret", "live_secrets", "redact"]
 
 MIN_REDACTED = 4
+
+# every Secret alive in the process, for the log filter (mailspec.runtime.logfilter)
+_LIVE: weakref.WeakSet[Secret] = weakref.WeakSet()
+_LIVE_LOCK = threading.Lock()
 
 
 class Secret:
     """A credential. ``reveal()`` is the only way to read it, and only the wire does."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("__weakref__", "_value")
 
     def __init__(self, value: str) -> None:
         if not isinstance(value, str) or not value:
             raise TypeError("a credential must be a non-empty string")
         self._value = value
+        with _LIVE_LOCK:
+            _LIVE.add(self)
 
     def reveal(self) -> str:
         return self._value
@@ -42,3 +50,9 @@ def redact(text: str, secrets: Iterable[Secret]) -> str:
         if len(value) >= MIN_REDACTED and value in text:
             text = text.replace(value, "***")
     return text
+
+
+def live_secrets() -> list[Secret]:
+    """Every Secret not yet garbage-collected (a snapshot)."""
+    with _LIVE_LOCK:
+        return list(_LIVE)

@@ -18,14 +18,17 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
+from urllib3.util import parse_url
 
 from ..errors import TransportError, ValidationError
+from . import logfilter
 
 __all__ = ["Answer", "Transport", "check_base_url"]
 
 log = logging.getLogger("mailspec.http")
 
 _HEADERS = {"User-Agent": "mailspec", "Accept": "application/json"}
+_MAX_ROUTES = 64  # URLs per transport whose pool and request target are remembered
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Transport:
         ca_certs: str | None = None,
         maxsize: int = 10,
     ) -> None:
+        logfilter.install()  # urllib3's DEBUG log shows request URLs, query strings included
         self.provider = provider
         self.timeout = (
             timeout
@@ -89,13 +93,22 @@ class Transport:
             ca_certs=ca_certs,
             headers=_HEADERS,
         )
+        self._routes: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
 
     def send(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Answer:
         started = time.perf_counter()
         try:
-            # urllib3 replaces (does not merge) the pool's default headers with per-request ones
-            response = self._pool.request(
-                method, url, body=body, headers={**_HEADERS, **headers}, redirect=False
+            # urllib3 replaces (does not merge) the pool's default headers with per-request
+            # ones. What PoolManager.request(..., redirect=False) does for an encoded body,
+            # minus parsing the URL and looking its pool up again on every call
+            pool, target = self._route(url)
+            response = pool.urlopen(
+                method,
+                target,
+                body=body,
+                headers={**_HEADERS, **headers},
+                redirect=False,
+                assert_same_host=False,
             )
         except (NewConnectionError, ConnectTimeoutError) as exc:
             raise TransportError(
@@ -130,7 +143,24 @@ class Transport:
             )
         return Answer(response.status, response.headers, response.data)
 
+    def _route(self, url: str) -> tuple[urllib3.HTTPConnectionPool, str]:
+        """The connection pool for ``url`` and the request target to send it, as
+        PoolManager.urlopen picks them; remembered for URLs without a query (those may
+        carry credentials or change on every call), a bounded number of them."""
+        route = self._routes.get(url)
+        if route is not None and route[0].pool is not None:  # not closed since
+            return route
+        parts = parse_url(url)
+        route = (
+            self._pool.connection_from_host(parts.host, port=parts.port, scheme=parts.scheme),
+            parts.request_uri,
+        )
+        if "?" not in url and len(self._routes) < _MAX_ROUTES:
+            self._routes[url] = route
+        return route
+
     def close(self) -> None:
+        self._routes.clear()
         self._pool.clear()
 
 

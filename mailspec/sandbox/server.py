@@ -159,12 +159,17 @@ class SandboxServer:
 
 
 def _send(handler: _Handler, reply: Reply) -> None:
-    handler.send_response(reply.status)
-    for key, value in reply.headers.items():
-        handler.send_header(key, value)
-    handler.send_header("Content-Length", str(len(reply.body)))
-    handler.end_headers()
-    handler.wfile.write(reply.body)
+    # the client may have given up already (a SLOW answer past its timeout): the
+    # message is accepted either way, and a closed socket is no server error to print
+    try:
+        handler.send_response(reply.status)
+        for key, value in reply.headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(reply.body)))
+        handler.end_headers()
+        handler.wfile.write(reply.body)
+    except ConnectionError:
+        handler.close_connection = True
 
 
 def _drop(handler: _Handler) -> None:
