@@ -8,6 +8,7 @@ an existing style needs YAML only.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -25,6 +26,10 @@ from mailspec.runtime import BaseClient
 from mailspec.validation import validate_message
 
 __all__ = ["Capabilities", "Provider", "dig", "status_query"]
+
+# attribute names of spec names, on every send and status record: names come from the
+# specs only, so the cache stays as small as they are
+_attr = functools.cache(ident)
 
 
 class Capabilities(msgspec.Struct, frozen=True):
@@ -70,7 +75,7 @@ def dig(value: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         if value is None:
             return None
-        value = getattr(value, ident(part), None)
+        value = getattr(value, _attr(part), None)
     return value
 
 
@@ -140,7 +145,7 @@ class Provider:
     def _invoke(self, operation: str, values: dict[str, Any]) -> Any:
         request_type = self.client.request_types[operation]
         try:
-            request = request_type(**{ident(name): value for name, value in values.items()})
+            request = request_type(**{_attr(name): value for name, value in values.items()})
         except TypeError as exc:  # a required parameter the mapping could not fill
             raise ValidationError(str(exc), provider=self.name) from None
         return getattr(self.client, operation)(request)
@@ -225,7 +230,7 @@ def to_status(provider: str, delivery: Delivery, record: Any) -> DeliveryStatus:
     fields = delivery.fields
 
     def get(name: str | None) -> Any:
-        return getattr(record, ident(name), None) if name else None
+        return getattr(record, _attr(name), None) if name else None
 
     raw_status, raw_sub = get(fields.status), get(fields.sub_status)
     row = delivery.states.get(str(raw_status)) if raw_status is not None else None

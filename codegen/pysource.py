@@ -9,6 +9,7 @@ it fits, otherwise one item per line with a trailing comma, the form ruff leaves
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import textwrap
 from typing import Any
@@ -158,10 +159,17 @@ def _explodable(value: Any) -> bool:
     return isinstance(value, (dict, list)) and bool(value)
 
 
+@functools.cache
+def _fields(cls: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
+    # msgspec.structs.fields resolves the class's annotations on every call: the
+    # largest part of `generate`'s time when asked once per struct written
+    return msgspec.structs.fields(cls)
+
+
 def _struct_items(value: msgspec.Struct) -> list[tuple[str, Any]]:
     """The fields that differ from their defaults, in declaration order."""
     items = []
-    for field in msgspec.structs.fields(value):
+    for field in _fields(type(value)):
         v = getattr(value, field.name)
         default = field.default
         if default is msgspec.NODEFAULT and field.default_factory is not msgspec.NODEFAULT:

@@ -36,7 +36,7 @@ def _limit_code(spec: Spec, field: str) -> int | None:
 
 
 def _check_addresses(spec: Spec, field: str, value: object, *, required: bool = False) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+    if not isinstance(value, list) or (value and not all(isinstance(a, str) for a in value)):
         _fail(spec, field, "expected a list of address strings")
     addresses: list[str] = value  # type: ignore[assignment]
     if required and not addresses:
@@ -91,8 +91,9 @@ def validate_message(message: Message, spec: Spec) -> None:
         _check_line(spec, "attachments.filename", attachment.filename)
         _check_line(spec, "attachments.content_type", attachment.content_type)
     for field, mapping in (("variables", message.variables), ("metadata", message.metadata)):
-        if not isinstance(mapping, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+        if not isinstance(mapping, dict) or (
+            mapping
+            and not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items())
         ):
             _fail(spec, field, "expected a mapping of strings to strings")
     for address, values in message.recipient_variables.items():

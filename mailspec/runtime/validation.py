@@ -46,15 +46,17 @@ def _empty(value: Any) -> bool:
 
 def check_request(provider: str, operation: Operation, values: Mapping[str, Any]) -> None:
     """``values`` maps parameter names to values (None where not given)."""
+    given: set[str] = set()  # the parameters given (not empty), for the rules
     for name, param in operation.params.items():
         value = values.get(name)
         if _empty(value):
             if param.required:
                 _fail(provider, name, param, "required", "is required")
             continue
+        given.add(name)
         _check_param(provider, name, param, value)
     for rule in operation.rules:
-        _check_rule(provider, rule, operation, values)
+        _check_rule(provider, rule, values, given)
 
 
 def _fail(
@@ -117,9 +119,8 @@ def _check_param(provider: str, name: str, p: Param, value: Any) -> None:
 
 
 def _check_rule(
-    provider: str, rule: OneOf | AnyOf | MaxSpan, op: Operation, values: Mapping[str, Any]
+    provider: str, rule: OneOf | AnyOf | MaxSpan, values: Mapping[str, Any], given: set[str]
 ) -> None:
-    given = {name for name in op.params if not _empty(values.get(name))}
     if isinstance(rule, OneOf):
         full = [g for g in rule.groups if set(g) <= given]
         partial = [g for g in rule.groups if set(g) & given and not set(g) <= given]

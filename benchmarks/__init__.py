@@ -1,0 +1,1 @@
+"""Benchmarks for mailspec (issue 6): run them with ``scripts/bench``."""

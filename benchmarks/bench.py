@@ -1,0 +1,699 @@
+"""mailspec benchmarks (issue 6). Run through ``scripts/bench`` (it sets everything up).
+
+Every case runs its contenders interleaved: round-robin batches, in a shuffled order
+each round, so machine noise hits all of them alike. Verdicts are ratios of medians,
+never a single absolute time (codegen's goal is absolute by definition; it is reported
+next to a bare interpreter start for scale).
+
+    python -m benchmarks.bench [--quick] [--only send,decode,...] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gc
+import json
+import os
+import platform
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+import urllib3
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+# --- the message every send case sends -------------------------------------------------
+
+HTML = ("<p>Hello %name%, your order #1042 has shipped &amp; is on its way.</p>\n" * 40)[:2048]
+TEXT = "Hello, your order #1042 has shipped and is on its way. Track it in your account."
+
+
+def message(to: str = "ann@example.org") -> Any:
+    from mailspec import Message
+
+    return Message(
+        from_email="noreply@example.com",
+        from_name="Shop",
+        to=[to],
+        subject="Your order #1042 has shipped",
+        html=HTML,
+        text=TEXT,
+    )
+
+
+# --- timing -----------------------------------------------------------------------------
+
+
+def interleaved(
+    contenders: Mapping[str, Callable[[], object]], *, rounds: int, batch: int, warmup: int = 50
+) -> dict[str, list[float]]:
+    """Per-call seconds for each contender: ``rounds`` samples, each the mean of a batch."""
+    names = list(contenders)
+    for name in names:
+        for _ in range(warmup):
+            contenders[name]()
+    samples: dict[str, list[float]] = {n: [] for n in names}
+    rng = random.Random(6)
+    gc_was = gc.isenabled()
+    gc.disable()  # collections land at random; every contender gets a gc.collect() instead
+    try:
+        for _ in range(rounds):
+            rng.shuffle(names)
+            for name in names:
+                fn = contenders[name]
+                gc.collect()
+                t0 = time.perf_counter_ns()
+                for _ in range(batch):
+                    fn()
+                samples[name].append((time.perf_counter_ns() - t0) / batch / 1e9)
+    finally:
+        if gc_was:
+            gc.enable()
+    return samples
+
+
+def med(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+# --- results ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Row:
+    case: str
+    name: str
+    median: float  # seconds (or bytes for memory)
+    unit: str = "us"
+    n: int = 0
+
+
+@dataclasses.dataclass
+class Goal:
+    case: str
+    what: str
+    ratio: float
+    op: str  # "<=", ">=", "<"
+    target: float
+
+    @property
+    def met(self) -> bool:
+        if self.op == "<=":
+            return self.ratio <= self.target
+        if self.op == ">=":
+            return self.ratio >= self.target
+        return self.ratio < self.target
+
+
+class Report:
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.goals: list[Goal] = []
+        self.notes: list[str] = []
+
+    def add(self, case: str, samples: dict[str, list[float]]) -> dict[str, float]:
+        meds = {n: med(s) for n, s in samples.items()}
+        for n, m in meds.items():
+            self.rows.append(Row(case, n, m, "us", len(samples[n])))
+        return meds
+
+    def goal(self, case: str, what: str, ratio: float, op: str, target: float) -> None:
+        self.goals.append(Goal(case, what, ratio, op, target))
+
+    def print(self) -> None:
+        print()
+        print(f"{'case':<10} {'contender':<46} {'median':>12} {'samples':>8}")
+        print("-" * 80)
+        for r in self.rows:
+            if r.unit == "us":
+                value = f"{r.median * 1e6:9.1f} us"
+            elif r.unit == "s":
+                value = f"{r.median * 1e3:9.1f} ms"
+            else:
+                value = f"{r.median / 2**20:9.2f} MB"
+            print(f"{r.case:<10} {r.name:<46} {value:>12} {r.n:>8}")
+        print()
+        print(f"{'case':<10} {'ratio':<52} {'value':>7} {'goal':>9}  verdict")
+        print("-" * 90)
+        for g in self.goals:
+            verdict = "met" if g.met else "MISSED"
+            print(
+                f"{g.case:<10} {g.what:<52} {g.ratio:7.3f} {g.op + ' ' + str(g.target):>9}  {verdict}"
+            )
+        for note in self.notes:
+            print("note:", note)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "machine": {
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+                "urllib3": getattr(urllib3, "__version__", "?"),
+                "msgspec": msgspec.__version__,
+            },
+            "rows": [dataclasses.asdict(r) for r in self.rows],
+            "goals": [{**dataclasses.asdict(g), "met": g.met} for g in self.goals],
+            "notes": self.notes,
+        }
+
+
+# --- case 1: send() overhead ------------------------------------------------------------
+
+_HEADERS = {"User-Agent": "mailspec", "Accept": "application/json"}
+
+
+def _capture_body(provider: Any, msg: Any) -> tuple[dict[str, str], bytes]:
+    """The headers and body mailspec puts on the wire for ``msg`` (one real send)."""
+    transport = provider.client._transport
+    seen: dict[str, Any] = {}
+    original = transport.send
+
+    def spy(method: str, url: str, headers: dict[str, str], body: bytes | None) -> Any:
+        seen.update(headers=headers, body=body)
+        return original(method, url, headers, body)
+
+    transport.send = spy
+    try:
+        provider.send(msg)
+    finally:
+        del transport.send
+    return seen["headers"], seen["body"]
+
+
+def _raw_contenders(
+    pool: Any,
+    session: Any,
+    url: str,
+    headers: dict[str, str],
+    encode: Callable[[], bytes],
+    pre: bytes,
+    check: Callable[[Any], bool],
+    setup: dict[str, Any],
+) -> tuple[Callable[[], None], Callable[[], None], Callable[[], None]]:
+    """(a) urllib3 encoding each time, (b) urllib3 with the body encoded once, (c) requests."""
+    requests_kw = setup["requests_kw"]
+    requests_headers = {**_HEADERS, **setup["auth"]}
+
+    def raw_encode() -> None:
+        r = pool.request("POST", url, body=encode(), headers=headers, redirect=False)
+        assert r.status == 200 and check(json.loads(r.data))
+
+    def raw_floor() -> None:
+        r = pool.request("POST", url, body=pre, headers=headers, redirect=False)
+        assert r.status == 200 and check(json.loads(r.data))
+
+    def req() -> None:
+        r = session.post(url, headers=requests_headers, timeout=10.0, **requests_kw())
+        assert r.status_code == 200 and check(r.json())
+
+    return raw_encode, raw_floor, req
+
+
+def case_send(report: Report, base: str, rounds: int, batch: int) -> None:
+    import requests
+
+    import mailspec
+    from mailspec import Mailer
+
+    msg = message()
+    # the same fields, in the order mailspec sends them
+    form_fields = [
+        ("api_user", "bench-user"),
+        ("api_key", "bench-key-0123456789"),
+        ("from", msg.from_email),
+        ("fromName", msg.from_name),
+        ("to", msg.to[0]),
+        ("subject", msg.subject),
+        ("html", msg.html),
+        ("plain", msg.text),
+    ]
+    json_fields = {
+        "to": msg.to[0],
+        "from": msg.from_email,
+        "subject": msg.subject,
+        "html": msg.html,
+        "text": msg.text,
+    }
+    msg_json = msgspec.structs.replace(msg, from_name=None)  # CloudMails' from is a bare address
+    setups = {
+        "aurorasendcloud": dict(
+            provider=mailspec.provider(
+                "aurorasendcloud",
+                api_user="bench-user",
+                api_key="bench-key-0123456789",
+                base_url=base + "/",
+            ),
+            msg=msg,
+            url=base + "/api/mail/send",
+            ctype="application/x-www-form-urlencoded",
+            encode=lambda: urlencode(form_fields).encode("ascii"),
+            requests_kw=lambda: {"data": form_fields},
+            check=lambda d: d["result"] is True and d["info"]["emailIdList"] == ["id1"],
+            auth={},
+        ),
+        "cloudmails": dict(
+            provider=mailspec.provider(
+                "cloudmails", api_key="bench-key-0123456789", base_url=base + "/v1"
+            ),
+            msg=msg_json,
+            url=base + "/v1/send",
+            ctype="application/json",
+            encode=lambda: json.dumps(json_fields, separators=(",", ":")).encode(),
+            requests_kw=lambda: {"json": json_fields},
+            check=lambda d: d["message_id"] == "m1",
+            auth={"Authorization": "Bearer bench-key-0123456789"},
+        ),
+    }
+    for style, s in setups.items():
+        provider, m, url, check = s["provider"], s["msg"], s["url"], s["check"]
+        headers = {**_HEADERS, "Content-Type": s["ctype"], **s["auth"]}
+        wire_headers, wire_body = _capture_body(provider, m)
+        encode = s["encode"]
+        if style == "aurorasendcloud":
+            assert wire_body == encode(), "mailspec's form body differs from urlencode's"
+        else:
+            assert json.loads(wire_body) == json_fields, "mailspec's JSON differs"
+        assert {k: v for k, v in wire_headers.items()} == {
+            k: v for k, v in headers.items() if k not in _HEADERS
+        }, wire_headers
+        mailer = Mailer([provider], rate_limit=False)
+        # the same pool settings as mailspec's Transport: no retries, 10 s timeouts
+        pool = urllib3.PoolManager(
+            retries=False, headers=_HEADERS, timeout=urllib3.Timeout(connect=10.0, read=10.0)
+        )
+        pre = encode()
+        session = requests.Session()
+
+        contenders_raw = _raw_contenders(pool, session, url, headers, encode, pre, check, s)
+        expected = ["id1"] if style == "aurorasendcloud" else ["m1"]
+
+        def p_send(provider: Any = provider, m: Any = m, expected: list[str] = expected) -> None:
+            assert provider.send(m).message_ids == expected
+
+        def m_send(mailer: Any = mailer, m: Any = m, expected: list[str] = expected) -> None:
+            assert mailer.send(m).message_ids == expected
+
+        label = "form" if style == "aurorasendcloud" else "json"
+        contenders = {
+            f"{style}: Provider.send": p_send,
+            f"{style}: Mailer.send": m_send,
+            f"{style}: (a) urllib3 + {'urlencode' if label == 'form' else 'json.dumps'}": (
+                contenders_raw[0]
+            ),
+            f"{style}: (b) urllib3, pre-encoded (floor)": contenders_raw[1],
+            f"{style}: (c) requests.Session.post": contenders_raw[2],
+        }
+        meds = report.add("send", interleaved(contenders, rounds=rounds, batch=batch))
+        names = list(contenders)
+        mailer_t, prov_t, a, b, c = (meds[n] for n in (names[1], names[0], *names[2:]))
+        report.goal("send", f"{label}: Mailer.send / (a)", mailer_t / a, "<=", 0.9)
+        report.goal("send", f"{label}: Mailer.send / (b) floor", mailer_t / b, "<=", 1.15)
+        report.goal("send", f"{label}: (c) requests / Mailer.send", c / mailer_t, ">=", 2.0)
+        report.goal("send", f"{label}: Provider.send / (b) floor (info)", prov_t / b, "<=", 1.15)
+        session.close()
+        pool.clear()
+    report.notes.append(
+        "send/failover/memory: Mailer(..., rate_limit=False) so the client-side token "
+        "bucket does not throttle throughput; every contender reuses one keep-alive "
+        "connection to the same nginx and checks the decoded answer"
+    )
+
+
+# --- case 2: status decode --------------------------------------------------------------
+
+
+def status_page(n: int = 100) -> bytes:
+    records = [
+        {
+            "emailId": f"1690000000000_{i}_12345_6789.sc-10_9_6_213-inbound0$ann{i}@example.org",
+            "recipient": f"ann{i}@example.org",
+            "status": (1, 4, 5, 18)[i % 4],
+            "subStat": (0, 0, 501, 0)[i % 4],
+            "subStatDesc": ("", "delivered", "mailbox not found", "")[i % 4],
+            "requestTime": "2026-11-20 10:00:00",
+            "modifiedTime": "2026-11-20 10:00:05",
+        }
+        for i in range(n)
+    ]
+    return json.dumps(
+        {
+            "result": True,
+            "statusCode": 200,
+            "message": "request was successful",
+            "info": {"total": n, "voList": records},
+        }
+    ).encode()
+
+
+@dataclasses.dataclass
+class DCRecord:
+    email_id: str | None = None
+    recipient: str | None = None
+    status: int | None = None
+    sub_stat: int | None = None
+    sub_stat_desc: str | None = None
+    request_time: str | None = None
+    modified_time: str | None = None
+
+
+@dataclasses.dataclass
+class DCInfo:
+    total: int | None = None
+    vo_list: list[DCRecord] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class DCResponse:
+    result: bool | None = None
+    status_code: int | None = None
+    message: str | None = None
+    info: DCInfo | None = None
+
+
+def dc_decode(data: bytes) -> DCResponse:
+    """json.loads + dataclasses, written the way one would by hand (with the checks the
+    generated decoder makes: types of every field)."""
+    d = json.loads(data)
+    if not isinstance(d, dict):
+        raise ValueError("expected an object")
+
+    def opt(value: Any, kind: type | tuple[type, ...]) -> Any:
+        if value is not None and not isinstance(value, kind):
+            raise ValueError(f"expected {kind}, got {type(value).__name__}")
+        return value
+
+    info = d.get("info")
+    info_obj = None
+    if info is not None:
+        records = [
+            DCRecord(
+                email_id=opt(r.get("emailId"), str),
+                recipient=opt(r.get("recipient"), str),
+                status=opt(r.get("status"), int),
+                sub_stat=opt(r.get("subStat"), int),
+                sub_stat_desc=opt(r.get("subStatDesc"), str),
+                request_time=opt(r.get("requestTime"), str),
+                modified_time=opt(r.get("modifiedTime"), str),
+            )
+            for r in info.get("voList", [])
+        ]
+        info_obj = DCInfo(total=opt(info.get("total"), int), vo_list=records)
+    code = d.get("statusCode", d.get("statuscode"))
+    return DCResponse(
+        result=opt(d.get("result"), bool),
+        status_code=opt(code, int),
+        message=opt(d.get("message"), str),
+        info=info_obj,
+    )
+
+
+def case_decode(report: Report, rounds: int, batch: int) -> None:
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from mailspec.generated.aurorasendcloud.models import STATUS_RESPONSE_DECODER
+
+    class PRecord(BaseModel):
+        model_config = ConfigDict(populate_by_name=True)
+        email_id: str | None = Field(default=None, alias="emailId")
+        recipient: str | None = None
+        status: int | None = None
+        sub_stat: int | None = Field(default=None, alias="subStat")
+        sub_stat_desc: str | None = Field(default=None, alias="subStatDesc")
+        request_time: str | None = Field(default=None, alias="requestTime")
+        modified_time: str | None = Field(default=None, alias="modifiedTime")
+
+    class PInfo(BaseModel):
+        total: int | None = None
+        vo_list: list[PRecord] = Field(default_factory=list, alias="voList")
+
+    class PResponse(BaseModel):
+        result: bool | None = None
+        status_code: int | None = Field(default=None, alias="statusCode")
+        message: str | None = None
+        info: PInfo | None = None
+
+    page = status_page(100)
+    ms = STATUS_RESPONSE_DECODER.decode(page)
+    dc = dc_decode(page)
+    pd = PResponse.model_validate_json(page)
+    assert ms.info is not None and dc.info is not None and pd.info is not None
+    assert len(ms.info.vo_list) == len(dc.info.vo_list) == len(pd.info.vo_list) == 100
+    assert msgspec.structs.asdict(ms.info.vo_list[7]) == dataclasses.asdict(dc.info.vo_list[7])
+    assert dataclasses.asdict(dc.info.vo_list[7]) == pd.info.vo_list[7].model_dump()
+    contenders = {
+        "generated STATUS_RESPONSE_DECODER (msgspec)": lambda: STATUS_RESPONSE_DECODER.decode(page),
+        "json.loads + dataclasses": lambda: dc_decode(page),
+        "pydantic v2 model_validate_json": lambda: PResponse.model_validate_json(page),
+    }
+    meds = report.add("decode", interleaved(contenders, rounds=rounds, batch=batch))
+    g, d, p = meds.values()
+    report.goal("decode", "json.loads+dataclasses / generated decoder", d / g, ">=", 5.0)
+    report.goal("decode", "pydantic v2 / generated decoder", p / g, ">=", 3.0)
+
+
+# --- case 3: failover cost --------------------------------------------------------------
+
+
+def case_failover(report: Report, base: str, rounds: int, batch: int) -> None:
+    import mailspec
+    from mailspec import Mailer
+    from mailspec.errors import TransportError
+    from mailspec.mailer.core import CircuitOpen
+
+    from .server import closed_port
+
+    sock, dead_port = closed_port()
+    try:
+
+        def build(url: str) -> Any:
+            return mailspec.provider("aurorasendcloud", api_user="u", api_key="k", base_url=url)
+
+        live = build(base + "/")
+        dead = build(f"http://127.0.0.1:{dead_port}/")
+        dead2 = build(f"http://127.0.0.1:{dead_port}/")
+        msg = message()
+        direct = Mailer([live], rate_limit=False)
+        # refused each time: one attempt on the dead provider, no breaker, then the live one
+        refusing = Mailer([dead, live], rate_limit=False, max_attempts=1, breaker_threshold=None)
+        # the dead provider's breaker open (tripped once below, cooldown longer than the run)
+        breaker = Mailer(
+            [dead2, live],
+            rate_limit=False,
+            max_attempts=1,
+            breaker_threshold=1,
+            breaker_cooldown=3600,
+        )
+        r = refusing.send(msg)
+        assert isinstance(r.attempts[0].error, TransportError), r.attempts
+        breaker.send(msg)
+        r = breaker.send(msg)
+        assert isinstance(r.attempts[0].error, CircuitOpen), r.attempts
+
+        def ok(mailer: Any) -> Callable[[], None]:
+            def run() -> None:
+                result = mailer.send(msg)
+                assert result.message_ids == ["id1"]
+
+            return run
+
+        contenders = {
+            "Mailer([live]).send (direct)": ok(direct),
+            "Mailer([refusing, live]).send": ok(refusing),
+            "Mailer([breaker open, live]).send": ok(breaker),
+        }
+        meds = report.add("failover", interleaved(contenders, rounds=rounds, batch=batch))
+        d, f, b = meds.values()
+        report.goal("failover", "refused first provider / direct", f / d, "<=", 1.5)
+        report.goal("failover", "breaker-open first provider / direct", b / d, "<=", 1.05)
+        report.notes.append(
+            "failover: the refusing Mailer has max_attempts=1 and no breaker (a refused "
+            "connection is otherwise retried after backoff); the breaker case was tripped "
+            "once with breaker_threshold=1, breaker_cooldown=3600"
+        )
+    finally:
+        sock.close()
+
+
+# --- case 4: import time ----------------------------------------------------------------
+
+
+def _importtime(code: str) -> tuple[float, float]:
+    """(sum of -X importtime cumulative for the top-level imports of ``code``, wall)."""
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [PY, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd="/",
+    )
+    wall = time.perf_counter() - t0
+    total = 0
+    started = False
+    for line in out.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+        if not m:
+            continue
+        # imports done by site/startup come before ours; ours start with the first
+        # top-level module the code names
+        name, indent = m.group(4), len(m.group(3))
+        if indent == 1 and (started or name in code):
+            started = True
+            total += int(m.group(2))
+    return total / 1e6, wall
+
+
+def case_import(report: Report, n: int) -> None:
+    codes = {
+        "import mailspec": "import mailspec",
+        "import urllib3, msgspec": "import urllib3, msgspec",
+    }
+    cum: dict[str, list[float]] = {k: [] for k in codes}
+    wall: dict[str, list[float]] = {k: [] for k in codes}
+    names = list(codes)
+    rng = random.Random(4)
+    for _ in range(n):
+        rng.shuffle(names)
+        for k in names:
+            c, w = _importtime(codes[k])
+            cum[k].append(c)
+            wall[k].append(w)
+    m1 = report.add("import", {f"{k} (importtime cumulative)": v for k, v in cum.items()})
+    m2 = report.add("import", {f"{k} (process wall)": v for k, v in wall.items()})
+    a, b = m1.values()
+    report.goal("import", "import mailspec / urllib3+msgspec (importtime)", a / b, "<=", 1.10)
+    a, b = m2.values()
+    report.goal("import", "same, whole process wall (info)", a / b, "<=", 1.10)
+
+
+# --- case 5: codegen --------------------------------------------------------------------
+
+
+def case_codegen(report: Report, n: int) -> None:
+    cmds = {
+        "mailspec generate --check (process)": [PY, "-m", "mailspec", "generate", "--check"],
+        "python -c pass (interpreter start, scale)": [PY, "-c", "pass"],
+    }
+    samples: dict[str, list[float]] = {k: [] for k in cmds}
+    names = list(cmds)
+    for _ in range(n):
+        for k in names:
+            t0 = time.perf_counter()
+            subprocess.run(cmds[k], cwd=ROOT, check=True, capture_output=True)
+            samples[k].append(time.perf_counter() - t0)
+    meds = report.add("codegen", samples)
+    for r in report.rows[-2:]:
+        r.unit = "s"
+    g, _ = meds.values()
+    report.goal("codegen", "generate --check, seconds (absolute goal)", g, "<", 0.5)
+
+
+# --- case 6: memory ---------------------------------------------------------------------
+
+_MEMORY_CHILD = r"""
+import gc, sys, time
+sys.path.insert(0, {root!r})
+from benchmarks.bench import message
+import mailspec
+from mailspec import Mailer
+
+def rss():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+p = mailspec.provider("aurorasendcloud", api_user="u", api_key="k", base_url={base!r} + "/")
+mailer = Mailer([p], rate_limit=False)
+msg = message()
+out = {{}}
+n, budget = {n}, {budget}
+t0 = time.perf_counter()
+done = 0
+while done < n:
+    mailer.send(msg)
+    done += 1
+    if done == 1000:
+        gc.collect(); out["rss_1000"] = rss(); t1000 = time.perf_counter()
+    if done % 1000 == 0 and time.perf_counter() - t0 > budget:
+        break
+gc.collect()
+out["rss_end"] = rss(); out["sends"] = done; out["seconds"] = time.perf_counter() - t0
+print(repr(out))
+"""
+
+
+def case_memory(report: Report, base: str, n: int, budget: float) -> None:
+    code = _MEMORY_CHILD.format(root=str(ROOT), base=base, n=n, budget=budget)
+    out = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True)
+    res = eval(out.stdout.strip().splitlines()[-1], {})  # our own child's dict repr
+    growth = res["rss_end"] - res["rss_1000"]
+    report.rows.append(Row("memory", "RSS after 1,000 sends", res["rss_1000"], "MB", 1))
+    report.rows.append(Row("memory", f"RSS after {res['sends']:,} sends", res["rss_end"], "MB", 1))
+    report.goal(
+        "memory", f"RSS growth 1,000 -> {res['sends']:,} sends, MB", growth / 2**20, "<", 5.0
+    )
+    if res["sends"] < n:
+        report.notes.append(
+            f"memory: {res['sends']:,} of {n:,} sends fit the {budget:.0f} s budget"
+        )
+    report.notes.append(f"memory: {res['sends']:,} sends took {res['seconds']:.1f} s")
+
+
+# --- main -------------------------------------------------------------------------------
+
+CASES = ("send", "decode", "failover", "import", "codegen", "memory")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer rounds, a smaller memory run")
+    ap.add_argument("--only", default=",".join(CASES), help="comma-separated: " + ",".join(CASES))
+    ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "latest.json"))
+    args = ap.parse_args(argv)
+    only = [c.strip() for c in args.only.split(",") if c.strip()]
+    unknown = set(only) - set(CASES)
+    if unknown:
+        ap.error(f"unknown case(s): {', '.join(sorted(unknown))}")
+    q = args.quick
+    report = Report()
+    from .server import Nginx
+
+    with Nginx() as nginx:
+        print(f"nginx pid {nginx.proc.pid if nginx.proc else '?'} on {nginx.base}", flush=True)
+        for case in only:
+            print(f"running {case} ...", flush=True)
+            if case == "send":
+                case_send(report, nginx.base, rounds=10 if q else 30, batch=100 if q else 200)
+            elif case == "decode":
+                case_decode(report, rounds=10 if q else 30, batch=100 if q else 300)
+            elif case == "failover":
+                case_failover(report, nginx.base, rounds=10 if q else 30, batch=100 if q else 200)
+            elif case == "import":
+                case_import(report, 5 if q else 20)
+            elif case == "codegen":
+                case_codegen(report, 3 if q else 10)
+            elif case == "memory":
+                case_memory(report, nginx.base, 20_000 if q else 100_000, 120.0)
+    report.print()
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.as_json(), indent=1) + "\n")
+    print(f"\nwritten: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
