@@ -29,7 +29,6 @@ from mailspec.errors import ValidationError
 from mailspec.message import Message
 from mailspec.results import Attempt, SendResult
 from mailspec.runtime.validation import check_request
-from mailspec.validation import validate_message
 
 from .base import Provider
 
@@ -40,8 +39,7 @@ _NOT_TRANSMITTED = {"from_email": ""}
 
 
 class AotSendStyle(Provider):
-    def send(self, message: Message) -> SendResult:
-        validate_message(message, self.spec)
+    def deliver(self, message: Message) -> SendResult:
         requests = self._requests(message)
         started = time.perf_counter()
         for values in requests:

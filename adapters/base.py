@@ -95,7 +95,16 @@ class Provider:
 
     def send(self, message: Message) -> SendResult:
         """Send one message; raises ValidationError/UnsupportedOperation before any I/O."""
+        self.check(message)
+        return self.deliver(message)
+
+    def check(self, message: Message) -> None:
+        """Validate ``message`` against this provider's spec: ValidationError, no I/O."""
         validate_message(message, self.spec)
+
+    def deliver(self, message: Message) -> SendResult:
+        """Send a message :meth:`check` has passed. The Mailer checks once and may
+        deliver several times (retries), so the check is not repeated here."""
         operation, values = self._values(message)
         started = time.perf_counter()
         response = self._invoke(operation, values)
@@ -108,9 +117,9 @@ class Provider:
     def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
         """One result per message, in order. Every message is validated before the first is sent."""
         for message in messages:
-            validate_message(message, self.spec)
+            self.check(message)
             self._values(message)
-        return [self.send(message) for message in messages]
+        return [self.deliver(message) for message in messages]
 
     def _values(self, message: Message) -> tuple[str, dict[str, Any]]:
         """The operation to call and its parameter values for ``message``."""

@@ -44,7 +44,6 @@ from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult
 from mailspec.runtime.encoding import json_object
 from mailspec.runtime.validation import check_request
-from mailspec.validation import validate_message
 
 from .base import Provider, dig, status_query
 
@@ -56,8 +55,7 @@ _LINE_BREAK = re.compile(r"[\r\n\x00]")
 class CloudMailsStyle(Provider):
     # --- sending ---------------------------------------------------------------------
 
-    def send(self, message: Message) -> SendResult:
-        validate_message(message, self.spec)
+    def deliver(self, message: Message) -> SendResult:
         entries = self._entries(message)
         if len(entries) > 1:
             return self._send_batches([entries])[0]
@@ -74,7 +72,7 @@ class CloudMailsStyle(Provider):
     def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
         """One result per message, in order, through ``POST /send/batch``."""
         for message in messages:
-            validate_message(message, self.spec)
+            self.check(message)
         per_message = [self._entries(message) for message in messages]
         return self._send_batches(per_message)
 

@@ -117,6 +117,10 @@ class MailProvider(Protocol):
 
     def send(self, message: Message) -> SendResult: ...
 
+    def check(self, message: Message) -> None: ...
+
+    def deliver(self, message: Message) -> SendResult: ...
+
     def status(
         self,
         message_ids: Sequence[str] | None = None,
@@ -342,7 +346,7 @@ class Mailer:
                 self._record(attempts, Attempt(entry.key, "skipped", 0.0, reason))
                 continue
             try:
-                _validate(entry, message)
+                entry.provider.check(message)  # once: retries below deliver without re-checking
             except ValidationError as exc:
                 if not _requested(attempts):
                     raise
@@ -411,7 +415,7 @@ class Mailer:
                     self._sleep(wait)
             started = self._clock()
             try:
-                accepted = entry.provider.send(message)
+                accepted = entry.provider.deliver(message)
             except ValidationError as exc:
                 self._release(entry, gate)
                 if not _requested(attempts):
@@ -574,11 +578,3 @@ def _cannot_carry(entry: _Entry, message: Message) -> UnsupportedOperation | Non
     if reply_max is not None and len(message.reply_to_list) > reply_max:
         return UnsupportedOperation(key, f"{len(message.reply_to_list)} reply-to addresses")
     return None
-
-
-def _validate(entry: _Entry, message: Message) -> None:
-    # imported here: the validation module pulls in the HTTP runtime, which
-    # `import mailspec` must not (and by the time anything is sent, it is loaded anyway)
-    from ..validation import validate_message
-
-    validate_message(message, entry.provider.spec)
