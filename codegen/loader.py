@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import hashlib
 import re
 import types
 import typing
@@ -69,8 +70,6 @@ def load_spec(path: Path, *, display_name: str | None = None) -> Located:
 
 
 def load_text(text: str, file: str) -> Located:
-    import hashlib
-
     data, positions = _compose(text, file)
     try:
         spec = msgspec.convert(data, Spec)

@@ -87,11 +87,8 @@ class Emulator:
         self, category: ErrorCategory, message: str | None = None, *, code: int | None = None
     ) -> Reply:
         code = code if code is not None and code in self.spec.codes else self.code_for(category)
-        text = (
-            message or self.spec.codes[code].message
-            if code in self.spec.codes
-            else (message or category.value)
-        )
+        row = self.spec.codes.get(code)
+        text = message or (row.message if row is not None else category.value)
         if self.spec.envelope.code_from == "http":
             return _json_reply(
                 code if 400 <= code < 600 else 400, self._envelope(None, text, ok=False)
