@@ -60,8 +60,8 @@ class Capabilities(msgspec.Struct, frozen=True):
             cc_bcc=declared.cc_bcc,
             recipient_variables=declared.recipient_variables,
             sms="send_sms" in ops,
-            smtp=any(r.smtp is not None for r in spec.regions.values()),
-            webhooks=declared.webhooks,
+            smtp=spec.auth.smtp is not None,
+            webhooks=spec.webhooks is not None,
             rate_per_minute=spec.limits.rate_per_minute,
             recipients_per_request=spec.limits.recipients_per_request,
         )

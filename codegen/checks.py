@@ -18,9 +18,12 @@ from .loader import Located
 from .typeexpr import TypeExprError
 from .typeexpr import parse as parse_type
 
-__all__ = ["ENVELOPE_SHAPE", "check"]
+__all__ = ["ENVELOPE_SHAPE", "SMS_PARAMS", "check"]
 
 ENVELOPE_SHAPE = "Envelope"  # generated from `envelope:`; a spec may not define its own
+# provider.send_sms() fills these parameters of a spec's send_sms operation
+SMS_PARAMS = ("to", "template_id", "variables")
+_AUTH_WORDS = ("default", "none")
 _PLACEHOLDER = re.compile(r"{([^{}]*)}")
 # msgspec refuses to rename a Struct field to a name holding these
 _BAD_WIRE = re.compile(r'["\\\x00-\x1f]')
@@ -69,6 +72,7 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
             ("auth",),
             "give exactly one of body (credentials as parameters) or bearer (a token header)",
         )
+    yield from _auth_problems(spec)
     if spec.envelope.code_from == "body" and spec.envelope.code is None:
         yield (
             ("envelope",),
@@ -86,6 +90,39 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
         yield from _operation_problems(spec, name, op)
     yield from _mapping_problems(spec)
     yield from _delivery_problems(spec)
+    yield from _webhook_problems(spec)
+
+
+def _auth_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    auth = spec.auth
+    every = [*auth.body, *([auth.bearer] if auth.bearer else [])]
+    if auth.code is not None and auth.code not in spec.codes:
+        yield ("auth", "code"), f"code {auth.code} is not in the codes table"
+    for set_name, creds in auth.sets.items():
+        at = ("auth", "sets", set_name)
+        if creds.code is not None and creds.code not in spec.codes:
+            yield (*at, "code"), f"code {creds.code} is not in the codes table"
+        if set_name in _AUTH_WORDS:
+            yield at, f"{set_name!r} is an auth keyword of operations; choose another name"
+        for keyword_ in creds.body:
+            if keyword_ in every:
+                yield (*at, "body", keyword_), f"credential {keyword_!r} is already defined"
+            every.append(keyword_)
+        if creds.signing is not None and creds.signing.key not in creds.body:
+            yield (
+                (*at, "signing", "key"),
+                f"{creds.signing.key!r} is not a credential of this set ({', '.join(creds.body)})",
+            )
+    if auth.smtp is not None:
+        for role in ("username", "password"):
+            name = getattr(auth.smtp, role)
+            if name not in auth.body:
+                yield (
+                    ("auth", "smtp", role),
+                    f"{name!r} is not a credential in auth.body ({', '.join(auth.body)})",
+                )
+        if not any(region.smtp for region in spec.regions.values()):
+            yield ("auth", "smtp"), "no region names an smtp server to log in to"
 
 
 def _bad_wire(wire: str) -> str:
@@ -136,6 +173,20 @@ def _operation_problems(
             (*at, "response"),
             f"no shape named {op.response!r} (shapes: {', '.join([ENVELOPE_SHAPE, *spec.shapes])})",
         )
+    if op.auth not in _AUTH_WORDS and op.auth not in spec.auth.sets:
+        yield (
+            (*at, "auth"),
+            f"{op.auth!r} is neither default, none nor a set in auth.sets "
+            f"({', '.join(spec.auth.sets) or 'none defined'})",
+        )
+    if name == "send_sms":
+        missing = [p for p in SMS_PARAMS if p not in op.params]
+        if missing:
+            yield (
+                (*at, "params"),
+                f"send_sms takes the parameters {', '.join(SMS_PARAMS)} (missing "
+                f"{', '.join(missing)}); `wire` gives the provider's spelling",
+            )
     if op.base is not None and op.base not in spec.extra_bases:
         yield (*at, "base"), f"no base named {op.base!r} in extra_bases"
     if op.ids is not None and op.response in spec.shapes:
@@ -269,3 +320,25 @@ def _delivery_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]
             f"records is '.', so the status answer ({status.response!r}) must be the "
             f"record shape {delivery.record!r}",
         )
+
+
+def _webhook_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    hooks = spec.webhooks
+    if hooks is None:
+        return
+    if not hooks.encodings:
+        yield ("webhooks", "encodings"), "name at least one body encoding (form, json)"
+    if not hooks.events:
+        yield ("webhooks", "events"), "list at least one event"
+    if hooks.fields.sub_status is not None and (
+        spec.delivery is None or not spec.delivery.sub_states
+    ):
+        yield (
+            ("webhooks", "fields", "sub_status"),
+            "a sub_status is read through delivery.sub_states, which this spec does not have",
+        )
+    signature = hooks.signature
+    if signature is not None:
+        names = (signature.timestamp, signature.token, signature.signature)
+        if len(set(names)) != len(names):
+            yield ("webhooks", "signature"), "timestamp, token and signature need distinct fields"

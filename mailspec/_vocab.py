@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["RETRYABLE_CATEGORIES", "BounceReason", "DeliveryState", "ErrorCategory"]
+__all__ = [
+    "RETRYABLE_CATEGORIES",
+    "BounceReason",
+    "DeliveryState",
+    "ErrorCategory",
+    "EventType",
+]
 
 
 class DeliveryState(enum.StrEnum):
@@ -16,6 +22,25 @@ class DeliveryState(enum.StrEnum):
 
     QUEUED = "queued"
     SENDING = "sending"
+    DELIVERED = "delivered"
+    SOFT_BOUNCED = "soft_bounced"
+    BOUNCED = "bounced"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    UNSUBSCRIBED = "unsubscribed"
+    COMPLAINED = "complained"
+    UNKNOWN = "unknown"
+
+
+class EventType(enum.StrEnum):
+    """What a webhook event reports: the delivery states, plus the steps before delivery
+    that only events show (``sent`` to the recipient's server, ``deferred`` for a retry)."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DEFERRED = "deferred"
     DELIVERED = "delivered"
     SOFT_BOUNCED = "soft_bounced"
     BOUNCED = "bounced"

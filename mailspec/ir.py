@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from ._vocab import BounceReason, DeliveryState, ErrorCategory
+from ._vocab import BounceReason, DeliveryState, ErrorCategory, EventType
 
 __all__ = [
     "ANY_OF",
@@ -25,6 +25,7 @@ __all__ = [
     "Auth",
     "Capabilities",
     "Code",
+    "CredentialSet",
     "Delivery",
     "DeliveryFields",
     "Envelope",
@@ -39,10 +40,16 @@ __all__ = [
     "Rule",
     "Shape",
     "ShapeField",
+    "Signing",
     "Smtp",
+    "SmtpLogin",
     "Spec",
     "StateRow",
     "SubStateRow",
+    "WebhookEvent",
+    "WebhookFields",
+    "WebhookSignature",
+    "Webhooks",
 ]
 
 ANY_OF = "any_of"
@@ -99,14 +106,53 @@ class Region(_Base, kw_only=True, frozen=True):
     smtp: Smtp | None = None
 
 
+class SmtpLogin(_Base, kw_only=True, frozen=True):
+    """Which credentials (keywords of ``auth.body``) log in to the SMTP servers."""
+
+    username: Name
+    password: Name
+
+
+class Signing(_Base, kw_only=True, frozen=True):
+    """A request signed instead of carrying its key.
+
+    ``param`` is the hex ``algorithm`` digest of ``KEY&`` + the request's ``k=v`` pairs
+    sorted by name and joined by ``&`` + ``&KEY``, where KEY is the ``key`` credential,
+    which is then not sent. ``timestamp`` names a parameter that carries the signing time
+    in milliseconds, so the provider can refuse a stale request.
+    """
+
+    algorithm: Literal["md5", "sha256"]
+    key: Name
+    param: str
+    timestamp: str | None = None
+
+
+class CredentialSet(_Base, kw_only=True, frozen=True):
+    """Credentials of their own, for operations whose ``auth:`` names this set; sent as
+    body parameters (keyword -> wire name), or used to sign when ``signing`` is given and
+    the user asks for signed requests."""
+
+    body: dict[Name, str]
+    signing: Signing | None = None
+    code: int | None = None  # the code of an answer refusing these credentials
+
+
 class Auth(_Base, kw_only=True, frozen=True):
     """Where credentials travel: as body/query parameters, or as a bearer token.
 
     ``body`` maps the keyword a user passes to ``mailspec.provider()`` to its wire name.
+    ``sets`` are further credentials some operations use instead (an SMS API's own
+    keys); they are optional when the provider is built and required by those
+    operations. ``smtp`` names the credentials that log in to the SMTP servers.
+    ``code`` is the code of an answer refusing the credentials.
     """
 
     body: dict[Name, str] = {}
     bearer: Name | None = None
+    code: int | None = None
+    sets: dict[Name, CredentialSet] = {}
+    smtp: SmtpLogin | None = None
 
 
 class EnvelopeField(_Base, kw_only=True, frozen=True):
@@ -147,7 +193,6 @@ class Capabilities(_Base, kw_only=True, frozen=True):
     recipient_variables: bool = False
     tags: bool = False
     metadata: bool = False
-    webhooks: bool = False
     variable_syntax: str = ""
 
 
@@ -205,7 +250,8 @@ class Operation(_Base, kw_only=True, frozen=True):
     encoding: Literal["form", "json", "query"]
     response: ShapeName
     base: Name | None = None
-    auth: Literal["default", "none"] = "default"
+    # "default" (the spec's auth), "none", or the name of a set in auth.sets
+    auth: Name = "default"
     multipart_param: Name | None = None
     ids: str | None = None
     params: dict[Name, Param] = {}
@@ -271,6 +317,52 @@ class Delivery(_Base, kw_only=True, frozen=True):
     sub_states: dict[str, SubStateRow] = {}
 
 
+class WebhookFields(_Base, kw_only=True, frozen=True):
+    """Which payload field (its name as sent) holds each part of a unified event.
+    ``sub_status`` is looked up in ``delivery.sub_states`` for a bounce reason."""
+
+    event: str
+    message_id: str | None = None
+    recipient: str | None = None
+    timestamp: str | None = None
+    reason: str | None = None
+    sub_status: str | None = None
+    url: str | None = None
+    user_agent: str | None = None
+    metadata: str | None = None
+
+
+class WebhookSignature(_Base, kw_only=True, frozen=True):
+    """The provider signs each event: ``signature`` holds the hex HMAC-SHA256 of
+    ``str(timestamp) + token`` keyed by the account's webhook key. An event whose
+    timestamp is more than ``tolerance_seconds`` away from now is refused, and so is a
+    token seen before."""
+
+    scheme: Literal["hmac_sha256"]
+    timestamp: str
+    token: str
+    signature: str
+    tolerance_seconds: Positive = 300
+
+
+class WebhookEvent(_Base, kw_only=True, frozen=True):
+    type: EventType
+    description: str = ""
+
+
+class Webhooks(_Base, kw_only=True, frozen=True):
+    """The events a provider posts. Without ``signature`` the provider defines no
+    scheme, and a shared secret in the webhook URL or basic auth stands in for one.
+    ``timestamp_format`` is ``epoch`` (seconds, or milliseconds when above 10^11) or
+    ``iso8601``."""
+
+    encodings: list[Literal["form", "json"]]
+    fields: WebhookFields
+    timestamp_format: Literal["epoch", "iso8601"] = "iso8601"
+    signature: WebhookSignature | None = None
+    events: dict[str, WebhookEvent]
+
+
 class Spec(_Base, kw_only=True, frozen=True):
     provider: ProviderInfo
     default_region: Name
@@ -284,4 +376,5 @@ class Spec(_Base, kw_only=True, frozen=True):
     shapes: dict[ShapeName, Shape] = {}
     mapping: dict[Name, dict[Name, Name]] = {}
     delivery: Delivery | None = None
+    webhooks: Webhooks | None = None
     codes: dict[int, Code]

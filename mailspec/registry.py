@@ -62,6 +62,7 @@ def provider(
     region: str | None = None,
     timeout: float | None = None,
     ca_certs: str | None = None,
+    signed: bool = False,
     **credentials: str,
 ) -> Provider:
     """Build one provider, e.g. ``provider("aurorasendcloud", api_user=..., api_key=..., region="us")``.
@@ -69,11 +70,18 @@ def provider(
     ``base_url`` replaces the provider's base URL exactly as its documents write it
     (operation paths are relative to it); plain ``http://`` is accepted for loopback
     addresses only. ``timeout`` (seconds) bounds the connect and each read.
+    ``signed=True`` signs the requests of operations whose credentials the spec lets be
+    signed (AuroraSendCloud's SMS), so their key is never sent.
     """
     package = _package(name)
     module, cls = _STYLES[package.SPEC.provider.style]
     adapter = getattr(importlib.import_module(module), cls)
-    options: dict[str, Any] = {"region": region, "base_url": base_url, "ca_certs": ca_certs}
+    options: dict[str, Any] = {
+        "region": region,
+        "base_url": base_url,
+        "ca_certs": ca_certs,
+        "signed": signed,
+    }
     if timeout is not None:
         options["timeout"] = timeout
     instance: Provider = adapter(package.CLIENT(credentials=credentials, **options))

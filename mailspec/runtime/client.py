@@ -8,6 +8,7 @@ answer on a success code or raises the error class the code's category names.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar
 
@@ -18,7 +19,7 @@ from .._naming import ident
 from .._vocab import ErrorCategory
 from ..errors import MalformedResponseError, ValidationError, error_class_for
 from ..ir import Operation, Spec
-from .encoding import prepare
+from .encoding import Signer, prepare
 from .secrets import Secret, redact
 from .transport import Answer, Transport, check_base_url
 from .validation import check_request
@@ -60,22 +61,29 @@ class BaseClient:
         base_url: str | None = None,
         timeout: float | urllib3.Timeout = DEFAULT_TIMEOUT,
         ca_certs: str | None = None,
+        signed: bool = False,
     ) -> None:
         spec = self.spec
         self.name = spec.provider.name
         expected = sorted(spec.auth.body) if spec.auth.body else [spec.auth.bearer or ""]
+        # the credentials of auth.sets are optional here: the operations that use them ask
+        optional = sorted(c for creds in spec.auth.sets.values() for c in creds.body)
         missing = [c for c in expected if not credentials.get(c)]
-        unknown = sorted(set(credentials) - set(expected))
+        unknown = sorted(set(credentials) - set(expected) - set(optional))
         if missing or unknown:
             problem = (
                 f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(unknown)}"
             )
             raise ValidationError(
-                f"{problem}; expected credentials: {', '.join(expected)}",
+                f"{problem}; expected credentials: {', '.join(expected)}"
+                + (f" (and optionally {', '.join(optional)})" if optional else ""),
                 field="credentials",
                 provider=self.name,
             )
-        self._secrets = {name: Secret(value) for name, value in credentials.items()}
+        self._secrets = {name: Secret(value) for name, value in credentials.items() if value}
+        # sign the requests of credential sets that define a signing scheme, rather than
+        # sending their key
+        self.signed = signed
         if base_url is None:
             region = region or spec.default_region
             if region not in spec.regions:
@@ -115,6 +123,7 @@ class BaseClient:
         check_request(self.name, op, values)
         body_credentials: dict[str, str] = {}
         headers: dict[str, str] = {}
+        signer: Signer | None = None
         if op.auth == "default":
             if self.spec.auth.bearer:
                 headers["Authorization"] = "Bearer " + self._secrets[self.spec.auth.bearer].reveal()
@@ -122,12 +131,40 @@ class BaseClient:
                 body_credentials = {
                     wire: self._secrets[c].reveal() for c, wire in self.spec.auth.body.items()
                 }
+        elif op.auth != "none":
+            body_credentials, signer = self._credential_set(operation, op.auth)
         base = self._bases[op.base] if op.base else self.base_url
-        prepared = prepare(op, base, values, body_credentials=body_credentials, headers=headers)
+        prepared = prepare(
+            op, base, values, body_credentials=body_credentials, headers=headers, signer=signer
+        )
         answer = self._transport.send(
             prepared.method, prepared.url, prepared.headers, prepared.body
         )
         return self._read(op, answer, decoder)
+
+    def _credential_set(self, operation: str, name: str) -> tuple[dict[str, str], Signer | None]:
+        """The body credentials of ``auth.sets[name]``, and a signer when signing."""
+        creds = self.spec.auth.sets[name]
+        missing = [c for c in creds.body if c not in self._secrets]
+        if missing:
+            raise ValidationError(
+                f"{operation} needs the credentials {', '.join(creds.body)}; "
+                f"pass {', '.join(missing)} to mailspec.provider()",
+                field="credentials",
+                provider=self.name,
+            )
+        signing = creds.signing if self.signed else None
+        body = {
+            wire: self._secrets[c].reveal()
+            for c, wire in creds.body.items()
+            if signing is None or c != signing.key
+        }
+        if signing is None:
+            return body, None
+        if signing.timestamp is not None:
+            body[signing.timestamp] = str(int(time.time() * 1000))
+        key = self._secrets[signing.key].reveal()
+        return body, Signer(signing.param, signing.algorithm, key)
 
     def _read(self, op: Operation, answer: Answer, decoder: msgspec.json.Decoder[T]) -> T:
         code, message = self._envelope(op, answer)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -18,8 +18,9 @@ import urllib3
 
 from ..ir import Operation, Param
 from ..message import Attachment
+from .signing import signature
 
-__all__ = ["Prepared", "form_urlencode", "json_object", "prepare"]
+__all__ = ["Prepared", "Signer", "form_urlencode", "json_object", "prepare"]
 
 _json = msgspec.json.Encoder()
 
@@ -63,6 +64,15 @@ def form_urlencode(pairs: Iterable[tuple[str, str]]) -> str:
 
 
 @dataclass(frozen=True)
+class Signer:
+    """Sign a request: ``param`` (wire name) carries the ``algorithm`` digest keyed by ``key``."""
+
+    param: str
+    algorithm: str
+    key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Prepared:
     method: str
     url: str
@@ -89,8 +99,10 @@ def prepare(
     *,
     body_credentials: Mapping[str, str],
     headers: Mapping[str, str],
+    signer: Signer | None = None,
 ) -> Prepared:
-    """``values`` maps parameter names to values; None means not given."""
+    """``values`` maps parameter names to values; None means not given. A ``signer``
+    adds a signature over every other pair (form and query encodings)."""
     path = operation.path
     pairs: list[tuple[str, str]] = list(body_credentials.items())
     files: list[Attachment] = []
@@ -109,6 +121,8 @@ def prepare(
             files, files_wire = list(value), wire
         else:
             pairs.append((wire, _scalar(param, value)))
+    if signer is not None:
+        pairs.append((signer.param, signature(pairs, algorithm=signer.algorithm, key=signer.key)))
     url = base_url.rstrip("/") + "/" + path.lstrip("/")
     out_headers = dict(headers)
     if operation.encoding == "query":

@@ -130,7 +130,9 @@ class Emulator:
             return self.error(ErrorCategory.VALIDATION, f"unreadable request: {exc}")
         raw.update({k: unquote(v) for k, v in match.groupdict().items()})
         if not self._authenticated(op, raw, headers):
-            return self.error(ErrorCategory.AUTHENTICATION)
+            refused = self.spec.auth.sets.get(op.auth)
+            code = refused.code if refused is not None else self.spec.auth.code
+            return self.error(ErrorCategory.AUTHENTICATION, code=code)
         try:
             values = _decode_params(op, raw)
             check_request(self.spec.provider.name, op, values)
