@@ -28,7 +28,7 @@ from .errors import (
 from .mailer import Mailer
 from .message import Attachment, Message
 from .registry import available, explain_code, provider, provider_from_url
-from .results import Attempt, CodeInfo, DeliveryStatus, SendResult
+from .results import Attempt, CodeInfo, DeliveryStatus, SendResult, SmsResult
 
 __version__ = "0.1.0"
 
@@ -58,6 +58,7 @@ __all__ = [
     "QuotaExceededError",
     "RateLimitError",
     "SendResult",
+    "SmsResult",
     "TemplateError",
     "TransportError",
     "UnsupportedOperation",

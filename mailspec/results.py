@@ -9,7 +9,7 @@ import msgspec
 from ._vocab import BounceReason, DeliveryState, ErrorCategory
 from .errors import MailspecError
 
-__all__ = ["Attempt", "CodeInfo", "DeliveryStatus", "SendResult"]
+__all__ = ["Attempt", "CodeInfo", "DeliveryStatus", "SendResult", "SmsResult"]
 
 
 class Attempt(msgspec.Struct, frozen=True):
@@ -22,11 +22,26 @@ class Attempt(msgspec.Struct, frozen=True):
 
 
 class SendResult(msgspec.Struct, frozen=True):
-    """A message the provider accepted: its own ids for it, and every attempt made."""
+    """A message the provider accepted: its own ids for it, and every attempt made.
+
+    ``refused`` maps each recipient the provider refused while accepting the message
+    for the others (an SMTP server can) to its reply; the message is not sent again.
+    """
 
     provider: str
     message_ids: list[str]
     attempts: list[Attempt] = []
+    refused: dict[str, str] = {}
+
+
+class SmsResult(msgspec.Struct, frozen=True):
+    """An SMS the provider accepted: its ids, its answer code, and whether only some of
+    the numbers were taken (``partial``; the provider's code says which it was)."""
+
+    provider: str
+    message_ids: list[str]
+    code: int
+    partial: bool = False
 
 
 class DeliveryStatus(msgspec.Struct, frozen=True):
