@@ -4,7 +4,9 @@ Providers are described in YAML specs; their clients are generated, and imported
 when first used, so importing this package stays cheap.
 """
 
+import importlib
 import logging
+from typing import TYPE_CHECKING
 
 from ._vocab import BounceReason, DeliveryState, ErrorCategory
 from .errors import (
@@ -24,11 +26,17 @@ from .errors import (
     TransportError,
     UnsupportedOperation,
     ValidationError,
+    WebhookError,
+    WebhookPayloadError,
+    WebhookVerificationError,
 )
 from .mailer import Mailer
 from .message import Attachment, Message
 from .registry import available, explain_code, provider, provider_from_url
 from .results import Attempt, CodeInfo, DeliveryStatus, SendResult, SmsResult
+
+if TYPE_CHECKING:
+    from . import webhooks
 
 __version__ = "0.1.0"
 
@@ -63,9 +71,21 @@ __all__ = [
     "TransportError",
     "UnsupportedOperation",
     "ValidationError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookVerificationError",
     "__version__",
     "available",
     "explain_code",
     "provider",
     "provider_from_url",
+    "webhooks",
 ]
+
+if not TYPE_CHECKING:  # for mypy, `webhooks` is the module imported above
+
+    def __getattr__(name: str) -> object:
+        """``mailspec.webhooks`` imported on first use, so ``import mailspec`` stays cheap."""
+        if name == "webhooks":
+            return importlib.import_module(".webhooks", __name__)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

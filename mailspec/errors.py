@@ -32,6 +32,9 @@ __all__ = [
     "TransportError",
     "UnsupportedOperation",
     "ValidationError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookVerificationError",
     "error_class_for",
 ]
 
@@ -172,6 +175,27 @@ class AllProvidersFailed(MailspecError):
             str(a.error) for a in self.attempts if a.error is not None
         )  # each names its provider
         super().__init__(f"{message} ({tried})" if tried else message)
+
+
+class WebhookError(MailspecError):
+    """A webhook request was refused (``mailspec.webhooks``). ``provider`` names whose
+    webhook it claimed to be; the message never holds the secret or a signature."""
+
+    def __init__(self, provider: str, message: str) -> None:
+        self.provider = provider
+        super().__init__(f"{provider} webhook: {message}")
+
+
+class WebhookVerificationError(WebhookError):
+    """The request could not be proven to come from the provider: no secret to check
+    with, a missing or wrong signature, a timestamp outside the tolerance window, a
+    replayed token, or a wrong shared secret. Answer it with 401 and say no more."""
+
+
+class WebhookPayloadError(WebhookError):
+    """The body cannot be read as the provider's events: not UTF-8, not JSON or form
+    data, not an object or a list of objects, an event without its event field, an
+    encoding the provider's spec does not accept, or a field of the wrong type."""
 
 
 _BY_CATEGORY: dict[ErrorCategory, type[ProviderError]] = {

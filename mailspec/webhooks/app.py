@@ -1,0 +1,174 @@
+"""A WSGI app that receives one provider's webhooks: stdlib only, mount it anywhere.
+
+    from wsgiref.simple_server import make_server
+    app = WebhookApp("sendcloud", handle_event, secret=os.environ["SENDCLOUD_WEBHOOK_KEY"])
+    make_server("0.0.0.0", 8080, app).serve_forever()
+
+Answers: 200 when every event was verified and handled; 401 when verification failed
+(the body says only that; the reason is logged at WARNING on ``mailspec.webhooks``);
+400 for a body that is not the provider's events; 405 for a method other than POST;
+411 without a Content-Length (unless the server marks the input terminated); 413 for
+a body over ``max_body`` bytes; 500 when ``on_event`` raised (logged with its
+traceback). After a 500 the request's tokens are released, so the provider's retry
+is accepted: ``on_event`` may then see an event again and should be idempotent (key
+on ``event.raw``'s token or the message id and event name).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+from wsgiref.util import request_uri
+
+from ..errors import ValidationError, WebhookPayloadError, WebhookVerificationError
+from .events import Event
+from .receive import parse, webhooks_of
+from .replay import DEFAULT_GUARD, ReplayGuard
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+__all__ = ["WebhookApp"]
+
+log = logging.getLogger("mailspec.webhooks")
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    405: "Method Not Allowed",
+    411: "Length Required",
+    413: "Content Too Large",
+    500: "Internal Server Error",
+}
+_CHUNK = 64 * 1024
+
+
+class WebhookApp:
+    """Receives ``provider_name``'s webhooks and calls ``on_event(event)`` for each.
+
+    ``secret`` is what :func:`mailspec.webhooks.parse` verifies with (required for a
+    provider that signs its events, unless ``verify=False``). ``tolerance`` and
+    ``replay`` are passed on to it; ``clock`` (seconds since the epoch) is for tests.
+    """
+
+    def __init__(
+        self,
+        provider_name: str,
+        on_event: Callable[[Event], object],
+        *,
+        secret: str | None = None,
+        max_body: int = 1_000_000,
+        verify: bool = True,
+        tolerance: float | None = None,
+        replay: ReplayGuard | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        _, hooks = webhooks_of(provider_name)  # an unknown provider fails here, not per request
+        if verify and hooks.signature is not None and not secret:
+            raise ValidationError(
+                f"{provider_name} signs its webhooks: give secret= (the webhook key)",
+                field="secret",
+            )
+        if verify and hooks.signature is None and not secret:
+            log.warning(
+                "%s webhooks are accepted unverified: give secret= and put it in the URL",
+                provider_name,
+            )
+        if max_body < 1:
+            raise ValueError("max_body must be at least 1 byte")
+        self.provider = provider_name
+        self.on_event = on_event
+        self.max_body = max_body
+        self.verify = verify
+        self.tolerance = tolerance
+        self.replay = replay if replay is not None else DEFAULT_GUARD
+        self._secret = secret or None  # private, and out of __repr__
+        self._token_field = hooks.signature.token if hooks.signature else None
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"<WebhookApp {self.provider}>"
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        status, answer, extra = self._handle(environ)
+        body = json.dumps(answer).encode()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        start_response(f"{status} {_REASONS[status]}", headers + extra)
+        return [body]
+
+    def _handle(self, environ: WSGIEnvironment) -> tuple[int, dict[str, Any], list[Any]]:
+        if environ.get("REQUEST_METHOD", "GET").upper() != "POST":
+            return 405, {"error": "method not allowed"}, [("Allow", "POST")]
+        body, problem = self._read(environ)
+        if body is None:
+            return problem, {"error": _REASONS[problem].lower()}, []
+        try:
+            events = parse(
+                self.provider,
+                body,
+                _headers(environ),
+                secret=self._secret,
+                now=self._clock() if self._clock else None,
+                url=request_uri(environ, include_query=True),
+                verify=self.verify,
+                tolerance=self.tolerance,
+                replay=self.replay,
+            )
+        except WebhookVerificationError as exc:
+            log.warning("refused a %s webhook from %s: %s", self.provider, _peer(environ), exc)
+            return 401, {"error": "unauthorized"}, []
+        except WebhookPayloadError as exc:
+            log.warning("bad %s webhook body from %s: %s", self.provider, _peer(environ), exc)
+            return 400, {"error": str(exc)}, []
+        try:
+            for event in events:
+                self.on_event(event)
+        except Exception:
+            log.exception("%s webhook handler failed", self.provider)
+            if self._token_field and self.verify:
+                tokens = [str(e.raw.get(self._token_field)) for e in events]
+                self.replay.release(self.provider, tokens)
+            return 500, {"error": "internal error"}, []
+        return 200, {"received": len(events)}, []
+
+    def _read(self, environ: WSGIEnvironment) -> tuple[bytes | None, int]:
+        """The body, or None and the status refusing it; never more than max_body + 1 bytes."""
+        stream = environ["wsgi.input"]
+        length_text = (environ.get("CONTENT_LENGTH") or "").strip()
+        if not length_text:
+            if not environ.get("wsgi.input_terminated"):
+                return None, 411  # reading on could block until the client gives up
+            data = stream.read(self.max_body + 1)
+            return (None, 413) if len(data) > self.max_body else (data, 200)
+        if not (length_text.isascii() and length_text.isdigit()):
+            return None, 400
+        if len(length_text) > 15 or int(length_text) > self.max_body:
+            return None, 413
+        length = int(length_text)
+        chunks, remaining = [], length
+        while remaining > 0:
+            chunk = stream.read(min(remaining, _CHUNK))
+            if not chunk:
+                break  # the client sent less than it announced: parse what came
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks), 200
+
+
+def _headers(environ: WSGIEnvironment) -> dict[str, str]:
+    headers = {
+        key[5:].replace("_", "-").title(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
+        if environ.get(key):
+            headers[name] = str(environ[key])
+    return headers
+
+
+def _peer(environ: WSGIEnvironment) -> str:
+    return str(environ.get("REMOTE_ADDR") or "unknown")

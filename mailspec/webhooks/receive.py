@@ -1,0 +1,103 @@
+"""``parse()``: one webhook request -> verified, unified events.
+
+The steps, each from the provider's spec: the shared secret is checked where the
+provider signs nothing; the body is decoded; every event's signature and timestamp
+are checked where it signs; every event is built; and only then are the signed
+events' tokens claimed from the replay guard. A request with one bad event is refused
+whole, and leaves no token behind to refuse the provider's corrected retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+from .. import registry
+from ..errors import UnsupportedOperation, WebhookVerificationError
+from ..ir import Spec, Webhooks
+from .events import Event, build_event
+from .payload import decode, header
+from .replay import DEFAULT_GUARD, ReplayGuard
+from .shared_secret import check_shared_secret
+from .signature import verify_signatures
+from .timestamps import to_epoch
+
+__all__ = ["parse", "webhooks_of"]
+
+log = logging.getLogger("mailspec.webhooks")
+
+
+def webhooks_of(provider_name: str) -> tuple[Spec, Webhooks]:
+    """A provider's spec and its ``webhooks`` table; UnsupportedOperation if it has none."""
+    spec: Spec = registry._package(provider_name, ".meta").SPEC
+    if spec.webhooks is None:
+        raise UnsupportedOperation(provider_name, "webhooks")
+    return spec, spec.webhooks
+
+
+def parse(
+    provider_name: str,
+    body: bytes | str,
+    headers: Mapping[str, str],
+    *,
+    secret: str | None = None,
+    now: datetime | float | None = None,
+    url: str | None = None,
+    verify: bool = True,
+    tolerance: float | None = None,
+    replay: ReplayGuard | None = None,
+) -> list[Event]:
+    """The events of one webhook request from ``provider_name``, verified.
+
+    ``body`` is the request body as received and ``headers`` its headers (any case);
+    ``Content-Type`` says form or JSON (the body is sniffed without one).
+
+    Verification, with ``verify`` (the default):
+
+    - a provider that signs its events (SendCloud, AuroraSendCloud): ``secret`` is the
+      account's webhook key and is required. Each event's signature must match, its
+      timestamp must be within ``tolerance`` seconds of ``now`` (default: the spec's
+      ``tolerance_seconds``; ``now`` defaults to the real clock), and its token must
+      not have been seen by ``replay`` (default: one guard per process).
+    - a provider that signs nothing (CloudMails): ``secret`` is a secret of your own
+      in the webhook URL you register, as the basic-auth password or a ``?secret=``
+      query parameter; pass ``url`` (the request URL, with its query string) for the
+      second form. **Without a secret such events are accepted unverified**: anyone
+      who learns the URL can post them, so set one.
+
+    Raises :class:`~mailspec.WebhookVerificationError` (answer 401) or
+    :class:`~mailspec.WebhookPayloadError` (answer 400); never with the secret in
+    the message. An event name the spec does not list is returned with type
+    ``unknown``. ``verify=False`` skips every check: for tests and replays of
+    stored events only.
+    """
+    spec, hooks = webhooks_of(provider_name)
+    scheme = hooks.signature
+    if verify and scheme is not None and not secret:
+        raise WebhookVerificationError(
+            provider_name, "no secret to verify with (pass the account's webhook key)"
+        )
+    if verify and scheme is None and secret:
+        check_shared_secret(provider_name, headers, url, secret)
+    records = decode(provider_name, body, header(headers, "Content-Type"), hooks.encodings)
+    tokens: list[tuple[str, float]] = []
+    moment = to_epoch(now)
+    if verify and scheme is not None and secret:
+        window = scheme.tolerance_seconds if tolerance is None else tolerance
+        if not window > 0:
+            raise ValueError("tolerance must be a positive number of seconds")
+        tokens = verify_signatures(
+            provider_name,
+            records,
+            scheme,
+            hooks.timestamp_format,
+            secret=secret,
+            now=moment,
+            tolerance=window,
+        )
+    events = [build_event(provider_name, spec, hooks, record) for record in records]
+    guard = replay if replay is not None else DEFAULT_GUARD  # an empty guard is falsy
+    if tokens and not guard.claim(provider_name, tokens, now=moment):
+        raise WebhookVerificationError(provider_name, "a token was seen before (a replay)")
+    return events

@@ -1,0 +1,62 @@
+"""Helpers for the webhook tests (imported as ``webhooks_support``; no other test folder
+uses that name).
+
+Signatures here are computed with ``hmac``/``hashlib`` directly, never with
+``mailspec.webhooks.sign``, so a bug in the library's signing cannot hide in both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+# a secret no output, error or log record may ever contain
+SECRET = "SENTINEL-webhook-key-7f3a9c"
+NOW = 1_700_000_000  # a fixed "now" (2023-11-14T22:13:20Z): tests pass it, nothing sleeps
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+JSON = {"Content-Type": "application/json"}
+
+_tokens = itertools.count()
+
+
+def hmac_hex(key: str, timestamp: str | int, token: str) -> str:
+    """SendCloud's documented scheme, written out: HMAC-SHA256(key, str(ts) + token)."""
+    return hmac.new(key.encode(), (str(timestamp) + token).encode(), hashlib.sha256).hexdigest()
+
+
+def fresh_token() -> str:
+    """A token no other test uses (the process-wide replay guard is shared)."""
+    return f"tok-{next(_tokens):06d}-{id(_tokens):x}"
+
+
+def signed(
+    event: str = "deliver",
+    *,
+    key: str = SECRET,
+    timestamp: str | int = NOW,
+    token: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """One SendCloud-style event, signed with ``key``."""
+    token = token or fresh_token()
+    return {
+        "event": event,
+        "emailId": "1700000000000_42_1_1.sc-10_9_4_41-inbound0$ann@example.org",
+        "recipient": "ann@example.org",
+        "timestamp": timestamp,
+        "token": token,
+        "signature": hmac_hex(key, timestamp, token),
+        **fields,
+    }
+
+
+def form_body(event: dict[str, Any]) -> bytes:
+    return urlencode({k: str(v) for k, v in event.items()}).encode()
+
+
+def json_body(events: dict[str, Any] | list[dict[str, Any]]) -> bytes:
+    return json.dumps(events).encode()
