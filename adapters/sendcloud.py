@@ -15,6 +15,7 @@ from mailspec.errors import UnsupportedOperation
 from mailspec.ir import MaxSpan, Operation
 from mailspec.message import Message
 from mailspec.results import DeliveryStatus
+from mailspec.runtime.xsmtpapi import xsmtpapi
 
 from .base import Provider, dig, status_query
 
@@ -40,20 +41,9 @@ class SendCloudStyle(Provider):
         return operation, self._mapped(operation, message, transform)
 
     def _xsmtpapi(self, message: Message) -> dict[str, Any]:
-        """``{"to": [...], "sub": {"%name%": [one value per recipient]}}``: per-recipient
-        values win over the message-wide ``variables``."""
-        syntax = self.spec.capabilities.variable_syntax or "%{name}%"
-        names = sorted(
-            {*message.variables, *(k for v in message.recipient_variables.values() for k in v)}
-        )
-        sub = {
-            syntax.format(name=name): [
-                message.recipient_variables.get(to, {}).get(name, message.variables.get(name, ""))
-                for to in message.to
-            ]
-            for name in names
-        }
-        return {"to": list(message.to), "sub": sub}
+        """``{"to": [...], "sub": {"%name%": [one value per recipient]}}``, built where
+        the SMTP transport builds its ``X-SMTPAPI`` header too."""
+        return xsmtpapi(message, self.spec.capabilities.variable_syntax)
 
     def status(
         self,

@@ -7,15 +7,16 @@ so ``import mailspec`` stays cheap whatever the number of specs.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ._vocab import ErrorCategory
-from .errors import ValidationError
+from .errors import UnsupportedOperation, ValidationError
 from .results import CodeInfo
 
 if TYPE_CHECKING:
     from .adapters.base import Capabilities, Provider
+    from .adapters.smtp import SmtpProvider
     from .ir import Code
 
 __all__ = [
@@ -55,16 +56,74 @@ def _package(name: str, submodule: str = "") -> Any:
     return importlib.import_module(providers[name] + submodule)
 
 
+TRANSPORTS = ("http", "smtp")
+
+
+@overload
 def provider(
     name: str,
     *,
+    transport: Literal["http"] = "http",
     base_url: str | None = None,
     region: str | None = None,
     timeout: float | None = None,
     ca_certs: str | None = None,
     signed: bool = False,
+    smtp_host: None = None,
+    smtp_port: None = None,
+    starttls: None = None,
     **credentials: str,
-) -> Provider:
+) -> Provider: ...
+
+
+@overload
+def provider(
+    name: str,
+    *,
+    transport: Literal["smtp"],
+    base_url: str | None = None,
+    region: str | None = None,
+    timeout: float | None = None,
+    ca_certs: str | None = None,
+    signed: bool = False,
+    smtp_host: str | None = None,
+    smtp_port: int | None = None,
+    starttls: bool | None = None,
+    **credentials: str,
+) -> SmtpProvider: ...
+
+
+@overload
+def provider(
+    name: str,
+    *,
+    transport: str,
+    base_url: str | None = None,
+    region: str | None = None,
+    timeout: float | None = None,
+    ca_certs: str | None = None,
+    signed: bool = False,
+    smtp_host: str | None = None,
+    smtp_port: int | None = None,
+    starttls: bool | None = None,
+    **credentials: str,
+) -> Provider | SmtpProvider: ...
+
+
+def provider(
+    name: str,
+    *,
+    transport: str = "http",
+    base_url: str | None = None,
+    region: str | None = None,
+    timeout: float | None = None,
+    ca_certs: str | None = None,
+    signed: bool = False,
+    smtp_host: str | None = None,
+    smtp_port: int | None = None,
+    starttls: bool | None = None,
+    **credentials: str,
+) -> Provider | SmtpProvider:
     """Build one provider, e.g. ``provider("aurorasendcloud", api_user=..., api_key=..., region="us")``.
 
     ``base_url`` replaces the provider's base URL exactly as its documents write it
@@ -72,8 +131,30 @@ def provider(
     addresses only. ``timeout`` (seconds) bounds the connect and each read.
     ``signed=True`` signs the requests of operations whose credentials the spec lets be
     signed (AuroraSendCloud's SMS), so their key is never sent.
+
+    ``transport="smtp"`` sends over SMTP instead, where the spec names an SMTP login
+    (``auth.smtp``; else UnsupportedOperation): to the region's server, port 587 with
+    STARTTLS by default. ``smtp_host``/``smtp_port`` replace them, ``starttls``
+    defaults to whether the port is one of the spec's STARTTLS ports, ``timeout``
+    bounds the connect and every reply, and ``ca_certs`` verifies the STARTTLS
+    certificate. Without STARTTLS the host must be loopback. ``status()`` still uses
+    the REST API, with ``base_url``. See :mod:`mailspec.adapters.smtp`.
     """
+    if transport not in TRANSPORTS:
+        raise ValidationError(
+            f"unknown transport {transport!r}; expected {' or '.join(TRANSPORTS)}",
+            field="transport",
+        )
+    smtp_options = {"smtp_host": smtp_host, "smtp_port": smtp_port, "starttls": starttls}
+    if transport != "smtp":
+        given = [option for option, value in smtp_options.items() if value is not None]
+        if given:
+            raise ValidationError(
+                f"{', '.join(given)} apply to transport='smtp' only", field=given[0]
+            )
     package = _package(name)
+    if transport == "smtp" and package.SPEC.auth.smtp is None:
+        raise UnsupportedOperation(name, "transport='smtp'", "its spec names no SMTP login")
     module, cls = _STYLES[package.SPEC.provider.style]
     adapter = getattr(importlib.import_module(module), cls)
     options: dict[str, Any] = {
@@ -85,6 +166,18 @@ def provider(
     if timeout is not None:
         options["timeout"] = timeout
     instance: Provider = adapter(package.CLIENT(credentials=credentials, **options))
+    if transport == "smtp":
+        smtp: SmtpProvider = importlib.import_module("mailspec.adapters.smtp").SmtpProvider.build(
+            instance,
+            credentials,
+            region=region,
+            host=smtp_host,
+            port=smtp_port,
+            starttls=starttls,
+            timeout=timeout,
+            ca_certs=ca_certs,
+        )
+        return smtp
     return instance
 
 

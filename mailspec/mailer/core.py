@@ -443,7 +443,10 @@ class Mailer:
             attempt = Attempt(key, "accepted", self._clock() - started)
             self._record(attempts, attempt)
             return SendResult(
-                provider=key, message_ids=list(accepted.message_ids), attempts=attempts
+                provider=key,
+                message_ids=list(accepted.message_ids),
+                attempts=attempts,
+                refused=dict(accepted.refused),  # recipients an SMTP server turned away
             )
         return _Outcome.MOVE_ON
 
