@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -19,9 +19,9 @@ import msgspec
 from mailspec._naming import ident
 from mailspec._vocab import BounceReason, DeliveryState
 from mailspec.errors import UnsupportedOperation, ValidationError
-from mailspec.ir import Delivery, Operation, Spec
+from mailspec.ir import Delivery, Operation, Spec, code_field
 from mailspec.message import Message
-from mailspec.results import Attempt, DeliveryStatus, SendResult
+from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
 from mailspec.validation import validate_message
 
@@ -165,6 +165,48 @@ class Provider:
             raise UnsupportedOperation(self.name, operation)
         return op
 
+    # --- SMS -------------------------------------------------------------------------
+
+    def send_sms(
+        self,
+        to: str | Sequence[str],
+        template_id: str,
+        variables: Mapping[str, str] | None = None,
+    ) -> SmsResult:
+        """Send a template SMS to one number or several (E.164, e.g. ``+6591234567``).
+
+        ``variables`` fill the template's placeholders. The request is checked against
+        the spec's ``send_sms`` operation before any I/O (a bad number is a
+        ValidationError carrying the provider's code for it), and goes out with the
+        credentials the operation's ``auth`` names: plain, or signed when the provider
+        was built with ``signed=True``. ``partial`` is true when the answer's code is
+        one the spec marks as a partial success (some numbers refused).
+        """
+        op = self._require("send_sms")  # UnsupportedOperation before anything else
+        code_name = code_field(self.spec, op.response)
+        if code_name is None:  # the spec checks refuse this; a hand-built spec may not
+            raise UnsupportedOperation(
+                self.name, "send_sms", f"its answer ({op.response}) carries no code"
+            )
+        values = {
+            # a tuple or other sequence becomes a list; anything else is left for the
+            # spec check to refuse with the parameter's name
+            "to": [to] if isinstance(to, str) else list(to) if isinstance(to, Sequence) else to,
+            "template_id": template_id,
+            "variables": _sms_variables(self.name, variables),
+        }
+        response = self._invoke("send_sms", values)
+        ids = dig(response, op.ids) if op.ids else None
+        # a success answer always has its code (the client refuses one without)
+        code = dig(response, code_name)
+        row = self.spec.codes.get(code)
+        return SmsResult(
+            provider=self.name,
+            message_ids=[ids] if isinstance(ids, str) else list(ids or []),
+            code=code,
+            partial=row is not None and row.partial,
+        )
+
     # --- status ----------------------------------------------------------------------
 
     def status(
@@ -211,6 +253,19 @@ def status_query(
     if first is not None and last is not None and first > last:
         raise ValidationError("since is after until", field="since", provider=provider)
     return message_ids, first, last
+
+
+def _sms_variables(provider: str, variables: Any) -> dict[str, str] | None:
+    """``variables`` as a plain dict of strings (sent as one JSON object), or None."""
+    if variables is None:
+        return None
+    if not isinstance(variables, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
+    ):
+        raise ValidationError(
+            "expected a mapping of str to str", field="variables", provider=provider
+        )
+    return dict(variables)
 
 
 def _fit(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:

@@ -11,11 +11,20 @@ import re
 from collections.abc import Iterable, Iterator
 
 from mailspec._naming import ident
-from mailspec.ir import RESERVED_OPERATION_NAMES, AnyOf, MaxSpan, OneOf, Operation, Spec
+from mailspec.ir import (
+    RESERVED_OPERATION_NAMES,
+    AnyOf,
+    CredentialSet,
+    MaxSpan,
+    OneOf,
+    Operation,
+    Spec,
+    code_field,
+)
 from mailspec.message import MESSAGE_FIELDS
 
 from .loader import Located
-from .typeexpr import TypeExprError
+from .typeexpr import TypeExpr, TypeExprError
 from .typeexpr import parse as parse_type
 
 __all__ = ["ENVELOPE_SHAPE", "SMS_PARAMS", "check"]
@@ -24,6 +33,10 @@ ENVELOPE_SHAPE = "Envelope"  # generated from `envelope:`; a spec may not define
 # provider.send_sms() fills these parameters of a spec's send_sms operation
 SMS_PARAMS = ("to", "template_id", "variables")
 _AUTH_WORDS = ("default", "none")
+_STR = TypeExpr("scalar", "str")
+# what an operation's `ids` and `count` paths may lead to: (in words, the types)
+_IDS = ("a str or list[str]", frozenset({_STR, TypeExpr("list", item=_STR)}))
+_COUNT = ("an int", frozenset({TypeExpr("scalar", "int")}))
 _PLACEHOLDER = re.compile(r"{([^{}]*)}")
 # msgspec refuses to rename a Struct field to a name holding these
 _BAD_WIRE = re.compile(r'["\\\x00-\x1f]')
@@ -85,6 +98,12 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
                 yield ("envelope", part), _bad_wire(wire)
     if not any(row.category == "success" for row in spec.codes.values()):
         yield ("codes",), "no code has category success, so no answer could ever succeed"
+    for number, row in spec.codes.items():
+        if row.partial and row.category != "success":
+            yield (
+                ("codes", number, "partial"),
+                "partial marks a success for some of the recipients; this code is not a success",
+            )
     yield from _shape_problems(spec)
     for name, op in spec.operations.items():
         yield from _operation_problems(spec, name, op)
@@ -108,11 +127,8 @@ def _auth_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
             if keyword_ in every:
                 yield (*at, "body", keyword_), f"credential {keyword_!r} is already defined"
             every.append(keyword_)
-        if creds.signing is not None and creds.signing.key not in creds.body:
-            yield (
-                (*at, "signing", "key"),
-                f"{creds.signing.key!r} is not a credential of this set ({', '.join(creds.body)})",
-            )
+        if creds.signing is not None:
+            yield from _signing_problems(spec, at, creds)
     if auth.smtp is not None:
         for role in ("username", "password"):
             name = getattr(auth.smtp, role)
@@ -123,6 +139,29 @@ def _auth_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
                 )
         if not any(region.smtp for region in spec.regions.values()):
             yield ("auth", "smtp"), "no region names an smtp server to log in to"
+
+
+def _signing_problems(
+    spec: Spec, at: tuple[str, ...], creds: CredentialSet
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    signing = creds.signing
+    assert signing is not None
+    if signing.key not in creds.body:
+        yield (
+            (*at, "signing", "key"),
+            f"{signing.key!r} is not a credential of this set ({', '.join(creds.body)})",
+        )
+    if signing.stale_code is not None:
+        if signing.timestamp is None:
+            yield (
+                (*at, "signing", "stale_code"),
+                "a stale request needs a timestamp to be stale by; name the timestamp parameter",
+            )
+        if signing.stale_code not in spec.codes:
+            yield (
+                (*at, "signing", "stale_code"),
+                f"code {signing.stale_code} is not in the codes table",
+            )
 
 
 def _bad_wire(wire: str) -> str:
@@ -179,20 +218,23 @@ def _operation_problems(
             f"{op.auth!r} is neither default, none nor a set in auth.sets "
             f"({', '.join(spec.auth.sets) or 'none defined'})",
         )
+    creds = spec.auth.sets.get(op.auth)
+    if creds is not None and creds.signing is not None and op.encoding == "json":
+        # the signature is a digest of k=v pairs: a JSON body has none to sign
+        yield (
+            (*at, "encoding"),
+            f"auth set {op.auth!r} signs its requests, which only a form or query "
+            "encoding can carry",
+        )
     if name == "send_sms":
-        missing = [p for p in SMS_PARAMS if p not in op.params]
-        if missing:
-            yield (
-                (*at, "params"),
-                f"send_sms takes the parameters {', '.join(SMS_PARAMS)} (missing "
-                f"{', '.join(missing)}); `wire` gives the provider's spelling",
-            )
+        yield from _sms_problems(spec, op)
     if op.base is not None and op.base not in spec.extra_bases:
         yield (*at, "base"), f"no base named {op.base!r} in extra_bases"
-    if op.ids is not None and op.response in spec.shapes:
-        problem = _ids_problem(spec, op.response, op.ids)
-        if problem:
-            yield (*at, "ids"), problem
+    if op.response in spec.shapes:
+        for role, dotted, leaf in (("ids", op.ids, _IDS), ("count", op.count, _COUNT)):
+            problem = _path_problem(spec, op.response, dotted, leaf) if dotted else None
+            if problem:
+                yield (*at, role), problem
     if op.multipart_param is not None:
         files = op.params.get(op.multipart_param)
         if files is None or files.type != "files":
@@ -257,7 +299,28 @@ def _operation_problems(
             yield (*r_at, "code"), f"code {rule.code} is not in the codes table"
 
 
-def _ids_problem(spec: Spec, shape_name: str, dotted: str) -> str | None:
+def _sms_problems(spec: Spec, op: Operation) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    at = ("operations", "send_sms")
+    missing = [p for p in SMS_PARAMS if p not in op.params]
+    if missing:
+        yield (
+            (*at, "params"),
+            f"send_sms takes the parameters {', '.join(SMS_PARAMS)} (missing "
+            f"{', '.join(missing)}); `wire` gives the provider's spelling",
+        )
+    # provider.send_sms() reports the answer's code, read from the decoded response
+    if op.response in spec.shapes and code_field(spec, op.response) is None:
+        yield (
+            (*at, "response"),
+            f"shape {op.response!r} has no field for the answer's code "
+            "(the envelope's code, read from the body), which send_sms reports",
+        )
+
+
+def _path_problem(
+    spec: Spec, shape_name: str, dotted: str, leaf: tuple[str, frozenset[TypeExpr]]
+) -> str | None:
+    """Why ``dotted`` does not lead through ``shape_name`` to a field of a ``leaf`` type."""
     shape = spec.shapes[shape_name]
     parts = dotted.split(".")
     for i, part in enumerate(parts):
@@ -270,10 +333,8 @@ def _ids_problem(spec: Spec, shape_name: str, dotted: str) -> str | None:
             return None  # reported with the shape
         last = i == len(parts) - 1
         if last:
-            ok = (expr.kind == "scalar" and expr.name == "str") or (
-                expr.kind == "list" and expr.item is not None and expr.item.name == "str"
-            )
-            return None if ok else f"{dotted!r} must be a str or list[str] field, not {field.type}"
+            wanted, types = leaf
+            return None if expr in types else f"{dotted!r} must be {wanted} field, not {field.type}"
         if expr.kind != "shape" or expr.name not in spec.shapes:
             return f"{part!r} is not a shape, so {dotted!r} cannot go further"
         shape_name, shape = expr.name, spec.shapes[expr.name]
@@ -322,14 +383,30 @@ def _delivery_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]
         )
 
 
+_EMPTY_FIELD = "name the payload field (an empty name matches nothing)"
+
+
 def _webhook_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     hooks = spec.webhooks
     if hooks is None:
         return
     if not hooks.encodings:
         yield ("webhooks", "encodings"), "name at least one body encoding (form, json)"
+    for encoding in sorted({e for e in hooks.encodings if hooks.encodings.count(e) > 1}):
+        yield ("webhooks", "encodings"), f"encoding {encoding!r} is listed twice"
     if not hooks.events:
         yield ("webhooks", "events"), "list at least one event"
+    if "" in hooks.events:
+        yield ("webhooks", "events", ""), "an event name may not be empty"
+    # the receiver looks fields up by these names: an empty one silently matches nothing
+    unified = {
+        role: getattr(hooks.fields, role)
+        for role in hooks.fields.__struct_fields__
+        if getattr(hooks.fields, role) is not None
+    }
+    for role, field in unified.items():
+        if not field:
+            yield ("webhooks", "fields", role), _EMPTY_FIELD
     if hooks.fields.sub_status is not None and (
         spec.delivery is None or not spec.delivery.sub_states
     ):
@@ -342,3 +419,17 @@ def _webhook_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]
         names = (signature.timestamp, signature.token, signature.signature)
         if len(set(names)) != len(names):
             yield ("webhooks", "signature"), "timestamp, token and signature need distinct fields"
+        for role in ("timestamp", "token", "signature"):
+            field = getattr(signature, role)
+            if not field:
+                yield ("webhooks", "signature", role), _EMPTY_FIELD
+                continue
+            # the signed timestamp may be the event's own; a token or a signature read as
+            # an event's id or name would make every event a replay, or unknown
+            owners = [r for r, f in unified.items() if f == field and not role == r == "timestamp"]
+            if owners:
+                yield (
+                    ("webhooks", "signature", role),
+                    f"{field!r} is also webhooks.fields.{owners[0]}; the {role} needs a "
+                    "field of its own",
+                )

@@ -4,21 +4,29 @@ against what the sandbox servers themselves recorded.
 The story: the first provider rate-limits twice (retried on the spot), then goes down
 part-way (the Mailer fails over, and its breaker stops trying it); one answer from the
 second provider is lost after the message was accepted (ambiguous: reported, not sent
-again). Some recipients bounce. Everything runs on 127.0.0.1; nothing leaves the machine.
+again). Some recipients bounce. The sandboxes post their providers' signed webhook
+events to a local :class:`~mailspec.webhooks.WebhookApp`, which verifies each one.
+Everything runs on 127.0.0.1; nothing leaves the machine.
 """
 
 from __future__ import annotations
 
+import secrets
 import sys
+import threading
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from .errors import AllProvidersFailed, MailspecError
 from .mailer import Mailer
 from .message import Message
 from .results import Attempt, SendResult
 from .sandbox import Fault, Sandbox
+from .webhooks import Event, WebhookApp
 
 __all__ = ["DemoReport", "run_demo"]
 
@@ -41,6 +49,8 @@ class DemoReport:
     delivered_by: dict[str, ProviderFigures] = field(default_factory=dict)
     states: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    events: Counter[str] = field(default_factory=Counter)  # verified webhook events, by type
+    unreported: int = 0  # messages a sandbox holds that no webhook event was about
 
     @property
     def agrees(self) -> bool:
@@ -55,6 +65,8 @@ class DemoReport:
             "states": dict(sorted(self.states.items())),
             "errors": self.errors,
             "agrees_with_sandbox": self.agrees,
+            "webhook_events": dict(sorted(self.events.items())),
+            "messages_without_webhook_event": self.unreported,
         }
 
 
@@ -88,7 +100,14 @@ def _count(report: DemoReport, attempts: list[Attempt]) -> None:
 
 def run_demo(messages: int = 40, *, progress: TextIO | None = None) -> DemoReport:
     report = DemoReport(messages)
-    with Sandbox([n for n in ORDER if _known(n)], slow_seconds=0.5) as sandbox:
+    received: list[Event] = []
+    with (
+        Sandbox([n for n in ORDER if _known(n)], slow_seconds=0.5) as sandbox,
+        _webhook_receiver([s.spec for s in sandbox], received.append) as (url, secret),
+    ):
+        for server in sandbox:
+            if server.spec.webhooks is not None:
+                server.send_webhooks(f"{url}/{server.name}", secret=secret)
         names = list(sandbox.servers)
         primary, secondary = sandbox[names[0]], sandbox[names[1 % len(names)]]
         mailer = Mailer(
@@ -136,7 +155,59 @@ def run_demo(messages: int = 40, *, progress: TextIO | None = None) -> DemoRepor
             report.delivered_by.setdefault(server.name, ProviderFigures()).recorded = len(
                 server.accepted
             )
+            if server.webhooks is not None:
+                server.webhooks.flush()
+        reported = {event.message_id for event in received}
+        report.events.update(event.type.value for event in received)
+        report.unreported = sum(
+            a.message_id not in reported
+            for server in sandbox
+            if server.webhooks is not None
+            for a in server.accepted
+        )
     return report
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # one line per event would bury the summary
+
+
+@contextmanager
+def _webhook_receiver(
+    specs: Iterable[Any], on_event: Callable[[Event], object]
+) -> Iterator[tuple[str, str]]:
+    """A WSGI server on 127.0.0.1 with one WebhookApp per provider that posts webhooks,
+    at ``/hooks/<provider>``; yields its base URL and the key events are signed with."""
+    secret = secrets.token_hex(16)
+    lock = threading.Lock()
+
+    def locked(event: Event) -> None:  # posters run on several threads
+        with lock:
+            on_event(event)
+
+    apps = {
+        spec.provider.name: WebhookApp(spec.provider.name, locked, secret=secret)
+        for spec in specs
+        if spec.webhooks is not None
+    }
+
+    def dispatch(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        app = apps.get(environ.get("PATH_INFO", "").rpartition("/")[2])
+        if app is None:
+            start_response("404 Not Found", [("Content-Length", "0")])
+            return [b""]
+        return app(environ, start_response)
+
+    server: WSGIServer = make_server("127.0.0.1", 0, dispatch, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hooks", secret
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 def _known(name: str) -> bool:
@@ -165,7 +236,14 @@ def print_report(report: DemoReport, out: TextIO = sys.stdout) -> None:
     )
     for line in report.errors:
         print(f"not sent: {line}", file=out)
+    print(
+        "webhook events (verified): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(report.events.items())),
+        file=out,
+    )
     verdict = "yes" if report.agrees else "NO"
     print(
         f"every message the sandboxes hold was reported accepted or ambiguous: {verdict}", file=out
     )
+    verdict = "yes" if report.unreported == 0 else f"NO ({report.unreported} without)"
+    print(f"every message the sandboxes hold was reported by a webhook event: {verdict}", file=out)

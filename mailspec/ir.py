@@ -50,6 +50,7 @@ __all__ = [
     "WebhookFields",
     "WebhookSignature",
     "Webhooks",
+    "code_field",
 ]
 
 ANY_OF = "any_of"
@@ -119,13 +120,19 @@ class Signing(_Base, kw_only=True, frozen=True):
     ``param`` is the hex ``algorithm`` digest of ``KEY&`` + the request's ``k=v`` pairs
     sorted by name and joined by ``&`` + ``&KEY``, where KEY is the ``key`` credential,
     which is then not sent. ``timestamp`` names a parameter that carries the signing time
-    in milliseconds, so the provider can refuse a stale request.
+    in milliseconds, so the provider can refuse a stale request (one more than
+    ``tolerance_seconds`` away from its clock, answered with ``stale_code``). Only form
+    and query parameters can be signed.
     """
 
     algorithm: Literal["md5", "sha256"]
     key: Name
     param: str
     timestamp: str | None = None
+    # how far the timestamp may be from the provider's clock, and the code of an
+    # answer refusing a request outside that window
+    tolerance_seconds: Positive = 600
+    stale_code: int | None = None
 
 
 class CredentialSet(_Base, kw_only=True, frozen=True):
@@ -242,7 +249,8 @@ Rule = OneOf | AnyOf | MaxSpan
 
 class Operation(_Base, kw_only=True, frozen=True):
     """One HTTP call. ``ids`` is the dotted path, in the response shape, of the
-    provider's message id (or list of ids) for a send."""
+    provider's message id (or list of ids) for a send; ``count``, of how many
+    recipients the provider took (an int)."""
 
     summary: str
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -254,6 +262,7 @@ class Operation(_Base, kw_only=True, frozen=True):
     auth: Name = "default"
     multipart_param: Name | None = None
     ids: str | None = None
+    count: str | None = None
     params: dict[Name, Param] = {}
     rules: list[Rule] = []
 
@@ -272,9 +281,13 @@ class Shape(_Base, kw_only=True, frozen=True):
 
 
 class Code(_Base, kw_only=True, frozen=True):
+    """One status code. ``partial`` marks a success that covered only some of the
+    request's recipients (the others were refused)."""
+
     message: str
     category: ErrorCategory
     retryable: bool | None = None
+    partial: bool = False
 
 
 class StateRow(_Base, kw_only=True, frozen=True):
@@ -378,3 +391,16 @@ class Spec(_Base, kw_only=True, frozen=True):
     delivery: Delivery | None = None
     webhooks: Webhooks | None = None
     codes: dict[int, Code]
+
+
+def code_field(spec: Spec, shape_name: str) -> str | None:
+    """The field of a response shape that holds the envelope's status code (one of its
+    wire spellings is the envelope's code field), so a decoded answer says its code;
+    None when the code is not in the body (``code_from: http``) or the shape lacks it."""
+    envelope = spec.envelope
+    if envelope.code_from != "body" or envelope.code is None:
+        return None
+    for name, field in spec.shapes[shape_name].fields.items():
+        if envelope.code.wire in (field.wire or name, *field.aliases):
+            return name
+    return None

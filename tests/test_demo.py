@@ -25,6 +25,12 @@ def test_demo_fails_over_and_agrees_with_the_sandboxes() -> None:
     assert report.agrees
     assert sum(report.states.values()) == accepted
     assert report.states["bounced"] > 0 and report.states["delivered"] > 0
+    # the sandboxes posted signed webhooks, and the demo's WebhookApp verified each:
+    # one queued event per message held (both senders report `request`), then its outcome
+    held = sum(f.recorded for f in figures.values())
+    assert report.unreported == 0
+    assert report.events["queued"] == held
+    assert report.events["bounced"] == report.states["bounced"]
 
 
 def test_demo_command_json() -> None:
@@ -42,4 +48,6 @@ def test_demo_command_json() -> None:
     accepted = sum(p["accepted"] for p in report["providers"].values())
     ambiguous = sum(p["ambiguous"] for p in report["providers"].values())
     assert held == accepted + ambiguous
+    assert report["messages_without_webhook_event"] == 0
+    assert report["webhook_events"]["queued"] == held
     assert "sandbox-api-key" not in done.stdout + done.stderr

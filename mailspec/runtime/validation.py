@@ -23,6 +23,8 @@ __all__ = ["EMAIL", "PHONE", "check_request", "is_email"]
 EMAIL = re.compile(r"[^\s@;,<>\"'\\()\[\]]+@[^\s@;,<>\"'\\()\[\].]+(?:\.[^\s@;,<>\"'\\()\[\].]+)+")
 PHONE = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164
 _FORMATS = {"email": EMAIL, "phone": PHONE}
+# what an error calls each format: the phone form is not obvious, so it is spelled out
+_FORMAT_NAMES = {"email": "email", "phone": "E.164 phone number (+, country code, 7-15 digits)"}
 _TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,),
     "int": (int,),
@@ -89,7 +91,9 @@ def _check_param(provider: str, name: str, p: Param, value: Any) -> None:
         pattern = _FORMATS[p.format]
         for item in items:
             if not (len(item) <= 254 and pattern.fullmatch(item)):
-                _fail(provider, name, p, "format", f"not a valid {p.format}: {item!r}")
+                _fail(
+                    provider, name, p, "format", f"not a valid {_FORMAT_NAMES[p.format]}: {item!r}"
+                )
     if p.max_length is not None and len(value) > p.max_length:
         _fail(
             provider, name, p, "max_length", f"at most {p.max_length} characters, got {len(value)}"

@@ -13,7 +13,8 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -22,13 +23,20 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .._vocab import DeliveryState, ErrorCategory
 from ..errors import ValidationError
-from ..ir import Delivery, Operation, Param, Spec
+from ..ir import CredentialSet, Delivery, Operation, Param, Spec
 from ..message import Attachment
+from ..runtime.signing import valid_signature
 from ..runtime.validation import check_request
 
 __all__ = ["Accepted", "Emulator", "Outcome", "Reply"]
 
 _SEND_OPERATIONS = ("send", "send_template", "send_batch", "send_sms")
+_ENGAGED = (
+    DeliveryState.OPENED,
+    DeliveryState.CLICKED,
+    DeliveryState.UNSUBSCRIBED,
+    DeliveryState.COMPLAINED,
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,8 @@ class Emulator:
         self.base_path = "/" + base_path.strip("/")
         self.accepted: list[Accepted] = []
         self.outcomes: dict[str, Outcome] = {}  # recipient -> outcome; "*" for everyone else
+        # told of every message accepted, after the fact (the webhook poster listens)
+        self.listeners: list[Callable[[Accepted], None]] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._routes = [
@@ -128,11 +138,11 @@ class Emulator:
             raw = self._raw_params(op, parts.query, headers, body)
         except ValueError as exc:
             return self.error(ErrorCategory.VALIDATION, f"unreadable request: {exc}")
+        refusal = self._refusal(op, raw, headers)
+        if refusal is not None:
+            return refusal
+        # path parameters after the credentials: a signature covers the sent pairs only
         raw.update({k: unquote(v) for k, v in match.groupdict().items()})
-        if not self._authenticated(op, raw, headers):
-            refused = self.spec.auth.sets.get(op.auth)
-            code = refused.code if refused is not None else self.spec.auth.code
-            return self.error(ErrorCategory.AUTHENTICATION, code=code)
         try:
             values = _decode_params(op, raw)
             check_request(self.spec.provider.name, op, values)
@@ -160,16 +170,62 @@ class Emulator:
             raw.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         return raw
 
+    def _refusal(
+        self, op: Operation, raw: dict[str, Any], headers: Mapping[str, str]
+    ) -> Reply | None:
+        """The answer refusing the request's credentials (or its stale signing time);
+        None when they pass, with the credentials taken out of ``raw``."""
+        creds = self.spec.auth.sets.get(op.auth)
+        if not self._authenticated(op, raw, headers):
+            code = creds.code if creds is not None else self.spec.auth.code
+            return self.error(ErrorCategory.AUTHENTICATION, code=code)
+        signing = creds.signing if creds is not None else None
+        if signing is None or signing.timestamp is None or signing.timestamp not in raw:
+            return None
+        stamp = raw.pop(signing.timestamp)
+        age = _age_seconds(stamp)
+        if age is None or age > signing.tolerance_seconds:
+            text = f"the timestamp {stamp!r} is more than {signing.tolerance_seconds} s from now"
+            return self.error(ErrorCategory.VALIDATION, text, code=signing.stale_code)
+        return None
+
     def _authenticated(
         self, op: Operation, raw: dict[str, Any], headers: Mapping[str, str]
     ) -> bool:
         if op.auth == "none":
             return True
+        creds = self.spec.auth.sets.get(op.auth)
+        if creds is not None:
+            return self._set_authenticated(creds, raw)
         auth = self.spec.auth
         if auth.bearer:
             return headers.get("Authorization", "") == f"Bearer {self.credentials[auth.bearer]}"
         return all(
             raw.pop(wire, None) == self.credentials[name] for name, wire in auth.body.items()
+        )
+
+    def _set_authenticated(self, creds: CredentialSet, raw: dict[str, Any]) -> bool:
+        """Plain: every credential of the set as sent. Signed (the signature parameter
+        is there): the key absent, the other credentials as sent, and the signature
+        valid over every other pair the request carries."""
+        signing = creds.signing
+        if signing is None or signing.param not in raw:
+            return all(
+                raw.pop(wire, None) == self.credentials[name] for name, wire in creds.body.items()
+            )
+        given = raw.pop(signing.param)
+        if creds.body[signing.key] in raw:  # the key travelled: signing is to keep it home
+            return False
+        pairs = [(k, v) for k, v in raw.items() if isinstance(v, str)]
+        signed = isinstance(given, str) and valid_signature(
+            pairs, given, algorithm=signing.algorithm, key=self.credentials[signing.key]
+        )
+        timed = signing.timestamp is None or signing.timestamp in raw
+        others = [(name, wire) for name, wire in creds.body.items() if name != signing.key]
+        return (
+            all(raw.pop(wire, None) == self.credentials[name] for name, wire in others)
+            and signed
+            and timed
         )
 
     # --- operations ----------------------------------------------------------------
@@ -181,13 +237,24 @@ class Emulator:
             ids = [
                 f"{self.spec.provider.name[:4]}-{next(self._ids):06d}" for _ in recipients or [""]
             ]
-            for message_id, recipient in zip(ids, recipients or [""], strict=True):
-                outcome = self.outcomes.get(recipient, self.outcomes.get("*", Outcome()))
-                self.accepted.append(Accepted(message_id, name, recipient, values, now, outcome))
+            rows = [
+                Accepted(message_id, name, recipient, values, now, self._outcome(recipient))
+                for message_id, recipient in zip(ids, recipients or [""], strict=True)
+            ]
+            self.accepted.extend(rows)
+        for row in rows:
+            for listener in self.listeners:
+                listener(row)
         ids_value: Any = ids
         if op.ids is not None and self._leaf_is_str(op):
             ids_value = ids[0]
-        return self._success(op, {op.ids: ids_value} if op.ids else {})
+        placed = {op.ids: ids_value} if op.ids else {}
+        if op.count is not None:  # every recipient was taken
+            placed[op.count] = len(ids)
+        return self._success(op, placed)
+
+    def _outcome(self, recipient: str) -> Outcome:
+        return self.outcomes.get(recipient, self.outcomes.get("*", Outcome()))
 
     def _leaf_is_str(self, op: Operation) -> bool:
         shape = self.spec.shapes[op.response]
@@ -236,6 +303,11 @@ class Emulator:
         }
         if fields.recipient:
             values[fields.recipient] = accepted.recipient
+        state = accepted.outcome.state
+        if fields.opens:
+            values[fields.opens] = int(state in (DeliveryState.OPENED, DeliveryState.CLICKED))
+        if fields.clicks:
+            values[fields.clicks] = int(state == DeliveryState.CLICKED)
         if fields.sub_status and sub is not None:
             values[fields.sub_status] = _typed(shape.fields[fields.sub_status].type, sub)
         if fields.description:
@@ -258,13 +330,24 @@ class Emulator:
         return _json_reply(200, body)
 
 
+def _age_seconds(stamp: Any) -> float | None:
+    """How far a millisecond timestamp is from the sandbox clock; None if unreadable."""
+    try:
+        return abs(time.time() - int(stamp) / 1000)
+    except (TypeError, ValueError):
+        return None
+
+
 def _raw_status(delivery: Delivery, state: DeliveryState) -> str | None:
     """The provider's status value for a unified state. A state the provider reports
     only through a sub-status (AuroraSendCloud's "rejected" blacklist entries) goes
-    under the bounce family's status, as the provider does."""
+    under the bounce family's status, as the provider does. A message that was opened
+    or clicked was delivered: providers keep engagement apart, in counters if at all."""
     for value, row in delivery.states.items():
         if row.state == state:
             return value
+    if state in _ENGAGED:
+        return _raw_status(delivery, DeliveryState.DELIVERED)
     for value, row in delivery.states.items():
         if row.state == DeliveryState.BOUNCED:
             return value

@@ -11,8 +11,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .._vocab import DeliveryState, ErrorCategory
+from ..errors import ValidationError
 from .emulator import Accepted, Emulator, Outcome, Reply
 from .faults import Fault, FaultPlan
+from .webhooks import WebhookPoster
 
 __all__ = ["SandboxServer"]
 
@@ -25,6 +27,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real providers do
+    # headers and body go out in two writes: without TCP_NODELAY the second waits for
+    # the client's delayed ACK, some 40 ms per answer on Linux
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def do_GET(self) -> None:
@@ -49,7 +54,15 @@ class SandboxServer:
 
         self.name = name
         self.spec = _package(name).SPEC
-        names = list(self.spec.auth.body) if self.spec.auth.body else [self.spec.auth.bearer]
+        self._main_credentials = (
+            list(self.spec.auth.body) if self.spec.auth.body else [self.spec.auth.bearer]
+        )
+        # the credentials of auth.sets too (AuroraSendCloud's SMS keys), so that
+        # provider() can call every operation
+        names = [
+            *self._main_credentials,
+            *(c for creds in self.spec.auth.sets.values() for c in creds.body),
+        ]
         self.credentials = {c: f"sandbox-{c.replace('_', '-')}" for c in names}
         base = self.spec.regions[self.spec.default_region].base_url
         self._base_path = urlsplit(base).path or "/"
@@ -61,6 +74,7 @@ class SandboxServer:
         self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
         self._httpd.sandbox = self
         self._thread: threading.Thread | None = None
+        self.webhooks: WebhookPoster | None = None
 
     @property
     def port(self) -> int:
@@ -73,8 +87,9 @@ class SandboxServer:
 
     @property
     def url(self) -> str:
-        """A ``provider_from_url`` string for this server."""
-        secrets = ":".join(quote(v, safe="") for v in self.credentials.values())
+        """A ``provider_from_url`` string for this server (which carries the main
+        credentials only, as such URLs do)."""
+        secrets = ":".join(quote(self.credentials[c], safe="") for c in self._main_credentials)
         return f"{self.name}://{secrets}@?base_url={quote(self.base_url, safe='')}"
 
     @property
@@ -100,6 +115,44 @@ class SandboxServer:
         sub = None if sub_status is None else str(sub_status)
         self.emulator.outcomes[recipient] = Outcome(DeliveryState(state), sub)
 
+    def send_webhooks(
+        self, url: str, *, secret: str | None = None, encoding: str | None = None
+    ) -> WebhookPoster:
+        """Post the provider's events to ``url`` from now on: an accepted message's
+        queued event and the events to its outcome, then each :meth:`advance`. Events
+        are signed with ``secret`` as the provider signs, or carry it as the basic-auth
+        password where the provider defines no scheme."""
+        if self.webhooks is not None:
+            self.webhooks.close()
+        poster = WebhookPoster(self.spec, url, secret=secret, encoding=encoding)
+        self.webhooks = poster
+
+        def on_accept(row: Accepted) -> None:
+            if row.operation != "send_sms" and self.webhooks is poster:  # mail only
+                poster.accepted(row)
+
+        self.emulator.listeners.append(on_accept)
+        return poster
+
+    def advance(
+        self, message_id: str, state: DeliveryState | str, *, sub_status: str | int | None = None
+    ) -> None:
+        """Move an accepted message on (delivered, then opened, say): ``status()`` reports
+        the new state, and the events that lead to it are posted."""
+        with self.emulator._lock:
+            rows = [a for a in self.emulator.accepted if a.message_id == message_id]
+            if not rows:
+                raise ValidationError(
+                    f"the sandbox accepted no message {message_id!r}", field="message_id"
+                )
+            row = rows[0]
+            previous = row.outcome.state
+            row.outcome = Outcome(
+                DeliveryState(state), None if sub_status is None else str(sub_status)
+            )
+        if self.webhooks is not None:
+            self.webhooks.changed(row, previous)
+
     def start(self) -> SandboxServer:
         if self._thread is None:
             self._thread = threading.Thread(
@@ -113,6 +166,9 @@ class SandboxServer:
         return self
 
     def stop(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.close()
+            self.webhooks = None
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(timeout=5)
