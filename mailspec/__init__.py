@@ -8,7 +8,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING
 
-from ._vocab import BounceReason, DeliveryState, ErrorCategory
+from ._vocab import BounceReason, DeliveryState, ErrorCategory, EventType
 from .errors import (
     AllProvidersFailed,
     AuthenticationError,
@@ -54,6 +54,7 @@ __all__ = [
     "DeliveryState",
     "DeliveryStatus",
     "ErrorCategory",
+    "EventType",
     "Mailer",
     "MailspecError",
     "MalformedResponseError",

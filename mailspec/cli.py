@@ -149,8 +149,15 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
             print("error: --port needs exactly one provider", file=sys.stderr)
             return 2
         ports[names[0]] = args.port
+    secret = os.environ.get(args.webhook_secret_env) or None
     sandbox = Sandbox(names, ports=ports)
     with sandbox:
+        if args.webhook_url:
+            for server in sandbox:
+                if server.spec.webhooks is not None:  # the others post none
+                    server.send_webhooks(
+                        f"{args.webhook_url.rstrip('/')}/{server.name}", secret=secret
+                    )
         if args.json:
             rows = [
                 {
@@ -363,11 +370,25 @@ def build_parser() -> argparse.ArgumentParser:
     providers = sub.add_parser("providers", help="the capability matrix of every provider spec")
     providers.add_argument("--json", action="store_true", help="machine-readable output")
     providers.set_defaults(run=_cmd_providers)
-    sandbox = sub.add_parser("sandbox", help="run local servers that behave like the providers")
+    sandbox = sub.add_parser(
+        "sandbox", help="run local servers that behave like the providers", allow_abbrev=False
+    )
     sandbox.add_argument("providers", nargs="*", help="which providers (default: all)")
     sandbox.add_argument("--port", type=int, default=0, help="a fixed port (one provider only)")
     sandbox.add_argument(
         "--seconds", type=float, default=0, help="stop after this long (default: until Ctrl-C)"
+    )
+    sandbox.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="post each provider's signed webhook events to URL/<provider>",
+    )
+    sandbox.add_argument(
+        "--webhook-secret-env",
+        metavar="NAME",
+        default="MAILSPEC_WEBHOOK_SECRET",
+        help="the environment variable holding the key events are signed with "
+        "(default MAILSPEC_WEBHOOK_SECRET)",
     )
     sandbox.add_argument("--json", action="store_true", help="machine-readable output")
     sandbox.set_defaults(run=_cmd_sandbox)
