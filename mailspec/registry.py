@@ -7,6 +7,7 @@ so ``import mailspec`` stays cheap whatever the number of specs.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -17,7 +18,7 @@ from .results import CodeInfo
 if TYPE_CHECKING:
     from .adapters.base import Capabilities, Provider
     from .adapters.smtp import SmtpProvider
-    from .ir import Code
+    from .ir import Code, Spec
 
 __all__ = [
     "available",
@@ -26,6 +27,7 @@ __all__ = [
     "explain_code",
     "provider",
     "provider_from_url",
+    "spec",
 ]
 
 # API style (a spec's provider.style) -> the adapter class that speaks it
@@ -181,44 +183,62 @@ def provider(
     return instance
 
 
-def provider_from_url(url: str, **options: Any) -> Provider:
+def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
     """A provider from one string, for configuration in an environment variable:
-    ``aurorasendcloud://USER:KEY@us``, ``cloudmails://KEY@?base_url=http://127.0.0.1:8025/v1``.
+    ``aurorasendcloud://USER:KEY@us``, ``cloudmails://KEY@?base_url=http://127.0.0.1:8025/v1``,
+    ``aurorasendcloud+smtp://USER:KEY@us`` (over SMTP).
 
     The user-info part holds the credentials in the order the spec lists them
     (percent-encode reserved characters); the host is the region; ``base_url`` and
-    ``timeout`` may follow as query parameters.
+    ``timeout`` (and, over SMTP, ``smtp_host`` and ``smtp_port``) may follow as query
+    parameters.
     """
     parts = urlsplit(url)
-    name = parts.scheme
-    if not name or "@" not in parts.netloc:
+    name, plus, transport = parts.scheme.partition("+")
+    if not name or "@" not in parts.netloc or (plus and transport != "smtp"):
         # never echo the URL: it holds credentials
-        raise ValidationError("expected PROVIDER://CREDENTIALS@REGION", field="url")
-    spec = _package(name).SPEC
+        raise ValidationError("expected PROVIDER[+smtp]://CREDENTIALS@REGION", field="url")
+    if transport:
+        options.setdefault("transport", transport)
+    auth = spec(name).auth
     userinfo, _, host = parts.netloc.rpartition("@")
     values = [unquote(v) for v in userinfo.split(":")]
-    names = list(spec.auth.body) if spec.auth.body else [spec.auth.bearer]
+    names = list(auth.body) if auth.body else [auth.bearer]
     if len(values) != len(names):
         raise ValidationError(
             f"{name} URLs carry {len(names)} credential(s): {':'.join(names).upper()}", field="url"
         )
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    unknown = set(query) - {"base_url", "timeout"}
+    known = _URL_OPTIONS if transport else {"base_url": str, "timeout": float}
+    unknown = set(query) - set(known)
     if unknown:
         raise ValidationError(
-            f"unknown option(s) {', '.join(sorted(unknown))}; expected base_url, timeout",
+            f"unknown option(s) {', '.join(sorted(unknown))}; expected {', '.join(known)}",
             field="url",
         )
-    if "timeout" in query:
+    for key, value in query.items():
         try:
-            options.setdefault("timeout", float(query["timeout"]))
+            options.setdefault(key, known[key](value))
         except ValueError:
-            raise ValidationError("timeout must be a number of seconds", field="url") from None
-    if "base_url" in query:
-        options.setdefault("base_url", query["base_url"])
+            raise ValidationError(f"{key}: expected a number, got {value!r}", field="url") from None
     return provider(
         name, region=unquote(host) or None, **options, **dict(zip(names, values, strict=True))
     )
+
+
+# the options a provider URL's query may carry, and how to read each
+_URL_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "base_url": str,
+    "timeout": float,
+    "smtp_host": str,
+    "smtp_port": int,
+}
+
+
+def spec(provider_name: str) -> Spec:
+    """A provider's resolved spec (its generated ``meta.SPEC``)."""
+    resolved: Spec = _package(provider_name, ".meta").SPEC
+    return resolved
 
 
 def explain_code(provider_name: str, code: int) -> CodeInfo:
@@ -246,4 +266,4 @@ def code_table(provider_name: str) -> list[CodeInfo]:
 def capability_matrix() -> dict[str, Capabilities]:
     """What every provider can do, from its spec (imports every generated package)."""
     capabilities = importlib.import_module("mailspec.adapters.base").Capabilities
-    return {name: capabilities.of(_package(name, ".meta").SPEC) for name in available()}
+    return {name: capabilities.of(spec(name)) for name in available()}

@@ -50,10 +50,10 @@ class SandboxServer:
     """
 
     def __init__(self, name: str, *, port: int = 0, slow_seconds: float = 2.0) -> None:
-        from ..registry import _package
+        from ..registry import spec
 
         self.name = name
-        self.spec = _package(name).SPEC
+        self.spec = spec(name)
         self._main_credentials = (
             list(self.spec.auth.body) if self.spec.auth.body else [self.spec.auth.bearer]
         )

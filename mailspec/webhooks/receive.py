@@ -30,7 +30,7 @@ log = logging.getLogger("mailspec.webhooks")
 
 def webhooks_of(provider_name: str) -> tuple[Spec, Webhooks]:
     """A provider's spec and its ``webhooks`` table; UnsupportedOperation if it has none."""
-    spec: Spec = registry._package(provider_name, ".meta").SPEC
+    spec = registry.spec(provider_name)
     if spec.webhooks is None:
         raise UnsupportedOperation(provider_name, "webhooks")
     return spec, spec.webhooks

@@ -149,3 +149,34 @@ def test_send_many_checks_every_message_before_sending_any(plain_server, make_pr
     with pytest.raises(UnsupportedOperation):
         provider.send_many([message(), message(tags=["x"])])
     assert plain_server.recorder.ehlo_names == []
+
+
+def test_a_provider_url_can_name_the_smtp_transport(plain_server):
+    url = (
+        f"aurorasendcloud+smtp://{USER}:{PASSWORD}@us"
+        f"?smtp_host=127.0.0.1&smtp_port={plain_server.port}&timeout=3"
+    )
+    provider = mailspec.provider_from_url(url)
+    assert isinstance(provider, SmtpProvider)
+    assert (provider.server.host, provider.server.port) == ("127.0.0.1", plain_server.port)
+    provider.send(message())
+    assert len(plain_server.recorder.accepted) == 1
+    # the region alone gives the documented server and port
+    remote = mailspec.provider_from_url(f"aurorasendcloud+smtp://{USER}:{PASSWORD}@us")
+    assert (remote.server.host, remote.server.port) == ("smtp-us.aurorasendcloud.com", 587)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (f"aurorasendcloud+ftp://{USER}:{PASSWORD}@us", "PROVIDER[+smtp]://"),
+        (f"aurorasendcloud+smtp://{USER}:{PASSWORD}@us?smtp_port=x", "smtp_port: expected"),
+        (f"aurorasendcloud://{USER}:{PASSWORD}@us?smtp_port=25", "unknown option(s) smtp_port"),
+        (f"cloudmails+smtp://{PASSWORD}@eu", "does not support transport='smtp'"),
+    ],
+)
+def test_bad_smtp_provider_urls_are_refused_without_echoing_them(url, expected):
+    with pytest.raises((ValidationError, UnsupportedOperation)) as info:
+        mailspec.provider_from_url(url)
+    assert expected in str(info.value)
+    assert PASSWORD not in str(info.value)
