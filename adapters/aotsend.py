@@ -21,6 +21,7 @@ Decisions (seed 004 leaves them open):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -30,7 +31,7 @@ from mailspec.message import Message
 from mailspec.results import Attempt, SendResult
 from mailspec.runtime.validation import check_request
 
-from .base import Provider
+from .base import Part, Provider, send_in_parts
 
 __all__ = ["AotSendStyle"]
 
@@ -42,8 +43,17 @@ class AotSendStyle(Provider):
     def deliver(self, message: Message) -> SendResult:
         requests = self._requests(message)
         started = time.perf_counter()
-        for values in requests:
-            self._invoke("send", values)
+
+        def sender(values: dict[str, Any]) -> Callable[[], list[str]]:
+            def send() -> list[str]:
+                self._invoke("send", values)
+                return []  # AOTsend answers no message id
+
+            return send
+
+        send_in_parts(
+            self.name, [Part([to], sender(v)) for to, v in zip(message.to, requests, strict=True)]
+        )
         attempt = Attempt(self.name, "accepted", time.perf_counter() - started)
         return SendResult(provider=self.name, message_ids=[], attempts=[attempt])
 

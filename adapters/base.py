@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
 from mailspec._naming import ident
 from mailspec._vocab import BounceReason, DeliveryState
-from mailspec.errors import UnsupportedOperation, ValidationError
+from mailspec.errors import (
+    MailspecError,
+    PartialDeliveryError,
+    UnsupportedOperation,
+    ValidationError,
+)
 from mailspec.ir import Delivery, Operation, Spec, code_field
 from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
 from mailspec.validation import validate_message
 
-__all__ = ["Capabilities", "Provider", "dig", "status_query"]
+__all__ = ["Capabilities", "Part", "Provider", "dig", "send_in_parts", "status_query"]
 
 # attribute names of spec names, on every send and status record: names come from the
 # specs only, so the cache stays as small as they are
@@ -115,11 +120,23 @@ class Provider:
         return SendResult(provider=self.name, message_ids=message_ids, attempts=[attempt])
 
     def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
-        """One result per message, in order. Every message is validated before the first is sent."""
+        """One result per message, in order. Every message is validated before the first
+        is sent; a failure after the first raises PartialDeliveryError naming who was
+        reached."""
         for message in messages:
             self.check(message)
             self._values(message)
-        return [self.deliver(message) for message in messages]
+        results: list[SendResult] = []
+
+        def sender(message: Message) -> Callable[[], list[str]]:
+            def send() -> list[str]:
+                results.append(self.deliver(message))
+                return results[-1].message_ids
+
+            return send
+
+        send_in_parts(self.name, [Part(list(m.to), sender(m)) for m in messages])
+        return results
 
     def _values(self, message: Message) -> tuple[str, dict[str, Any]]:
         """The operation to call and its parameter values for ``message``."""
@@ -225,6 +242,35 @@ class Provider:
             raise UnsupportedOperation(self.name, "status")
         out = [to_status(self.name, delivery, r) for r in records]
         return [s for s in out if recipient is None or s.recipient == recipient]
+
+
+class Part(NamedTuple):
+    """One request of several that together send a message (or a list of them):
+    ``send`` makes it and returns the provider's ids for it."""
+
+    recipients: list[str]
+    send: Callable[[], list[str]]
+
+
+def send_in_parts(provider: str, parts: Sequence[Part]) -> list[list[str]]:
+    """Send ``parts`` in order; the ids of each. A failure of the first part is raised
+    as it is (nothing went out); a failure of a later one raises PartialDeliveryError,
+    naming who was reached and who was not, so that nobody is sent it twice."""
+    done: list[list[str]] = []
+    for i, part in enumerate(parts):
+        try:
+            done.append(part.send())
+        except MailspecError as exc:
+            if not done:
+                raise
+            raise PartialDeliveryError(
+                provider,
+                exc,
+                sent_to=[r for sent in parts[:i] for r in sent.recipients],
+                pending=[r for unsent in parts[i:] for r in unsent.recipients],
+                message_ids=[m for ids in done for m in ids],
+            ) from exc
+    return done
 
 
 def status_query(

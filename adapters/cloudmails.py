@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,7 +45,7 @@ from mailspec.results import Attempt, DeliveryStatus, SendResult
 from mailspec.runtime.encoding import json_object
 from mailspec.runtime.validation import check_request
 
-from .base import Provider, dig, status_query
+from .base import Part, Provider, dig, send_in_parts, status_query
 
 __all__ = ["CloudMailsStyle"]
 
@@ -139,30 +139,43 @@ class CloudMailsStyle(Provider):
         return args
 
     def _send_batches(self, per_message: list[list[dict[str, Any]]]) -> list[SendResult]:
+        """Every entry through ``/send/batch``, in chunks the API allows; the ids come
+        back in order. A chunk failing after an earlier one went out raises
+        PartialDeliveryError (see :func:`send_in_parts`)."""
         op = self._require("send_batch")
         send = self.spec.operations["send"]
         size = op.params["messages"].max_items or self.spec.limits.batch_size or 1000
-        flat = [(i, json_object(send, e)) for i, entries in enumerate(per_message) for e in entries]
+        flat = [(i, e) for i, entries in enumerate(per_message) for e in entries]
         ids: list[list[str]] = [[] for _ in per_message]
         durations = [0.0] * len(per_message)
-        for start in range(0, len(flat), size):
-            chunk = flat[start : start + size]
-            started = time.perf_counter()
-            response = self._invoke("send_batch", {"messages": [obj for _, obj in chunk]})
-            elapsed = time.perf_counter() - started
-            got = dig(response, op.ids) if op.ids else None
-            got = [got] if isinstance(got, str) else list(got or [])
-            if len(got) != len(chunk):
-                raise MalformedResponseError(
-                    self.name,
-                    f"sent a batch of {len(chunk)} messages, got {len(got)} message ids back",
-                    http_status=None,
-                    ambiguous=True,
-                )
-            for (owner, _), message_id in zip(chunk, got, strict=True):
-                ids[owner].append(message_id)
-            for owner in {owner for owner, _ in chunk}:
-                durations[owner] += elapsed
+
+        def sender(chunk: list[tuple[int, dict[str, Any]]]) -> Callable[[], list[str]]:
+            def send_chunk() -> list[str]:
+                started = time.perf_counter()
+                objects = [json_object(send, entry) for _, entry in chunk]
+                response = self._invoke("send_batch", {"messages": objects})
+                elapsed = time.perf_counter() - started
+                got = dig(response, op.ids) if op.ids else None
+                got = [got] if isinstance(got, str) else list(got or [])
+                if len(got) != len(chunk):
+                    raise MalformedResponseError(
+                        self.name,
+                        f"sent a batch of {len(chunk)} messages, got {len(got)} message ids back",
+                        http_status=None,
+                        ambiguous=True,
+                    )
+                for (owner, _), message_id in zip(chunk, got, strict=True):
+                    ids[owner].append(message_id)
+                for owner in {owner for owner, _ in chunk}:
+                    durations[owner] += elapsed
+                return got
+
+            return send_chunk
+
+        chunks = [flat[start : start + size] for start in range(0, len(flat), size)]
+        send_in_parts(
+            self.name, [Part([e["to"] for _, e in chunk], sender(chunk)) for chunk in chunks]
+        )
         return [
             SendResult(
                 provider=self.name,

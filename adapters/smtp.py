@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import msgspec
@@ -42,7 +42,7 @@ from mailspec.runtime.smtp import Envelope, SmtpServer, SmtpSession, is_loopback
 from mailspec.runtime.xsmtpapi import xsmtpapi_header
 from mailspec.validation import validate_message
 
-from .base import Capabilities, Provider
+from .base import Capabilities, Part, Provider, send_in_parts
 
 __all__ = ["SMTP_UNSUPPORTED_FIELDS", "SmtpProvider", "smtp_server"]
 
@@ -246,13 +246,24 @@ class SmtpProvider:
 
     def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
         """One result per message, in order, through one SMTP session. Every message is
-        checked (and written as MIME) before the first is sent; a failure raises, and
-        the messages before it were sent."""
+        checked (and written as MIME) before the first is sent; a failure after the
+        first raises PartialDeliveryError naming who was reached."""
         for message in messages:
             self.check(message)
         prepared = [self._envelope(message) for message in messages]
+        results: list[SendResult] = []
         with self._session() as session:
-            return [self._sent(session, envelope, mid) for envelope, mid in prepared]
+
+            def sender(envelope: Envelope, message_id: str) -> Callable[[], list[str]]:
+                def send() -> list[str]:
+                    results.append(self._sent(session, envelope, message_id))
+                    return results[-1].message_ids
+
+                return send
+
+            parts = [Part(env.recipients, sender(env, mid)) for env, mid in prepared]
+            send_in_parts(self.name, parts)
+        return results
 
     def _session(self) -> SmtpSession:
         return SmtpSession(self.name, self.server, username=self._username, password=self._password)

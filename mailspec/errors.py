@@ -22,6 +22,7 @@ __all__ = [
     "MailspecError",
     "MalformedResponseError",
     "NotFoundError",
+    "PartialDeliveryError",
     "PermissionDeniedError",
     "ProviderError",
     "ProviderServerError",
@@ -162,6 +163,38 @@ class TransportError(MailspecError):
         super().__init__(
             f"{provider}: {message}"
             + (" (the request may have been received)" if ambiguous else "")
+        )
+
+
+class PartialDeliveryError(MailspecError):
+    """Some copies of a message went out before one failed.
+
+    A provider that takes one request per recipient (AOTsend) or per chunk of a batch
+    (CloudMails) can fail part-way. Sending the message again, to the same provider or
+    another, would reach ``sent_to`` a second time, so the error is ``ambiguous``: a
+    Mailer stops and reports it (unless ``on_ambiguous="failover"``). ``message_ids``
+    are the provider's ids for what was sent; ``pending`` the recipients not reached;
+    ``cause`` the error that stopped the sending.
+    """
+
+    ambiguous = True
+
+    def __init__(
+        self,
+        provider: str,
+        cause: MailspecError,
+        *,
+        sent_to: Sequence[str],
+        pending: Sequence[str],
+        message_ids: Sequence[str] = (),
+    ) -> None:
+        self.provider, self.cause = provider, cause
+        self.sent_to, self.pending = list(sent_to), list(pending)
+        self.message_ids = list(message_ids)
+        total = len(self.sent_to) + len(self.pending)
+        super().__init__(
+            f"{provider}: sent to {len(self.sent_to)} of {total} recipients, then failed "
+            f"({cause}); not sent again, so that nobody receives it twice"
         )
 
 

@@ -203,7 +203,7 @@ def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
     auth = spec(name).auth
     userinfo, _, host = parts.netloc.rpartition("@")
     values = [unquote(v) for v in userinfo.split(":")]
-    names = list(auth.body) if auth.body else [auth.bearer]
+    names = list(auth.body) if auth.body else [auth.bearer] if auth.bearer else []
     if len(values) != len(names):
         raise ValidationError(
             f"{name} URLs carry {len(names)} credential(s): {':'.join(names).upper()}", field="url"
@@ -221,9 +221,8 @@ def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
             options.setdefault(key, known[key](value))
         except ValueError:
             raise ValidationError(f"{key}: expected a number, got {value!r}", field="url") from None
-    return provider(
-        name, region=unquote(host) or None, **options, **dict(zip(names, values, strict=True))
-    )
+    credentials: dict[str, Any] = dict(zip(names, values, strict=True))
+    return provider(name, region=unquote(host) or None, **options, **credentials)
 
 
 # the options a provider URL's query may carry, and how to read each

@@ -26,14 +26,16 @@ class FaultPlan:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._queue: deque[Fault] = deque()
+        self._queue: deque[Fault | None] = deque()
         self._rates: dict[Fault, float] = {}
         self._random = random.Random(0)
         self.injected: dict[Fault, int] = dict.fromkeys(Fault, 0)
 
-    def queue(self, fault: Fault | str, times: int = 1) -> None:
+    def queue(self, fault: Fault | str | None, times: int = 1) -> None:
+        """Queue ``fault`` for the next ``times`` requests; None queues requests
+        answered normally, to place a fault later in a sequence."""
         with self._lock:
-            self._queue.extend([Fault(fault)] * times)
+            self._queue.extend([None if fault is None else Fault(fault)] * times)
 
     def randomly(self, rates: Mapping[Fault | str, float], *, seed: int = 0) -> None:
         total = sum(rates.values())
@@ -53,6 +55,8 @@ class FaultPlan:
             fault: Fault | None = None
             if self._queue:
                 fault = self._queue.popleft()
+                if fault is None:
+                    return None
             elif self._rates:
                 roll, edge = self._random.random(), 0.0
                 for candidate, rate in self._rates.items():

@@ -236,3 +236,35 @@ def test_status_asks_the_provider_that_accepted(sandbox: Sandbox, clock: Clock) 
         "bounced",
         "no_such_user",
     )
+
+
+def _template_message(*to: str) -> Message:
+    return Message(from_email="shop@example.com", to=list(to), template="T-1", variables={"a": "b"})
+
+
+@pytest.mark.parametrize("fault", [Fault.SERVER_ERROR, Fault.RATE_LIMIT])
+def test_a_partial_delivery_is_neither_retried_nor_sent_elsewhere(sandbox, clock, fault):
+    # AOTsend takes one request per recipient: the second fails after the first went out
+    sandbox["aotsend"].faults.queue(None)
+    sandbox["aotsend"].faults.queue(fault)
+    to = ["ann@example.org", "bob@example.org", "cy@example.org"]
+    with pytest.raises(AllProvidersFailed) as info:
+        mailer(sandbox, clock, ["aotsend", "sendcloud"]).send(_template_message(*to))
+    (attempt,) = info.value.attempts  # the retryable cause was not retried
+    error = attempt.error
+    assert isinstance(error, mailspec.PartialDeliveryError)
+    assert (error.sent_to, error.pending) == (to[:1], to[1:])
+    assert info.value.ambiguous
+    assert [a.recipient for a in sandbox["aotsend"].accepted] == to[:1]
+    assert sandbox["sendcloud"].accepted == []  # nobody got it twice
+
+
+def test_at_least_once_sends_a_partial_delivery_elsewhere(sandbox, clock):
+    sandbox["aotsend"].faults.queue(None)
+    sandbox["aotsend"].faults.queue(Fault.SERVER_ERROR)
+    to = ["ann@example.org", "bob@example.org"]
+    result = mailer(sandbox, clock, ["aotsend", "sendcloud"], on_ambiguous="failover").send(
+        _template_message(*to)
+    )
+    assert result.provider == "sendcloud"
+    assert isinstance(result.attempts[0].error, mailspec.PartialDeliveryError)

@@ -10,6 +10,7 @@ from providers_support import message, only_request, requests
 
 from mailspec import (
     Attachment,
+    PartialDeliveryError,
     QuotaExceededError,
     UnsupportedOperation,
     ValidationError,
@@ -93,10 +94,16 @@ def test_a_later_recipient_failing_raises_after_the_earlier_ones_were_sent(https
     httpserver.expect_ordered_request(SEND, method="POST").respond_with_json(
         {"code": 40007, "message": "Insufficient balance"}
     )
-    with pytest.raises(QuotaExceededError) as info:
-        aotsend.send(template_message(to=["ann@example.org", "bob@example.org"]))
-    assert info.value.code == 40007
-    assert [r.form["to"] for r in requests(httpserver)] == ["ann@example.org", "bob@example.org"]
+    to = ["ann@example.org", "bob@example.org", "cy@example.org"]
+    with pytest.raises(PartialDeliveryError) as info:
+        aotsend.send(template_message(to=to))
+    error = info.value
+    assert isinstance(error.cause, QuotaExceededError) and error.cause.code == 40007
+    assert (error.sent_to, error.pending) == (to[:1], to[1:])
+    assert error.ambiguous  # sending it again would reach ann twice
+    assert "sent to 1 of 3 recipients" in str(error)
+    # the third was not tried after the second failed
+    assert [r.form["to"] for r in requests(httpserver)] == to[:2]
 
 
 def test_a_message_without_a_template_is_refused_naming_template(httpserver, aotsend):

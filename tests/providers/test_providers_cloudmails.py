@@ -17,6 +17,8 @@ from mailspec import (
     Attachment,
     DeliveryState,
     MalformedResponseError,
+    PartialDeliveryError,
+    RateLimitError,
     UnsupportedOperation,
     ValidationError,
 )
@@ -231,6 +233,28 @@ def test_send_many_batches_in_order_in_chunks_of_the_spec_limit(httpserver, clou
     assert results[500].message_ids == ["msg_x@example.org", "msg_y@example.org"]
     assert results[-1].message_ids == ["msg_r999@example.org"]
     assert all(r.provider == "cloudmails" for r in results)
+
+
+def test_a_later_chunk_failing_names_who_was_reached(httpserver, cloudmails):
+    httpserver.expect_ordered_request(BATCH, method="POST").respond_with_handler(batch_ids)
+    httpserver.expect_ordered_request(BATCH, method="POST").respond_with_json(
+        {"error": "too many requests"}, status=429
+    )
+    messages = [message(to=[f"r{i}@example.org"]) for i in range(1002)]
+    with pytest.raises(PartialDeliveryError) as info:
+        cloudmails.send_many(messages)
+    error = info.value
+    assert isinstance(error.cause, RateLimitError)
+    assert error.sent_to == [f"r{i}@example.org" for i in range(1000)]
+    assert error.pending == ["r1000@example.org", "r1001@example.org"]
+    assert error.message_ids[:2] == ["msg_r0@example.org", "msg_r1@example.org"]
+    assert len(error.message_ids) == 1000 and error.ambiguous
+
+
+def test_a_first_chunk_failing_is_raised_as_it_is(httpserver, cloudmails):
+    httpserver.expect_request(BATCH, method="POST").respond_with_json({}, status=429)
+    with pytest.raises(RateLimitError):
+        cloudmails.send(message(to=["ann@example.org", "bob@example.org"]))
 
 
 def test_send_many_checks_every_message_before_the_first_request(httpserver, cloudmails):

@@ -11,6 +11,7 @@ from smtp_support import PASSWORD, USER, message, refused_port
 from mailspec import (
     AuthenticationError,
     MalformedResponseError,
+    PartialDeliveryError,
     ProviderServerError,
     ProviderValidationError,
     TransportError,
@@ -207,8 +208,12 @@ def test_send_many_stops_at_the_first_refused_message(plain_server, make_provide
     recorder = plain_server.recorder
     recorder.behaviour.rcpt_replies = {"gone@example.org": "550 5.1.1 No such user"}
     provider = make_provider(plain_server)
-    with pytest.raises(ProviderValidationError):
-        provider.send_many([message(), message(to=["gone@example.org"]), message()])
+    first = message()
+    with pytest.raises(PartialDeliveryError) as info:
+        provider.send_many([first, message(to=["gone@example.org"]), message()])
+    assert isinstance(info.value.cause, ProviderValidationError)
+    assert info.value.sent_to == first.to and info.value.ambiguous
+    assert len(info.value.message_ids) == 1  # the first message's Message-ID
     assert len(recorder.accepted) == 1  # the first; the third was not sent after the failure
 
 
