@@ -23,7 +23,7 @@ from enum import Enum
 import msgspec
 
 from .._vocab import ErrorCategory
-from ..errors import MailspecError, ProviderError
+from ..errors import MailspecError, PartialDeliveryError, ProviderError
 from .store import StateStore, transact
 
 __all__ = ["Breaker", "BreakerState", "Gate", "counts_as_failure"]
@@ -49,8 +49,11 @@ def counts_as_failure(error: MailspecError) -> bool:
     errors; rate limiting; authentication, permission and quota errors (every message
     would fail the same way until someone acts). No: the provider's verdict on this
     message (its validation, template, not-found, conflict codes); and client-side
-    errors (ValidationError, UnsupportedOperation), which never reach the breaker.
+    errors (ValidationError, UnsupportedOperation), which never reach the breaker. A
+    partial delivery is judged by the error that stopped it.
     """
+    if isinstance(error, PartialDeliveryError):
+        error = error.cause
     if isinstance(error, ProviderError):
         return error.category not in _MESSAGE_CATEGORIES
     return True
@@ -87,14 +90,21 @@ class Breaker:
         return transact(self.store, self.key, BreakerState, _CLOSED, lambda s: (s, s))
 
     def allow(self, now: float) -> Gate:
-        def change(s: BreakerState) -> tuple[BreakerState, Gate]:
+        return self.gate(now)[0]
+
+    def gate(self, now: float) -> tuple[Gate, float | None]:
+        """What :meth:`allow` decides, and with ``OPEN`` when the cooldown ends (None
+        when it has ended and another caller is probing): one read of the record."""
+
+        def change(s: BreakerState) -> tuple[BreakerState, tuple[Gate, float | None]]:
             if s.opened_at is None:
-                return s, Gate.CLOSED
-            if now < s.opened_at + self.cooldown:
-                return s, Gate.OPEN
+                return s, (Gate.CLOSED, None)
+            until = s.opened_at + self.cooldown
+            if now < until:
+                return s, (Gate.OPEN, until)
             if s.probe_at is not None and now < s.probe_at + self.cooldown:
-                return s, Gate.OPEN  # another caller is probing
-            return msgspec.structs.replace(s, probe_at=now), Gate.PROBE
+                return s, (Gate.OPEN, None)  # another caller is probing
+            return msgspec.structs.replace(s, probe_at=now), (Gate.PROBE, None)
 
         return transact(self.store, self.key, BreakerState, _CLOSED, change)
 

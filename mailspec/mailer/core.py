@@ -397,11 +397,11 @@ class Mailer:
             now = self._clock()
             if now >= deadline:
                 return _Outcome.DEADLINE
-            gate = entry.breaker.allow(now) if entry.breaker is not None else Gate.CLOSED
+            gate, until = (
+                entry.breaker.gate(now) if entry.breaker is not None else (Gate.CLOSED, None)
+            )
             if gate is Gate.OPEN:
-                assert entry.breaker is not None
-                until = entry.breaker.open_until()
-                error = CircuitOpen(key, until if until is not None and until > now else None)
+                error = CircuitOpen(key, until)
                 self._record(attempts, Attempt(key, "skipped", 0.0, error))
                 return _Outcome.MOVE_ON
             if entry.bucket is not None:

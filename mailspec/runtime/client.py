@@ -134,6 +134,7 @@ class BaseClient:
         elif op.auth != "none":
             body_credentials, signer = self._credential_set(operation, op.auth)
         base = self._bases[op.base] if op.base else self.base_url
+        self._transport.warm(base)  # a provider that is down fails before the encoding
         prepared = prepare(
             op, base, values, body_credentials=body_credentials, headers=headers, signer=signer
         )

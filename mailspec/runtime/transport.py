@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import urllib3
+from urllib3.connection import HTTPConnection
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -102,6 +103,8 @@ class Transport:
             # ones. What PoolManager.request(..., redirect=False) does for an encoded body,
             # minus parsing the URL and looking its pool up again on every call
             pool, target = self._route(url)
+            if pool.scheme == "http" and not _has_open_connection(pool):
+                _connect(pool)
             response = pool.urlopen(
                 method,
                 target,
@@ -143,6 +146,21 @@ class Transport:
             )
         return Answer(response.status, response.headers, response.data)
 
+    def warm(self, url: str) -> None:
+        """Connect to ``url``'s server now, unless an open connection is waiting for it.
+
+        A client calls this before encoding a request, so that a refused connection (a
+        provider that is down, the first step of a failover) costs only the connect.
+        Raises the TransportError (not ambiguous: nothing was sent) ``send`` would."""
+        try:
+            pool, _ = self._route(url)
+            if pool.scheme == "http" and not _has_open_connection(pool):
+                _connect(pool)
+        except (NewConnectionError, ConnectTimeoutError) as exc:
+            raise TransportError(
+                self.provider, f"could not connect: {_reason(exc)}", ambiguous=False
+            ) from None
+
     def _route(self, url: str) -> tuple[urllib3.HTTPConnectionPool, str]:
         """The connection pool for ``url`` and the request target to send it, as
         PoolManager.urlopen picks them; remembered for URLs without a query (those may
@@ -162,6 +180,34 @@ class Transport:
     def close(self) -> None:
         self._routes.clear()
         self._pool.clear()
+
+
+def _has_open_connection(pool: urllib3.HTTPConnectionPool) -> bool:
+    """Whether the connection the pool hands out next is an open one (its queue is last
+    in, first out). A peek without the queue's lock: a wrong guess only costs a connect
+    before the request instead of inside it."""
+    queue = pool.pool  # None once the pool is closed
+    idle: list[HTTPConnection | None] = queue.queue if queue is not None else []
+    return bool(idle) and idle[-1] is not None and idle[-1].sock is not None
+
+
+def _connect(pool: urllib3.HTTPConnectionPool) -> None:
+    """Open a connection before the request is written, and give it back to the pool for
+    ``urlopen`` to take. Plain http only: urllib3 connects it lazily, inside
+    ``HTTPConnection.request``, after building and buffering the request line and
+    headers, so a refused connection would cost all of that. (For https it connects
+    first anyway, in ``_validate_conn``, mapping TLS faults its own way.) Raises what
+    that lazy connect would: NewConnectionError or ConnectTimeoutError."""
+    conn = pool._get_conn()
+    try:
+        if conn.is_closed:
+            conn.timeout = urllib3.Timeout.resolve_default_timeout(pool.timeout.connect_timeout)
+            conn.connect()
+    except BaseException:
+        conn.close()  # reusable: urllib3 reopens a closed connection on its next request
+        raise
+    finally:
+        pool._put_conn(conn)
 
 
 def _reason(exc: BaseException) -> str:
