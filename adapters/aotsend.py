@@ -20,18 +20,13 @@ Decisions (seed 004 leaves them open):
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
-
 import msgspec
 
 from mailspec.errors import ValidationError
 from mailspec.message import Message
-from mailspec.results import Attempt, SendResult
 from mailspec.runtime.validation import check_request
 
-from .base import Part, Provider, send_in_parts
+from .base import Provider, Request
 
 __all__ = ["AotSendStyle"]
 
@@ -40,27 +35,7 @@ _NOT_TRANSMITTED = {"from_email": ""}
 
 
 class AotSendStyle(Provider):
-    def deliver(self, message: Message) -> SendResult:
-        requests = self._requests(message)
-        started = time.perf_counter()
-
-        def sender(values: dict[str, Any]) -> Callable[[], list[str]]:
-            def send() -> list[str]:
-                self._invoke("send", values)
-                return []  # AOTsend answers no message id
-
-            return send
-
-        send_in_parts(
-            self.name, [Part([to], sender(v)) for to, v in zip(message.to, requests, strict=True)]
-        )
-        attempt = Attempt(self.name, "accepted", time.perf_counter() - started)
-        return SendResult(provider=self.name, message_ids=[], attempts=[attempt])
-
-    def _values(self, message: Message) -> tuple[str, dict[str, Any]]:
-        return "send", self._requests(message)[0]
-
-    def _requests(self, message: Message) -> list[dict[str, Any]]:
+    def _requests(self, message: Message) -> list[Request]:
         """One request per ``to`` address, each checked against the spec (no I/O)."""
         if not message.template:
             raise ValidationError(
@@ -77,5 +52,5 @@ class AotSendStyle(Provider):
             )
             values = self._mapped("send", one, {})
             check_request(self.name, op, values)
-            requests.append(values)
+            requests.append(Request([to], "send", values))
         return requests

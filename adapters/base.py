@@ -1,9 +1,10 @@
 """What every provider object is, whatever its API style.
 
 A style adapter supplies two things: how a unified :class:`~mailspec.Message` becomes
-parameter values (``_values``), and how the provider's status answer is queried. The
-spec's ``mapping`` says which parameter each Message field fills, so a new provider of
-an existing style needs YAML only.
+parameter values (``_values``, or ``_requests`` where a message takes several calls),
+and how the provider's status answer is queried. The spec's ``mapping`` says which
+parameter each Message field fills, so a new provider of an existing style needs YAML
+only.
 """
 
 from __future__ import annotations
@@ -28,9 +29,20 @@ from mailspec.ir import Delivery, Operation, Spec, code_field
 from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
+from mailspec.runtime.validation import check_request
 from mailspec.validation import validate_message
 
-__all__ = ["Capabilities", "Part", "Provider", "dig", "send_in_parts", "status_query"]
+__all__ = [
+    "Capabilities",
+    "Part",
+    "Provider",
+    "Request",
+    "Sender",
+    "dig",
+    "id_list",
+    "send_in_parts",
+    "status_query",
+]
 
 # attribute names of spec names, on every send and status record: names come from the
 # specs only, so the cache stays as small as they are
@@ -84,7 +96,31 @@ def dig(value: Any, dotted: str) -> Any:
     return value
 
 
-class Provider:
+class Sender:
+    """``send()`` as every provider object has it: :meth:`check`, then :meth:`deliver`."""
+
+    def send(self, message: Message) -> SendResult:
+        """Send one message; raises ValidationError/UnsupportedOperation before any I/O."""
+        self.check(message)
+        return self.deliver(message)
+
+    def check(self, message: Message) -> None:
+        raise NotImplementedError
+
+    def deliver(self, message: Message) -> SendResult:
+        raise NotImplementedError
+
+
+class Request(NamedTuple):
+    """One API call that sends (part of) a message: its parameter values, checked
+    against the operation's spec."""
+
+    recipients: list[str]
+    operation: str
+    values: dict[str, Any]
+
+
+class Provider(Sender):
     """One provider behind the unified ``send()``/``status()``."""
 
     def __init__(self, client: BaseClient) -> None:
@@ -98,45 +134,64 @@ class Provider:
 
     # --- sending ---------------------------------------------------------------------
 
-    def send(self, message: Message) -> SendResult:
-        """Send one message; raises ValidationError/UnsupportedOperation before any I/O."""
-        self.check(message)
-        return self.deliver(message)
-
     def check(self, message: Message) -> None:
         """Validate ``message`` against this provider's spec: ValidationError, no I/O."""
         validate_message(message, self.spec)
 
     def deliver(self, message: Message) -> SendResult:
         """Send a message :meth:`check` has passed. The Mailer checks once and may
-        deliver several times (retries), so the check is not repeated here."""
-        operation, values = self._values(message)
-        started = time.perf_counter()
-        response = self._invoke(operation, values)
-        op = self.spec.operations[operation]
-        ids = dig(response, op.ids) if op.ids else None
-        message_ids = [ids] if isinstance(ids, str) else list(ids or [])
-        attempt = Attempt(self.name, "accepted", time.perf_counter() - started)
-        return SendResult(provider=self.name, message_ids=message_ids, attempts=[attempt])
+        deliver several times (retries), so the check is not repeated here. Every
+        request is built and checked before the first is sent."""
+        return self._send_requests(self._requests(message))
 
     def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
-        """One result per message, in order. Every message is validated before the first
-        is sent; a failure after the first raises PartialDeliveryError naming who was
-        reached."""
+        """One result per message, in order. Every message is validated (and its
+        requests checked) before the first is sent; a failure after the first raises
+        PartialDeliveryError naming who was reached."""
+        planned = []
         for message in messages:
             self.check(message)
-            self._values(message)
+            planned.append(self._requests(message))
         results: list[SendResult] = []
 
-        def sender(message: Message) -> Callable[[], list[str]]:
+        def sender(requests: list[Request]) -> Callable[[], list[str]]:
             def send() -> list[str]:
-                results.append(self.deliver(message))
+                results.append(self._send_requests(requests))
                 return results[-1].message_ids
 
             return send
 
-        send_in_parts(self.name, [Part(list(m.to), sender(m)) for m in messages])
+        send_in_parts(
+            self.name,
+            [Part(list(m.to), sender(r)) for m, r in zip(messages, planned, strict=True)],
+        )
         return results
+
+    def _requests(self, message: Message) -> list[Request]:
+        """The requests that send ``message``, each checked against the spec (no I/O):
+        by default the one ``_values`` makes."""
+        operation, values = self._values(message)
+        check_request(self.name, self.spec.operations[operation], values)
+        return [Request(list(message.to), operation, values)]
+
+    def _send_requests(self, requests: Sequence[Request]) -> SendResult:
+        """Send checked requests in order (see :func:`send_in_parts`); one result with
+        the ids of them all."""
+        started = time.perf_counter()
+
+        def sender(request: Request) -> Callable[[], list[str]]:
+            def send() -> list[str]:
+                response = self._invoke(request.operation, request.values, checked=True)
+                op = self.spec.operations[request.operation]
+                return id_list(dig(response, op.ids) if op.ids else None)
+
+            return send
+
+        ids = send_in_parts(self.name, [Part(r.recipients, sender(r)) for r in requests])
+        attempt = Attempt(self.name, "accepted", time.perf_counter() - started)
+        return SendResult(
+            provider=self.name, message_ids=[i for got in ids for i in got], attempts=[attempt]
+        )
 
     def _values(self, message: Message) -> tuple[str, dict[str, Any]]:
         """The operation to call and its parameter values for ``message``."""
@@ -168,7 +223,11 @@ class Provider:
             values[param] = _fit(op, param, field, value, self.name)
         return values
 
-    def _invoke(self, operation: str, values: dict[str, Any]) -> Any:
+    def _invoke(self, operation: str, values: dict[str, Any], *, checked: bool = False) -> Any:
+        """Call ``operation`` with ``values``; ``checked``: check_request has passed them,
+        so the client does not check them again."""
+        if checked:
+            return self.client._send(operation, values, self.client.decoders[operation])
         request_type = self.client.request_types[operation]
         try:
             request = request_type(**{_attr(name): value for name, value in values.items()})
@@ -219,7 +278,7 @@ class Provider:
         row = self.spec.codes.get(code)
         return SmsResult(
             provider=self.name,
-            message_ids=[ids] if isinstance(ids, str) else list(ids or []),
+            message_ids=id_list(ids),
             code=code,
             partial=row is not None and row.partial,
         )
@@ -230,18 +289,22 @@ class Provider:
         self,
         message_ids: Sequence[str] | None = None,
         *,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
         recipient: str | None = None,
     ) -> list[DeliveryStatus]:
         raise UnsupportedOperation(self.name, "status")
 
-    def _statuses(self, records: Sequence[Any], recipient: str | None) -> list[DeliveryStatus]:
-        delivery = self.spec.delivery
-        if delivery is None:
-            raise UnsupportedOperation(self.name, "status")
+    def _statuses(
+        self, delivery: Delivery, records: Sequence[Any], recipient: str | None
+    ) -> list[DeliveryStatus]:
         out = [to_status(self.name, delivery, r) for r in records]
         return [s for s in out if recipient is None or s.recipient == recipient]
+
+
+def id_list(ids: Any) -> list[str]:
+    """The message ids an answer carries (one id, a list of them, or none) as a list."""
+    return [ids] if isinstance(ids, str) else list(ids or [])
 
 
 class Part(NamedTuple):

@@ -24,9 +24,11 @@ Decisions (the seed, 003, leaves them open):
 - ``status(message_ids)`` asks ``GET /emails/{id}`` once per id. CloudMails cannot list
   emails, so a status query without ids, or by recipient (the answer names none), is an
   ``UnsupportedOperation``; ``since``/``until`` filter the answers client-side by their
-  time (``delivered_at``, else ``created_at``). States follow the spec's delivery table:
-  ``sent`` is ``sending``, ``deferred`` is ``soft_bounced``, and opens/clicks above zero
-  report a sent or delivered message as ``opened``/``clicked``.
+  time (``delivered_at``, else ``created_at``): a date ``since`` counts from its start
+  and a date ``until`` through its end, in UTC, and a naive datetime is taken as UTC.
+  States follow the spec's delivery table: ``sent`` is ``sending``, ``deferred`` is
+  ``soft_bounced``, and opens/clicks above zero report a sent or delivered message as
+  ``opened``/``clicked``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
@@ -45,7 +47,16 @@ from mailspec.results import Attempt, DeliveryStatus, SendResult
 from mailspec.runtime.encoding import json_object
 from mailspec.runtime.validation import check_request
 
-from .base import Part, Provider, dig, send_in_parts, status_query
+from .base import (
+    Part,
+    Provider,
+    Request,
+    _timestamp,
+    dig,
+    id_list,
+    send_in_parts,
+    status_query,
+)
 
 __all__ = ["CloudMailsStyle"]
 
@@ -59,15 +70,7 @@ class CloudMailsStyle(Provider):
         entries = self._entries(message)
         if len(entries) > 1:
             return self._send_batches([entries])[0]
-        started = time.perf_counter()
-        response = self._invoke("send", entries[0])
-        ids = dig(response, self.spec.operations["send"].ids or "message_id")
-        attempt = Attempt(self.name, "accepted", time.perf_counter() - started)
-        return SendResult(
-            provider=self.name,
-            message_ids=[ids] if isinstance(ids, str) else list(ids or []),
-            attempts=[attempt],
-        )
+        return self._send_requests([Request(list(message.to), "send", entries[0])])
 
     def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
         """One result per message, in order, through ``POST /send/batch``."""
@@ -75,13 +78,6 @@ class CloudMailsStyle(Provider):
             self.check(message)
         per_message = [self._entries(message) for message in messages]
         return self._send_batches(per_message)
-
-    def _values(self, message: Message) -> tuple[str, dict[str, Any]]:
-        entries = self._entries(message)
-        if len(entries) == 1:
-            return "send", entries[0]
-        send = self.spec.operations["send"]
-        return "send_batch", {"messages": [json_object(send, e) for e in entries]}
 
     def _entries(self, message: Message) -> list[dict[str, Any]]:
         """``/send`` parameter values, one per ``to`` address, each checked against the
@@ -155,8 +151,7 @@ class CloudMailsStyle(Provider):
                 objects = [json_object(send, entry) for _, entry in chunk]
                 response = self._invoke("send_batch", {"messages": objects})
                 elapsed = time.perf_counter() - started
-                got = dig(response, op.ids) if op.ids else None
-                got = [got] if isinstance(got, str) else list(got or [])
+                got = id_list(dig(response, op.ids) if op.ids else None)
                 if len(got) != len(chunk):
                     raise MalformedResponseError(
                         self.name,
@@ -191,14 +186,12 @@ class CloudMailsStyle(Provider):
         self,
         message_ids: Sequence[str] | None = None,
         *,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
         recipient: str | None = None,
     ) -> list[DeliveryStatus]:
         self._require("status")
-        message_ids, _, _ = status_query(
-            self.name, message_ids, since, until
-        )  # checks; one id may be a str
+        message_ids, _, _ = status_query(self.name, message_ids, since, until)  # checks them
         if message_ids == []:
             return []
         delivery = self.spec.delivery
@@ -213,28 +206,24 @@ class CloudMailsStyle(Provider):
                 "status without message_ids",
                 "emails can only be looked up by id (GET /emails/{message_id})",
             )
+        first, last = _bound(since, end=False), _bound(until, end=True)
         records: list[Any] = []
         for message_id in message_ids:
             found = dig(self._invoke("status", {"message_id": message_id}), delivery.records)
             records.extend(found if isinstance(found, list) else [found] if found else [])
         statuses = [
-            self._with_time(s, r)
-            for s, r in zip(self._statuses(records, None), records, strict=True)
+            _with_time(s, r)
+            for s, r in zip(self._statuses(delivery, records, None), records, strict=True)
         ]
-        return [s for s in statuses if _within(s.timestamp, since, until)]
+        return [s for s in statuses if _within(s.timestamp, first, last)]
 
-    def _with_time(self, status: DeliveryStatus, record: Any) -> DeliveryStatus:
-        """``delivered_at`` where there is one, else when the email was accepted."""
-        if status.timestamp is not None:
-            return status
-        created = getattr(record, "created_at", None)
-        if not isinstance(created, str) or not created:
-            return status
-        try:
-            when = datetime.fromisoformat(created.replace("Z", "+00:00"))
-        except ValueError:
-            return status
-        return msgspec.structs.replace(status, timestamp=when)
+
+def _with_time(status: DeliveryStatus, record: Any) -> DeliveryStatus:
+    """``delivered_at`` where there is one, else when the email was accepted."""
+    if status.timestamp is not None:
+        return status
+    created = _timestamp(getattr(record, "created_at", None), "")  # ISO 8601
+    return status if created is None else msgspec.structs.replace(status, timestamp=created)
 
 
 def _fill(text: str | None, values: dict[str, str], syntax: str) -> str | None:
@@ -248,15 +237,24 @@ def _fill(text: str | None, values: dict[str, str], syntax: str) -> str | None:
     return pattern.sub(lambda m: values[m.group(1)], text)
 
 
+def _bound(value: date | None, *, end: bool) -> datetime | None:
+    """A window bound as an aware time: a datetime as given (naive ones are taken as
+    UTC, to compare with the provider's ISO 8601 times); a date from its start (``since``)
+    or through its end (``until``), in UTC, as a SendCloud-style status query reads one."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return datetime.combine(value, datetime.max.time() if end else datetime.min.time(), UTC)
+
+
 def _within(when: datetime | None, since: datetime | None, until: datetime | None) -> bool:
-    """Client-side time filter; an answer without a time is kept (it cannot be placed)."""
+    """Client-side time filter on aware bounds; an answer without a time is kept (it
+    cannot be placed)."""
     if when is None:
         return True
-    if since is not None and _aware(when) < _aware(since):
+    if when.tzinfo is None:  # an ISO 8601 time without an offset: UTC, as above
+        when = when.replace(tzinfo=UTC)
+    if since is not None and when < since:
         return False
-    return not (until is not None and _aware(when) > _aware(until))
-
-
-def _aware(value: datetime) -> datetime:
-    # naive times are taken as UTC, so they compare with the provider's ISO 8601 times
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return not (until is not None and when > until)

@@ -34,16 +34,13 @@ class SendCloudStyle(Provider):
         xsmtpapi_param = mapping.get("variables")
         in_xsmtpapi = xsmtpapi_param is not None and mapping.get("to") == xsmtpapi_param
         if message.variables or message.recipient_variables or in_xsmtpapi:
-            xsmtpapi = self._xsmtpapi(message)
-            transform["variables"] = transform["recipient_variables"] = xsmtpapi
+            # {"to": [...], "sub": {"%name%": [one value per recipient]}}, built where the
+            # SMTP transport builds its X-SMTPAPI header too
+            substitution = xsmtpapi(message, self.spec.capabilities.variable_syntax)
+            transform["variables"] = transform["recipient_variables"] = substitution
             if in_xsmtpapi:
-                transform["to"] = xsmtpapi
+                transform["to"] = substitution
         return operation, self._mapped(operation, message, transform)
-
-    def _xsmtpapi(self, message: Message) -> dict[str, Any]:
-        """``{"to": [...], "sub": {"%name%": [one value per recipient]}}``, built where
-        the SMTP transport builds its ``X-SMTPAPI`` header too."""
-        return xsmtpapi(message, self.spec.capabilities.variable_syntax)
 
     def status(
         self,
@@ -81,7 +78,7 @@ class SendCloudStyle(Provider):
                     total = dig(response, delivery.total) if delivery.total else None
                     if len(batch) < page or (total is not None and start >= total):
                         break
-        return self._statuses(records, recipient)
+        return self._statuses(delivery, records, recipient)
 
 
 def _windows(

@@ -24,10 +24,9 @@ What differs from the REST send:
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import msgspec
 
@@ -36,13 +35,15 @@ from mailspec.ir import Smtp, Spec
 from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult
 from mailspec.runtime import DEFAULT_TIMEOUT
+from mailspec.runtime.client import timeout_seconds
 from mailspec.runtime.mime import check_mime, message_id_for, to_bytes
 from mailspec.runtime.secrets import Secret
-from mailspec.runtime.smtp import Envelope, SmtpServer, SmtpSession, is_loopback, tls_context
+from mailspec.runtime.smtp import Envelope, SmtpServer, SmtpSession, auth_forms, tls_context
+from mailspec.runtime.transport import is_loopback
 from mailspec.runtime.xsmtpapi import xsmtpapi_header
 from mailspec.validation import validate_message
 
-from .base import Capabilities, Part, Provider, send_in_parts
+from .base import Capabilities, Part, Provider, Sender, send_in_parts
 
 __all__ = ["SMTP_UNSUPPORTED_FIELDS", "SmtpProvider", "smtp_server"]
 
@@ -87,7 +88,7 @@ def smtp_server(
             field="starttls",
             provider=name,
         )
-    seconds = _seconds(name, timeout)
+    seconds = DEFAULT_TIMEOUT if timeout is None else timeout_seconds(timeout, name)
     return SmtpServer(host, port, seconds, tls_context(ca_certs) if starttls else None)
 
 
@@ -139,21 +140,7 @@ def _endpoint(
     return host, port
 
 
-def _seconds(name: str, timeout: float | None) -> float:
-    if timeout is None:
-        return DEFAULT_TIMEOUT
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise ValidationError("expected a number of seconds", field="timeout", provider=name)
-    if not math.isfinite(timeout) or timeout <= 0:
-        raise ValidationError(
-            f"expected a finite number of seconds > 0, got {timeout!r}",
-            field="timeout",
-            provider=name,
-        )
-    return float(timeout)
-
-
-class SmtpProvider:
+class SmtpProvider(Sender):
     """A provider that sends over SMTP; see the module docstring.
 
     Each :meth:`send` opens, uses and closes one SMTP session, so one provider can be
@@ -169,6 +156,7 @@ class SmtpProvider:
         self.name: str = self.spec.provider.name
         self.server = server
         self._username, self._password = username, password
+        self._hidden = auth_forms(username, password)  # what server texts are redacted of
         self.capabilities: Capabilities = msgspec.structs.replace(
             Capabilities.of(self.spec), template_send=False, batch=False, sms=False, smtp=True
         )
@@ -212,17 +200,13 @@ class SmtpProvider:
 
     # --- sending ---------------------------------------------------------------------
 
-    def send(self, message: Message) -> SendResult:
-        """Send one message; raises ValidationError/UnsupportedOperation before any I/O."""
-        self.check(message)
-        return self.deliver(message)
-
     def check(self, message: Message) -> None:
         """Everything that can be known before connecting: the spec's validation, the
         fields SMTP cannot carry, and what MIME cannot write. No I/O."""
         validate_message(message, self.spec)
+        set_fields = message.set_fields()
         for field in SMTP_UNSUPPORTED_FIELDS:
-            if field in message.set_fields():
+            if field in set_fields:
                 raise UnsupportedOperation(
                     self.name, f"the message field {field!r}", "SMTP has no place for it"
                 )
@@ -266,7 +250,13 @@ class SmtpProvider:
         return results
 
     def _session(self) -> SmtpSession:
-        return SmtpSession(self.name, self.server, username=self._username, password=self._password)
+        return SmtpSession(
+            self.name,
+            self.server,
+            username=self._username,
+            password=self._password,
+            hidden=self._hidden,
+        )
 
     def _sent(self, session: SmtpSession, envelope: Envelope, message_id: str) -> SendResult:
         started = time.perf_counter()
@@ -277,12 +267,15 @@ class SmtpProvider:
         )
 
     def _envelope(self, message: Message) -> tuple[Envelope, str]:
+        """``message``, which :meth:`check` has passed (check_mime included), as SMTP
+        carries it, and its Message-ID."""
         message_id = message_id_for(message)
         content = to_bytes(
             message,
             message_id=message_id,
             provider=self.name,
             extra_headers=self._extra_headers(message),
+            checked=True,
         )
         recipients = list(dict.fromkeys([*message.to, *message.cc, *message.bcc]))
         envelope = Envelope(message.from_email, recipients, content)
@@ -300,8 +293,8 @@ class SmtpProvider:
         self,
         message_ids: Sequence[str] | None = None,
         *,
-        since: datetime | None = None,
-        until: datetime | None = None,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
         recipient: str | None = None,
     ) -> list[DeliveryStatus]:
         """Delivery status from the REST API (SMTP has no status query)."""

@@ -604,7 +604,7 @@ def case_codegen(report: Report, n: int) -> None:
 # --- case 6: memory ---------------------------------------------------------------------
 
 _MEMORY_CHILD = r"""
-import gc, sys, time
+import gc, json, sys, time
 sys.path.insert(0, {root!r})
 from benchmarks.bench import message
 import mailspec
@@ -626,19 +626,19 @@ while done < n:
     mailer.send(msg)
     done += 1
     if done == 1000:
-        gc.collect(); out["rss_1000"] = rss(); t1000 = time.perf_counter()
+        gc.collect(); out["rss_1000"] = rss()
     if done % 1000 == 0 and time.perf_counter() - t0 > budget:
         break
 gc.collect()
 out["rss_end"] = rss(); out["sends"] = done; out["seconds"] = time.perf_counter() - t0
-print(repr(out))
+print(json.dumps(out))
 """
 
 
 def case_memory(report: Report, base: str, n: int, budget: float) -> None:
     code = _MEMORY_CHILD.format(root=str(ROOT), base=base, n=n, budget=budget)
     out = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True)
-    res = eval(out.stdout.strip().splitlines()[-1], {})  # our own child's dict repr
+    res = json.loads(out.stdout.strip().splitlines()[-1])
     growth = res["rss_end"] - res["rss_1000"]
     report.rows.append(Row("memory", "RSS after 1,000 sends", res["rss_1000"], "MB", 1))
     report.rows.append(Row("memory", f"RSS after {res['sends']:,} sends", res["rss_end"], "MB", 1))

@@ -40,12 +40,8 @@ _COUNT = ("an int", frozenset({TypeExpr("scalar", "int")}))
 _PLACEHOLDER = re.compile(r"{([^{}]*)}")
 # msgspec refuses to rename a Struct field to a name holding these
 _BAD_WIRE = re.compile(r'["\\\x00-\x1f]')
-_CONSTRAINT_NEEDS = {
-    "max_length": "max_length",
-    "max_items": "max_items",
-    "enum": "enum",
-    "max_total_bytes": "max_total_bytes",
-}
+# the constraints that are a Param field of the same name, which a code for them needs
+_CONSTRAINT_NEEDS = frozenset({"max_length", "max_items", "enum", "max_total_bytes"})
 
 
 class _Taken:
@@ -192,6 +188,15 @@ def _shape_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
             for part, wire in (("wire", field.wire), *(("aliases", a) for a in field.aliases)):
                 if wire is not None and _BAD_WIRE.search(wire):
                     yield (*at, part), _bad_wire(wire)
+            # an alias fills the field when the answer lacks it, which a required field
+            # never does, and a list or dict is never missing (it defaults to empty)
+            if field.aliases and field.required:
+                yield (*at, "aliases"), "a required field cannot have aliases: only optional ones"
+            elif field.aliases and expr.kind in ("list", "dict"):
+                yield (
+                    (*at, "aliases"),
+                    f"a {expr.kind} field cannot have aliases: only a scalar or a shape",
+                )
             for clash in taken.take(field_name, (field.wire or field_name, *field.aliases)):
                 yield at, clash
 
@@ -266,11 +271,10 @@ def _operation_problems(
         for constraint, code in param.codes.items():
             if code not in spec.codes:
                 yield (*p_at, "codes", constraint), f"code {code} is not in the codes table"
-            needs = _CONSTRAINT_NEEDS.get(constraint)
-            if needs and getattr(param, needs) is None:
+            if constraint in _CONSTRAINT_NEEDS and getattr(param, constraint) is None:
                 yield (
                     (*p_at, "codes", constraint),
-                    f"the parameter has no {needs} for this code to explain",
+                    f"the parameter has no {constraint} for this code to explain",
                 )
     for placeholder in _PLACEHOLDER.findall(op.path):
         holder = op.params.get(placeholder)

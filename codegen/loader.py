@@ -201,9 +201,8 @@ def _explain(
     msg, where, container = m["msg"], m["where"], m["container"]
     if container is not None:  # "at `key` in `$.codes`": a mapping key is wrong
         path, value, tp = _locate(data, _segments(container))
-        key_type = (
-            typing.get_args(_unwrap(tp, value))[0] if typing.get_args(_unwrap(tp, value)) else str
-        )
+        key_args = typing.get_args(_unwrap(tp, value))
+        key_type = key_args[0] if key_args else str
         bad = (
             next((k for k in value if not _fits(k, key_type)), None)
             if isinstance(value, dict)

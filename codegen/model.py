@@ -7,17 +7,18 @@ asked in a fixed order, so the same spec always yields the same names.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
-from mailspec._naming import Scope, ident
+import msgspec
+
+from mailspec._naming import Scope, ascii_fold, ident
 from mailspec._vocab import RETRYABLE_CATEGORIES
 from mailspec.ir import Param, Shape, ShapeField, Spec
 
 from .checks import ENVELOPE_SHAPE
 from .loader import Located
 from .pysource import call, import_key, isort_key, string
-from .typeexpr import TypeExpr
+from .typeexpr import SCALARS, TypeExpr
 from .typeexpr import parse as parse_type
 
 __all__ = ["FieldModel", "OperationModel", "ProviderModel", "StructModel", "build"]
@@ -174,22 +175,14 @@ def build(located: Located, spec_file: str) -> ProviderModel:
         )
     member_scope = Scope(frozenset({"name", "value"}))
     for code in sorted(spec.codes):
-        ascii_text = (
-            unicodedata.normalize("NFKD", spec.codes[code].message)
-            .encode("ascii", "ignore")
-            .decode()
-        )
-        words = "_".join(
-            re.findall(r"[A-Za-z0-9]+", ascii_text)[:6]
-        )  # e.g. a Chinese message: CODE_<n>
+        # the message's first words; none (e.g. a Chinese message): CODE_<n>
+        words = "_".join(re.findall(r"[A-Za-z0-9]+", ascii_fold(spec.codes[code].message))[:6])
         model.code_members.append((member_scope.claim(words or f"code_{code}", upper=True), code))
     return model
 
 
 def _resolve_codes(spec: Spec) -> Spec:
     """Spell out every code's retryability, so the generated table says it plainly."""
-    import msgspec
-
     codes = {
         number: msgspec.structs.replace(
             row,
@@ -250,8 +243,6 @@ def _response_field(
 
 
 def _annotation(expr: TypeExpr, shape_names: dict[str, str]) -> str:
-    from .typeexpr import SCALARS
-
     if expr.kind == "scalar":
         return SCALARS[expr.name]
     if expr.kind == "shape":

@@ -52,12 +52,10 @@ def render_provider(model: ProviderModel) -> dict[str, str]:
 
 def render_all(models: list[ProviderModel], spec_dir_name: str) -> dict[str, str]:
     files: dict[str, str] = {}
-    for model in sorted(models, key=lambda m: m.module):
+    ordered = sorted(models, key=lambda m: m.module)
+    for model in ordered:
         files.update(render_provider(model))
-    providers = {
-        m.spec.provider.name: f"mailspec.generated.{m.module}"
-        for m in sorted(models, key=lambda m: m.module)
-    }
+    providers = {m.spec.provider.name: f"mailspec.generated.{m.module}" for m in ordered}
     files["__init__.py"] = _ENV.get_template("providers.py.j2").render(
         providers=providers, spec_dir=spec_dir_name
     )

@@ -11,7 +11,7 @@ import keyword
 import re
 import unicodedata
 
-__all__ = ["Scope", "ident"]
+__all__ = ["Scope", "ascii_fold", "ident"]
 
 _RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
 # modules the generated models import: a field of that name would shadow one in its class
@@ -27,8 +27,7 @@ def ident(text: str, *, upper: bool = False) -> str:
     keyword, soft keyword, builtin name or a module the generated code imports
     (``msgspec``, ``datetime``) gets a ``_`` suffix.
     """
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    name = _NOT_WORD.sub("_", folded).strip("_") or "field"
+    name = _NOT_WORD.sub("_", ascii_fold(text)).strip("_") or "field"
     if upper:
         name = name.upper()
     if name[0].isdigit():
@@ -36,6 +35,12 @@ def ident(text: str, *, upper: bool = False) -> str:
     if name in _RESERVED:
         name += "_"
     return name
+
+
+def ascii_fold(text: str) -> str:
+    """``text`` in ASCII: letters that decompose lose their accents (``é`` → ``e``), the
+    rest of the non-ASCII characters are dropped."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
 class Scope:

@@ -79,7 +79,16 @@ Constraint = Literal[
 # Attributes every generated client has (mailspec.runtime.BaseClient): an operation,
 # which becomes a client method, may not take one of these names.
 RESERVED_OPERATION_NAMES = frozenset(
-    {"name", "region", "base_url", "spec", "envelope_decoder", "request_types", "close"}
+    {
+        "name",
+        "region",
+        "base_url",
+        "spec",
+        "envelope_decoder",
+        "request_types",
+        "decoders",
+        "close",
+    }
 )
 
 
@@ -181,25 +190,28 @@ class Envelope(_Base, kw_only=True, frozen=True):
 
 
 class Limits(_Base, kw_only=True, frozen=True):
+    """The provider's documented limits. A status window is a ``max_span`` rule of the
+    status operation, and an attachment size is the ``max_total_bytes`` of its ``files``
+    parameter. ``daily_quota`` is informational: nothing enforces it."""
+
     rate_per_minute: Positive | None = None
     recipients_per_request: Positive | None = None
     reply_to_max: Positive | None = None
     batch_size: Positive | None = None
     page_size: Positive | None = None
-    status_window_days: Positive | None = None
-    daily_quota: Positive | None = None
-    max_attachment_bytes: Positive | None = None
+    daily_quota: Positive | None = None  # informational, not enforced
 
 
 class Capabilities(_Base, kw_only=True, frozen=True):
+    """What the send operations can carry. Template sending is known from the
+    operations (``send_template``, or ``template_only``), tags and metadata from the
+    ``mapping`` rows of the send operation."""
+
     attachments: bool = False
     inline_attachments: bool = False  # attachments with a content_id keep it
     cc_bcc: bool = False
-    templates: bool = False
     template_only: bool = False
     recipient_variables: bool = False
-    tags: bool = False
-    metadata: bool = False
     variable_syntax: str = ""
 
 
@@ -217,7 +229,6 @@ class Param(_Base, kw_only=True, frozen=True):
     minimum: int | None = None
     maximum: int | None = None
     enum: list[int | str] | None = None
-    secret: bool = False
     codes: dict[Constraint, int] = {}
 
 
@@ -250,7 +261,8 @@ Rule = OneOf | AnyOf | MaxSpan
 class Operation(_Base, kw_only=True, frozen=True):
     """One HTTP call. ``ids`` is the dotted path, in the response shape, of the
     provider's message id (or list of ids) for a send; ``count``, of how many
-    recipients the provider took (an int)."""
+    recipients the provider took (an int), which the sandbox reads to fill its
+    answers."""
 
     summary: str
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]

@@ -95,23 +95,6 @@ def provider(
 ) -> SmtpProvider: ...
 
 
-@overload
-def provider(
-    name: str,
-    *,
-    transport: str,
-    base_url: str | None = None,
-    region: str | None = None,
-    timeout: float | None = None,
-    ca_certs: str | None = None,
-    signed: bool = False,
-    smtp_host: str | None = None,
-    smtp_port: int | None = None,
-    starttls: bool | None = None,
-    **credentials: str,
-) -> Provider | SmtpProvider: ...
-
-
 def provider(
     name: str,
     *,
@@ -209,7 +192,7 @@ def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
             f"{name} URLs carry {len(names)} credential(s): {':'.join(names).upper()}", field="url"
         )
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    known = _URL_OPTIONS if transport else {"base_url": str, "timeout": float}
+    known = _SMTP_URL_OPTIONS if transport else _URL_OPTIONS
     unknown = set(query) - set(known)
     if unknown:
         raise ValidationError(
@@ -225,10 +208,10 @@ def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
     return provider(name, region=unquote(host) or None, **options, **credentials)
 
 
-# the options a provider URL's query may carry, and how to read each
-_URL_OPTIONS: dict[str, Callable[[str], Any]] = {
-    "base_url": str,
-    "timeout": float,
+# the options a provider URL's query may carry, and how to read each (over SMTP, more)
+_URL_OPTIONS: dict[str, Callable[[str], Any]] = {"base_url": str, "timeout": float}
+_SMTP_URL_OPTIONS: dict[str, Callable[[str], Any]] = {
+    **_URL_OPTIONS,
     "smtp_host": str,
     "smtp_port": int,
 }

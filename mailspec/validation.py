@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 
 from .errors import ValidationError
-from .ir import Spec
+from .ir import Limits, Spec
 from .message import Attachment, Message
 from .runtime.validation import is_email
 
-__all__ = ["validate_message"]
+__all__ = ["over_limit", "validate_message"]
 
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 field-name: printable ASCII but ':'
 _CRLF = re.compile(r"[\r\n\x00]")
@@ -64,12 +64,11 @@ def validate_message(message: Message, spec: Spec) -> None:
     if not is_email(message.from_email):
         _fail(spec, "from_email", f"not a valid address: {message.from_email!r}")
     to = _check_addresses(spec, "to", message.to, required=True)
-    cc = _check_addresses(spec, "cc", message.cc)
-    bcc = _check_addresses(spec, "bcc", message.bcc)
-    reply_to = message.reply_to
-    _check_addresses(
-        spec, "reply_to", [reply_to] if isinstance(reply_to, str) else (reply_to or [])
-    )
+    _check_addresses(spec, "cc", message.cc)
+    _check_addresses(spec, "bcc", message.bcc)
+    if not isinstance(message.reply_to, str | list | None):  # reply_to_list takes any iterable
+        _fail(spec, "reply_to", "expected an address or a list of address strings")
+    _check_addresses(spec, "reply_to", message.reply_to_list)
     for field in ("from_name", "subject", "template"):
         _check_line(spec, field, getattr(message, field))
     for field in ("html", "text"):
@@ -105,20 +104,25 @@ def validate_message(message: Message, spec: Spec) -> None:
             isinstance(k, str) and isinstance(v, str) for k, v in values.items()
         ):
             _fail(spec, "recipient_variables", "expected a mapping of address to {name: value}")
-    limits = spec.limits
-    if limits.recipients_per_request is not None:
-        for field, addresses in (("to", to), ("cc", cc), ("bcc", bcc)):
-            if len(addresses) > limits.recipients_per_request:
-                _fail(
-                    spec,
-                    field,
-                    f"at most {limits.recipients_per_request} recipients per request, got {len(addresses)}",
-                    _limit_code(spec, field),
-                )
-    if limits.reply_to_max is not None and len(message.reply_to_list) > limits.reply_to_max:
-        _fail(
-            spec,
-            "reply_to",
-            f"at most {limits.reply_to_max} reply-to addresses",
-            _limit_code(spec, "reply_to"),
-        )
+    over = over_limit(message, spec.limits)
+    if over is not None:
+        field, count, limit = over
+        what = "reply-to addresses" if field == "reply_to" else "recipients per request"
+        _fail(spec, field, f"at most {limit} {what}, got {count}", _limit_code(spec, field))
+
+
+def over_limit(message: Message, limits: Limits) -> tuple[str, int, int] | None:
+    """The first of the provider's per-request limits ``message`` goes over, as
+    ``(field, count, limit)``: ``to``/``cc``/``bcc`` against ``recipients_per_request``,
+    ``reply_to`` against ``reply_to_max``; None when it keeps to them. Read here (a
+    ValidationError) and by the Mailer (which skips such a provider for another)."""
+    per_request = limits.recipients_per_request
+    if per_request is not None:
+        for field in ("to", "cc", "bcc"):
+            count = len(getattr(message, field))
+            if count > per_request:
+                return field, count, per_request
+    reply_max = limits.reply_to_max
+    if reply_max is not None and len(message.reply_to_list) > reply_max:
+        return "reply_to", len(message.reply_to_list), reply_max
+    return None

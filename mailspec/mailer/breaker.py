@@ -108,11 +108,6 @@ class Breaker:
 
         return transact(self.store, self.key, BreakerState, _CLOSED, change)
 
-    def open_until(self) -> float | None:
-        """When the current cooldown ends (None while closed)."""
-        s = self.state()
-        return None if s.opened_at is None else s.opened_at + self.cooldown
-
     def success(self) -> None:
         transact(self.store, self.key, BreakerState, _CLOSED, lambda s: (_CLOSED, None))
 

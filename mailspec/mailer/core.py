@@ -56,7 +56,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from ..errors import (
     AllProvidersFailed,
@@ -64,13 +64,15 @@ from ..errors import (
     UnsupportedOperation,
     ValidationError,
 )
-from ..ir import Spec
 from ..message import Message
 from ..results import Attempt, DeliveryStatus, SendResult
 from .breaker import Breaker, Gate, counts_as_failure
 from .limiter import TokenBucket
 from .store import MemoryStore, StateStore
 from .strategy import Order, StrategyName
+
+if TYPE_CHECKING:
+    from ..ir import Spec  # an annotation only: `import mailspec` stays without the IR
 
 __all__ = [
     "CircuitOpen",
@@ -101,8 +103,6 @@ class ProviderCapabilities(Protocol):
     def recipient_variables(self) -> bool: ...
     @property
     def rate_per_minute(self) -> int | None: ...
-    @property
-    def recipients_per_request(self) -> int | None: ...
 
 
 class MailProvider(Protocol):
@@ -166,7 +166,6 @@ class SendManyFailed(AllProvidersFailed):
         super().__init__(
             attempts, f"message {index} failed after {len(results)} were sent: {error}"
         )
-        self.ambiguous = error.ambiguous or self.ambiguous
 
 
 # --- the Mailer -------------------------------------------------------------------------
@@ -313,19 +312,21 @@ class Mailer:
 
     def provider(self, key: str) -> MailProvider:
         """The provider known by ``key`` (a name, or ``name#2``…)."""
+        return self._entry(key).provider
+
+    def breaker(self, key: str) -> Breaker | None:
+        """The breaker of the provider known by ``key`` (None when disabled), for
+        inspection."""
+        return self._entry(key).breaker
+
+    def _entry(self, key: str) -> _Entry:
         entry = self._by_key.get(key)
         if entry is None:
             raise ValidationError(
                 f"this Mailer has no provider {key!r}; it has {', '.join(self.providers)}",
                 field="provider",
             )
-        return entry.provider
-
-    def breaker(self, key: str) -> Breaker | None:
-        """The breaker of the provider known by ``key`` (None when disabled), for
-        inspection."""
-        self.provider(key)
-        return self._by_key[key].breaker
+        return entry
 
     # --- sending -------------------------------------------------------------------------
 
@@ -394,9 +395,7 @@ class Mailer:
         """Up to ``max_attempts`` sends to one provider."""
         key = entry.key
         for number in range(1, self.max_attempts + 1):
-            now = self._clock()
-            if now >= deadline:
-                return _Outcome.DEADLINE
+            now = self._clock()  # send() checked the deadline before the first attempt
             gate, until = (
                 entry.breaker.gate(now) if entry.breaker is not None else (Gate.CLOSED, None)
             )
@@ -437,6 +436,8 @@ class Mailer:
                 if self._clock() + delay >= deadline:
                     return _Outcome.MOVE_ON  # no time to wait here: maybe another is quicker
                 self._sleep(delay)
+                if self._clock() >= deadline:  # the sleep overran
+                    return _Outcome.DEADLINE
                 continue
             if entry.breaker is not None:
                 entry.breaker.success()
@@ -524,13 +525,7 @@ class Mailer:
         provider by ``result.provider``, UnsupportedOperation when that provider cannot
         report status. A result without message ids has nothing to ask about: ``[]``.
         """
-        entry = self._by_key.get(result.provider)
-        if entry is None:
-            raise ValidationError(
-                f"this Mailer has no provider {result.provider!r}; "
-                f"it has {', '.join(self.providers)}",
-                field="provider",
-            )
+        entry = self._entry(result.provider)
         if not entry.provider.capabilities.status:
             raise UnsupportedOperation(entry.key, "status")
         if not result.message_ids:
@@ -557,6 +552,8 @@ def _cannot_carry(entry: _Entry, message: Message) -> UnsupportedOperation | Non
     """Why this provider cannot carry this message at all (so another should), or None.
 
     Reads the spec's declared capabilities and limits only: no request is made."""
+    from ..validation import over_limit  # loaded with the providers; not by `import mailspec`
+
     caps, spec, key = entry.provider.capabilities, entry.provider.spec, entry.key
     if message.template:
         if not caps.template_send:
@@ -569,15 +566,9 @@ def _cannot_carry(entry: _Entry, message: Message) -> UnsupportedOperation | Non
         return UnsupportedOperation(key, "cc/bcc")
     if message.recipient_variables and not caps.recipient_variables:
         return UnsupportedOperation(key, "per-recipient variables")
-    limit = caps.recipients_per_request
-    if limit is not None:
-        for field in ("to", "cc", "bcc"):
-            count = len(getattr(message, field))
-            if count > limit:
-                return UnsupportedOperation(
-                    key, f"{count} {field} recipients", f"at most {limit} per request"
-                )
-    reply_max = spec.limits.reply_to_max
-    if reply_max is not None and len(message.reply_to_list) > reply_max:
-        return UnsupportedOperation(key, f"{len(message.reply_to_list)} reply-to addresses")
-    return None
+    over = over_limit(message, spec.limits)
+    if over is None:
+        return None
+    field, count, limit = over
+    what = "reply-to addresses" if field == "reply_to" else f"{field} recipients"
+    return UnsupportedOperation(key, f"{count} {what}", f"at most {limit} per request")

@@ -19,14 +19,14 @@ import itertools
 import random as _random
 import threading
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, get_args
 
 from ..errors import ValidationError
 
 __all__ = ["STRATEGIES", "Order", "StrategyName"]
 
 StrategyName = Literal["failover", "round_robin", "weighted"]
-STRATEGIES: tuple[str, ...] = ("failover", "round_robin", "weighted")
+STRATEGIES: tuple[str, ...] = get_args(StrategyName)
 
 
 class Order:
@@ -38,7 +38,7 @@ class Order:
         count: int,
         weights: Sequence[float] | None,
         rng: _random.Random,
-        lock: threading.Lock | None = None,
+        lock: threading.Lock,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValidationError(
@@ -63,7 +63,7 @@ class Order:
         self._rng = rng
         self._turn = itertools.count()
         # shared with whoever else draws from ``rng`` (the Mailer's jitter)
-        self._lock = lock if lock is not None else threading.Lock()
+        self._lock = lock
 
     def __call__(self) -> list[int]:
         """Provider indexes, in the order this send should try them."""

@@ -1,8 +1,9 @@
 """The base every generated client extends: one call path for every operation.
 
-``_call`` validates the request against the spec, encodes it, sends it, reads the
-envelope (the status code, from the body or the HTTP status), and returns the decoded
-answer on a success code or raises the error class the code's category names.
+``_call`` validates the request against the spec; ``_send`` (which an adapter that
+checked every request of a message up front calls directly) encodes it, sends it, reads the envelope (the status code, from
+the body or the HTTP status), and returns the decoded answer on a success code or
+raises the error class the code's category names.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .secrets import Secret, redact
 from .transport import Answer, Transport, check_base_url
 from .validation import check_request
 
-__all__ = ["DEFAULT_TIMEOUT", "BaseClient"]
+__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "timeout_seconds"]
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 10.0
@@ -52,6 +53,7 @@ class BaseClient:
     spec: ClassVar[Spec]
     envelope_decoder: ClassVar[msgspec.json.Decoder[Any]]
     request_types: ClassVar[dict[str, type[msgspec.Struct]]]
+    decoders: ClassVar[dict[str, msgspec.json.Decoder[Any]]]
 
     def __init__(
         self,
@@ -92,22 +94,16 @@ class BaseClient:
                     field="region",
                     provider=self.name,
                 )
-            self.region: str | None = region
             self.base_url = spec.regions[region].base_url
             self._bases = dict(spec.extra_bases)
         else:
             # base_url replaces every base, extra ones included: the sandbox and test
             # servers answer all of a provider's paths on one address
-            self.region = region
             self.base_url = check_base_url(base_url)
             self._bases = dict.fromkeys(spec.extra_bases, self.base_url)
-        if not isinstance(timeout, urllib3.Timeout) and not _valid_timeout(timeout):
+        if not isinstance(timeout, urllib3.Timeout):
             # urllib3 would raise ValueError here, or accept nan/inf and fail at send time
-            raise ValidationError(
-                f"expected a finite number of seconds > 0, got {timeout!r}",
-                field="timeout",
-                provider=self.name,
-            )
+            timeout = timeout_seconds(timeout, self.name)
         self._transport = Transport(self.name, timeout=timeout, ca_certs=ca_certs)
         self._plans = {name: _plan(op) for name, op in spec.operations.items()}
 
@@ -118,9 +114,16 @@ class BaseClient:
         self._transport.close()
 
     def _call(self, operation: str, request: msgspec.Struct, decoder: msgspec.json.Decoder[T]) -> T:
-        op = self.spec.operations[operation]
         values = {name: getattr(request, attr) for name, attr in self._plans[operation]}
-        check_request(self.name, op, values)
+        check_request(self.name, self.spec.operations[operation], values)
+        return self._send(operation, values, decoder)
+
+    def _send(
+        self, operation: str, values: Mapping[str, Any], decoder: msgspec.json.Decoder[T]
+    ) -> T:
+        """Send ``operation`` with parameter ``values`` that check_request has passed
+        (an adapter that checks every request of a message before the first calls this)."""
+        op = self.spec.operations[operation]
         body_credentials: dict[str, str] = {}
         headers: dict[str, str] = {}
         signer: Signer | None = None
@@ -243,10 +246,17 @@ def _retry_after(answer: Answer) -> float | None:
         return None
 
 
-def _valid_timeout(value: object) -> bool:
-    return (
+def timeout_seconds(value: object, provider: str | None = None) -> float:
+    """``value`` as a timeout: a finite number of seconds > 0, else ValidationError."""
+    if (
         isinstance(value, (int, float))
         and not isinstance(value, bool)
         and math.isfinite(value)
         and value > 0
+    ):
+        return float(value)
+    raise ValidationError(
+        f"expected a finite number of seconds > 0, got {value!r}",
+        field="timeout",
+        provider=provider,
     )

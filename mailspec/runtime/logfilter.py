@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from urllib.parse import quote, quote_plus
 
-from .secrets import MIN_REDACTED, live_secrets
+from .secrets import live_secrets, redact
 
 __all__ = ["LOGGERS", "SecretFilter", "install", "scrub"]
 
@@ -34,21 +33,9 @@ LOGGERS = (
 )
 
 
-def _forms() -> list[str]:
-    forms: set[str] = set()
-    for secret in live_secrets():
-        value = secret.reveal()
-        if len(value) >= MIN_REDACTED:
-            forms.update((value, quote(value, safe=""), quote_plus(value)))
-    return sorted(forms, key=len, reverse=True)  # longest first: no partial leftovers
-
-
 def scrub(text: str) -> str:
     """``text`` with every live credential (in any of its wire forms) replaced by ``***``."""
-    for form in _forms():
-        if form in text:
-            text = text.replace(form, "***")
-    return text
+    return redact(text, live_secrets())
 
 
 class SecretFilter(logging.Filter):

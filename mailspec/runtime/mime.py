@@ -122,13 +122,16 @@ def to_mime(
     message_id: str,
     provider: str | None = None,
     extra_headers: Mapping[str, str] | None = None,
+    checked: bool = False,
 ) -> EmailMessage:
     """``message`` (already validated) as an EmailMessage with ``message_id`` (without
     angle brackets, see :func:`message_id_for`) as its Message-ID; ``extra_headers``
     are the transport's own (such as X-SMTPAPI). ``provider`` names the provider in
-    errors."""
+    errors. ``checked``: :func:`check_mime` has passed this message with these extra
+    headers, so it is not run again."""
     extra = extra_headers or {}
-    check_mime(message, provider=provider, extra_headers=extra)
+    if not checked:
+        check_mime(message, provider=provider, extra_headers=extra)
     try:
         mime = _body(message)
         _headers(mime, message, message_id, extra)
@@ -145,9 +148,16 @@ def to_bytes(
     message_id: str,
     provider: str | None = None,
     extra_headers: Mapping[str, str] | None = None,
+    checked: bool = False,
 ) -> bytes:
     """:func:`to_mime`, written out as SMTP's DATA carries it (CRLF lines, 7-bit)."""
-    mime = to_mime(message, message_id=message_id, provider=provider, extra_headers=extra_headers)
+    mime = to_mime(
+        message,
+        message_id=message_id,
+        provider=provider,
+        extra_headers=extra_headers,
+        checked=checked,
+    )
     try:
         return mime.as_bytes()
     except (TypeError, ValueError, LookupError) as exc:
@@ -256,7 +266,6 @@ def _headers(
     extra: Mapping[str, str],
 ) -> None:
     own = {name.lower() for name in message.headers}
-    own.discard("message-id")  # message_id_for has taken it
     # the email package encodes a non-ASCII display name as an RFC 2047 word
     mime["From"] = Address(display_name=message.from_name or "", addr_spec=message.from_email)
     mime["To"] = ", ".join(message.to)

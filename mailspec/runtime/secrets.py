@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
-__all__ = ["MIN_REDACTED", "Secret", "live_secrets", "redact"]
+__all__ = ["MIN_REDACTED", "Secret", "live_secrets", "redact", "wire_forms"]
 
 MIN_REDACTED = 4
 
@@ -39,16 +40,27 @@ class Secret:
         raise TypeError("credentials cannot be pickled")
 
 
+def wire_forms(value: str) -> set[str]:
+    """``value`` as it may travel, and so be echoed back: as is, and percent-encoded as
+    a URL path or query (``quote``) or a form (``quote_plus``) carries it."""
+    return {value, quote(value, safe=""), quote_plus(value)}
+
+
 def redact(text: str, secrets: Iterable[Secret]) -> str:
-    """``text`` with every credential value replaced by ``***`` (a provider may echo one).
+    """``text`` with every credential value, in each of its :func:`wire_forms`,
+    replaced by ``***`` (a provider may echo one).
 
     Values shorter than :data:`MIN_REDACTED` are left alone: replacing every ``x`` in a
     message would destroy it, and no real credential is that short.
     """
+    forms: set[str] = set()
     for secret in secrets:
         value = secret.reveal()
-        if len(value) >= MIN_REDACTED and value in text:
-            text = text.replace(value, "***")
+        if len(value) >= MIN_REDACTED:
+            forms |= wire_forms(value)
+    for form in sorted(forms, key=len, reverse=True):  # longest first: no partial leftovers
+        if form in text:
+            text = text.replace(form, "***")
     return text
 
 

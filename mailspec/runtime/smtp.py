@@ -36,6 +36,7 @@ import smtplib
 import socket
 import ssl
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -50,13 +51,13 @@ from ..errors import (
     ValidationError,
 )
 from .secrets import MIN_REDACTED, Secret, redact
-from .transport import _is_loopback
+from .transport import is_loopback
 
 __all__ = [
     "Envelope",
     "SmtpServer",
     "SmtpSession",
-    "is_loopback",
+    "auth_forms",
     "reply_error",
     "tls_context",
 ]
@@ -66,12 +67,6 @@ log = logging.getLogger("mailspec.smtp")
 # replies that say the credentials were not accepted (RFC 4954: 530 authentication
 # required, 534 mechanism too weak, 535 invalid credentials, 538 encryption required)
 AUTH_CODES = frozenset({530, 534, 535, 538})
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is this machine, by the rule ``check_base_url`` applies to plain
-    http: ``localhost`` or a loopback IP address (no name is resolved)."""
-    return _is_loopback(host)
 
 
 def tls_context(ca_certs: str | None = None) -> ssl.SSLContext:
@@ -139,7 +134,13 @@ class SmtpSession:
     """
 
     def __init__(
-        self, provider: str, server: SmtpServer, *, username: Secret, password: Secret
+        self,
+        provider: str,
+        server: SmtpServer,
+        *,
+        username: Secret,
+        password: Secret,
+        hidden: Sequence[Secret] | None = None,
     ) -> None:
         if not server.starttls and not is_loopback(server.host):
             # checked when the provider is built too; here as well, since this is where
@@ -151,7 +152,9 @@ class SmtpSession:
             )
         self.provider, self.server = provider, server
         self._username, self._password = username, password
-        self._hidden = _wire_forms(username, password)
+        # what error texts are redacted of: the caller's auth_forms(), made once for
+        # every session, or made here
+        self._hidden = hidden if hidden is not None else auth_forms(username, password)
         self._smtp: smtplib.SMTP | None = None
 
     def __repr__(self) -> str:
@@ -359,9 +362,9 @@ class SmtpSession:
         return reply_error(self.provider, code, self._text(raw))
 
 
-def _wire_forms(username: Secret, password: Secret) -> list[Secret]:
+def auth_forms(username: Secret, password: Secret) -> list[Secret]:
     """The credentials, and their base64 forms as AUTH PLAIN and LOGIN send them: a
-    server's error text might echo any of them."""
+    server's error text might echo any of them (``redact`` adds their other wire forms)."""
     user, key = username.reveal(), password.reveal()
     forms = [username, password]
     for plain in (user, key, f"\0{user}\0{key}"):

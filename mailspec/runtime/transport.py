@@ -24,7 +24,7 @@ from urllib3.util import parse_url
 from ..errors import TransportError, ValidationError
 from . import logfilter
 
-__all__ = ["Answer", "Transport", "check_base_url"]
+__all__ = ["Answer", "Transport", "check_base_url", "is_loopback"]
 
 log = logging.getLogger("mailspec.http")
 
@@ -44,7 +44,7 @@ def check_base_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return url
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return url
     if parts.scheme == "http":
         raise ValidationError(
@@ -57,7 +57,9 @@ def check_base_url(url: str) -> str:
     )
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine: ``localhost`` or a loopback IP address (no name
+    is resolved). Plain http (and an SMTP login without STARTTLS) may go there only."""
     if host == "localhost":
         return True
     try:
@@ -75,21 +77,17 @@ class Transport:
         *,
         timeout: float | urllib3.Timeout,
         ca_certs: str | None = None,
-        maxsize: int = 10,
     ) -> None:
         logfilter.install()  # urllib3's DEBUG log shows request URLs, query strings included
         self.provider = provider
-        self.timeout = (
-            timeout
-            if isinstance(timeout, urllib3.Timeout)
-            else urllib3.Timeout(connect=timeout, read=timeout)
-        )
+        if not isinstance(timeout, urllib3.Timeout):
+            timeout = urllib3.Timeout(connect=timeout, read=timeout)
         self._pool = urllib3.PoolManager(
             num_pools=4,
-            maxsize=maxsize,
+            maxsize=10,
             block=False,
             retries=False,
-            timeout=self.timeout,
+            timeout=timeout,
             cert_reqs="CERT_REQUIRED",
             ca_certs=ca_certs,
             headers=_HEADERS,
@@ -97,14 +95,13 @@ class Transport:
         self._routes: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
 
     def send(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Answer:
+        """Send one request (connecting as needed; :meth:`warm` connects ahead)."""
         started = time.perf_counter()
         try:
             # urllib3 replaces (does not merge) the pool's default headers with per-request
             # ones. What PoolManager.request(..., redirect=False) does for an encoded body,
             # minus parsing the URL and looking its pool up again on every call
             pool, target = self._route(url)
-            if pool.scheme == "http" and not _has_open_connection(pool):
-                _connect(pool)
             response = pool.urlopen(
                 method,
                 target,

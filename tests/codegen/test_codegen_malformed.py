@@ -276,6 +276,36 @@ CASES = [
         ),
     ),
     Case(
+        "aliases-on-a-list-field",
+        edit(
+            'vo_list: {wire: voList, type: "list[StatusRecord]"}',
+            'vo_list: {wire: voList, aliases: [volist], type: "list[StatusRecord]"}',
+        ),
+        lambda t: (
+            f"{at(t, 'aliases: [volist]')}: shapes.StatusInfo.fields.vo_list.aliases: "
+            "a list field cannot have aliases: only a scalar or a shape"
+        ),
+    ),
+    Case(
+        "aliases-on-a-dict-field",
+        edit("      total: {type: int}", '      total: {type: "dict[str, int]", aliases: [sum]}'),
+        lambda t: (
+            f"{at(t, 'aliases: [sum]')}: shapes.StatusInfo.fields.total.aliases: "
+            "a dict field cannot have aliases: only a scalar or a shape"
+        ),
+    ),
+    Case(
+        "aliases-on-a-required-field",
+        edit(
+            "info: {type: SendInfo}",
+            "info: {type: SendInfo, required: true, aliases: [data]}",
+        ),
+        lambda t: (
+            f"{at(t, 'aliases: [data]')}: shapes.SendResponse.fields.info.aliases: "
+            "a required field cannot have aliases: only optional ones"
+        ),
+    ),
+    Case(
         "unknown-type-expression",
         edit("total: {type: int}", "total: {type: integer}"),
         lambda t: (

@@ -3,9 +3,8 @@ words still get a readable enum member."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from codegen_support import reference_text
 
 from mailspec.codegen.checks import check
 from mailspec.codegen.loader import SpecError, load_text
@@ -13,7 +12,7 @@ from mailspec.codegen.model import build
 from mailspec.ir import RESERVED_OPERATION_NAMES
 from mailspec.runtime import BaseClient
 
-SPEC = (Path(__file__).resolve().parents[2] / "spec" / "aurorasendcloud.yaml").read_text()
+SPEC = reference_text()
 
 
 @pytest.mark.parametrize("name", sorted(RESERVED_OPERATION_NAMES))

@@ -8,6 +8,7 @@ import logging
 import pickle
 import socket
 import threading
+from urllib.parse import quote, quote_plus
 
 import pytest
 from aurora_support import (
@@ -30,7 +31,7 @@ from mailspec import (
     TransportError,
     ValidationError,
 )
-from mailspec.runtime import Secret
+from mailspec.runtime import Secret, redact
 
 
 def _texts(obj: object) -> list[str]:
@@ -84,6 +85,33 @@ def test_provider_error_echoing_the_key_is_redacted(httpserver, secret_provider)
         secret_provider.send(message())
     _assert_hidden(info.value)
     assert info.value.message == "authentication failed for api_key=*** (user u)"
+
+
+@pytest.mark.parametrize("encode", [quote_plus, lambda v: quote(v, safe="")])
+def test_provider_error_echoing_the_percent_encoded_key_is_redacted(
+    httpserver, make_provider, encode
+):
+    """A key with characters a form or URL escapes travels escaped, and a provider may
+    echo it as it came (``apiKey=k%2By%2F...``)."""
+    key = f"k+y/ {SENTINEL}"
+    assert encode(key) != key and SENTINEL in encode(key)
+    provider = make_provider(api_key=key)
+    httpserver.expect_request(SEND_PATH).respond_with_json(
+        failure(40005, f"bad request apiKey={encode(key)}&apiUser=u")
+    )
+    with pytest.raises(AuthenticationError) as info:
+        provider.send(message())
+    _assert_hidden(info.value)
+    assert info.value.message == "bad request apiKey=***&apiUser=u"
+
+
+def test_redact_hides_every_wire_form():
+    secret = Secret("k+y/abcd")
+    assert redact("apiKey=k%2By%2Fabcd", [secret]) == "apiKey=***"
+    assert redact("raw k+y/abcd, form k%2By%2Fabcd", [secret]) == "raw ***, form ***"
+    spaced = Secret("a b/cd")
+    assert redact("a+b%2Fcd | a%20b%2Fcd | a b/cd", [spaced]) == "*** | *** | ***"
+    assert redact("abc abc", [Secret("abc")]) == "abc abc"  # too short to redact
 
 
 def test_status_error_echoing_the_key_is_redacted(httpserver, secret_provider):
@@ -190,17 +218,18 @@ def test_secret_refuses_pickling_and_copying():
     assert SENTINEL not in repr(secret) and SENTINEL not in str(secret)
     assert SENTINEL not in f"{secret}" and SENTINEL not in format(secret)
     for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match="credentials cannot be pickled"):
             pickle.dumps(secret, protocol=protocol)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="credentials cannot be pickled"):
         copy.deepcopy(secret)
 
 
 def test_provider_cannot_be_pickled_with_its_key():
     p = mailspec.provider("aurorasendcloud", api_user="u", api_key=SENTINEL)
-    with pytest.raises(TypeError):
+    # mailspec's own refusal, not whatever else in the provider (a lock) cannot be pickled
+    with pytest.raises(TypeError, match="credentials cannot be pickled"):
         pickle.dumps(p)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="credentials cannot be pickled"):
         pickle.dumps(p.client._secrets)
 
 

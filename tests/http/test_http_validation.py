@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aurora_support import SEND_PATH, message, ok_send
 
-from mailspec import Attachment, Message, UnsupportedOperation, ValidationError
+from mailspec import Attachment, UnsupportedOperation, ValidationError
 
 INJECTION = "ann@example.org\r\nBcc: victim@example.net"
 
@@ -20,6 +20,9 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "bcc bad": ({"bcc": ["@example.org"]}, "bcc"),
     "reply_to bad string": ({"reply_to": "help"}, "reply_to"),
     "reply_to bad in list": ({"reply_to": ["help@example.com", "nope"]}, "reply_to"),
+    "reply_to not str or list": ({"reply_to": 123}, "reply_to"),
+    "reply_to a tuple": ({"reply_to": ("help@example.com",)}, "reply_to"),
+    "reply_to a dict": ({"reply_to": {"help@example.com": 1}}, "reply_to"),
     "from bad": ({"from_email": "noreply"}, "from_email"),
     "from empty": ({"from_email": ""}, "from_email"),
     "to with semicolon": ({"to": ["ann@example.org;eve@example.net"]}, "to"),
@@ -170,7 +173,3 @@ def test_a_valid_message_after_invalid_ones_still_goes(httpserver, aurora):
         aurora.send(message(subject="a\r\nb"))
     assert aurora.send(message()).message_ids == ["e1"]
     assert len(httpserver.log) == 1
-
-
-def test_message_type_is_the_public_one():
-    assert isinstance(message(), Message)

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from mailer_support import FakeClock
 
 import mailspec
 from mailspec import AllProvidersFailed, Mailer, Message
@@ -15,34 +16,14 @@ from mailspec.sandbox import Fault, Sandbox
 NAMES = ["aurorasendcloud", "sendcloud", "cloudmails", "aotsend"]
 
 
-class Clock:
-    """Time that moves only when the Mailer sleeps (or a test says so)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox(NAMES, slow_seconds=0.6) as running:
         yield running
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 def mailer(
-    sandbox: Sandbox, clock: Clock, names: list[str] | None = None, **options: object
+    sandbox: Sandbox, clock: FakeClock, names: list[str] | None = None, **options: object
 ) -> Mailer:
     providers = [sandbox[n].provider(timeout=0.3) for n in names or NAMES]
     return Mailer(providers, clock=clock, sleep=clock.sleep, **options)  # type: ignore[arg-type]
@@ -58,20 +39,20 @@ def held(sandbox: Sandbox) -> dict[str, int]:
     return {server.name: len(server.accepted) for server in sandbox}
 
 
-def test_failover_in_order(sandbox: Sandbox, clock: Clock) -> None:
+def test_failover_in_order(sandbox: Sandbox, clock: FakeClock) -> None:
     result = mailer(sandbox, clock).send(message())
     assert result.provider == "aurorasendcloud"
     assert held(sandbox) == {"aurorasendcloud": 1, "sendcloud": 0, "cloudmails": 0, "aotsend": 0}
 
 
-def test_round_robin_spreads_the_load(sandbox: Sandbox, clock: Clock) -> None:
+def test_round_robin_spreads_the_load(sandbox: Sandbox, clock: FakeClock) -> None:
     names = ["aurorasendcloud", "sendcloud", "cloudmails"]
     m = mailer(sandbox, clock, names, strategy="round_robin")
     assert [m.send(message(i)).provider for i in range(6)] == names * 2
     assert held(sandbox) == {"aurorasendcloud": 2, "sendcloud": 2, "cloudmails": 2, "aotsend": 0}
 
 
-def test_weighted_follows_the_weights(sandbox: Sandbox, clock: Clock) -> None:
+def test_weighted_follows_the_weights(sandbox: Sandbox, clock: FakeClock) -> None:
     import random
 
     names = ["aurorasendcloud", "sendcloud"]
@@ -83,7 +64,7 @@ def test_weighted_follows_the_weights(sandbox: Sandbox, clock: Clock) -> None:
     assert 45 < counts["aurorasendcloud"] < 75  # about three in four (60)
 
 
-def test_retry_then_success_on_the_same_provider(sandbox: Sandbox, clock: Clock) -> None:
+def test_retry_then_success_on_the_same_provider(sandbox: Sandbox, clock: FakeClock) -> None:
     sandbox["aurorasendcloud"].faults.queue(Fault.SERVER_ERROR, times=2)
     result = mailer(sandbox, clock).send(message())
     assert result.provider == "aurorasendcloud"
@@ -92,11 +73,11 @@ def test_retry_then_success_on_the_same_provider(sandbox: Sandbox, clock: Clock)
         ("aurorasendcloud", "failed"),
         ("aurorasendcloud", "accepted"),
     ]
-    assert len(clock.slept) == 2 and all(0 <= s <= 1.0 for s in clock.slept)  # jittered backoff
+    assert len(clock.sleeps) == 2 and all(0 <= s <= 1.0 for s in clock.sleeps)  # jittered backoff
     assert held(sandbox)["aurorasendcloud"] == 1 and held(sandbox)["sendcloud"] == 0
 
 
-def test_rate_limit_answer_is_retried_then_fails_over(sandbox: Sandbox, clock: Clock) -> None:
+def test_rate_limit_answer_is_retried_then_fails_over(sandbox: Sandbox, clock: FakeClock) -> None:
     sandbox["aurorasendcloud"].faults.queue(Fault.RATE_LIMIT, times=3)
     result = mailer(sandbox, clock).send(message())
     assert result.provider == "sendcloud"
@@ -105,16 +86,16 @@ def test_rate_limit_answer_is_retried_then_fails_over(sandbox: Sandbox, clock: C
     assert held(sandbox)["aurorasendcloud"] == 0
 
 
-def test_authentication_failure_moves_on_at_once(sandbox: Sandbox, clock: Clock) -> None:
+def test_authentication_failure_moves_on_at_once(sandbox: Sandbox, clock: FakeClock) -> None:
     wrong = mailspec.provider("aurorasendcloud", base_url=sandbox["aurorasendcloud"].base_url,
                               api_user="nobody", api_key="wrong-key")  # fmt: skip
     m = Mailer([wrong, sandbox["sendcloud"].provider()], clock=clock, sleep=clock.sleep)
     result = m.send(message())
-    assert result.provider == "sendcloud" and clock.slept == []
+    assert result.provider == "sendcloud" and clock.sleeps == []
     assert isinstance(result.attempts[0].error, mailspec.AuthenticationError)
 
 
-def test_invalid_message_stops_before_any_provider(sandbox: Sandbox, clock: Clock) -> None:
+def test_invalid_message_stops_before_any_provider(sandbox: Sandbox, clock: FakeClock) -> None:
     bad = Message(from_email="noreply@example.com", to=["not-an-address"], subject="Hi", html="x")
     with pytest.raises(mailspec.ValidationError):
         mailer(sandbox, clock).send(bad)
@@ -122,7 +103,7 @@ def test_invalid_message_stops_before_any_provider(sandbox: Sandbox, clock: Cloc
 
 
 def test_template_only_provider_is_skipped_for_a_plain_message(
-    sandbox: Sandbox, clock: Clock
+    sandbox: Sandbox, clock: FakeClock
 ) -> None:
     result = mailer(sandbox, clock, ["aotsend", "cloudmails"]).send(message())
     assert result.provider == "cloudmails"
@@ -132,7 +113,7 @@ def test_template_only_provider_is_skipped_for_a_plain_message(
 
 @pytest.mark.parametrize("fault", [Fault.DROP_AFTER, Fault.GARBAGE, Fault.SLOW])
 def test_ambiguous_failure_is_not_resent_by_default(
-    sandbox: Sandbox, clock: Clock, fault: Fault
+    sandbox: Sandbox, clock: FakeClock, fault: Fault
 ) -> None:
     sandbox["aurorasendcloud"].faults.queue(fault)
     with pytest.raises(AllProvidersFailed) as caught:
@@ -142,7 +123,7 @@ def test_ambiguous_failure_is_not_resent_by_default(
     assert sandbox["aurorasendcloud"].requests == 1  # nor again to the same provider
 
 
-def test_ambiguous_failure_is_resent_when_opted_in(sandbox: Sandbox, clock: Clock) -> None:
+def test_ambiguous_failure_is_resent_when_opted_in(sandbox: Sandbox, clock: FakeClock) -> None:
     sandbox["aurorasendcloud"].faults.queue(Fault.DROP_AFTER)
     result = mailer(sandbox, clock, on_ambiguous="failover").send(message())
     assert result.provider == "sendcloud"
@@ -151,7 +132,7 @@ def test_ambiguous_failure_is_resent_when_opted_in(sandbox: Sandbox, clock: Cloc
     assert held(sandbox)["aurorasendcloud"] == 1 and held(sandbox)["sendcloud"] == 1
 
 
-def test_breaker_opens_skips_half_opens_and_closes(sandbox: Sandbox, clock: Clock) -> None:
+def test_breaker_opens_skips_half_opens_and_closes(sandbox: Sandbox, clock: FakeClock) -> None:
     m = mailer(
         sandbox,
         clock,
@@ -168,18 +149,18 @@ def test_breaker_opens_skips_half_opens_and_closes(sandbox: Sandbox, clock: Cloc
     assert (
         skipped.attempts[0].outcome == "skipped" and sandbox["aurorasendcloud"].requests == before
     )
-    clock.now += 61  # cooldown over: one probe goes through, fails, and re-opens it
+    clock.advance(61)  # cooldown over: one probe goes through, fails, and re-opens it
     m.send(message(4))
     assert sandbox["aurorasendcloud"].requests == before + 1
     m.send(message(5))
     assert sandbox["aurorasendcloud"].requests == before + 1
     sandbox["aurorasendcloud"].faults.clear()  # the provider recovers
-    clock.now += 61
+    clock.advance(61)
     assert m.send(message(6)).provider == "aurorasendcloud"  # the probe succeeds: closed
     assert m.send(message(7)).provider == "aurorasendcloud"
 
 
-def test_deadline_is_respected(sandbox: Sandbox, clock: Clock) -> None:
+def test_deadline_is_respected(sandbox: Sandbox, clock: FakeClock) -> None:
     sandbox["aurorasendcloud"].faults.randomly({Fault.SERVER_ERROR: 1.0})
     sandbox["sendcloud"].faults.randomly({Fault.SERVER_ERROR: 1.0})
     m = mailer(
@@ -187,10 +168,10 @@ def test_deadline_is_respected(sandbox: Sandbox, clock: Clock) -> None:
     )
     with pytest.raises(AllProvidersFailed):
         m.send(message())
-    assert sum(clock.slept) <= 2.0  # never slept past the deadline
+    assert sum(clock.sleeps) <= 2.0  # never slept past the deadline
 
 
-def test_client_side_rate_limit_from_the_spec(sandbox: Sandbox, clock: Clock) -> None:
+def test_client_side_rate_limit_from_the_spec(sandbox: Sandbox, clock: FakeClock) -> None:
     m = mailer(sandbox, clock, ["aurorasendcloud"], rate_limit_wait=0.0)
     sent = 0
     with pytest.raises(AllProvidersFailed):
@@ -224,7 +205,7 @@ def test_concurrent_sends_are_each_accepted_exactly_once(sandbox: Sandbox) -> No
         assert held(sandbox)[name] == sum(r.provider == name for r in results)
 
 
-def test_status_asks_the_provider_that_accepted(sandbox: Sandbox, clock: Clock) -> None:
+def test_status_asks_the_provider_that_accepted(sandbox: Sandbox, clock: FakeClock) -> None:
     sandbox["aurorasendcloud"].faults.queue(Fault.RATE_LIMIT, times=3)
     sandbox["sendcloud"].set_outcome("bounced", sub_status=406)
     m = mailer(sandbox, clock, ["aurorasendcloud", "sendcloud"])

@@ -227,14 +227,32 @@ def test_invalid_message_raises_before_any_request(servers, fast) -> None:
     assert a.received == [] and b.received == []
 
 
-def test_invalid_message_after_a_failure_stops_there(servers, fast) -> None:
-    """A message one provider's spec refuses is not offered to the next."""
-    a, b = servers(2)
+def test_invalid_message_after_a_failure_stops_there(servers, fast, dead_url) -> None:
+    """A refusal by a later provider's own spec, after an earlier provider was sent the
+    message and failed, is that provider's alone: it is recorded as skipped and the
+    caller gets AllProvidersFailed with every attempt, not a bare ValidationError."""
+    (a,) = servers(1)
     a.default = SERVER_ERROR
-    mailer = Mailer([a.provider(), b.provider()], max_attempts=1, **fast)
-    with pytest.raises(ValidationError):
-        mailer.send(make_message(subject="x" * 300))  # over the 255 the spec allows
-    assert a.received == [] and b.received == []
+    # CloudMails takes one reply-to address (AuroraSendCloud takes up to 3), and finds
+    # out before any request: nothing listens at dead_url, so a request would fail
+    cloudmails = mailspec.provider("cloudmails", api_key="k", base_url=dead_url)
+    message = make_message(reply_to=["r1@example.org", "r2@example.org"])
+    mailer = Mailer([a.provider(), cloudmails], max_attempts=1, **fast)
+    with pytest.raises(AllProvidersFailed) as caught:
+        mailer.send(message)
+    assert outcomes(caught.value.attempts) == [
+        ("aurorasendcloud", "failed", "ProviderServerError"),
+        ("cloudmails", "skipped", "ValidationError"),
+    ]
+    refusal = caught.value.attempts[1].error
+    assert isinstance(refusal, ValidationError) and refusal.field == "reply_to"
+    assert caught.value.ambiguous is False
+    assert len(a.received) == 1 and a.accepted == []
+    # with no failure before it, the same refusal is the caller's error, raised as is
+    with pytest.raises(ValidationError) as direct:
+        Mailer([cloudmails, a.provider()], max_attempts=1, **fast).send(message)
+    assert direct.value.field == "reply_to"
+    assert len(a.received) == 1  # the next provider was not tried
 
 
 # --- ambiguous failures -------------------------------------------------------------------
@@ -298,9 +316,6 @@ def test_provider_without_template_send_is_skipped_for_a_template(servers, fast)
     assert a.received == [] and b.received == []
 
 
-@pytest.mark.skipif(
-    "aotsend" not in mailspec.available(), reason="spec/aotsend.yaml not generated yet"
-)
 def test_template_only_provider_is_skipped_for_a_plain_message(servers, fast) -> None:
     (a,) = servers(1)
     aot = mailspec.provider("aotsend", app_key="k", base_url=a.url)  # never contacted

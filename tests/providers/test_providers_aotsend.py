@@ -136,6 +136,16 @@ def test_fields_without_a_place_are_refused_before_any_request(
     assert httpserver.log == []
 
 
+def test_send_many_checks_every_message_before_the_first_request(httpserver, aotsend):
+    httpserver.expect_request(SEND, method="POST").respond_with_json(OK)
+    with pytest.raises(ValidationError) as info:
+        aotsend.send_many(
+            [template_message(), template_message(reply_to=["a@example.org", "b@example.org"])]
+        )
+    assert info.value.field == "reply_to"
+    assert httpserver.log == []
+
+
 def test_status_is_unsupported(httpserver, aotsend):
     with pytest.raises(UnsupportedOperation) as info:
         aotsend.status(["x"])

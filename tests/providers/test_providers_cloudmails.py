@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -341,6 +341,42 @@ def test_status_filters_by_time_client_side(httpserver, cloudmails):
     )
     statuses = cloudmails.status(["old", "new"], since=datetime(2026, 5, 10))
     assert [s.message_id for s in statuses] == ["new"]
+
+
+def test_status_takes_dates_as_whole_utc_days(httpserver, cloudmails):
+    """A date ``since`` counts from its start, a date ``until`` through its end, in UTC
+    (as the SendCloud-style status reads them); datetimes and dates may be mixed."""
+    times = {
+        "before": "2026-05-09T23:59:59Z",
+        "east": "2026-05-10T01:00:00+02:00",  # 2026-05-09T23:00Z: the day before, in UTC
+        "first": "2026-05-10T00:00:00Z",
+        "last": "2026-05-12T23:59:59.999Z",
+        "after": "2026-05-13T00:00:00Z",
+    }
+    for message_id, when in times.items():
+        httpserver.expect_request(f"/v1/emails/{message_id}", method="GET").respond_with_json(
+            record(message_id, "delivered", delivered_at=when)
+        )
+    httpserver.expect_request("/v1/emails/undated", method="GET").respond_with_json(
+        record("undated", "sent", created_at="")
+    )
+    ids = [*times, "undated"]
+
+    def found(**window: Any) -> list[str]:
+        return [s.message_id for s in cloudmails.status(ids, **window)]
+
+    assert found(since=date(2026, 5, 10), until=date(2026, 5, 12)) == ["first", "last", "undated"]
+    assert found(since=date(2026, 5, 10), until=date(2026, 5, 10)) == ["first", "undated"]
+    assert found(since=date(2026, 5, 13)) == ["after", "undated"]
+    assert found(until=date(2026, 5, 9)) == ["before", "east", "undated"]
+    assert found(since=datetime(2026, 5, 12, 12), until=date(2026, 5, 12)) == ["last", "undated"]
+    assert found(since=date(2026, 5, 10), until=datetime(2026, 5, 10, tzinfo=UTC)) == [
+        "first",
+        "undated",
+    ]
+    with pytest.raises(ValidationError) as info:
+        cloudmails.status(ids, since=date(2026, 5, 12), until=date(2026, 5, 10))
+    assert info.value.field == "since"
 
 
 def test_status_of_an_unknown_id_is_not_found(httpserver, cloudmails):

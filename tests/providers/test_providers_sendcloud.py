@@ -199,6 +199,16 @@ def test_hostile_or_oversized_values_are_refused_before_any_request(
     assert httpserver.log == []
 
 
+def test_send_many_checks_every_request_before_the_first_is_sent(httpserver, sendcloud):
+    """A later message the spec's request check refuses (not the Message check: a
+    subject over the 255 the spec allows) stops the batch before anything is sent."""
+    httpserver.expect_request(SEND, method="POST").respond_with_json(ok("id-1"))
+    with pytest.raises(ValidationError) as info:
+        sendcloud.send_many([message(), message(subject="x" * 256)])
+    assert info.value.field == "subject"
+    assert httpserver.log == []
+
+
 def test_longest_allowed_subject_and_non_ascii_travel_intact(httpserver, sendcloud):
     httpserver.expect_request(SEND, method="POST").respond_with_json(ok("id-1"))
     head = "Ihre Bestellung — 订单 ✓ "

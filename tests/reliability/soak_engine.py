@@ -204,16 +204,13 @@ def reconcile(
         tries = Counter(a.provider for a in attempts if a.outcome != "skipped")
         if any(n > 1 for n in tries.values()):
             report.retried += 1
-        ambiguous_at = {
-            a.provider
+        ambiguous = [
+            a
             for a in attempts
             if a.outcome == "failed" and a.error is not None and a.error.ambiguous
-        }
-        report.ambiguous_attempts += sum(
-            1
-            for a in attempts
-            if a.outcome == "failed" and a.error is not None and a.error.ambiguous
-        )
+        ]
+        ambiguous_at = {a.provider for a in ambiguous}
+        report.ambiguous_attempts += len(ambiguous)
         accepted = [a for a in attempts if a.outcome == "accepted"]
         if isinstance(outcome, SendResult):
             report.sent += 1

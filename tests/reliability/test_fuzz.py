@@ -13,7 +13,6 @@ flake.
 from __future__ import annotations
 
 import json
-import socket
 import string
 from collections.abc import Iterator
 from pathlib import Path
@@ -216,23 +215,15 @@ body = st.one_of(
 STATUSES = st.sampled_from([200, 201, 204, 400, 401, 404, 429, 500, 502, 503])
 
 
-@pytest.fixture(scope="module")
-def canned_module() -> Iterator[Any]:
-    from reliability_support import CannedServer
-
-    server = CannedServer()
-    yield server
-    server.close()
-
-
 @settings(COMMON, max_examples=BODIES)
 @given(data=body, status=STATUSES, retry_after=st.sampled_from([None, "2", "soon", "-5", "1e9"]),
        which=st.sampled_from(["aurorasendcloud", "sendcloud", "cloudmails", "aotsend"]),
        op=st.sampled_from(["send", "status"]))  # fmt: skip
 def test_any_answer_is_a_result_or_a_provider_error(
-    canned_module, data, status, retry_after, which, op
+    canned, data, status, retry_after, which, op
 ) -> None:
-    canned = canned_module
+    # `canned` (conftest) is set up once for all of hypothesis's examples: each example
+    # sets every part of the answer
     canned.status, canned.body = status, data
     canned.headers = {"Content-Type": "application/json"}
     if retry_after is not None:
@@ -413,4 +404,3 @@ def test_any_data_mutation_of_a_spec_generates_or_fails_with_a_position(changes)
 
 def test_the_unmutated_reference_spec_generates() -> None:
     _generate(REF)  # so the mutations above start from something valid
-    assert socket  # (imported for the type checker's benefit only)

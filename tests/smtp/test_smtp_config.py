@@ -58,9 +58,10 @@ def test_plain_text_login_is_allowed_to_loopback(host):
 
 def test_timeout_applies_to_smtp_and_is_checked():
     assert smtp(timeout=2.5).server.timeout == 2.5
-    for bad in (0, -1, float("nan"), float("inf"), "5"):
-        with pytest.raises(ValidationError):
+    for bad in (0, -1, float("nan"), float("inf"), "5", True):
+        with pytest.raises(ValidationError) as caught:
             smtp(timeout=bad)
+        assert caught.value.field == "timeout"
 
 
 def test_an_unreadable_ca_bundle_is_refused_when_built(tmp_path):
