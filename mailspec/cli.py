@@ -71,7 +71,6 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_codes(args: argparse.Namespace) -> int:
     from . import registry
-    from .errors import ValidationError
 
     try:
         if args.code is not None:
@@ -143,21 +142,20 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     from .sandbox import Sandbox
 
     names = args.providers or None
-    ports = dict.fromkeys(names, 0) if names else {}
-    if args.port:
-        if not names or len(names) != 1:
-            print("error: --port needs exactly one provider", file=sys.stderr)
-            return 2
-        ports[names[0]] = args.port
-    secret = os.environ.get(args.webhook_secret_env) or None
-    sandbox = Sandbox(names, ports=ports)
+    if args.port and (not names or len(names) != 1):
+        print("error: --port needs exactly one provider", file=sys.stderr)
+        return 2
+    secret = os.environ.get(args.webhook_secret_env)
+    if args.webhook_url and not secret:
+        print(
+            f"error: --webhook-url needs the key to sign events with in ${args.webhook_secret_env}",
+            file=sys.stderr,
+        )
+        return 2
+    sandbox = Sandbox(names, ports={names[0]: args.port} if names and args.port else {})
     with sandbox:
         if args.webhook_url:
-            for server in sandbox:
-                if server.spec.webhooks is not None:  # the others post none
-                    server.send_webhooks(
-                        f"{args.webhook_url.rstrip('/')}/{server.name}", secret=secret
-                    )
+            sandbox.send_webhooks(args.webhook_url, secret=secret)
         if args.json:
             rows = [
                 {
@@ -386,9 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--webhook-secret-env",
         metavar="NAME",
-        default="MAILSPEC_WEBHOOK_SECRET",
+        default=DEFAULT_SECRET_ENV,
         help="the environment variable holding the key events are signed with "
-        "(default MAILSPEC_WEBHOOK_SECRET)",
+        f"(default {DEFAULT_SECRET_ENV})",
     )
     sandbox.add_argument("--json", action="store_true", help="machine-readable output")
     sandbox.set_defaults(run=_cmd_sandbox)

@@ -11,22 +11,19 @@ Everything runs on 127.0.0.1; nothing leaves the machine.
 
 from __future__ import annotations
 
-import secrets
 import sys
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from .errors import AllProvidersFailed, MailspecError
 from .mailer import Mailer
 from .message import Message
+from .registry import available
 from .results import Attempt, SendResult
 from .sandbox import Fault, Sandbox
-from .webhooks import Event, WebhookApp
+from .sandbox.receiver import webhook_receiver
+from .webhooks import Event
 
 __all__ = ["DemoReport", "run_demo"]
 
@@ -101,13 +98,12 @@ def _count(report: DemoReport, attempts: list[Attempt]) -> None:
 def run_demo(messages: int = 40, *, progress: TextIO | None = None) -> DemoReport:
     report = DemoReport(messages)
     received: list[Event] = []
+    known = set(available())
     with (
-        Sandbox([n for n in ORDER if _known(n)], slow_seconds=0.5) as sandbox,
-        _webhook_receiver([s.spec for s in sandbox], received.append) as (url, secret),
+        Sandbox([n for n in ORDER if n in known], slow_seconds=0.5) as sandbox,
+        webhook_receiver(sandbox.servers, received.append) as (url, secret),
     ):
-        for server in sandbox:
-            if server.spec.webhooks is not None:
-                server.send_webhooks(f"{url}/{server.name}", secret=secret)
+        sandbox.send_webhooks(url, secret=secret)
         names = list(sandbox.servers)
         primary, secondary = sandbox[names[0]], sandbox[names[1 % len(names)]]
         mailer = Mailer(
@@ -166,54 +162,6 @@ def run_demo(messages: int = 40, *, progress: TextIO | None = None) -> DemoRepor
             for a in server.accepted
         )
     return report
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # one line per event would bury the summary
-
-
-@contextmanager
-def _webhook_receiver(
-    specs: Iterable[Any], on_event: Callable[[Event], object]
-) -> Iterator[tuple[str, str]]:
-    """A WSGI server on 127.0.0.1 with one WebhookApp per provider that posts webhooks,
-    at ``/hooks/<provider>``; yields its base URL and the key events are signed with."""
-    secret = secrets.token_hex(16)
-    lock = threading.Lock()
-
-    def locked(event: Event) -> None:  # posters run on several threads
-        with lock:
-            on_event(event)
-
-    apps = {
-        spec.provider.name: WebhookApp(spec.provider.name, locked, secret=secret)
-        for spec in specs
-        if spec.webhooks is not None
-    }
-
-    def dispatch(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        app = apps.get(environ.get("PATH_INFO", "").rpartition("/")[2])
-        if app is None:
-            start_response("404 Not Found", [("Content-Length", "0")])
-            return [b""]
-        return app(environ, start_response)
-
-    server: WSGIServer = make_server("127.0.0.1", 0, dispatch, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/hooks", secret
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def _known(name: str) -> bool:
-    from .registry import available
-
-    return name in available()
 
 
 def _bar(out: TextIO, done: int, total: int, width: int = 30) -> None:

@@ -1,5 +1,6 @@
 """`mailspec sandbox --webhook-url`: the sandbox runs as its own process and posts signed
-events to a WebhookApp, as a user wiring up their receiver would run it."""
+events to a WebhookApp, as a user wiring up their receiver would run it; without a
+signing key it refuses to start rather than post events nobody can verify."""
 
 from __future__ import annotations
 
@@ -7,40 +8,24 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
 import mailspec
 from mailspec import EventType, Message
-from mailspec.webhooks import Event, WebhookApp
+from mailspec.sandbox.receiver import webhook_receiver
+from mailspec.webhooks import Event
 
 SECRET = "cli-sandbox-webhook-key-7"
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, list[Event]]]:
     events: list[Event] = []
-    app = WebhookApp("sendcloud", events.append, secret=SECRET)
-
-    def dispatch(environ, start_response):  # type: ignore[no-untyped-def]
-        assert environ["PATH_INFO"] == "/hooks/sendcloud"
-        return app(environ, start_response)
-
-    server = make_server("127.0.0.1", 0, dispatch, handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hooks", events
-    server.shutdown()
-    server.server_close()
+    with webhook_receiver(["sendcloud"], events.append, secret=SECRET) as (url, _):
+        yield url, events
 
 
 def test_the_sandbox_command_posts_verified_webhooks(receiver) -> None:
@@ -76,3 +61,17 @@ def test_the_sandbox_command_posts_verified_webhooks(receiver) -> None:
         (EventType.DELIVERED, result.message_ids[0]),
     ]
     assert SECRET not in "".join(lines) + stderr
+
+
+def test_webhook_url_without_a_key_is_refused() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MAILSPEC_WEBHOOK_SECRET"}
+    command = ["sandbox", "sendcloud", "--seconds", "5", "--webhook-url", "http://127.0.0.1:9/"]
+    done = subprocess.run(
+        [sys.executable, "-m", "mailspec", *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert "$MAILSPEC_WEBHOOK_SECRET" in done.stderr

@@ -45,6 +45,13 @@ class Sandbox:
     def __iter__(self) -> Iterator[SandboxServer]:
         return iter(self.servers.values())
 
+    def send_webhooks(self, base_url: str, *, secret: str | None = None) -> None:
+        """Every server whose provider posts webhooks posts them to
+        ``base_url/<provider>`` from now on (see :meth:`SandboxServer.send_webhooks`)."""
+        for server in self.servers.values():
+            if server.spec.webhooks is not None:
+                server.send_webhooks(f"{base_url.rstrip('/')}/{server.name}", secret=secret)
+
     def start(self) -> Sandbox:
         for server in self.servers.values():
             server.start()

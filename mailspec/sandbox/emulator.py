@@ -80,6 +80,9 @@ class Emulator:
         self.listeners: list[Callable[[Accepted], None]] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._first_codes: dict[ErrorCategory, int] = {}
+        for code, row in sorted(spec.codes.items()):
+            self._first_codes.setdefault(ErrorCategory(row.category), code)
         self._routes = [
             (_route(self.base_path, op), name, op) for name, op in spec.operations.items()
         ]
@@ -88,9 +91,9 @@ class Emulator:
 
     def code_for(self, category: ErrorCategory) -> int:
         """The first documented code of a category: what the sandbox answers for it."""
-        for code, row in sorted(self.spec.codes.items()):
-            if row.category == category:
-                return code
+        code = self._first_codes.get(category)
+        if code is not None:
+            return code
         return {ErrorCategory.SUCCESS: 200, ErrorCategory.RATE_LIMIT: 429}.get(category, 500)
 
     def error(
@@ -120,6 +123,7 @@ class Emulator:
     # --- requests ------------------------------------------------------------------
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        headers = {name.lower(): value for name, value in headers.items()}  # any case, as HTTP
         parts = urlsplit(target)
         found = next(
             (
@@ -158,7 +162,7 @@ class Emulator:
         self, op: Operation, query: str, headers: Mapping[str, str], body: bytes
     ) -> dict[str, Any]:
         raw: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
-        content_type = headers.get("Content-Type", "")
+        content_type = headers.get("content-type", "")
         if content_type.startswith("application/json"):
             decoded = json.loads(body or b"{}")
             if not isinstance(decoded, dict):
@@ -176,7 +180,7 @@ class Emulator:
         """The answer refusing the request's credentials (or its stale signing time);
         None when they pass, with the credentials taken out of ``raw``."""
         creds = self.spec.auth.sets.get(op.auth)
-        if not self._authenticated(op, raw, headers):
+        if not self._authenticated(op, creds, raw, headers):
             code = creds.code if creds is not None else self.spec.auth.code
             return self.error(ErrorCategory.AUTHENTICATION, code=code)
         signing = creds.signing if creds is not None else None
@@ -190,16 +194,19 @@ class Emulator:
         return None
 
     def _authenticated(
-        self, op: Operation, raw: dict[str, Any], headers: Mapping[str, str]
+        self,
+        op: Operation,
+        creds: CredentialSet | None,
+        raw: dict[str, Any],
+        headers: Mapping[str, str],
     ) -> bool:
         if op.auth == "none":
             return True
-        creds = self.spec.auth.sets.get(op.auth)
         if creds is not None:
             return self._set_authenticated(creds, raw)
         auth = self.spec.auth
         if auth.bearer:
-            return headers.get("Authorization", "") == f"Bearer {self.credentials[auth.bearer]}"
+            return headers.get("authorization", "") == f"Bearer {self.credentials[auth.bearer]}"
         return all(
             raw.pop(wire, None) == self.credentials[name] for name, wire in auth.body.items()
         )

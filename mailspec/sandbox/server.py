@@ -67,6 +67,7 @@ class SandboxServer:
         base = self.spec.regions[self.spec.default_region].base_url
         self._base_path = urlsplit(base).path or "/"
         self.emulator = Emulator(self.spec, self.credentials, self._base_path)
+        self.emulator.listeners.append(self._on_accept)
         self.faults = FaultPlan()
         self.slow_seconds = slow_seconds
         self.requests = 0
@@ -124,15 +125,12 @@ class SandboxServer:
         password where the provider defines no scheme."""
         if self.webhooks is not None:
             self.webhooks.close()
-        poster = WebhookPoster(self.spec, url, secret=secret, encoding=encoding)
-        self.webhooks = poster
+        self.webhooks = WebhookPoster(self.spec, url, secret=secret, encoding=encoding)
+        return self.webhooks
 
-        def on_accept(row: Accepted) -> None:
-            if row.operation != "send_sms" and self.webhooks is poster:  # mail only
-                poster.accepted(row)
-
-        self.emulator.listeners.append(on_accept)
-        return poster
+    def _on_accept(self, row: Accepted) -> None:
+        if self.webhooks is not None and row.operation != "send_sms":  # mail events only
+            self.webhooks.accepted(row)
 
     def advance(
         self, message_id: str, state: DeliveryState | str, *, sub_status: str | int | None = None

@@ -24,7 +24,7 @@ from wsgiref.util import request_uri
 
 from ..errors import ValidationError, WebhookPayloadError, WebhookVerificationError
 from .events import Event
-from .receive import parse, webhooks_of
+from .receive import parse_with, webhooks_of
 from .replay import DEFAULT_GUARD, ReplayGuard
 
 if TYPE_CHECKING:
@@ -66,7 +66,9 @@ class WebhookApp:
         replay: ReplayGuard | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        _, hooks = webhooks_of(provider_name)  # an unknown provider fails here, not per request
+        # an unknown provider fails here; the spec is looked up once, not per request
+        self._spec, self._hooks = webhooks_of(provider_name)
+        hooks = self._hooks
         if verify and hooks.signature is not None and not secret:
             raise ValidationError(
                 f"{provider_name} signs its webhooks: give secret= (the webhook key)",
@@ -106,8 +108,9 @@ class WebhookApp:
         if body is None:
             return problem, {"error": _REASONS[problem].lower()}, []
         try:
-            events = parse(
-                self.provider,
+            events = parse_with(
+                self._spec,
+                self._hooks,
                 body,
                 _headers(environ),
                 secret=self._secret,

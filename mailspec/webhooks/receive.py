@@ -9,7 +9,6 @@ whole, and leaves no token behind to refuse the provider's corrected retry.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -23,9 +22,7 @@ from .shared_secret import check_shared_secret
 from .signature import verify_signatures
 from .timestamps import to_epoch
 
-__all__ = ["parse", "webhooks_of"]
-
-log = logging.getLogger("mailspec.webhooks")
+__all__ = ["parse", "parse_with", "webhooks_of"]
 
 
 def webhooks_of(provider_name: str) -> tuple[Spec, Webhooks]:
@@ -73,6 +70,36 @@ def parse(
     stored events only.
     """
     spec, hooks = webhooks_of(provider_name)
+    return parse_with(
+        spec,
+        hooks,
+        body,
+        headers,
+        secret=secret,
+        now=now,
+        url=url,
+        verify=verify,
+        tolerance=tolerance,
+        replay=replay,
+    )
+
+
+def parse_with(
+    spec: Spec,
+    hooks: Webhooks,
+    body: bytes | str,
+    headers: Mapping[str, str],
+    *,
+    secret: str | None,
+    now: datetime | float | None,
+    url: str | None,
+    verify: bool,
+    tolerance: float | None,
+    replay: ReplayGuard | None,
+) -> list[Event]:
+    """:func:`parse` for a provider whose spec and webhooks table are already at hand
+    (:class:`WebhookApp` looks them up once, not per request)."""
+    provider_name = spec.provider.name
     scheme = hooks.signature
     if verify and scheme is not None and not secret:
         raise WebhookVerificationError(
@@ -83,7 +110,7 @@ def parse(
     records = decode(provider_name, body, header(headers, "Content-Type"), hooks.encodings)
     tokens: list[tuple[str, float]] = []
     moment = to_epoch(now)
-    if verify and scheme is not None and secret:
+    if verify and scheme is not None and secret:  # (secret: raised above if missing)
         window = scheme.tolerance_seconds if tolerance is None else tolerance
         if not window > 0:
             raise ValueError("tolerance must be a positive number of seconds")

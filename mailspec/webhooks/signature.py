@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import WebhookVerificationError
 from ..ir import WebhookSignature
-from .timestamps import epoch_seconds, parse_timestamp
+from .timestamps import parse_timestamp
 
 __all__ = ["sign", "verify_signatures"]
 
@@ -59,11 +59,7 @@ def verify_signatures(
         if isinstance(timestamp, bool) or not isinstance(timestamp, str | int):
             raise WebhookVerificationError(provider, f"{where}: no valid timestamp")
         try:
-            when = (
-                epoch_seconds(timestamp)
-                if timestamp_format == "epoch"
-                else parse_timestamp(timestamp, timestamp_format).timestamp()
-            )
+            when = parse_timestamp(timestamp, timestamp_format).timestamp()
         except ValueError:
             raise WebhookVerificationError(provider, f"{where}: no valid timestamp") from None
         # the timestamp is signed as sent: the provider's text, or an integer's digits

@@ -247,3 +247,20 @@ def test_every_provider_round_trips_through_its_sandbox(name: str) -> None:
         with pytest.raises(mailspec.AuthenticationError):
             intruder.send(message("ann@example.org"))
         assert len(server.accepted) == (3 if provider.capabilities.status else 2)
+
+
+def test_header_names_are_read_in_any_case():
+    # HTTP header names are case-insensitive; HTTP/2 stacks and fetch() send them lowercase
+    with SandboxServer("cloudmails") as server:
+        body = {"from": "shop@example.com", "to": "ann@example.org", "subject": "Hi", "html": "x"}
+        answer = urllib3.request(
+            "POST",
+            server.base_url.rstrip("/") + "/send",
+            body=json.dumps(body).encode(),
+            headers={
+                "authorization": f"Bearer {server.credentials['api_key']}",
+                "content-type": "application/json",
+            },
+        )
+        assert answer.status == 200, answer.data
+        assert [a.recipient for a in server.accepted] == ["ann@example.org"]
