@@ -1,8 +1,11 @@
 """Keep credentials out of *other libraries'* log records.
 
-mailspec's own records never carry a credential, but urllib3 logs every request line at
-DEBUG (``connectionpool``: ``"GET /api/data/emailStatus?apiUser=…&apiKey=… HTTP/1.1"``),
-and a status call is a GET whose query string carries the key. :func:`install` puts one
+mailspec's own records never carry a credential, but urllib3 logs every request line it
+sends through a pool at DEBUG (``connectionpool``:
+``"GET /api/data/emailStatus?apiUser=…&apiKey=… HTTP/1.1"``), and a status call is a GET
+whose query string carries the key. The Transport writes through urllib3's connections,
+not its pool's ``urlopen``, so it no longer produces those lines; the filter stays for
+every record urllib3 does log (connections, errors, a future version's lines). :func:`install` puts one
 :class:`SecretFilter` on the ``urllib3`` loggers; it replaces the value of every live
 :class:`~mailspec.runtime.secrets.Secret` (as is, and percent-encoded as it travels in
 a URL or form) with ``***`` in a record's message, arguments and exception text.

@@ -3,23 +3,21 @@ and network faults turned into :class:`~mailspec.errors.TransportError`."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
+import ssl
 import time
 from dataclasses import dataclass
+from http.client import HTTPException
+from typing import cast
 from urllib.parse import urlsplit
 
 import urllib3
 from urllib3.connection import HTTPConnection
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    SSLError,
-)
+from urllib3.exceptions import ClosedPoolError, ProtocolError, ReadTimeoutError, SSLError
 from urllib3.util import parse_url
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from ..errors import TransportError, ValidationError
 from . import logfilter
@@ -82,55 +80,44 @@ class Transport:
         self.provider = provider
         if not isinstance(timeout, urllib3.Timeout):
             timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self._timeout = timeout
         self._pool = urllib3.PoolManager(
             num_pools=4,
             maxsize=10,
             block=False,
-            retries=False,
             timeout=timeout,
             cert_reqs="CERT_REQUIRED",
             ca_certs=ca_certs,
-            headers=_HEADERS,
         )
         self._routes: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
 
     def send(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Answer:
-        """Send one request (connecting as needed; :meth:`warm` connects ahead)."""
+        """Send one request on a keep-alive connection (connecting first when there is
+        none; :meth:`warm` connects ahead) and read the whole answer.
+
+        What ``PoolManager.request(..., retries=False, redirect=False)`` does for an
+        encoded body, without its per-call work for features a client never uses
+        (redirects, retries, proxies, URL parsing, the pool lookup): about a tenth of a
+        keep-alive send. urllib3 still writes the request and reads the answer."""
         started = time.perf_counter()
+        pool, target = self._route(url)
+        timeout = self._started()
+        conn = self._connected(pool, timeout)
         try:
-            # urllib3 replaces (does not merge) the pool's default headers with per-request
-            # ones. What PoolManager.request(..., redirect=False) does for an encoded body,
-            # minus parsing the URL and looking its pool up again on every call
-            pool, target = self._route(url)
-            response = pool.urlopen(
-                method,
-                target,
-                body=body,
-                headers={**_HEADERS, **headers},
-                redirect=False,
-                assert_same_host=False,
-            )
-        except (NewConnectionError, ConnectTimeoutError) as exc:
-            raise TransportError(
-                self.provider, f"could not connect: {_reason(exc)}", ambiguous=False
-            ) from None
-        except ReadTimeoutError:
-            raise TransportError(
-                self.provider, "timed out waiting for the answer", ambiguous=True
-            ) from None
-        except ProtocolError as exc:
-            raise TransportError(
-                self.provider, f"connection dropped: {_reason(exc)}", ambiguous=True
-            ) from None
-        except SSLError as exc:
-            # the TLS handshake comes before the request: nothing was sent
-            raise TransportError(
-                self.provider, f"TLS failure: {_reason(exc)}", ambiguous=False
-            ) from None
-        except HTTPError as exc:
-            raise TransportError(
-                self.provider, f"HTTP failure: {_reason(exc)}", ambiguous=True
-            ) from None
+            # the connect timeout bounds the write, as in urllib3
+            conn.timeout = urllib3.Timeout.resolve_default_timeout(timeout.connect_timeout)
+            # the server may hang up mid-request and still have answered why: read it
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                conn.request(method, target, body=body, headers={**_HEADERS, **headers})
+            conn.timeout = urllib3.Timeout.resolve_default_timeout(timeout.read_timeout)
+            response = conn.getresponse()  # reads the whole body
+        except BaseException as exc:
+            conn.close()
+            pool._put_conn(conn)  # closed: reopened by whoever takes it next
+            if not isinstance(exc, Exception):
+                raise
+            raise self._after_sending(exc) from None
+        pool._put_conn(conn)  # closed already if the server said "Connection: close"
         if log.isEnabledFor(logging.DEBUG):
             elapsed = (time.perf_counter() - started) * 1000
             log.debug(
@@ -149,14 +136,58 @@ class Transport:
         A client calls this before encoding a request, so that a refused connection (a
         provider that is down, the first step of a failover) costs only the connect.
         Raises the TransportError (not ambiguous: nothing was sent) ``send`` would."""
+        pool, _ = self._route(url)
+        if not _has_open_connection(pool):
+            pool._put_conn(self._connected(pool, self._started()))
+
+    def _started(self) -> urllib3.Timeout:
+        """The timeouts of one request. Only a ``total`` budget depends on when the
+        request started (urllib3's timer); fixed timeouts are shared as they are."""
+        if self._timeout.total is None:
+            return self._timeout
+        timeout = self._timeout.clone()
+        timeout.start_connect()
+        return timeout
+
+    def _connected(
+        self, pool: urllib3.HTTPConnectionPool, timeout: urllib3.Timeout
+    ) -> HTTPConnection:
+        """A connection from ``pool`` (the most recently used idle one, or a new one),
+        connected (TLS handshake included). Failures here are never ambiguous: nothing
+        has been sent."""
         try:
-            pool, _ = self._route(url)
-            if pool.scheme == "http" and not _has_open_connection(pool):
-                _connect(pool)
-        except (NewConnectionError, ConnectTimeoutError) as exc:
-            raise TransportError(
-                self.provider, f"could not connect: {_reason(exc)}", ambiguous=False
-            ) from None
+            # the most recently used idle connection (closed if it was dropped) or a new one
+            conn = cast(HTTPConnection, pool._get_conn())
+        except ClosedPoolError:  # closed by another thread since _route
+            raise TransportError(self.provider, "the client was closed", ambiguous=False) from None
+        if not conn.is_closed:
+            return conn
+        try:
+            conn.timeout = urllib3.Timeout.resolve_default_timeout(timeout.connect_timeout)
+            conn.connect()
+        except BaseException as exc:
+            conn.close()
+            pool._put_conn(conn)
+            if not isinstance(exc, Exception):
+                raise
+            raise self._connecting(exc) from None
+        return conn
+
+    def _connecting(self, exc: Exception) -> TransportError:
+        if isinstance(exc, (SSLError, ssl.SSLError, CertificateError)):
+            return TransportError(self.provider, f"TLS failure: {_reason(exc)}", ambiguous=False)
+        # NewConnectionError, ConnectTimeoutError, a TLS handshake that timed out, ...
+        return TransportError(self.provider, f"could not connect: {_reason(exc)}", ambiguous=False)
+
+    def _after_sending(self, exc: Exception) -> TransportError:
+        """A failure once the request may have been (partly) written: ambiguous."""
+        if isinstance(exc, (ReadTimeoutError, TimeoutError)):
+            return TransportError(self.provider, "timed out waiting for the answer", ambiguous=True)
+        if isinstance(exc, (ProtocolError, OSError, HTTPException)):
+            return TransportError(
+                self.provider, f"connection dropped: {_reason(exc)}", ambiguous=True
+            )
+        return TransportError(self.provider, f"HTTP failure: {_reason(exc)}", ambiguous=True)
 
     def _route(self, url: str) -> tuple[urllib3.HTTPConnectionPool, str]:
         """The connection pool for ``url`` and the request target to send it, as
@@ -181,30 +212,11 @@ class Transport:
 
 def _has_open_connection(pool: urllib3.HTTPConnectionPool) -> bool:
     """Whether the connection the pool hands out next is an open one (its queue is last
-    in, first out). A peek without the queue's lock: a wrong guess only costs a connect
-    before the request instead of inside it."""
+    in, first out). A peek without the queue's lock: a wrong guess only moves the
+    connect from before the encoding to :meth:`Transport.send`."""
     queue = pool.pool  # None once the pool is closed
     idle: list[HTTPConnection | None] = queue.queue if queue is not None else []
     return bool(idle) and idle[-1] is not None and idle[-1].sock is not None
-
-
-def _connect(pool: urllib3.HTTPConnectionPool) -> None:
-    """Open a connection before the request is written, and give it back to the pool for
-    ``urlopen`` to take. Plain http only: urllib3 connects it lazily, inside
-    ``HTTPConnection.request``, after building and buffering the request line and
-    headers, so a refused connection would cost all of that. (For https it connects
-    first anyway, in ``_validate_conn``, mapping TLS faults its own way.) Raises what
-    that lazy connect would: NewConnectionError or ConnectTimeoutError."""
-    conn = pool._get_conn()
-    try:
-        if conn.is_closed:
-            conn.timeout = urllib3.Timeout.resolve_default_timeout(pool.timeout.connect_timeout)
-            conn.connect()
-    except BaseException:
-        conn.close()  # reusable: urllib3 reopens a closed connection on its next request
-        raise
-    finally:
-        pool._put_conn(conn)
 
 
 def _reason(exc: BaseException) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import trustme
+import urllib3
 from reliability_support import RawListener, plain_message, read_request
 
 import mailspec
@@ -160,6 +161,33 @@ def test_a_server_that_never_answers_times_out(op) -> None:
     assert info.value.ambiguous is True  # the request did arrive (for a GET: harmless)
 
 
+def test_a_urllib3_total_timeout_bounds_the_whole_request() -> None:
+    """A generated client also takes a urllib3.Timeout; its ``total`` budget (here far
+    below the connect and read timeouts) is what stops a silent server."""
+    from mailspec.generated.aurorasendcloud import AurorasendcloudClient
+    from mailspec.generated.aurorasendcloud.models import SendRequest
+
+    server = RawListener(_silent)
+    client = AurorasendcloudClient(
+        credentials={"api_user": "u", "api_key": "k"},
+        base_url=server.url,
+        timeout=urllib3.Timeout(connect=5.0, read=5.0, total=0.3),
+    )
+    request = SendRequest(
+        from_email="a@example.com", to=["b@example.org"], subject="s", html="<p>h</p>"
+    )
+    try:
+        for _ in range(2):  # the budget starts again with every request
+            started = time.monotonic()
+            with pytest.raises(TransportError) as info:
+                client.send(request)
+            assert 0.25 <= time.monotonic() - started < 1.5
+            assert info.value.ambiguous is True
+    finally:
+        client.close()
+        server.close()
+
+
 def test_a_tls_handshake_that_never_comes_times_out() -> None:
     server = RawListener(_mute_tls)
     try:
@@ -167,12 +195,16 @@ def test_a_tls_handshake_that_never_comes_times_out() -> None:
             "cloudmails", api_key="k", base_url=f"https://127.0.0.1:{server.port}/v1", timeout=0.3
         )
         started = time.monotonic()
-        with pytest.raises(TransportError):
+        with pytest.raises(TransportError) as info:
             provider.send(plain_message())
         elapsed = time.monotonic() - started
     finally:
         server.close()
     assert elapsed < 1.5
+    # the handshake comes before the request: nothing was sent, so another provider may
+    # be tried at once
+    assert info.value.ambiguous is False
+    assert "could not connect" in str(info.value)
 
 
 def _trickle(pause: float):
