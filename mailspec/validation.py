@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 
 from .errors import ValidationError
-from .ir import Limits, Spec
-from .message import Attachment, Message
+from .ir import Spec
+from .message import Attachment, Message, over_limit
 from .runtime.validation import is_email
 
-__all__ = ["over_limit", "validate_message"]
+__all__ = ["validate_message"]
 
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 field-name: printable ASCII but ':'
 _CRLF = re.compile(r"[\r\n\x00]")
@@ -109,20 +109,3 @@ def validate_message(message: Message, spec: Spec) -> None:
         field, count, limit = over
         what = "reply-to addresses" if field == "reply_to" else "recipients per request"
         _fail(spec, field, f"at most {limit} {what}, got {count}", _limit_code(spec, field))
-
-
-def over_limit(message: Message, limits: Limits) -> tuple[str, int, int] | None:
-    """The first of the provider's per-request limits ``message`` goes over, as
-    ``(field, count, limit)``: ``to``/``cc``/``bcc`` against ``recipients_per_request``,
-    ``reply_to`` against ``reply_to_max``; None when it keeps to them. Read here (a
-    ValidationError) and by the Mailer (which skips such a provider for another)."""
-    per_request = limits.recipients_per_request
-    if per_request is not None:
-        for field in ("to", "cc", "bcc"):
-            count = len(getattr(message, field))
-            if count > per_request:
-                return field, count, per_request
-    reply_max = limits.reply_to_max
-    if reply_max is not None and len(message.reply_to_list) > reply_max:
-        return "reply_to", len(message.reply_to_list), reply_max
-    return None

@@ -64,7 +64,7 @@ from ..errors import (
     UnsupportedOperation,
     ValidationError,
 )
-from ..message import Message
+from ..message import Message, over_limit
 from ..results import Attempt, DeliveryStatus, SendResult
 from .breaker import Breaker, Gate, counts_as_failure
 from .limiter import TokenBucket
@@ -552,8 +552,6 @@ def _cannot_carry(entry: _Entry, message: Message) -> UnsupportedOperation | Non
     """Why this provider cannot carry this message at all (so another should), or None.
 
     Reads the spec's declared capabilities and limits only: no request is made."""
-    from ..validation import over_limit  # loaded with the providers; not by `import mailspec`
-
     caps, spec, key = entry.provider.capabilities, entry.provider.spec, entry.key
     if message.template:
         if not caps.template_send:
