@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import compress
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -61,8 +62,9 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
         return [self.reply_to] if isinstance(self.reply_to, str) else list(self.reply_to)
 
     def set_fields(self) -> list[str]:
-        """The names of the fields that carry something (not empty, not None)."""
-        return [name for name in MESSAGE_FIELDS if getattr(self, name) not in (None, "", [], {})]
+        """The names of the fields that carry something (not empty, not None): every
+        field is a string, a list or a mapping, so that is each value's truth."""
+        return list(compress(MESSAGE_FIELDS, msgspec.structs.astuple(self)))
 
 
 MESSAGE_FIELDS: tuple[str, ...] = Message.__struct_fields__
