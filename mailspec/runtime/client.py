@@ -82,6 +82,15 @@ class BaseClient:
                 field="credentials",
                 provider=self.name,
             )
+        for name, value in credentials.items():
+            if isinstance(value, str) and not value.isprintable():
+                # a key read from a file often keeps its newline; sent, it would split a
+                # header or change the key (the value itself is never echoed)
+                raise ValidationError(
+                    f"the credential {name} contains a line break or another control character",
+                    field=name,
+                    provider=self.name,
+                )
         self._secrets = {name: Secret(value) for name, value in credentials.items() if value}
         # sign the requests of credential sets that define a signing scheme, rather than
         # sending their key

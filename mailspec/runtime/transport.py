@@ -3,7 +3,6 @@ and network faults turned into :class:`~mailspec.errors.TransportError`."""
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import logging
 import ssl
@@ -40,6 +39,10 @@ class Answer:
 def check_base_url(url: str) -> str:
     """Refuse anything but https, or plain http to a loopback address (tests, the sandbox)."""
     parts = urlsplit(url)
+    try:
+        _ = parts.port  # raises for a port that is not a number below 65536
+    except ValueError:
+        raise ValidationError("base_url has an invalid port", field="base_url") from None
     if parts.scheme == "https" and parts.hostname:
         return url
     if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
@@ -76,7 +79,7 @@ class Transport:
         timeout: float | urllib3.Timeout,
         ca_certs: str | None = None,
     ) -> None:
-        logfilter.install()  # urllib3's DEBUG log shows request URLs, query strings included
+        logfilter.install()  # urllib3's DEBUG records may show URLs, query strings included
         self.provider = provider
         if not isinstance(timeout, urllib3.Timeout):
             timeout = urllib3.Timeout(connect=timeout, read=timeout)
@@ -106,10 +109,21 @@ class Transport:
         try:
             # the connect timeout bounds the write, as in urllib3
             conn.timeout = urllib3.Timeout.resolve_default_timeout(timeout.connect_timeout)
-            # the server may hang up mid-request and still have answered why: read it
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            refused = False
+            try:
                 conn.request(method, target, body=body, headers={**_HEADERS, **headers})
-            conn.timeout = urllib3.Timeout.resolve_default_timeout(timeout.read_timeout)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server hung up mid-request and may have answered why: read it
+            except (ValueError, TypeError):  # UnicodeEncodeError is a ValueError
+                refused = True  # http.client refused a header value before writing any
+            if refused:
+                # raised outside the handler, so that nothing chains to the refused error:
+                # its message echoes the value, which may be a credential
+                raise _NotWritten
+            read_timeout = timeout.read_timeout
+            if read_timeout == 0:  # a total budget spent on the connect and the write
+                raise TimeoutError("no time left to read the answer")
+            conn.timeout = urllib3.Timeout.resolve_default_timeout(read_timeout)
             response = conn.getresponse()  # reads the whole body
         except BaseException as exc:
             conn.close()
@@ -181,8 +195,14 @@ class Transport:
 
     def _after_sending(self, exc: Exception) -> TransportError:
         """A failure once the request may have been (partly) written: ambiguous."""
+        if isinstance(exc, _NotWritten):
+            return TransportError(
+                self.provider,
+                "a header value cannot be sent (a control or non-Latin-1 character)",
+                ambiguous=False,
+            )
         if isinstance(exc, (ReadTimeoutError, TimeoutError)):
-            return TransportError(self.provider, "timed out waiting for the answer", ambiguous=True)
+            return TransportError(self.provider, "timed out before the answer came", ambiguous=True)
         if isinstance(exc, (ProtocolError, OSError, HTTPException)):
             return TransportError(
                 self.provider, f"connection dropped: {_reason(exc)}", ambiguous=True
@@ -210,13 +230,20 @@ class Transport:
         self._pool.clear()
 
 
+class _NotWritten(Exception):
+    """http.client refused the request before writing any of it."""
+
+
 def _has_open_connection(pool: urllib3.HTTPConnectionPool) -> bool:
     """Whether the connection the pool hands out next is an open one (its queue is last
     in, first out). A peek without the queue's lock: a wrong guess only moves the
     connect from before the encoding to :meth:`Transport.send`."""
     queue = pool.pool  # None once the pool is closed
-    idle: list[HTTPConnection | None] = queue.queue if queue is not None else []
-    return bool(idle) and idle[-1] is not None and idle[-1].sock is not None
+    try:
+        last: HTTPConnection | None = queue.queue[-1] if queue is not None else None
+    except IndexError:  # empty, or emptied by another thread since
+        return False
+    return last is not None and last.sock is not None
 
 
 def _reason(exc: BaseException) -> str:

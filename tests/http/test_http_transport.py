@@ -174,3 +174,51 @@ def test_refused_base_url_error_names_the_host_only():
         _provider("http://example.com/")
     assert "example.com" in str(info.value)
     assert "https" in str(info.value)
+
+
+@pytest.mark.parametrize("base_url", ["https://example.com:99999/v1", "https://example.com:x/"])
+def test_a_base_url_with_an_invalid_port_is_refused(base_url):
+    with pytest.raises(ValidationError) as info:
+        _provider(base_url)
+    assert info.value.field == "base_url"
+    assert "port" in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["KEY0123\n", "KEY0123\r\n", "KEY\t0123", "KEY\x000123"])
+def test_a_credential_with_a_control_character_is_refused_at_once(key):
+    """A key read from a file often keeps its newline; it would split a header."""
+    with pytest.raises(ValidationError) as info:
+        mailspec.provider("cloudmails", api_key=key)
+    assert info.value.field == "api_key"
+    assert "control character" in str(info.value)
+    assert "0123" not in str(info.value) and "0123" not in repr(info.value)
+
+
+def test_a_header_value_http_cannot_carry_fails_before_anything_is_sent(raw_server):
+    received: list[bytes] = []
+
+    def record(server: RawServer, conn: socket.socket) -> None:
+        conn.settimeout(3)
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+        received.append(data)
+
+    server = raw_server(record)
+    key = "KEY-ключ-0123"  # not Latin-1, which HTTP header values are sent in
+    p = mailspec.provider("cloudmails", api_key=key, base_url=server.url + "v1", timeout=2.0)
+    msg = mailspec.Message(
+        from_email="a@example.com", to=["b@example.org"], subject="s", html="<p>h</p>"
+    )
+    with pytest.raises(TransportError) as info:
+        p.send(msg)
+    assert info.value.ambiguous is False  # so a Mailer may try another provider
+    assert "header" in str(info.value)
+    chain: BaseException | None = info.value
+    while chain is not None:  # what error reporters walk
+        assert "ключ" not in str(chain) and "ключ" not in repr(chain), repr(chain)
+        chain = chain.__cause__ or chain.__context__
+    deadline = time.monotonic() + 3
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert received == [b""]  # connected ahead of the encoding, then closed unwritten
