@@ -85,7 +85,8 @@ def _cmd_codes(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         retry = "retryable" if row.retryable else "final"
-        print(f"{row.code:>6}  {row.category.value:<14} {retry:<9}  {row.message}")
+        partial = " (partial: some recipients only)" if row.partial else ""
+        print(f"{row.code:>6}  {row.category.value:<14} {retry:<9}  {row.message}{partial}")
     return 0
 
 

@@ -236,7 +236,9 @@ def explain_code(provider_name: str, code: int) -> CodeInfo:
             ErrorCategory.UNKNOWN,
             False,
         )
-    return CodeInfo(provider_name, code, row.message, row.category, bool(row.retryable))
+    return CodeInfo(
+        provider_name, code, row.message, row.category, bool(row.retryable), row.partial
+    )
 
 
 def code_table(provider_name: str) -> list[CodeInfo]:

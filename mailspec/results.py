@@ -60,10 +60,12 @@ class DeliveryStatus(msgspec.Struct, frozen=True):
 
 
 class CodeInfo(msgspec.Struct, frozen=True):
-    """One row of a provider's status-code table (see :func:`mailspec.explain_code`)."""
+    """One row of a provider's status-code table (see :func:`mailspec.explain_code`).
+    ``partial``: a success that reached only some recipients (an SMS send, say)."""
 
     provider: str
     code: int
     message: str
     category: ErrorCategory
     retryable: bool
+    partial: bool = False

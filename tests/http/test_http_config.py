@@ -3,11 +3,16 @@ built from, checked without sending (or with one send to see the credentials arr
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 from aurora_support import SEND_PATH, message, ok_send
 
 import mailspec
 from mailspec import CodeInfo, ErrorCategory, ValidationError
+from mailspec.registry import code_table
 
 SEED_BASES = {  # seed 000 "Regional Base URLs & Endpoints"
     "sg": "https://api.aurorasendcloud.com/",
@@ -167,6 +172,24 @@ def test_explain_code_returns_the_row():
     )
     assert mailspec.explain_code("aurorasendcloud", 50000).retryable is True
     assert mailspec.explain_code("aurorasendcloud", 200).category == ErrorCategory.SUCCESS
+
+
+def test_explain_code_says_which_success_reached_some_recipients_only():
+    partial = mailspec.explain_code("aurorasendcloud", 311)  # seed 000's SMS table
+    assert partial.category == ErrorCategory.SUCCESS and partial.partial is True
+    assert mailspec.explain_code("aurorasendcloud", 200).partial is False
+    rows = code_table("aurorasendcloud")
+    assert [r.code for r in rows if r.partial] == [311]
+
+
+def test_the_codes_command_marks_a_partial_success():
+    run = [sys.executable, "-m", "mailspec", "codes", "aurorasendcloud", "311"]
+    text = subprocess.run(run, capture_output=True, text=True, check=True, timeout=60).stdout
+    assert "311" in text and "partial" in text
+    as_json = subprocess.run(
+        [*run, "--json"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert json.loads(as_json)[0]["partial"] is True
 
 
 def test_explain_code_unknown_code():
