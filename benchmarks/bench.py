@@ -1,9 +1,10 @@
 """mailspec benchmarks (issue 6). Run through ``scripts/bench`` (it sets everything up).
 
 Every case runs its contenders interleaved: round-robin batches, in a shuffled order
-each round, so machine noise hits all of them alike. Verdicts are ratios of medians,
-never a single absolute time (codegen's goal is absolute by definition; it is reported
-next to a bare interpreter start for scale).
+each round, so machine noise hits all of them alike. A verdict is the median of the
+per-round ratios of two contenders (see ``paired``), never a single absolute time
+(codegen's goal is absolute by definition; it is reported next to a bare interpreter
+start for scale).
 
     python -m benchmarks.bench [--quick] [--only send,decode,...] [--json PATH]
 """
