@@ -84,6 +84,10 @@ def validate_message(message: Message, spec: Spec) -> None:
         if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
             _fail(spec, "headers", f"not a valid header name: {name!r}")
         _check_line(spec, f"headers[{name}]", value)
+    if not isinstance(message.tags, list) or not all(isinstance(t, str) for t in message.tags):
+        _fail(spec, "tags", "expected a list of strings")
+    if not isinstance(message.attachments, list):
+        _fail(spec, "attachments", "expected a list of Attachment objects")
     for attachment in message.attachments:
         if not isinstance(attachment, Attachment) or not isinstance(attachment.content, bytes):
             _fail(spec, "attachments", "expected Attachment objects with bytes content")

@@ -86,6 +86,11 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "headers list": ({"headers": ["X-Tag: a"]}, "headers"),
     "header value int": ({"headers": {"X-Count": 3}}, "headers"),
     "attachments of bytes": ({"attachments": [b"raw"]}, "attachments"),
+    "attachments an empty tuple": ({"attachments": ()}, "attachments"),
+    "attachments one, not a list": ({"attachments": Attachment("a.txt", b"x")}, "attachments"),
+    "tags a string": ({"tags": "welcome"}, "tags"),
+    "tags an empty tuple": ({"tags": ()}, "tags"),
+    "tags of numbers": ({"tags": [1]}, "tags"),
     "attachment content str": ({"attachments": [Attachment("a.txt", "text")]}, "attachments"),  # type: ignore[arg-type]
     "variables not strings": ({"variables": {"n": 1}}, "variables"),
     "recipient variables not strings": (
