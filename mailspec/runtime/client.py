@@ -9,6 +9,7 @@ raises the error class the code's category names.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar
@@ -33,6 +34,7 @@ DEFAULT_TIMEOUT = 10.0
 # What decoding an unreadable body raises: msgspec raises UnicodeDecodeError, not a
 # DecodeError, for invalid UTF-8 inside a JSON string.
 _UNREADABLE = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: no credential holds one
 
 # What an HTTP status means when the body carries no readable code.
 _HTTP_CATEGORIES = {
@@ -83,7 +85,7 @@ class BaseClient:
                 provider=self.name,
             )
         for name, value in credentials.items():
-            if isinstance(value, str) and not value.isprintable():
+            if isinstance(value, str) and _CONTROL.search(value):
                 # a key read from a file often keeps its newline; sent, it would split a
                 # header or change the key (the value itself is never echoed)
                 raise ValidationError(
