@@ -92,9 +92,10 @@ def med(xs: list[float]) -> float:
 def paired(num: list[float], den: list[float]) -> tuple[float, float, float]:
     """The median of the per-round ratios ``num[i] / den[i]``, and their quartiles.
 
-    Both samples of a round were taken moments apart (interleaved), so a slow drift of
-    the shared machine's load cancels in their ratio; a ratio of the two overall medians
-    would carry it. The quartiles show how much the ratio moved from round to round."""
+    Both samples of a round were taken moments apart (interleaved), so load that comes
+    and goes on the shared machine hits both alike, and a round it hit unevenly is one
+    outlier among many rather than a shift in one contender's median. The quartiles
+    show how much the ratio moved from round to round."""
     ratios = [a / b for a, b in zip(num, den, strict=True)]
     low, _, high = statistics.quantiles(ratios, n=4)
     return statistics.median(ratios), low, high

@@ -22,6 +22,17 @@ def test_a_drift_that_moves_both_contenders_cancels_in_the_paired_ratio() -> Non
     assert low == pytest.approx(1.1) and high == pytest.approx(1.1)
 
 
+def test_rounds_are_paired_by_index_not_by_rank() -> None:
+    # numbers chosen so that pairing by round, pairing by rank (each list sorted) and
+    # the ratio of the two medians all give different answers
+    mine = [19.0, 4.0, 11.0, 1.0, 1.0]
+    theirs = [1.0, 18.0, 1.0, 13.0, 7.0]
+    ratio, _, _ = paired(mine, theirs)
+    assert ratio == pytest.approx(
+        4.0 / 18.0
+    )  # round 2's ratio, the median of 19, 4/18, 11, 1/13, 1/7
+
+
 def test_the_paired_ratio_is_the_median_round_with_its_quartiles() -> None:
     ratios = [1.0, 1.2, 0.9, 5.0, 1.1, 1.05, 0.95]  # one round hit by a stall
     ratio, low, high = paired(ratios, [1.0] * len(ratios))
@@ -34,16 +45,19 @@ def test_paired_samples_must_come_from_the_same_rounds() -> None:
         paired([1.0, 2.0, 3.0], [1.0, 2.0])
 
 
-def test_every_contender_runs_every_round_after_its_warmup() -> None:
-    calls = {"a": 0, "b": 0}
-
-    def count(name: str):
-        return lambda: calls.__setitem__(name, calls[name] + 1)
-
-    samples = interleaved({"a": count("a"), "b": count("b")}, rounds=5, batch=3, warmup=2)
-    assert calls == {"a": 2 + 5 * 3, "b": 2 + 5 * 3}
-    assert {name: len(s) for name, s in samples.items()} == {"a": 5, "b": 5}
-    assert all(t >= 0 for s in samples.values() for t in s)
+def test_every_round_runs_one_batch_of_every_contender() -> None:
+    calls: list[str] = []
+    contenders = {name: (lambda name=name: calls.append(name)) for name in ("a", "b", "c")}
+    samples = interleaved(contenders, rounds=5, batch=3, warmup=2)
+    warmup, timed = calls[: 3 * 2], calls[3 * 2 :]
+    assert sorted(warmup) == ["a", "a", "b", "b", "c", "c"]
+    assert len(timed) == 5 * 3 * 3
+    for r in range(5):  # a round is three whole batches, one per contender
+        one_round = timed[r * 9 : (r + 1) * 9]
+        batches = [one_round[i : i + 3] for i in range(0, 9, 3)]
+        assert all(len(set(b)) == 1 for b in batches), one_round
+        assert sorted(b[0] for b in batches) == ["a", "b", "c"]
+    assert {name: len(s) for name, s in samples.items()} == {"a": 5, "b": 5, "c": 5}
 
 
 @pytest.mark.parametrize(
