@@ -1,5 +1,5 @@
-"""Fixtures for the HTTP tests: a pytest-httpserver bound to 127.0.0.1, an
-AuroraSendCloud provider pointed at it, and raw-socket servers for transport faults.
+"""Fixtures for the HTTP tests: an AuroraSendCloud provider pointed at pytest-httpserver
+(bound to 127.0.0.1 by tests/conftest.py), and raw-socket servers for transport faults.
 
 Everything is real HTTP over 127.0.0.1; nothing of mailspec's own client is mocked.
 """
@@ -15,18 +15,6 @@ from aurora_support import RawServer
 from pytest_httpserver import HTTPServer
 
 import mailspec
-
-
-@pytest.fixture(scope="session")
-def make_httpserver() -> Iterator[HTTPServer]:
-    """Overrides the plugin's: 127.0.0.1 explicitly (never `localhost`, which may resolve
-    to ::1), and a server of this folder's own."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
 
 
 @pytest.fixture

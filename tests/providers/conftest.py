@@ -1,29 +1,18 @@
-"""Fixtures for the provider tests: a pytest-httpserver bound to 127.0.0.1 and one
-provider of each new spec (SendCloud v2, CloudMails, AOTsend) pointed at it.
+"""Fixtures for the provider tests: one provider of each new spec (SendCloud v2,
+CloudMails, AOTsend) pointed at pytest-httpserver (bound to 127.0.0.1 by
+tests/conftest.py).
 
 Everything is real HTTP over 127.0.0.1; nothing of mailspec's own client is mocked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 import mailspec
-
-
-@pytest.fixture(scope="session")
-def make_httpserver() -> Iterator[HTTPServer]:
-    """Overrides the plugin's: 127.0.0.1 explicitly (never `localhost`)."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import trustme
-from pytest_httpserver import HTTPServer
 from smtp_support import PASSWORD, USER, LocalSmtpServer, RecordingHandler
 
 import mailspec
@@ -98,15 +97,3 @@ def make_provider() -> Iterator[Callable[..., Any]]:
     yield make
     for provider in made:
         provider.close()
-
-
-@pytest.fixture(scope="session")
-def make_httpserver() -> Iterator[HTTPServer]:
-    """Overrides the plugin's: 127.0.0.1 explicitly (never `localhost`, which may resolve
-    to ::1), for the REST status calls an SMTP provider delegates."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
