@@ -251,8 +251,7 @@ def _reason(exc: BaseException) -> str:
     inner = exc
     while inner.__context__ is not None and isinstance(inner.__context__, OSError):
         inner = inner.__context__
-    text = str(inner)
-    return text.split(": ", 1)[-1] if "Connection pool" in text else text
+    return str(inner)
 
 
 def _no_query(url: str) -> str:
