@@ -72,3 +72,34 @@ def test_the_schema_refuses_what_the_loader_refuses(mutation: str) -> None:
     validator = jsonschema.Draft202012Validator(SCHEMA)
     assert validator.is_valid(_as_json(text))
     assert not validator.is_valid(_as_json(text.replace(old, new, 1)))
+
+
+def test_the_exported_schema_does_not_depend_on_the_msgspec_release() -> None:
+    # what 0.22 exports (indented docstrings) and 0.23 (dedented, plus propertyNames)
+    from mailspec.codegen.schema import _normalized
+
+    older = {
+        "description": "Line one.\n\n    Line two.",
+        "additionalProperties": {"type": "integer"},
+    }
+    newer = {
+        "description": "Line one.\n\nLine two.",
+        "additionalProperties": {"type": "integer"},
+        "propertyNames": {"enum": ["format", "required"]},
+    }
+    assert _normalized(older) == _normalized(newer)
+    assert _normalized(older)["description"] == "Line one.\n\nLine two."
+
+
+def test_no_description_in_the_schema_file_is_indented() -> None:
+    def descriptions(node: Any) -> list[str]:
+        if isinstance(node, dict):
+            found = [v for k, v in node.items() if k == "description" and isinstance(v, str)]
+            return found + [d for v in node.values() for d in descriptions(v)]
+        if isinstance(node, list):
+            return [d for v in node for d in descriptions(v)]
+        return []
+
+    found = descriptions(SCHEMA)
+    assert found
+    assert not [d for d in found if "\n    " in d]
