@@ -5,6 +5,6 @@ Nothing here is imported when sending mail; it needs the ``codegen`` extra
 """
 
 from .loader import SpecError, load_spec
-from .writer import Drift, generate, render_dir
+from .writer import Drift, GenerateError, generate, render_dir
 
-__all__ = ["Drift", "SpecError", "generate", "load_spec", "render_dir"]
+__all__ = ["Drift", "GenerateError", "SpecError", "generate", "load_spec", "render_dir"]

@@ -32,7 +32,7 @@ def _default_dir(name: str) -> Path:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     try:
-        from .codegen import SpecError, generate
+        from .codegen import GenerateError, SpecError, generate
         from .codegen.schema import schema_text
     except ImportError as exc:  # pyyaml/jinja2 are the codegen extra, not runtime deps
         print(
@@ -43,6 +43,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     spec_dir: Path = args.spec_dir
     try:
         drift = generate(spec_dir, args.out, check_only=args.check)
+    except GenerateError as exc:  # a mistyped folder: nothing was written
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -63,7 +66,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         return 0
     if schema_stale:
         schema_path.write_text(schema, encoding="utf-8")
-    for line in drift.lines() + (["wrote:   schema.json"] if schema_stale else []):
+    for line in drift.written_lines() + (["wrote:   schema.json"] if schema_stale else []):
         print(line)
     print("generated code is up to date" if not drift and not schema_stale else "done")
     return 0
