@@ -137,6 +137,20 @@ class Report:
         self.rows: list[Row] = []
         self.goals: list[Goal] = []
         self.notes: list[str] = []
+        self.failed: dict[str, str] = {}  # case -> why it did not finish
+
+    def run(self, case: str, measure: Callable[[], None]) -> None:
+        """Run one case; a case that fails is recorded as failed, and the figures the
+        other cases measured (and its own, up to the failure) are kept."""
+        try:
+            measure()
+        except Exception as exc:
+            why = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, subprocess.CalledProcessError) and exc.stderr:
+                tail = exc.stderr if isinstance(exc.stderr, str) else exc.stderr.decode()
+                why += " | " + " | ".join(tail.strip().splitlines()[-3:])
+            self.failed[case] = why
+            print(f"  {case} FAILED: {why}", flush=True)
 
     def add(self, case: str, samples: dict[str, list[float]]) -> dict[str, float]:
         meds = {n: med(s) for n, s in samples.items()}
@@ -183,6 +197,8 @@ class Report:
             print(f"{g.case:<10} {g.what:<50} {g.ratio:7.3f} {spread:>13} {goal:>9}  {verdict}")
         for note in self.notes:
             print("note:", note)
+        for case, why in self.failed.items():
+            print(f"FAILED case {case}: {why}")
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -197,6 +213,7 @@ class Report:
             "rows": [dataclasses.asdict(r) for r in self.rows],
             "goals": [{**dataclasses.asdict(g), "met": g.met} for g in self.goals],
             "notes": self.notes,
+            "failed": self.failed,
         }
 
 
@@ -719,26 +736,27 @@ def main(argv: list[str] | None = None) -> int:
 
     with Nginx() as nginx:
         print(f"nginx pid {nginx.proc.pid if nginx.proc else '?'} on {nginx.base}", flush=True)
+        cases: dict[str, Callable[[], None]] = {
+            "send": lambda: case_send(
+                report, nginx.base, rounds=30 if q else 120, batch=30 if q else 50
+            ),
+            "decode": lambda: case_decode(report, rounds=30 if q else 90, batch=30 if q else 100),
+            "failover": lambda: case_failover(
+                report, nginx.base, rounds=30 if q else 120, batch=30 if q else 50
+            ),
+            "import": lambda: case_import(report, 5 if q else 20),
+            "codegen": lambda: case_codegen(report, 3 if q else 10),
+            "memory": lambda: case_memory(report, nginx.base, 20_000 if q else 100_000, 120.0),
+        }
         for case in only:
             print(f"running {case} ...", flush=True)
-            if case == "send":
-                case_send(report, nginx.base, rounds=30 if q else 120, batch=30 if q else 50)
-            elif case == "decode":
-                case_decode(report, rounds=30 if q else 90, batch=30 if q else 100)
-            elif case == "failover":
-                case_failover(report, nginx.base, rounds=30 if q else 120, batch=30 if q else 50)
-            elif case == "import":
-                case_import(report, 5 if q else 20)
-            elif case == "codegen":
-                case_codegen(report, 3 if q else 10)
-            elif case == "memory":
-                case_memory(report, nginx.base, 20_000 if q else 100_000, 120.0)
+            report.run(case, cases[case])
     report.print()
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report.as_json(), indent=1) + "\n")
     print(f"\nwritten: {path}")
-    return 0
+    return 1 if report.failed else 0
 
 
 if __name__ == "__main__":

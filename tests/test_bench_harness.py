@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -73,3 +74,32 @@ def test_every_round_runs_one_batch_of_every_contender() -> None:
 )
 def test_a_goal_is_met_on_its_side_of_the_target(op, ratio, target, met) -> None:
     assert Goal("send", "x", ratio, op, target).met is met
+
+
+def test_a_failing_case_is_reported_and_the_other_figures_are_kept(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks.bench import Report
+
+    report = Report()
+
+    def measured() -> None:
+        report.add("decode", {"generated": [1e-6, 2e-6, 3e-6]})
+        report.goal("decode", "json.loads / generated", 6.0, ">=", 5.0)
+
+    def broken() -> None:
+        report.add("codegen", {"generate --check": [0.3]})
+        raise subprocess.CalledProcessError(1, ["mailspec"], stderr="differs: spec/schema.json\n")
+
+    report.run("decode", measured)
+    report.run("codegen", broken)
+    report.run("import", measured)
+    report.print()
+    out = capsys.readouterr().out
+
+    assert list(report.failed) == ["codegen"]
+    assert "differs: spec/schema.json" in report.failed["codegen"]
+    assert "FAILED case codegen" in out
+    assert out.count("json.loads / generated") == 2  # both other runs printed
+    assert "generate --check" in out  # the failing case's own figure up to the failure
+    assert report.as_json()["failed"] == report.failed
