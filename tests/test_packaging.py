@@ -54,6 +54,30 @@ def test_wheel_holds_one_import_package(wheel: zipfile.ZipFile) -> None:
         assert expected in names
 
 
+def test_the_wheel_carries_the_mit_license(wheel: zipfile.ZipFile) -> None:
+    (license_name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+    assert wheel.read(license_name).decode().startswith("MIT License")
+    (meta_name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    meta = Parser().parsestr(wheel.read(meta_name).decode())
+    assert meta["License-Expression"] == "MIT"
+
+
+def test_the_dev_constraints_pin_every_tool_the_dev_extra_names() -> None:
+    root = Path(__file__).resolve().parent.parent
+    pinned = {
+        re.split(r"==", line)[0].lower().replace("_", "-")
+        for line in (root / "constraints" / "dev.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    assert all(
+        "==" in line
+        for line in (root / "constraints" / "dev.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    for tool in ("pytest", "ruff", "mypy", "syrupy", "hypothesis", "msgspec", "urllib3"):
+        assert tool in pinned, tool
+
+
 def test_runtime_dependencies_are_urllib3_and_msgspec_only(wheel: zipfile.ZipFile) -> None:
     (meta_name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
     meta = Parser().parsestr(wheel.read(meta_name).decode())
