@@ -24,9 +24,8 @@ import msgspec
 
 from mailspec.errors import ValidationError
 from mailspec.message import Message
-from mailspec.runtime.validation import check_request
 
-from .base import Provider, Request
+from .base import Provider, Step
 
 __all__ = ["AotSendStyle"]
 
@@ -35,22 +34,21 @@ _NOT_TRANSMITTED = {"from_email": ""}
 
 
 class AotSendStyle(Provider):
-    def _requests(self, message: Message) -> list[Request]:
-        """One request per ``to`` address, each checked against the spec (no I/O)."""
+    def _steps(self, message: Message) -> list[Step]:
+        """One request per ``to`` address, each prepared (no I/O)."""
         if not message.template:
             raise ValidationError(
                 "AOTsend sends stored templates only: set the template id",
                 field="template",
                 provider=self.name,
             )
-        op = self._require("send")
-        requests = []
+        self._require("send")
+        steps = []
         for to in message.to:
             data = {**message.variables, **message.recipient_variables.get(to, {})}
             one = msgspec.structs.replace(
                 message, to=[to], variables=data, recipient_variables={}, **_NOT_TRANSMITTED
             )
             values = self._mapped("send", one, {})
-            check_request(self.name, op, values)
-            requests.append(Request([to], "send", values))
-        return requests
+            steps.append(self._step([to], self.client.prepare("send", values)))
+        return steps

@@ -1,8 +1,9 @@
 """What every provider object is, whatever its API style.
 
 A style adapter supplies two things: how a unified :class:`~mailspec.Message` becomes
-parameter values (``_values``, or ``_requests`` where a message takes several calls),
-and how the provider's status answer is queried. The spec's ``mapping`` says which
+parameter values (``_values``, or ``_steps`` where a message takes several calls),
+and how the provider's status answer is queried. Every call goes through the client's
+one call path (``prepare`` checks, ``execute`` sends; ``call`` does both). The spec's ``mapping`` says which
 parameter each Message field fills, so a new provider of an existing style needs YAML
 only.
 """
@@ -29,18 +30,17 @@ from mailspec.ir import Delivery, Operation, Spec, code_field
 from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
-from mailspec.runtime.validation import check_request
+from mailspec.runtime.client import Call
 from mailspec.validation import validate_message
 
 __all__ = [
     "Capabilities",
-    "Part",
     "Provider",
-    "Request",
     "Sender",
+    "Step",
     "dig",
     "id_list",
-    "send_in_parts",
+    "send_steps",
     "status_query",
 ]
 
@@ -111,15 +111,6 @@ class Sender:
         raise NotImplementedError
 
 
-class Request(NamedTuple):
-    """One API call that sends (part of) a message: its parameter values, checked
-    against the operation's spec."""
-
-    recipients: list[str]
-    operation: str
-    values: dict[str, Any]
-
-
 class Provider(Sender):
     """One provider behind the unified ``send()``/``status()``."""
 
@@ -141,53 +132,52 @@ class Provider(Sender):
     def deliver(self, message: Message) -> SendResult:
         """Send a message :meth:`check` has passed. The Mailer checks once and may
         deliver several times (retries), so the check is not repeated here. Every
-        request is built and checked before the first is sent."""
-        return self._send_requests(self._requests(message))
+        request is prepared (checked against the spec) before the first is sent."""
+        started = time.perf_counter()
+        return self._accepted(send_steps(self.name, self._steps(message)), started)
 
     def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
         """One result per message, in order. Every message is validated (and its
-        requests checked) before the first is sent; a failure after the first raises
+        requests prepared) before the first is sent; a failure after the first raises
         PartialDeliveryError naming who was reached."""
         planned = []
         for message in messages:
             self.check(message)
-            planned.append(self._requests(message))
+            planned.append(self._steps(message))
         results: list[SendResult] = []
 
-        def sender(requests: list[Request]) -> Callable[[], list[str]]:
+        def sender(steps: list[Step]) -> Callable[[], list[str]]:
             def send() -> list[str]:
-                results.append(self._send_requests(requests))
+                started = time.perf_counter()
+                results.append(self._accepted(send_steps(self.name, steps), started))
                 return results[-1].message_ids
 
             return send
 
-        send_in_parts(
+        send_steps(
             self.name,
-            [Part(list(m.to), sender(r)) for m, r in zip(messages, planned, strict=True)],
+            [Step(list(m.to), sender(s)) for m, s in zip(messages, planned, strict=True)],
         )
         return results
 
-    def _requests(self, message: Message) -> list[Request]:
-        """The requests that send ``message``, each checked against the spec (no I/O):
-        by default the one ``_values`` makes."""
+    def _steps(self, message: Message) -> list[Step]:
+        """The requests that send ``message``, each prepared (no I/O): by default the
+        one ``_values`` makes."""
         operation, values = self._values(message)
-        check_request(self.name, self.spec.operations[operation], values)
-        return [Request(list(message.to), operation, values)]
+        return [self._step(list(message.to), self.client.prepare(operation, values))]
 
-    def _send_requests(self, requests: Sequence[Request]) -> SendResult:
-        """Send checked requests in order (see :func:`send_in_parts`); one result with
-        the ids of them all."""
-        started = time.perf_counter()
+    def _step(self, recipients: list[str], call: Call) -> Step:
+        """A step that executes ``call`` and returns the message ids of its answer."""
+        ids_path = self.spec.operations[call.operation].ids
 
-        def sender(request: Request) -> Callable[[], list[str]]:
-            def send() -> list[str]:
-                response = self._invoke(request.operation, request.values, checked=True)
-                op = self.spec.operations[request.operation]
-                return id_list(dig(response, op.ids) if op.ids else None)
+        def send() -> list[str]:
+            response = self.client.execute(call)
+            return id_list(dig(response, ids_path) if ids_path else None)
 
-            return send
+        return Step(recipients, send)
 
-        ids = send_in_parts(self.name, [Part(r.recipients, sender(r)) for r in requests])
+    def _accepted(self, ids: list[list[str]], started: float) -> SendResult:
+        """The result of steps that all went out: the ids of them all."""
         attempt = Attempt(self.name, "accepted", time.perf_counter() - started)
         return SendResult(
             provider=self.name, message_ids=[i for got in ids for i in got], attempts=[attempt]
@@ -222,18 +212,6 @@ class Provider(Sender):
             value = transform[field] if field in transform else getattr(message, field)
             values[param] = _fit(op, param, field, value, self.name)
         return values
-
-    def _invoke(self, operation: str, values: dict[str, Any], *, checked: bool = False) -> Any:
-        """Call ``operation`` with ``values``; ``checked``: check_request has passed them,
-        so the client does not check them again."""
-        if checked:
-            return self.client._send(operation, values, self.client.decoders[operation])
-        request_type = self.client.request_types[operation]
-        try:
-            request = request_type(**{_attr(name): value for name, value in values.items()})
-        except TypeError as exc:  # a required parameter the mapping could not fill
-            raise ValidationError(str(exc), provider=self.name) from None
-        return getattr(self.client, operation)(request)
 
     def _require(self, operation: str) -> Operation:
         op = self.spec.operations.get(operation)
@@ -271,7 +249,7 @@ class Provider(Sender):
             "template_id": template_id,
             "variables": _sms_variables(self.name, variables),
         }
-        response = self._invoke("send_sms", values)
+        response = self.client.call("send_sms", values)
         ids = dig(response, op.ids) if op.ids else None
         # a success answer always has its code (the client refuses one without)
         code = dig(response, code_name)
@@ -307,30 +285,30 @@ def id_list(ids: Any) -> list[str]:
     return [ids] if isinstance(ids, str) else list(ids or [])
 
 
-class Part(NamedTuple):
-    """One request of several that together send a message (or a list of them):
-    ``send`` makes it and returns the provider's ids for it."""
+class Step(NamedTuple):
+    """One request of several that together send a message (or a list of them): who
+    it reaches, and ``send``, which makes it and returns the provider's ids for it."""
 
     recipients: list[str]
     send: Callable[[], list[str]]
 
 
-def send_in_parts(provider: str, parts: Sequence[Part]) -> list[list[str]]:
-    """Send ``parts`` in order; the ids of each. A failure of the first part is raised
+def send_steps(provider: str, steps: Sequence[Step]) -> list[list[str]]:
+    """Send ``steps`` in order; the ids of each. A failure of the first step is raised
     as it is (nothing went out); a failure of a later one raises PartialDeliveryError,
     naming who was reached and who was not, so that nobody is sent it twice."""
     done: list[list[str]] = []
-    for i, part in enumerate(parts):
+    for i, step in enumerate(steps):
         try:
-            done.append(part.send())
+            done.append(step.send())
         except MailspecError as exc:
             if not done:
                 raise
             raise PartialDeliveryError(
                 provider,
                 exc,
-                sent_to=[r for sent in parts[:i] for r in sent.recipients],
-                pending=[r for unsent in parts[i:] for r in unsent.recipients],
+                sent_to=[r for sent in steps[:i] for r in sent.recipients],
+                pending=[r for unsent in steps[i:] for r in unsent.recipients],
                 message_ids=[m for ids in done for m in ids],
             ) from exc
     return done

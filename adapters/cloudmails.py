@@ -44,17 +44,16 @@ import msgspec
 from mailspec.errors import MalformedResponseError, UnsupportedOperation, ValidationError
 from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult
+from mailspec.runtime.client import Call
 from mailspec.runtime.encoding import json_object
-from mailspec.runtime.validation import check_request
 
 from .base import (
-    Part,
     Provider,
-    Request,
+    Step,
     _timestamp,
     dig,
     id_list,
-    send_in_parts,
+    send_steps,
     status_query,
 )
 
@@ -70,7 +69,9 @@ class CloudMailsStyle(Provider):
         entries = self._entries(message)
         if len(entries) > 1:
             return self._send_batches([entries])[0]
-        return self._send_requests([Request(list(message.to), "send", entries[0])])
+        started = time.perf_counter()
+        step = self._step(list(message.to), entries[0])
+        return self._accepted(send_steps(self.name, [step]), started)
 
     def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
         """One result per message, in order, through ``POST /send/batch``."""
@@ -79,9 +80,8 @@ class CloudMailsStyle(Provider):
         per_message = [self._entries(message) for message in messages]
         return self._send_batches(per_message)
 
-    def _entries(self, message: Message) -> list[dict[str, Any]]:
-        """``/send`` parameter values, one per ``to`` address, each checked against the
-        spec (no I/O)."""
+    def _entries(self, message: Message) -> list[Call]:
+        """``/send`` calls, one per ``to`` address, each prepared (no I/O)."""
         if len(message.to) > 1:
             for field in ("cc", "bcc"):
                 if getattr(message, field):
@@ -94,7 +94,6 @@ class CloudMailsStyle(Provider):
         custom_args = self._custom_args(message)
         transform = {"tags": custom_args, "metadata": custom_args}
         syntax = self.spec.capabilities.variable_syntax or "{{{{{name}}}}}"
-        send = self.spec.operations["send"]
         entries = []
         for to in message.to:
             values = {**message.variables, **message.recipient_variables.get(to, {})}
@@ -116,9 +115,7 @@ class CloudMailsStyle(Provider):
                 variables={},
                 recipient_variables={},
             )
-            entry = self._mapped("send", copy, transform)
-            check_request(self.name, send, entry)
-            entries.append(entry)
+            entries.append(self.client.prepare("send", self._mapped("send", copy, transform)))
         return entries
 
     def _custom_args(self, message: Message) -> dict[str, Any]:
@@ -134,10 +131,10 @@ class CloudMailsStyle(Provider):
             args["tags"] = list(message.tags)
         return args
 
-    def _send_batches(self, per_message: list[list[dict[str, Any]]]) -> list[SendResult]:
+    def _send_batches(self, per_message: list[list[Call]]) -> list[SendResult]:
         """Every entry through ``/send/batch``, in chunks the API allows; the ids come
         back in order. A chunk failing after an earlier one went out raises
-        PartialDeliveryError (see :func:`send_in_parts`)."""
+        PartialDeliveryError (see :func:`send_steps`)."""
         op = self._require("send_batch")
         send = self.spec.operations["send"]
         size = op.params["messages"].max_items or self.spec.limits.batch_size or 1000
@@ -145,11 +142,11 @@ class CloudMailsStyle(Provider):
         ids: list[list[str]] = [[] for _ in per_message]
         durations = [0.0] * len(per_message)
 
-        def sender(chunk: list[tuple[int, dict[str, Any]]]) -> Callable[[], list[str]]:
+        def sender(chunk: list[tuple[int, Call]]) -> Callable[[], list[str]]:
             def send_chunk() -> list[str]:
                 started = time.perf_counter()
-                objects = [json_object(send, entry) for _, entry in chunk]
-                response = self._invoke("send_batch", {"messages": objects})
+                objects = [json_object(send, entry.values) for _, entry in chunk]
+                response = self.client.call("send_batch", {"messages": objects})
                 elapsed = time.perf_counter() - started
                 got = id_list(dig(response, op.ids) if op.ids else None)
                 if len(got) != len(chunk):
@@ -168,8 +165,9 @@ class CloudMailsStyle(Provider):
             return send_chunk
 
         chunks = [flat[start : start + size] for start in range(0, len(flat), size)]
-        send_in_parts(
-            self.name, [Part([e["to"] for _, e in chunk], sender(chunk)) for chunk in chunks]
+        send_steps(
+            self.name,
+            [Step([e.values["to"] for _, e in chunk], sender(chunk)) for chunk in chunks],
         )
         return [
             SendResult(
@@ -209,7 +207,7 @@ class CloudMailsStyle(Provider):
         first, last = _bound(since, end=False), _bound(until, end=True)
         records: list[Any] = []
         for message_id in message_ids:
-            found = dig(self._invoke("status", {"message_id": message_id}), delivery.records)
+            found = dig(self.client.call("status", {"message_id": message_id}), delivery.records)
             records.extend(found if isinstance(found, list) else [found] if found else [])
         statuses = [
             _with_time(s, r)

@@ -71,7 +71,7 @@ class SendCloudStyle(Provider):
                 start = 0
                 for _ in range(MAX_PAGES):
                     values = {**window, "start": start, "limit": page, "email_ids": ids}
-                    response = self._invoke("status", values)
+                    response = self.client.call("status", values)
                     batch = dig(response, delivery.records) or []
                     records.extend(batch)
                     start += len(batch)

@@ -43,7 +43,7 @@ from mailspec.runtime.transport import is_loopback
 from mailspec.runtime.xsmtpapi import xsmtpapi_header
 from mailspec.validation import validate_message
 
-from .base import Capabilities, Part, Provider, Sender, send_in_parts
+from .base import Capabilities, Provider, Sender, Step, send_steps
 
 __all__ = ["SMTP_UNSUPPORTED_FIELDS", "SmtpProvider", "smtp_server"]
 
@@ -245,8 +245,8 @@ class SmtpProvider(Sender):
 
                 return send
 
-            parts = [Part(env.recipients, sender(env, mid)) for env, mid in prepared]
-            send_in_parts(self.name, parts)
+            steps = [Step(env.recipients, sender(env, mid)) for env, mid in prepared]
+            send_steps(self.name, steps)
         return results
 
     def _session(self) -> SmtpSession:

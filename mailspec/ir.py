@@ -88,6 +88,11 @@ RESERVED_OPERATION_NAMES = frozenset(
         "request_types",
         "decoders",
         "close",
+        "call",
+        "prepare",
+        "execute",
+        "encode",
+        "values_of",
     }
 )
 

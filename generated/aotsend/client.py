@@ -38,4 +38,6 @@ class AotsendClient(BaseClient):
         """Send a template to one recipient (seed 004 "AotSend Email API Config Document"). (POST
         index/api/send_email)
         """
-        return self._call("send", request, ENVELOPE_DECODER)
+        values = self.values_of("send", request)
+        answer: Envelope = self.call("send", values)
+        return answer

@@ -47,12 +47,18 @@ class AurorasendcloudClient(BaseClient):
 
     def send(self, request: SendRequest) -> SendResponse:
         """Send an email (seed 000 "REST API - Send an Email"). (POST api/mail/send)"""
-        return self._call("send", request, SEND_RESPONSE_DECODER)
+        values = self.values_of("send", request)
+        answer: SendResponse = self.call("send", values)
+        return answer
 
     def send_sms(self, request: SendSmsRequest) -> SmsResponse:
         """Send an SMS from a template (seed 000 "SMS Integration"). (POST smsapi/send)"""
-        return self._call("send_sms", request, SMS_RESPONSE_DECODER)
+        values = self.values_of("send_sms", request)
+        answer: SmsResponse = self.call("send_sms", values)
+        return answer
 
     def status(self, request: StatusRequest) -> StatusResponse:
         """Delivery status of sent emails (seed 001). (GET api/data/emailStatus)"""
-        return self._call("status", request, STATUS_RESPONSE_DECODER)
+        values = self.values_of("status", request)
+        answer: StatusResponse = self.call("status", values)
+        return answer

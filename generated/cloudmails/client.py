@@ -47,16 +47,22 @@ class CloudmailsClient(BaseClient):
 
     def send(self, request: SendRequest) -> SendResponse:
         """Send one email (seed 003 "POST /send"). (POST /send)"""
-        return self._call("send", request, SEND_RESPONSE_DECODER)
+        values = self.values_of("send", request)
+        answer: SendResponse = self.call("send", values)
+        return answer
 
     def send_batch(self, request: SendBatchRequest) -> BatchResponse:
         """Send up to 1,000 emails in one call, processed asynchronously (seed 003 "POST
         /send/batch"). (POST /send/batch)
         """
-        return self._call("send_batch", request, BATCH_RESPONSE_DECODER)
+        values = self.values_of("send_batch", request)
+        answer: BatchResponse = self.call("send_batch", values)
+        return answer
 
     def status(self, request: StatusRequest) -> EmailStatus:
         """Delivery status of one sent email (seed 003 "GET /emails/{message_id}"). (GET
         /emails/{message_id})
         """
-        return self._call("status", request, EMAIL_STATUS_DECODER)
+        values = self.values_of("status", request)
+        answer: EmailStatus = self.call("status", values)
+        return answer

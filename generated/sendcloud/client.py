@@ -45,12 +45,18 @@ class SendcloudClient(BaseClient):
 
     def send(self, request: SendRequest) -> SendResponse:
         """Send an email (mail/send). (POST mail/send)"""
-        return self._call("send", request, SEND_RESPONSE_DECODER)
+        values = self.values_of("send", request)
+        answer: SendResponse = self.call("send", values)
+        return answer
 
     def send_template(self, request: SendTemplateRequest) -> SendResponse:
         """Send an email from a stored template (mail/sendtemplate). (POST mail/sendtemplate)"""
-        return self._call("send_template", request, SEND_RESPONSE_DECODER)
+        values = self.values_of("send_template", request)
+        answer: SendResponse = self.call("send_template", values)
+        return answer
 
     def status(self, request: StatusRequest) -> StatusResponse:
         """Delivery status of sent emails (data/emailStatus). (GET data/emailStatus)"""
-        return self._call("status", request, STATUS_RESPONSE_DECODER)
+        values = self.values_of("status", request)
+        answer: StatusResponse = self.call("status", values)
+        return answer

@@ -1,9 +1,17 @@
 """The base every generated client extends: one call path for every operation.
 
-``_call`` validates the request against the spec; ``_send`` (which an adapter that
-checked every request of a message up front calls directly) encodes it, sends it, reads the envelope (the status code, from
-the body or the HTTP status), and returns the decoded answer on a success code or
-raises the error class the code's category names.
+A call goes in three steps, and only the middle one does I/O:
+
+1. :meth:`BaseClient.prepare` checks the parameter values against the operation's
+   spec and returns a :class:`Call` (a ValidationError here means nothing was sent);
+2. :meth:`BaseClient.execute` connects (before encoding, so that a provider that is
+   down costs only the connect), encodes the call with :func:`~.encoding.encode_request`
+   and has the transport move the bytes;
+3. :func:`~.answers.read_answer` turns the answer into the decoded response or the
+   typed error its code names.
+
+:meth:`BaseClient.call` does all three; the generated methods wrap it, and an adapter
+that sends a message in several requests prepares them all before executing the first.
 """
 
 from __future__ import annotations
@@ -12,41 +20,34 @@ import math
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar, TypeVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import msgspec
 import urllib3
 
 from .._naming import ident
-from .._vocab import ErrorCategory
-from ..errors import MalformedResponseError, ValidationError, error_class_for
+from ..errors import ValidationError
 from ..ir import Operation, Spec
-from .encoding import Signer, prepare
-from .secrets import Secret, redact
-from .transport import Answer, Transport, check_base_url
+from .answers import read_answer
+from .encoding import HttpRequest, Signer, encode_request
+from .secrets import Secret
+from .transport import Transport, check_base_url
 from .validation import check_request
 
-__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "timeout_seconds"]
+__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "Call", "timeout_seconds"]
 
-T = TypeVar("T")
 DEFAULT_TIMEOUT = 10.0
 
-# What decoding an unreadable body raises: msgspec raises UnicodeDecodeError, not a
-# DecodeError, for invalid UTF-8 inside a JSON string.
-_UNREADABLE = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: no credential holds one
 
-# What an HTTP status means when the body carries no readable code.
-_HTTP_CATEGORIES = {
-    400: ErrorCategory.VALIDATION,
-    401: ErrorCategory.AUTHENTICATION,
-    403: ErrorCategory.PERMISSION,
-    404: ErrorCategory.NOT_FOUND,
-    409: ErrorCategory.CONFLICT,
-    413: ErrorCategory.VALIDATION,
-    422: ErrorCategory.VALIDATION,
-    429: ErrorCategory.RATE_LIMIT,
-}
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One operation with parameter values that passed the spec's checks."""
+
+    operation: str
+    values: Mapping[str, Any]
 
 
 class BaseClient:
@@ -124,17 +125,49 @@ class BaseClient:
     def close(self) -> None:
         self._transport.close()
 
-    def _call(self, operation: str, request: msgspec.Struct, decoder: msgspec.json.Decoder[T]) -> T:
-        values = {name: getattr(request, attr) for name, attr in self._plans[operation]}
-        check_request(self.name, self.spec.operations[operation], values)
-        return self._send(operation, values, decoder)
-
-    def _send(
-        self, operation: str, values: Mapping[str, Any], decoder: msgspec.json.Decoder[T]
-    ) -> T:
-        """Send ``operation`` with parameter ``values`` that check_request has passed
-        (an adapter that checks every request of a message before the first calls this)."""
+    def prepare(self, operation: str, values: Mapping[str, Any]) -> Call:
+        """Check ``values`` (parameter name → value, None where not given) against the
+        operation's spec, and that the client holds the credentials the operation
+        needs: ValidationError, no I/O."""
         op = self.spec.operations[operation]
+        if op.auth not in ("default", "none"):
+            missing = [c for c in self.spec.auth.sets[op.auth].body if c not in self._secrets]
+            if missing:
+                raise ValidationError(
+                    f"{operation} needs the credentials "
+                    f"{', '.join(self.spec.auth.sets[op.auth].body)}; "
+                    f"pass {', '.join(missing)} to mailspec.provider()",
+                    field="credentials",
+                    provider=self.name,
+                )
+        check_request(self.name, op, values)
+        return Call(operation, values)
+
+    def execute(self, call: Call) -> Any:
+        """Send a prepared call and read its answer: the decoded response, or the typed
+        error of its code."""
+        op = self.spec.operations[call.operation]
+        base = self._bases[op.base] if op.base else self.base_url
+        self._transport.warm(base)  # a provider that is down fails before the encoding
+        request = self.encode(call)
+        answer = self._transport.send(request.method, request.url, request.headers, request.body)
+        return read_answer(
+            self.spec,
+            op,
+            answer,
+            self.decoders[call.operation],
+            self.envelope_decoder,
+            self._secrets.values(),
+        )
+
+    def call(self, operation: str, values: Mapping[str, Any]) -> Any:
+        """:meth:`prepare`, then :meth:`execute`."""
+        return self.execute(self.prepare(operation, values))
+
+    def encode(self, call: Call) -> HttpRequest:
+        """The HTTP request of ``call``, with the credentials its operation's ``auth``
+        names (signed where the client was built with ``signed=True``). No I/O."""
+        op = self.spec.operations[call.operation]
         body_credentials: dict[str, str] = {}
         headers: dict[str, str] = {}
         signer: Signer | None = None
@@ -146,28 +179,19 @@ class BaseClient:
                     wire: self._secrets[c].reveal() for c, wire in self.spec.auth.body.items()
                 }
         elif op.auth != "none":
-            body_credentials, signer = self._credential_set(operation, op.auth)
+            body_credentials, signer = self._credential_set(op.auth)
         base = self._bases[op.base] if op.base else self.base_url
-        self._transport.warm(base)  # a provider that is down fails before the encoding
-        prepared = prepare(
-            op, base, values, body_credentials=body_credentials, headers=headers, signer=signer
+        return encode_request(
+            op, base, call.values, body_credentials=body_credentials, headers=headers, signer=signer
         )
-        answer = self._transport.send(
-            prepared.method, prepared.url, prepared.headers, prepared.body
-        )
-        return self._read(op, answer, decoder)
 
-    def _credential_set(self, operation: str, name: str) -> tuple[dict[str, str], Signer | None]:
+    def values_of(self, operation: str, request: msgspec.Struct) -> dict[str, Any]:
+        """The parameter values a generated request struct holds, by parameter name."""
+        return {name: getattr(request, attr) for name, attr in self._plans[operation]}
+
+    def _credential_set(self, name: str) -> tuple[dict[str, str], Signer | None]:
         """The body credentials of ``auth.sets[name]``, and a signer when signing."""
-        creds = self.spec.auth.sets[name]
-        missing = [c for c in creds.body if c not in self._secrets]
-        if missing:
-            raise ValidationError(
-                f"{operation} needs the credentials {', '.join(creds.body)}; "
-                f"pass {', '.join(missing)} to mailspec.provider()",
-                field="credentials",
-                provider=self.name,
-            )
+        creds = self.spec.auth.sets[name]  # prepare() made sure the client holds them
         signing = creds.signing if self.signed else None
         body = {
             wire: self._secrets[c].reveal()
@@ -181,80 +205,10 @@ class BaseClient:
         key = self._secrets[signing.key].reveal()
         return body, Signer(signing.param, signing.algorithm, key)
 
-    def _read(self, op: Operation, answer: Answer, decoder: msgspec.json.Decoder[T]) -> T:
-        code, message = self._envelope(op, answer)
-        row = self.spec.codes.get(code) if code is not None else None
-        if row is not None and row.category == ErrorCategory.SUCCESS and 200 <= answer.status < 300:
-            try:
-                return decoder.decode(answer.body)
-            except _UNREADABLE as exc:
-                raise self._malformed(op, answer, f"unexpected answer shape: {exc}") from None
-        if row is None and (code is None or self.spec.envelope.code_from == "http"):
-            # no readable code, or an HTTP status the spec does not list (a 502 from a
-            # proxy): the status class says what it means
-            category = _HTTP_CATEGORIES.get(
-                answer.status,
-                ErrorCategory.SERVER if answer.status >= 500 else ErrorCategory.UNKNOWN,
-            )
-        else:
-            category = row.category if row is not None else ErrorCategory.UNKNOWN
-        if category == ErrorCategory.SUCCESS:  # a success code on a failed HTTP status
-            category = ErrorCategory.SERVER if answer.status >= 500 else ErrorCategory.UNKNOWN
-        text = redact(
-            message or (row.message if row else f"HTTP {answer.status}"), self._secrets.values()
-        )
-        error_class = error_class_for(category)
-        raise error_class(
-            self.name,
-            code if code is not None else answer.status,
-            text,
-            http_status=answer.status,
-            retryable=row.retryable if row is not None and row.category == category else None,
-            retry_after=_retry_after(answer),
-        )
-
-    def _envelope(self, op: Operation, answer: Answer) -> tuple[int | None, str | None]:
-        """The status code and message of an answer; raises MalformedResponseError when
-        a body that must carry them cannot be read."""
-        try:
-            envelope = self.envelope_decoder.decode(answer.body) if answer.body else None
-        except _UNREADABLE:
-            envelope = None
-        message = getattr(envelope, "message", None) if envelope is not None else None
-        if self.spec.envelope.code_from == "http":
-            return answer.status, message if isinstance(message, str) else None
-        code = getattr(envelope, "code", None) if envelope is not None else None
-        if code is None:
-            if 200 <= answer.status < 300:
-                raise self._malformed(op, answer, "the answer carries no status code")
-            return None, None  # an HTTP error page: the status says enough
-        return code, message if isinstance(message, str) else None
-
-    def _malformed(self, op: Operation, answer: Answer, why: str) -> MalformedResponseError:
-        preview = redact(answer.body[:120].decode("utf-8", "replace"), self._secrets.values())
-        # a 2xx on a call that changes something may have done it: say so
-        ambiguous = 200 <= answer.status < 300 and op.method != "GET"
-        return MalformedResponseError(
-            self.name,
-            f"{why} (HTTP {answer.status}, body {preview!r})",
-            http_status=answer.status,
-            ambiguous=ambiguous,
-        )
-
 
 def _plan(op: Operation) -> list[tuple[str, str]]:
     """(parameter name, request attribute) pairs, named by the generator's sanitizer."""
     return [(name, ident(name)) for name in op.params]
-
-
-def _retry_after(answer: Answer) -> float | None:
-    value = answer.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def timeout_seconds(value: object, provider: str | None = None) -> float:

@@ -1,7 +1,8 @@
-"""Turn validated parameter values into an HTTP request: form, JSON, query or multipart.
+"""Turn checked parameter values into an HTTP request: form, JSON, query or multipart.
 
 Lists are joined with the spec's separator, ``json`` parameters become a JSON string
-inside a form, and credentials are added where the spec's ``auth`` puts them.
+inside a form, and credentials are added where the spec's ``auth`` puts them. Nothing
+here does I/O: a transport, sync or async, sends the :class:`HttpRequest` as it is.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..ir import Operation, Param
 from ..message import Attachment
 from .signing import signature
 
-__all__ = ["Prepared", "Signer", "form_urlencode", "json_object", "prepare"]
+__all__ = ["HttpRequest", "Signer", "encode_request", "form_urlencode", "json_object"]
 
 _json = msgspec.json.Encoder()
 
@@ -73,11 +74,17 @@ class Signer:
 
 
 @dataclass(frozen=True)
-class Prepared:
+class HttpRequest:
+    """The bytes of one request. Its headers and body hold credentials, so its repr
+    shows the method and the URL's path only."""
+
     method: str
     url: str
-    headers: dict[str, str]
-    body: bytes | None
+    headers: dict[str, str] = field(repr=False)
+    body: bytes | None = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"HttpRequest({self.method} {self.url.split('?', 1)[0]})"
 
 
 def _scalar(param: Param, value: Any) -> str:
@@ -92,7 +99,7 @@ def _scalar(param: Param, value: Any) -> str:
     return str(value)
 
 
-def prepare(
+def encode_request(
     operation: Operation,
     base_url: str,
     values: Mapping[str, Any],
@@ -100,7 +107,7 @@ def prepare(
     body_credentials: Mapping[str, str],
     headers: Mapping[str, str],
     signer: Signer | None = None,
-) -> Prepared:
+) -> HttpRequest:
     """``values`` maps parameter names to values; None means not given. A ``signer``
     adds a signature over every other pair (form and query encodings)."""
     path = operation.path
@@ -127,19 +134,19 @@ def prepare(
     out_headers = dict(headers)
     if operation.encoding == "query":
         query = form_urlencode(pairs)
-        return Prepared(operation.method, f"{url}?{query}" if query else url, out_headers, None)
+        return HttpRequest(operation.method, f"{url}?{query}" if query else url, out_headers, None)
     if operation.encoding == "json":
         out_headers["Content-Type"] = "application/json"
         json_body = {**body_credentials, **json_object(operation, values)}
-        return Prepared(operation.method, url, out_headers, _json.encode(json_body))
+        return HttpRequest(operation.method, url, out_headers, _json.encode(json_body))
     if files:
         fields: list[tuple[str, Any]] = list(pairs)
         fields += [(files_wire, (a.filename, a.content, a.content_type)) for a in files]
         body, content_type = urllib3.encode_multipart_formdata(fields)
         out_headers["Content-Type"] = content_type
-        return Prepared(operation.method, url, out_headers, body)
+        return HttpRequest(operation.method, url, out_headers, body)
     out_headers["Content-Type"] = "application/x-www-form-urlencoded"
-    return Prepared(operation.method, url, out_headers, form_urlencode(pairs).encode("ascii"))
+    return HttpRequest(operation.method, url, out_headers, form_urlencode(pairs).encode("ascii"))
 
 
 def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, Any]:

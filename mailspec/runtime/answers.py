@@ -1,0 +1,126 @@
+"""Read a provider's answer: the decoded response on a success code, else the error
+class the code's category names. Pure: the bytes come from whichever transport sent
+the request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from .._vocab import ErrorCategory
+from ..errors import MalformedResponseError, error_class_for
+from ..ir import Operation, Spec
+from .secrets import Secret, redact
+from .transport import Answer
+
+__all__ = ["read_answer"]
+
+# What decoding an unreadable body raises: msgspec raises UnicodeDecodeError, not a
+# DecodeError, for invalid UTF-8 inside a JSON string.
+_UNREADABLE = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+
+# What an HTTP status means when the body carries no readable code.
+_HTTP_CATEGORIES = {
+    400: ErrorCategory.VALIDATION,
+    401: ErrorCategory.AUTHENTICATION,
+    403: ErrorCategory.PERMISSION,
+    404: ErrorCategory.NOT_FOUND,
+    409: ErrorCategory.CONFLICT,
+    413: ErrorCategory.VALIDATION,
+    422: ErrorCategory.VALIDATION,
+    429: ErrorCategory.RATE_LIMIT,
+}
+
+
+def read_answer(
+    spec: Spec,
+    op: Operation,
+    answer: Answer,
+    decoder: msgspec.json.Decoder[Any],
+    envelope_decoder: msgspec.json.Decoder[Any],
+    secrets: Iterable[Secret],
+) -> Any:
+    """The answer decoded by ``decoder`` when its code is a success; otherwise raise
+    the ProviderError subclass of the code's category (any credential the provider
+    echoed is redacted from the message)."""
+    name = spec.provider.name
+    code, message = _envelope(spec, op, answer, envelope_decoder, secrets)
+    row = spec.codes.get(code) if code is not None else None
+    if row is not None and row.category == ErrorCategory.SUCCESS and 200 <= answer.status < 300:
+        try:
+            return decoder.decode(answer.body)
+        except _UNREADABLE as exc:
+            raise _malformed(name, op, answer, f"unexpected answer shape: {exc}", secrets) from None
+    if row is None and (code is None or spec.envelope.code_from == "http"):
+        # no readable code, or an HTTP status the spec does not list (a 502 from a
+        # proxy): the status class says what it means
+        category = _HTTP_CATEGORIES.get(
+            answer.status,
+            ErrorCategory.SERVER if answer.status >= 500 else ErrorCategory.UNKNOWN,
+        )
+    else:
+        category = row.category if row is not None else ErrorCategory.UNKNOWN
+    if category == ErrorCategory.SUCCESS:  # a success code on a failed HTTP status
+        category = ErrorCategory.SERVER if answer.status >= 500 else ErrorCategory.UNKNOWN
+    text = redact(message or (row.message if row else f"HTTP {answer.status}"), secrets)
+    error_class = error_class_for(category)
+    raise error_class(
+        name,
+        code if code is not None else answer.status,
+        text,
+        http_status=answer.status,
+        retryable=row.retryable if row is not None and row.category == category else None,
+        retry_after=_retry_after(answer),
+    )
+
+
+def _envelope(
+    spec: Spec,
+    op: Operation,
+    answer: Answer,
+    envelope_decoder: msgspec.json.Decoder[Any],
+    secrets: Iterable[Secret],
+) -> tuple[int | None, str | None]:
+    """The status code and message of an answer; raises MalformedResponseError when
+    a body that must carry them cannot be read."""
+    try:
+        envelope = envelope_decoder.decode(answer.body) if answer.body else None
+    except _UNREADABLE:
+        envelope = None
+    message = getattr(envelope, "message", None) if envelope is not None else None
+    if spec.envelope.code_from == "http":
+        return answer.status, message if isinstance(message, str) else None
+    code = getattr(envelope, "code", None) if envelope is not None else None
+    if code is None:
+        if 200 <= answer.status < 300:
+            raise _malformed(
+                spec.provider.name, op, answer, "the answer carries no status code", secrets
+            )
+        return None, None  # an HTTP error page: the status says enough
+    return code, message if isinstance(message, str) else None
+
+
+def _malformed(
+    provider: str, op: Operation, answer: Answer, why: str, secrets: Iterable[Secret]
+) -> MalformedResponseError:
+    preview = redact(answer.body[:120].decode("utf-8", "replace"), secrets)
+    # a 2xx on a call that changes something may have done it: say so
+    ambiguous = 200 <= answer.status < 300 and op.method != "GET"
+    return MalformedResponseError(
+        provider,
+        f"{why} (HTTP {answer.status}, body {preview!r})",
+        http_status=answer.status,
+        ambiguous=ambiguous,
+    )
+
+
+def _retry_after(answer: Answer) -> float | None:
+    value = answer.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
