@@ -11,6 +11,7 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
+from spec_support import NAMES, SPECS, template_only
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -134,3 +135,14 @@ def test_cli_codes_and_providers() -> None:
     assert bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
     matrix = subprocess.run([*run, "providers"], capture_output=True, text=True, check=True)
     assert "aurorasendcloud" in matrix.stdout and "3000" in matrix.stdout
+    # one row per spec, first column the provider's name, in name order
+    header, *rows = matrix.stdout.strip().splitlines()
+    assert header.split()[:2] == ["send", "template"]
+    assert [row.split()[0] for row in rows] == NAMES
+    for row in rows:
+        name, send, template, *_ = row.split()
+        assert send == "yes"  # every spec has a send operation
+        has_template = "send_template" in SPECS[name].operations or template_only(name)
+        assert template == ("yes" if has_template else "-"), row
+        limit = SPECS[name].limits.recipients_per_request
+        assert row.split()[-1] == (str(limit) if limit else "-"), row

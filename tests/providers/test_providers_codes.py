@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from providers_support import SEEDS, message, seed_codes
+from spec_support import NAMES, SPECS
 
 import mailspec
 from mailspec import ErrorCategory, ProviderError
@@ -170,10 +171,21 @@ def test_cloudmails_undocumented_statuses_fall_back_to_the_status_class(
     assert info.value.code == status and info.value.retryable is retryable
 
 
-@pytest.mark.parametrize("name", ["sendcloud", "cloudmails", "aotsend"])
+@pytest.mark.parametrize("name", NAMES)
 def test_explain_code_reads_the_same_tables(name):
-    table = {"sendcloud": SENDCLOUD, "cloudmails": CLOUDMAILS, "aotsend": AOTSEND}[name]
+    # the spec's own table (meta.SPEC), not the generated codes module explain_code reads
+    table = SPECS[name].codes
+    assert table, f"{name}: the spec lists no codes"
+    known = {"sendcloud": SENDCLOUD, "cloudmails": CLOUDMAILS, "aotsend": AOTSEND}
+    if name in known:
+        assert set(table) == set(known[name])
     for code, row in table.items():
         info = mailspec.explain_code(name, code)
-        assert (info.message, info.category) == (row.message, row.category)
+        assert (info.provider, info.code) == (name, code)
+        assert (info.message, info.category, info.retryable) == (
+            row.message,
+            row.category,
+            bool(row.retryable),
+        )
+    assert [info.code for info in mailspec.registry.code_table(name)] == sorted(table)
     assert mailspec.explain_code(name, 999_999).category == ErrorCategory.UNKNOWN

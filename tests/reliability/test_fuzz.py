@@ -24,6 +24,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from spec_support import NAMES, credentials, template_only
 
 import mailspec
 from mailspec import Message, ProviderError, UnsupportedOperation, ValidationError
@@ -133,8 +134,7 @@ class Spy:
 
 
 @settings(COMMON, max_examples=MESSAGES)
-@given(fields=message_fields, which=st.sampled_from(["aurorasendcloud", "sendcloud",
-                                                      "cloudmails", "aotsend"]))  # fmt: skip
+@given(fields=message_fields, which=st.sampled_from(NAMES))
 def test_any_message_is_sent_or_refused_cleanly(sandboxes, fields, which) -> None:
     server = sandboxes[which]
     if not hasattr(server, "_spy"):
@@ -217,7 +217,7 @@ STATUSES = st.sampled_from([200, 201, 204, 400, 401, 404, 429, 500, 502, 503])
 
 @settings(COMMON, max_examples=BODIES)
 @given(data=body, status=STATUSES, retry_after=st.sampled_from([None, "2", "soon", "-5", "1e9"]),
-       which=st.sampled_from(["aurorasendcloud", "sendcloud", "cloudmails", "aotsend"]),
+       which=st.sampled_from(NAMES),
        op=st.sampled_from(["send", "status"]))  # fmt: skip
 def test_any_answer_is_a_result_or_a_provider_error(
     canned, data, status, retry_after, which, op
@@ -228,11 +228,9 @@ def test_any_answer_is_a_result_or_a_provider_error(
     canned.headers = {"Content-Type": "application/json"}
     if retry_after is not None:
         canned.headers["Retry-After"] = retry_after
-    spec_cred = {"aurorasendcloud": {"api_user": "u", "api_key": "k"},
-                 "sendcloud": {"api_user": "u", "api_key": "k"},
-                 "cloudmails": {"api_key": "k"}, "aotsend": {"app_key": "k"}}[which]  # fmt: skip
+    spec_cred = credentials(which)
     provider = mailspec.provider(which, base_url=canned.url, timeout=5, **spec_cred)
-    if which == "aotsend":
+    if template_only(which):
         message = Message(from_email="noreply@example.com", to=["ann@example.org"], template="T-1")
     else:
         message = Message(from_email="noreply@example.com", to=["ann@example.org"], subject="s",

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from spec_support import NAMES, SPECS, template_only
 
 import mailspec
 from mailspec import Message, UnsupportedOperation, ValidationError
@@ -20,7 +21,7 @@ MANY = [f"r{i}@example.org" for i in range(101)]
 
 def base(provider: str, **over: Any) -> Message:
     fields: dict[str, Any] = {"from_email": "noreply@example.com", "to": ["ann@example.org"]}
-    if provider == "aotsend":
+    if template_only(provider):
         fields["template"] = "T-1"
     else:
         fields.update(subject="Hi", html="<p>x</p>")
@@ -82,7 +83,7 @@ def test_limit_is_enforced_before_io(sandboxes, provider, case, over, error, fie
             assert str(code) in str(info.value)  # the provider's own code is named
 
 
-@pytest.mark.parametrize("provider", ["aurorasendcloud", "sendcloud", "cloudmails", "aotsend"])
+@pytest.mark.parametrize("provider", NAMES)
 def test_the_limit_itself_is_allowed(sandboxes, provider) -> None:
     """At the limit, not over it, the message goes through (the table is not refusing
     everything)."""
@@ -91,6 +92,32 @@ def test_the_limit_itself_is_allowed(sandboxes, provider) -> None:
     if provider in ("aurorasendcloud", "sendcloud"):
         over = {"to": MANY[:100], "reply_to": MANY[:3], "subject": "s" * 255,
                 "attachments": [Attachment("a.bin", b"\0" * MIB10)]}  # fmt: skip
+    elif SPECS[provider].limits.recipients_per_request is not None:
+        over = {"to": MANY[: SPECS[provider].limits.recipients_per_request]}
     before = len(server.accepted)
     server.provider().send(base(provider, **over))
-    assert len(server.accepted) == before + (100 if over else 1)
+    assert len(server.accepted) == before + (len(over["to"]) if over else 1)
+
+
+RECIPIENT_LIMITS = {
+    name: spec.limits.recipients_per_request
+    for name, spec in SPECS.items()
+    if spec.limits.recipients_per_request is not None
+}
+
+
+def test_the_known_recipient_limits() -> None:
+    for name, limit in {"aurorasendcloud": 100, "sendcloud": 100}.items():
+        assert RECIPIENT_LIMITS[name] == limit
+
+
+@pytest.mark.parametrize("provider", sorted(RECIPIENT_LIMITS))
+def test_one_recipient_over_the_spec_limit_is_refused_before_io(sandboxes, provider) -> None:
+    limit = RECIPIENT_LIMITS[provider]
+    server = sandboxes[provider]
+    before = server.requests
+    to = [f"r{i}@example.org" for i in range(limit + 1)]
+    with pytest.raises(ValidationError) as info:
+        server.provider().send(base(provider, to=to))
+    assert server.requests == before
+    assert info.value.field == "to"

@@ -1,13 +1,20 @@
-"""Chaos soak (issue 7.1): about 2,000 messages per policy from 8 threads through one
+"""Chaos soak: about 2,000 messages per policy from 8 threads through one
 Mailer over three sandbox providers injecting rate limits, 5xx, slow answers past the
 timeout, dropped connections before and after acceptance, and garbage, at random with
-fixed seeds; then reconciled against what each sandbox holds. See soak_engine.py for
-every check; ``scripts/soak`` runs the same with 10,000+ messages."""
+fixed seeds; then reconciled against what each sandbox holds. See benchmarks/soak.py
+for every check; ``scripts/soak`` runs the same with 10,000+ messages."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
-from soak_engine import run_soak
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root
+
+import benchmarks.soak as soak_engine
+from benchmarks.soak import run_soak
 
 MESSAGES = 2000
 
@@ -47,8 +54,6 @@ def test_chaos_soak_reconciles(policy, capsys) -> None:
 def test_soak_reconciliation_catches_a_lie(monkeypatch) -> None:
     """The reconciliation is not vacuous: a sandbox that silently keeps a second copy of
     a message (as a resend to a second provider would) is reported."""
-    import soak_engine
-
     real = soak_engine.reconcile
 
     def tampered(report, outcomes, held, mailer):

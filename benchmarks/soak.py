@@ -1,7 +1,8 @@
 """The chaos soak: many threads send through one Mailer over three sandbox providers that
 inject faults at random (seeded), then everything is reconciled against what each
 sandbox recorded. Used by ``tests/reliability/test_soak.py`` (about 2,000 messages) and
-by ``scripts/soak`` (10,000 and more).
+by ``scripts/soak`` (10,000 and more); it lives beside the benchmark cases as project
+tooling (not installed, not a test module), so the script does not import from tests/.
 
 What is checked (:func:`reconcile`; every violation is listed, none is tolerated):
 
