@@ -6,16 +6,15 @@ asked in a fixed order, so the same spec always yields the same names.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import msgspec
 
-from mailspec._naming import Scope, ascii_fold, ident
+from mailspec._naming import Scope, ident
 from mailspec._vocab import RETRYABLE_CATEGORIES
 from mailspec.ir import Param, Shape, ShapeField, Spec
 
-from .checks import ENVELOPE_SHAPE
+from .checks import ENVELOPE_SHAPE, code_member_names
 from .loader import Located
 from .pysource import call, import_key, isort_key, string
 from .typeexpr import SCALARS, TypeExpr
@@ -173,11 +172,8 @@ def build(located: Located, spec_file: str) -> ProviderModel:
         model.operations.append(
             OperationModel(op_name, op.summary, op.method, op.path, request, response, decoder)
         )
-    member_scope = Scope(frozenset({"name", "value"}))
-    for code in sorted(spec.codes):
-        # the message's first words; none (e.g. a Chinese message): CODE_<n>
-        words = "_".join(re.findall(r"[A-Za-z0-9]+", ascii_fold(spec.codes[code].message))[:6])
-        model.code_members.append((member_scope.claim(words or f"code_{code}", upper=True), code))
+    # a code's `name:`, else the first words of its message (checks.py decides both)
+    model.code_members = [(name, code) for code, name in code_member_names(spec).items()]
     return model
 
 
