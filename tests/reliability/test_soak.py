@@ -1,4 +1,4 @@
-"""Chaos soak (issue 7.1): about 2,000 messages per policy from 8 threads through one
+"""Chaos soak: about 2,000 messages per policy from 8 threads through one
 Mailer over three sandbox providers injecting rate limits, 5xx, slow answers past the
 timeout, dropped connections before and after acceptance, and garbage, at random with
 fixed seeds; then reconciled against what each sandbox holds. See soak_engine.py for
