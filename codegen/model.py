@@ -88,6 +88,13 @@ class OperationModel:
     response: str
     decoder: str
 
+    @property
+    def docstring(self) -> str:
+        """The summary, and the HTTP call unless the summary already names its path."""
+        if self.path in self.summary:
+            return self.summary
+        return f"{self.summary} Calls ``{self.method} {self.path}``."
+
 
 @dataclass
 class ProviderModel:
@@ -201,9 +208,7 @@ def _envelope_struct(spec: Spec, name: str) -> StructModel:
             continue
         shape_field = ShapeField(type=annotation, wire=source.wire, aliases=source.aliases)
         fields.append(_response_field(attr, shape_field, {}))
-    return StructModel(
-        name, "How every answer says how it went (from `envelope:`).", fields, "response"
-    )
+    return StructModel(name, "The code and message every answer carries.", fields, "response")
 
 
 def _shape_struct(name: str, shape: Shape, shape_names: dict[str, str]) -> StructModel:
