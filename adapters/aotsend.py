@@ -1,7 +1,7 @@
 """The AOTsend API style: template-only sends with ``app_key`` in the body, the
 template's variables as a JSON ``data`` parameter, and ``{code, message}`` answers.
 
-Decisions (seed 004 leaves them open):
+Decisions (AOTsend Email API Handbook leaves them open):
 
 - A message must name its template (``Message.template`` is the ``template_id``);
   without one it is refused with a ``ValidationError`` on ``template``. ``subject``,

@@ -1,7 +1,7 @@
 """The CloudMails API style: JSON bodies, an ``Authorization: Bearer`` key, HTTP status
 codes, one recipient per message, batches, and a status lookup by message id.
 
-Decisions (the seed, 003, leaves them open):
+Decisions (CloudMails SMTP API Documentation leaves them open):
 
 - ``to`` is one address. A message to one address goes to ``POST /send``; a message to
   several becomes one message per address in a single ``POST /send/batch`` call, so it
@@ -9,7 +9,7 @@ Decisions (the seed, 003, leaves them open):
   address, in ``to`` order. Each recipient sees only their own address. ``cc``/``bcc``
   on a message to several addresses are refused (``UnsupportedOperation``): every copy
   would go to them again.
-- Variables: the seed shows ``{{name}}`` placeholders but no field for their values, so
+- Variables: its Batch Send Endpoint shows ``{{name}}`` placeholders but no field for their values, so
   the adapter substitutes them itself: ``variables`` for everyone, overridden by the
   recipient's ``recipient_variables``, into the subject, html and text of that
   recipient's copy. Values are inserted as given (not HTML-escaped), as SendCloud's

@@ -1,1 +1,1 @@
-"""Benchmarks for mailspec (issue 6): run them with ``scripts/bench``."""
+"""Benchmarks for mailspec: run them with ``scripts/bench``."""

@@ -1,4 +1,4 @@
-"""mailspec benchmarks (issue 6). Run through ``scripts/bench`` (it sets everything up).
+"""mailspec benchmarks. Run through ``scripts/bench`` (it sets everything up).
 
 Every case runs its contenders interleaved: round-robin batches, in a shuffled order
 each round, so machine noise hits all of them alike. A verdict is the median of the

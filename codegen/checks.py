@@ -10,7 +10,7 @@ import keyword
 import re
 from collections.abc import Iterable, Iterator
 
-from mailspec._naming import ident
+from mailspec._naming import Scope, ascii_fold, ident
 from mailspec.ir import (
     RESERVED_OPERATION_NAMES,
     AnyOf,
@@ -27,7 +27,7 @@ from .loader import Located
 from .typeexpr import TypeExpr, TypeExprError
 from .typeexpr import parse as parse_type
 
-__all__ = ["ENVELOPE_SHAPE", "SMS_PARAMS", "check"]
+__all__ = ["ENVELOPE_SHAPE", "SMS_PARAMS", "check", "code_member_names"]
 
 ENVELOPE_SHAPE = "Envelope"  # generated from `envelope:`; a spec may not define its own
 # provider.send_sms() fills these parameters of a spec's send_sms operation
@@ -62,6 +62,50 @@ class _Taken:
         if py in self.idents:
             yield f"{self.noun}s {self.idents[py]!r} and {name!r} would both be named {py!r} in Python"
         self.idents[py] = name
+
+
+# StatusCode already has these attributes (enum.IntEnum's), so no member may take them
+_ENUM_ATTRS = frozenset({"name", "value"})
+
+
+def _derived_code_names(spec: Spec) -> dict[int, str]:
+    """The member name each code without a ``name:`` gets from its message: the
+    message's first six ASCII words (none, e.g. a Chinese message: ``CODE_<n>``), made
+    distinct in code order with ``_2``, ``_3``."""
+    scope = Scope(_ENUM_ATTRS)
+    derived = {}
+    for number in sorted(spec.codes):
+        row = spec.codes[number]
+        if row.name is None:
+            words = "_".join(re.findall(r"[A-Za-z0-9]+", ascii_fold(row.message))[:6])
+            derived[number] = scope.claim(words or f"code_{number}", upper=True)
+    return derived
+
+
+def code_member_names(spec: Spec) -> dict[int, str]:
+    """Every code's ``StatusCode`` member name, in code order: its ``name:`` if it has
+    one, else the name derived from its message. :func:`check` has made them distinct."""
+    derived = _derived_code_names(spec)
+    return {number: spec.codes[number].name or derived[number] for number in sorted(spec.codes)}
+
+
+def _code_name_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    derived = {name: number for number, name in _derived_code_names(spec).items()}
+    given: dict[str, int] = {}
+    for number in sorted(spec.codes):
+        name = spec.codes[number].name
+        if name is None:
+            continue
+        at = ("codes", number, "name")
+        if name in given:
+            yield at, f"{name!r} already names code {given[name]}"
+        elif name in derived:
+            yield (
+                at,
+                f"{name!r} is the name code {derived[name]} gets from its message; "
+                f"choose another, or give code {derived[name]} a name of its own",
+            )
+        given.setdefault(name, number)
 
 
 def check(located: Located) -> None:
@@ -100,6 +144,7 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
                 ("codes", number, "partial"),
                 "partial marks a success for some of the recipients; this code is not a success",
             )
+    yield from _code_name_problems(spec)
     yield from _shape_problems(spec)
     for name, op in spec.operations.items():
         yield from _operation_problems(spec, name, op)

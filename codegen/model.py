@@ -6,16 +6,15 @@ asked in a fixed order, so the same spec always yields the same names.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import msgspec
 
-from mailspec._naming import Scope, ascii_fold, ident
+from mailspec._naming import Scope, ident
 from mailspec._vocab import RETRYABLE_CATEGORIES
 from mailspec.ir import Param, Shape, ShapeField, Spec
 
-from .checks import ENVELOPE_SHAPE
+from .checks import ENVELOPE_SHAPE, code_member_names
 from .loader import Located
 from .pysource import call, import_key, isort_key, string
 from .typeexpr import SCALARS, TypeExpr
@@ -88,6 +87,13 @@ class OperationModel:
     request: str
     response: str
     decoder: str
+
+    @property
+    def docstring(self) -> str:
+        """The summary, and the HTTP call unless the summary already names its path."""
+        if self.path in self.summary:
+            return self.summary
+        return f"{self.summary} Calls ``{self.method} {self.path}``."
 
 
 @dataclass
@@ -173,11 +179,8 @@ def build(located: Located, spec_file: str) -> ProviderModel:
         model.operations.append(
             OperationModel(op_name, op.summary, op.method, op.path, request, response, decoder)
         )
-    member_scope = Scope(frozenset({"name", "value"}))
-    for code in sorted(spec.codes):
-        # the message's first words; none (e.g. a Chinese message): CODE_<n>
-        words = "_".join(re.findall(r"[A-Za-z0-9]+", ascii_fold(spec.codes[code].message))[:6])
-        model.code_members.append((member_scope.claim(words or f"code_{code}", upper=True), code))
+    # a code's `name:`, else the first words of its message (checks.py decides both)
+    model.code_members = [(name, code) for code, name in code_member_names(spec).items()]
     return model
 
 
@@ -205,9 +208,7 @@ def _envelope_struct(spec: Spec, name: str) -> StructModel:
             continue
         shape_field = ShapeField(type=annotation, wire=source.wire, aliases=source.aliases)
         fields.append(_response_field(attr, shape_field, {}))
-    return StructModel(
-        name, "How every answer says how it went (from `envelope:`).", fields, "response"
-    )
+    return StructModel(name, "The code and message every answer carries.", fields, "response")
 
 
 def _shape_struct(name: str, shape: Shape, shape_names: dict[str, str]) -> StructModel:

@@ -56,6 +56,13 @@ __all__ = [
 ANY_OF = "any_of"
 
 Name = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*$", description="A lower_snake_case name.")]
+CodeName = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$",
+        description="An UPPER_SNAKE_CASE enum member name.",
+    ),
+]
 ShapeName = Annotated[
     str, Meta(pattern=r"^[A-Z][A-Za-z0-9]*$", description="A CamelCase shape name.")
 ]
@@ -299,9 +306,16 @@ class Shape(_Base, kw_only=True, frozen=True):
 
 class Code(_Base, kw_only=True, frozen=True):
     """One status code. ``partial`` marks a success that covered only some of the
-    request's recipients (the others were refused)."""
+    request's recipients (the others were refused).
+
+    ``name`` is the code's member of the generated ``StatusCode`` enum. Without it the
+    member is named after the first words of ``message``; give one where those words
+    make a poor name (a typo in the document, a cut-off phrase, a message another code
+    shares). It must be unique within the spec and differ from every derived name.
+    """
 
     message: str
+    name: CodeName | None = None
     category: ErrorCategory
     retryable: bool | None = None
     partial: bool = False

@@ -141,5 +141,5 @@ def test_every_operation_decodes_with_its_own_response_struct(edge: dict[str, An
         "f": "AB",
         "g": "Ab",
         "h": "HRequest",
-        "i": "How every answer says how it went (from `envelope:`).",
+        "i": "The code and message every answer carries.",
     }

@@ -141,9 +141,9 @@ CASES = [
     Case(
         "send-sms-answer-without-its-code",
         edit(
-            "  SmsResponse:\n    fields:\n      result: {type: bool}\n"
-            "      status_code: {wire: statusCode, aliases: [statuscode], type: int}\n",
-            "  SmsResponse:\n    fields:\n      result: {type: bool}\n",
+            "      status_code: {wire: statusCode, aliases: [statuscode], type: int}\n"
+            "      message: {type: str}\n      info: {type: SmsInfo}\n",
+            "      message: {type: str}\n      info: {type: SmsInfo}\n",
         ),
         lambda t: (
             f"{after(t, SMS_OP, 'response:')}: operations.send_sms.response: shape "

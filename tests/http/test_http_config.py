@@ -14,7 +14,7 @@ import mailspec
 from mailspec import CodeInfo, ErrorCategory, ValidationError
 from mailspec.registry import code_table
 
-SEED_BASES = {  # seed 000 "Regional Base URLs & Endpoints"
+SEED_BASES = {  # AuroraSendCloud API Overview, Regional Base URLs & Endpoints
     "sg": "https://api.aurorasendcloud.com/",
     "us": "https://api-us.aurorasendcloud.com/",
     "hk": "https://api-hk.aurorasendcloud.com/",
@@ -175,7 +175,7 @@ def test_explain_code_returns_the_row():
 
 
 def test_explain_code_says_which_success_reached_some_recipients_only():
-    partial = mailspec.explain_code("aurorasendcloud", 311)  # seed 000's SMS table
+    partial = mailspec.explain_code("aurorasendcloud", 311)  # the SMS codes (ASSUMED in the spec)
     assert partial.category == ErrorCategory.SUCCESS and partial.partial is True
     assert mailspec.explain_code("aurorasendcloud", 200).partial is False
     rows = code_table("aurorasendcloud")

@@ -1,5 +1,5 @@
 """Every AuroraSendCloud status code becomes the ProviderError its category names
-(seed 000 "Complete Status Code Reference", generated into codes.CODES)."""
+(AuroraSendCloud API Overview, Complete Status Code Reference, generated into codes.CODES)."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ SMS_CODES = {311, 312, 411, 412, 413, 422, 431, 432, 433, 461, 496, 498, 499}
 
 
 def test_the_table_is_the_whole_seed():
-    # guard the parametrisation below: seed 000's tables hold 126 distinct codes, and
+    # guard the parametrisation below: the Complete Status Code Reference's tables hold 126 distinct codes, and
     # the SMS API's 13 (200 is shared)
     assert len(CODES) == 126 + len(SMS_CODES)
     assert set(CODES) >= SMS_CODES
@@ -135,7 +135,7 @@ def test_lower_case_statuscode_success(httpserver, aurora):
 
 
 def test_lower_case_statuscode_failure_seed_001(httpserver, aurora):
-    # seed 001 "Rate Limiting", verbatim
+    # AuroraSendCloud: Check status of emails, Rate Limiting, verbatim
     httpserver.expect_request(STATUS_PATH, method="GET").respond_with_data(
         '{"result": false, "statuscode": 50000, "message": "interface frequency limited", "info": {}}',
         content_type="application/json",

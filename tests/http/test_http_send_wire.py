@@ -1,5 +1,5 @@
-"""What AuroraSendCloud's send puts on the wire, and what send() returns (seed 000
-"REST API - Send an Email"; the ASSUMED SendCloud-platform fields of the spec)."""
+"""What AuroraSendCloud's send puts on the wire, and what send() returns (AuroraSendCloud
+API Overview, REST API - Send an Email; the ASSUMED SendCloud-platform fields of the spec)."""
 
 from __future__ import annotations
 

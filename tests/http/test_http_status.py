@@ -1,4 +1,4 @@
-"""status(): the emailStatus query (seed 001), its 3-day windows, its pages, and the
+"""status(): the emailStatus query (AuroraSendCloud: Check status of emails), its 3-day windows, its pages, and the
 mapping of records into the unified states and reasons."""
 
 from __future__ import annotations
@@ -292,7 +292,7 @@ def test_http_5xx_during_status(httpserver, aurora):
 
 
 def test_server_never_asked_for_more_than_the_spec_allows(httpserver, aurora):
-    """Every query stays inside seed 001's limits: span <= 3 days, limit <= 100."""
+    """Every query stays inside the limits of AuroraSendCloud: Check status of emails: span <= 3 days, limit <= 100."""
     httpserver.expect_request(STATUS_PATH).respond_with_json(ok_status([], total=0))
     aurora.status(since=date(2026, 1, 1), until=date(2026, 1, 31))
     args = _args(httpserver)

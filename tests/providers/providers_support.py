@@ -35,10 +35,22 @@ def only_request(httpserver: HTTPServer) -> Any:
     return httpserver.log[0][0]
 
 
-def seed_codes(filename: str, after: str) -> list[int]:
-    """Every number in the code column of a seed's code table (the first number of each
-    line after the heading ``after``)."""
-    text = (SEEDS / filename).read_text(encoding="utf-8")
+def document(title: str) -> Path:
+    """The provider document of that title, found through the seeds README's table
+    (``| file | provider | title to cite | ... |``)."""
+    readme = (SEEDS / "README.md").read_text(encoding="utf-8")
+    for row in readme.splitlines():
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[2] == title:
+            return SEEDS / cells[0]
+    raise AssertionError(f"no document titled {title!r} in {SEEDS / 'README.md'}")
+
+
+def seed_codes(title: str, after: str) -> list[int]:
+    """Every number in the code column of a document's code table (the first number of
+    each line after the heading ``after``)."""
+    path = document(title)
+    text = path.read_text(encoding="utf-8")
     _, found, table = text.partition(after)
-    assert found, f"{after!r} not in {filename}"
+    assert found, f"{after!r} not in {title} ({path.name})"
     return [int(m.group(1)) for m in re.finditer(r"^\|?\s*(\d{3,5})\s", table, re.MULTILINE)]

@@ -1,4 +1,4 @@
-"""AOTsend on the wire (spec/aotsend.yaml, seed 004): template-only form posts with
+"""AOTsend on the wire (spec/aotsend.yaml; AOTsend Email API Handbook): template-only form posts with
 app_key and a JSON `data`, one request per recipient, and what is refused before I/O."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""CloudMails on the wire (spec/cloudmails.yaml, seed 003): JSON bodies with a bearer
+"""CloudMails on the wire (spec/cloudmails.yaml; CloudMails SMTP API Documentation): JSON bodies with a bearer
 key, one recipient per message, batches, status by id, and what is refused before I/O."""
 
 from __future__ import annotations
@@ -199,7 +199,8 @@ def test_fields_without_a_place_are_refused_before_any_request(
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"html": None, "text": "only text"}, "html"),  # seed 003: html is required
+        # CloudMails SMTP API Documentation, Request Parameters: html is required
+        ({"html": None, "text": "only text"}, "html"),
         ({"reply_to": ["a@example.com", "b@example.com"]}, "reply_to"),  # one address
         ({"subject": "Hi\r\nBcc: victim@example.org"}, "subject"),
         ({"to": ["not an address"]}, "to"),

@@ -21,23 +21,24 @@ needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason="provider documents 
 
 @needs_seeds
 def test_every_sendcloud_v2_seed_code_is_in_the_table():
-    documented = seed_codes("002_aa09721120c453e4.txt", "API return codes are as follows:")
+    documented = seed_codes("SendCloud API v2: Rules", "API return codes are as follows:")
     assert len(documented) == 239
     assert sorted(set(documented) - set(SENDCLOUD)) == []
-    # and the only rows beyond the seed are the three taken from the sibling seed 000
+    # and the only rows beyond the document are the three taken from AuroraSendCloud API
+    # Overview, Complete Status Code Reference (the same platform)
     assert sorted(set(SENDCLOUD) - set(documented)) == [40912, 40913, 50000]
 
 
 @needs_seeds
 def test_every_aotsend_seed_code_is_in_the_table():
-    documented = seed_codes("004_bc435f739fbefc57.txt", "Code Return Comparison")
+    documented = seed_codes("AOTsend Email API Handbook", "Code Return Comparison")
     assert documented == [200, *range(40001, 40009)]
     assert sorted(documented) == sorted(AOTSEND)
 
 
 @needs_seeds
 def test_every_cloudmails_seed_code_is_in_the_table():
-    documented = seed_codes("003_32db24c811cbbeff.txt", "Error Codes")
+    documented = seed_codes("CloudMails SMTP API Documentation", "Error Codes")
     assert documented == [400, 401, 403, 429, 500]
     assert set(documented) <= set(CLOUDMAILS)
 

@@ -1,4 +1,4 @@
-"""SendCloud v2 on the wire (spec/sendcloud.yaml, seed 002): exact requests for every
+"""SendCloud v2 on the wire (spec/sendcloud.yaml; SendCloud API v2: Rules): exact requests for every
 kind of message, status decoding, and what is refused before any I/O."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fuzzing with hypothesis (issue 7.2), three surfaces:
+"""Fuzzing with hypothesis, three surfaces:
 
 1. any Message → a send (to a sandbox) or ValidationError/UnsupportedOperation, never
    another exception, and never an injected header line on the wire;

@@ -1,4 +1,4 @@
-"""Limits from the specs are enforced before any I/O (issue 7.5), with the provider's own
+"""Limits from the specs are enforced before any I/O, with the provider's own
 code where its spec names one: a table over all four providers, each case sent to a
 running sandbox that must see no request at all."""
 

@@ -1,4 +1,4 @@
-"""A sentinel credential through every path (issue 7.3): reprs and strs of every public
+"""A sentinel credential through every path: reprs and strs of every public
 object, the DEBUG log of *every* logger (urllib3's included: a status() GET carries the
 key in its query string), every exception and its chained causes, the CLI (text and
 --json, failing and succeeding), and the generated code. tests/http/test_http_secrets.py

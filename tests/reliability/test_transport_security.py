@@ -1,4 +1,4 @@
-"""Transport security (issue 7.4): certificates are always verified for https (a
+"""Transport security: certificates are always verified for https (a
 self-signed certificate is refused before anything is sent; a custom CA bundle via
 ``ca_certs=`` is honoured), and every socket operation has a timeout, so no call can
 hang: a server that accepts and never answers, one that never accepts, and one that

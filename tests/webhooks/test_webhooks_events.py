@@ -50,7 +50,8 @@ KNOWN = {
         "complained": EventType.COMPLAINED,
     },
 }
-# subStat -> the unified reason (seed 002's table, as sendcloud.yaml maps it)
+# subStat -> the unified reason (AuroraSendCloud: Check status of emails, Sub-Status Codes
+# Overview, as sendcloud.yaml maps it for the same platform)
 SUB_STATES = {
     "401": BounceReason.BLACKLISTED,
     "402": BounceReason.UNSUBSCRIBED,
@@ -71,7 +72,7 @@ SUB_STATES = {
 
 
 def cloudmails_event(event: str = "delivered", **fields: object) -> dict[str, object]:
-    """seed 003's example payload."""
+    """The example payload of CloudMails SMTP API Documentation, Webhook Events."""
     return {
         "event": event,
         "message_id": "msg_abc123xyz",
