@@ -16,10 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-import msgspec
-
 from mailspec._naming import ident
 from mailspec._vocab import BounceReason, DeliveryState
+from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
     MailspecError,
     PartialDeliveryError,
@@ -34,9 +33,7 @@ from mailspec.runtime.client import Call
 from mailspec.validation import validate_message
 
 __all__ = [
-    "Capabilities",
     "Provider",
-    "Sender",
     "Step",
     "dig",
     "id_list",
@@ -49,41 +46,6 @@ __all__ = [
 _attr = functools.cache(ident)
 
 
-class Capabilities(msgspec.Struct, frozen=True):
-    """What a provider can do, as its spec declares."""
-
-    send: bool
-    template_send: bool
-    batch: bool
-    status: bool
-    attachments: bool
-    cc_bcc: bool
-    recipient_variables: bool
-    sms: bool
-    smtp: bool
-    webhooks: bool
-    rate_per_minute: int | None
-    recipients_per_request: int | None
-
-    @classmethod
-    def of(cls, spec: Spec) -> Capabilities:
-        ops, declared = spec.operations, spec.capabilities
-        return cls(
-            send="send" in ops,
-            template_send="send_template" in ops or declared.template_only,
-            batch="send_batch" in ops,
-            status="status" in ops,
-            attachments=declared.attachments,
-            cc_bcc=declared.cc_bcc,
-            recipient_variables=declared.recipient_variables,
-            sms="send_sms" in ops,
-            smtp=spec.auth.smtp is not None,
-            webhooks=spec.webhooks is not None,
-            rate_per_minute=spec.limits.rate_per_minute,
-            recipients_per_request=spec.limits.recipients_per_request,
-        )
-
-
 def dig(value: Any, dotted: str) -> Any:
     """Follow ``a.b.c`` through decoded answer Structs; None where a step is missing.
     ``.`` is the value itself."""
@@ -94,21 +56,6 @@ def dig(value: Any, dotted: str) -> Any:
             return None
         value = getattr(value, _attr(part), None)
     return value
-
-
-class Sender:
-    """``send()`` as every provider object has it: :meth:`check`, then :meth:`deliver`."""
-
-    def send(self, message: Message) -> SendResult:
-        """Send one message; raises ValidationError/UnsupportedOperation before any I/O."""
-        self.check(message)
-        return self.deliver(message)
-
-    def check(self, message: Message) -> None:
-        raise NotImplementedError
-
-    def deliver(self, message: Message) -> SendResult:
-        raise NotImplementedError
 
 
 class Provider(Sender):

@@ -30,6 +30,7 @@ from datetime import date, datetime
 
 import msgspec
 
+from mailspec.contract import Capabilities, Sender
 from mailspec.errors import UnsupportedOperation, ValidationError
 from mailspec.ir import Smtp, Spec
 from mailspec.message import Message
@@ -43,7 +44,7 @@ from mailspec.runtime.transport import is_loopback
 from mailspec.runtime.xsmtpapi import xsmtpapi_header
 from mailspec.validation import validate_message
 
-from .base import Capabilities, Provider, Sender, Step, send_steps
+from .base import Provider, Step, send_steps
 
 __all__ = ["SMTP_UNSUPPORTED_FIELDS", "SmtpProvider", "smtp_server"]
 

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ._vocab import ErrorCategory
+from .contract import Capabilities
 from .errors import UnsupportedOperation, ValidationError
 from .results import CodeInfo
 
 if TYPE_CHECKING:
-    from .adapters.base import Capabilities, Provider
+    from .adapters.base import Provider
     from .adapters.smtp import SmtpProvider
     from .ir import Code, Spec
 
@@ -249,5 +250,6 @@ def code_table(provider_name: str) -> list[CodeInfo]:
 
 def capability_matrix() -> dict[str, Capabilities]:
     """What every provider can do, from its spec (imports every generated package)."""
-    capabilities = importlib.import_module("mailspec.adapters.base").Capabilities
+    from .contract import Capabilities as capabilities
+
     return {name: capabilities.of(spec(name)) for name in available()}

@@ -56,8 +56,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
+from ..contract import MailProvider
 from ..errors import (
     AllProvidersFailed,
     MailspecError,
@@ -72,7 +73,7 @@ from .store import MemoryStore, StateStore
 from .strategy import Order, StrategyName
 
 if TYPE_CHECKING:
-    from ..ir import Spec  # an annotation only: `import mailspec` stays without the IR
+    pass  # an annotation only: `import mailspec` stays without the IR
 
 __all__ = [
     "CircuitOpen",
@@ -83,52 +84,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("mailspec.mailer")
-
-
-# --- what the Mailer needs of a provider ------------------------------------------------
-
-
-class ProviderCapabilities(Protocol):
-    """The parts of :class:`mailspec.adapters.base.Capabilities` the Mailer reads."""
-
-    @property
-    def template_send(self) -> bool: ...
-    @property
-    def status(self) -> bool: ...
-    @property
-    def attachments(self) -> bool: ...
-    @property
-    def cc_bcc(self) -> bool: ...
-    @property
-    def recipient_variables(self) -> bool: ...
-    @property
-    def rate_per_minute(self) -> int | None: ...
-
-
-class MailProvider(Protocol):
-    """What ``mailspec.provider()`` returns, as far as the Mailer is concerned."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def spec(self) -> Spec: ...
-    @property
-    def capabilities(self) -> ProviderCapabilities: ...
-
-    def send(self, message: Message) -> SendResult: ...
-
-    def check(self, message: Message) -> None: ...
-
-    def deliver(self, message: Message) -> SendResult: ...
-
-    def status(
-        self,
-        message_ids: Sequence[str] | None = None,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        recipient: str | None = None,
-    ) -> list[DeliveryStatus]: ...
 
 
 # --- markers on skipped attempts and the batch error ------------------------------------

@@ -1,0 +1,107 @@
+"""What a provider is and can do: the one contract the Mailer, the registry and every
+adapter share.
+
+:class:`MailProvider` is what ``mailspec.provider()`` returns (an HTTP adapter or the
+SMTP transport); :class:`Capabilities` is what its spec says it can do, read without a
+request; :class:`Sender` gives every implementation the same ``send()``: check, then
+deliver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Protocol
+
+import msgspec
+
+if TYPE_CHECKING:  # annotations only: `import mailspec` stays without the spec model
+    from .ir import Spec
+    from .message import Message
+    from .results import DeliveryStatus, SendResult
+
+__all__ = ["Capabilities", "MailProvider", "Sender"]
+
+
+class Capabilities(msgspec.Struct, frozen=True):
+    """What a provider can do, as its spec declares."""
+
+    send: bool
+    template_send: bool
+    batch: bool
+    status: bool
+    attachments: bool
+    cc_bcc: bool
+    recipient_variables: bool
+    sms: bool
+    smtp: bool
+    webhooks: bool
+    rate_per_minute: int | None
+    recipients_per_request: int | None
+
+    @classmethod
+    def of(cls, spec: Spec) -> Capabilities:
+        ops, declared = spec.operations, spec.capabilities
+        return cls(
+            send="send" in ops,
+            template_send="send_template" in ops or declared.template_only,
+            batch="send_batch" in ops,
+            status="status" in ops,
+            attachments=declared.attachments,
+            cc_bcc=declared.cc_bcc,
+            recipient_variables=declared.recipient_variables,
+            sms="send_sms" in ops,
+            smtp=spec.auth.smtp is not None,
+            webhooks=spec.webhooks is not None,
+            rate_per_minute=spec.limits.rate_per_minute,
+            recipients_per_request=spec.limits.recipients_per_request,
+        )
+
+
+class MailProvider(Protocol):
+    """One provider behind the unified ``send()``/``status()``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def spec(self) -> Spec: ...
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def send(self, message: Message) -> SendResult:
+        """:meth:`check`, then :meth:`deliver`."""
+        ...
+
+    def check(self, message: Message) -> None:
+        """Raise ValidationError or UnsupportedOperation if this provider cannot send
+        ``message``; no I/O."""
+        ...
+
+    def deliver(self, message: Message) -> SendResult:
+        """Send a message :meth:`check` has passed."""
+        ...
+
+    def status(
+        self,
+        message_ids: Sequence[str] | None = None,
+        *,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
+        recipient: str | None = None,
+    ) -> list[DeliveryStatus]: ...
+
+
+class Sender:
+    """``send()`` as every provider implementation has it: :meth:`check`, then
+    :meth:`deliver`."""
+
+    def send(self, message: Message) -> SendResult:
+        """Send one message; raises ValidationError/UnsupportedOperation before any I/O."""
+        self.check(message)
+        return self.deliver(message)
+
+    def check(self, message: Message) -> None:
+        raise NotImplementedError
+
+    def deliver(self, message: Message) -> SendResult:
+        raise NotImplementedError
