@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from mailspec._naming import ident
 from mailspec._vocab import BounceReason, DeliveryState
+from mailspec.checks.message import check_message
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
     MailspecError,
@@ -30,7 +31,6 @@ from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
 from mailspec.runtime.client import Call
-from mailspec.validation import validate_message
 
 __all__ = [
     "Provider",
@@ -74,7 +74,7 @@ class Provider(Sender):
 
     def check(self, message: Message) -> None:
         """Validate ``message`` against this provider's spec: ValidationError, no I/O."""
-        validate_message(message, self.spec)
+        check_message(message, self.spec)
 
     def deliver(self, message: Message) -> SendResult:
         """Send a message :meth:`check` has passed. The Mailer checks once and may

@@ -30,6 +30,7 @@ from datetime import date, datetime
 
 import msgspec
 
+from mailspec.checks.message import check_message
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import UnsupportedOperation, ValidationError
 from mailspec.ir import Smtp, Spec
@@ -42,7 +43,6 @@ from mailspec.runtime.secrets import Secret
 from mailspec.runtime.smtp import Envelope, SmtpServer, SmtpSession, auth_forms, tls_context
 from mailspec.runtime.transport import is_loopback
 from mailspec.runtime.xsmtpapi import xsmtpapi_header
-from mailspec.validation import validate_message
 
 from .base import Provider, Step, send_steps
 
@@ -204,7 +204,7 @@ class SmtpProvider(Sender):
     def check(self, message: Message) -> None:
         """Everything that can be known before connecting: the spec's validation, the
         fields SMTP cannot carry, and what MIME cannot write. No I/O."""
-        validate_message(message, self.spec)
+        check_message(message, self.spec)
         set_fields = message.set_fields()
         for field in SMTP_UNSUPPORTED_FIELDS:
             if field in set_fields:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 from mailspec._naming import Scope, ascii_fold, ident
 from mailspec.ir import (
+    MESSAGE_FIELDS,
     RESERVED_OPERATION_NAMES,
     AnyOf,
     CredentialSet,
@@ -21,7 +22,6 @@ from mailspec.ir import (
     Spec,
     code_field,
 )
-from mailspec.message import MESSAGE_FIELDS
 
 from .loader import Located
 from .typeexpr import TypeExpr, TypeExprError

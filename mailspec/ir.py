@@ -21,6 +21,7 @@ from ._vocab import BounceReason, DeliveryState, ErrorCategory, EventType
 
 __all__ = [
     "ANY_OF",
+    "MESSAGE_FIELDS",
     "RESERVED_OPERATION_NAMES",
     "Auth",
     "Capabilities",
@@ -82,6 +83,28 @@ Constraint = Literal[
     "required", "format", "max_length", "max_items", "enum", "range", "max_total_bytes"
 ]
 
+
+# The unified Message's fields, the keys a spec's `mapping` may name (the spec model
+# keeps its own list so the generator does not import the runtime's types; a test holds
+# it equal to mailspec.Message's fields).
+MESSAGE_FIELDS = (
+    "from_email",
+    "to",
+    "from_name",
+    "cc",
+    "bcc",
+    "reply_to",
+    "subject",
+    "html",
+    "text",
+    "attachments",
+    "headers",
+    "tags",
+    "metadata",
+    "template",
+    "variables",
+    "recipient_variables",
+)
 
 # Attributes every generated client has (mailspec.runtime.BaseClient): an operation,
 # which becomes a client method, may not take one of these names.

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from itertools import compress
-from typing import TYPE_CHECKING
 
 import msgspec
 
-if TYPE_CHECKING:
-    from .ir import Limits
-
-__all__ = ["MESSAGE_FIELDS", "Attachment", "Message", "over_limit"]
+__all__ = ["MESSAGE_FIELDS", "Attachment", "Message"]
 
 
 class Attachment(msgspec.Struct, frozen=True):
@@ -68,21 +64,3 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
 
 
 MESSAGE_FIELDS: tuple[str, ...] = Message.__struct_fields__
-
-
-def over_limit(message: Message, limits: Limits) -> tuple[str, int, int] | None:
-    """The first of the provider's per-request limits ``message`` goes over, as
-    ``(field, count, limit)``: ``to``/``cc``/``bcc`` against ``recipients_per_request``,
-    ``reply_to`` against ``reply_to_max``; None when it keeps to them. Read here (a
-    ValidationError in validate_message) and by the Mailer (which skips such a provider
-    for another)."""
-    per_request = limits.recipients_per_request
-    if per_request is not None:
-        for field in ("to", "cc", "bcc"):
-            count = len(getattr(message, field))
-            if count > per_request:
-                return field, count, per_request
-    reply_max = limits.reply_to_max
-    if reply_max is not None and len(message.reply_to_list) > reply_max:
-        return "reply_to", len(message.reply_to_list), reply_max
-    return None

@@ -58,6 +58,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+from ..checks.carry import cannot_carry
 from ..contract import MailProvider
 from ..errors import (
     AllProvidersFailed,
@@ -65,7 +66,7 @@ from ..errors import (
     UnsupportedOperation,
     ValidationError,
 )
-from ..message import Message, over_limit
+from ..message import Message
 from ..results import Attempt, DeliveryStatus, SendResult
 from .breaker import Breaker, Gate, counts_as_failure
 from .limiter import TokenBucket
@@ -297,7 +298,7 @@ class Mailer:
             entry = self._entries[index]
             if self._clock() >= deadline:
                 raise AllProvidersFailed(attempts, self._out_of_time())
-            reason = _cannot_carry(entry, message)
+            reason = cannot_carry(entry.provider, message, entry.key)
             if reason is not None:
                 self._record(attempts, Attempt(entry.key, "skipped", 0.0, reason))
                 continue
@@ -501,27 +502,3 @@ def _requested(attempts: Sequence[Attempt]) -> bool:
 def _check(ok: bool, field: str, why: str) -> None:
     if not ok:
         raise ValidationError(why, field=field)
-
-
-def _cannot_carry(entry: _Entry, message: Message) -> UnsupportedOperation | None:
-    """Why this provider cannot carry this message at all (so another should), or None.
-
-    Reads the spec's declared capabilities and limits only: no request is made."""
-    caps, spec, key = entry.provider.capabilities, entry.provider.spec, entry.key
-    if message.template:
-        if not caps.template_send:
-            return UnsupportedOperation(key, "template send")
-    elif spec.capabilities.template_only:
-        return UnsupportedOperation(key, "send without a template", "it sends templates only")
-    if message.attachments and not caps.attachments:
-        return UnsupportedOperation(key, "attachments")
-    if (message.cc or message.bcc) and not caps.cc_bcc:
-        return UnsupportedOperation(key, "cc/bcc")
-    if message.recipient_variables and not caps.recipient_variables:
-        return UnsupportedOperation(key, "per-recipient variables")
-    over = over_limit(message, spec.limits)
-    if over is None:
-        return None
-    field, count, limit = over
-    what = "reply-to addresses" if field == "reply_to" else f"{field} recipients"
-    return UnsupportedOperation(key, f"{count} {what}", f"at most {limit} per request")

@@ -27,13 +27,13 @@ import msgspec
 import urllib3
 
 from .._naming import ident
+from ..checks.request import check_request
 from ..errors import ValidationError
 from ..ir import Operation, Spec
 from .answers import read_answer
 from .encoding import HttpRequest, Signer, encode_request
 from .secrets import Secret
 from .transport import Transport, check_base_url
-from .validation import check_request
 
 __all__ = ["DEFAULT_TIMEOUT", "BaseClient", "Call", "timeout_seconds"]
 

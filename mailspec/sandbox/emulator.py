@@ -22,11 +22,11 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .._vocab import DeliveryState, ErrorCategory
+from ..checks.request import check_request
 from ..errors import ValidationError
 from ..ir import CredentialSet, Delivery, Operation, Param, Spec
 from ..message import Attachment
 from ..runtime.signing import valid_signature
-from ..runtime.validation import check_request
 
 __all__ = ["Accepted", "Emulator", "Outcome", "Reply"]
 

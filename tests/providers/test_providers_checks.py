@@ -12,8 +12,8 @@ from providers_support import message, requests
 from werkzeug import Request, Response
 
 from mailspec import ValidationError
+from mailspec.checks.request import check_request
 from mailspec.runtime import client
-from mailspec.runtime.validation import check_request
 
 
 @pytest.fixture

@@ -8,20 +8,16 @@ naming the parameter and, where the spec declares it, the provider's own code.
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ValidationError
 from ..ir import AnyOf, MaxSpan, OneOf, Operation, Param
 from ..message import Attachment
+from .addresses import EMAIL, PHONE
 
-__all__ = ["EMAIL", "PHONE", "check_request", "is_email"]
+__all__ = ["check_request"]
 
-# A deliberately plain address check: one @, a dotted domain, and none of the characters
-# that would split a joined recipient list (`;`, `,`), open a header (CR, LF) or quote.
-EMAIL = re.compile(r"[^\s@;,<>\"'\\()\[\]]+@[^\s@;,<>\"'\\()\[\].]+(?:\.[^\s@;,<>\"'\\()\[\].]+)+")
-PHONE = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164
 _FORMATS = {"email": EMAIL, "phone": PHONE}
 # what an error calls each format: the phone form is not obvious, so it is spelled out
 _FORMAT_NAMES = {"email": "email", "phone": "E.164 phone number (+, country code, 7-15 digits)"}
@@ -36,10 +32,6 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "list[object]": (list,),
     "files": (list,),
 }
-
-
-def is_email(value: object) -> bool:
-    return isinstance(value, str) and len(value) <= 254 and EMAIL.fullmatch(value) is not None
 
 
 def _empty(value: Any) -> bool:

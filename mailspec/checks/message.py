@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 
-from .errors import ValidationError
-from .ir import Spec
-from .message import Attachment, Message, over_limit
-from .runtime.validation import is_email
+from ..errors import ValidationError
+from ..ir import Spec
+from ..message import Attachment, Message
+from .addresses import is_email
+from .carry import over_limit
 
-__all__ = ["validate_message"]
+__all__ = ["check_message"]
 
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 field-name: printable ASCII but ':'
 _CRLF = re.compile(r"[\r\n\x00]")
@@ -56,7 +57,8 @@ def _check_line(spec: Spec, field: str, value: object) -> None:
         _fail(spec, field, "must not contain line breaks (header injection)")
 
 
-def validate_message(message: Message, spec: Spec) -> None:
+def check_message(message: Message, spec: Spec) -> None:
+    """``message`` against one provider's spec: ValidationError naming the field."""
     if not isinstance(message, Message):
         raise ValidationError(
             f"expected a Message, got {type(message).__name__}", provider=spec.provider.name
