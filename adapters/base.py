@@ -17,7 +17,6 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from mailspec._naming import ident
-from mailspec._vocab import BounceReason, DeliveryState
 from mailspec.checks.message import check_message
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
@@ -26,16 +25,17 @@ from mailspec.errors import (
     UnsupportedOperation,
     ValidationError,
 )
-from mailspec.ir import Delivery, Operation, Spec, code_field
 from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
 from mailspec.runtime.client import Call
+from mailspec.spec_model import Delivery, Operation, Spec, code_field
+from mailspec.vocabulary import BounceReason, DeliveryState
 
 __all__ = [
     "Provider",
     "Step",
-    "dig",
+    "at_path",
     "id_list",
     "send_steps",
     "status_query",
@@ -46,7 +46,7 @@ __all__ = [
 _attr = functools.cache(ident)
 
 
-def dig(value: Any, dotted: str) -> Any:
+def at_path(value: Any, dotted: str) -> Any:
     """Follow ``a.b.c`` through decoded answer Structs; None where a step is missing.
     ``.`` is the value itself."""
     if dotted == ".":
@@ -119,7 +119,7 @@ class Provider(Sender):
 
         def send() -> list[str]:
             response = self.client.execute(call)
-            return id_list(dig(response, ids_path) if ids_path else None)
+            return id_list(at_path(response, ids_path) if ids_path else None)
 
         return Step(recipients, send)
 
@@ -157,7 +157,7 @@ class Provider(Sender):
                         f"{', '.join(inline)} would lose their content id",
                     )
             value = transform[field] if field in transform else getattr(message, field)
-            values[param] = _fit(op, param, field, value, self.name)
+            values[param] = _fit_to_param(op, param, field, value, self.name)
         return values
 
     def _require(self, operation: str) -> Operation:
@@ -197,9 +197,9 @@ class Provider(Sender):
             "variables": _sms_variables(self.name, variables),
         }
         response = self.client.call("send_sms", values)
-        ids = dig(response, op.ids) if op.ids else None
+        ids = at_path(response, op.ids) if op.ids else None
         # a success answer always has its code (the client refuses one without)
-        code = dig(response, code_name)
+        code = at_path(response, code_name)
         row = self.spec.codes.get(code)
         return SmsResult(
             provider=self.name,
@@ -302,7 +302,7 @@ def _sms_variables(provider: str, variables: Any) -> dict[str, str] | None:
     return dict(variables)
 
 
-def _fit(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:
+def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:
     """Shape a value to its parameter's type: one address into a list, or a list of one
     into a string; anything else that does not fit is an error naming the field."""
     kind = op.params[param].type

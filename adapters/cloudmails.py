@@ -51,7 +51,7 @@ from .base import (
     Provider,
     Step,
     _timestamp,
-    dig,
+    at_path,
     id_list,
     send_steps,
     status_query,
@@ -148,7 +148,7 @@ class CloudMailsStyle(Provider):
                 objects = [json_object(send, entry.values) for _, entry in chunk]
                 response = self.client.call("send_batch", {"messages": objects})
                 elapsed = time.perf_counter() - started
-                got = id_list(dig(response, op.ids) if op.ids else None)
+                got = id_list(at_path(response, op.ids) if op.ids else None)
                 if len(got) != len(chunk):
                     raise MalformedResponseError(
                         self.name,
@@ -207,7 +207,9 @@ class CloudMailsStyle(Provider):
         first, last = _bound(since, end=False), _bound(until, end=True)
         records: list[Any] = []
         for message_id in message_ids:
-            found = dig(self.client.call("status", {"message_id": message_id}), delivery.records)
+            found = at_path(
+                self.client.call("status", {"message_id": message_id}), delivery.records
+            )
             records.extend(found if isinstance(found, list) else [found] if found else [])
         statuses = [
             _with_time(s, r)

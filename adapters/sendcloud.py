@@ -12,12 +12,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from mailspec.errors import UnsupportedOperation
-from mailspec.ir import MaxSpan, Operation
 from mailspec.message import Message
 from mailspec.results import DeliveryStatus
 from mailspec.runtime.xsmtpapi import xsmtpapi
+from mailspec.spec_model import MaxSpan, Operation
 
-from .base import Provider, dig, status_query
+from .base import Provider, at_path, status_query
 
 __all__ = ["SendCloudStyle"]
 
@@ -72,10 +72,10 @@ class SendCloudStyle(Provider):
                 for _ in range(MAX_PAGES):
                     values = {**window, "start": start, "limit": page, "email_ids": ids}
                     response = self.client.call("status", values)
-                    batch = dig(response, delivery.records) or []
+                    batch = at_path(response, delivery.records) or []
                     records.extend(batch)
                     start += len(batch)
-                    total = dig(response, delivery.total) if delivery.total else None
+                    total = at_path(response, delivery.total) if delivery.total else None
                     if len(batch) < page or (total is not None and start >= total):
                         break
         return self._statuses(delivery, records, recipient)

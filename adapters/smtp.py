@@ -33,16 +33,16 @@ import msgspec
 from mailspec.checks.message import check_message
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import UnsupportedOperation, ValidationError
-from mailspec.ir import Smtp, Spec
 from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult
 from mailspec.runtime import DEFAULT_TIMEOUT
 from mailspec.runtime.client import timeout_seconds
 from mailspec.runtime.mime import check_mime, message_id_for, to_bytes
 from mailspec.runtime.secrets import Secret
-from mailspec.runtime.smtp import Envelope, SmtpServer, SmtpSession, auth_forms, tls_context
+from mailspec.runtime.smtp import SmtpEnvelope, SmtpServer, SmtpSession, auth_forms, tls_context
 from mailspec.runtime.transport import is_loopback
 from mailspec.runtime.xsmtpapi import xsmtpapi_header
+from mailspec.spec_model import Smtp, Spec
 
 from .base import Provider, Step, send_steps
 
@@ -239,7 +239,7 @@ class SmtpProvider(Sender):
         results: list[SendResult] = []
         with self._session() as session:
 
-            def sender(envelope: Envelope, message_id: str) -> Callable[[], list[str]]:
+            def sender(envelope: SmtpEnvelope, message_id: str) -> Callable[[], list[str]]:
                 def send() -> list[str]:
                     results.append(self._sent(session, envelope, message_id))
                     return results[-1].message_ids
@@ -259,7 +259,7 @@ class SmtpProvider(Sender):
             hidden=self._hidden,
         )
 
-    def _sent(self, session: SmtpSession, envelope: Envelope, message_id: str) -> SendResult:
+    def _sent(self, session: SmtpSession, envelope: SmtpEnvelope, message_id: str) -> SendResult:
         started = time.perf_counter()
         refused = session.send(envelope)
         attempt = Attempt(self.name, "accepted", time.perf_counter() - started)
@@ -267,7 +267,7 @@ class SmtpProvider(Sender):
             provider=self.name, message_ids=[message_id], attempts=[attempt], refused=refused
         )
 
-    def _envelope(self, message: Message) -> tuple[Envelope, str]:
+    def _envelope(self, message: Message) -> tuple[SmtpEnvelope, str]:
         """``message``, which :meth:`check` has passed (check_mime included), as SMTP
         carries it, and its Message-ID."""
         message_id = message_id_for(message)
@@ -279,7 +279,7 @@ class SmtpProvider(Sender):
             checked=True,
         )
         recipients = list(dict.fromkeys([*message.to, *message.cc, *message.bcc]))
-        envelope = Envelope(message.from_email, recipients, content)
+        envelope = SmtpEnvelope(message.from_email, recipients, content)
         return envelope, message_id
 
     def _extra_headers(self, message: Message) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The generator: spec YAML → IR → checks → Jinja2 templates → files.
+"""The generator: spec YAML → spec model → checks → Jinja2 templates → files.
 
 Nothing here is imported when sending mail; it needs the ``codegen`` extra
 (``pip install mailspec[codegen]``).

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from mailspec._naming import Scope, ascii_fold, ident
-from mailspec.ir import (
+from mailspec.spec_model import (
     MESSAGE_FIELDS,
     RESERVED_OPERATION_NAMES,
     AnyOf,

@@ -1,9 +1,9 @@
-"""YAML spec file → IR, with errors that name file, line, column and field path.
+"""YAML spec file → spec model, with errors that name file, line, column and field path.
 
 YAML is composed with the safe loader into nodes, turned into plain data while every
-node's position is kept, and decoded into the IR by msgspec. msgspec reports *where* in
+node's position is kept, and decoded into the spec model by msgspec. msgspec reports *where* in
 the data a value is wrong (``$.operations[...].params[...].max_items``) but not which
-mapping key ``[...]`` stands for, so :func:`_locate` walks the data and the IR's types
+mapping key ``[...]`` stands for, so :func:`_locate` walks the data and the spec model's types
 together to find the concrete key, and the position table gives its line.
 """
 
@@ -23,7 +23,7 @@ from typing import Any, Literal, Union
 import msgspec
 import yaml
 
-from mailspec.ir import Spec
+from mailspec.spec_model import Spec
 
 __all__ = ["Located", "SpecError", "load_spec", "load_text"]
 
@@ -234,7 +234,7 @@ def _segments(where: str) -> list[str]:
 
 
 def _locate(data: Any, segments: list[str]) -> tuple[PathKey, Any, Any]:
-    """Follow msgspec's path through ``data`` and the IR's types; resolve each ``[...]``."""
+    """Follow msgspec's path through ``data`` and the spec model's types; resolve each ``[...]``."""
     path: list[str | int] = []
     value: Any = data
     tp: Any = Spec

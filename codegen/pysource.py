@@ -2,7 +2,7 @@
 
 Every string that comes from a spec reaches generated code through :func:`string`
 (or :func:`docstring`), never by pasting, so no spec can inject code. :func:`literal`
-writes IR objects, dicts, lists and enums as constructor expressions: on one line when
+writes spec-model objects, dicts, lists and enums as constructor expressions: on one line when
 it fits, otherwise one item per line with a trailing comma, the form ruff leaves alone.
 """
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import jinja2
 import msgspec
 
-from mailspec import _vocab
+from mailspec import vocabulary
 
-from .model import ProviderModel
+from .context import ProviderContext
 from .pysource import Raw, docstring, import_key, literal, names_in, string
 
 __all__ = ["render_all", "render_provider"]
@@ -35,14 +35,14 @@ def _environment() -> jinja2.Environment:
 _ENV = _environment()
 
 
-def render_provider(model: ProviderModel) -> dict[str, str]:
+def render_provider(model: ProviderContext) -> dict[str, str]:
     spec = msgspec.structs.replace(model.spec, codes=Raw("CODES"))
     names = names_in(spec)
-    vocab = sorted((n for n in names if hasattr(_vocab, n)), key=import_key)
+    vocab = sorted((n for n in names if hasattr(vocabulary, n)), key=import_key)
     context = {
         "m": model,
         "meta_vocab": vocab,
-        "meta_ir": sorted(names - set(vocab), key=import_key),
+        "meta_spec_model": sorted(names - set(vocab), key=import_key),
         "spec_source": literal(spec, 0, len("SPEC = ")),
     }
     return {
@@ -50,7 +50,7 @@ def render_provider(model: ProviderModel) -> dict[str, str]:
     }
 
 
-def render_all(models: list[ProviderModel], spec_dir_name: str) -> dict[str, str]:
+def render_all(models: list[ProviderContext], spec_dir_name: str) -> dict[str, str]:
     files: dict[str, str] = {}
     ordered = sorted(models, key=lambda m: m.module)
     for model in ordered:

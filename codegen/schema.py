@@ -1,4 +1,4 @@
-"""``spec/schema.json``: the spec format as JSON Schema, exported from the IR so that
+"""``spec/schema.json``: the spec format as JSON Schema, exported from the spec model so that
 editors validate specs and the schema can never drift from what the loader accepts."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from mailspec.ir import Spec
+from mailspec.spec_model import Spec
 
 __all__ = ["schema_text"]
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checks import check
+from .context import build
 from .loader import load_spec
-from .model import build
 from .render import render_all
 
 __all__ = ["Drift", "GenerateError", "generate", "render_dir", "write"]

@@ -8,7 +8,6 @@ import importlib
 import logging
 from typing import TYPE_CHECKING
 
-from ._vocab import BounceReason, DeliveryState, ErrorCategory, EventType
 from .errors import (
     AllProvidersFailed,
     AuthenticationError,
@@ -35,6 +34,7 @@ from .mailer import Mailer
 from .message import Attachment, Message
 from .registry import available, explain_code, provider, provider_from_url
 from .results import Attempt, CodeInfo, DeliveryStatus, SendResult, SmsResult
+from .vocabulary import BounceReason, DeliveryState, ErrorCategory, EventType
 
 if TYPE_CHECKING:
     from . import webhooks

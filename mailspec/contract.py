@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Protocol
 import msgspec
 
 if TYPE_CHECKING:  # annotations only: `import mailspec` stays without the spec model
-    from .ir import Spec
     from .message import Message
     from .results import DeliveryStatus, SendResult
+    from .spec_model import Spec
 
 __all__ = ["Capabilities", "MailProvider", "Sender"]
 

@@ -22,7 +22,7 @@ from .message import Message
 from .registry import available
 from .results import Attempt, SendResult
 from .sandbox import Fault, Sandbox
-from .sandbox.receiver import webhook_receiver
+from .sandbox.collector import webhook_receiver
 from .webhooks import Event
 
 __all__ = ["DemoReport", "run_demo"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ._vocab import RETRYABLE_CATEGORIES, ErrorCategory
+from .vocabulary import RETRYABLE_CATEGORIES, ErrorCategory
 
 if TYPE_CHECKING:
     from .results import Attempt

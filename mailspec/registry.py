@@ -11,15 +11,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ._vocab import ErrorCategory
 from .contract import Capabilities
 from .errors import UnsupportedOperation, ValidationError
 from .results import CodeInfo
+from .vocabulary import ErrorCategory
 
 if TYPE_CHECKING:
     from .adapters.base import Provider
     from .adapters.smtp import SmtpProvider
-    from .ir import Code, Spec
+    from .spec_model import Code, Spec
 
 __all__ = [
     "available",

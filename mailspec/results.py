@@ -6,8 +6,8 @@ from datetime import datetime
 
 import msgspec
 
-from ._vocab import BounceReason, DeliveryState, ErrorCategory
 from .errors import MailspecError
+from .vocabulary import BounceReason, DeliveryState, ErrorCategory
 
 __all__ = ["Attempt", "CodeInfo", "DeliveryStatus", "SendResult", "SmsResult"]
 

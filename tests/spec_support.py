@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import mailspec
-from mailspec.ir import Spec
+from mailspec.spec_model import Spec
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 

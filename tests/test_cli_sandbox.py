@@ -15,7 +15,7 @@ import pytest
 
 import mailspec
 from mailspec import EventType, Message
-from mailspec.sandbox.receiver import webhook_receiver
+from mailspec.sandbox.collector import webhook_receiver
 from mailspec.webhooks import Event
 
 SECRET = "cli-sandbox-webhook-key-7"

@@ -97,7 +97,7 @@ def test_runtime_dependencies_are_urllib3_and_msgspec_only(wheel: zipfile.ZipFil
 
 
 # what `import mailspec` (the Mailer included) must not load: provider code, the HTTP
-# runtime, the code generator and its dependencies, and the spec IR
+# runtime, the code generator and its dependencies, and the spec model
 HEAVY = (
     "mailspec.generated",
     "mailspec.adapters",
@@ -105,7 +105,7 @@ HEAVY = (
     "mailspec.checks.message",
     "mailspec.checks.request",
     "mailspec.codegen",
-    "mailspec.ir",
+    "mailspec.spec_model",
     "urllib3",
     "yaml",
     "jinja2",

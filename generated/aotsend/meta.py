@@ -4,11 +4,11 @@
 sandbox.
 """
 
-from mailspec.ir import (
+from mailspec.spec_model import (
+    AnswerEnvelope,
+    AnswerField,
     Auth,
     Capabilities,
-    Envelope,
-    EnvelopeField,
     Operation,
     Param,
     ProviderInfo,
@@ -31,7 +31,7 @@ SPEC = Spec(
     default_region="default",
     regions={"default": Region(title="Global", base_url="https://www.aotsend.com/")},
     auth=Auth(body={"app_key": "app_key"}, code=40002),
-    envelope=Envelope(code=EnvelopeField(wire="code"), message=EnvelopeField(wire="message")),
+    envelope=AnswerEnvelope(code=AnswerField(wire="code"), message=AnswerField(wire="message")),
     capabilities=Capabilities(
         template_only=True,
         recipient_variables=True,

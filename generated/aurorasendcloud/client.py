@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from mailspec.ir import Spec
 from mailspec.runtime import BaseClient
+from mailspec.spec_model import Spec
 
 from .meta import SPEC
 from .models import (

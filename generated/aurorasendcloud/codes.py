@@ -4,8 +4,8 @@
 
 import enum
 
-from mailspec._vocab import ErrorCategory
-from mailspec.ir import Code
+from mailspec.spec_model import Code
+from mailspec.vocabulary import ErrorCategory
 
 __all__ = ["CODES", "StatusCode"]
 

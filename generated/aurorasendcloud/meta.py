@@ -4,16 +4,15 @@
 sandbox.
 """
 
-from mailspec._vocab import BounceReason, DeliveryState, EventType
-from mailspec.ir import (
+from mailspec.spec_model import (
+    AnswerEnvelope,
+    AnswerField,
     AnyOf,
     Auth,
     Capabilities,
     CredentialSet,
     Delivery,
     DeliveryFields,
-    Envelope,
-    EnvelopeField,
     Limits,
     MaxSpan,
     OneOf,
@@ -34,6 +33,7 @@ from mailspec.ir import (
     Webhooks,
     WebhookSignature,
 )
+from mailspec.vocabulary import BounceReason, DeliveryState, EventType
 
 from .codes import CODES
 
@@ -92,10 +92,10 @@ SPEC = Spec(
         },
         smtp=SmtpLogin(username="api_user", password="api_key"),
     ),
-    envelope=Envelope(
-        code=EnvelopeField(wire="statusCode", aliases=["statuscode"]),
-        message=EnvelopeField(wire="message"),
-        ok=EnvelopeField(wire="result"),
+    envelope=AnswerEnvelope(
+        code=AnswerField(wire="statusCode", aliases=["statuscode"]),
+        message=AnswerField(wire="message"),
+        ok=AnswerField(wire="result"),
     ),
     limits=Limits(
         rate_per_minute=3000,

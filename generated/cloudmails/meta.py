@@ -4,14 +4,13 @@
 sandbox.
 """
 
-from mailspec._vocab import DeliveryState, EventType
-from mailspec.ir import (
+from mailspec.spec_model import (
+    AnswerEnvelope,
+    AnswerField,
     Auth,
     Capabilities,
     Delivery,
     DeliveryFields,
-    Envelope,
-    EnvelopeField,
     Limits,
     Operation,
     Param,
@@ -25,6 +24,7 @@ from mailspec.ir import (
     WebhookFields,
     Webhooks,
 )
+from mailspec.vocabulary import DeliveryState, EventType
 
 from .codes import CODES
 
@@ -41,7 +41,10 @@ SPEC = Spec(
     default_region="eu",
     regions={"eu": Region(title="EU", base_url="https://api.cloudmails.eu/v1")},
     auth=Auth(bearer="api_key", code=401),
-    envelope=Envelope(code_from="http", message=EnvelopeField(wire="message", aliases=["error"])),
+    envelope=AnswerEnvelope(
+        code_from="http",
+        message=AnswerField(wire="message", aliases=["error"]),
+    ),
     limits=Limits(batch_size=1000),
     capabilities=Capabilities(
         attachments=True,

@@ -4,15 +4,14 @@
 sandbox.
 """
 
-from mailspec._vocab import BounceReason, DeliveryState, EventType
-from mailspec.ir import (
+from mailspec.spec_model import (
+    AnswerEnvelope,
+    AnswerField,
     AnyOf,
     Auth,
     Capabilities,
     Delivery,
     DeliveryFields,
-    Envelope,
-    EnvelopeField,
     Limits,
     MaxSpan,
     OneOf,
@@ -30,6 +29,7 @@ from mailspec.ir import (
     Webhooks,
     WebhookSignature,
 )
+from mailspec.vocabulary import BounceReason, DeliveryState, EventType
 
 from .codes import CODES
 
@@ -46,10 +46,10 @@ SPEC = Spec(
     default_region="default",
     regions={"default": Region(title="Global", base_url="https://api.sendcloud.net/apiv2/")},
     auth=Auth(body={"api_user": "apiUser", "api_key": "apiKey"}, code=40005),
-    envelope=Envelope(
-        code=EnvelopeField(wire="statusCode"),
-        message=EnvelopeField(wire="message"),
-        ok=EnvelopeField(wire="result"),
+    envelope=AnswerEnvelope(
+        code=AnswerField(wire="statusCode"),
+        message=AnswerField(wire="message"),
+        ok=AnswerField(wire="result"),
     ),
     limits=Limits(recipients_per_request=100, reply_to_max=3, page_size=100),
     capabilities=Capabilities(

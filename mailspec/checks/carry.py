@@ -11,7 +11,7 @@ from ..message import Message
 
 if TYPE_CHECKING:  # annotations only: the Mailer imports this without the spec model
     from ..contract import MailProvider
-    from ..ir import Limits
+    from ..spec_model import Limits
 
 __all__ = ["cannot_carry", "over_limit"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from ..errors import ValidationError
-from ..ir import Spec
 from ..message import Attachment, Message
+from ..spec_model import Spec
 from .addresses import is_email
 from .carry import over_limit
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ValidationError
-from ..ir import AnyOf, MaxSpan, OneOf, Operation, Param
 from ..message import Attachment
+from ..spec_model import AnyOf, MaxSpan, OneOf, Operation, Param
 from .addresses import EMAIL, PHONE
 
 __all__ = ["check_request"]

@@ -22,8 +22,8 @@ from enum import Enum
 
 import msgspec
 
-from .._vocab import ErrorCategory
 from ..errors import MailspecError, PartialDeliveryError, ProviderError
+from ..vocabulary import ErrorCategory
 from .store import StateStore, transact
 
 __all__ = ["Breaker", "BreakerState", "Gate", "counts_as_failure"]

@@ -74,7 +74,7 @@ from .store import MemoryStore, StateStore
 from .strategy import Order, StrategyName
 
 if TYPE_CHECKING:
-    pass  # an annotation only: `import mailspec` stays without the IR
+    pass  # an annotation only: `import mailspec` stays without the spec model
 
 __all__ = [
     "CircuitOpen",

@@ -9,9 +9,9 @@ from typing import Any
 
 import msgspec
 
-from .._vocab import ErrorCategory
 from ..errors import MalformedResponseError, error_class_for
-from ..ir import Operation, Spec
+from ..spec_model import Operation, Spec
+from ..vocabulary import ErrorCategory
 from .secrets import Secret, redact
 from .transport import Answer
 

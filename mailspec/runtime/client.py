@@ -29,7 +29,7 @@ import urllib3
 from .._naming import ident
 from ..checks.request import check_request
 from ..errors import ValidationError
-from ..ir import Operation, Spec
+from ..spec_model import Operation, Spec
 from .answers import read_answer
 from .encoding import HttpRequest, Signer, encode_request
 from .secrets import Secret

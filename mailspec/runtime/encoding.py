@@ -17,8 +17,8 @@ from urllib.parse import quote
 import msgspec
 import urllib3
 
-from ..ir import Operation, Param
 from ..message import Attachment
+from ..spec_model import Operation, Param
 from .signing import signature
 
 __all__ = ["HttpRequest", "Signer", "encode_request", "form_urlencode", "json_object"]

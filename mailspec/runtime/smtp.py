@@ -54,7 +54,7 @@ from .secrets import MIN_REDACTED, Secret, redact
 from .transport import is_loopback
 
 __all__ = [
-    "Envelope",
+    "SmtpEnvelope",
     "SmtpServer",
     "SmtpSession",
     "auth_forms",
@@ -100,7 +100,7 @@ class SmtpServer:
 
 
 @dataclass(frozen=True)
-class Envelope:
+class SmtpEnvelope:
     """One message as SMTP carries it: the envelope sender and recipients (Bcc
     included: they are in no header) and the message content (7-bit, CRLF lines)."""
 
@@ -173,7 +173,7 @@ class SmtpSession:
 
     # --- the session -----------------------------------------------------------------
 
-    def send(self, envelope: Envelope) -> dict[str, str]:
+    def send(self, envelope: SmtpEnvelope) -> dict[str, str]:
         """Send one message. Returns the recipients the server refused while taking the
         message for the others (address -> ``"code text"``); raises when it took none."""
         smtp = self._smtp or self._open()

@@ -21,14 +21,14 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .._vocab import DeliveryState, ErrorCategory
 from ..checks.request import check_request
 from ..errors import ValidationError
-from ..ir import CredentialSet, Delivery, Operation, Param, Spec
 from ..message import Attachment
 from ..runtime.signing import valid_signature
+from ..spec_model import CredentialSet, Delivery, Operation, Param, Spec
+from ..vocabulary import DeliveryState, ErrorCategory
 
-__all__ = ["Accepted", "Emulator", "Outcome", "Reply"]
+__all__ = ["Accepted", "Answer", "Emulator", "Outcome"]
 
 _SEND_OPERATIONS = ("send", "send_template", "send_batch", "send_sms")
 _ENGAGED = (
@@ -40,7 +40,7 @@ _ENGAGED = (
 
 
 @dataclass(frozen=True)
-class Reply:
+class Answer:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
@@ -98,16 +98,16 @@ class Emulator:
 
     def error(
         self, category: ErrorCategory, message: str | None = None, *, code: int | None = None
-    ) -> Reply:
+    ) -> Answer:
         code = code if code is not None and code in self.spec.codes else self.code_for(category)
         row = self.spec.codes.get(code)
         text = message or (row.message if row is not None else category.value)
         if self.spec.envelope.code_from == "http":
-            return _json_reply(
+            return _json_answer(
                 code if 400 <= code < 600 else 400, self._envelope(None, text, ok=False)
             )
         status = 500 if category == ErrorCategory.SERVER else 200
-        return _json_reply(status, self._envelope(code, text, ok=False))
+        return _json_answer(status, self._envelope(code, text, ok=False))
 
     def _envelope(self, code: int | None, message: str, *, ok: bool) -> dict[str, Any]:
         env = self.spec.envelope
@@ -122,7 +122,7 @@ class Emulator:
 
     # --- requests ------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
         headers = {name.lower(): value for name, value in headers.items()}  # any case, as HTTP
         parts = urlsplit(target)
         found = next(
@@ -134,7 +134,7 @@ class Emulator:
             None,
         )
         if found is None:
-            return Reply(
+            return Answer(
                 404, b'{"message": "no such operation"}', {"Content-Type": "application/json"}
             )
         name, op, match = found
@@ -176,7 +176,7 @@ class Emulator:
 
     def _refusal(
         self, op: Operation, raw: dict[str, Any], headers: Mapping[str, str]
-    ) -> Reply | None:
+    ) -> Answer | None:
         """The answer refusing the request's credentials (or its stale signing time);
         None when they pass, with the credentials taken out of ``raw``."""
         creds = self.spec.auth.sets.get(op.auth)
@@ -237,7 +237,7 @@ class Emulator:
 
     # --- operations ----------------------------------------------------------------
 
-    def _send(self, name: str, op: Operation, values: dict[str, Any]) -> Reply:
+    def _send(self, name: str, op: Operation, values: dict[str, Any]) -> Answer:
         recipients = _recipients(values)
         now = datetime.datetime.now().replace(microsecond=0)
         with self._lock:
@@ -270,7 +270,7 @@ class Emulator:
             shape = self.spec.shapes[shape.fields[part].type]
         return shape.fields[leaf].type == "str"
 
-    def _status(self, op: Operation, values: dict[str, Any]) -> Reply:
+    def _status(self, op: Operation, values: dict[str, Any]) -> Answer:
         delivery = self.spec.delivery
         if delivery is None:
             return self._success(op, {})
@@ -287,7 +287,7 @@ class Emulator:
                     **self._envelope(self.code_for(ErrorCategory.SUCCESS), "ok", ok=True),
                     **record,
                 }
-            return _json_reply(200, record)
+            return _json_answer(200, record)
         start = int(values.get("start") or 0)
         limit = int(values.get("limit") or self.spec.limits.page_size or 100)
         page = rows[start : start + limit]
@@ -327,14 +327,14 @@ class Emulator:
             )
         return {(shape.fields[k].wire or k): v for k, v in values.items()}
 
-    def _success(self, op: Operation, values_by_path: dict[str, Any]) -> Reply:
+    def _success(self, op: Operation, values_by_path: dict[str, Any]) -> Answer:
         code = self.code_for(ErrorCategory.SUCCESS)
         body = self._envelope(
             code, self.spec.codes[code].message if code in self.spec.codes else "ok", ok=True
         )
         for dotted, value in values_by_path.items():
             _place(self.spec, op.response, dotted, value, body)
-        return _json_reply(200, body)
+        return _json_answer(200, body)
 
 
 def _age_seconds(stamp: Any) -> float | None:
@@ -470,8 +470,8 @@ def _place(spec: Spec, shape_name: str, dotted: str, value: Any, body: dict[str,
     node[shape.fields[leaf].wire or leaf] = value
 
 
-def _json_reply(status: int, body: dict[str, Any]) -> Reply:
-    return Reply(
+def _json_answer(status: int, body: dict[str, Any]) -> Answer:
+    return Answer(
         status,
         json.dumps(body, ensure_ascii=False).encode("utf-8"),
         {"Content-Type": "application/json"},

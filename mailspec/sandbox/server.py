@@ -10,11 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .._vocab import DeliveryState, ErrorCategory
 from ..errors import ValidationError
-from .emulator import Accepted, Emulator, Outcome, Reply
+from ..vocabulary import DeliveryState, ErrorCategory
+from .emulator import Accepted, Answer, Emulator, Outcome
 from .faults import Fault, FaultPlan
-from .webhooks import WebhookPoster
+from .poster import WebhookPoster
 
 __all__ = ["SandboxServer"]
 
@@ -195,33 +195,33 @@ class SandboxServer:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         if fault is Fault.RATE_LIMIT:
-            reply = self.emulator.error(ErrorCategory.RATE_LIMIT)
+            answer = self.emulator.error(ErrorCategory.RATE_LIMIT)
         elif fault is Fault.SERVER_ERROR:
-            reply = self.emulator.error(ErrorCategory.SERVER)
+            answer = self.emulator.error(ErrorCategory.SERVER)
         else:
             headers = {k: v for k, v in handler.headers.items()}
-            reply = self.emulator.handle(handler.command, handler.path, headers, body)
+            answer = self.emulator.handle(handler.command, handler.path, headers, body)
         if fault is Fault.DROP_AFTER:
             return _drop(handler)
         if fault is Fault.GARBAGE:
-            reply = Reply(
+            answer = Answer(
                 200,
                 b"<html><body>502 Bad Gateway</body></html>\x00\xff",
                 {"Content-Type": "text/html"},
             )
-        _send(handler, reply)
+        _send(handler, answer)
 
 
-def _send(handler: _Handler, reply: Reply) -> None:
+def _send(handler: _Handler, answer: Answer) -> None:
     # the client may have given up already (a SLOW answer past its timeout): the
     # message is accepted either way, and a closed socket is no server error to print
     try:
-        handler.send_response(reply.status)
-        for key, value in reply.headers.items():
+        handler.send_response(answer.status)
+        for key, value in answer.headers.items():
             handler.send_header(key, value)
-        handler.send_header("Content-Length", str(len(reply.body)))
+        handler.send_header("Content-Length", str(len(answer.body)))
         handler.end_headers()
-        handler.wfile.write(reply.body)
+        handler.wfile.write(answer.body)
     except ConnectionError:
         handler.close_connection = True
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import msgspec
 
-from .._vocab import BounceReason, EventType
 from ..errors import WebhookPayloadError
-from ..ir import Spec, Webhooks
+from ..spec_model import Spec, Webhooks
+from ..vocabulary import BounceReason, EventType
 from .timestamps import parse_timestamp
 
 __all__ = ["Event", "build_event"]

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from .. import registry
 from ..errors import UnsupportedOperation, WebhookVerificationError
-from ..ir import Spec, Webhooks
+from ..spec_model import Spec, Webhooks
 from .events import Event, build_event
 from .payload import decode, header
 from .replay import DEFAULT_GUARD, ReplayGuard

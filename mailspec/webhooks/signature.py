@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import WebhookVerificationError
-from ..ir import WebhookSignature
+from ..spec_model import WebhookSignature
 from .timestamps import parse_timestamp
 
 __all__ = ["sign", "verify_signatures"]

@@ -88,7 +88,7 @@ def import_generated(package_dir: Path) -> dict[str, ModuleType]:
     """Import one generated provider package from any folder, under a unique name.
 
     The package's relative imports resolve inside it; its absolute ones
-    (``mailspec.ir``, ``mailspec.runtime`` …) come from the installed library.
+    (``mailspec.spec_model``, ``mailspec.runtime`` …) come from the installed library.
     Returns the package and its submodules by short name.
     """
     name = f"_mailspec_test_pkg_{next(_counter)}"

@@ -8,8 +8,8 @@ import pytest
 from codegen_support import MINIMAL_SPEC
 
 from mailspec.codegen.checks import check
+from mailspec.codegen.context import build
 from mailspec.codegen.loader import SpecError, load_text
-from mailspec.codegen.model import build
 from mailspec.codegen.render import render_provider
 
 FILE = "spec/x.yaml"

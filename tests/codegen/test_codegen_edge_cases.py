@@ -13,8 +13,8 @@ import pytest
 from codegen_support import MINIMAL_SPEC, import_generated, run_tool
 
 from mailspec.codegen.writer import generate
-from mailspec.ir import Spec
 from mailspec.runtime import BaseClient
+from mailspec.spec_model import Spec
 
 # Shapes named after what client.py imports (Spec, BaseClient, ClassVar), after the
 # client class itself, after the envelope's decoder (ENVELOPE -> ENVELOPE_DECODER),
@@ -86,7 +86,7 @@ def test_a_spec_without_delivery_imports_no_vocabulary_it_does_not_use(
     edge: dict[str, Any],
 ) -> None:
     meta_source = (edge["out"] / "mini" / "meta.py").read_text(encoding="utf-8")
-    assert "from mailspec._vocab import" not in meta_source
+    assert "from mailspec.vocabulary import" not in meta_source
     assert edge["mini"]["meta"].SPEC.delivery is None
 
 

@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 
 from mailspec._naming import ident
 from mailspec.codegen.checks import check
+from mailspec.codegen.context import build
 from mailspec.codegen.loader import SpecError, load_spec, load_text
-from mailspec.codegen.model import build
 from mailspec.codegen.pysource import LINE_LENGTH, docstring, string
 from mailspec.codegen.render import render_provider
 from mailspec.codegen.writer import generate

@@ -17,11 +17,11 @@ import msgspec
 import pytest
 from codegen_support import MINIMAL_SPEC, position, reference_text, run_cli
 
-from mailspec._vocab import DeliveryState, ErrorCategory
 from mailspec.codegen.checks import check
 from mailspec.codegen.loader import SpecError, load_spec, load_text
-from mailspec.ir import Operation
 from mailspec.message import MESSAGE_FIELDS
+from mailspec.spec_model import Operation
+from mailspec.vocabulary import DeliveryState, ErrorCategory
 
 FILE = "spec/x.yaml"
 REF = reference_text()

@@ -7,10 +7,10 @@ import pytest
 from codegen_support import reference_text
 
 from mailspec.codegen.checks import check
+from mailspec.codegen.context import build
 from mailspec.codegen.loader import SpecError, load_text
-from mailspec.codegen.model import build
-from mailspec.ir import RESERVED_OPERATION_NAMES
 from mailspec.runtime import BaseClient
+from mailspec.spec_model import RESERVED_OPERATION_NAMES
 
 SPEC = reference_text()
 

@@ -1,4 +1,4 @@
-"""``spec/schema.json`` is the IR's schema as exported, and every spec validates
+"""``spec/schema.json`` is the spec model's schema as exported, and every spec validates
 against it with an independent validator (``jsonschema``), which also refuses what the
 loader refuses for type reasons."""
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import pytest
 from codegen_support import MINIMAL_SPEC, position, reference_text
 
-from mailspec._vocab import EventType
 from mailspec.codegen.checks import check
 from mailspec.codegen.loader import SpecError, load_text
+from mailspec.vocabulary import EventType
 
 FILE = "spec/x.yaml"
 REF = reference_text()

@@ -30,8 +30,8 @@ from mailspec import (
 from mailspec.adapters.sendcloud import SendCloudStyle
 from mailspec.generated.aurorasendcloud import AurorasendcloudClient
 from mailspec.generated.aurorasendcloud.meta import SPEC
-from mailspec.ir import Spec
 from mailspec.runtime.signing import valid_signature
+from mailspec.spec_model import Spec
 
 SMS_PATH = "/smsapi/send"
 USER, KEY = "sms-user", "sms-key-0123"

@@ -259,7 +259,7 @@ FILE = "spec/fuzz.yaml"
 
 
 def _generate(text: str) -> None:
-    from mailspec.codegen.model import build
+    from mailspec.codegen.context import build
     from mailspec.codegen.render import render_provider
 
     located = load_text(text, FILE)

@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from mailspec import Message
-from mailspec._vocab import BounceReason, DeliveryState, EventType
 from mailspec.errors import ValidationError, WebhookVerificationError
 from mailspec.sandbox import SandboxServer
+from mailspec.vocabulary import BounceReason, DeliveryState, EventType
 from mailspec.webhooks import parse
 
 SECRET = "sandbox-webhook-key"

@@ -22,7 +22,7 @@ from webhooks_support import (
 
 import mailspec
 from mailspec import BounceReason, UnsupportedOperation, ValidationError
-from mailspec._vocab import EventType
+from mailspec.vocabulary import EventType
 from mailspec.webhooks import Event, ReplayGuard, parse
 
 # Written out, not read from the specs: a change to a known spec must show up here. A

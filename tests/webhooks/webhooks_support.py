@@ -14,7 +14,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from mailspec.ir import Webhooks
+from mailspec.spec_model import Webhooks
 
 # a secret no output, error or log record may ever contain
 SECRET = "SENTINEL-webhook-key-7f3a9c"

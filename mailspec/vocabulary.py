@@ -1,6 +1,6 @@
 """The unified vocabularies every provider's codes and statuses are mapped into.
 
-They live apart from the rest of the types because the spec format (``mailspec.ir``)
+They live apart from the rest of the types because the spec format (``mailspec.spec_model``)
 names them too: a spec's tables are checked against exactly these values.
 """
 

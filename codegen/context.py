@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import msgspec
 
 from mailspec._naming import Scope, ident
-from mailspec._vocab import RETRYABLE_CATEGORIES
-from mailspec.ir import Param, Shape, ShapeField, Spec
+from mailspec.spec_model import Param, Shape, ShapeField, Spec
+from mailspec.vocabulary import RETRYABLE_CATEGORIES
 
 from .checks import ENVELOPE_SHAPE, code_member_names
 from .loader import Located
@@ -20,7 +20,7 @@ from .pysource import call, import_key, isort_key, string
 from .typeexpr import SCALARS, TypeExpr
 from .typeexpr import parse as parse_type
 
-__all__ = ["FieldModel", "OperationModel", "ProviderModel", "StructModel", "build"]
+__all__ = ["FieldContext", "OperationContext", "ProviderContext", "StructContext", "build"]
 
 _PARAM_TYPES = {
     "str": "str",
@@ -36,7 +36,7 @@ _PARAM_TYPES = {
 
 
 @dataclass(frozen=True)
-class FieldModel:
+class FieldContext:
     attr: str  # the Python attribute
     wire: str  # the name on the wire
     annotation: str
@@ -58,28 +58,28 @@ class FieldModel:
             return head if self.default == "required" else f"{head} = {self.default}"
         return f"{head} = " + call("msgspec.field", args, indent, len(head) + 3)
 
-    def alias_fields(self) -> list[FieldModel]:
+    def alias_fields(self) -> list[FieldContext]:
         """One optional field per other spelling; ``__post_init__`` folds them in."""
         annotation = (
             self.annotation if self.annotation.endswith("| None") else f"{self.annotation} | None"
         )
-        return [FieldModel(attr, wire, annotation, "None") for attr, wire in self.aliases]
+        return [FieldContext(attr, wire, annotation, "None") for attr, wire in self.aliases]
 
 
 @dataclass(frozen=True)
-class StructModel:
+class StructContext:
     name: str
     description: str
-    fields: list[FieldModel]
+    fields: list[FieldContext]
     kind: str  # "request" | "response"
 
     @property
-    def aliased(self) -> list[FieldModel]:
+    def aliased(self) -> list[FieldContext]:
         return [f for f in self.fields if f.aliases]
 
 
 @dataclass(frozen=True)
-class OperationModel:
+class OperationContext:
     name: str  # the method name and the key in SPEC.operations
     summary: str
     method: str
@@ -97,15 +97,15 @@ class OperationModel:
 
 
 @dataclass
-class ProviderModel:
+class ProviderContext:
     module: str
     client_class: str
     title: str
     spec_file: str
     sha256: str
     spec: Spec  # with every code's retryability resolved
-    structs: list[StructModel] = field(default_factory=list)
-    operations: list[OperationModel] = field(default_factory=list)
+    structs: list[StructContext] = field(default_factory=list)
+    operations: list[OperationContext] = field(default_factory=list)
     decoders: dict[str, str] = field(default_factory=dict)  # decoder name -> struct name
     code_members: list[tuple[str, int]] = field(default_factory=list)
 
@@ -133,7 +133,7 @@ class ProviderModel:
         return any("Attachment" in f.annotation for s in self.structs for f in s.fields)
 
 
-def build(located: Located, spec_file: str) -> ProviderModel:
+def build(located: Located, spec_file: str) -> ProviderContext:
     spec = _resolve_codes(located.spec)
     title = spec.provider.title
     client_class = ident(spec.provider.name.title().replace("_", "") + "Client")
@@ -145,7 +145,7 @@ def build(located: Located, spec_file: str) -> ProviderModel:
             | {"Spec", "BaseClient", "ClassVar", "CLIENT", "ENVELOPE_DECODER", client_class}
         )
     )
-    model = ProviderModel(
+    model = ProviderContext(
         module=ident(spec.provider.name),
         client_class=client_class,
         title=title,
@@ -177,7 +177,7 @@ def build(located: Located, spec_file: str) -> ProviderModel:
             )
         model.decoders[decoder] = response
         model.operations.append(
-            OperationModel(op_name, op.summary, op.method, op.path, request, response, decoder)
+            OperationContext(op_name, op.summary, op.method, op.path, request, response, decoder)
         )
     # a code's `name:`, else the first words of its message (checks.py decides both)
     model.code_members = [(name, code) for code, name in code_member_names(spec).items()]
@@ -198,7 +198,7 @@ def _resolve_codes(spec: Spec) -> Spec:
     return msgspec.structs.replace(spec, codes=codes)
 
 
-def _envelope_struct(spec: Spec, name: str) -> StructModel:
+def _envelope_struct(spec: Spec, name: str) -> StructContext:
     fields = []
     for attr, source, annotation in (
         ("code", spec.envelope.code, "int"),
@@ -208,10 +208,10 @@ def _envelope_struct(spec: Spec, name: str) -> StructModel:
             continue
         shape_field = ShapeField(type=annotation, wire=source.wire, aliases=source.aliases)
         fields.append(_response_field(attr, shape_field, {}))
-    return StructModel(name, "The code and message every answer carries.", fields, "response")
+    return StructContext(name, "The code and message every answer carries.", fields, "response")
 
 
-def _shape_struct(name: str, shape: Shape, shape_names: dict[str, str]) -> StructModel:
+def _shape_struct(name: str, shape: Shape, shape_names: dict[str, str]) -> StructContext:
     scope = Scope()
     fields = [
         _response_field(
@@ -219,7 +219,7 @@ def _shape_struct(name: str, shape: Shape, shape_names: dict[str, str]) -> Struc
         )
         for field_name in shape.fields
     ]
-    return StructModel(name, shape.description, fields, "response")
+    return StructContext(name, shape.description, fields, "response")
 
 
 def _response_field(
@@ -228,7 +228,7 @@ def _response_field(
     shape_names: dict[str, str],
     scope: Scope | None = None,
     key: str | None = None,
-) -> FieldModel:
+) -> FieldContext:
     expr = parse_type(field.type)
     annotation = _annotation(expr, shape_names)
     if field.required:
@@ -240,7 +240,7 @@ def _response_field(
     scope = scope or Scope(frozenset({attr}))
     aliases = tuple((scope.claim(f"{attr}_as_{alias}"), alias) for alias in field.aliases)
     wire = field.wire or key or attr
-    return FieldModel(attr, wire, annotation, default, field.description, aliases)
+    return FieldContext(attr, wire, annotation, default, field.description, aliases)
 
 
 def _annotation(expr: TypeExpr, shape_names: dict[str, str]) -> str:
@@ -253,7 +253,7 @@ def _annotation(expr: TypeExpr, shape_names: dict[str, str]) -> str:
     return f"list[{inner}]" if expr.kind == "list" else f"dict[str, {inner}]"
 
 
-def _request_struct(name: str, summary: str, params: dict[str, Param]) -> StructModel:
+def _request_struct(name: str, summary: str, params: dict[str, Param]) -> StructContext:
     fields = []
     # required first: reads like the documentation, and keeps the constructor honest
     for key in sorted(params, key=lambda k: not params[k].required):
@@ -263,9 +263,9 @@ def _request_struct(name: str, summary: str, params: dict[str, Param]) -> Struct
         if not param.required:
             annotation += " | None"
         fields.append(
-            FieldModel(ident(key), param.wire or key, annotation, default, param.description)
+            FieldContext(ident(key), param.wire or key, annotation, default, param.description)
         )
-    return StructModel(name, summary, fields, "request")
+    return StructContext(name, summary, fields, "request")
 
 
 def _snake(camel: str) -> str:

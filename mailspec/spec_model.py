@@ -17,20 +17,20 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from ._vocab import BounceReason, DeliveryState, ErrorCategory, EventType
+from .vocabulary import BounceReason, DeliveryState, ErrorCategory, EventType
 
 __all__ = [
     "ANY_OF",
     "MESSAGE_FIELDS",
     "RESERVED_OPERATION_NAMES",
+    "AnswerEnvelope",
+    "AnswerField",
     "Auth",
     "Capabilities",
     "Code",
     "CredentialSet",
     "Delivery",
     "DeliveryFields",
-    "Envelope",
-    "EnvelopeField",
     "Limits",
     "MaxSpan",
     "OneOf",
@@ -206,12 +206,12 @@ class Auth(_Base, kw_only=True, frozen=True):
     smtp: SmtpLogin | None = None
 
 
-class EnvelopeField(_Base, kw_only=True, frozen=True):
+class AnswerField(_Base, kw_only=True, frozen=True):
     wire: str
     aliases: list[str] = []
 
 
-class Envelope(_Base, kw_only=True, frozen=True):
+class AnswerEnvelope(_Base, kw_only=True, frozen=True):
     """How every answer says how it went.
 
     ``code`` is read from the JSON body, or is the HTTP status when ``code_from`` is
@@ -219,9 +219,9 @@ class Envelope(_Base, kw_only=True, frozen=True):
     """
 
     code_from: Literal["body", "http"] = "body"
-    code: EnvelopeField | None = None
-    message: EnvelopeField | None = None
-    ok: EnvelopeField | None = None  # a boolean success flag beside the code (SendCloud's `result`)
+    code: AnswerField | None = None
+    message: AnswerField | None = None
+    ok: AnswerField | None = None  # a boolean success flag beside the code (SendCloud's `result`)
 
 
 class Limits(_Base, kw_only=True, frozen=True):
@@ -436,7 +436,7 @@ class Spec(_Base, kw_only=True, frozen=True):
     regions: dict[Name, Region]
     extra_bases: dict[Name, Url] = {}
     auth: Auth
-    envelope: Envelope
+    envelope: AnswerEnvelope
     limits: Limits = Limits()
     capabilities: Capabilities = Capabilities()
     operations: dict[Name, Operation]

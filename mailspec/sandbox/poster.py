@@ -23,10 +23,10 @@ from typing import Any
 import msgspec
 import urllib3
 
-from .._vocab import DeliveryState, EventType
-from ..ir import Spec, Webhooks
 from ..runtime.encoding import form_urlencode
 from ..runtime.secrets import Secret
+from ..spec_model import Spec, Webhooks
+from ..vocabulary import DeliveryState, EventType
 from .emulator import Accepted
 
 __all__ = ["Posted", "WebhookPoster"]
