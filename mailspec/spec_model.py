@@ -131,31 +131,53 @@ class _Base(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=Tru
     pass
 
 
+def _d(description: str) -> Meta:
+    """A field's description, exported into ``spec/schema.json``."""
+    return Meta(description=description)
+
+
 class ProviderInfo(_Base, kw_only=True, frozen=True):
-    name: Name
-    title: str
-    style: Literal["sendcloud", "cloudmails", "aotsend"]
-    docs: list[str] = []
-    description: str = ""
+    """Who the provider is and which adapter speaks its API."""
+
+    name: Annotated[Name, _d("The provider's name, as `mailspec.provider()` takes it.")]
+    title: Annotated[str, _d("The provider's display name.")]
+    style: Annotated[
+        Literal["sendcloud", "cloudmails", "aotsend"],
+        _d("The API style, which picks the adapter that speaks it."),
+    ]
+    docs: Annotated[list[str], _d("The provider documents this spec is built from.")] = []
+    description: Annotated[str, _d("What the provider offers, in a sentence or two.")] = ""
 
 
 class Smtp(_Base, kw_only=True, frozen=True):
-    host: str
-    ports: list[Port]
-    starttls_ports: list[Port] = []
+    """A region's SMTP servers."""
+
+    host: Annotated[str, _d("The SMTP server's host name.")]
+    ports: Annotated[list[Port], _d("The ports the server listens on.")]
+    starttls_ports: Annotated[
+        list[Port],
+        _d(
+            "The ports where STARTTLS is on by default, the first being the default port; "
+            "on the others it must be asked for."
+        ),
+    ] = []
 
 
 class Region(_Base, kw_only=True, frozen=True):
-    title: str
-    base_url: Url
-    smtp: Smtp | None = None
+    """One region of the provider: its REST base URL and SMTP servers."""
+
+    title: Annotated[str, _d("The region's display name.")]
+    base_url: Annotated[
+        Url, _d("The REST base URL, as the documents write it; operation paths are relative to it.")
+    ]
+    smtp: Annotated[Smtp | None, _d("The region's SMTP servers; none when it has no SMTP.")] = None
 
 
 class SmtpLogin(_Base, kw_only=True, frozen=True):
     """Which credentials (keywords of ``auth.body``) log in to the SMTP servers."""
 
-    username: Name
-    password: Name
+    username: Annotated[Name, _d("The credential keyword sent as the SMTP user name.")]
+    password: Annotated[Name, _d("The credential keyword sent as the SMTP password.")]
 
 
 class Signing(_Base, kw_only=True, frozen=True):
@@ -163,173 +185,301 @@ class Signing(_Base, kw_only=True, frozen=True):
 
     ``param`` is the hex ``algorithm`` digest of ``KEY&`` + the request's ``k=v`` pairs
     sorted by name and joined by ``&`` + ``&KEY``, where KEY is the ``key`` credential,
-    which is then not sent. ``timestamp`` names a parameter that carries the signing time
-    in milliseconds, so the provider can refuse a stale request (one more than
-    ``tolerance_seconds`` away from its clock, answered with ``stale_code``). Only form
-    and query parameters can be signed.
+    which is then not sent. Only form and query parameters can be signed.
     """
 
-    algorithm: Literal["md5", "sha256"]
-    key: Name
-    param: str
-    timestamp: str | None = None
-    # how far the timestamp may be from the provider's clock, and the code of an
-    # answer refusing a request outside that window
-    tolerance_seconds: Positive = 600
-    stale_code: int | None = None
+    algorithm: Annotated[Literal["md5", "sha256"], _d("The digest the signature uses.")]
+    key: Annotated[Name, _d("The credential keyword that signs and is then not sent.")]
+    param: Annotated[str, _d("The wire name of the parameter carrying the hex signature.")]
+    timestamp: Annotated[
+        str | None,
+        _d(
+            "The wire name of a parameter carrying the signing time in milliseconds since "
+            "the epoch (signed with the rest); none when the request carries no time."
+        ),
+    ] = None
+    tolerance_seconds: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="How far, in seconds, the timestamp may be from the provider's clock "
+            "(default 600).",
+        ),
+    ] = 600
+    stale_code: Annotated[
+        int | None, _d("The provider's code for a request refused as outside that window.")
+    ] = None
 
 
 class CredentialSet(_Base, kw_only=True, frozen=True):
-    """Credentials of their own, for operations whose ``auth:`` names this set; sent as
-    body parameters (keyword -> wire name), or used to sign when ``signing`` is given and
-    the user asks for signed requests."""
+    """Credentials of their own, for operations whose ``auth:`` names this set."""
 
-    body: dict[Name, str]
-    signing: Signing | None = None
-    code: int | None = None  # the code of an answer refusing these credentials
+    body: Annotated[
+        dict[Name, str],
+        _d("The credentials, sent as body parameters: keyword (as passed) -> wire name."),
+    ]
+    signing: Annotated[
+        Signing | None,
+        _d("How to sign instead of sending the key, when the user asks for signed requests."),
+    ] = None
+    code: Annotated[
+        int | None, _d("The provider's code for an answer refusing these credentials.")
+    ] = None
 
 
 class Auth(_Base, kw_only=True, frozen=True):
     """Where credentials travel: as body/query parameters, or as a bearer token.
 
-    ``body`` maps the keyword a user passes to ``mailspec.provider()`` to its wire name.
     ``sets`` are further credentials some operations use instead (an SMS API's own
     keys); they are optional when the provider is built and required by those
-    operations. ``smtp`` names the credentials that log in to the SMTP servers.
-    ``code`` is the code of an answer refusing the credentials.
+    operations.
     """
 
-    body: dict[Name, str] = {}
-    bearer: Name | None = None
-    code: int | None = None
-    sets: dict[Name, CredentialSet] = {}
-    smtp: SmtpLogin | None = None
+    body: Annotated[
+        dict[Name, str],
+        _d(
+            "Credentials sent as body or query parameters: the keyword a user passes to "
+            "`mailspec.provider()` -> its wire name."
+        ),
+    ] = {}
+    bearer: (
+        Annotated[Name, _d("The credential keyword sent as an `Authorization: Bearer` token.")]
+        | None
+    ) = None
+    code: Annotated[
+        int | None, _d("The provider's code for an answer refusing the credentials.")
+    ] = None
+    sets: Annotated[
+        dict[Name, CredentialSet],
+        _d("Further credential sets by name, for operations whose `auth:` names one."),
+    ] = {}
+    smtp: Annotated[
+        SmtpLogin | None, _d("Which credentials log in to the SMTP servers; none without SMTP.")
+    ] = None
 
 
 class AnswerField(_Base, kw_only=True, frozen=True):
-    wire: str
-    aliases: list[str] = []
+    """Where one part of the answer envelope is in the JSON body."""
+
+    wire: Annotated[str, _d("The key as the provider documents it.")]
+    aliases: Annotated[
+        list[str], _d("Other spellings of the key the provider is documented to send.")
+    ] = []
 
 
 class AnswerEnvelope(_Base, kw_only=True, frozen=True):
-    """How every answer says how it went.
+    """How every answer says how it went."""
 
-    ``code`` is read from the JSON body, or is the HTTP status when ``code_from`` is
-    ``http``. Aliases are other spellings a provider is documented to send.
-    """
-
-    code_from: Literal["body", "http"] = "body"
-    code: AnswerField | None = None
-    message: AnswerField | None = None
-    ok: AnswerField | None = None  # a boolean success flag beside the code (SendCloud's `result`)
+    code_from: Annotated[
+        Literal["body", "http"],
+        _d("Where the status code is: the JSON body (`code`) or the HTTP status (`http`)."),
+    ] = "body"
+    code: Annotated[
+        AnswerField | None, _d("The body key holding the status code (with `code_from: body`).")
+    ] = None
+    message: Annotated[
+        AnswerField | None, _d("The body key holding the provider's message text.")
+    ] = None
+    ok: Annotated[
+        AnswerField | None,
+        _d("A boolean success flag beside the code (SendCloud's `result`)."),
+    ] = None
 
 
 class Limits(_Base, kw_only=True, frozen=True):
-    """The provider's documented limits. A status window is a ``max_span`` rule of the
-    status operation, and an attachment size is the ``max_total_bytes`` of its ``files``
-    parameter. ``daily_quota`` is informational: nothing enforces it."""
+    """The provider's documented limits.
 
-    rate_per_minute: Positive | None = None
-    recipients_per_request: Positive | None = None
-    reply_to_max: Positive | None = None
-    batch_size: Positive | None = None
-    page_size: Positive | None = None
-    daily_quota: Positive | None = None  # informational, not enforced
+    A status window is a ``max_span`` rule of the status operation, and an attachment
+    size is the ``max_total_bytes`` of its ``files`` parameter.
+    """
+
+    rate_per_minute: Annotated[
+        Positive | None,
+        _d("Requests per minute; the Mailer's client-side token bucket keeps to it."),
+    ] = None
+    recipients_per_request: Annotated[
+        Positive | None, _d("The most recipients one send request may carry.")
+    ] = None
+    reply_to_max: Annotated[
+        Positive | None, _d("The most reply-to addresses a message may have.")
+    ] = None
+    batch_size: Annotated[
+        Positive | None,
+        _d("The most messages one batch request may carry (default 1000 where batches exist)."),
+    ] = None
+    page_size: Annotated[
+        Positive | None, _d("Records per page of a status answer (default 100).")
+    ] = None
+    daily_quota: Annotated[
+        Positive | None, _d("Requests per day; informational, nothing enforces it.")
+    ] = None
 
 
 class Capabilities(_Base, kw_only=True, frozen=True):
-    """What the send operations can carry. Template sending is known from the
-    operations (``send_template``, or ``template_only``), tags and metadata from the
-    ``mapping`` rows of the send operation."""
+    """What the send operations can carry.
 
-    attachments: bool = False
-    inline_attachments: bool = False  # attachments with a content_id keep it
-    cc_bcc: bool = False
-    template_only: bool = False
-    recipient_variables: bool = False
-    variable_syntax: str = ""
+    Template sending is known from the operations (``send_template``, or
+    ``template_only``), tags and metadata from the ``mapping`` rows of the send
+    operation.
+    """
+
+    attachments: Annotated[bool, _d("Messages may carry attachments (default false).")] = False
+    inline_attachments: Annotated[
+        bool, _d("Attachments with a content_id keep it, as inline parts (default false).")
+    ] = False
+    cc_bcc: Annotated[bool, _d("Messages may have cc and bcc recipients (default false).")] = False
+    template_only: Annotated[
+        bool, _d("Every send names a template; plain content cannot be sent (default false).")
+    ] = False
+    recipient_variables: Annotated[
+        bool, _d("Messages may carry variables per recipient (default false).")
+    ] = False
+    variable_syntax: Annotated[
+        str,
+        _d(
+            "How a placeholder is written, `{name}` standing for the variable's name "
+            '(e.g. "%{name}%" for %name%); empty for the runtime\'s default.'
+        ),
+    ] = ""
 
 
 class Param(_Base, kw_only=True, frozen=True):
-    wire: str | None = None
-    type: ParamType
-    required: bool = False
-    description: str = ""
-    location: Literal["body", "query", "path"] | None = None
-    format: ParamFormat | None = None
-    join: str | None = None
-    max_length: Positive | None = None
-    max_items: Positive | None = None
-    max_total_bytes: Positive | None = None
-    minimum: int | None = None
-    maximum: int | None = None
-    enum: list[int | str] | None = None
-    codes: dict[Constraint, int] = {}
+    """One request parameter of an operation, keyed by its Python name."""
+
+    wire: Annotated[str | None, _d("The name on the wire; default the key.")] = None
+    type: Annotated[
+        ParamType,
+        _d(
+            "The value's type: `json` is an object sent as a JSON string inside a form, "
+            "`list[object]` a JSON array of objects, `files` attachments."
+        ),
+    ]
+    required: Annotated[bool, _d("The operation cannot be called without it (default false).")] = (
+        False
+    )
+    description: Annotated[str, _d("What the parameter means, for the generated docstring.")] = ""
+    location: Annotated[
+        Literal["body", "query", "path"] | None,
+        _d(
+            "`path` fills the `{placeholder}` of the same name in the operation's path; "
+            "otherwise the parameter goes where the operation's encoding puts it."
+        ),
+    ] = None
+    format: Annotated[
+        ParamFormat | None, _d("A format each value is checked against: `email` or E.164 `phone`.")
+    ] = None
+    join: Annotated[
+        str | None, _d('The separator a `list[str]` is joined with on the wire (default ",").')
+    ] = None
+    max_length: Annotated[Positive | None, _d("The most characters a string may have.")] = None
+    max_items: Annotated[Positive | None, _d("The most items a list may have.")] = None
+    max_total_bytes: Annotated[
+        Positive | None, _d("The most bytes all `files` together may have.")
+    ] = None
+    minimum: Annotated[int | None, _d("The smallest value an `int` may take.")] = None
+    maximum: Annotated[int | None, _d("The largest value an `int` may take.")] = None
+    enum: Annotated[list[int | str] | None, _d("The only values the parameter may take.")] = None
+    codes: Annotated[
+        dict[Constraint, int],
+        _d("The provider's own code for each broken constraint (`required`, `format`, ...)."),
+    ] = {}
 
 
 class OneOf(_Base, kw_only=True, frozen=True, tag="one_of", tag_field="rule"):
     """Exactly one group of parameters is given, and that group in full."""
 
-    groups: list[list[Name]]
-    code: int | None = None
+    groups: Annotated[list[list[Name]], _d("The groups of parameter names.")]
+    code: Annotated[int | None, _d("The provider's code for a request breaking the rule.")] = None
 
 
 class AnyOf(_Base, kw_only=True, frozen=True, tag=ANY_OF, tag_field="rule"):
     """At least one of these parameters is given."""
 
-    params: list[Name]
-    code: int | None = None
+    params: Annotated[list[Name], _d("The parameter names.")]
+    code: Annotated[int | None, _d("The provider's code for a request breaking the rule.")] = None
 
 
 class MaxSpan(_Base, kw_only=True, frozen=True, tag="max_span", tag_field="rule"):
     """Two date parameters at most ``days`` calendar days apart, counting both ends."""
 
-    start: Name
-    end: Name
-    days: Positive
-    code: int | None = None
+    start: Annotated[Name, _d("The parameter holding the first day.")]
+    end: Annotated[Name, _d("The parameter holding the last day.")]
+    days: Annotated[Positive, _d("The most calendar days the window may cover, both ends counted.")]
+    code: Annotated[int | None, _d("The provider's code for a request breaking the rule.")] = None
 
 
 Rule = OneOf | AnyOf | MaxSpan
 
 
 class Operation(_Base, kw_only=True, frozen=True):
-    """One HTTP call. ``ids`` is the dotted path, in the response shape, of the
-    provider's message id (or list of ids) for a send; ``count``, of how many
-    recipients the provider took (an int), which the sandbox reads to fill its
-    answers."""
+    """One HTTP call, which becomes one method of the generated client."""
 
-    summary: str
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
-    path: str
-    encoding: Literal["form", "json", "query"]
-    response: ShapeName
-    base: Name | None = None
-    # "default" (the spec's auth), "none", or the name of a set in auth.sets
-    auth: Name = "default"
-    multipart_param: Name | None = None
-    ids: str | None = None
-    count: str | None = None
-    params: dict[Name, Param] = {}
-    rules: list[Rule] = []
+    summary: Annotated[str, _d("What the call does, for the generated docstring.")]
+    method: Annotated[Literal["GET", "POST", "PUT", "PATCH", "DELETE"], _d("The HTTP method.")]
+    path: Annotated[
+        str, _d("The path relative to the base URL, with `{placeholders}` for path parameters.")
+    ]
+    encoding: Annotated[
+        Literal["form", "json", "query"],
+        _d("How parameters are sent: a form body, a JSON body, or the query string."),
+    ]
+    response: Annotated[ShapeName, _d("The shape the answer decodes into.")]
+    base: (
+        Annotated[Name, _d("A base of `extra_bases` to call instead of the region's base URL.")]
+        | None
+    ) = None
+    auth: Annotated[
+        Name,
+        _d("Which credentials: `default` (the spec's `auth`), `none`, or a set of `auth.sets`."),
+    ] = "default"
+    multipart_param: (
+        Annotated[Name, _d("A `files` parameter that, when given, makes the form multipart.")]
+        | None
+    ) = None
+    ids: Annotated[
+        str | None,
+        _d(
+            "The dotted path, in the response shape, of the message id (or list of ids) a send returns."
+        ),
+    ] = None
+    count: Annotated[
+        str | None,
+        _d(
+            "The dotted path, in the response shape, of how many recipients were taken "
+            "(an int); the sandbox fills it."
+        ),
+    ] = None
+    params: Annotated[dict[Name, Param], _d("The parameters, by Python name.")] = {}
+    rules: Annotated[list[Rule], _d("Rules across parameters, checked before any I/O.")] = []
 
 
 class ShapeField(_Base, kw_only=True, frozen=True):
-    type: str
-    wire: str | None = None
-    aliases: list[str] = []
-    required: bool = False
-    description: str = ""
+    """One field of a response shape, keyed by its Python name."""
+
+    type: Annotated[
+        str,
+        _d(
+            "`str`, `int`, `bool`, `float`, `any`, `list[T]`, `dict[str, T]`, "
+            "or the name of another shape."
+        ),
+    ]
+    wire: Annotated[str | None, _d("The key in the JSON answer; default the field's name.")] = None
+    aliases: Annotated[list[str], _d("Other keys the provider is documented to send.")] = []
+    required: Annotated[
+        bool, _d("An answer without the field is malformed (default false: it may be absent).")
+    ] = False
+    description: Annotated[str, _d("What the field holds, for the generated code.")] = ""
 
 
 class Shape(_Base, kw_only=True, frozen=True):
-    description: str = ""
-    fields: dict[Name, ShapeField]
+    """A response struct: the fields of one JSON object in an answer."""
+
+    description: Annotated[str, _d("What the shape is, for the generated docstring.")] = ""
+    fields: Annotated[dict[Name, ShapeField], _d("The fields, by Python name.")]
 
 
 class Code(_Base, kw_only=True, frozen=True):
-    """One status code. ``partial`` marks a success that covered only some of the
-    request's recipients (the others were refused).
+    """One documented status code: its meaning and how the runtime treats it.
 
     ``name`` is the code's member of the generated ``StatusCode`` enum. Without it the
     member is named after the first words of ``message``; give one where those words
@@ -337,114 +487,200 @@ class Code(_Base, kw_only=True, frozen=True):
     shares). It must be unique within the spec and differ from every derived name.
     """
 
-    message: str
-    name: CodeName | None = None
-    category: ErrorCategory
-    retryable: bool | None = None
-    partial: bool = False
+    message: Annotated[str, _d("The provider's text for the code.")]
+    name: CodeName | None = None  # described in the class docstring: a description
+    # here would replace the pattern in the loader's error
+    category: Annotated[
+        ErrorCategory, _d("The unified category, which picks the error class raised.")
+    ]
+    retryable: Annotated[
+        bool | None,
+        _d("Whether a retry may succeed; default the category's (rate_limit and server retry)."),
+    ] = None
+    partial: Annotated[
+        bool,
+        _d("A success that covered only some of the request's recipients (default false)."),
+    ] = False
 
 
 class StateRow(_Base, kw_only=True, frozen=True):
-    state: DeliveryState
-    description: str = ""
+    """What one provider status value means as a unified delivery state."""
+
+    state: Annotated[DeliveryState, _d("The unified delivery state.")]
+    description: Annotated[str, _d("The provider's meaning of the value.")] = ""
 
 
 class SubStateRow(_Base, kw_only=True, frozen=True):
-    state: DeliveryState
-    reason: BounceReason
-    description: str = ""
+    """What one provider sub-status value means as a unified state and reason."""
+
+    state: Annotated[DeliveryState, _d("The unified delivery state; it decides over `states`.")]
+    reason: Annotated[BounceReason, _d("The unified bounce or reject reason.")]
+    description: Annotated[str, _d("The provider's meaning of the value.")] = ""
+
+
+def _record_field(role: str) -> Meta:
+    return _d(f"The record field holding the {role}.")
 
 
 class DeliveryFields(_Base, kw_only=True, frozen=True):
     """Which field of a status record holds each part of a unified DeliveryStatus."""
 
-    message_id: Name
-    status: Name
-    recipient: Name | None = None
-    sub_status: Name | None = None
-    description: Name | None = None
-    timestamp: Name | None = None
-    # engagement counters: above zero, a sent or delivered message is reported as
-    # opened (or clicked), the furthest state the record shows
-    opens: Name | None = None
-    clicks: Name | None = None
+    message_id: Annotated[Name, _record_field("provider's message id")]
+    status: Annotated[Name, _record_field("provider's status value (a key of `states`)")]
+    recipient: Annotated[Name, _record_field("recipient's address")] | None = None
+    sub_status: (
+        Annotated[Name, _record_field("sub-status value (a key of `sub_states`)")] | None
+    ) = None
+    description: Annotated[Name, _record_field("provider's description of the status")] | None = (
+        None
+    )
+    timestamp: Annotated[Name, _record_field("time of the status")] | None = None
+    opens: (
+        Annotated[
+            Name,
+            _d(
+                "The record field counting opens: above zero, a sent or delivered message "
+                "is reported as opened."
+            ),
+        ]
+        | None
+    ) = None
+    clicks: (
+        Annotated[
+            Name,
+            _d(
+                "The record field counting clicks: above zero, a sent, delivered or opened "
+                "message is reported as clicked."
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Delivery(_Base, kw_only=True, frozen=True):
-    """How a status answer lists records (``records``/``total`` are dotted paths in the
-    status operation's response shape; ``records: .`` means the answer is itself one
-    record) and how each record maps to unified states."""
+    """How a status answer lists records and how each maps to unified states."""
 
-    record: ShapeName
-    records: str
-    total: str | None = None
-    fields: DeliveryFields
-    timestamp_format: str = ""
-    states: dict[str, StateRow]
-    sub_states: dict[str, SubStateRow] = {}
+    record: Annotated[ShapeName, _d("The shape of one status record.")]
+    records: Annotated[
+        str,
+        _d(
+            "The dotted path of the records in the status response shape; `.` when the "
+            "answer is itself one record."
+        ),
+    ]
+    total: Annotated[str | None, _d("The dotted path of the total record count, for paging.")] = (
+        None
+    )
+    fields: Annotated[DeliveryFields, _d("Which record field holds each part of a status.")]
+    timestamp_format: Annotated[
+        str, _d("The strftime format of the record's timestamp, as the provider writes it.")
+    ] = ""
+    states: Annotated[dict[str, StateRow], _d("Provider status value (as text) -> unified state.")]
+    sub_states: Annotated[
+        dict[str, SubStateRow],
+        _d("Provider sub-status value (as text) -> unified state and reason."),
+    ] = {}
+
+
+def _payload_field(role: str) -> Meta:
+    return _d(f"The payload field (as sent) holding the {role}.")
 
 
 class WebhookFields(_Base, kw_only=True, frozen=True):
-    """Which payload field (its name as sent) holds each part of a unified event.
-    ``sub_status`` is looked up in ``delivery.sub_states`` for a bounce reason."""
+    """Which payload field (its name as sent) holds each part of a unified event."""
 
-    event: str
-    message_id: str | None = None
-    recipient: str | None = None
-    timestamp: str | None = None
-    reason: str | None = None
-    sub_status: str | None = None
-    url: str | None = None
-    user_agent: str | None = None
-    metadata: str | None = None
+    event: Annotated[str, _payload_field("provider's event name (a key of `events`)")]
+    message_id: Annotated[str | None, _payload_field("provider's message id")] = None
+    recipient: Annotated[str | None, _payload_field("recipient's address")] = None
+    timestamp: Annotated[str | None, _payload_field("time of the event")] = None
+    reason: Annotated[str | None, _payload_field("provider's reason text")] = None
+    sub_status: Annotated[
+        str | None, _payload_field("sub-status, looked up in `delivery.sub_states` for a reason")
+    ] = None
+    url: Annotated[str | None, _payload_field("clicked link")] = None
+    user_agent: Annotated[str | None, _payload_field("recipient's user agent")] = None
+    metadata: Annotated[str | None, _payload_field("metadata sent with the message")] = None
 
 
 class WebhookSignature(_Base, kw_only=True, frozen=True):
-    """The provider signs each event: ``signature`` holds the hex HMAC-SHA256 of
-    ``str(timestamp) + token`` keyed by the account's webhook key. An event whose
-    timestamp is more than ``tolerance_seconds`` away from now is refused, and so is a
-    token seen before."""
+    """How the provider signs each event.
 
-    scheme: Literal["hmac_sha256"]
-    timestamp: str
-    token: str
-    signature: str
-    tolerance_seconds: Positive = 300
+    ``signature`` holds the hex HMAC-SHA256 of ``str(timestamp) + token`` keyed by the
+    account's webhook key. A token seen before is refused.
+    """
+
+    scheme: Annotated[Literal["hmac_sha256"], _d("The signing scheme.")]
+    timestamp: Annotated[str, _payload_field("signing time")]
+    token: Annotated[str, _payload_field("one-time token")]
+    signature: Annotated[str, _payload_field("hex signature")]
+    tolerance_seconds: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="How far, in seconds, an event's timestamp may be from now (default 300).",
+        ),
+    ] = 300
 
 
 class WebhookEvent(_Base, kw_only=True, frozen=True):
-    type: EventType
-    description: str = ""
+    """What one provider event name means as a unified event type."""
+
+    type: Annotated[EventType, _d("The unified event type.")]
+    description: Annotated[str, _d("The provider's meaning of the event.")] = ""
 
 
 class Webhooks(_Base, kw_only=True, frozen=True):
-    """The events a provider posts. Without ``signature`` the provider defines no
-    scheme, and a shared secret in the webhook URL or basic auth stands in for one.
-    ``timestamp_format`` is ``epoch`` (seconds, or milliseconds when above 10^11) or
-    ``iso8601``."""
+    """The events a provider posts, and how they are verified."""
 
-    encodings: list[Literal["form", "json"]]
-    fields: WebhookFields
-    timestamp_format: Literal["epoch", "iso8601"] = "iso8601"
-    signature: WebhookSignature | None = None
-    events: dict[str, WebhookEvent]
+    encodings: Annotated[
+        list[Literal["form", "json"]], _d("The body encodings the provider posts.")
+    ]
+    fields: Annotated[WebhookFields, _d("Which payload field holds each part of an event.")]
+    timestamp_format: Annotated[
+        Literal["epoch", "iso8601"],
+        _d("`epoch` (seconds, or milliseconds when above 10^11) or `iso8601` (the default)."),
+    ] = "iso8601"
+    signature: Annotated[
+        WebhookSignature | None,
+        _d(
+            "The signing scheme; none when the provider defines none, and a shared secret "
+            "in the webhook URL or basic auth stands in for one."
+        ),
+    ] = None
+    events: Annotated[dict[str, WebhookEvent], _d("Provider event name -> unified event type.")]
 
 
 class Spec(_Base, kw_only=True, frozen=True):
-    provider: ProviderInfo
-    default_region: Name
-    regions: dict[Name, Region]
-    extra_bases: dict[Name, Url] = {}
-    auth: Auth
-    envelope: AnswerEnvelope
-    limits: Limits = Limits()
-    capabilities: Capabilities = Capabilities()
-    operations: dict[Name, Operation]
-    shapes: dict[ShapeName, Shape] = {}
-    mapping: dict[Name, dict[Name, Name]] = {}
-    delivery: Delivery | None = None
-    webhooks: Webhooks | None = None
-    codes: dict[int, Code]
+    """One provider's HTTP API, as a spec file describes it."""
+
+    provider: Annotated[ProviderInfo, _d("Who the provider is.")]
+    default_region: Annotated[Name, _d("The region used when none is given.")]
+    regions: Annotated[dict[Name, Region], _d("The provider's regions, by name.")]
+    extra_bases: Annotated[
+        dict[Name, Url], _d("Other base URLs by name, for operations with `base:`.")
+    ] = {}
+    auth: Annotated[Auth, _d("Where credentials travel.")]
+    envelope: Annotated[AnswerEnvelope, _d("How every answer says how it went.")]
+    limits: Annotated[Limits, _d("The provider's documented limits.")] = Limits()
+    capabilities: Annotated[Capabilities, _d("What the send operations can carry.")] = (
+        Capabilities()
+    )
+    operations: Annotated[dict[Name, Operation], _d("The HTTP calls, by name.")]
+    shapes: Annotated[dict[ShapeName, Shape], _d("The response structs, by CamelCase name.")] = {}
+    mapping: Annotated[
+        dict[Name, dict[Name, Name]],
+        _d(
+            "Per operation, unified `Message` field -> parameter; a field a message sets "
+            "without a row is refused."
+        ),
+    ] = {}
+    delivery: Annotated[
+        Delivery | None, _d("How status records map to unified states; none without status.")
+    ] = None
+    webhooks: Annotated[
+        Webhooks | None, _d("The events the provider posts; none when it posts none.")
+    ] = None
+    codes: Annotated[dict[int, Code], _d("Every documented status code.")]
 
 
 def code_field(spec: Spec, shape_name: str) -> str | None:
