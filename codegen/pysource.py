@@ -18,7 +18,7 @@ import msgspec
 
 __all__ = [
     "LINE_LENGTH",
-    "Raw",
+    "Verbatim",
     "call",
     "docstring",
     "import_key",
@@ -55,7 +55,7 @@ def import_key(name: str) -> tuple[Any, ...]:
     return (_member_type(name), _natural(name.lower()), _natural(name))
 
 
-class Raw(str):
+class Verbatim(str):
     """Source text to write as it is: a name defined elsewhere in the module."""
 
 
@@ -180,7 +180,7 @@ def _struct_items(value: msgspec.Struct) -> list[tuple[str, Any]]:
 
 
 def _flat(value: Any) -> str:
-    if isinstance(value, Raw):
+    if isinstance(value, Verbatim):
         return str(value)
     if isinstance(value, enum.Enum):
         return f"{type(value).__name__}.{value.name}"

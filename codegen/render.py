@@ -12,11 +12,11 @@ import msgspec
 from mailspec import vocabulary
 
 from .context import ProviderContext
-from .pysource import Raw, docstring, import_key, literal, names_in, string
+from .pysource import Verbatim, docstring, import_key, literal, names_in, string
 
 __all__ = ["render_all", "render_provider"]
 
-_FILES = ("__init__.py", "client.py", "codes.py", "meta.py", "models.py")
+_FILES = ("__init__.py", "client.py", "codes.py", "models.py", "spec.py")
 
 
 def _environment() -> jinja2.Environment:
@@ -36,13 +36,13 @@ _ENV = _environment()
 
 
 def render_provider(model: ProviderContext) -> dict[str, str]:
-    spec = msgspec.structs.replace(model.spec, codes=Raw("CODES"))
+    spec = msgspec.structs.replace(model.spec, codes=Verbatim("CODES"))
     names = names_in(spec)
     vocab = sorted((n for n in names if hasattr(vocabulary, n)), key=import_key)
     context = {
         "m": model,
-        "meta_vocab": vocab,
-        "meta_spec_model": sorted(names - set(vocab), key=import_key),
+        "spec_vocab": vocab,
+        "spec_model_names": sorted(names - set(vocab), key=import_key),
         "spec_source": literal(spec, 0, len("SPEC = ")),
     }
     return {

@@ -219,8 +219,8 @@ _SMTP_URL_OPTIONS: dict[str, Callable[[str], Any]] = {
 
 
 def spec(provider_name: str) -> Spec:
-    """A provider's resolved spec (its generated ``meta.SPEC``)."""
-    resolved: Spec = _package(provider_name, ".meta").SPEC
+    """A provider's resolved spec (its generated ``spec.SPEC``)."""
+    resolved: Spec = _package(provider_name, ".spec").SPEC
     return resolved
 
 

@@ -4,7 +4,7 @@ A spec file is YAML decoded straight into these Structs, so this module *is* the
 format: every field here is a key a spec may use, and nothing else is accepted
 (``forbid_unknown_fields``). ``spec/schema.json`` is exported from it for editors.
 
-The same Structs are the runtime's tables: each generated ``meta.py`` is the resolved
+The same Structs are the runtime's tables: each generated ``spec.py`` is the resolved
 spec written out as these objects, so the client, the adapters and the sandbox all read
 one model. That is why this module lives in the root package and imports nothing from
 ``codegen``.

@@ -3,7 +3,7 @@ through tests/conftest.py).
 
 Tests that cover "every provider" take the providers from here, so a new spec of an
 existing style is covered by them without editing a test. What a spec states is read
-from the generated ``meta.SPEC`` (the decoded YAML), which is data the runtime code
+from the generated ``spec.SPEC`` (the decoded YAML), which is data the runtime code
 paths under test (sending, parsing, explaining) consume but do not compute; a test
 checks runtime behaviour against it, and keeps its hand-written facts for the known
 providers on top.

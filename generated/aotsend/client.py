@@ -9,12 +9,12 @@ import msgspec
 from mailspec.runtime import BaseClient
 from mailspec.spec_model import Spec
 
-from .meta import SPEC
 from .models import (
     ENVELOPE_DECODER,
     Envelope,
     SendRequest,
 )
+from .spec import SPEC
 
 __all__ = ["AotsendClient"]
 

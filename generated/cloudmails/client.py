@@ -9,7 +9,6 @@ import msgspec
 from mailspec.runtime import BaseClient
 from mailspec.spec_model import Spec
 
-from .meta import SPEC
 from .models import (
     BATCH_RESPONSE_DECODER,
     EMAIL_STATUS_DECODER,
@@ -22,6 +21,7 @@ from .models import (
     SendResponse,
     StatusRequest,
 )
+from .spec import SPEC
 
 __all__ = ["CloudmailsClient"]
 

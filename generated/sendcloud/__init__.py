@@ -4,7 +4,7 @@
 
 from .client import SendcloudClient
 from .codes import CODES, StatusCode
-from .meta import SPEC
+from .spec import SPEC
 
 __all__ = ["CLIENT", "CODES", "SPEC", "SendcloudClient", "StatusCode"]
 

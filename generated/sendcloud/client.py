@@ -9,7 +9,6 @@ import msgspec
 from mailspec.runtime import BaseClient
 from mailspec.spec_model import Spec
 
-from .meta import SPEC
 from .models import (
     ENVELOPE_DECODER,
     SEND_RESPONSE_DECODER,
@@ -20,6 +19,7 @@ from .models import (
     StatusRequest,
     StatusResponse,
 )
+from .spec import SPEC
 
 __all__ = ["SendcloudClient"]
 

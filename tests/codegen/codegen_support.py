@@ -101,6 +101,6 @@ def import_generated(package_dir: Path) -> dict[str, ModuleType]:
     sys.modules[name] = package
     spec.loader.exec_module(package)
     modules = {"__init__": package}
-    for sub in ("client", "codes", "meta", "models"):
+    for sub in ("client", "codes", "spec", "models"):
         modules[sub] = importlib.import_module(f"{name}.{sub}")
     return modules

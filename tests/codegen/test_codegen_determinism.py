@@ -111,7 +111,7 @@ def test_every_provider_module_names_its_spec_in_the_header(rendered: dict[str, 
         modules = sorted(rel for rel in files if rel.startswith(f"{module}/"))
         assert modules == [
             f"{module}/{name}"
-            for name in ("__init__.py", "client.py", "codes.py", "meta.py", "models.py")
+            for name in ("__init__.py", "client.py", "codes.py", "models.py", "spec.py")
         ]
         for rel in modules:
             assert files[rel].splitlines()[:2] == header, rel

@@ -72,11 +72,11 @@ def test_check_reports_every_kind_of_drift_and_generate_repairs_it(checkout_copy
 
 def test_check_is_exact_to_the_byte(checkout_copy: Path) -> None:
     spec, out = checkout_copy / "spec", checkout_copy / "generated"
-    target = out / "aurorasendcloud" / "meta.py"
+    target = out / "aurorasendcloud" / "spec.py"
     target.write_bytes(target.read_bytes() + b"\n")
     result = run_cli("generate", "--check", "--spec-dir", spec, "--out", out)
     assert result.returncode == 1
-    assert result.stdout.splitlines() == ["differs: aurorasendcloud/meta.py"]
+    assert result.stdout.splitlines() == ["differs: aurorasendcloud/spec.py"]
 
 
 def test_generate_removes_a_stray_package_and_its_folder(checkout_copy: Path) -> None:

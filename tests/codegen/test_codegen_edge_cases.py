@@ -85,9 +85,9 @@ def test_edge_output_passes_mypy_strict(edge: dict[str, Any], tmp_path: Path) ->
 def test_a_spec_without_delivery_imports_no_vocabulary_it_does_not_use(
     edge: dict[str, Any],
 ) -> None:
-    meta_source = (edge["out"] / "mini" / "meta.py").read_text(encoding="utf-8")
-    assert "from mailspec.vocabulary import" not in meta_source
-    assert edge["mini"]["meta"].SPEC.delivery is None
+    spec_source = (edge["out"] / "mini" / "spec.py").read_text(encoding="utf-8")
+    assert "from mailspec.vocabulary import" not in spec_source
+    assert edge["mini"]["spec"].SPEC.delivery is None
 
 
 def test_empty_structs_have_only_their_docstring(edge: dict[str, Any]) -> None:

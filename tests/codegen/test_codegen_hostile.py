@@ -153,7 +153,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         + [
             f"{pkg}/{m}.py"
             for pkg in ("hostile", "class_")
-            for m in ("__init__", "client", "codes", "meta", "models")
+            for m in ("__init__", "client", "codes", "spec", "models")
         ]
     )
     located = load_spec(spec_dir / "hostile.yaml", display_name="spec/hostile.yaml")
@@ -166,14 +166,14 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_the_generated_spec_table_equals_the_loaded_spec(hostile: dict[str, Any]) -> None:
-    meta: ModuleType = hostile["modules"]["meta"]
-    assert hostile["spec"] == meta.SPEC
-    assert msgspec.json.encode(meta.SPEC) == msgspec.json.encode(hostile["spec"])
+    spec_module: ModuleType = hostile["modules"]["spec"]
+    assert hostile["spec"] == spec_module.SPEC
+    assert msgspec.json.encode(spec_module.SPEC) == msgspec.json.encode(hostile["spec"])
 
 
 def test_every_hostile_string_comes_back_byte_identical(hostile: dict[str, Any]) -> None:
     data, modules = hostile["data"], hostile["modules"]
-    spec, codes = modules["meta"].SPEC, modules["codes"].CODES
+    spec, codes = modules["spec"].SPEC, modules["codes"].CODES
     for number, row in data["codes"].items():
         assert codes[number].message == row["message"]
         assert spec.codes[number].message == row["message"]
@@ -250,7 +250,7 @@ def test_keyword_names_are_sanitized_and_builtin_method_names_work(
     assert all(m.isidentifier() and m.isupper() for m in members)
     assert len(members) == len(set(members)) == len(hostile["data"]["codes"])
     class_pkg = import_generated(hostile["out"] / "class_")
-    assert class_pkg["meta"].SPEC.provider.name == "class"
+    assert class_pkg["spec"].SPEC.provider.name == "class"
     assert class_pkg["__init__"].CLIENT.__name__ == "ClassClient"
     providers = (hostile["out"] / "__init__.py").read_text(encoding="utf-8")
     assert '"class": "mailspec.generated.class_"' in providers

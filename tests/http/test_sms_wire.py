@@ -29,7 +29,7 @@ from mailspec import (
 )
 from mailspec.adapters.sendcloud import SendCloudStyle
 from mailspec.generated.aurorasendcloud import AurorasendcloudClient
-from mailspec.generated.aurorasendcloud.meta import SPEC
+from mailspec.generated.aurorasendcloud.spec import SPEC
 from mailspec.runtime.signing import valid_signature
 from mailspec.spec_model import Spec
 

@@ -174,7 +174,7 @@ def test_cloudmails_undocumented_statuses_fall_back_to_the_status_class(
 
 @pytest.mark.parametrize("name", NAMES)
 def test_explain_code_reads_the_same_tables(name):
-    # the spec's own table (meta.SPEC), not the generated codes module explain_code reads
+    # the spec's own table (spec.SPEC), not the generated codes module explain_code reads
     table = SPECS[name].codes
     assert table, f"{name}: the spec lists no codes"
     known = {"sendcloud": SENDCLOUD, "cloudmails": CLOUDMAILS, "aotsend": AOTSEND}

@@ -90,7 +90,7 @@ def test_the_known_providers_with_webhooks_still_have_them() -> None:
     with_hooks = {
         name
         for name in mailspec.available()
-        if mailspec.registry._package(name, ".meta").SPEC.webhooks is not None
+        if mailspec.registry._package(name, ".spec").SPEC.webhooks is not None
     }
     assert with_hooks == set(WITH_WEBHOOKS)
     assert set(KNOWN) <= with_hooks
@@ -173,7 +173,7 @@ def test_the_bounce_reason_comes_from_sub_stat_via_sub_states(
     (event,) = parse("sendcloud", json_body(as_int), JSON, secret=SECRET, now=NOW, replay=guard)
     assert event.reason == reason
     # no subStatDesc: the description is the sub-state table's
-    spec = mailspec.registry._package("sendcloud", ".meta").SPEC
+    spec = mailspec.registry._package("sendcloud", ".spec").SPEC
     assert event.description == spec.delivery.sub_states[code].description
 
 
