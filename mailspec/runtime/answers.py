@@ -18,8 +18,10 @@ from .transport import Answer
 __all__ = ["read_answer"]
 
 # What decoding an unreadable body raises: msgspec raises UnicodeDecodeError, not a
-# DecodeError, for invalid UTF-8 inside a JSON string.
-_UNREADABLE = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+# DecodeError, for invalid UTF-8 inside a JSON string, and RecursionError for JSON
+# nested deeper than the interpreter's recursion limit (even inside a field it skips),
+# which a 2xx answer of a few hundred kilobytes can be.
+_UNREADABLE = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError)
 
 # What an HTTP status means when the body carries no readable code.
 _HTTP_CATEGORIES = {
@@ -85,10 +87,11 @@ def _envelope(
 ) -> tuple[int | None, str | None]:
     """The status code and message of an answer; raises MalformedResponseError when
     a body that must carry them cannot be read."""
+    unreadable = ""
     try:
         envelope = envelope_decoder.decode(answer.body) if answer.body else None
-    except _UNREADABLE:
-        envelope = None
+    except _UNREADABLE as exc:
+        envelope, unreadable = None, f" (unreadable: {exc})"
     message = getattr(envelope, "message", None) if envelope is not None else None
     if spec.envelope.code_from == "http":
         return answer.status, message if isinstance(message, str) else None
@@ -96,7 +99,11 @@ def _envelope(
     if code is None:
         if 200 <= answer.status < 300:
             raise _malformed(
-                spec.provider.name, op, answer, "the answer carries no status code", secrets
+                spec.provider.name,
+                op,
+                answer,
+                "the answer carries no status code" + unreadable,
+                secrets,
             )
         return None, None  # an HTTP error page: the status says enough
     return code, message if isinstance(message, str) else None
