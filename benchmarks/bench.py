@@ -228,9 +228,9 @@ def _capture_body(provider: Any, msg: Any) -> tuple[dict[str, str], bytes]:
     seen: dict[str, Any] = {}
     original = transport.send
 
-    def spy(method: str, url: str, headers: dict[str, str], body: bytes | None) -> Any:
+    def spy(method: str, url: str, headers: dict[str, str], body: bytes | None, *rest: Any) -> Any:
         seen.update(headers=headers, body=body)
-        return original(method, url, headers, body)
+        return original(method, url, headers, body, *rest)  # rest: the request's budget
 
     transport.send = spy
     try:

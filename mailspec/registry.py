@@ -114,7 +114,9 @@ def provider(
 
     ``base_url`` replaces the provider's base URL exactly as its documents write it
     (operation paths are relative to it); plain ``http://`` is accepted for loopback
-    addresses only. ``timeout`` (seconds) bounds the connect and each read.
+    addresses only. ``timeout`` (seconds, default 10) bounds every request as a whole,
+    connect to the answer's last byte, and so each socket operation within it; in a
+    :class:`~mailspec.Mailer`, the send's remaining ``deadline`` cuts it shorter.
     ``signed=True`` signs the requests of operations whose credentials the spec lets be
     signed (AuroraSendCloud's SMS), so their key is never sent.
 

@@ -41,9 +41,11 @@ When no provider accepted, :class:`~mailspec.AllProvidersFailed` carries every
 attempt. Nothing but :class:`~mailspec.MailspecError` subclasses escapes ``send()``,
 except errors raised by the providers' own code for bugs (those are not swallowed).
 
-The ``deadline`` bounds the whole send: no attempt starts and no sleep ends after it.
-A request already in flight is bounded by the provider's own ``timeout`` (set when it
-was built), so keep that well below the deadline.
+The ``deadline`` bounds the whole send: no attempt starts and no sleep ends after it,
+and an HTTP request in flight ends by it too (each attempt runs
+:func:`mailspec.deadline.within` what is left, and the transport cuts the request
+there, as it does at the provider's own ``timeout``); a request cut mid-way is an
+ambiguous :class:`~mailspec.TransportError` like any other timeout.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ..checks.carry import cannot_carry
 from ..contract import MailProvider
+from ..deadline import within
 from ..errors import (
     AllProvidersFailed,
     MailspecError,
@@ -370,7 +373,8 @@ class Mailer:
                     self._sleep(wait)
             started = self._clock()
             try:
-                accepted = entry.provider.deliver(message)
+                with within(deadline - started):  # the transport ends a request by then
+                    accepted = entry.provider.deliver(message)
             except ValidationError as exc:
                 self._release(entry, gate)
                 if not _requested(attempts):

@@ -148,9 +148,12 @@ class BaseClient:
         error of its code."""
         op = self.spec.operations[call.operation]
         base = self._bases[op.base] if op.base else self.base_url
-        self._transport.warm(base)  # a provider that is down fails before the encoding
+        budget = self._transport.start()  # the request's time runs from the connect on
+        self._transport.warm(base, budget)  # a provider that is down fails before the encoding
         request = self.encode(call)
-        answer = self._transport.send(request.method, request.url, request.headers, request.body)
+        answer = self._transport.send(
+            request.method, request.url, request.headers, request.body, budget
+        )
         return read_answer(
             self.spec,
             op,

@@ -1,15 +1,19 @@
-"""HTTP for every generated client: one urllib3 pool per client, strict TLS, timeouts,
-and network faults turned into :class:`~mailspec.errors.TransportError`."""
+"""HTTP for every generated client: one urllib3 pool per client, strict TLS, a
+wall-clock bound on every request (:mod:`.bounds`), and network faults turned into :class:`~mailspec.errors.TransportError`."""
 
 from __future__ import annotations
 
+import functools
+import http.client
+import io
 import ipaddress
 import logging
+import socket
 import ssl
 import time
 from dataclasses import dataclass
 from http.client import HTTPException
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import urllib3
@@ -20,6 +24,7 @@ from urllib3.util.ssl_match_hostname import CertificateError
 
 from ..errors import TransportError, ValidationError
 from . import logfilter
+from .bounds import Budget, OutOfTime
 
 __all__ = ["Answer", "Transport", "check_base_url", "is_loopback"]
 
@@ -70,7 +75,15 @@ def is_loopback(host: str) -> bool:
 
 
 class Transport:
-    """Sends one request and returns the raw answer. No retries: those are the Mailer's."""
+    """Sends one request and returns the raw answer. No retries: those are the Mailer's.
+
+    ``timeout`` is a number of seconds or a ``urllib3.Timeout``. A number bounds the
+    connect, each socket operation *and* the whole request (connect to the answer's
+    last byte) by that many seconds; a ``urllib3.Timeout`` bounds the connect and each
+    read by its ``connect`` and ``read``, and the whole request by its ``total`` (none
+    without one). Either way the whole request also ends by the Mailer's deadline
+    (:mod:`mailspec.deadline`).
+    """
 
     def __init__(
         self,
@@ -82,8 +95,15 @@ class Transport:
         logfilter.install()  # urllib3's DEBUG records may show URLs, query strings included
         self.provider = provider
         if not isinstance(timeout, urllib3.Timeout):
+            # a plain number is what people read as "the call takes at most this long"
+            self._total: float | None = timeout
             timeout = urllib3.Timeout(connect=timeout, read=timeout)
-        self._timeout = timeout
+        else:
+            total = timeout.total  # None, a number, or urllib3's "default" (none)
+            self._total = float(total) if isinstance(total, (int, float)) else None
+        # per socket operation; the budget of each request cuts them to what it has left
+        self._connect_timeout = urllib3.Timeout.resolve_default_timeout(timeout._connect)
+        self._read_timeout = urllib3.Timeout.resolve_default_timeout(timeout._read)
         self._pool = urllib3.PoolManager(
             num_pools=4,
             maxsize=10,
@@ -94,21 +114,39 @@ class Transport:
         )
         self._routes: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
 
-    def send(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Answer:
+    def start(self) -> Budget:
+        """The time budget of one request, starting now: pass it to :meth:`warm` and
+        :meth:`send`, so that the connect ahead of the encoding counts too."""
+        return Budget(self._total)
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        budget: Budget | None = None,
+    ) -> Answer:
         """Send one request on a keep-alive connection (connecting first when there is
-        none; :meth:`warm` connects ahead) and read the whole answer.
+        none; :meth:`warm` connects ahead) and read the whole answer, within ``budget``
+        (default: one started now).
 
         What ``PoolManager.request(..., retries=False, redirect=False)`` does for an
         encoded body, without its per-call work for features a client never uses
         (redirects, retries, proxies, URL parsing, the pool lookup): about a tenth of a
-        keep-alive send. urllib3 still writes the request and reads the answer."""
+        keep-alive send. urllib3 still writes the request and parses the answer."""
         started = time.perf_counter()
+        budget = budget if budget is not None else self.start()
         pool, target = self._route(url)
-        timeout = self._started()
-        conn = self._connected(pool, timeout)
+        conn = self._connected(pool, budget)
         try:
             # the connect timeout bounds the write, as in urllib3
-            conn.timeout = urllib3.Timeout.resolve_default_timeout(timeout.connect_timeout)
+            write_timeout = budget.wait(self._connect_timeout)
+        except OutOfTime as exc:
+            pool._put_conn(conn)  # unused, still good for the next request
+            raise TransportError(self.provider, f"not sent: {exc}", ambiguous=False) from None
+        try:
+            conn.timeout = write_timeout
             refused = False
             try:
                 conn.request(method, target, body=body, headers={**_HEADERS, **headers})
@@ -120,17 +158,15 @@ class Transport:
                 # raised outside the handler, so that nothing chains to the refused error:
                 # its message echoes the value, which may be a credential
                 raise _NotWritten
-            read_timeout = timeout.read_timeout
-            if read_timeout == 0:  # a total budget spent on the connect and the write
-                raise TimeoutError("no time left to read the answer")
-            conn.timeout = urllib3.Timeout.resolve_default_timeout(read_timeout)
+            conn.timeout = budget.wait(self._read_timeout)
+            _read_within(conn, budget, self._read_timeout)
             response = conn.getresponse()  # reads the whole body
         except BaseException as exc:
             conn.close()
             pool._put_conn(conn)  # closed: reopened by whoever takes it next
             if not isinstance(exc, Exception):
                 raise
-            raise self._after_sending(exc) from None
+            raise self._after_sending(exc, budget) from None
         pool._put_conn(conn)  # closed already if the server said "Connection: close"
         if log.isEnabledFor(logging.DEBUG):
             elapsed = (time.perf_counter() - started) * 1000
@@ -144,7 +180,7 @@ class Transport:
             )
         return Answer(response.status, response.headers, response.data)
 
-    def warm(self, url: str) -> None:
+    def warm(self, url: str, budget: Budget | None = None) -> None:
         """Connect to ``url``'s server now, unless an open connection is waiting for it.
 
         A client calls this before encoding a request, so that a refused connection (a
@@ -152,23 +188,12 @@ class Transport:
         Raises the TransportError (not ambiguous: nothing was sent) ``send`` would."""
         pool, _ = self._route(url)
         if not _has_open_connection(pool):
-            pool._put_conn(self._connected(pool, self._started()))
+            pool._put_conn(self._connected(pool, budget if budget is not None else self.start()))
 
-    def _started(self) -> urllib3.Timeout:
-        """The timeouts of one request. Only a ``total`` budget depends on when the
-        request started (urllib3's timer); fixed timeouts are shared as they are."""
-        if self._timeout.total is None:
-            return self._timeout
-        timeout = self._timeout.clone()
-        timeout.start_connect()
-        return timeout
-
-    def _connected(
-        self, pool: urllib3.HTTPConnectionPool, timeout: urllib3.Timeout
-    ) -> HTTPConnection:
+    def _connected(self, pool: urllib3.HTTPConnectionPool, budget: Budget) -> HTTPConnection:
         """A connection from ``pool`` (the most recently used idle one, or a new one),
-        connected (TLS handshake included). Failures here are never ambiguous: nothing
-        has been sent."""
+        connected (TLS handshake included) within ``budget``. Failures here are never
+        ambiguous: nothing has been sent."""
         try:
             # the most recently used idle connection (closed if it was dropped) or a new one
             conn = cast(HTTPConnection, pool._get_conn())
@@ -177,7 +202,7 @@ class Transport:
         if not conn.is_closed:
             return conn
         try:
-            conn.timeout = urllib3.Timeout.resolve_default_timeout(timeout.connect_timeout)
+            conn.timeout = budget.wait(self._connect_timeout)
             conn.connect()
         except BaseException as exc:
             conn.close()
@@ -188,12 +213,14 @@ class Transport:
         return conn
 
     def _connecting(self, exc: Exception) -> TransportError:
+        if isinstance(exc, OutOfTime):
+            return TransportError(self.provider, f"not connected: {exc}", ambiguous=False)
         if isinstance(exc, (SSLError, ssl.SSLError, CertificateError)):
             return TransportError(self.provider, f"TLS failure: {_reason(exc)}", ambiguous=False)
         # NewConnectionError, ConnectTimeoutError, a TLS handshake that timed out, ...
         return TransportError(self.provider, f"could not connect: {_reason(exc)}", ambiguous=False)
 
-    def _after_sending(self, exc: Exception) -> TransportError:
+    def _after_sending(self, exc: Exception, budget: Budget) -> TransportError:
         """A failure once the request may have been (partly) written: ambiguous."""
         if isinstance(exc, _NotWritten):
             return TransportError(
@@ -202,6 +229,9 @@ class Transport:
                 ambiguous=False,
             )
         if isinstance(exc, (ReadTimeoutError, TimeoutError)):
+            if budget.spent():  # not one slow read: the whole request took too long
+                why = f"timed out before the whole answer came (past {budget.bound})"
+                return TransportError(self.provider, why, ambiguous=True)
             return TransportError(self.provider, "timed out before the answer came", ambiguous=True)
         if isinstance(exc, (ProtocolError, OSError, HTTPException)):
             return TransportError(
@@ -232,6 +262,52 @@ class Transport:
 
 class _NotWritten(Exception):
     """http.client refused the request before writing any of it."""
+
+
+def _read_within(conn: HTTPConnection, budget: Budget, per_read: float | None) -> None:
+    """Have ``conn`` read its next answer through :class:`_TimedReads`, so that the
+    status line, the headers and the body all arrive within ``budget``.
+
+    http.client builds the answer with ``conn.response_class(conn.sock, method=...)``;
+    an instance attribute, set per request, hands it this request's budget."""
+    conn.response_class = cast(
+        "type[http.client.HTTPResponse]",
+        functools.partial(_TimedResponse, budget=budget, per_read=per_read),
+    )
+
+
+class _TimedResponse(http.client.HTTPResponse):
+    """http.client's answer, reading its socket through :class:`_TimedReads`."""
+
+    def __init__(
+        self, sock: socket.socket, *args: Any, budget: Budget, per_read: float | None, **kw: Any
+    ) -> None:
+        super().__init__(sock, *args, **kw)
+        # the buffered file http.client made, its raw reader wrapped: same buffering
+        self.fp = io.BufferedReader(_TimedReads(self.fp.detach(), sock, budget, per_read))
+
+
+class _TimedReads(io.RawIOBase):
+    """A socket's raw reads, each waiting at most what the request's budget has left
+    (and at most ``per_read``): a server that trickles its answer cannot keep the
+    request going past its budget by resetting the socket timeout with every byte."""
+
+    def __init__(
+        self, raw: io.RawIOBase, sock: socket.socket, budget: Budget, per_read: float | None
+    ) -> None:
+        super().__init__()
+        self._raw, self._sock, self._budget, self._per_read = raw, sock, budget, per_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        self._sock.settimeout(self._budget.wait(self._per_read))
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()  # releases http.client's hold on the socket, as its file did
+        super().close()
 
 
 def _has_open_connection(pool: urllib3.HTTPConnectionPool) -> bool:

@@ -7,9 +7,11 @@ attempt. Raw-socket servers on 127.0.0.1; every server loop stops by itself."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
+import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,7 +20,8 @@ import pytest
 from reliability_support import RawListener, plain_message, read_request
 
 import mailspec
-from mailspec import AllProvidersFailed, MalformedResponseError
+from mailspec import AllProvidersFailed, MalformedResponseError, TransportError
+from mailspec.deadline import within
 
 Behaviour = Callable[[socket.socket, threading.Event], None]
 
@@ -116,3 +119,94 @@ def test_a_deeply_nested_2xx_through_a_mailer_is_recorded(serve) -> None:
     [attempt] = info.value.attempts
     assert attempt.outcome == "failed"
     assert isinstance(attempt.error, MalformedResponseError) and attempt.error.ambiguous
+
+
+# --- time ------------------------------------------------------------------------------
+
+
+def _trickled(rate: int, *, head_at_once: bool = False) -> tuple[Behaviour, int]:
+    """A 149-byte AuroraSendCloud success, ``rate`` bytes a second (the head at once
+    when ``head_at_once``); 149 / ``rate`` seconds at most, less once the client hangs
+    up (a write fails) or the server is closed."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    size = 149 - len(head % 99)
+    body = AURORA_OK.ljust(size)  # JSON may end in blanks
+    head %= size
+    answer = head + body
+    assert len(answer) == 149
+
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        read_request(conn)
+        rest = answer
+        if head_at_once:
+            conn.sendall(head)
+            rest = body
+        for i in range(len(rest)):  # a byte at a time: each read is well in time
+            if stop.wait(1 / rate):
+                return
+            conn.sendall(rest[i : i + 1])
+
+    return behaviour, len(answer)
+
+
+@pytest.mark.parametrize("head_at_once", [False, True], ids=["head-trickled", "body-trickled"])
+def test_a_trickled_answer_ends_at_the_timeout(serve, head_at_once) -> None:
+    behaviour, _ = _trickled(10, head_at_once=head_at_once)
+    server = serve(behaviour)
+    provider = _provider("aurorasendcloud", server.url, timeout=1)
+    started = time.monotonic()
+    with pytest.raises(TransportError) as info:
+        provider.send(plain_message())
+    elapsed = time.monotonic() - started
+    assert info.value.ambiguous is True  # the whole request was written
+    assert "1 s timeout" in str(info.value)
+    assert 0.9 <= elapsed < 1.5, elapsed
+
+
+def test_a_trickled_answer_through_a_mailer_ends_within_timeout_and_deadline(serve) -> None:
+    """The 10 B/s trickle that took 14.9 s with timeout=1, deadline=2."""
+    behaviour, _ = _trickled(10)
+    server = serve(behaviour)
+    mailer = _mailer(_provider("aurorasendcloud", server.url, timeout=1), deadline=2)
+    started = time.monotonic()
+    with pytest.raises(AllProvidersFailed) as info:
+        mailer.send(plain_message())
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.5, elapsed
+    assert info.value.ambiguous is True
+    [attempt] = info.value.attempts  # ambiguous: neither retried nor sent elsewhere
+    assert attempt.outcome == "failed" and attempt.duration < 1.5
+    assert isinstance(attempt.error, TransportError) and attempt.error.ambiguous
+
+
+def test_the_mailer_deadline_cuts_a_request_shorter_than_its_timeout(serve) -> None:
+    behaviour, _ = _trickled(10)
+    server = serve(behaviour)
+    mailer = _mailer(_provider("aurorasendcloud", server.url, timeout=10), deadline=1)
+    started = time.monotonic()
+    with pytest.raises(AllProvidersFailed) as info:
+        mailer.send(plain_message())
+    elapsed = time.monotonic() - started
+    assert 0.9 <= elapsed < 1.5, elapsed
+    [attempt] = info.value.attempts
+    assert isinstance(attempt.error, TransportError) and attempt.error.ambiguous
+    assert "send deadline" in str(attempt.error)
+
+
+def test_a_spent_deadline_sends_nothing_and_is_not_ambiguous(serve) -> None:
+    """Out of time before the first byte is written: nothing can have arrived."""
+    requests: list[bytes] = []
+
+    def record(conn: socket.socket, stop: threading.Event) -> None:
+        conn.settimeout(0.5)
+        with contextlib.suppress(OSError):
+            requests.append(conn.recv(65536))
+
+    server = serve(record)
+    provider = _provider("aurorasendcloud", server.url)
+    with within(0), pytest.raises(TransportError) as info:
+        provider.send(plain_message())
+    assert info.value.ambiguous is False
+    assert info.value.retryable is True
+    time.sleep(0.6)
+    assert not any(requests)

@@ -2,7 +2,7 @@
 self-signed certificate is refused before anything is sent; a custom CA bundle via
 ``ca_certs=`` is honoured), and every socket operation has a timeout, so no call can
 hang: a server that accepts and never answers, one that never accepts, and one that
-trickles its answer. (Plain http to loopback only: tests/http/test_http_transport.py.)"""
+trickles its answer (a plain ``timeout`` bounds the whole request). (Plain http to loopback only: tests/http/test_http_transport.py.)"""
 
 from __future__ import annotations
 
@@ -227,11 +227,10 @@ def _trickle(pause: float):
     return behaviour, len(answer)
 
 
-def test_the_read_timeout_applies_to_each_read_not_the_whole_answer() -> None:
-    """Documented behaviour (SECURITY.md): ``timeout`` bounds the connect and *each*
-    socket read. A server that trickles its answer with pauses shorter than the timeout
-    is read to the end, taking longer than the timeout in all; the Mailer's ``deadline``
-    does not interrupt a request in flight."""
+def test_a_plain_timeout_bounds_the_whole_answer_not_each_read() -> None:
+    """Documented behaviour (SECURITY.md): ``timeout=N`` bounds the whole request. A
+    server that trickles its answer with pauses shorter than the timeout (each read
+    alone would be in time) is cut off at N seconds, ambiguously."""
     behaviour, size = _trickle(0.05)
     server = RawListener(behaviour)
     try:
@@ -239,11 +238,41 @@ def test_the_read_timeout_applies_to_each_read_not_the_whole_answer() -> None:
             "aurorasendcloud", api_user="u", api_key="k", base_url=server.url, timeout=0.3
         )
         started = time.monotonic()
-        result = provider.send(plain_message())
+        with pytest.raises(TransportError) as info:
+            provider.send(plain_message())
         elapsed = time.monotonic() - started
     finally:
         server.close()
-    assert result.message_ids == ["t-1"]
+    assert (size // 12) * 0.05 > 0.6  # the whole trickle would take twice the timeout
+    assert 0.25 <= elapsed < 0.6
+    assert info.value.ambiguous is True
+    assert "0.3 s timeout" in str(info.value)
+
+
+def test_a_urllib3_timeout_without_total_bounds_each_read_only() -> None:
+    """A ``urllib3.Timeout`` keeps urllib3's meaning: without ``total``, its ``read``
+    bounds each read, so the same trickle is read to the end."""
+    from mailspec.generated.aurorasendcloud import AurorasendcloudClient
+    from mailspec.generated.aurorasendcloud.models import SendRequest
+
+    behaviour, size = _trickle(0.05)
+    server = RawListener(behaviour)
+    client = AurorasendcloudClient(
+        credentials={"api_user": "u", "api_key": "k"},
+        base_url=server.url,
+        timeout=urllib3.Timeout(connect=0.3, read=0.3),
+    )
+    request = SendRequest(
+        from_email="a@example.com", to=["b@example.org"], subject="s", html="<p>h</p>"
+    )
+    try:
+        started = time.monotonic()
+        response = client.send(request)
+        elapsed = time.monotonic() - started
+    finally:
+        client.close()
+        server.close()
+    assert response.info is not None and response.info.email_id_list == ["t-1"]
     assert elapsed > 0.3 and elapsed >= (size // 12) * 0.05 * 0.8  # longer than the timeout
 
 
