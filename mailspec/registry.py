@@ -70,6 +70,7 @@ def provider(
     base_url: str | None = None,
     region: str | None = None,
     timeout: float | None = None,
+    max_answer_bytes: int | None = None,
     ca_certs: str | None = None,
     signed: bool = False,
     smtp_host: None = None,
@@ -87,6 +88,7 @@ def provider(
     base_url: str | None = None,
     region: str | None = None,
     timeout: float | None = None,
+    max_answer_bytes: int | None = None,
     ca_certs: str | None = None,
     signed: bool = False,
     smtp_host: str | None = None,
@@ -103,6 +105,7 @@ def provider(
     base_url: str | None = None,
     region: str | None = None,
     timeout: float | None = None,
+    max_answer_bytes: int | None = None,
     ca_certs: str | None = None,
     signed: bool = False,
     smtp_host: str | None = None,
@@ -117,6 +120,9 @@ def provider(
     addresses only. ``timeout`` (seconds, default 10) bounds every request as a whole,
     connect to the answer's last byte, and so each socket operation within it; in a
     :class:`~mailspec.Mailer`, the send's remaining ``deadline`` cuts it shorter.
+    ``max_answer_bytes`` caps the size of an answer (default 1 MiB for a send, 16 MiB
+    for a GET such as ``status()``); a larger one is not read and raises
+    MalformedResponseError (ambiguous when its status said a send succeeded).
     ``signed=True`` signs the requests of operations whose credentials the spec lets be
     signed (AuroraSendCloud's SMS), so their key is never sent.
 
@@ -153,6 +159,8 @@ def provider(
     }
     if timeout is not None:
         options["timeout"] = timeout
+    if max_answer_bytes is not None:
+        options["max_answer_bytes"] = max_answer_bytes
     instance: Provider = adapter(package.CLIENT(credentials=credentials, **options))
     if transport == "smtp":
         smtp: SmtpProvider = importlib.import_module("mailspec.adapters.smtp").SmtpProvider.build(
@@ -175,9 +183,9 @@ def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
     ``aurorasendcloud+smtp://USER:KEY@us`` (over SMTP).
 
     The user-info part holds the credentials in the order the spec lists them
-    (percent-encode reserved characters); the host is the region; ``base_url`` and
-    ``timeout`` (and, over SMTP, ``smtp_host`` and ``smtp_port``) may follow as query
-    parameters.
+    (percent-encode reserved characters); the host is the region; ``base_url``,
+    ``timeout`` and ``max_answer_bytes`` (and, over SMTP, ``smtp_host`` and
+    ``smtp_port``) may follow as query parameters.
     """
     parts = urlsplit(url)
     name, plus, transport = parts.scheme.partition("+")
@@ -212,7 +220,11 @@ def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
 
 
 # the options a provider URL's query may carry, and how to read each (over SMTP, more)
-_URL_OPTIONS: dict[str, Callable[[str], Any]] = {"base_url": str, "timeout": float}
+_URL_OPTIONS: dict[str, Callable[[str], Any]] = {
+    "base_url": str,
+    "timeout": float,
+    "max_answer_bytes": int,
+}
 _SMTP_URL_OPTIONS: dict[str, Callable[[str], Any]] = {
     **_URL_OPTIONS,
     "smtp_host": str,

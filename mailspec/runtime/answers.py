@@ -12,6 +12,7 @@ import msgspec
 from ..errors import MalformedResponseError, error_class_for
 from ..spec_model import Operation, Spec
 from ..vocabulary import ErrorCategory
+from .bounds import may_have_acted
 from .secrets import Secret, redact
 from .transport import Answer
 
@@ -113,13 +114,12 @@ def _malformed(
     provider: str, op: Operation, answer: Answer, why: str, secrets: Iterable[Secret]
 ) -> MalformedResponseError:
     preview = redact(answer.body[:120].decode("utf-8", "replace"), secrets)
-    # a 2xx on a call that changes something may have done it: say so
-    ambiguous = 200 <= answer.status < 300 and op.method != "GET"
     return MalformedResponseError(
         provider,
         f"{why} (HTTP {answer.status}, body {preview!r})",
         http_status=answer.status,
-        ambiguous=ambiguous,
+        # a 2xx on a call that changes something may have done it: say so
+        ambiguous=may_have_acted(op.method, answer.status),
     )
 
 

@@ -1,6 +1,6 @@
 """Bounds on one HTTP request, shared by every transport (this sync one, and an async
-one later, which differs only in its I/O): how long the whole request may take.
-Nothing here does I/O; a transport asks these as it goes.
+one later, which differs only in its I/O): how long the whole request may take and how
+large its answer may be. Nothing here does I/O; a transport asks these as it goes.
 
 - **Time.** A socket timeout bounds one socket operation, so a server that trickles
   its answer a byte at a time resets it forever. A :class:`Budget` is a wall-clock
@@ -8,6 +8,11 @@ Nothing here does I/O; a transport asks these as it goes.
   plain number of seconds; for a ``urllib3.Timeout``, its ``total``), cut to the
   Mailer's deadline (:mod:`mailspec.deadline`). The transport gives each socket
   operation at most what the budget has left.
+- **Size.** An answer is read into memory to be decoded, so a server that never stops
+  (or announces a gigabyte) would exhaust the sender. :func:`answer_cap` is the most
+  an answer may hold: ``max_answer_bytes`` when given, else 1 MiB for a request that
+  changes something (a send is answered with a few ids) and 16 MiB for a GET (status
+  pages list events, and reading one again is harmless).
 """
 
 from __future__ import annotations
@@ -15,8 +20,22 @@ from __future__ import annotations
 import time
 
 from .. import deadline
+from ..errors import MalformedResponseError, ValidationError
 
-__all__ = ["Budget", "OutOfTime"]
+__all__ = [
+    "MAX_READ_ANSWER",
+    "MAX_SEND_ANSWER",
+    "AnswerBody",
+    "Budget",
+    "OutOfTime",
+    "answer_cap",
+    "max_answer_bytes",
+    "may_have_acted",
+    "too_large",
+]
+
+MAX_SEND_ANSWER = 1 << 20  # 1 MiB: a send's answer is an envelope and a few ids
+MAX_READ_ANSWER = 16 << 20  # 16 MiB: a status page of events (100 are ~50 KB)
 
 
 class OutOfTime(TimeoutError):
@@ -51,3 +70,66 @@ class Budget:
 
     def spent(self) -> bool:
         return self.ends is not None and time.monotonic() >= self.ends
+
+
+class AnswerBody:
+    """An answer's body as it is read, chunk by chunk, refusing to grow past ``cap``."""
+
+    __slots__ = ("_parts", "cap", "size")
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.size = cap, 0
+        self._parts: list[bytes] = []
+
+    def add(self, chunk: bytes) -> bool:
+        """Keep ``chunk``; False (and nothing kept) when it would pass the cap."""
+        self.size += len(chunk)
+        if self.size > self.cap:
+            self._parts.clear()  # the caller gives up on this answer: free it now
+            return False
+        self._parts.append(chunk)
+        return True
+
+    def value(self) -> bytes:
+        return self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+
+
+def answer_cap(method: str, configured: int | None) -> int:
+    """The most bytes an answer to a ``method`` request may have (decoded, if the server
+    compressed it)."""
+    if configured is not None:
+        return configured
+    return MAX_READ_ANSWER if method == "GET" else MAX_SEND_ANSWER
+
+
+def max_answer_bytes(value: object, provider: str | None = None) -> int:
+    """``value`` as an answer size cap: a whole number of bytes > 0, else
+    ValidationError (checked when the provider is built, not at the first answer)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise ValidationError(
+        f"expected a whole number of bytes > 0, got {value!r}",
+        field="max_answer_bytes",
+        provider=provider,
+    )
+
+
+def may_have_acted(method: str, status: int) -> bool:
+    """Whether an answer we cannot read leaves it open that the provider did what was
+    asked: it said success (2xx) to a request that changes something (not a GET)."""
+    return 200 <= status < 300 and method != "GET"
+
+
+def too_large(
+    provider: str, method: str, status: int, cap: int, announced: int | None = None
+) -> MalformedResponseError:
+    """The error for an answer past ``cap``: unread, so the provider's verdict is
+    unknown; ambiguous when its status said success to a send."""
+    what = f"announces {announced:,} bytes" if announced is not None else "runs past"
+    return MalformedResponseError(
+        provider,
+        f"the answer {what}, over the {cap:,}-byte cap (max_answer_bytes); "
+        f"not read (HTTP {status})",
+        http_status=status,
+        ambiguous=may_have_acted(method, status),
+    )

@@ -31,6 +31,7 @@ from ..checks.request import check_request
 from ..errors import ValidationError
 from ..spec_model import Operation, Spec
 from .answers import read_answer
+from .bounds import max_answer_bytes as answer_bytes
 from .encoding import HttpRequest, Signer, encode_request
 from .secrets import Secret
 from .transport import Transport, check_base_url
@@ -67,6 +68,7 @@ class BaseClient:
         timeout: float | urllib3.Timeout = DEFAULT_TIMEOUT,
         ca_certs: str | None = None,
         signed: bool = False,
+        max_answer_bytes: int | None = None,
     ) -> None:
         spec = self.spec
         self.name = spec.provider.name
@@ -116,7 +118,11 @@ class BaseClient:
         if not isinstance(timeout, urllib3.Timeout):
             # urllib3 would raise ValueError here, or accept nan/inf and fail at send time
             timeout = timeout_seconds(timeout, self.name)
-        self._transport = Transport(self.name, timeout=timeout, ca_certs=ca_certs)
+        if max_answer_bytes is not None:
+            max_answer_bytes = answer_bytes(max_answer_bytes, self.name)
+        self._transport = Transport(
+            self.name, timeout=timeout, ca_certs=ca_certs, max_answer_bytes=max_answer_bytes
+        )
         self._plans = {name: _plan(op) for name, op in spec.operations.items()}
 
     def __repr__(self) -> str:

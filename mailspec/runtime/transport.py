@@ -1,5 +1,6 @@
 """HTTP for every generated client: one urllib3 pool per client, strict TLS, a
-wall-clock bound on every request (:mod:`.bounds`), and network faults turned into :class:`~mailspec.errors.TransportError`."""
+wall-clock bound on every request and a size cap on every answer (:mod:`.bounds`), and
+network faults turned into :class:`~mailspec.errors.TransportError`."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from urllib3.exceptions import ClosedPoolError, ProtocolError, ReadTimeoutError,
 from urllib3.util import parse_url
 from urllib3.util.ssl_match_hostname import CertificateError
 
-from ..errors import TransportError, ValidationError
+from ..errors import MailspecError, TransportError, ValidationError
 from . import logfilter
-from .bounds import Budget, OutOfTime
+from .bounds import AnswerBody, Budget, OutOfTime, answer_cap, too_large
 
 __all__ = ["Answer", "Transport", "check_base_url", "is_loopback"]
 
@@ -32,6 +33,7 @@ log = logging.getLogger("mailspec.http")
 
 _HEADERS = {"User-Agent": "mailspec", "Accept": "application/json"}
 _MAX_ROUTES = 64  # URLs per transport whose pool and request target are remembered
+_CHUNK = 64 << 10  # how much of an answer of unknown length is read at a time
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ class Transport:
     last byte) by that many seconds; a ``urllib3.Timeout`` bounds the connect and each
     read by its ``connect`` and ``read``, and the whole request by its ``total`` (none
     without one). Either way the whole request also ends by the Mailer's deadline
-    (:mod:`mailspec.deadline`).
+    (:mod:`mailspec.deadline`). ``max_answer_bytes`` caps every answer's size (default:
+    :func:`.bounds.answer_cap`'s, by method).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class Transport:
         *,
         timeout: float | urllib3.Timeout,
         ca_certs: str | None = None,
+        max_answer_bytes: int | None = None,
     ) -> None:
         logfilter.install()  # urllib3's DEBUG records may show URLs, query strings included
         self.provider = provider
@@ -104,6 +108,7 @@ class Transport:
         # per socket operation; the budget of each request cuts them to what it has left
         self._connect_timeout = urllib3.Timeout.resolve_default_timeout(timeout._connect)
         self._read_timeout = urllib3.Timeout.resolve_default_timeout(timeout._read)
+        self._max_answer_bytes = max_answer_bytes
         self._pool = urllib3.PoolManager(
             num_pools=4,
             maxsize=10,
@@ -129,7 +134,7 @@ class Transport:
     ) -> Answer:
         """Send one request on a keep-alive connection (connecting first when there is
         none; :meth:`warm` connects ahead) and read the whole answer, within ``budget``
-        (default: one started now).
+        (default: one started now) and the answer size cap.
 
         What ``PoolManager.request(..., retries=False, redirect=False)`` does for an
         encoded body, without its per-call work for features a client never uses
@@ -149,7 +154,13 @@ class Transport:
             conn.timeout = write_timeout
             refused = False
             try:
-                conn.request(method, target, body=body, headers={**_HEADERS, **headers})
+                conn.request(
+                    method,
+                    target,
+                    body=body,
+                    headers={**_HEADERS, **headers},
+                    preload_content=False,  # read below, within the size cap
+                )
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the server hung up mid-request and may have answered why: read it
             except (ValueError, TypeError):  # UnicodeEncodeError is a ValueError
@@ -160,7 +171,8 @@ class Transport:
                 raise _NotWritten
             conn.timeout = budget.wait(self._read_timeout)
             _read_within(conn, budget, self._read_timeout)
-            response = conn.getresponse()  # reads the whole body
+            response = conn.getresponse()  # the status line and headers
+            data = self._body(response, method)
         except BaseException as exc:
             conn.close()
             pool._put_conn(conn)  # closed: reopened by whoever takes it next
@@ -178,7 +190,24 @@ class Transport:
                 response.status,
                 elapsed,
             )
-        return Answer(response.status, response.headers, response.data)
+        return Answer(response.status, response.headers, data)
+
+    def _body(self, response: urllib3.BaseHTTPResponse, method: str) -> bytes:
+        """The whole body of ``response``, or MalformedResponseError past the size cap:
+        an announced length over it is refused before anything is read, and a body of
+        unknown length (chunked, or until the connection closes) or a compressed one
+        is read in chunks and given up on as soon as it passes the cap."""
+        cap = answer_cap(method, self._max_answer_bytes)
+        length = response.length_remaining  # the Content-Length; None when unknown
+        if length is not None and length > cap:
+            raise too_large(self.provider, method, response.status, cap, announced=length)
+        if length is not None and "Content-Encoding" not in response.headers:
+            return response.read()  # at most cap bytes: read in one go, as small ones are
+        body = AnswerBody(cap)
+        while chunk := response.read(_CHUNK):
+            if not body.add(chunk):
+                raise too_large(self.provider, method, response.status, cap)
+        return body.value()
 
     def warm(self, url: str, budget: Budget | None = None) -> None:
         """Connect to ``url``'s server now, unless an open connection is waiting for it.
@@ -220,8 +249,10 @@ class Transport:
         # NewConnectionError, ConnectTimeoutError, a TLS handshake that timed out, ...
         return TransportError(self.provider, f"could not connect: {_reason(exc)}", ambiguous=False)
 
-    def _after_sending(self, exc: Exception, budget: Budget) -> TransportError:
+    def _after_sending(self, exc: Exception, budget: Budget) -> MailspecError:
         """A failure once the request may have been (partly) written: ambiguous."""
+        if isinstance(exc, MailspecError):  # an answer over the size cap: typed already
+            return exc
         if isinstance(exc, _NotWritten):
             return TransportError(
                 self.provider,

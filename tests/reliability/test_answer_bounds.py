@@ -20,8 +20,9 @@ import pytest
 from reliability_support import RawListener, plain_message, read_request
 
 import mailspec
-from mailspec import AllProvidersFailed, MalformedResponseError, TransportError
+from mailspec import AllProvidersFailed, MalformedResponseError, TransportError, ValidationError
 from mailspec.deadline import within
+from mailspec.runtime.bounds import MAX_READ_ANSWER, MAX_SEND_ANSWER
 
 Behaviour = Callable[[socket.socket, threading.Event], None]
 
@@ -72,6 +73,142 @@ def _peak(call: Callable[[], object]) -> tuple[BaseException, int]:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     return error, peak
+
+
+# --- size ------------------------------------------------------------------------------
+
+
+def _endless_chunked(status: int = 200, limit: int = 512 * MB) -> Behaviour:
+    """Answer with chunk after chunk of JSON-looking bytes; stops after ``limit`` bytes
+    (far past any cap), when the client hangs up or when the server is closed."""
+    chunk = b"[" * 65536
+    frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
+
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        read_request(conn)
+        conn.sendall(
+            f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n".encode()
+            + b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        sent = 0
+        while sent < limit and not stop.is_set():
+            conn.sendall(frame)  # raises once the client has closed: the loop ends
+            sent += len(chunk)
+
+    return behaviour
+
+
+def _announcing(length: int, status: int = 200) -> Behaviour:
+    """Announce a ``length``-byte body, send a little of it and wait."""
+
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        read_request(conn)
+        conn.sendall(
+            f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\n\r\n".encode()
+            + b"[" * 4096
+        )
+        stop.wait(5)
+
+    return behaviour
+
+
+@pytest.mark.parametrize("name", ["aurorasendcloud", "cloudmails"])
+def test_an_endless_chunked_answer_to_a_send_stops_at_the_cap(serve, name) -> None:
+    server = serve(_endless_chunked())
+    provider = _provider(name, server.url)
+    started = time.monotonic()
+    error, peak = _peak(lambda: provider.send(plain_message()))
+    elapsed = time.monotonic() - started
+    assert isinstance(error, MalformedResponseError), error
+    assert error.ambiguous is True  # a 2xx to a send: it may have been accepted
+    assert error.http_status == 200
+    assert "1,048,576-byte cap" in str(error)
+    assert peak < MAX_SEND_ANSWER + 3 * MB, peak
+    assert elapsed < 5
+
+
+def test_an_endless_chunked_status_page_stops_at_the_read_cap(serve) -> None:
+    server = serve(_endless_chunked())
+    provider = _provider("aurorasendcloud", server.url)
+    error, peak = _peak(lambda: provider.status(["id-1"]))
+    assert isinstance(error, MalformedResponseError), error
+    assert error.ambiguous is False  # a GET changes nothing
+    assert f"{MAX_READ_ANSWER:,}-byte cap" in str(error)
+    assert MAX_SEND_ANSWER < peak < MAX_READ_ANSWER + 3 * MB, peak
+
+
+@pytest.mark.parametrize(("status", "ambiguous"), [(200, True), (502, False)])
+def test_a_huge_content_length_is_refused_before_reading(serve, status, ambiguous) -> None:
+    server = serve(_announcing(1 << 30, status))
+    provider = _provider("cloudmails", server.url)
+    started = time.monotonic()
+    error, peak = _peak(lambda: provider.send(plain_message()))
+    elapsed = time.monotonic() - started
+    assert isinstance(error, MalformedResponseError), error
+    assert error.ambiguous is ambiguous  # an error status: the provider did not take it
+    assert error.http_status == status
+    assert "announces 1,073,741,824 bytes" in str(error)
+    assert peak < 2 * MB, peak  # nothing of the body was read, let alone a gigabyte
+    assert elapsed < 1  # no waiting for a body that is not coming
+
+
+def test_an_endless_answer_through_a_mailer_is_recorded_and_not_sent_elsewhere(serve) -> None:
+    endless = serve(_endless_chunked())
+    hits: list[bytes] = []
+
+    def ok(conn: socket.socket, stop: threading.Event) -> None:
+        hits.append(read_request(conn))
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+    other = serve(ok)
+    mailer = _mailer(_provider("aurorasendcloud", endless.url), _provider("cloudmails", other.url))
+    error, peak = _peak(lambda: mailer.send(plain_message()))
+    assert isinstance(error, AllProvidersFailed), error
+    assert error.ambiguous is True
+    [attempt] = error.attempts  # one send, no retry, no failover: it may have gone out
+    assert attempt.provider == "aurorasendcloud" and attempt.outcome == "failed"
+    assert isinstance(attempt.error, MalformedResponseError) and attempt.error.ambiguous
+    assert peak < MAX_SEND_ANSWER + 3 * MB, peak
+    assert hits == []
+
+
+def test_max_answer_bytes_moves_the_cap(serve) -> None:
+    """A chunked answer under the cap is read whole; one byte over it is refused."""
+    body = json.dumps({"message_id": "m-1", "pad": "x" * 5000}).encode()
+
+    def chunked(conn: socket.socket, stop: threading.Event) -> None:
+        while not stop.is_set() and read_request(conn):
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            conn.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
+            for i in range(0, len(body), 1000):
+                part = body[i : i + 1000]
+                conn.sendall(b"%x\r\n" % len(part) + part + b"\r\n")
+            conn.sendall(b"0\r\n\r\n")
+
+    server = serve(chunked)
+    fits = _provider("cloudmails", server.url, max_answer_bytes=len(body))
+    assert fits.send(plain_message()).message_ids == ["m-1"]
+    assert fits.send(plain_message()).message_ids == ["m-1"]  # the connection was kept
+    tight = _provider("cloudmails", server.url, max_answer_bytes=len(body) - 1)
+    with pytest.raises(MalformedResponseError) as info:
+        tight.send(plain_message())
+    assert info.value.ambiguous is True
+    via_url = mailspec.provider_from_url(
+        f"cloudmails://k@?base_url={server.url}v1&max_answer_bytes={len(body) - 1}"
+    )
+    with pytest.raises(MalformedResponseError):
+        via_url.send(plain_message())
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "1024", None])
+def test_max_answer_bytes_is_checked_when_the_provider_is_built(value) -> None:
+    if value is None:  # the default
+        mailspec.provider("cloudmails", api_key="k", max_answer_bytes=value)
+        return
+    with pytest.raises(ValidationError) as info:
+        mailspec.provider("cloudmails", api_key="k", max_answer_bytes=value)
+    assert info.value.field == "max_answer_bytes"
 
 
 # --- shape -----------------------------------------------------------------------------
