@@ -50,12 +50,15 @@ def counts_as_failure(error: MailspecError) -> bool:
     would fail the same way until someone acts). No: the provider's verdict on this
     message (its validation, template, not-found, conflict codes); and client-side
     errors (ValidationError, UnsupportedOperation), which never reach the breaker. A
-    partial delivery is judged by the error that stopped it.
+    partial delivery is judged by the error that stopped it; one stopped by an error
+    that is not mailspec's (a value that cannot be encoded, a bug) says nothing about
+    the provider, which had just accepted the earlier requests.
     """
-    if isinstance(error, PartialDeliveryError):
-        error = error.cause
-    if isinstance(error, ProviderError):
-        return error.category not in _MESSAGE_CATEGORIES
+    cause: BaseException = error.cause if isinstance(error, PartialDeliveryError) else error
+    if not isinstance(cause, MailspecError):
+        return False
+    if isinstance(cause, ProviderError):
+        return cause.category not in _MESSAGE_CATEGORIES
     return True
 
 

@@ -39,7 +39,12 @@ How one ``send(message)`` goes, provider by provider in the strategy's order:
 
 When no provider accepted, :class:`~mailspec.AllProvidersFailed` carries every
 attempt. Nothing but :class:`~mailspec.MailspecError` subclasses escapes ``send()``,
-except errors raised by the providers' own code for bugs (those are not swallowed).
+except errors raised by the providers' own code for bugs (those are not swallowed)
+before any request for the message was made. Once one was made, any exception becomes
+an :class:`~mailspec.AllProvidersFailed` holding every attempt (the exception as its
+``__cause__``), so that what may have gone out is never lost with the exception;
+likewise :meth:`Mailer.send_many` turns any failure after the first message into a
+:class:`SendManyFailed` holding the results of those sent.
 
 The ``deadline`` bounds the whole send: no attempt starts and no sleep ends after it.
 A request already in flight is bounded by the provider's own ``timeout`` (set when it
@@ -113,15 +118,22 @@ class ClientRateLimited(MailspecError):
 
 class SendManyFailed(AllProvidersFailed):
     """``send_many`` stopped at message ``index``: ``results`` holds the results of the
-    messages before it (which *were* sent — do not send them again), ``error`` the
-    failure, and ``attempts`` the failed message's attempts."""
+    messages before it (which *were* sent — do not send them again), ``error`` (also
+    ``cause`` and ``__cause__``) the failure, whatever its type, and ``attempts`` the
+    failed message's attempts."""
 
-    def __init__(self, index: int, results: list[SendResult], error: MailspecError) -> None:
+    def __init__(self, index: int, results: list[SendResult], error: Exception) -> None:
         self.index, self.results, self.error = index, results, error
         attempts = error.attempts if isinstance(error, AllProvidersFailed) else []
-        super().__init__(
-            attempts, f"message {index} failed after {len(results)} were sent: {error}"
+        what = (
+            str(error) if isinstance(error, MailspecError) else f"{type(error).__name__}: {error}"
         )
+        super().__init__(attempts, f"message {index} failed after {len(results)} were sent: {what}")
+
+    @property
+    def cause(self) -> Exception:
+        """The error that stopped the batch (the same as ``error``)."""
+        return self.error
 
 
 # --- the Mailer -------------------------------------------------------------------------
@@ -294,6 +306,19 @@ class Mailer:
             raise ValidationError(f"expected a Message, got {type(message).__name__}")
         deadline = self._clock() + self.deadline
         attempts: list[Attempt] = []
+        try:
+            return self._send(message, deadline, attempts)
+        except MailspecError:
+            raise
+        except Exception as exc:
+            if not _requested(attempts):
+                raise  # nothing went out: a bug of ours or of a provider's code, as it is
+            raise AllProvidersFailed(
+                attempts, f"stopped by {type(exc).__name__}: {exc} after a request was made"
+            ) from exc
+
+    def _send(self, message: Message, deadline: float, attempts: list[Attempt]) -> SendResult:
+        """:meth:`send`'s walk through the providers, recording into ``attempts``."""
         for index in self._order():
             entry = self._entries[index]
             if self._clock() >= deadline:
@@ -332,14 +357,15 @@ class Mailer:
 
         If a message fails, the ones before it were sent: the error is a
         :class:`SendManyFailed` that carries their results, so a caller can resume at
-        ``error.index`` instead of sending them twice. A failure of the very first
-        message is raised as is.
+        ``error.index`` instead of sending them twice — whatever the failure, a
+        mailspec error or any other exception (kept as its ``cause``). A failure of
+        the very first message is raised as is.
         """
         results: list[SendResult] = []
         for index, message in enumerate(messages):
             try:
                 results.append(self.send(message))
-            except MailspecError as exc:
+            except Exception as exc:
                 if not results:
                     raise
                 raise SendManyFailed(index, results, exc) from exc
@@ -395,6 +421,9 @@ class Mailer:
                 if self._clock() >= deadline:  # the sleep overran
                     return _Outcome.DEADLINE
                 continue
+            except BaseException:  # not ours: it tested nothing, so free a probe
+                self._release(entry, gate)
+                raise
             if entry.breaker is not None:
                 entry.breaker.success()
             attempt = Attempt(key, "accepted", self._clock() - started)
