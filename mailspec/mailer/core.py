@@ -17,18 +17,25 @@ How one ``send(message)`` goes, provider by provider in the strategy's order:
    html), so it is recorded as a skipped attempt and the next provider is tried; if
    none accepts, the :class:`~mailspec.AllProvidersFailed` shows every attempt,
    including any ambiguous one that may have delivered the message.
-3. **Breaker and limiter.** An open circuit breaker skips the provider
-   (:class:`CircuitOpen` on the attempt). The client-side token bucket either hands
-   out a token, waits for one (at most ``rate_limit_wait`` seconds and never past the
-   deadline), or skips the provider (:class:`ClientRateLimited`) so the message goes
-   out now through another one instead of queueing behind a busy provider.
+3. **Breaker, pause and limiter.** An open circuit breaker skips the provider
+   (:class:`CircuitOpen` on the attempt). A provider that answered a rate-limit code
+   lately is paused until its ``Retry-After`` (or our backoff, when it sent none)
+   has passed: the send waits for that (at most ``rate_limit_wait`` seconds and never
+   past the deadline) or skips the provider (:class:`ProviderPaused`). The
+   client-side token bucket likewise hands out a token, waits for one, or skips the
+   provider (:class:`ClientRateLimited`), so the message goes out now through another
+   one instead of queueing behind a busy provider.
 4. **Send**, then by outcome:
 
    - accepted: return a :class:`~mailspec.SendResult` holding every attempt;
    - retryable (rate limited, server error, connection refused): retry the same
      provider after exponential backoff with full jitter, or after the provider's
      ``Retry-After`` when it sent one, at most ``max_attempts`` sends per provider, and
-     never sleeping past the deadline (a retry that would, moves on instead);
+     never sleeping past the deadline (a retry that would, moves on instead). A
+     rate-limit answer also pauses the provider for that long, for every sender
+     sharing the store, and is not counted as a breaker failure: a provider telling
+     us to slow down is up, and skipping it for a whole cooldown would leave its
+     capacity unused;
    - not retryable (authentication, quota, the provider's own validation,
      :class:`~mailspec.UnsupportedOperation`): move on to the next provider;
    - *ambiguous* (a read timeout, a dropped connection, an unreadable 2xx answer: the
@@ -68,13 +75,15 @@ from ..contract import MailProvider
 from ..errors import (
     AllProvidersFailed,
     MailspecError,
+    PartialDeliveryError,
+    RateLimitError,
     UnsupportedOperation,
     ValidationError,
 )
 from ..message import Message
 from ..results import Attempt, DeliveryStatus, SendResult
 from .breaker import Breaker, Gate, counts_as_failure
-from .limiter import TokenBucket
+from .limiter import Pause, TokenBucket
 from .store import MemoryStore, StateStore
 from .strategy import Order, StrategyName
 
@@ -86,6 +95,7 @@ __all__ = [
     "ClientRateLimited",
     "MailProvider",
     "Mailer",
+    "ProviderPaused",
     "SendManyFailed",
 ]
 
@@ -113,6 +123,19 @@ class ClientRateLimited(MailspecError):
         self.provider, self.rate_per_minute = provider, rate_per_minute
         super().__init__(
             f"{provider}: client-side rate limit ({rate_per_minute:g}/min) reached; not tried"
+        )
+
+
+class ProviderPaused(MailspecError):
+    """On a skipped :class:`~mailspec.Attempt`: the provider answered a recent request
+    with a rate-limit code, and its ``Retry-After`` (or our backoff) has not passed
+    within the time this send could wait, so no request was made. ``until`` is when,
+    on the Mailer's clock, it may be sent to again."""
+
+    def __init__(self, provider: str, until: float, remaining: float) -> None:
+        self.provider, self.until = provider, until
+        super().__init__(
+            f"{provider}: paused for {remaining:.3g}s more after its rate-limit answer; not tried"
         )
 
 
@@ -151,6 +174,7 @@ class _Entry:
     provider: MailProvider
     breaker: Breaker | None
     bucket: TokenBucket | None
+    pause: Pause
 
 
 def _keys(names: Sequence[str]) -> list[str]:
@@ -191,8 +215,10 @@ class Mailer:
       :func:`mailspec.mailer.breaker.counts_as_failure`.
     - ``rate_limit``: keep to each provider's documented ``rate_per_minute`` with a
       token bucket (default True); ``rate_limit_wait``: how long a send may wait for a
-      token before trying the next provider instead (default 1 s).
-    - ``store``: where breaker and bucket records live (default: in-process
+      token, or for a provider's rate-limit pause to end, before trying the next
+      provider instead (default 1 s). The pause after a rate-limit answer is kept
+      whatever ``rate_limit`` says: it is the provider's instruction, not our estimate.
+    - ``store``: where breaker, bucket and pause records live (default: in-process
       :class:`~mailspec.mailer.store.MemoryStore`); pass a shared one to coordinate
       processes, with ``clock=time.time``.
     - ``on_attempt``: called with each :class:`~mailspec.Attempt` as it is recorded
@@ -266,7 +292,7 @@ class Mailer:
             bucket = (
                 TokenBucket(self.store, key, rate_per_minute=rate) if rate_limit and rate else None
             )
-            entries.append(_Entry(key, p, breaker, bucket))
+            entries.append(_Entry(key, p, breaker, bucket, Pause(self.store, key)))
         self._entries: list[_Entry] = entries
         self._by_key: dict[str, _Entry] = {e.key: e for e in entries}
 
@@ -385,6 +411,12 @@ class Mailer:
                 error = CircuitOpen(key, until)
                 self._record(attempts, Attempt(key, "skipped", 0.0, error))
                 return _Outcome.MOVE_ON
+            paused = self._wait_out_pause(entry, deadline)
+            if paused is not None:
+                self._release(entry, gate)
+                self._record(attempts, Attempt(key, "skipped", 0.0, paused))
+                return _Outcome.MOVE_ON
+            now = self._clock()
             if entry.bucket is not None:
                 wait = entry.bucket.reserve(now, min(self.rate_limit_wait, deadline - now))
                 if wait is None:
@@ -410,11 +442,15 @@ class Mailer:
             except MailspecError as exc:
                 self._record(attempts, Attempt(key, "failed", self._clock() - started, exc))
                 self._health(entry, exc)
+                delay = self._delay(number, exc) if _rate_limited(exc) else None
+                if delay is not None:
+                    entry.pause.extend(self._clock(), delay)  # every sender holds off
                 if exc.ambiguous:
                     return _Outcome.AMBIGUOUS
                 if not exc.retryable or number == self.max_attempts:
                     return _Outcome.MOVE_ON
-                delay = self._delay(number, exc)
+                if delay is None:
+                    delay = self._delay(number, exc)
                 if self._clock() + delay >= deadline:
                     return _Outcome.MOVE_ON  # no time to wait here: maybe another is quicker
                 self._sleep(delay)
@@ -435,6 +471,23 @@ class Mailer:
                 refused=dict(accepted.refused),  # recipients an SMTP server turned away
             )
         return _Outcome.MOVE_ON
+
+    def _wait_out_pause(self, entry: _Entry, deadline: float) -> ProviderPaused | None:
+        """Sleep through the provider's pause when it ends within ``rate_limit_wait``
+        (in all, and before the deadline): None, go ahead. Otherwise the marker for a
+        skipped attempt, so the message goes out now through another provider instead
+        of queueing behind one that asked us to slow down. A pause another sender
+        extends meanwhile is waited for too, within the same budget."""
+        budget = min(self.rate_limit_wait, deadline - self._clock())
+        while True:
+            now = self._clock()
+            remaining = entry.pause.remaining(now)
+            if remaining <= 0:
+                return None
+            if remaining > budget:
+                return ProviderPaused(entry.key, now + remaining, remaining)
+            self._sleep(remaining)
+            budget -= remaining
 
     def _delay(self, number: int, error: MailspecError) -> float:
         """The wait before retry ``number`` (1 = the first retry): the provider's own
@@ -521,6 +574,14 @@ class Mailer:
             until=until,
             recipient=recipient,
         )
+
+
+def _rate_limited(error: MailspecError) -> bool:
+    """Whether ``error`` is the provider telling us to slow down (also when it stopped a
+    delivery part-way)."""
+    if isinstance(error, PartialDeliveryError):
+        return isinstance(error.cause, RateLimitError)
+    return isinstance(error, RateLimitError)
 
 
 def _requested(attempts: Sequence[Attempt]) -> bool:
