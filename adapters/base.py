@@ -20,7 +20,6 @@ from mailspec._naming import ident
 from mailspec.checks.message import check_message
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
-    MailspecError,
     PartialDeliveryError,
     UnsupportedOperation,
     ValidationError,
@@ -241,24 +240,55 @@ class Step(NamedTuple):
 
 
 def send_steps(provider: str, steps: Sequence[Step]) -> list[list[str]]:
-    """Send ``steps`` in order; the ids of each. A failure of the first step is raised
-    as it is (nothing went out); a failure of a later one raises PartialDeliveryError,
-    naming who was reached and who was not, so that nobody is sent it twice."""
+    """Send ``steps`` in order; the ids of each.
+
+    A failure of the first step is raised as it is (nothing went out). Any failure of a
+    later one — a provider error, a network fault, or any other exception, such as a
+    value that cannot be encoded or a bug — raises PartialDeliveryError naming who was
+    reached and who was not (the original error as its ``cause`` and ``__cause__``), so
+    that nobody is sent it twice. A step that itself raised PartialDeliveryError (a
+    message of a batch sent in several requests) adds the recipients it reached.
+    ``KeyboardInterrupt`` and ``SystemExit`` are not turned into a send error: they go
+    on as they are, with a note saying what had been sent.
+    """
     done: list[list[str]] = []
     for i, step in enumerate(steps):
         try:
             done.append(step.send())
-        except MailspecError as exc:
+        except Exception as exc:
             if not done:
                 raise
-            raise PartialDeliveryError(
-                provider,
-                exc,
-                sent_to=[r for sent in steps[:i] for r in sent.recipients],
-                pending=[r for unsent in steps[i:] for r in unsent.recipients],
-                message_ids=[m for ids in done for m in ids],
-            ) from exc
+            raise _partial(provider, steps, i, done, exc) from exc
+        except BaseException as exc:
+            if done:
+                exc.add_note(_partial(provider, steps, i, done, exc).args[0])
+            raise
     return done
+
+
+def _partial(
+    provider: str, steps: Sequence[Step], failed: int, done: list[list[str]], exc: BaseException
+) -> PartialDeliveryError:
+    """What went out before step ``failed`` raised ``exc``: the steps before it, and
+    what that step reached itself when it was partial too."""
+    sent_to = [r for sent in steps[:failed] for r in sent.recipients]
+    pending = [r for unsent in steps[failed + 1 :] for r in unsent.recipients]
+    message_ids = [m for ids in done for m in ids]
+    cause = exc
+    if isinstance(exc, PartialDeliveryError):
+        sent_to += exc.sent_to
+        message_ids += exc.message_ids
+        pending = exc.pending + pending
+        cause = exc.cause
+    else:
+        pending = steps[failed].recipients + pending
+    return PartialDeliveryError(
+        provider,
+        cause,
+        sent_to=sent_to,
+        pending=pending,
+        message_ids=message_ids,
+    )
 
 
 def status_query(

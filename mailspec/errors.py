@@ -173,8 +173,10 @@ class PartialDeliveryError(MailspecError):
     (CloudMails) can fail part-way. Sending the message again, to the same provider or
     another, would reach ``sent_to`` a second time, so the error is ``ambiguous``: a
     Mailer stops and reports it (unless ``on_ambiguous="failover"``). ``message_ids``
-    are the provider's ids for what was sent; ``pending`` the recipients not reached;
-    ``cause`` the error that stopped the sending.
+    are the provider's ids for what was sent; ``pending`` the recipients not confirmed
+    reached; ``cause`` (also ``__cause__``) the error that stopped the sending, whatever
+    its type: a bug or an unencodable value met after the first request went out must
+    not lose the record of what did go out.
     """
 
     ambiguous = True
@@ -182,7 +184,7 @@ class PartialDeliveryError(MailspecError):
     def __init__(
         self,
         provider: str,
-        cause: MailspecError,
+        cause: BaseException,
         *,
         sent_to: Sequence[str],
         pending: Sequence[str],
@@ -194,8 +196,14 @@ class PartialDeliveryError(MailspecError):
         total = len(self.sent_to) + len(self.pending)
         super().__init__(
             f"{provider}: sent to {len(self.sent_to)} of {total} recipients, then failed "
-            f"({cause}); not sent again, so that nobody receives it twice"
+            f"({_describe(cause)}); not sent again, so that nobody receives it twice"
         )
+
+
+def _describe(error: BaseException) -> str:
+    """An error's text, prefixed with its class where it is not one of ours (ours name
+    their provider; a bare ``UnicodeEncodeError`` text does not say what it is)."""
+    return str(error) if isinstance(error, MailspecError) else f"{type(error).__name__}: {error}"
 
 
 class AllProvidersFailed(MailspecError):

@@ -3,16 +3,24 @@
 - :mod:`.core` — :class:`Mailer` itself: order, retry, failover, recording attempts;
 - :mod:`.strategy` — who is tried first (failover, round robin, weighted);
 - :mod:`.breaker` — a circuit breaker per provider;
-- :mod:`.limiter` — a token bucket per provider, from its documented rate;
-- :mod:`.store` — the small compare-and-set interface breaker and bucket state live
+- :mod:`.limiter` — a token bucket per provider, from its documented rate, and a
+  pause per provider, from its rate-limit answers' ``Retry-After``;
+- :mod:`.store` — the small compare-and-set interface breaker, bucket and pause state live
   behind (in-process by default; a shared store coordinates many processes).
 
 Nothing here imports the HTTP runtime or any provider's generated code at import time.
 """
 
 from .breaker import Breaker, BreakerState, counts_as_failure
-from .core import CircuitOpen, ClientRateLimited, Mailer, MailProvider, SendManyFailed
-from .limiter import BucketState, TokenBucket
+from .core import (
+    CircuitOpen,
+    ClientRateLimited,
+    Mailer,
+    MailProvider,
+    ProviderPaused,
+    SendManyFailed,
+)
+from .limiter import BucketState, Pause, PauseState, TokenBucket
 from .store import MemoryStore, StateStore
 
 __all__ = [
@@ -24,6 +32,9 @@ __all__ = [
     "MailProvider",
     "Mailer",
     "MemoryStore",
+    "Pause",
+    "PauseState",
+    "ProviderPaused",
     "SendManyFailed",
     "StateStore",
     "TokenBucket",

@@ -28,14 +28,16 @@ from .store import StateStore, transact
 
 __all__ = ["Breaker", "BreakerState", "Gate", "counts_as_failure"]
 
-# Answers about *this message*, from a provider that is evidently up: the next message
-# may well go through, so they do not push the provider towards being skipped.
-_MESSAGE_CATEGORIES = frozenset(
+# Answers from a provider that is evidently up: about *this message* (the next one may
+# well go through), or telling us to slow down (the Mailer pauses the provider for its
+# Retry-After instead), so they do not push the provider towards being skipped.
+_UP_CATEGORIES = frozenset(
     {
         ErrorCategory.VALIDATION,
         ErrorCategory.TEMPLATE,
         ErrorCategory.NOT_FOUND,
         ErrorCategory.CONFLICT,
+        ErrorCategory.RATE_LIMIT,
     }
 )
 
@@ -46,16 +48,22 @@ def counts_as_failure(error: MailspecError) -> bool:
 
     Yes: network faults, ambiguous or not (a provider that times out on every request
     is down, even if some of those requests got through); unreadable answers; server
-    errors; rate limiting; authentication, permission and quota errors (every message
-    would fail the same way until someone acts). No: the provider's verdict on this
-    message (its validation, template, not-found, conflict codes); and client-side
+    errors; authentication, permission and quota errors (every message would fail the
+    same way until someone acts). No: the provider's verdict on this message (its
+    validation, template, not-found, conflict codes); rate limiting (a provider telling
+    us to slow down is not down: the Mailer pauses it for its ``Retry-After``, see
+    :class:`~mailspec.mailer.limiter.Pause`, rather than skipping it for a whole
+    cooldown, which under load turned a busy provider into an unused one); and client-side
     errors (ValidationError, UnsupportedOperation), which never reach the breaker. A
-    partial delivery is judged by the error that stopped it.
+    partial delivery is judged by the error that stopped it; one stopped by an error
+    that is not mailspec's (a value that cannot be encoded, a bug) says nothing about
+    the provider, which had just accepted the earlier requests.
     """
-    if isinstance(error, PartialDeliveryError):
-        error = error.cause
-    if isinstance(error, ProviderError):
-        return error.category not in _MESSAGE_CATEGORIES
+    cause: BaseException = error.cause if isinstance(error, PartialDeliveryError) else error
+    if not isinstance(cause, MailspecError):
+        return False
+    if isinstance(cause, ProviderError):
+        return cause.category not in _UP_CATEGORIES
     return True
 
 

@@ -17,18 +17,25 @@ How one ``send(message)`` goes, provider by provider in the strategy's order:
    html), so it is recorded as a skipped attempt and the next provider is tried; if
    none accepts, the :class:`~mailspec.AllProvidersFailed` shows every attempt,
    including any ambiguous one that may have delivered the message.
-3. **Breaker and limiter.** An open circuit breaker skips the provider
-   (:class:`CircuitOpen` on the attempt). The client-side token bucket either hands
-   out a token, waits for one (at most ``rate_limit_wait`` seconds and never past the
-   deadline), or skips the provider (:class:`ClientRateLimited`) so the message goes
-   out now through another one instead of queueing behind a busy provider.
+3. **Breaker, pause and limiter.** An open circuit breaker skips the provider
+   (:class:`CircuitOpen` on the attempt). A provider that answered a rate-limit code
+   lately is paused until its ``Retry-After`` (or our backoff, when it sent none)
+   has passed: the send waits for that (at most ``rate_limit_wait`` seconds and never
+   past the deadline) or skips the provider (:class:`ProviderPaused`). The
+   client-side token bucket likewise hands out a token, waits for one, or skips the
+   provider (:class:`ClientRateLimited`), so the message goes out now through another
+   one instead of queueing behind a busy provider.
 4. **Send**, then by outcome:
 
    - accepted: return a :class:`~mailspec.SendResult` holding every attempt;
    - retryable (rate limited, server error, connection refused): retry the same
      provider after exponential backoff with full jitter, or after the provider's
      ``Retry-After`` when it sent one, at most ``max_attempts`` sends per provider, and
-     never sleeping past the deadline (a retry that would, moves on instead);
+     never sleeping past the deadline (a retry that would, moves on instead). A
+     rate-limit answer also pauses the provider for that long, for every sender
+     sharing the store, and is not counted as a breaker failure: a provider telling
+     us to slow down is up, and skipping it for a whole cooldown would leave its
+     capacity unused;
    - not retryable (authentication, quota, the provider's own validation,
      :class:`~mailspec.UnsupportedOperation`): move on to the next provider;
    - *ambiguous* (a read timeout, a dropped connection, an unreadable 2xx answer: the
@@ -39,7 +46,12 @@ How one ``send(message)`` goes, provider by provider in the strategy's order:
 
 When no provider accepted, :class:`~mailspec.AllProvidersFailed` carries every
 attempt. Nothing but :class:`~mailspec.MailspecError` subclasses escapes ``send()``,
-except errors raised by the providers' own code for bugs (those are not swallowed).
+except errors raised by the providers' own code for bugs (those are not swallowed)
+before any request for the message was made. Once one was made, any exception becomes
+an :class:`~mailspec.AllProvidersFailed` holding every attempt (the exception as its
+``__cause__``), so that what may have gone out is never lost with the exception;
+likewise :meth:`Mailer.send_many` turns any failure after the first message into a
+:class:`SendManyFailed` holding the results of those sent.
 
 The ``deadline`` bounds the whole send: no attempt starts and no sleep ends after it,
 and an HTTP request in flight ends by it too (each attempt runs
@@ -66,13 +78,15 @@ from ..deadline import within
 from ..errors import (
     AllProvidersFailed,
     MailspecError,
+    PartialDeliveryError,
+    RateLimitError,
     UnsupportedOperation,
     ValidationError,
 )
 from ..message import Message
 from ..results import Attempt, DeliveryStatus, SendResult
 from .breaker import Breaker, Gate, counts_as_failure
-from .limiter import TokenBucket
+from .limiter import Pause, TokenBucket
 from .store import MemoryStore, StateStore
 from .strategy import Order, StrategyName
 
@@ -84,6 +98,7 @@ __all__ = [
     "ClientRateLimited",
     "MailProvider",
     "Mailer",
+    "ProviderPaused",
     "SendManyFailed",
 ]
 
@@ -114,17 +129,37 @@ class ClientRateLimited(MailspecError):
         )
 
 
+class ProviderPaused(MailspecError):
+    """On a skipped :class:`~mailspec.Attempt`: the provider answered a recent request
+    with a rate-limit code, and its ``Retry-After`` (or our backoff) has not passed
+    within the time this send could wait, so no request was made. ``until`` is when,
+    on the Mailer's clock, it may be sent to again."""
+
+    def __init__(self, provider: str, until: float, remaining: float) -> None:
+        self.provider, self.until = provider, until
+        super().__init__(
+            f"{provider}: paused for {remaining:.3g}s more after its rate-limit answer; not tried"
+        )
+
+
 class SendManyFailed(AllProvidersFailed):
     """``send_many`` stopped at message ``index``: ``results`` holds the results of the
-    messages before it (which *were* sent — do not send them again), ``error`` the
-    failure, and ``attempts`` the failed message's attempts."""
+    messages before it (which *were* sent — do not send them again), ``error`` (also
+    ``cause`` and ``__cause__``) the failure, whatever its type, and ``attempts`` the
+    failed message's attempts."""
 
-    def __init__(self, index: int, results: list[SendResult], error: MailspecError) -> None:
+    def __init__(self, index: int, results: list[SendResult], error: Exception) -> None:
         self.index, self.results, self.error = index, results, error
         attempts = error.attempts if isinstance(error, AllProvidersFailed) else []
-        super().__init__(
-            attempts, f"message {index} failed after {len(results)} were sent: {error}"
+        what = (
+            str(error) if isinstance(error, MailspecError) else f"{type(error).__name__}: {error}"
         )
+        super().__init__(attempts, f"message {index} failed after {len(results)} were sent: {what}")
+
+    @property
+    def cause(self) -> Exception:
+        """The error that stopped the batch (the same as ``error``)."""
+        return self.error
 
 
 # --- the Mailer -------------------------------------------------------------------------
@@ -142,6 +177,7 @@ class _Entry:
     provider: MailProvider
     breaker: Breaker | None
     bucket: TokenBucket | None
+    pause: Pause
 
 
 def _keys(names: Sequence[str]) -> list[str]:
@@ -182,8 +218,10 @@ class Mailer:
       :func:`mailspec.mailer.breaker.counts_as_failure`.
     - ``rate_limit``: keep to each provider's documented ``rate_per_minute`` with a
       token bucket (default True); ``rate_limit_wait``: how long a send may wait for a
-      token before trying the next provider instead (default 1 s).
-    - ``store``: where breaker and bucket records live (default: in-process
+      token, or for a provider's rate-limit pause to end, before trying the next
+      provider instead (default 1 s). The pause after a rate-limit answer is kept
+      whatever ``rate_limit`` says: it is the provider's instruction, not our estimate.
+    - ``store``: where breaker, bucket and pause records live (default: in-process
       :class:`~mailspec.mailer.store.MemoryStore`); pass a shared one to coordinate
       processes, with ``clock=time.time``.
     - ``on_attempt``: called with each :class:`~mailspec.Attempt` as it is recorded
@@ -257,7 +295,7 @@ class Mailer:
             bucket = (
                 TokenBucket(self.store, key, rate_per_minute=rate) if rate_limit and rate else None
             )
-            entries.append(_Entry(key, p, breaker, bucket))
+            entries.append(_Entry(key, p, breaker, bucket, Pause(self.store, key)))
         self._entries: list[_Entry] = entries
         self._by_key: dict[str, _Entry] = {e.key: e for e in entries}
 
@@ -297,6 +335,19 @@ class Mailer:
             raise ValidationError(f"expected a Message, got {type(message).__name__}")
         deadline = self._clock() + self.deadline
         attempts: list[Attempt] = []
+        try:
+            return self._send(message, deadline, attempts)
+        except MailspecError:
+            raise
+        except Exception as exc:
+            if not _requested(attempts):
+                raise  # nothing went out: a bug of ours or of a provider's code, as it is
+            raise AllProvidersFailed(
+                attempts, f"stopped by {type(exc).__name__}: {exc} after a request was made"
+            ) from exc
+
+    def _send(self, message: Message, deadline: float, attempts: list[Attempt]) -> SendResult:
+        """:meth:`send`'s walk through the providers, recording into ``attempts``."""
         for index in self._order():
             entry = self._entries[index]
             if self._clock() >= deadline:
@@ -335,14 +386,15 @@ class Mailer:
 
         If a message fails, the ones before it were sent: the error is a
         :class:`SendManyFailed` that carries their results, so a caller can resume at
-        ``error.index`` instead of sending them twice. A failure of the very first
-        message is raised as is.
+        ``error.index`` instead of sending them twice — whatever the failure, a
+        mailspec error or any other exception (kept as its ``cause``). A failure of
+        the very first message is raised as is.
         """
         results: list[SendResult] = []
         for index, message in enumerate(messages):
             try:
                 results.append(self.send(message))
-            except MailspecError as exc:
+            except Exception as exc:
                 if not results:
                     raise
                 raise SendManyFailed(index, results, exc) from exc
@@ -362,6 +414,12 @@ class Mailer:
                 error = CircuitOpen(key, until)
                 self._record(attempts, Attempt(key, "skipped", 0.0, error))
                 return _Outcome.MOVE_ON
+            paused = self._wait_out_pause(entry, deadline)
+            if paused is not None:
+                self._release(entry, gate)
+                self._record(attempts, Attempt(key, "skipped", 0.0, paused))
+                return _Outcome.MOVE_ON
+            now = self._clock()
             if entry.bucket is not None:
                 wait = entry.bucket.reserve(now, min(self.rate_limit_wait, deadline - now))
                 if wait is None:
@@ -388,17 +446,24 @@ class Mailer:
             except MailspecError as exc:
                 self._record(attempts, Attempt(key, "failed", self._clock() - started, exc))
                 self._health(entry, exc)
+                delay = self._delay(number, exc) if _rate_limited(exc) else None
+                if delay is not None:
+                    entry.pause.extend(self._clock(), delay)  # every sender holds off
                 if exc.ambiguous:
                     return _Outcome.AMBIGUOUS
                 if not exc.retryable or number == self.max_attempts:
                     return _Outcome.MOVE_ON
-                delay = self._delay(number, exc)
+                if delay is None:
+                    delay = self._delay(number, exc)
                 if self._clock() + delay >= deadline:
                     return _Outcome.MOVE_ON  # no time to wait here: maybe another is quicker
                 self._sleep(delay)
                 if self._clock() >= deadline:  # the sleep overran
                     return _Outcome.DEADLINE
                 continue
+            except BaseException:  # not ours: it tested nothing, so free a probe
+                self._release(entry, gate)
+                raise
             if entry.breaker is not None:
                 entry.breaker.success()
             attempt = Attempt(key, "accepted", self._clock() - started)
@@ -410,6 +475,23 @@ class Mailer:
                 refused=dict(accepted.refused),  # recipients an SMTP server turned away
             )
         return _Outcome.MOVE_ON
+
+    def _wait_out_pause(self, entry: _Entry, deadline: float) -> ProviderPaused | None:
+        """Sleep through the provider's pause when it ends within ``rate_limit_wait``
+        (in all, and before the deadline): None, go ahead. Otherwise the marker for a
+        skipped attempt, so the message goes out now through another provider instead
+        of queueing behind one that asked us to slow down. A pause another sender
+        extends meanwhile is waited for too, within the same budget."""
+        budget = min(self.rate_limit_wait, deadline - self._clock())
+        while True:
+            now = self._clock()
+            remaining = entry.pause.remaining(now)
+            if remaining <= 0:
+                return None
+            if remaining > budget:
+                return ProviderPaused(entry.key, now + remaining, remaining)
+            self._sleep(remaining)
+            budget -= remaining
 
     def _delay(self, number: int, error: MailspecError) -> float:
         """The wait before retry ``number`` (1 = the first retry): the provider's own
@@ -496,6 +578,14 @@ class Mailer:
             until=until,
             recipient=recipient,
         )
+
+
+def _rate_limited(error: MailspecError) -> bool:
+    """Whether ``error`` is the provider telling us to slow down (also when it stopped a
+    delivery part-way)."""
+    if isinstance(error, PartialDeliveryError):
+        return isinstance(error.cause, RateLimitError)
+    return isinstance(error, RateLimitError)
 
 
 def _requested(attempts: Sequence[Attempt]) -> bool:

@@ -12,6 +12,9 @@ Taking a token is a *reservation*: when none is free, the caller may take one th
 becomes free ``wait`` seconds from now (the count goes below zero), then sleep that
 long. Callers queue up fairly, without polling, and the store needs no lock held
 across a sleep.
+
+A :class:`Pause` is the provider's side of the same thing: when it answers that we are
+sending too fast, every sender holds off until its ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import msgspec
 
 from .store import StateStore, transact
 
-__all__ = ["BucketState", "TokenBucket"]
+__all__ = ["BucketState", "Pause", "PauseState", "TokenBucket"]
 
 
 class BucketState(msgspec.Struct, frozen=True):
@@ -58,3 +61,40 @@ class TokenBucket:
         return transact(
             self.store, self.key, BucketState, BucketState(tokens=burst, updated=now), change
         )
+
+
+class PauseState(msgspec.Struct, frozen=True):
+    """The stored record: no request to the provider before ``until``."""
+
+    until: float
+
+
+_NOT_PAUSED = PauseState(until=0.0)
+
+
+class Pause:
+    """A provider's own word that we are too fast: after a rate-limit answer, no request
+    to it until its ``Retry-After`` has passed (or a backoff, when it gave none).
+
+    Kept apart from the :class:`TokenBucket`, which exists only for a provider whose
+    spec documents a rate: any provider may answer "slow down". One record in the
+    store, so every thread and process sharing it holds off together.
+    """
+
+    def __init__(self, store: StateStore, key: str) -> None:
+        self.store, self.key = store, f"pause:{key}"
+
+    def extend(self, now: float, seconds: float) -> float:
+        """Pause until ``now + seconds`` unless already paused longer; the end of the
+        pause, on the caller's clock."""
+
+        def change(s: PauseState) -> tuple[PauseState, float]:
+            until = max(s.until, now + seconds)
+            return PauseState(until=until), until
+
+        return transact(self.store, self.key, PauseState, _NOT_PAUSED, change)
+
+    def remaining(self, now: float) -> float:
+        """Seconds until requests may go again (0.0: not paused)."""
+        state = transact(self.store, self.key, PauseState, _NOT_PAUSED, lambda s: (s, s))
+        return max(0.0, state.until - now)

@@ -24,6 +24,9 @@ __all__ = ["read_answer"]
 # which a 2xx answer of a few hundred kilobytes can be.
 _UNREADABLE = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError)
 
+# How much of an unreadable body an error message shows.
+_PREVIEW_CHARACTERS = 120
+
 # What an HTTP status means when the body carries no readable code.
 _HTTP_CATEGORIES = {
     400: ErrorCategory.VALIDATION,
@@ -113,7 +116,7 @@ def _envelope(
 def _malformed(
     provider: str, op: Operation, answer: Answer, why: str, secrets: Iterable[Secret]
 ) -> MalformedResponseError:
-    preview = redact(answer.body[:120].decode("utf-8", "replace"), secrets)
+    preview = _preview(answer.body, secrets)
     return MalformedResponseError(
         provider,
         f"{why} (HTTP {answer.status}, body {preview!r})",
@@ -121,6 +124,13 @@ def _malformed(
         # a 2xx on a call that changes something may have done it: say so
         ambiguous=may_have_acted(op.method, answer.status),
     )
+
+
+def _preview(body: bytes, secrets: Iterable[Secret]) -> str:
+    """The start of an unreadable body, for an error message. The whole body is
+    redacted before it is cut: cut first, a credential straddling the cut would no
+    longer match and its first characters would show."""
+    return redact(body.decode("utf-8", "replace"), secrets)[:_PREVIEW_CHARACTERS]
 
 
 def _retry_after(answer: Answer) -> float | None:

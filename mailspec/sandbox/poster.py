@@ -19,12 +19,14 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import msgspec
 import urllib3
 
+from ..runtime import logfilter
 from ..runtime.encoding import form_urlencode
-from ..runtime.secrets import Secret
+from ..runtime.secrets import MIN_REDACTED, Secret
 from ..spec_model import Spec, Webhooks
 from ..vocabulary import DeliveryState, EventType
 from .emulator import Accepted
@@ -88,6 +90,11 @@ class WebhookPoster:
                 f"{spec.provider.name} posts {', '.join(self.hooks.encodings)}, not {self.encoding}"
             )
         self._secret = Secret(secret) if secret else None
+        # a receiver URL may carry a secret of its own (?secret=..., user:password@):
+        # our records name it without them, and urllib3's have them redacted
+        self._shown_url = _without_secrets(url)
+        self._url_secrets = _url_secrets(url)
+        logfilter.install()
         self._names = _event_names(self.hooks)
         self._pool = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=timeout, read=timeout), retries=False
@@ -100,7 +107,7 @@ class WebhookPoster:
         self._thread.start()
 
     def __repr__(self) -> str:
-        return f"<WebhookPoster {self.spec.provider.name} -> {self.url}>"
+        return f"<WebhookPoster {self.spec.provider.name} -> {self._shown_url}>"
 
     # --- what to post --------------------------------------------------------------
 
@@ -195,7 +202,7 @@ class WebhookPoster:
             try:
                 status = self._pool.request("POST", self.url, body=body, headers=headers).status
             except urllib3.exceptions.HTTPError as exc:
-                log.debug("webhook to %s failed: %s", self.url, type(exc).__name__)
+                log.debug("webhook to %s failed: %s", self._shown_url, type(exc).__name__)
                 status = None
                 continue
             if status < 500:
@@ -212,6 +219,28 @@ class WebhookPoster:
         self._queue.put(_STOP)
         self._thread.join(timeout=timeout)
         self._pool.clear()
+
+
+def _without_secrets(url: str) -> str:
+    """``url`` as logs and reprs may show it: scheme, host, port and path, without the
+    user info, query and fragment, where a receiver's own secret may travel."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _url_secrets(url: str) -> list[Secret]:
+    """The values in ``url`` that may be secrets (the password, every query value), as
+    Secrets: while they are alive, the log filter redacts them from urllib3's records
+    (its request lines show the query)."""
+    parts = urlsplit(url)
+    values = [value for _, value in parse_qsl(parts.query, keep_blank_values=False)]
+    if parts.password:
+        values.append(parts.password)
+    return [Secret(v) for v in values if len(v) >= MIN_REDACTED]
 
 
 def _form_value(value: Any) -> str:

@@ -8,6 +8,7 @@ import logging
 import pickle
 import socket
 import threading
+import traceback
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -139,6 +140,29 @@ def test_malformed_answer_echoing_the_key_is_redacted(httpserver, secret_provide
         secret_provider.send(message())
     _assert_hidden(info.value)
     assert "***" in str(info.value)
+
+
+# 17 characters, two of them changed by percent-encoding
+EDGE_KEY = "Zq7/XwVb9+RtLmN4p"
+
+
+@pytest.mark.parametrize("position", [100, 110, 116])
+@pytest.mark.parametrize("form", [str, quote, quote_plus], ids=["raw", "quote", "quote_plus"])
+def test_a_key_echoed_across_the_preview_cut_shows_no_part_of_it(
+    httpserver, make_provider, position, form
+):
+    """The preview of an unreadable body is cut at 120 characters; a key straddling the
+    cut must be redacted whole, not cut first so that its start no longer matches."""
+    echoed = form(EDGE_KEY) if form is str else form(EDGE_KEY, safe="")
+    body = "a" * position + echoed + "b" * 60
+    httpserver.expect_request(SEND_PATH).respond_with_data(body, status=200)
+    with pytest.raises(MalformedResponseError) as info:
+        make_provider(api_key=EDGE_KEY).send(message())
+    texts = [*_texts(info.value), "".join(traceback.format_exception(info.value))]
+    runs = {EDGE_KEY[i : i + 4] for i in range(len(EDGE_KEY) - 3)}
+    for text in texts:
+        assert not [run for run in runs if run in text], text
+    assert "aaaa" in str(info.value)  # the preview is there, just not the key
 
 
 def test_malformed_status_answer_echoing_the_key_is_redacted(httpserver, secret_provider):

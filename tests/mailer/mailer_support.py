@@ -51,8 +51,29 @@ DROP = Answer("drop")
 SLOW = Answer("slow", delay=CLIENT_TIMEOUT * 2)
 
 
-def rate_limited(retry_after: str) -> Answer:
-    return Answer("envelope", code=50000, headers={"Retry-After": retry_after})
+def rate_limited(retry_after: str, http: int = 200) -> Answer:
+    return Answer("envelope", code=50000, http=http, headers={"Retry-After": retry_after})
+
+
+class PerSecond:
+    """A ``FakeAurora.default`` that accepts ``limit`` sends per one-second window
+    (from the first request of each) and answers every further one with HTTP 429,
+    code 50000 and ``Retry-After`` — a provider enforcing its rate, as under load."""
+
+    def __init__(self, limit: int, retry_after: str = "1") -> None:
+        self.limit, self.retry_after = limit, retry_after
+        self._start, self._count = float("-inf"), 0
+        self.refused = 0
+
+    def __call__(self, number: int) -> Answer:  # FakeAurora calls it under its lock
+        now = time.monotonic()
+        if now - self._start >= 1.0:
+            self._start, self._count = now, 0
+        self._count += 1
+        if self._count <= self.limit:
+            return OK
+        self.refused += 1
+        return rate_limited(self.retry_after, http=429)
 
 
 class _Server(ThreadingHTTPServer):
@@ -70,6 +91,7 @@ class FakeAurora:
         self.script: deque[Answer] = deque()
         self.default: Answer | Callable[[int], Answer] = OK
         self.received: list[dict[str, str]] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each send request, in order
         self.accepted: list[dict[str, str]] = []
         self.status_requests: list[dict[str, str]] = []
         self._server = _Server(("127.0.0.1", 0), _handler(self))
@@ -105,6 +127,7 @@ class FakeAurora:
     def _next(self, fields: dict[str, str]) -> tuple[Answer, int]:
         with self.lock:
             self.received.append(fields)
+            self.arrivals.append(time.monotonic())
             number = len(self.received)
             if self.script:
                 answer = self.script.popleft()

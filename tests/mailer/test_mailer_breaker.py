@@ -181,6 +181,7 @@ def test_what_counts_as_a_failure() -> None:
     assert counts_as_failure(TransportError("p", "timeout", ambiguous=True))
     assert counts_as_failure(MalformedResponseError("p", "x", http_status=200, ambiguous=True))
     assert counts_as_failure(ProviderServerError("p", 501, "x"))
-    assert counts_as_failure(RateLimitError("p", 50000, "x"))
     assert counts_as_failure(AuthenticationError("p", 40005, "x"))
     assert not counts_as_failure(ProviderValidationError("p", 40806, "x"))
+    # slow down is not down: the Mailer pauses the provider instead
+    assert not counts_as_failure(RateLimitError("p", 50000, "x"))

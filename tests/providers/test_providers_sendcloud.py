@@ -293,3 +293,76 @@ def test_status_pages_through_every_record(httpserver, sendcloud):
     statuses = sendcloud.status()
     assert len(statuses) == 101
     assert [r.args["start"] for r in requests(httpserver)] == ["0", "100"]
+
+
+# --- how many requests one status() call may make --------------------------------------
+
+
+@pytest.mark.parametrize("since", [date(2000, 1, 1), date(1, 1, 1)])
+def test_a_window_needing_too_many_requests_is_refused_before_the_first(
+    httpserver, sendcloud, since
+):
+    with pytest.raises(ValidationError) as info:
+        sendcloud.status(since=since)
+    assert info.value.field == "since"
+    text = str(info.value)
+    assert f"since {since.isoformat()}" in text and "max_requests (500)" in text
+    assert requests(httpserver) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"since": date.max, "until": date.max}, "since"),
+        ({"until": date.max}, "until"),
+        ({"since": date(9999, 1, 1)}, "since"),
+    ],
+)
+def test_a_window_in_the_future_is_refused_not_an_overflow(httpserver, sendcloud, kwargs, field):
+    with pytest.raises(ValidationError) as info:
+        sendcloud.status(**kwargs)
+    assert info.value.field == field and "future" in str(info.value)
+    assert requests(httpserver) == []
+
+
+def test_the_first_date_there_is_is_one_window(httpserver, sendcloud):
+    httpserver.expect_request(STATUS, method="GET").respond_with_json(_status_answer([]))
+    assert sendcloud.status(until=date.min) == []  # the default span cannot reach before it
+    (request,) = requests(httpserver)
+    assert (request.args["startDate"], request.args["endDate"]) == ("0001-01-01", "0001-01-01")
+
+
+def test_max_requests_bounds_the_windows(httpserver, sendcloud):
+    httpserver.expect_request(STATUS, method="GET").respond_with_json(_status_answer([]))
+    sendcloud.status(since=date(2024, 5, 1), until=date(2024, 5, 6), max_requests=2)
+    assert len(requests(httpserver)) == 2
+    with pytest.raises(ValidationError, match=r"3 windows of 3 days.*max_requests \(2\)"):
+        sendcloud.status(since=date(2024, 5, 1), until=date(2024, 5, 7), max_requests=2)
+    assert len(requests(httpserver)) == 2  # nothing more was asked
+
+
+def test_max_requests_bounds_the_id_groups(httpserver, sendcloud):
+    ids = [f"e{i}" for i in range(250)]  # three groups of at most 100
+    with pytest.raises(ValidationError) as info:
+        sendcloud.status(ids, max_requests=2)
+    assert info.value.field == "message_ids" and "3 groups of message ids" in str(info.value)
+    assert requests(httpserver) == []
+
+
+def test_max_requests_bounds_the_pages(httpserver, sendcloud):
+    full = [{"emailId": f"e{i}", "status": 1} for i in range(100)]
+    httpserver.expect_request(STATUS, method="GET").respond_with_json(
+        _status_answer(full, total=250)
+    )
+    with pytest.raises(ValidationError) as info:
+        sendcloud.status(max_requests=2)
+    assert info.value.field == "max_requests" and "more than 2 requests" in str(info.value)
+    assert len(requests(httpserver)) == 2
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.5, "10"])
+def test_max_requests_must_be_a_positive_whole_number(httpserver, sendcloud, bad):
+    with pytest.raises(ValidationError) as info:
+        sendcloud.status(max_requests=bad)
+    assert info.value.field == "max_requests"
+    assert requests(httpserver) == []

@@ -4,6 +4,7 @@ mailspec.webhooks reads them back: the whole loop on 127.0.0.1."""
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -199,3 +200,30 @@ def test_the_secret_stays_out_of_reprs(receiver):
         assert SECRET not in repr(poster) and SECRET not in repr(sandbox)
     finally:
         sandbox.stop()
+
+
+URL_SECRET = "url-secret-4711"
+
+
+@pytest.mark.parametrize("up", [True, False], ids=["receiver-up", "receiver-down"])
+def test_a_secret_in_the_receiver_url_stays_out_of_the_logs(receiver, caplog, up):
+    """A receiver URL may carry its own secret (``?secret=``, ``user:password@``): the
+    poster's records (and urllib3's, at DEBUG) name the URL without it."""
+    caplog.set_level(logging.DEBUG)  # the root logger: mailspec's records and urllib3's
+    port = receiver.server_address[1] if up else 9  # 9: nothing listens, refused
+    url = f"http://hooks:{URL_SECRET}-pw@127.0.0.1:{port}/hooks?secret={URL_SECRET}&v=1"
+    sandbox = _sandbox("sendcloud")
+    try:
+        poster = sandbox.send_webhooks(url, secret=SECRET)
+        sandbox.provider().send(_message("ann@example.org"))
+        assert poster.flush(timeout=20)
+        assert URL_SECRET not in repr(poster)
+    finally:
+        sandbox.stop()
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages  # there were records to leak into
+    assert not [m for m in messages if URL_SECRET in m]
+    if up:
+        assert [p.status for p in poster.posted] == [200, 200]
+    else:
+        assert f"webhook to http://127.0.0.1:{port}/hooks failed: " in "\n".join(messages)
