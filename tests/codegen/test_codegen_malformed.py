@@ -16,8 +16,9 @@ from pathlib import Path
 import msgspec
 import pytest
 import yaml
-from codegen_support import MINIMAL_SPEC, position, reference_text, run_cli
+from codegen_support import MINIMAL_SPEC, SPEC_DIR, position, reference_text, run_cli
 
+from mailspec.codegen import loader
 from mailspec.codegen.checks import check
 from mailspec.codegen.loader import MAX_BYTES, MAX_DEPTH, MAX_NODES, SpecError, load_spec, load_text
 from mailspec.message import MESSAGE_FIELDS
@@ -592,3 +593,22 @@ def test_the_cli_names_the_bad_file_among_good_ones(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr == "error: spec/zz_empty.yaml:1:1: the file is empty\n"
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(loader._FastSpecLoader is None, reason="pyyaml without libyaml")
+@pytest.mark.parametrize("path", sorted(SPEC_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_the_libyaml_loader_reads_a_spec_exactly_as_pyyaml_does(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = load_spec(path, display_name=FILE)
+    monkeypatch.setattr(loader, "_FastSpecLoader", None)
+    slow = load_spec(path, display_name=FILE)
+    assert (fast.spec, fast.positions, fast.sha256) == (slow.spec, slow.positions, slow.sha256)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_error_is_the_same_without_libyaml(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "_FastSpecLoader", None)
+    assert _error(case.text) == case.expected(case.text)
