@@ -1,7 +1,11 @@
 """YAML spec file → spec model, with errors that name file, line, column and field path.
 
 YAML is composed with the safe loader into nodes, turned into plain data while every
-node's position is kept, and decoded into the spec model by msgspec. msgspec reports *where* in
+node's position is kept, and decoded into the spec model by msgspec. A spec is small,
+flat, written by hand data, so anything else is refused before it can cost much: a file
+over :data:`MAX_BYTES`, more than :data:`MAX_NODES` nodes, nesting deeper than
+:data:`MAX_DEPTH`, and YAML anchors and aliases (a few hundred bytes of aliases expand
+to billions of nodes). msgspec reports *where* in
 the data a value is wrong (``$.operations[...].params[...].max_items``) but not which
 mapping key ``[...]`` stands for, so :func:`_locate` walks the data and the spec model's types
 together to find the concrete key, and the position table gives its line.
@@ -22,12 +26,22 @@ from typing import Any, Literal, Union
 
 import msgspec
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from mailspec.spec_model import Spec
 
-__all__ = ["Located", "SpecError", "load_spec", "load_text"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Located", "SpecError", "load_spec", "load_text"]
 
 PathKey = tuple[str | int, ...]
+
+# Limits on a spec file, far above what the specs in spec/ need (the biggest is 35 KB,
+# 2,588 nodes and 8 levels deep) and far below what would exhaust the generator; see
+# docs/spec-format.md, "Limits".
+MAX_BYTES = 1024 * 1024
+MAX_NODES = 20_000  # about 3,000 status codes
+MAX_DEPTH = 32
 
 
 class SpecError(Exception):
@@ -59,17 +73,23 @@ class Located:
 
 
 def load_spec(path: Path, *, display_name: str | None = None) -> Located:
-    """Read and decode one spec file; raise :class:`SpecError` for anything wrong."""
+    """Read and decode one spec file; raise :class:`SpecError` for anything wrong.
+
+    At most :data:`MAX_BYTES` + 1 characters are read, so a huge file is refused
+    without being read into memory.
+    """
+    file = display_name or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8") as stream:
+            text = stream.read(MAX_BYTES + 1)
     except UnicodeDecodeError as exc:
-        raise SpecError(
-            display_name or str(path), 1, 1, "", f"not UTF-8 text ({exc.reason})"
-        ) from None
-    return load_text(text, display_name or str(path))
+        raise SpecError(file, 1, 1, "", f"not UTF-8 text ({exc.reason})") from None
+    return load_text(text, file)
 
 
 def load_text(text: str, file: str) -> Located:
+    """Decode one spec's text; raise :class:`SpecError` for anything wrong."""
+    _check_size(text, file)
     data, positions = _compose(text, file)
     try:
         spec = msgspec.convert(data, Spec)
@@ -82,9 +102,127 @@ def load_text(text: str, file: str) -> Located:
 # --- YAML with positions -------------------------------------------------------------
 
 
-def _compose(text: str, file: str) -> tuple[Any, dict[PathKey, tuple[int, int]]]:
+def _check_size(text: str, file: str) -> None:
+    """Refuse a text over :data:`MAX_BYTES` (UTF-8) before YAML sees it."""
+    if len(text) > MAX_BYTES or len(text.encode("utf-8")) > MAX_BYTES:
+        raise SpecError(
+            file,
+            1,
+            1,
+            "",
+            f"the file is larger than {MAX_BYTES // 1024} KiB, the most a spec may be",
+        )
+
+
+class _Limits:
+    """A composer mixin refusing what a spec never needs while it composes.
+
+    Each refusal is a :class:`SpecError` at the offending node, raised before the node
+    is composed: an alias or an anchor (aliases make a tiny file expand to billions of
+    nodes, and an anchor is only there for an alias), a node nested deeper than
+    :data:`MAX_DEPTH` (the composer and the conversion to data recurse once per level,
+    so this comes long before Python's recursion limit) and the node after
+    :data:`MAX_NODES`.
+    """
+
+    file = ""
+    path: list[str | int]  # of the node being composed; its depth
+    nodes = 0
+
+    def _limit(self, file: str) -> None:
+        self.file, self.path, self.nodes = file, [], 0
+
+    if typing.TYPE_CHECKING:
+
+        def peek_event(self) -> yaml.Event: ...  # the parser's
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if parent is not None:
+            self.path.append(_part(index))
+        try:
+            self._admit(self.peek_event())
+            return typing.cast(yaml.Node, super().compose_node(parent, index))  # type: ignore[misc]
+        finally:
+            if parent is not None:
+                self.path.pop()
+
+    def _admit(self, event: yaml.Event) -> None:
+        """Refuse the node ``event`` starts unless a spec may hold it."""
+        if isinstance(event, yaml.AliasEvent):
+            self._refuse(event, f"YAML aliases (*{event.anchor}) are not allowed in a spec")
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            self._refuse(event, f"YAML anchors (&{anchor}) are not allowed in a spec")
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            self._refuse(event, f"more than {MAX_NODES} YAML nodes, the most a spec may have")
+        if len(self.path) > MAX_DEPTH:
+            self._refuse(event, f"nested deeper than {MAX_DEPTH} levels, the most a spec may be")
+
+    def _refuse(self, event: yaml.Event, message: str) -> typing.NoReturn:
+        mark = event.start_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecError(self.file, line, col, _dotted(tuple(self.path)), message)
+
+
+class _SpecLoader(_Limits, yaml.SafeLoader):
+    """PyYAML's own safe loader, with the limits: the reference for every error."""
+
+    def __init__(self, text: str, file: str) -> None:
+        yaml.SafeLoader.__init__(self, text)
+        self._limit(file)
+
+
+def _fast_loader() -> type[_Limits] | None:
+    """libyaml's parser under PyYAML's composer (with the limits), where pyyaml is built
+    with libyaml: about six times faster than :class:`_SpecLoader`, with the same nodes
+    and marks. Its errors are worded differently, so :func:`_compose` redoes a failing
+    load with :class:`_SpecLoader`, and every error stays PyYAML's."""
     try:
-        loader = yaml.SafeLoader(text)  # checks every character at once
+        from yaml._yaml import CParser
+    except ImportError:
+        return None
+
+    class FastSpecLoader(_Limits, Composer, CParser, SafeConstructor, Resolver):
+        def __init__(self, text: str, file: str) -> None:
+            CParser.__init__(self, text)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            Composer.__init__(self)
+            self._limit(file)
+
+    return FastSpecLoader
+
+
+_FastSpecLoader = _fast_loader()
+
+
+def _part(index: Any) -> str | int:
+    """One step of a composing node's path: a sequence index, a mapping key's text,
+    or ``<key>`` for a mapping key itself."""
+    if isinstance(index, int):
+        return index
+    if isinstance(index, yaml.ScalarNode):
+        return str(index.value)
+    return "<key>"
+
+
+def _compose(text: str, file: str) -> tuple[Any, dict[PathKey, tuple[int, int]]]:
+    """YAML text → plain data and the position of every key and value."""
+    if _FastSpecLoader is not None:
+        try:
+            yaml.reader.Reader(text)  # PyYAML's check of every character, as below
+            fast: Any = _FastSpecLoader(text, file)  # type: ignore[call-arg]
+            try:
+                root = fast.get_single_node()
+            finally:
+                fast.dispose()
+        except (yaml.YAMLError, SpecError):
+            pass  # told again, in PyYAML's words and marks, below
+        else:
+            return _to_data(root, file, fast)
+    try:
+        loader = _SpecLoader(text, file)  # checks every character at once
     except yaml.reader.ReaderError as exc:  # a control character (NUL…): not YAML
         before = text[: exc.position]
         line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
@@ -107,6 +245,12 @@ def _compose(text: str, file: str) -> tuple[Any, dict[PathKey, tuple[int, int]]]
         raise SpecError(file, 1, 1, "", f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
+    return _to_data(root, file, loader)
+
+
+def _to_data(
+    root: yaml.Node | None, file: str, loader: Any
+) -> tuple[Any, dict[PathKey, tuple[int, int]]]:
     if root is None:
         raise SpecError(file, 1, 1, "", "the file is empty")
     positions: dict[PathKey, tuple[int, int]] = {}

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import ast
 import datetime
+import itertools
 import json
 import keyword
 import random
+import shutil
+import time
+import tracemalloc
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,14 +25,21 @@ from typing import Any
 import msgspec
 import pytest
 import yaml
-from codegen_support import MINIMAL_SPEC, import_generated, run_tool
+from codegen_support import MINIMAL_SPEC, SPEC_DIR, import_generated, run_cli, run_tool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailspec._naming import ident
 from mailspec.codegen.checks import check
 from mailspec.codegen.context import build
-from mailspec.codegen.loader import SpecError, load_spec, load_text
+from mailspec.codegen.loader import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_NODES,
+    SpecError,
+    load_spec,
+    load_text,
+)
 from mailspec.codegen.pysource import LINE_LENGTH, docstring, string
 from mailspec.codegen.render import render_provider
 from mailspec.codegen.writer import generate
@@ -376,3 +387,150 @@ def test_strings_and_docstrings_are_already_ruff_formatted(tmp_path: Path) -> No
         "ruff", "format", "--isolated", "--line-length", str(LINE_LENGTH), "--diff", path
     )
     assert result.returncode == 0, result.stdout[:4000] + result.stderr
+
+
+# --- specs that would exhaust the generator ---------------------------------------
+#
+# Each is refused with a positioned SpecError before it costs much: a billion-laughs
+# alias bomb, nesting far deeper than any spec, and a spec far bigger than any. Time
+# and memory are measured in separate runs (tracemalloc slows Python down several
+# times). Before the limits, the bomb ran for minutes into a MemoryError, the nesting
+# hit a RecursionError and 200,000 codes took about 1 GB.
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """Billion laughs: ``levels`` lists of nine aliases of the one before, 9**levels
+    strings when expanded, in a few hundred bytes."""
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    names = "abcdefghijklmnopqrstuvwxyz"
+    for before, name in itertools.pairwise(names[:levels]):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{before}'] * 9)}]")
+    return "\n".join(lines) + "\n"
+
+
+def nested(depth: int) -> str:
+    """The minimal spec with a flow list nested ``depth`` levels under ``extra``."""
+    return MINIMAL_SPEC + "extra: " + "[" * depth + "]" * depth + "\n"
+
+
+def nested_blocks(depth: int) -> str:
+    """The minimal spec with a block mapping nested ``depth`` levels under ``k``."""
+    return MINIMAL_SPEC + "".join("  " * i + "k:\n" for i in range(depth)) + "  " * depth + "x\n"
+
+
+def many_codes(count: int) -> str:
+    """The minimal spec with ``count`` more status codes (about 50 bytes each)."""
+    rows = (f"  {1000 + i}: {{message: Code {i}, category: validation}}\n" for i in range(count))
+    return MINIMAL_SPEC + "".join(rows)
+
+
+def many_nodes(count: int) -> str:
+    """The minimal spec with a list of ``count`` one-digit items: few bytes, many nodes."""
+    return MINIMAL_SPEC + "extra: [" + ",".join(["1"] * count) + "]\n"
+
+
+EXHAUSTING = {
+    "alias-bomb": (alias_bomb(), "1:4", "a: YAML anchors (&a) are not allowed in a spec"),
+    "alias-without-anchors": (
+        MINIMAL_SPEC + "b: [" + ", ".join(["*a"] * 9) + "]\n",
+        f"{MINIMAL_SPEC.count(chr(10)) + 1}:5",
+        "b[0]: YAML aliases (*a) are not allowed in a spec",
+    ),
+    "nested-500": (nested(500), f"{MINIMAL_SPEC.count(chr(10)) + 1}:{8 + MAX_DEPTH}",
+                   "extra" + "[0]" * MAX_DEPTH + f": nested deeper than {MAX_DEPTH} levels"),
+    "nested-100000": (nested(100_000), f"{MINIMAL_SPEC.count(chr(10)) + 1}:{8 + MAX_DEPTH}",
+                      "extra" + "[0]" * MAX_DEPTH + f": nested deeper than {MAX_DEPTH} levels"),
+    "nested-blocks-500": (
+        nested_blocks(500),
+        f"{MINIMAL_SPEC.count(chr(10)) + MAX_DEPTH + 1}:{2 * MAX_DEPTH + 1}",
+        ".".join(["k"] * MAX_DEPTH) + f".<key>: nested deeper than {MAX_DEPTH} levels",
+    ),
+    "codes-200000": (many_codes(200_000), "1:1",
+                     f"the file is larger than {MAX_BYTES // 1024} KiB, the most a spec may be"),
+    "nodes-200000": (many_nodes(200_000), f"{MINIMAL_SPEC.count(chr(10)) + 1}:",
+                     f"more than {MAX_NODES} YAML nodes, the most a spec may have"),
+}  # fmt: skip
+
+# far above what refusing any of them takes (at most about 0.2 s and 3 MiB), far below
+# what they took before
+SECONDS = 1.0
+PEAK_BYTES = 16 * 1024 * 1024
+
+
+def _refusal(text: str, tmp_path: Path) -> SpecError:
+    """The SpecError of loading ``text`` from a file, as ``mailspec generate`` does."""
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        check(load_spec(path, display_name="spec/hostile.yaml"))
+    return info.value
+
+
+def _timed_refusal(text: str, tmp_path: Path) -> float:
+    started = time.perf_counter()
+    _refusal(text, tmp_path)
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("name", EXHAUSTING)
+def test_an_exhausting_spec_is_refused_where_it_goes_wrong(name: str, tmp_path: Path) -> None:
+    text, where, message = EXHAUSTING[name]
+    error = _refusal(text, tmp_path)
+    assert str(error).startswith(f"spec/hostile.yaml:{where}"), str(error)[:300]
+    assert message in str(error)
+
+
+@pytest.mark.parametrize("name", EXHAUSTING)
+def test_an_exhausting_spec_is_refused_quickly_and_in_little_memory(
+    name: str, tmp_path: Path
+) -> None:
+    text = EXHAUSTING[name][0]
+    elapsed = min(_timed_refusal(text, tmp_path) for _ in range(2))  # busy-machine noise
+    assert elapsed < SECONDS, f"{name}: {elapsed:.2f} s"
+    tracemalloc.start()
+    try:
+        _refusal(text, tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < PEAK_BYTES, f"{name}: {peak / 2**20:.1f} MiB"
+
+
+def test_the_limits_are_far_above_the_real_specs() -> None:
+    """Every spec in spec/ sits well inside the limits (and uses no anchors): a limit
+    a real spec nears is a limit that will be raised in a hurry."""
+    for path in sorted(SPEC_DIR.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert len(text.encode("utf-8")) * 10 < MAX_BYTES, path.name
+        events = list(yaml.parse(text, Loader=yaml.SafeLoader))
+        assert not [e for e in events if getattr(e, "anchor", None)], path.name
+        nodes = depth = deepest = 0
+        for event in events:
+            if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+                nodes += 1
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                deepest = max(deepest, depth)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        assert nodes * 5 < MAX_NODES, path.name
+        assert deepest * 3 < MAX_DEPTH, path.name
+
+
+@pytest.mark.parametrize("name", ["alias-bomb", "nested-100000", "codes-200000", "nodes-200000"])
+def test_mailspec_generate_refuses_an_exhausting_spec_in_one_line(
+    name: str, tmp_path: Path
+) -> None:
+    spec_dir, out = tmp_path / "spec", tmp_path / "out"
+    spec_dir.mkdir()
+    shutil.copy(SPEC_DIR / "aurorasendcloud.yaml", spec_dir)  # a good one, loaded first
+    text, where, message = EXHAUSTING[name]
+    (spec_dir / "zz_hostile.yaml").write_text(text, encoding="utf-8")
+    for args in (["--check"], []):
+        result = run_cli("generate", *args, "--spec-dir", spec_dir, "--out", out)
+        assert result.returncode == 1, result.stderr[-2000:]
+        assert result.stderr.startswith(f"error: spec/zz_hostile.yaml:{where}")
+        assert message in result.stderr
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        assert result.stdout == ""
+    assert not out.exists(), "nothing may be written for a bad spec"

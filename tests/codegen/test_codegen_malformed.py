@@ -15,10 +15,12 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from codegen_support import MINIMAL_SPEC, position, reference_text, run_cli
+import yaml
+from codegen_support import MINIMAL_SPEC, SPEC_DIR, position, reference_text, run_cli
 
+from mailspec.codegen import loader
 from mailspec.codegen.checks import check
-from mailspec.codegen.loader import SpecError, load_spec, load_text
+from mailspec.codegen.loader import MAX_BYTES, MAX_DEPTH, MAX_NODES, SpecError, load_spec, load_text
 from mailspec.message import MESSAGE_FIELDS
 from mailspec.spec_model import Operation
 from mailspec.vocabulary import DeliveryState, ErrorCategory
@@ -31,6 +33,20 @@ REF_SPEC = load_text(REF, FILE).spec
 def edit(old: str, new: str, text: str = REF) -> str:
     assert old in text, f"the reference spec no longer contains {old!r}"
     return text.replace(old, new, 1)
+
+
+def _nodes(text: str) -> int:
+    """How many YAML nodes (keys, values, collections) ``text`` composes into."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    stack, count = [node], 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, yaml.MappingNode):
+            stack += [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+    return count
 
 
 def at(text: str, needle: str, offset: int = 0) -> str:
@@ -85,9 +101,67 @@ CASES = [
         "merge-key",
         edit(
             "provider:\n  name: aurorasendcloud\n",
-            "defaults: &d {title: X}\nprovider:\n  <<: *d\n  name: aurorasendcloud\n",
+            "provider:\n  <<: {title: X}\n  name: aurorasendcloud\n",
         ),
-        lambda t: f"{at(t, '<<: *d')}: provider: merge keys (<<) are not supported",
+        lambda t: f"{at(t, '<<: {')}: provider: merge keys (<<) are not supported",
+    ),
+    Case(
+        "yaml-anchor",
+        edit("provider:\n  name: aurorasendcloud\n", "provider:\n  name: &n aurorasendcloud\n"),
+        lambda t: f"{at(t, '&n')}: provider.name: YAML anchors (&n) are not allowed in a spec",
+    ),
+    Case(
+        "yaml-alias",
+        edit("provider:\n  name: aurorasendcloud\n", "provider:\n  name: *n\n"),
+        lambda t: f"{at(t, '*n')}: provider.name: YAML aliases (*n) are not allowed in a spec",
+    ),
+    Case(
+        "yaml-alias-as-a-merge",
+        edit("provider:\n  name: aurorasendcloud\n", "provider:\n  <<: *d\n  name: x\n"),
+        lambda t: f"{at(t, '*d')}: provider.<<: YAML aliases (*d) are not allowed in a spec",
+    ),
+    Case(
+        "nested-too-deep",
+        MINIMAL_SPEC + "extra: " + "[" * (MAX_DEPTH + 5) + "]" * (MAX_DEPTH + 5) + "\n",
+        # `extra:`'s value is one level down, so the bracket at offset MAX_DEPTH is the
+        # first node nested deeper than MAX_DEPTH
+        lambda t: (
+            f"{at(t, '[[[', MAX_DEPTH)}: extra{'[0]' * MAX_DEPTH}: "
+            f"nested deeper than {MAX_DEPTH} levels, the most a spec may be"
+        ),
+    ),
+    Case(
+        "nested-too-deep-in-blocks",
+        MINIMAL_SPEC + "".join("  " * i + "k:\n" for i in range(MAX_DEPTH + 5)),
+        lambda t: (
+            f"{at(t, chr(10) + '  ' * MAX_DEPTH + 'k:', 1 + 2 * MAX_DEPTH)}: "
+            f"{'.'.join(['k'] * MAX_DEPTH)}.<key>: "
+            f"nested deeper than {MAX_DEPTH} levels, the most a spec may be"
+        ),
+    ),
+    Case(
+        "too-many-nodes",
+        MINIMAL_SPEC + "extra: [" + "1," * MAX_NODES + "]\n",
+        # MINIMAL_SPEC's own nodes come first, so the limit is reached inside the list
+        lambda t: (
+            f"{at(t, 'extra: [', 8 + 2 * (MAX_NODES - _nodes(MINIMAL_SPEC) - 2))}: "
+            f"extra[{MAX_NODES - _nodes(MINIMAL_SPEC) - 2}]: "
+            f"more than {MAX_NODES} YAML nodes, the most a spec may have"
+        ),
+    ),
+    Case(
+        "too-big",
+        MINIMAL_SPEC + "# " + "x" * MAX_BYTES + "\n",
+        lambda t: (
+            f"{FILE}:1:1: the file is larger than {MAX_BYTES // 1024} KiB, the most a spec may be"
+        ),
+    ),
+    Case(
+        "too-big-in-utf8-bytes",  # fewer characters than MAX_BYTES, more bytes
+        MINIMAL_SPEC + "# " + "é" * (MAX_BYTES // 2) + "\n",
+        lambda t: (
+            f"{FILE}:1:1: the file is larger than {MAX_BYTES // 1024} KiB, the most a spec may be"
+        ),
     ),
     Case(
         "duplicate-yaml-key",
@@ -519,3 +593,22 @@ def test_the_cli_names_the_bad_file_among_good_ones(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr == "error: spec/zz_empty.yaml:1:1: the file is empty\n"
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(loader._FastSpecLoader is None, reason="pyyaml without libyaml")
+@pytest.mark.parametrize("path", sorted(SPEC_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_the_libyaml_loader_reads_a_spec_exactly_as_pyyaml_does(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = load_spec(path, display_name=FILE)
+    monkeypatch.setattr(loader, "_FastSpecLoader", None)
+    slow = load_spec(path, display_name=FILE)
+    assert (fast.spec, fast.positions, fast.sha256) == (slow.spec, slow.positions, slow.sha256)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_error_is_the_same_without_libyaml(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "_FastSpecLoader", None)
+    assert _error(case.text) == case.expected(case.text)

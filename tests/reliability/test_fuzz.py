@@ -3,17 +3,21 @@
 1. any Message → a send (to a sandbox) or ValidationError/UnsupportedOperation, never
    another exception, and never an injected header line on the wire;
 2. any response body → a result or a ProviderError;
-3. any mutation of a valid spec → a generated package or a SpecError with file and line.
+3. any mutation of a valid spec → a generated package or a SpecError with file and line;
+   mutations that would exhaust the generator (aliases, deep nesting, bulk) too, each
+   within SPEC_SECONDS.
 
 Example counts: MESSAGES, BODIES (x4 providers' envelopes via one canned server per
-provider style), SPEC_TEXT and SPEC_DATA below; deadline=None so a slow CI box does not
+provider style), SPEC_TEXT, SPEC_DATA and SPEC_HOSTILE below; deadline=None so a slow CI box does not
 flake.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import string
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,14 +26,14 @@ from urllib.parse import parse_qs
 import msgspec
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from spec_support import NAMES, credentials, template_only
 
 import mailspec
 from mailspec import Message, ProviderError, UnsupportedOperation, ValidationError
 from mailspec.codegen.checks import check
-from mailspec.codegen.loader import SpecError, load_text
+from mailspec.codegen.loader import MAX_BYTES, MAX_DEPTH, MAX_NODES, SpecError, load_text
 from mailspec.message import Attachment
 from mailspec.sandbox import SandboxServer
 
@@ -37,6 +41,8 @@ MESSAGES = 200
 BODIES = 150
 SPEC_TEXT = 150
 SPEC_DATA = 150
+SPEC_HOSTILE = 60
+SPEC_SECONDS = 1.0  # for one hostile spec to generate or be refused
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMON = settings(
@@ -398,6 +404,71 @@ def test_any_data_mutation_of_a_spec_generates_or_fails_with_a_position(changes)
         _generate(text)
     except SpecError as exc:
         _assert_spec_error(exc, text)
+
+
+def _bomb(levels: int) -> str:
+    """Billion laughs: each line a list of nine aliases of the line before."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+DEPTHS = [1, 2, MAX_DEPTH - 8, MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, 100, 500, 100_000]
+COUNTS = [10, 1_000, MAX_NODES // 2, MAX_NODES - 2_000, MAX_NODES, 200_000]
+
+
+def _nest(depth: int, flow: bool) -> str:
+    """A value nested ``depth`` levels: flow lists, or flow mappings."""
+    return "[" * depth + "]" * depth if flow else "{k: " * depth + "x" + "}" * depth
+
+
+hostile_insert = st.one_of(
+    st.builds(_bomb, st.integers(1, 9)),
+    st.sampled_from(["&a ", "*a", "&a [x]", "[*a, *a]", "<<: *a\n", "- &a x\n- *a\n"]),
+    st.builds(lambda d, flow: f"x: {_nest(d, flow)}\n", st.sampled_from(DEPTHS), st.booleans()),
+    st.builds(_nest, st.sampled_from(DEPTHS), st.booleans()),
+    st.builds(lambda n: "x: [" + ",".join(["1"] * n) + "]\n", st.sampled_from(COUNTS)),
+    st.builds(
+        lambda n: "".join(
+            f"  {90000 + i}: {{message: M, category: validation}}\n" for i in range(n)
+        ),
+        st.sampled_from(COUNTS),
+    ),
+    st.builds(
+        lambda n: "# " + "x" * n + "\n", st.sampled_from([10, MAX_BYTES - len(REF), MAX_BYTES])
+    ),
+)
+hostile_edit = st.tuples(
+    st.just("insert"),
+    st.sampled_from([0, len(REF)])
+    | st.sampled_from([i + 1 for i, c in enumerate(REF) if c == "\n"])
+    | st.integers(0, len(REF)),
+    hostile_insert,
+)
+
+
+@settings(COMMON, max_examples=SPEC_HOSTILE)
+@given(edits=st.lists(hostile_edit, min_size=1, max_size=2))
+def test_an_exhausting_mutation_of_a_spec_fails_quickly_with_a_position(edits) -> None:
+    text = REF
+    for edit in edits:
+        text = _apply(text, edit)
+    elapsed = _generate_timed(text)
+    if elapsed >= SPEC_SECONDS:  # once more, so a busy machine's pause is not a failure
+        elapsed = min(elapsed, _generate_timed(text))
+    assert elapsed < SPEC_SECONDS, f"{elapsed:.2f} s for {len(text)} characters"
+
+
+def _generate_timed(text: str) -> float:
+    """Generate ``text`` or check its SpecError; the seconds it took."""
+    started = time.perf_counter()
+    try:
+        _generate(text)
+        event("generated")
+    except SpecError as exc:
+        _assert_spec_error(exc, text)
+        event(re.sub(r"[0-9]+", "N", exc.message)[:40])  # --hypothesis-show-statistics
+    return time.perf_counter() - started
 
 
 def test_the_unmutated_reference_spec_generates() -> None:
