@@ -11,10 +11,12 @@ import sys
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import unquote
 
 import msgspec
 
+from . import __version__
 from .errors import MailspecError, ValidationError
 from .message import Message
 from .results import Attempt, SendResult
@@ -22,6 +24,17 @@ from .results import Attempt, SendResult
 __all__ = ["main"]
 
 _PROJECT = Path(__file__).resolve().parent.parent
+
+
+class UsageError(Exception):
+    """A bad argument found after parsing: one ``error:`` line and exit 2, as argparse's."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line (``mailspec X --help`` shows usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def _default_dir(name: str) -> Path:
@@ -226,6 +239,13 @@ def _message_from(args: argparse.Namespace) -> Message:
             raise ValidationError(f"cannot read {path}: {exc}", field="file") from None
         if not isinstance(fields, dict):
             raise ValidationError("the message file must hold one object", field="file")
+        unknown = sorted(set(fields) - set(Message.__struct_fields__))
+        if unknown:  # a misspelt key would otherwise be dropped without a word
+            raise ValidationError(
+                f"{path}: unknown field(s) {', '.join(map(str, unknown))}; "
+                f"expected some of {', '.join(Message.__struct_fields__)}",
+                field="file",
+            )
     flags = {
         "from_email": args.from_email,
         "from_name": args.from_name,
@@ -239,14 +259,24 @@ def _message_from(args: argparse.Namespace) -> Message:
         if getattr(args, name):
             fields[name] = getattr(args, name)
     if args.var:
-        fields["variables"] = {
-            **fields.get("variables", {}),
-            **dict(v.split("=", 1) for v in args.var),
-        }
+        from_file = fields.get("variables", {})
+        if not isinstance(from_file, dict):
+            raise ValidationError(
+                "variables in the message file must be a table of NAME = VALUE", field="file"
+            )
+        fields["variables"] = {**from_file, **dict(args.var)}
     try:
         return msgspec.convert(fields, Message)
     except msgspec.ValidationError as exc:
         raise ValidationError(str(exc), field="message") from None
+
+
+def _name_value(text: str) -> tuple[str, str]:
+    """``--var NAME=VALUE``, as argparse's ``type``."""
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text[:60]!r}")
+    return name, value
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
@@ -357,7 +387,10 @@ def _attempts(attempts: Sequence[Attempt]) -> list[dict[str, Any]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mailspec", description=__doc__)
+    parser = _Parser(prog="mailspec", description=__doc__)
+    parser.add_argument(
+        "--version", action="version", version=f"mailspec {__version__}", help="print the version"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="regenerate clients from the YAML specs")
     gen.add_argument("--spec-dir", type=Path, default=_default_dir("spec"))
@@ -415,7 +448,11 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--text")
     send.add_argument("--template")
     send.add_argument(
-        "--var", action="append", metavar="NAME=VALUE", help="a template variable; repeatable"
+        "--var",
+        action="append",
+        type=_name_value,
+        metavar="NAME=VALUE",
+        help="a template variable; repeatable (added to the file's variables)",
     )
     send.add_argument("--on-ambiguous", choices=("stop", "failover"), default="stop")
     send.set_defaults(run=_cmd_send)
@@ -483,7 +520,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"error: {exc}", file=sys.stderr)
         return 1
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `mailspec codes x | head`: the reader left, nothing is wrong
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:  # Ctrl-C before the command's own wait: no traceback
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line, never a traceback, never a key
+        message = _hide(f"{type(exc).__name__}: {exc}", args)
+        print(f"error: unexpected {message} (a bug in mailspec: please report it)", file=sys.stderr)
+        return 1
     return code
+
+
+def _hide(text: str, args: argparse.Namespace) -> str:
+    """``text`` without the credentials of any provider URL the command was given, nor
+    the webhook secret."""
+    urls = [
+        *(getattr(args, "provider", None) or []),
+        *os.environ.get("MAILSPEC_PROVIDERS", "").replace(",", " ").split(),
+    ]
+    secrets: set[str] = set()
+    for url in urls:
+        userinfo = url.partition("://")[2].rpartition("@")[0]
+        secrets.update(part for v in userinfo.split(":") for part in (v, unquote(v)))
+    for name in (DEFAULT_SECRET_ENV, getattr(args, "secret_env", None)):
+        secrets.add(os.environ.get(name or "", ""))
+    for secret in sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
