@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 
@@ -153,25 +153,76 @@ def _cmd_providers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    """``--port``, as argparse's ``type``."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {port}")
+    return port
+
+
+def _seconds(text: str) -> float:
+    """``--seconds``, as argparse's ``type``: finite, not negative."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number, 0 or more, got {text!r}")
+    return seconds
+
+
+def _check_webhook_url(url: str) -> None:
+    """An http(s) URL with a host; never echoed, as it may carry the receiver's secret."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (parsing the port is what raises on a bad one)
+    except ValueError as exc:
+        raise UsageError(f"--webhook-url: not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError("--webhook-url: expected an http:// or https:// URL with a host")
+
+
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     import threading
 
+    from .registry import available, spec
     from .sandbox import Sandbox
 
-    names = args.providers or None
+    known = available()
+    names = list(dict.fromkeys(args.providers)) or None  # a name given twice runs once
+    for name in names or []:
+        if name not in known:
+            raise UsageError(f"unknown provider {name!r}; known: {', '.join(known)}")
     if args.port and (not names or len(names) != 1):
-        print("error: --port needs exactly one provider", file=sys.stderr)
-        return 2
+        raise UsageError("--port needs exactly one provider")
     secret = os.environ.get(args.webhook_secret_env)
-    if args.webhook_url and not secret:
-        print(
-            f"error: --webhook-url needs the key to sign events with in ${args.webhook_secret_env}",
-            file=sys.stderr,
-        )
-        return 2
-    sandbox = Sandbox(names, ports={names[0]: args.port} if names and args.port else {})
+    if args.webhook_url is not None:
+        _check_webhook_url(args.webhook_url)
+        chosen = names or known
+        without = [n for n in chosen if spec(n).webhooks is None]
+        if without == chosen:
+            posting = ", ".join(n for n in known if spec(n).webhooks is not None)
+            raise UsageError(
+                f"{', '.join(without)} posts no webhooks; --webhook-url needs one of {posting}"
+            )
+        if not secret:
+            raise UsageError(
+                f"--webhook-url needs the key to sign events with in ${args.webhook_secret_env}"
+            )
+        for name in without:  # some of several: say so, rather than post nothing silently
+            print(f"note: {name} posts no webhooks: none of its events go out", file=sys.stderr)
+    try:
+        sandbox = Sandbox(names, ports={names[0]: args.port} if names and args.port else {})
+    except OSError as exc:
+        raise ValidationError(
+            f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}", field="port"
+        ) from None
     with sandbox:
-        if args.webhook_url:
+        if args.webhook_url is not None:
             sandbox.send_webhooks(args.webhook_url, secret=secret)
         if args.json:
             rows = [
@@ -409,9 +460,17 @@ def build_parser() -> argparse.ArgumentParser:
         "sandbox", help="run local servers that behave like the providers", allow_abbrev=False
     )
     sandbox.add_argument("providers", nargs="*", help="which providers (default: all)")
-    sandbox.add_argument("--port", type=int, default=0, help="a fixed port (one provider only)")
     sandbox.add_argument(
-        "--seconds", type=float, default=0, help="stop after this long (default: until Ctrl-C)"
+        "--port",
+        type=_port,
+        default=0,
+        help="listen on this port of 127.0.0.1 (one provider only; default: any free port)",
+    )
+    sandbox.add_argument(
+        "--seconds",
+        type=_seconds,
+        default=0,
+        help="stop after this many seconds (default 0: run until Ctrl-C)",
     )
     sandbox.add_argument(
         "--webhook-url",

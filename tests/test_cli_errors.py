@@ -120,3 +120,76 @@ def test_an_unexpected_error_is_one_line_without_the_key(
         err
         == "error: unexpected RuntimeError: boom near *** (a bug in mailspec: please report it)\n"
     )
+
+
+def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = mailspec_cli("sandbox", "sendcloud", "--port", str(port), "--seconds", "1")
+    one_error_line(done, 1, f"port: cannot listen on 127.0.0.1:{port}: ")
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("sendcloud", "--port", "99999"), "argument --port: expected a port from 0 to 65535"),
+        (("sendcloud", "--port", "-1"), "argument --port: expected a port from 0 to 65535"),
+        (("--port", "8025"), "--port needs exactly one provider"),
+        (("sendcloud", "--seconds", "-1"), "argument --seconds: expected a finite number"),
+        (("sendcloud", "--seconds", "nan"), "argument --seconds: expected a finite number"),
+        (("sendcloud", "--seconds", "inf"), "argument --seconds: expected a finite number"),
+        (("sendcloud", "--seconds", "soon"), "argument --seconds: invalid number: 'soon'"),
+        (("nosuch",), "unknown provider 'nosuch'; known: aotsend, aurorasendcloud"),
+        (("",), "unknown provider ''"),
+    ],
+)
+def test_sandbox_argument_errors(args: tuple[str, ...], needle: str) -> None:
+    done = mailspec_cli("sandbox", *args)
+    one_error_line(done, 2, needle)
+    assert done.stdout == ""
+
+
+SIGNING = {"MAILSPEC_WEBHOOK_SECRET": "cli-errors-key"}
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("sendcloud", "--webhook-url", "not-a-url"), "expected an http:// or https:// URL"),
+        (("sendcloud", "--webhook-url", ""), "expected an http:// or https:// URL"),
+        (("sendcloud", "--webhook-url", "ftp://127.0.0.1/x"), "expected an http:// or https://"),
+        (("sendcloud", "--webhook-url", "http://[::1/x"), "--webhook-url: not a URL"),
+        (("sendcloud", "--webhook-url", "http://h:port/x"), "--webhook-url: not a URL"),
+        (
+            ("aotsend", "--webhook-url", "http://127.0.0.1:9/x"),
+            "aotsend posts no webhooks; --webhook-url needs one of aurorasendcloud, cloudmails, "
+            "sendcloud",
+        ),
+    ],
+)
+def test_webhook_urls_that_cannot_be_posted_to(args: tuple[str, ...], needle: str) -> None:
+    done = mailspec_cli("sandbox", *args, "--seconds", "1", env=SIGNING)
+    one_error_line(done, 2, needle)
+    assert done.stdout == ""
+
+
+def test_a_secret_in_a_refused_webhook_url_is_not_echoed() -> None:
+    done = mailspec_cli("sandbox", "sendcloud", "--webhook-url", "ftp://u:SENTINEL-PW@h/?secret=SENTINEL-Q",
+                        "--seconds", "1", env=SIGNING)  # fmt: skip
+    one_error_line(done, 2, "--webhook-url")
+    assert "SENTINEL" not in done.stderr
+
+
+def test_webhooks_for_some_of_the_providers_name_the_others() -> None:
+    done = mailspec_cli("sandbox", "aotsend", "sendcloud", "--webhook-url", "http://127.0.0.1:9/x",
+                        "--seconds", "0.1", env=SIGNING)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "note: aotsend posts no webhooks: none of its events go out"
+    ]
+    assert [line.split()[0] for line in done.stdout.splitlines()[:2]] == ["aotsend", "sendcloud"]
