@@ -355,23 +355,56 @@ def _cmd_send(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from .errors import NotFoundError
     from .mailer import Mailer
 
+    if any(not i.strip() for i in args.ids):
+        raise UsageError("a message id cannot be empty")
     with contextlib.ExitStack() as stack:
         providers = _providers_from(args, stack)
-        chosen = [p for p in providers if p.name == args.name] if args.name else providers[:1]
-        if not chosen:
-            raise ValidationError(f"no configured provider named {args.name!r}", field="provider")
-        statuses = Mailer(chosen).status(SendResult(provider=chosen[0].name, message_ids=args.ids))
-    rows = [msgspec.to_builtins(s) for s in statuses]
+        with_status = [p for p in providers if p.capabilities.status]
+        if args.name:
+            chosen = [p for p in providers if p.name == args.name]
+            if not chosen:
+                raise UsageError(
+                    f"no configured provider named {args.name!r}; "
+                    f"configured: {', '.join(p.name for p in providers)}"
+                )
+        else:  # the first that can answer: AOTsend, say, has no status operation
+            chosen = with_status[:1]
+        if not chosen or not chosen[0].capabilities.status:
+            names = chosen[0].name if chosen else ", ".join(p.name for p in providers)
+            others = ", ".join(p.name for p in with_status)
+            raise UsageError(
+                f"{names} cannot report status"
+                + (f"; ask one that can with --name ({others})" if others else "")
+            )
+        provider = chosen[0]
+        try:
+            statuses = Mailer([provider]).status(
+                SendResult(provider=provider.name, message_ids=args.ids)
+            )
+        except NotFoundError as exc:  # CloudMails answers an unknown id with 404
+            statuses, missing = [], list(args.ids)
+            why = f" ({exc})"
+        else:
+            found = {s.message_id for s in statuses}
+            missing = [i for i in args.ids if i not in found]
+            why = ""
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([msgspec.to_builtins(s) for s in statuses], indent=2))
     else:
         for s in statuses:
             reason = f" ({s.reason.value})" if s.reason else ""
             print(
                 f"{s.message_id}  {s.recipient or '-'}  {s.state.value}{reason}  {s.timestamp or ''}"
             )
+    if missing:  # an id nobody knows is an answer too, not a silent success
+        print(
+            f"error: no status found at {provider.name} for {', '.join(missing)}{why}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -193,3 +193,50 @@ def test_webhooks_for_some_of_the_providers_name_the_others() -> None:
         "note: aotsend posts no webhooks: none of its events go out"
     ]
     assert [line.split()[0] for line in done.stdout.splitlines()[:2]] == ["aotsend", "sendcloud"]
+
+
+def test_status_of_an_unknown_id_says_so_and_exits_1(aurora: SandboxServer) -> None:
+    done = mailspec_cli("status", "--provider", aurora.url, "no-such-id")
+    assert done.stdout == ""
+    one_error_line(done, 1, "no status found at aurorasendcloud for no-such-id")
+
+
+def test_status_reports_the_known_ids_and_names_the_unknown_ones(aurora: SandboxServer) -> None:
+    import json
+
+    sent = mailspec_cli("send", "--provider", aurora.url, *MESSAGE)
+    assert sent.returncode == 0, sent.stderr
+    known = aurora.accepted[0].message_id
+    done = mailspec_cli("status", "--provider", aurora.url, "--json", known, "gone-1", "gone-2")
+    assert [row["message_id"] for row in json.loads(done.stdout)] == [known]
+    one_error_line(done, 1, "no status found at aurorasendcloud for gone-1, gone-2")
+
+
+def test_status_of_an_id_cloudmails_does_not_know() -> None:
+    with SandboxServer("cloudmails") as cloudmails:
+        done = mailspec_cli("status", "--provider", cloudmails.url, "no-such-id")
+    one_error_line(done, 1, "no status found at cloudmails for no-such-id (cloudmails 404")
+
+
+def test_status_in_the_sandbox_asks_a_provider_that_has_status() -> None:
+    done = mailspec_cli("status", "--sandbox", "no-such-id")  # aotsend comes first, has none
+    one_error_line(done, 1, "no status found at aurorasendcloud for no-such-id")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (
+            ("--sandbox", "--name", "aotsend", "id-1"),
+            "aotsend cannot report status; ask one that can with --name (aurorasendcloud, "
+            "cloudmails, sendcloud)",
+        ),
+        (("--provider", "aotsend://KEY@", "id-1"), "aotsend cannot report status"),
+        (("--sandbox", "--name", "nosuch", "id-1"), "no configured provider named 'nosuch'"),
+        (("--sandbox", ""), "a message id cannot be empty"),
+    ],
+)
+def test_status_usage_errors(args: tuple[str, ...], needle: str) -> None:
+    done = mailspec_cli("status", *args)
+    one_error_line(done, 2, needle)
+    assert done.stdout == ""
