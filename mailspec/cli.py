@@ -54,6 +54,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         )
         return 2
     spec_dir: Path = args.spec_dir
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} is not a directory")
     try:
         drift = generate(spec_dir, args.out, check_only=args.check)
     except GenerateError as exc:  # a mistyped folder: nothing was written
@@ -62,9 +64,18 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a folder that cannot be created or written
+        print(f"error: cannot write to {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     schema_path = spec_dir / "schema.json"
     schema = schema_text()
-    schema_stale = not schema_path.exists() or schema_path.read_text(encoding="utf-8") != schema
+    try:
+        schema_stale = not schema_path.exists() or schema_path.read_text(encoding="utf-8") != schema
+        if schema_stale and not args.check:
+            schema_path.write_text(schema, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: {schema_path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 1
     if args.check:
         lines = drift.lines() + ([f"differs: {schema_path}"] if schema_stale else [])
         for line in lines:
@@ -77,8 +88,6 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             return 1
         print("generated code is up to date")
         return 0
-    if schema_stale:
-        schema_path.write_text(schema, encoding="utf-8")
     for line in drift.written_lines() + (["wrote:   schema.json"] if schema_stale else []):
         print(line)
     print("generated code is up to date" if not drift and not schema_stale else "done")
@@ -276,7 +285,12 @@ def _providers_from(args: argparse.Namespace, stack: contextlib.ExitStack) -> li
         raise ValidationError(
             "no provider: give --provider URL, set MAILSPEC_PROVIDERS, or use --sandbox"
         )
-    return [provider_from_url(url) for url in urls]
+    try:
+        return [provider_from_url(url) for url in urls]
+    except MailspecError:
+        raise
+    except ValueError as exc:  # urllib's own ("Invalid IPv6 URL"): never echo the URL
+        raise ValidationError(f"not a provider URL ({exc})", field="url") from None
 
 
 def _message_from(args: argparse.Namespace) -> Message:

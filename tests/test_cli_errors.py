@@ -240,3 +240,24 @@ def test_status_usage_errors(args: tuple[str, ...], needle: str) -> None:
     done = mailspec_cli("status", *args)
     one_error_line(done, 2, needle)
     assert done.stdout == ""
+
+
+def test_a_provider_url_urllib_cannot_split(aurora: SandboxServer) -> None:
+    done = mailspec_cli("send", "--provider", "aurorasendcloud://u:SENTINEL-KEY@[us", *MESSAGE)
+    one_error_line(done, 1, "url: not a provider URL")
+    assert "SENTINEL-KEY" not in done.stderr
+
+
+@pytest.mark.parametrize("check", [[], ["--check"]])
+def test_generate_into_a_file_is_refused(tmp_path: Path, check: list[str]) -> None:
+    target = tmp_path / "not-a-folder"
+    target.write_text("mine\n", encoding="utf-8")
+    done = mailspec_cli("generate", *check, "--out", str(target))
+    one_error_line(done, 2, f"--out {target} is not a directory")
+    assert target.read_text(encoding="utf-8") == "mine\n"
+
+
+def test_generate_into_a_folder_that_cannot_be_made(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    done = mailspec_cli("generate", "--out", str(tmp_path / "file" / "generated"))
+    one_error_line(done, 1, f"cannot write to {tmp_path / 'file' / 'generated'}: ")
