@@ -1,4 +1,5 @@
-"""``mailspec`` on the command line: generate, codes, providers, webhook verify."""
+"""``mailspec`` on the command line: send, status, sandbox, demo, codes, providers,
+generate, webhook verify. No traceback escapes: every error is one ``error:`` line."""
 
 from __future__ import annotations
 
@@ -484,29 +485,100 @@ def _attempts(attempts: Sequence[Attempt]) -> list[dict[str, Any]]:
     ]
 
 
+_DESCRIPTION = """\
+mailspec puts transactional-email providers ({providers}) behind one send() and
+status(), with failover between them. From the command line: send a message, ask for
+its delivery status, run a local sandbox of the providers, explain their status codes,
+verify webhooks, and regenerate the clients from their YAML specs."""
+
+_EPILOG = """\
+Providers are URLs, PROVIDER://CREDENTIALS@REGION (for example
+aurorasendcloud://USER:KEY@us), from --provider or $MAILSPEC_PROVIDERS; --sandbox uses
+local sandbox servers instead. Errors are one line on stderr: exit 2 for a bad argument,
+1 when the command ran and failed. `mailspec COMMAND --help` describes each command."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mailspec", description=__doc__)
+    from .registry import available
+
+    parser = _Parser(
+        prog="mailspec",
+        description=_DESCRIPTION.format(providers=", ".join(available())),
+        epilog=_EPILOG,
+    )
     parser.add_argument(
         "--version", action="version", version=f"mailspec {__version__}", help="print the version"
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    gen = sub.add_parser("generate", help="regenerate clients from the YAML specs")
-    gen.add_argument("--spec-dir", type=Path, default=_default_dir("spec"))
-    gen.add_argument("--out", type=Path, default=_default_dir("generated"))
-    gen.add_argument("--check", action="store_true", help="exit 1 if the output is not up to date")
-    gen.set_defaults(run=_cmd_generate)
-    codes = sub.add_parser("codes", help="explain a provider's status codes")
-    codes.add_argument("provider")
-    codes.add_argument("code", type=int, nargs="?", help="one code (default: the whole table)")
-    codes.add_argument("--json", action="store_true", help="machine-readable output")
-    codes.set_defaults(run=_cmd_codes)
-    providers = sub.add_parser("providers", help="the capability matrix of every provider spec")
-    providers.add_argument("--json", action="store_true", help="machine-readable output")
-    providers.set_defaults(run=_cmd_providers)
-    sandbox = sub.add_parser(
-        "sandbox", help="run local servers that behave like the providers", allow_abbrev=False
+    sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
+
+    send = sub.add_parser(
+        "send",
+        help="send one message through the configured providers, with failover",
+        description="Send one message through the providers, in order: when one fails in a "
+        "way another may not, the next is tried. Prints the provider that accepted it and "
+        "the message ids (what `mailspec status` asks about).",
     )
-    sandbox.add_argument("providers", nargs="*", help="which providers (default: all)")
+    _provider_options(send)
+    send.add_argument(
+        "--file",
+        metavar="PATH",
+        help="a TOML (.toml) or JSON file holding Message fields (from_email, to, subject, "
+        "html, text, attachments, ...); the flags below override it",
+    )
+    send.add_argument("--from", dest="from_email", metavar="ADDRESS", help="the sender's address")
+    send.add_argument("--from-name", metavar="NAME", help="the sender's display name")
+    send.add_argument("--to", action="append", metavar="ADDRESS", help="a recipient; repeatable")
+    send.add_argument("--cc", action="append", metavar="ADDRESS", help="a copy; repeatable")
+    send.add_argument("--bcc", action="append", metavar="ADDRESS", help="a blind copy; repeatable")
+    send.add_argument("--subject", help="the subject line")
+    send.add_argument("--html", metavar="HTML", help="the HTML body")
+    send.add_argument("--text", metavar="TEXT", help="the plain-text body")
+    send.add_argument(
+        "--template", metavar="NAME", help="a template stored at the provider, instead of a body"
+    )
+    send.add_argument(
+        "--var",
+        action="append",
+        type=_name_value,
+        metavar="NAME=VALUE",
+        help="a template variable; repeatable (added to the file's variables)",
+    )
+    send.add_argument(
+        "--on-ambiguous",
+        choices=("stop", "failover"),
+        default="stop",
+        help="when a provider may have sent the message (a timeout after the request went "
+        "out): stop, so it goes out at most once (default), or fail over, so it goes out "
+        "at least once",
+    )
+    send.set_defaults(run=_cmd_send)
+
+    status = sub.add_parser(
+        "status",
+        help="the delivery status of sent messages",
+        description="Ask one provider for the delivery status of message ids it returned. "
+        "Prints one line per message and recipient; an id the provider has no status for "
+        "is named on stderr, with exit 1.",
+    )
+    _provider_options(status)
+    status.add_argument(
+        "--name",
+        metavar="PROVIDER",
+        help="which configured provider to ask (default: the first that reports status)",
+    )
+    status.add_argument("ids", nargs="+", metavar="ID", help="the provider's message ids")
+    status.set_defaults(run=_cmd_status)
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run local servers that behave like the providers",
+        description="Run local servers on 127.0.0.1 that behave like the providers, and "
+        "print each one's base URL and (not secret) credentials; stops on Ctrl-C.",
+        allow_abbrev=False,
+    )
+    sandbox.add_argument(
+        "providers", nargs="*", metavar="PROVIDER", help="which providers (default: all)"
+    )
     sandbox.add_argument(
         "--port",
         type=_port,
@@ -522,7 +594,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--webhook-url",
         metavar="URL",
-        help="post each provider's signed webhook events to URL/<provider>",
+        help="post each provider's signed webhook events to URL/<provider> (an http:// or "
+        "https:// URL; providers that post no webhooks are named)",
     )
     sandbox.add_argument(
         "--webhook-secret-env",
@@ -533,43 +606,72 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--json", action="store_true", help="machine-readable output")
     sandbox.set_defaults(run=_cmd_sandbox)
-    demo = sub.add_parser("demo", help="failover between sandbox providers, with a checked summary")
+
+    demo = sub.add_parser(
+        "demo",
+        help="failover between sandbox providers, with a checked summary",
+        description="Send messages through sandbox providers that fail on purpose, and "
+        "check that every message was delivered once and reported by its webhook; exit 1 "
+        "when the summary does not add up.",
+    )
     demo.add_argument(
-        "--messages", type=int, default=40, help="how many messages to send (default 40)"
+        "--messages", type=int, default=40, metavar="N", help="how many messages (default 40)"
     )
     demo.add_argument("--json", action="store_true", help="machine-readable output")
     demo.set_defaults(run=_cmd_demo)
-    send = sub.add_parser(
-        "send", help="send one message through the configured providers, with failover"
+
+    codes = sub.add_parser(
+        "codes",
+        help="explain a provider's status codes",
+        description="Explain a provider's status codes: category, whether a retry may "
+        "succeed, and the provider's message.",
     )
-    _provider_options(send)
-    send.add_argument("--file", help="a JSON or TOML file holding Message fields")
-    send.add_argument("--from", dest="from_email")
-    send.add_argument("--from-name")
-    send.add_argument("--to", action="append", help="repeatable")
-    send.add_argument("--cc", action="append")
-    send.add_argument("--bcc", action="append")
-    send.add_argument("--subject")
-    send.add_argument("--html")
-    send.add_argument("--text")
-    send.add_argument("--template")
-    send.add_argument(
-        "--var",
-        action="append",
-        type=_name_value,
-        metavar="NAME=VALUE",
-        help="a template variable; repeatable (added to the file's variables)",
+    codes.add_argument("provider", metavar="PROVIDER", help="a provider's name")
+    codes.add_argument(
+        "code", type=int, nargs="?", metavar="CODE", help="one code (default: the whole table)"
     )
-    send.add_argument("--on-ambiguous", choices=("stop", "failover"), default="stop")
-    send.set_defaults(run=_cmd_send)
-    status = sub.add_parser("status", help="delivery status of sent messages")
-    _provider_options(status)
-    status.add_argument("--name", help="which configured provider to ask (default: the first)")
-    status.add_argument("ids", nargs="+", help="the provider's message ids")
-    status.set_defaults(run=_cmd_status)
-    webhook = sub.add_parser("webhook", help="webhook tools").add_subparsers(
-        dest="webhook_command", required=True
+    codes.add_argument("--json", action="store_true", help="machine-readable output")
+    codes.set_defaults(run=_cmd_codes)
+
+    providers = sub.add_parser(
+        "providers",
+        help="the capability matrix of every provider spec",
+        description="What each provider supports, from its spec: one row per provider.",
     )
+    providers.add_argument("--json", action="store_true", help="machine-readable output")
+    providers.set_defaults(run=_cmd_providers)
+
+    gen = sub.add_parser(
+        "generate",
+        help="regenerate clients from the YAML specs, or check them",
+        description="Regenerate the provider clients and spec/schema.json from the YAML "
+        "specs (needs the codegen extra). A spec mistake is reported with file, line and "
+        "field, and nothing is written.",
+    )
+    gen.add_argument(
+        "--spec-dir",
+        type=Path,
+        default=_default_dir("spec"),
+        metavar="DIR",
+        help="the folder of provider specs (default: spec/)",
+    )
+    gen.add_argument(
+        "--out",
+        type=Path,
+        default=_default_dir("generated"),
+        metavar="DIR",
+        help="the folder to write the clients to (default: generated/)",
+    )
+    gen.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if the output is not up to date"
+    )
+    gen.set_defaults(run=_cmd_generate)
+
+    webhook = sub.add_parser(
+        "webhook",
+        help="webhook tools (webhook verify)",
+        description="Webhook tools for a receiver of provider events.",
+    ).add_subparsers(dest="webhook_command", required=True, title="commands", metavar="COMMAND")
     verify = webhook.add_parser(
         "verify",
         # no prefixes: `--secret KEY` must fail, not be taken as --secret-env's NAME
@@ -579,8 +681,10 @@ def build_parser() -> argparse.ArgumentParser:
         "The secret (the webhook key, or CloudMails' shared secret) is read from an "
         "environment variable, never from a flag.",
     )
-    verify.add_argument("provider")
-    verify.add_argument("--body", default="-", help="a file holding the body, or - for stdin")
+    verify.add_argument("provider", metavar="PROVIDER", help="the provider that posted it")
+    verify.add_argument(
+        "--body", default="-", metavar="FILE", help="a file holding the body, or - for stdin"
+    )
     verify.add_argument(
         "--header", action="append", metavar="'NAME: VALUE'", help="a request header; repeatable"
     )
@@ -608,10 +712,11 @@ def _provider_options(parser: argparse.ArgumentParser) -> None:
         "--provider",
         action="append",
         metavar="URL",
-        help="e.g. aurorasendcloud://USER:KEY@us; repeatable, in failover order (default: $MAILSPEC_PROVIDERS)",
+        help="a provider URL, e.g. aurorasendcloud://USER:KEY@us; repeatable, in failover "
+        "order (default: $MAILSPEC_PROVIDERS, space- or comma-separated)",
     )
     parser.add_argument(
-        "--sandbox", action="store_true", help="send to local sandbox providers instead"
+        "--sandbox", action="store_true", help="use local sandbox providers instead"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 

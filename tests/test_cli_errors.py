@@ -54,11 +54,11 @@ def test_version() -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        ((), "the following arguments are required: command"),
+        ((), "the following arguments are required: COMMAND"),
         (("nosuch",), "invalid choice: 'nosuch'"),
         (("sandbox", "--port", "abc"), "argument --port: invalid int value: 'abc'"),
         (("demo", "--messages", "many"), "argument --messages: invalid int value: 'many'"),
-        (("codes",), "the following arguments are required: provider"),
+        (("codes",), "the following arguments are required: PROVIDER"),
     ],
 )
 def test_argparse_errors_are_one_line_with_exit_2(args: tuple[str, ...], needle: str) -> None:
@@ -261,3 +261,44 @@ def test_generate_into_a_folder_that_cannot_be_made(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x", encoding="utf-8")
     done = mailspec_cli("generate", "--out", str(tmp_path / "file" / "generated"))
     one_error_line(done, 1, f"cannot write to {tmp_path / 'file' / 'generated'}: ")
+
+
+def _parsers() -> Iterator[tuple[str, object]]:
+    import argparse
+
+    from mailspec.cli import build_parser
+
+    todo: list[argparse.ArgumentParser] = [build_parser()]
+    while todo:
+        parser = todo.pop()
+        yield parser.prog, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                todo.extend(action.choices.values())
+
+
+def test_every_command_and_option_has_a_help_text() -> None:
+    import argparse
+
+    missing = []
+    for prog, parser in _parsers():
+        assert isinstance(parser, argparse.ArgumentParser)
+        if not parser.description:
+            missing.append(f"{prog}: description")
+        for action in parser._actions:
+            if not action.help and not isinstance(action, argparse._SubParsersAction):
+                missing.append(f"{prog} {'/'.join(action.option_strings) or action.dest}")
+            if isinstance(action, argparse._SubParsersAction):
+                helped = {choice.dest for choice in action._choices_actions if choice.help}
+                missing.extend(f"{prog} {name}" for name in action.choices if name not in helped)
+    assert missing == []
+
+
+def test_the_top_level_help_says_what_mailspec_is_and_lists_every_command() -> None:
+    done = mailspec_cli("--help")
+    assert done.returncode == 0
+    assert "transactional-email providers" in done.stdout and "failover" in done.stdout
+    for command in ("send", "status", "sandbox", "demo", "codes", "providers", "generate",
+                    "webhook"):  # fmt: skip
+        assert f"\n    {command} " in done.stdout or f"\n    {command}\n" in done.stdout
+    assert "PROVIDER://CREDENTIALS@REGION" in done.stdout
