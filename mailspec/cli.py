@@ -334,7 +334,11 @@ def _message_from(args: argparse.Namespace) -> Message:
     try:
         return msgspec.convert(fields, Message)
     except msgspec.ValidationError as exc:
-        raise ValidationError(str(exc), field="message") from None
+        message = str(exc)
+        for field, flag in (("from_email", "--from"), ("to", "--to")):
+            if message == f"Object missing required field `{field}`":
+                message += f": give {flag}, or {field} in the --file"
+        raise ValidationError(message, field="message") from None
 
 
 def _name_value(text: str) -> tuple[str, str]:

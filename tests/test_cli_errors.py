@@ -302,3 +302,17 @@ def test_the_top_level_help_says_what_mailspec_is_and_lists_every_command() -> N
                     "webhook"):  # fmt: skip
         assert f"\n    {command} " in done.stdout or f"\n    {command}\n" in done.stdout
     assert "PROVIDER://CREDENTIALS@REGION" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        ((), "missing required field `from_email`: give --from, or from_email in the --file"),
+        (("--from", "a@example.com"), "missing required field `to`: give --to, or to in the"),
+    ],
+)
+def test_a_message_without_sender_or_recipient_names_the_flag(
+    aurora: SandboxServer, args: tuple[str, ...], needle: str
+) -> None:
+    done = mailspec_cli("send", "--provider", aurora.url, *args)
+    one_error_line(done, 1, needle)
