@@ -296,7 +296,9 @@ def _providers_from(args: argparse.Namespace, stack: contextlib.ExitStack) -> li
 
 def _message_from(args: argparse.Namespace) -> Message:
     fields: dict[str, Any] = {}
-    if args.file:
+    if args.file == "":
+        raise UsageError("--file needs a path")
+    if args.file is not None:
         path = Path(args.file)
         try:
             text = path.read_bytes()

@@ -316,3 +316,9 @@ def test_a_message_without_sender_or_recipient_names_the_flag(
 ) -> None:
     done = mailspec_cli("send", "--provider", aurora.url, *args)
     one_error_line(done, 1, needle)
+
+
+def test_an_empty_file_name_is_not_taken_for_no_file(aurora: SandboxServer) -> None:
+    done = mailspec_cli("send", "--provider", aurora.url, *MESSAGE, "--file", "")
+    one_error_line(done, 2, "--file needs a path")
+    assert aurora.requests == 0
