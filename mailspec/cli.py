@@ -1,4 +1,5 @@
-"""``mailspec`` on the command line: generate, codes, providers, webhook verify."""
+"""``mailspec`` on the command line: send, status, sandbox, demo, codes, providers,
+generate, webhook verify. No traceback escapes: every error is one ``error:`` line."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import sys
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 
+from . import __version__
 from .errors import MailspecError, ValidationError
 from .message import Message
 from .results import Attempt, SendResult
@@ -22,6 +25,17 @@ from .results import Attempt, SendResult
 __all__ = ["main"]
 
 _PROJECT = Path(__file__).resolve().parent.parent
+
+
+class UsageError(Exception):
+    """A bad argument found after parsing: one ``error:`` line and exit 2, as argparse's."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line (``mailspec X --help`` shows usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def _default_dir(name: str) -> Path:
@@ -41,6 +55,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         )
         return 2
     spec_dir: Path = args.spec_dir
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} is not a directory")
     try:
         drift = generate(spec_dir, args.out, check_only=args.check)
     except GenerateError as exc:  # a mistyped folder: nothing was written
@@ -49,9 +65,18 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a folder that cannot be created or written
+        print(f"error: cannot write to {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     schema_path = spec_dir / "schema.json"
     schema = schema_text()
-    schema_stale = not schema_path.exists() or schema_path.read_text(encoding="utf-8") != schema
+    try:
+        schema_stale = not schema_path.exists() or schema_path.read_text(encoding="utf-8") != schema
+        if schema_stale and not args.check:
+            schema_path.write_text(schema, encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: {schema_path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 1
     if args.check:
         lines = drift.lines() + ([f"differs: {schema_path}"] if schema_stale else [])
         for line in lines:
@@ -64,8 +89,6 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             return 1
         print("generated code is up to date")
         return 0
-    if schema_stale:
-        schema_path.write_text(schema, encoding="utf-8")
     for line in drift.written_lines() + (["wrote:   schema.json"] if schema_stale else []):
         print(line)
     print("generated code is up to date" if not drift and not schema_stale else "done")
@@ -140,25 +163,76 @@ def _cmd_providers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    """``--port``, as argparse's ``type``."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {port}")
+    return port
+
+
+def _seconds(text: str) -> float:
+    """``--seconds``, as argparse's ``type``: finite, not negative."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number, 0 or more, got {text!r}")
+    return seconds
+
+
+def _check_webhook_url(url: str) -> None:
+    """An http(s) URL with a host; never echoed, as it may carry the receiver's secret."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (parsing the port is what raises on a bad one)
+    except ValueError as exc:
+        raise UsageError(f"--webhook-url: not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError("--webhook-url: expected an http:// or https:// URL with a host")
+
+
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     import threading
 
+    from .registry import available, spec
     from .sandbox import Sandbox
 
-    names = args.providers or None
+    known = available()
+    names = list(dict.fromkeys(args.providers)) or None  # a name given twice runs once
+    for name in names or []:
+        if name not in known:
+            raise UsageError(f"unknown provider {name!r}; known: {', '.join(known)}")
     if args.port and (not names or len(names) != 1):
-        print("error: --port needs exactly one provider", file=sys.stderr)
-        return 2
+        raise UsageError("--port needs exactly one provider")
     secret = os.environ.get(args.webhook_secret_env)
-    if args.webhook_url and not secret:
-        print(
-            f"error: --webhook-url needs the key to sign events with in ${args.webhook_secret_env}",
-            file=sys.stderr,
-        )
-        return 2
-    sandbox = Sandbox(names, ports={names[0]: args.port} if names and args.port else {})
+    if args.webhook_url is not None:
+        _check_webhook_url(args.webhook_url)
+        chosen = names or known
+        without = [n for n in chosen if spec(n).webhooks is None]
+        if without == chosen:
+            posting = ", ".join(n for n in known if spec(n).webhooks is not None)
+            raise UsageError(
+                f"{', '.join(without)} posts no webhooks; --webhook-url needs one of {posting}"
+            )
+        if not secret:
+            raise UsageError(
+                f"--webhook-url needs the key to sign events with in ${args.webhook_secret_env}"
+            )
+        for name in without:  # some of several: say so, rather than post nothing silently
+            print(f"note: {name} posts no webhooks: none of its events go out", file=sys.stderr)
+    try:
+        sandbox = Sandbox(names, ports={names[0]: args.port} if names and args.port else {})
+    except OSError as exc:
+        raise ValidationError(
+            f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}", field="port"
+        ) from None
     with sandbox:
-        if args.webhook_url:
+        if args.webhook_url is not None:
             sandbox.send_webhooks(args.webhook_url, secret=secret)
         if args.json:
             rows = [
@@ -212,12 +286,19 @@ def _providers_from(args: argparse.Namespace, stack: contextlib.ExitStack) -> li
         raise ValidationError(
             "no provider: give --provider URL, set MAILSPEC_PROVIDERS, or use --sandbox"
         )
-    return [provider_from_url(url) for url in urls]
+    try:
+        return [provider_from_url(url) for url in urls]
+    except MailspecError:
+        raise
+    except ValueError as exc:  # urllib's own ("Invalid IPv6 URL"): never echo the URL
+        raise ValidationError(f"not a provider URL ({exc})", field="url") from None
 
 
 def _message_from(args: argparse.Namespace) -> Message:
     fields: dict[str, Any] = {}
-    if args.file:
+    if args.file == "":
+        raise UsageError("--file needs a path")
+    if args.file is not None:
         path = Path(args.file)
         try:
             text = path.read_bytes()
@@ -226,6 +307,13 @@ def _message_from(args: argparse.Namespace) -> Message:
             raise ValidationError(f"cannot read {path}: {exc}", field="file") from None
         if not isinstance(fields, dict):
             raise ValidationError("the message file must hold one object", field="file")
+        unknown = sorted(set(fields) - set(Message.__struct_fields__))
+        if unknown:  # a misspelt key would otherwise be dropped without a word
+            raise ValidationError(
+                f"{path}: unknown field(s) {', '.join(map(str, unknown))}; "
+                f"expected some of {', '.join(Message.__struct_fields__)}",
+                field="file",
+            )
     flags = {
         "from_email": args.from_email,
         "from_name": args.from_name,
@@ -239,14 +327,28 @@ def _message_from(args: argparse.Namespace) -> Message:
         if getattr(args, name):
             fields[name] = getattr(args, name)
     if args.var:
-        fields["variables"] = {
-            **fields.get("variables", {}),
-            **dict(v.split("=", 1) for v in args.var),
-        }
+        from_file = fields.get("variables", {})
+        if not isinstance(from_file, dict):
+            raise ValidationError(
+                "variables in the message file must be a table of NAME = VALUE", field="file"
+            )
+        fields["variables"] = {**from_file, **dict(args.var)}
     try:
         return msgspec.convert(fields, Message)
     except msgspec.ValidationError as exc:
-        raise ValidationError(str(exc), field="message") from None
+        message = str(exc)
+        for field, flag in (("from_email", "--from"), ("to", "--to")):
+            if message == f"Object missing required field `{field}`":
+                message += f": give {flag}, or {field} in the --file"
+        raise ValidationError(message, field="message") from None
+
+
+def _name_value(text: str) -> tuple[str, str]:
+    """``--var NAME=VALUE``, as argparse's ``type``."""
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text[:60]!r}")
+    return name, value
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
@@ -274,23 +376,56 @@ def _cmd_send(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from .errors import NotFoundError
     from .mailer import Mailer
 
+    if any(not i.strip() for i in args.ids):
+        raise UsageError("a message id cannot be empty")
     with contextlib.ExitStack() as stack:
         providers = _providers_from(args, stack)
-        chosen = [p for p in providers if p.name == args.name] if args.name else providers[:1]
-        if not chosen:
-            raise ValidationError(f"no configured provider named {args.name!r}", field="provider")
-        statuses = Mailer(chosen).status(SendResult(provider=chosen[0].name, message_ids=args.ids))
-    rows = [msgspec.to_builtins(s) for s in statuses]
+        with_status = [p for p in providers if p.capabilities.status]
+        if args.name:
+            chosen = [p for p in providers if p.name == args.name]
+            if not chosen:
+                raise UsageError(
+                    f"no configured provider named {args.name!r}; "
+                    f"configured: {', '.join(p.name for p in providers)}"
+                )
+        else:  # the first that can answer: AOTsend, say, has no status operation
+            chosen = with_status[:1]
+        if not chosen or not chosen[0].capabilities.status:
+            names = chosen[0].name if chosen else ", ".join(p.name for p in providers)
+            others = ", ".join(p.name for p in with_status)
+            raise UsageError(
+                f"{names} cannot report status"
+                + (f"; ask one that can with --name ({others})" if others else "")
+            )
+        provider = chosen[0]
+        try:
+            statuses = Mailer([provider]).status(
+                SendResult(provider=provider.name, message_ids=args.ids)
+            )
+        except NotFoundError as exc:  # CloudMails answers an unknown id with 404
+            statuses, missing = [], list(args.ids)
+            why = f" ({exc})"
+        else:
+            found = {s.message_id for s in statuses}
+            missing = [i for i in args.ids if i not in found]
+            why = ""
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([msgspec.to_builtins(s) for s in statuses], indent=2))
     else:
         for s in statuses:
             reason = f" ({s.reason.value})" if s.reason else ""
             print(
                 f"{s.message_id}  {s.recipient or '-'}  {s.state.value}{reason}  {s.timestamp or ''}"
             )
+    if missing:  # an id nobody knows is an answer too, not a silent success
+        print(
+            f"error: no status found at {provider.name} for {', '.join(missing)}{why}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -356,34 +491,117 @@ def _attempts(attempts: Sequence[Attempt]) -> list[dict[str, Any]]:
     ]
 
 
+_DESCRIPTION = """\
+mailspec puts transactional-email providers ({providers}) behind one send() and
+status(), with failover between them. From the command line: send a message, ask for
+its delivery status, run a local sandbox of the providers, explain their status codes,
+verify webhooks, and regenerate the clients from their YAML specs."""
+
+_EPILOG = """\
+Providers are URLs, PROVIDER://CREDENTIALS@REGION (for example
+aurorasendcloud://USER:KEY@us), from --provider or $MAILSPEC_PROVIDERS; --sandbox uses
+local sandbox servers instead. Errors are one line on stderr: exit 2 for a bad argument,
+1 when the command ran and failed. `mailspec COMMAND --help` describes each command."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mailspec", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    gen = sub.add_parser("generate", help="regenerate clients from the YAML specs")
-    gen.add_argument("--spec-dir", type=Path, default=_default_dir("spec"))
-    gen.add_argument("--out", type=Path, default=_default_dir("generated"))
-    gen.add_argument("--check", action="store_true", help="exit 1 if the output is not up to date")
-    gen.set_defaults(run=_cmd_generate)
-    codes = sub.add_parser("codes", help="explain a provider's status codes")
-    codes.add_argument("provider")
-    codes.add_argument("code", type=int, nargs="?", help="one code (default: the whole table)")
-    codes.add_argument("--json", action="store_true", help="machine-readable output")
-    codes.set_defaults(run=_cmd_codes)
-    providers = sub.add_parser("providers", help="the capability matrix of every provider spec")
-    providers.add_argument("--json", action="store_true", help="machine-readable output")
-    providers.set_defaults(run=_cmd_providers)
-    sandbox = sub.add_parser(
-        "sandbox", help="run local servers that behave like the providers", allow_abbrev=False
+    from .registry import available
+
+    parser = _Parser(
+        prog="mailspec",
+        description=_DESCRIPTION.format(providers=", ".join(available())),
+        epilog=_EPILOG,
     )
-    sandbox.add_argument("providers", nargs="*", help="which providers (default: all)")
-    sandbox.add_argument("--port", type=int, default=0, help="a fixed port (one provider only)")
+    parser.add_argument(
+        "--version", action="version", version=f"mailspec {__version__}", help="print the version"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
+
+    send = sub.add_parser(
+        "send",
+        help="send one message through the configured providers, with failover",
+        description="Send one message through the providers, in order: when one fails in a "
+        "way another may not, the next is tried. Prints the provider that accepted it and "
+        "the message ids (what `mailspec status` asks about).",
+    )
+    _provider_options(send)
+    send.add_argument(
+        "--file",
+        metavar="PATH",
+        help="a TOML (.toml) or JSON file holding Message fields (from_email, to, subject, "
+        "html, text, attachments, ...); the flags below override it",
+    )
+    send.add_argument("--from", dest="from_email", metavar="ADDRESS", help="the sender's address")
+    send.add_argument("--from-name", metavar="NAME", help="the sender's display name")
+    send.add_argument("--to", action="append", metavar="ADDRESS", help="a recipient; repeatable")
+    send.add_argument("--cc", action="append", metavar="ADDRESS", help="a copy; repeatable")
+    send.add_argument("--bcc", action="append", metavar="ADDRESS", help="a blind copy; repeatable")
+    send.add_argument("--subject", help="the subject line")
+    send.add_argument("--html", metavar="HTML", help="the HTML body")
+    send.add_argument("--text", metavar="TEXT", help="the plain-text body")
+    send.add_argument(
+        "--template", metavar="NAME", help="a template stored at the provider, instead of a body"
+    )
+    send.add_argument(
+        "--var",
+        action="append",
+        type=_name_value,
+        metavar="NAME=VALUE",
+        help="a template variable; repeatable (added to the file's variables)",
+    )
+    send.add_argument(
+        "--on-ambiguous",
+        choices=("stop", "failover"),
+        default="stop",
+        help="when a provider may have sent the message (a timeout after the request went "
+        "out): stop, so it goes out at most once (default), or fail over, so it goes out "
+        "at least once",
+    )
+    send.set_defaults(run=_cmd_send)
+
+    status = sub.add_parser(
+        "status",
+        help="the delivery status of sent messages",
+        description="Ask one provider for the delivery status of message ids it returned. "
+        "Prints one line per message and recipient; an id the provider has no status for "
+        "is named on stderr, with exit 1.",
+    )
+    _provider_options(status)
+    status.add_argument(
+        "--name",
+        metavar="PROVIDER",
+        help="which configured provider to ask (default: the first that reports status)",
+    )
+    status.add_argument("ids", nargs="+", metavar="ID", help="the provider's message ids")
+    status.set_defaults(run=_cmd_status)
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="run local servers that behave like the providers",
+        description="Run local servers on 127.0.0.1 that behave like the providers, and "
+        "print each one's base URL and (not secret) credentials; stops on Ctrl-C.",
+        allow_abbrev=False,
+    )
     sandbox.add_argument(
-        "--seconds", type=float, default=0, help="stop after this long (default: until Ctrl-C)"
+        "providers", nargs="*", metavar="PROVIDER", help="which providers (default: all)"
+    )
+    sandbox.add_argument(
+        "--port",
+        type=_port,
+        default=0,
+        help="listen on this port of 127.0.0.1 (one provider only; default: any free port)",
+    )
+    sandbox.add_argument(
+        "--seconds",
+        type=_seconds,
+        default=0,
+        help="stop after this many seconds (default 0: run until Ctrl-C)",
     )
     sandbox.add_argument(
         "--webhook-url",
         metavar="URL",
-        help="post each provider's signed webhook events to URL/<provider>",
+        help="post each provider's signed webhook events to URL/<provider> (an http:// or "
+        "https:// URL; providers that post no webhooks are named)",
     )
     sandbox.add_argument(
         "--webhook-secret-env",
@@ -394,39 +612,72 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--json", action="store_true", help="machine-readable output")
     sandbox.set_defaults(run=_cmd_sandbox)
-    demo = sub.add_parser("demo", help="failover between sandbox providers, with a checked summary")
+
+    demo = sub.add_parser(
+        "demo",
+        help="failover between sandbox providers, with a checked summary",
+        description="Send messages through sandbox providers that fail on purpose, and "
+        "check that every message was delivered once and reported by its webhook; exit 1 "
+        "when the summary does not add up.",
+    )
     demo.add_argument(
-        "--messages", type=int, default=40, help="how many messages to send (default 40)"
+        "--messages", type=int, default=40, metavar="N", help="how many messages (default 40)"
     )
     demo.add_argument("--json", action="store_true", help="machine-readable output")
     demo.set_defaults(run=_cmd_demo)
-    send = sub.add_parser(
-        "send", help="send one message through the configured providers, with failover"
+
+    codes = sub.add_parser(
+        "codes",
+        help="explain a provider's status codes",
+        description="Explain a provider's status codes: category, whether a retry may "
+        "succeed, and the provider's message.",
     )
-    _provider_options(send)
-    send.add_argument("--file", help="a JSON or TOML file holding Message fields")
-    send.add_argument("--from", dest="from_email")
-    send.add_argument("--from-name")
-    send.add_argument("--to", action="append", help="repeatable")
-    send.add_argument("--cc", action="append")
-    send.add_argument("--bcc", action="append")
-    send.add_argument("--subject")
-    send.add_argument("--html")
-    send.add_argument("--text")
-    send.add_argument("--template")
-    send.add_argument(
-        "--var", action="append", metavar="NAME=VALUE", help="a template variable; repeatable"
+    codes.add_argument("provider", metavar="PROVIDER", help="a provider's name")
+    codes.add_argument(
+        "code", type=int, nargs="?", metavar="CODE", help="one code (default: the whole table)"
     )
-    send.add_argument("--on-ambiguous", choices=("stop", "failover"), default="stop")
-    send.set_defaults(run=_cmd_send)
-    status = sub.add_parser("status", help="delivery status of sent messages")
-    _provider_options(status)
-    status.add_argument("--name", help="which configured provider to ask (default: the first)")
-    status.add_argument("ids", nargs="+", help="the provider's message ids")
-    status.set_defaults(run=_cmd_status)
-    webhook = sub.add_parser("webhook", help="webhook tools").add_subparsers(
-        dest="webhook_command", required=True
+    codes.add_argument("--json", action="store_true", help="machine-readable output")
+    codes.set_defaults(run=_cmd_codes)
+
+    providers = sub.add_parser(
+        "providers",
+        help="the capability matrix of every provider spec",
+        description="What each provider supports, from its spec: one row per provider.",
     )
+    providers.add_argument("--json", action="store_true", help="machine-readable output")
+    providers.set_defaults(run=_cmd_providers)
+
+    gen = sub.add_parser(
+        "generate",
+        help="regenerate clients from the YAML specs, or check them",
+        description="Regenerate the provider clients and spec/schema.json from the YAML "
+        "specs (needs the codegen extra). A spec mistake is reported with file, line and "
+        "field, and nothing is written.",
+    )
+    gen.add_argument(
+        "--spec-dir",
+        type=Path,
+        default=_default_dir("spec"),
+        metavar="DIR",
+        help="the folder of provider specs (default: spec/)",
+    )
+    gen.add_argument(
+        "--out",
+        type=Path,
+        default=_default_dir("generated"),
+        metavar="DIR",
+        help="the folder to write the clients to (default: generated/)",
+    )
+    gen.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if the output is not up to date"
+    )
+    gen.set_defaults(run=_cmd_generate)
+
+    webhook = sub.add_parser(
+        "webhook",
+        help="webhook tools (webhook verify)",
+        description="Webhook tools for a receiver of provider events.",
+    ).add_subparsers(dest="webhook_command", required=True, title="commands", metavar="COMMAND")
     verify = webhook.add_parser(
         "verify",
         # no prefixes: `--secret KEY` must fail, not be taken as --secret-env's NAME
@@ -436,8 +687,10 @@ def build_parser() -> argparse.ArgumentParser:
         "The secret (the webhook key, or CloudMails' shared secret) is read from an "
         "environment variable, never from a flag.",
     )
-    verify.add_argument("provider")
-    verify.add_argument("--body", default="-", help="a file holding the body, or - for stdin")
+    verify.add_argument("provider", metavar="PROVIDER", help="the provider that posted it")
+    verify.add_argument(
+        "--body", default="-", metavar="FILE", help="a file holding the body, or - for stdin"
+    )
     verify.add_argument(
         "--header", action="append", metavar="'NAME: VALUE'", help="a request header; repeatable"
     )
@@ -465,10 +718,11 @@ def _provider_options(parser: argparse.ArgumentParser) -> None:
         "--provider",
         action="append",
         metavar="URL",
-        help="e.g. aurorasendcloud://USER:KEY@us; repeatable, in failover order (default: $MAILSPEC_PROVIDERS)",
+        help="a provider URL, e.g. aurorasendcloud://USER:KEY@us; repeatable, in failover "
+        "order (default: $MAILSPEC_PROVIDERS, space- or comma-separated)",
     )
     parser.add_argument(
-        "--sandbox", action="store_true", help="send to local sandbox providers instead"
+        "--sandbox", action="store_true", help="use local sandbox providers instead"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -483,7 +737,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"error: {exc}", file=sys.stderr)
         return 1
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `mailspec codes x | head`: the reader left, nothing is wrong
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:  # Ctrl-C before the command's own wait: no traceback
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line, never a traceback, never a key
+        message = _hide(f"{type(exc).__name__}: {exc}", args)
+        print(f"error: unexpected {message} (a bug in mailspec: please report it)", file=sys.stderr)
+        return 1
     return code
+
+
+def _hide(text: str, args: argparse.Namespace) -> str:
+    """``text`` without the credentials of any provider URL the command was given, nor
+    the webhook secret."""
+    urls = [
+        *(getattr(args, "provider", None) or []),
+        *os.environ.get("MAILSPEC_PROVIDERS", "").replace(",", " ").split(),
+    ]
+    secrets: set[str] = set()
+    for url in urls:
+        userinfo = url.partition("://")[2].rpartition("@")[0]
+        secrets.update(part for v in userinfo.split(":") for part in (v, unquote(v)))
+    for name in (DEFAULT_SECRET_ENV, getattr(args, "secret_env", None)):
+        secrets.add(os.environ.get(name or "", ""))
+    for secret in sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
