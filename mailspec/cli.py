@@ -239,14 +239,23 @@ def _message_from(args: argparse.Namespace) -> Message:
         if getattr(args, name):
             fields[name] = getattr(args, name)
     if args.var:
-        fields["variables"] = {
-            **fields.get("variables", {}),
-            **dict(v.split("=", 1) for v in args.var),
-        }
+        fields["variables"] = _variables(fields.get("variables", {}), args.var)
     try:
         return msgspec.convert(fields, Message)
     except msgspec.ValidationError as exc:
         raise ValidationError(str(exc), field="message") from None
+
+
+def _variables(given: Any, flags: Sequence[str]) -> dict[str, Any]:
+    """The file's variables updated by ``--var NAME=VALUE`` flags: a flag without ``=``
+    or variables that are not a mapping are a ValidationError, not a traceback."""
+    if not isinstance(given, dict):
+        raise ValidationError("variables must be a mapping of names to values", field="variables")
+    pairs = [flag.partition("=") for flag in flags]
+    bad = [name for name, equals, _ in pairs if not equals or not name]
+    if bad:
+        raise ValidationError(f"expected NAME=VALUE, got {bad[0]!r}", field="var")
+    return {**given, **{name: value for name, _, value in pairs}}
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
