@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -299,6 +299,12 @@ def status_query(
     if isinstance(message_ids, str):
         message_ids = [message_ids]
     if message_ids is not None:
+        if isinstance(message_ids, bytes | Mapping) or not isinstance(message_ids, Iterable):
+            raise ValidationError(
+                f"expected a list of message id strings, got {type(message_ids).__name__}",
+                field="message_ids",
+                provider=provider,
+            )
         message_ids = list(message_ids)
         if not all(isinstance(i, str) and i for i in message_ids):
             raise ValidationError(

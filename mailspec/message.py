@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 from itertools import compress
+from typing import Any, NoReturn
 
 import msgspec
 
+from .errors import ValidationError
+
 __all__ = ["MESSAGE_FIELDS", "Attachment", "Message"]
+
+
+def _wrong(field: str, expected: str, value: object) -> NoReturn:
+    """Refuse a field of the wrong type, naming the field and the type given (never the
+    value: it may be megabytes, or private)."""
+    raise ValidationError(f"expected {expected}, got {_kind(value)}", field=field)
+
+
+def _kind(value: object) -> str:
+    """What ``value`` is, for an error: its type, and for a container the type of the
+    first item that does not fit."""
+    name = type(value).__name__
+    if isinstance(value, list) and value:
+        wrong = next((v for v in value if not isinstance(v, str)), value[0])
+        return f"{name} of {type(wrong).__name__}"
+    return name
 
 
 class Attachment(msgspec.Struct, frozen=True):
@@ -16,6 +35,18 @@ class Attachment(msgspec.Struct, frozen=True):
     content: bytes
     content_type: str = "application/octet-stream"
     content_id: str | None = None
+
+    def __post_init__(self) -> None:
+        """Types are checked when an attachment is built (ValidationError naming the
+        field), so that its repr, the checks and every adapter can trust them."""
+        if not isinstance(self.filename, str):
+            _wrong("attachments.filename", "a string", self.filename)
+        if not isinstance(self.content, bytes):
+            _wrong("attachments.content", "bytes", self.content)
+        if not isinstance(self.content_type, str):
+            _wrong("attachments.content_type", "a string", self.content_type)
+        if self.content_id is not None and not isinstance(self.content_id, str):
+            _wrong("attachments.content_id", "a string or None", self.content_id)
 
     def __repr__(self) -> str:  # the content may be megabytes: show its size, not its bytes
         cid = f", content_id={self.content_id!r}" if self.content_id else ""
@@ -51,6 +82,15 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
     variables: dict[str, str] = {}
     recipient_variables: dict[str, dict[str, str]] = {}
 
+    def __post_init__(self) -> None:
+        """Every field's type is checked when the message is built, not at send time: a
+        wrong one is a ValidationError naming the field, so that every later check (the
+        Mailer's, a provider's, an adapter's) can trust the types. Only types: what a
+        provider accepts is :func:`~mailspec.checks.message.check_message`'s. Building
+        a message is on the send path, so the common case is one short-circuit test."""
+        if not _plain_types(self):
+            _check_types(self)  # raises, unless subclasses (of str, list, dict) explain it
+
     @property
     def reply_to_list(self) -> list[str]:
         if self.reply_to is None:
@@ -64,3 +104,139 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
 
 
 MESSAGE_FIELDS: tuple[str, ...] = Message.__struct_fields__
+
+# the Message fields of each kind, for the error that names a wrong one
+_OPTIONAL_STRINGS = ("from_name", "subject", "html", "text", "template")
+_STRING_LISTS = ("to", "cc", "bcc", "tags")
+_STRING_MAPS = ("headers", "metadata", "variables")
+
+
+# isinstance(x, str) and isinstance(x, Attachment) as C functions, for map()
+_is_str = str.__instancecheck__
+_is_attachment = Attachment.__instancecheck__
+
+
+def _plain_types(m: Message) -> bool:
+    """Whether every field of ``m`` is of exactly its declared type (str, list, dict,
+    None), the items of its containers included: the fast path of every Message, as
+    identity tests that skip the empty containers (the defaults). False does not mean
+    wrong: a subclass (of str, say) fails it, and :func:`_check_types` decides."""
+    name, subject, html, text, template = m.from_name, m.subject, m.html, m.text, m.template
+    to, cc, bcc, tags, reply_to = m.to, m.cc, m.bcc, m.tags, m.reply_to
+    headers, metadata, variables = m.headers, m.metadata, m.variables
+    attachments, per_recipient = m.attachments, m.recipient_variables
+    # a call costs more than a test here: each container is tested as empty first
+    return (
+        m.from_email.__class__ is str
+        and (name is None or name.__class__ is str)
+        and (subject is None or subject.__class__ is str)
+        and (html is None or html.__class__ is str)
+        and (text is None or text.__class__ is str)
+        and (template is None or template.__class__ is str)
+        and (reply_to is None or reply_to.__class__ is str or _plain_strings(reply_to))
+        and to.__class__ is list
+        and _plain_strings(to)
+        and cc.__class__ is list
+        and (not cc or _plain_strings(cc))
+        and bcc.__class__ is list
+        and (not bcc or _plain_strings(bcc))
+        and tags.__class__ is list
+        and (not tags or _plain_strings(tags))
+        and headers.__class__ is dict
+        and (not headers or _plain_map(headers))
+        and metadata.__class__ is dict
+        and (not metadata or _plain_map(metadata))
+        and variables.__class__ is dict
+        and (not variables or _plain_map(variables))
+        and attachments.__class__ is list
+        and (not attachments or _plain_attachments(attachments))
+        and per_recipient.__class__ is dict
+        and (not per_recipient or _plain_recipient_variables(per_recipient))
+    )
+
+
+def _plain_strings(value: Any) -> bool:
+    """A list of exactly str items (loops are faster than all() for a few items)."""
+    if value.__class__ is not list:
+        return False
+    for item in value:  # noqa: SIM110 (a loop beats all() on a few items; hot path)
+        if item.__class__ is not str:
+            return False
+    return True
+
+
+def _plain_map(value: Any) -> bool:
+    """A dict of exactly str keys and values."""
+    if value.__class__ is not dict:
+        return False
+    for key, item in value.items():
+        if key.__class__ is not str or item.__class__ is not str:
+            return False
+    return True
+
+
+def _plain_attachments(value: Any) -> bool:
+    if value.__class__ is not list:
+        return False
+    for item in value:  # noqa: SIM110 (a loop beats all() on a few items; hot path)
+        if item.__class__ is not Attachment:
+            return False
+    return True
+
+
+def _plain_recipient_variables(value: Any) -> bool:
+    """A dict of exactly str addresses to plain maps."""
+    if value.__class__ is not dict:
+        return False
+    for key, item in value.items():
+        if key.__class__ is not str or not _plain_map(item):
+            return False
+    return True
+
+
+def _strings(value: Any) -> bool:
+    """A list of strings (the empty list included)."""
+    return isinstance(value, list) and all(map(_is_str, value))
+
+
+def _string_map(value: Any) -> bool:
+    """A dict of strings to strings (the empty dict included)."""
+    return (
+        isinstance(value, dict) and all(map(_is_str, value)) and all(map(_is_str, value.values()))
+    )
+
+
+def _recipient_variables(value: Any) -> bool:
+    """A dict of addresses to dicts of strings."""
+    return (
+        isinstance(value, dict)
+        and all(map(_is_str, value))
+        and all(map(_string_map, value.values()))
+    )
+
+
+def _check_types(m: Message) -> None:
+    """Raise the ValidationError naming the first field of ``m`` with a wrong type, in
+    the order a reader checks them; return if every field fits (subclasses do)."""
+    if not isinstance(m.from_email, str):
+        _wrong("from_email", "an address string", m.from_email)
+    for name in _STRING_LISTS:
+        if not _strings(getattr(m, name)):
+            _wrong(name, "a list of strings", getattr(m, name))
+    for name in _OPTIONAL_STRINGS:
+        value = getattr(m, name)
+        if value is not None and not isinstance(value, str):
+            _wrong(name, "a string or None", value)
+    if not (m.reply_to is None or isinstance(m.reply_to, str) or _strings(m.reply_to)):
+        _wrong("reply_to", "an address, a list of address strings or None", m.reply_to)
+    for name in _STRING_MAPS:
+        if not _string_map(getattr(m, name)):
+            _wrong(name, "a mapping of strings to strings", getattr(m, name))
+    if not (isinstance(m.attachments, list) and all(map(_is_attachment, m.attachments))):
+        _wrong("attachments", "a list of Attachment objects", m.attachments)
+    if not _recipient_variables(m.recipient_variables):
+        _wrong(
+            "recipient_variables",
+            "a mapping of address to a mapping of strings",
+            m.recipient_variables,
+        )

@@ -52,7 +52,7 @@ def available() -> list[str]:
 
 def _package(name: str, submodule: str = "") -> Any:
     providers = _providers()
-    if name not in providers:
+    if not isinstance(name, str) or name not in providers:
         raise ValidationError(
             f"unknown provider {name!r}; known: {', '.join(sorted(providers))}", field="provider"
         )
@@ -187,7 +187,14 @@ def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
     ``timeout`` and ``max_answer_bytes`` (and, over SMTP, ``smtp_host`` and
     ``smtp_port``) may follow as query parameters.
     """
-    parts = urlsplit(url)
+    if not isinstance(url, str):
+        raise ValidationError(f"expected a URL string, got {type(url).__name__}", field="url")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket in the host; never echo the URL
+        raise ValidationError(
+            "not a valid URL (an unclosed '[' in the host?)", field="url"
+        ) from None
     name, plus, transport = parts.scheme.partition("+")
     if not name or "@" not in parts.netloc or (plus and transport != "smtp"):
         # never echo the URL: it holds credentials

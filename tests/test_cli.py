@@ -83,6 +83,19 @@ def test_providers_from_the_environment_and_a_message_file(
             "needs html, text",
         ),
         (["--file", "/nonexistent/message.json"], "cannot read"),
+        (
+            [
+                "--from",
+                "a@example.com",
+                "--to",
+                "b@example.org\x1b",
+                "--subject",
+                "s",
+                "--text",
+                "t",
+            ],
+            "to: not a valid",
+        ),
     ],
 )
 def test_errors_are_one_line_without_traceback(
@@ -110,3 +123,14 @@ def test_failures_never_print_credentials(aurora: SandboxServer) -> None:
 def test_no_provider_configured() -> None:
     done = mailspec("send", "--to", "a@example.org", env={"MAILSPEC_PROVIDERS": ""})
     assert done.returncode == 1 and "no provider" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["aurorasendcloud://u:k@[us", "cloudmails://k@?base_url=http%3A%2F%2F%5B%3A%3A1"]
+)
+def test_an_unparsable_provider_url_is_one_line_without_traceback(url: str) -> None:
+    done = mailspec("send", "--provider", url, "--from", "a@example.com", "--to", "b@example.org",
+                    "--subject", "s", "--text", "t")  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "error: " in done.stderr

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["EMAIL", "PHONE", "is_email"]
+__all__ = ["CONTROL", "EMAIL", "PHONE", "is_email"]
 
-# A deliberately plain address check: one @, a dotted domain, and none of the characters
+# C0 controls, DEL and C1 controls: no address, header line or form field holds one
+CONTROL = "\x00-\x1f\x7f-\x9f"
+
+# A deliberately plain address check. The local part: no white space, no control
+# character, no lone surrogate (UTF-8 cannot encode one), and none of the characters
 # that would split a joined recipient list (`;`, `,`), open a header (CR, LF) or quote.
-EMAIL = re.compile(r"[^\s@;,<>\"'\\()\[\]]+@[^\s@;,<>\"'\\()\[\].]+(?:\.[^\s@;,<>\"'\\()\[\].]+)+")
+# The domain: dotted labels of letters, digits and hyphens, internationalized (non-ASCII)
+# letters and digits included ([^\W_] is \w without the underscore), so nothing that
+# ends a URL's host (`/ ? #`), no `_`, no punctuation.
+_LOCAL = rf"[^\s@;,<>\"'\\()\[\]{CONTROL}\ud800-\udfff]+"
+_LABEL = r"(?:[^\W_]|-)+"
+EMAIL = re.compile(rf"{_LOCAL}@{_LABEL}(?:\.{_LABEL})+")
 PHONE = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164
 
 

@@ -8,6 +8,7 @@ naming the parameter and, where the spec declares it, the provider's own code.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from .addresses import EMAIL, PHONE
 __all__ = ["check_request"]
 
 _FORMATS = {"email": EMAIL, "phone": PHONE}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # what an error calls each format: the phone form is not obvious, so it is spelled out
 _FORMAT_NAMES = {"email": "email", "phone": "E.164 phone number (+, country code, 7-15 digits)"}
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -73,6 +75,10 @@ def _check_param(provider: str, name: str, p: Param, value: Any) -> None:
     items = value if p.type in ("list[str]", "list[object]", "files") else [value]
     if p.type == "list[str]" and not all(isinstance(v, str) for v in items):
         _fail(provider, name, p, "format", "expected a list of strings")
+    if p.type in ("str", "list[str]"):
+        for item in items:
+            if _SURROGATE.search(item):  # UTF-8 cannot encode it: the encoder would raise
+                _fail(provider, name, None, "", "cannot be encoded as UTF-8 (a lone surrogate)")
     if p.type == "list[object]" and not all(isinstance(v, dict) for v in items):
         _fail(provider, name, p, "format", "expected a list of objects")
     if p.type == "files" and not all(isinstance(v, Attachment) for v in items):

@@ -88,7 +88,14 @@ class BaseClient:
                 provider=self.name,
             )
         for name, value in credentials.items():
-            if isinstance(value, str) and _CONTROL.search(value):
+            if not isinstance(value, str):
+                # the type only: the value is a credential, never echoed
+                raise ValidationError(
+                    f"the credential {name} must be a string, got {type(value).__name__}",
+                    field=name,
+                    provider=self.name,
+                )
+            if _CONTROL.search(value):
                 # a key read from a file often keeps its newline; sent, it would split a
                 # header or change the key (the value itself is never echoed)
                 raise ValidationError(
@@ -102,7 +109,7 @@ class BaseClient:
         self.signed = signed
         if base_url is None:
             region = region or spec.default_region
-            if region not in spec.regions:
+            if not isinstance(region, str) or region not in spec.regions:
                 raise ValidationError(
                     f"unknown region {region!r}; choose one of {', '.join(spec.regions)}",
                     field="region",

@@ -27,6 +27,7 @@ from email.message import EmailMessage, MIMEPart
 from email.utils import formatdate, make_msgid
 from typing import Any
 
+from ..checks.message import RESERVED_HEADERS
 from ..errors import ValidationError
 from ..message import Attachment, Message
 
@@ -83,26 +84,9 @@ for _name in VERBATIM_HEADERS:
 # SMTP's line endings and line length; 7-bit transfer encodings only (see above)
 POLICY = email_policy.SMTP.clone(cte_type="7bit", header_factory=_HEADER_TYPES)
 
-# Headers the Message's own fields (or the MIME structure) write. A Message.headers
-# entry for one of them would duplicate or contradict it, and a "Bcc" one would reveal
-# the hidden recipients to everyone, so they are refused. Message-ID and Date may be
-# given: they replace the ones made here (see message_id_for).
-RESERVED_HEADERS = frozenset(
-    {
-        "from",
-        "to",
-        "cc",
-        "bcc",
-        "reply-to",
-        "subject",
-        "mime-version",
-        "content-type",
-        "content-transfer-encoding",
-        "content-disposition",
-        "content-id",
-        "x-smtpapi",
-    }
-)
+# RESERVED_HEADERS (the headers the message's own fields write) are refused by
+# check_message on every transport; check_mime refuses them too, for a caller of
+# to_mime that did not run check_message. One list, kept in mailspec.checks.message.
 
 
 def message_id_for(message: Message) -> str:

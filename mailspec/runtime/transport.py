@@ -44,8 +44,14 @@ class Answer:
 
 
 def check_base_url(url: str) -> str:
-    """Refuse anything but https, or plain http to a loopback address (tests, the sandbox)."""
-    parts = urlsplit(url)
+    """Refuse anything but https, or plain http to a loopback address (tests, the sandbox).
+    A URL that cannot be parsed (``http://[::1``) is a ValidationError too."""
+    if not isinstance(url, str):
+        raise ValidationError(f"expected a URL string, got {type(url).__name__}", field="base_url")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket; the URL is not echoed (user-info)
+        raise ValidationError("base_url is not a valid URL", field="base_url") from None
     try:
         _ = parts.port  # raises for a port that is not a number below 65536
     except ValueError:

@@ -202,3 +202,64 @@ def test_explain_code_unknown_code():
 def test_explain_code_unknown_provider():
     with pytest.raises(ValidationError):
         mailspec.explain_code("nosuchmail", 40005)
+
+
+# --- argument types: a ValidationError naming the argument, never a TypeError -----------
+
+
+@pytest.mark.parametrize("value", [123, None, b"k", ["k"], 1.5])
+def test_a_credential_of_the_wrong_type_is_a_validation_error(value):
+    with pytest.raises(ValidationError) as info:
+        mailspec.provider("cloudmails", api_key=value)
+    assert info.value.field in ("api_key", "credentials")
+
+
+@pytest.mark.parametrize("region", [5, ["us"], {"us": 1}])
+def test_a_region_of_the_wrong_type_is_a_validation_error(region):
+    with pytest.raises(ValidationError) as info:
+        mailspec.provider("aurorasendcloud", api_user="u", api_key="k", region=region)
+    assert info.value.field == "region"
+
+
+@pytest.mark.parametrize("name", [5, None, ["cloudmails"]])
+def test_a_provider_name_of_the_wrong_type_is_a_validation_error(name):
+    with pytest.raises(ValidationError):
+        mailspec.provider(name, api_key="k")
+
+
+@pytest.mark.parametrize("base_url", ["http://[::1", "https://[::1/v1", 5, b"https://x.example/"])
+def test_an_unparsable_base_url_is_a_validation_error(base_url):
+    with pytest.raises(ValidationError) as info:
+        mailspec.provider("cloudmails", api_key="k", base_url=base_url)
+    assert info.value.field == "base_url"
+
+
+@pytest.mark.parametrize(
+    "url", ["aurorasendcloud://u:k@[us", "aurorasendcloud://u:k@[::1", 5, None, b"x://a@b"]
+)
+def test_an_unparsable_provider_url_is_a_validation_error(url):
+    with pytest.raises(ValidationError) as info:
+        mailspec.provider_from_url(url)
+    assert info.value.field == "url"
+    assert "u:k" not in str(info.value)
+
+
+@pytest.mark.parametrize("ids", [5, 1.5, b"id-1", {"id-1": 1}, object()])
+def test_status_with_ids_of_the_wrong_type_is_a_validation_error(httpserver, ids):
+    provider = mailspec.provider(
+        "aurorasendcloud", api_user="u", api_key="k", base_url=httpserver.url_for("/")
+    )
+    with pytest.raises(ValidationError) as info:
+        provider.status(ids)
+    assert info.value.field == "message_ids"
+    assert len(httpserver.log) == 0
+
+
+def test_status_with_an_id_utf8_cannot_encode_is_a_validation_error(httpserver):
+    provider = mailspec.provider(
+        "sendcloud", api_user="u", api_key="k", base_url=httpserver.url_for("/")
+    )
+    with pytest.raises(ValidationError) as info:
+        provider.status(["\ud800"])
+    assert "UTF-8" in str(info.value)
+    assert len(httpserver.log) == 0

@@ -20,9 +20,6 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "bcc bad": ({"bcc": ["@example.org"]}, "bcc"),
     "reply_to bad string": ({"reply_to": "help"}, "reply_to"),
     "reply_to bad in list": ({"reply_to": ["help@example.com", "nope"]}, "reply_to"),
-    "reply_to not str or list": ({"reply_to": 123}, "reply_to"),
-    "reply_to a tuple": ({"reply_to": ("help@example.com",)}, "reply_to"),
-    "reply_to a dict": ({"reply_to": {"help@example.com": 1}}, "reply_to"),
     "from bad": ({"from_email": "noreply"}, "from_email"),
     "from empty": ({"from_email": ""}, "from_email"),
     "to with semicolon": ({"to": ["ann@example.org;eve@example.net"]}, "to"),
@@ -75,28 +72,64 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
         {"recipient_variables": {"eve@example.net": {"name": "Eve"}}},
         "recipient_variables",
     ),
-    # wrong types
-    "to as a string": ({"to": "ann@example.org"}, "to"),
-    "cc as a string": ({"cc": "cc@example.org"}, "cc"),
-    "to of numbers": ({"to": [1, 2]}, "to"),
-    "subject int": ({"subject": 123}, "subject"),
-    "from_name int": ({"from_name": 5}, "from_name"),
-    "html bytes": ({"html": b"<p>hi</p>"}, "html"),
-    "text int": ({"text": 1}, "text"),
-    "headers list": ({"headers": ["X-Tag: a"]}, "headers"),
-    "header value int": ({"headers": {"X-Count": 3}}, "headers"),
-    "attachments of bytes": ({"attachments": [b"raw"]}, "attachments"),
-    "attachments an empty tuple": ({"attachments": ()}, "attachments"),
-    "attachments one, not a list": ({"attachments": Attachment("a.txt", b"x")}, "attachments"),
-    "tags a string": ({"tags": "welcome"}, "tags"),
-    "tags an empty tuple": ({"tags": ()}, "tags"),
-    "tags of numbers": ({"tags": [1]}, "tags"),
-    "attachment content str": ({"attachments": [Attachment("a.txt", "text")]}, "attachments"),  # type: ignore[arg-type]
-    "variables not strings": ({"variables": {"n": 1}}, "variables"),
-    "recipient variables not strings": (
-        {"recipient_variables": {"ann@example.org": {"n": 1}}},
+    # control characters and text UTF-8 cannot encode (one check for every transport)
+    "to with nul": ({"to": ["ann\x00x@example.org"]}, "to"),
+    "to with escape": ({"to": ["ann\x1b@example.org"]}, "to"),
+    "cc with del": ({"cc": ["ann\x7f@example.org"]}, "cc"),
+    "from with backspace": ({"from_email": "no\x08reply@example.com"}, "from_email"),
+    "to domain with slash": ({"to": ["ann@example.org/x"]}, "to"),
+    "to domain with question mark": ({"to": ["ann@example.org?x=1"]}, "to"),
+    "to domain with hash": ({"to": ["ann@exa#mple.org"]}, "to"),
+    "reply_to domain with c1": ({"reply_to": "ann@exa\x85mple.org"}, "reply_to"),
+    "subject escape": ({"subject": "Hello\x1b[31m"}, "subject"),
+    "subject backspace": ({"subject": "Hello\x08"}, "subject"),
+    "from_name del": ({"from_name": "Shop\x7f"}, "from_name"),
+    "from_name c1": ({"from_name": "Shop\x9b"}, "from_name"),
+    "header value escape": ({"headers": {"X-Tag": "a\x1bb"}}, "headers"),
+    "header value tab": ({"headers": {"X-Tag": "a\tb"}}, "headers"),
+    "tag nul": ({"tags": ["a\x00"]}, "tags"),
+    "metadata value lf": ({"metadata": {"k": "a\nb"}}, "metadata"),
+    "metadata key escape": ({"metadata": {"k\x1b": "v"}}, "metadata"),
+    "variable name nul": ({"variables": {"n\x00": "v"}}, "variables"),
+    "variable value nul": ({"variables": {"n": "v\x00"}}, "variables"),
+    "html nul": ({"html": "<p>\x00</p>"}, "html"),
+    "text escape": ({"text": "hi \x1b[0m"}, "text"),
+    "attachment content_id lf": (
+        {"attachments": [Attachment("a.png", b"x", "image/png", "logo\nX: y")]},
+        "attachments",
+    ),
+    "html lone surrogate": ({"html": "<p>\ud800</p>"}, "html"),
+    "text lone surrogate": ({"text": "\udfff"}, "text"),
+    "subject lone surrogate": ({"subject": "Hi \ud83d"}, "subject"),
+    "from_name lone surrogate": ({"from_name": "\ud800"}, "from_name"),
+    "variable lone surrogate": ({"variables": {"n": "\ud800"}}, "variables"),
+    "metadata lone surrogate": ({"metadata": {"k": "\ud800"}}, "metadata"),
+    "header lone surrogate": ({"headers": {"X-Tag": "\ud800"}}, "headers"),
+    "recipient variable lone surrogate": (
+        {"recipient_variables": {"ann@example.org": {"n": "\ud800"}}},
         "recipient_variables",
     ),
+    "tag lone surrogate": ({"tags": ["\ud800"]}, "tags"),
+    "attachment filename lone surrogate": (
+        {"attachments": [Attachment("\ud800.txt", b"x", "text/plain")]},
+        "attachments",
+    ),
+    # headers the message's own fields write: refused over HTTP as over SMTP
+    **{
+        f"reserved header {name}": ({"headers": {name: "x@example.org"}}, "headers")
+        for name in (
+            "From",
+            "to",
+            "CC",
+            "Bcc",
+            "Reply-To",
+            "Subject",
+            "Content-Type",
+            "Content-Transfer-Encoding",
+            "MIME-Version",
+            "X-SMTPAPI",
+        )
+    },
 }
 
 
@@ -177,4 +210,80 @@ def test_a_valid_message_after_invalid_ones_still_goes(httpserver, aurora):
     with pytest.raises(ValidationError):
         aurora.send(message(subject="a\r\nb"))
     assert aurora.send(message()).message_ids == ["e1"]
+    assert len(httpserver.log) == 1
+
+
+# Wrong types are refused when the Message (or the Attachment) is built, before any
+# provider sees it: a ValidationError naming the field, never a TypeError later.
+WRONG_TYPES: dict[str, tuple[dict[str, Any] | None, str]] = {
+    "to as a string": ({"to": "ann@example.org"}, "to"),
+    "cc as a string": ({"cc": "cc@example.org"}, "cc"),
+    "to of numbers": ({"to": [1, 2]}, "to"),
+    "subject int": ({"subject": 123}, "subject"),
+    "from_name int": ({"from_name": 5}, "from_name"),
+    "html bytes": ({"html": b"<p>hi</p>"}, "html"),
+    "text int": ({"text": 1}, "text"),
+    "headers list": ({"headers": ["X-Tag: a"]}, "headers"),
+    "header value int": ({"headers": {"X-Count": 3}}, "headers"),
+    "attachments of bytes": ({"attachments": [b"raw"]}, "attachments"),
+    "attachments an empty tuple": ({"attachments": ()}, "attachments"),
+    "attachments one, not a list": ({"attachments": Attachment("a.txt", b"x")}, "attachments"),
+    "tags a string": ({"tags": "welcome"}, "tags"),
+    "tags an empty tuple": ({"tags": ()}, "tags"),
+    "tags of numbers": ({"tags": [1]}, "tags"),
+    "attachment content str": (None, "attachments.content"),
+    "variables not strings": ({"variables": {"n": 1}}, "variables"),
+    "recipient variables not strings": (
+        {"recipient_variables": {"ann@example.org": {"n": 1}}},
+        "recipient_variables",
+    ),
+    "reply_to not str or list": ({"reply_to": 123}, "reply_to"),
+    "reply_to a tuple": ({"reply_to": ("help@example.com",)}, "reply_to"),
+    "reply_to a dict": ({"reply_to": {"help@example.com": 1}}, "reply_to"),
+    "cc None": ({"cc": None}, "cc"),
+    "bcc None": ({"bcc": None}, "bcc"),
+    "reply_to zero": ({"reply_to": 0}, "reply_to"),
+    "recipient_variables a list": ({"recipient_variables": []}, "recipient_variables"),
+    "metadata None": ({"metadata": None}, "metadata"),
+    "from_email None": ({"from_email": None}, "from_email"),
+}
+
+
+@pytest.mark.parametrize(("overrides", "field"), list(WRONG_TYPES.values()), ids=list(WRONG_TYPES))
+def test_a_wrong_type_is_refused_when_the_message_is_built(overrides, field):
+    with pytest.raises(ValidationError) as info:
+        if overrides is None:
+            Attachment("a.txt", "text")  # type: ignore[arg-type]
+        else:
+            message(**overrides)
+    assert info.value.field is not None and info.value.field.startswith(field), info.value.field
+    assert field in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (("a.txt", None), "attachments.content"),
+        (("a.txt", bytearray(b"x")), "attachments.content"),
+        ((None, b"x"), "attachments.filename"),
+        (("a.txt", b"x", 5), "attachments.content_type"),
+        (("a.txt", b"x", "text/plain", 7), "attachments.content_id"),
+    ],
+)
+def test_a_wrong_attachment_type_is_refused_when_built(args, field):
+    with pytest.raises(ValidationError) as info:
+        Attachment(*args)
+    assert info.value.field == field
+
+
+def test_html_and_text_keep_tabs_and_line_breaks(httpserver, aurora):
+    httpserver.expect_request(SEND_PATH).respond_with_json(ok_send("id-1"))
+    aurora.send(message(html="<p>a</p>\r\n\t<p>b</p>", text="a\r\n\tb",
+                        variables={"address": "1 Road\nTown"}))  # fmt: skip
+    assert len(httpserver.log) == 1
+
+
+def test_internationalized_domains_and_rfc_local_parts_stay_valid(httpserver, aurora):
+    httpserver.expect_request(SEND_PATH).respond_with_json(ok_send("id-1"))
+    aurora.send(message(to=["ann@bücher.example", "用户@例子.中国", "a/b?c#d@example.org"]))
     assert len(httpserver.log) == 1

@@ -15,6 +15,7 @@ from mailspec import (
     ProviderServerError,
     ProviderValidationError,
     TransportError,
+    ValidationError,
 )
 
 
@@ -222,3 +223,34 @@ def test_a_line_starting_with_a_dot_survives(plain_server, make_provider):
     make_provider(plain_server).send(message(text=text))
     content = plain_server.recorder.accepted[0].content
     assert b"\r\n.\r\n.hidden\r\n" in content  # the server removed our dot-stuffing
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"to": ["ann\x00x@example.org"]}, "to"),  # would reach RCPT TO and To:
+        ({"bcc": ["b\x1b@example.org"]}, "bcc"),
+        ({"subject": "Hello\x08\x08\x08"}, "subject"),
+        ({"from_name": "Shop\x1b[2J"}, "from_name"),
+        ({"headers": {"X-Tag": "a\x7fb"}}, "headers"),
+        ({"subject": "\ud800"}, "subject"),
+        ({"text": "a\x00b"}, "text"),
+    ],
+)
+def test_control_characters_never_reach_the_smtp_session(
+    plain_server, make_provider, overrides, field
+):
+    with pytest.raises(ValidationError) as info:
+        make_provider(plain_server).send(message(**overrides))
+    assert info.value.field.startswith(field)
+    assert plain_server.recorder.logins == [] and plain_server.recorder.accepted == []
+
+
+def test_smtp_refuses_the_same_reserved_headers_as_every_transport():
+    from mailspec.checks.message import RESERVED_HEADERS
+    from mailspec.runtime import mime
+
+    assert mime.RESERVED_HEADERS is RESERVED_HEADERS  # one list, in one place
+    for name in RESERVED_HEADERS:
+        with pytest.raises(ValidationError):
+            mime.check_mime(message(headers={name.title(): "x"}))
