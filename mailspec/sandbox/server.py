@@ -194,10 +194,13 @@ class SandboxServer:
             time.sleep(self.slow_seconds)
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
-        if fault is Fault.RATE_LIMIT:
-            answer = self.emulator.error(ErrorCategory.RATE_LIMIT)
-        elif fault is Fault.SERVER_ERROR:
-            answer = self.emulator.error(ErrorCategory.SERVER)
+        if fault in (Fault.RATE_LIMIT, Fault.SERVER_ERROR):
+            # the code the called operation answers (an email send's, not the SMS API's)
+            category = (
+                ErrorCategory.RATE_LIMIT if fault is Fault.RATE_LIMIT else ErrorCategory.SERVER
+            )
+            operation = self.emulator.operation_for(handler.command, handler.path)
+            answer = self.emulator.error(category, operation=operation)
         else:
             headers = {k: v for k, v in handler.headers.items()}
             answer = self.emulator.handle(handler.command, handler.path, headers, body)
