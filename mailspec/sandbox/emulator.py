@@ -78,6 +78,9 @@ class Emulator:
         self.outcomes: dict[str, Outcome] = {}  # recipient -> outcome; "*" for everyone else
         # told of every message accepted, after the fact (the webhook poster listens)
         self.listeners: list[Callable[[Accepted], None]] = []
+        # write every number the spec types int or float as a string ("200", "2"), as
+        # some providers do; off by default, since their documents show JSON numbers
+        self.numbers_as_strings = False
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         # the first code of each category each operation may answer (a code's
@@ -127,11 +130,18 @@ class Emulator:
         row = self.spec.codes.get(code)
         text = message or (row.message if row is not None else category.value)
         if self.spec.envelope.code_from == "http":
-            return _json_answer(
+            return self._answer(
                 code if 400 <= code < 600 else 400, self._envelope(None, text, ok=False)
             )
         status = 500 if category == ErrorCategory.SERVER else 200
-        return _json_answer(status, self._envelope(code, text, ok=False))
+        return self._answer(status, self._envelope(code, text, ok=False))
+
+    def _answer(self, status: int, body: dict[str, Any], shape: str | None = None) -> Answer:
+        """A JSON answer: ``body`` follows ``shape`` (a response shape; None: the
+        envelope only), with its numbers as strings when ``numbers_as_strings``."""
+        if self.numbers_as_strings:
+            body = _numbers_as_strings(self.spec, shape, body)
+        return _json_answer(status, body)
 
     def _envelope(self, code: int | None, message: str, *, ok: bool) -> dict[str, Any]:
         env = self.spec.envelope
@@ -315,7 +325,7 @@ class Emulator:
                     **self._envelope(self.code_for(ErrorCategory.SUCCESS, name), "ok", ok=True),
                     **record,
                 }
-            return _json_answer(200, record)
+            return self._answer(200, record, op.response)
         start = int(values.get("start") or 0)
         limit = int(values.get("limit") or self.spec.limits.page_size or 100)
         page = rows[start : start + limit]
@@ -362,7 +372,7 @@ class Emulator:
         )
         for dotted, value in values_by_path.items():
             _place(self.spec, op.response, dotted, value, body)
-        return _json_answer(200, body)
+        return self._answer(200, body, op.response)
 
 
 def _age_seconds(stamp: Any) -> float | None:
@@ -496,6 +506,36 @@ def _place(spec: Spec, shape_name: str, dotted: str, value: Any, body: dict[str,
         node = node.setdefault(field_def.wire or part, {})
         shape = spec.shapes[field_def.type]
     node[shape.fields[leaf].wire or leaf] = value
+
+
+def _numbers_as_strings(spec: Spec, shape: str | None, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with every value at an int or float field of ``shape`` (and at the
+    envelope's code) written as a string: ``{"statusCode": "200"}``."""
+    kinds: dict[str, str] = {}
+    code = spec.envelope.code
+    if code is not None:
+        kinds.update(dict.fromkeys((code.wire, *code.aliases), "int"))
+    if shape is not None and shape in spec.shapes:
+        for name, f in spec.shapes[shape].fields.items():
+            kinds.update(dict.fromkeys((f.wire or name, *f.aliases), f.type))
+    return {key: _as_strings(spec, kinds.get(key), value) for key, value in body.items()}
+
+
+def _as_strings(spec: Spec, kind: str | None, value: Any) -> Any:
+    if kind is None or value is None:
+        return value
+    if kind in ("int", "float"):
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return json.dumps(value) if is_number else value
+    if kind.startswith("list[") and isinstance(value, list):
+        return [_as_strings(spec, kind[5:-1], v) for v in value]
+    if kind.startswith("dict[str,") and isinstance(value, dict):
+        return {k: _as_strings(spec, kind[9:-1].strip(), v) for k, v in value.items()}
+    if kind in spec.shapes and isinstance(value, dict):
+        fields = spec.shapes[kind].fields
+        kinds = {w: f.type for n, f in fields.items() for w in (f.wire or n, *f.aliases)}
+        return {k: _as_strings(spec, kinds.get(k), v) for k, v in value.items()}
+    return value
 
 
 def _json_answer(status: int, body: dict[str, Any]) -> Answer:

@@ -49,7 +49,14 @@ class SandboxServer:
     injects failures; ``set_outcome`` decides what ``status()`` will report.
     """
 
-    def __init__(self, name: str, *, port: int = 0, slow_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        port: int = 0,
+        slow_seconds: float = 2.0,
+        numbers_as_strings: bool = False,
+    ) -> None:
         from ..registry import spec
 
         self.name = name
@@ -68,6 +75,7 @@ class SandboxServer:
         self._base_path = urlsplit(base).path or "/"
         self.emulator = Emulator(self.spec, self.credentials, self._base_path)
         self.emulator.listeners.append(self._on_accept)
+        self.emulator.numbers_as_strings = numbers_as_strings
         self.faults = FaultPlan()
         self.slow_seconds = slow_seconds
         self.requests = 0
@@ -76,6 +84,18 @@ class SandboxServer:
         self._httpd.sandbox = self
         self._thread: threading.Thread | None = None
         self.webhooks: WebhookPoster | None = None
+
+    @property
+    def numbers_as_strings(self) -> bool:
+        """Whether answers write every number the spec types int or float as a string
+        (``{"code": "200"}``, ``"total": "2"``). Off by default: the providers'
+        documents show JSON numbers; on, it tests a client against answers as some
+        providers really send them."""
+        return self.emulator.numbers_as_strings
+
+    @numbers_as_strings.setter
+    def numbers_as_strings(self, on: bool) -> None:
+        self.emulator.numbers_as_strings = bool(on)
 
     @property
     def port(self) -> int:

@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 import pytest
 import urllib3
 
-from mailspec import Message, RateLimitError
+import mailspec
+from mailspec import DeliveryState, Message, RateLimitError
 from mailspec.sandbox import Fault, Sandbox, SandboxServer
 
 
@@ -93,3 +94,80 @@ def test_every_provider_answers_an_operation_only_codes_it_may_answer() -> None:
                 row = server.spec.codes.get(code)
                 if row is not None:
                     assert not row.operations or op_name in row.operations, (server.name, code)
+
+
+# --- numbers as strings -------------------------------------------------------------
+
+
+def test_aotsend_code_as_a_string() -> None:
+    with SandboxServer("aotsend") as aotsend:
+        # by default a JSON number, as AOTsend Email API Handbook, Return Examples shows
+        assert raw(aotsend, "POST", "index/api/send_email", {"app_key": "x"})["code"] == 40002
+        aotsend.numbers_as_strings = True
+        fields = {
+            "app_key": aotsend.credentials["app_key"],
+            "template_id": "t",
+            "to": "ann@example.org",
+        }
+        assert raw(aotsend, "POST", "index/api/send_email", fields) == {
+            "code": "200",
+            "message": "Request successful",
+        }
+        assert raw(aotsend, "POST", "index/api/send_email", {"app_key": "x"})["code"] == "40002"
+        result = aotsend.provider().send(message(subject=None, html=None, template="t"))
+        assert result.provider == "aotsend"
+        with pytest.raises(mailspec.AuthenticationError) as caught:
+            mailspec.provider("aotsend", app_key="wrong", base_url=aotsend.base_url).send(
+                message(subject=None, html=None, template="t")
+            )
+        assert caught.value.code == 40002
+
+
+@pytest.mark.parametrize("name", ["sendcloud", "aurorasendcloud"])
+def test_sendcloud_total_and_codes_as_strings(name: str) -> None:
+    with SandboxServer(name) as server:
+        server.numbers_as_strings = True
+        server.set_outcome(DeliveryState.BOUNCED, sub_status=406)
+        provider = server.provider()
+        sent = provider.send(message(to=["ann@example.org", "bob@example.org"]))
+        creds = {wire: server.credentials[c] for c, wire in server.spec.auth.body.items()}
+        query = {**creds, "emailIds": ";".join(sent.message_ids), "days": "1"}
+        body = raw(server, "GET", server.spec.operations["status"].path, query)
+        assert body["statusCode"] == "200"
+        assert body["info"]["total"] == "2"
+        assert {r["status"] for r in body["info"]["voList"]} == {"4"}
+        assert {r["subStat"] for r in body["info"]["voList"]} == {"406"}
+        statuses = provider.status(sent.message_ids)
+        assert [s.state for s in statuses] == [DeliveryState.BOUNCED] * 2
+        assert {s.sub_code for s in statuses} == {"406"}
+
+
+def test_sms_answer_with_string_numbers(aurora: SandboxServer) -> None:
+    aurora.numbers_as_strings = True
+    fields = {
+        "smsUser": aurora.credentials["sms_user"],
+        "smsKey": aurora.credentials["sms_key"],
+        "phone": "+6591234567,+6598765432",
+        "templateId": "T-1",
+    }
+    body = raw(aurora, "POST", "smsapi/send", fields)
+    assert (body["statusCode"], body["info"]["successCount"]) == ("200", "2")
+    result = aurora.provider().send_sms(["+6591234567", "+6598765432"], "T-1")
+    assert result.code == 200 and len(result.message_ids) == 2
+
+
+def test_cloudmails_counters_as_strings() -> None:
+    with Sandbox(["cloudmails"], numbers_as_strings=True) as sandbox:
+        server = sandbox["cloudmails"]
+        server.set_outcome(DeliveryState.CLICKED)
+        provider = server.provider()
+        sent = provider.send(message())
+        answer = urllib3.request(
+            "GET",
+            f"{server.base_url}/emails/{sent.message_ids[0]}",
+            headers={"Authorization": f"Bearer {server.credentials['api_key']}"},
+        )
+        record = json.loads(answer.data)
+        assert (record["opens"], record["clicks"]) == ("1", "1")
+        [status] = provider.status(sent.message_ids)
+        assert status.state == DeliveryState.CLICKED
