@@ -24,6 +24,38 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False  # a handler sleeping through a SLOW fault must not hold up stop()
     sandbox: SandboxServer
 
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        # the connections a handler thread is serving: shutdown() stops accepting new
+        # ones only, and a keep-alive connection would go on being answered after stop()
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        self.closed = False
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            if self.closed:
+                self.shutdown_request(request)
+                return
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Refuse every further request, and end every open connection: a handler
+        waiting on a keep-alive connection reads its end, and a client sending on it
+        gets a connection error, never an answer."""
+        with self._connections_lock:
+            self.closed = True
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real providers do
@@ -191,6 +223,7 @@ class SandboxServer:
             self._httpd.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
+        self._httpd.close_connections()
         self._httpd.server_close()
 
     def __enter__(self) -> SandboxServer:
@@ -207,6 +240,8 @@ class SandboxServer:
     def _serve(self, handler: _Handler) -> None:
         with self._count_lock:
             self.requests += 1
+        if self._httpd.closed:  # read just as stop() came: a stopped server answers nothing
+            return _drop(handler)
         fault = self.faults.next()
         if fault is Fault.DROP_BEFORE:
             return _drop(handler)

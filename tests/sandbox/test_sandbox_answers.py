@@ -7,11 +7,12 @@ Real HTTP on 127.0.0.1; nothing of mailspec is mocked.
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 import urllib3
@@ -171,3 +172,34 @@ def test_cloudmails_counters_as_strings() -> None:
         assert (record["opens"], record["clicks"]) == ("1", "1")
         [status] = provider.status(sent.message_ids)
         assert status.state == DeliveryState.CLICKED
+
+
+# --- stop() ---------------------------------------------------------------------------
+
+
+def test_stop_ends_an_open_keep_alive_connection() -> None:
+    server = SandboxServer("aurorasendcloud").start()
+    url = urlsplit(server.base_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+    try:
+        connection.request("GET", url.path + "api/nothing")
+        first = connection.getresponse()
+        first.read()
+        assert first.status == 404 and not first.will_close  # kept alive
+        server.stop()
+        with pytest.raises((ConnectionError, http.client.HTTPException)):
+            connection.request("GET", url.path + "api/nothing")
+            connection.getresponse().read()
+    finally:
+        connection.close()
+        server.stop()
+
+
+def test_a_stopped_server_refuses_new_connections_and_its_pool_gets_no_answer() -> None:
+    server = SandboxServer("aurorasendcloud").start()
+    pool = urllib3.PoolManager(retries=False)
+    assert pool.request("GET", server.base_url + "api/nothing").status == 404
+    server.stop()
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        pool.request("GET", server.base_url + "api/nothing")
+    pool.clear()
