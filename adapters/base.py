@@ -28,6 +28,7 @@ from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
 from mailspec.runtime.client import Call
+from mailspec.runtime.numbers import int_or_none
 from mailspec.spec_model import Delivery, Operation, Spec, code_field
 from mailspec.vocabulary import BounceReason, DeliveryState
 
@@ -198,12 +199,13 @@ class Provider(Sender):
         response = self.client.call("send_sms", values)
         ids = at_path(response, op.ids) if op.ids else None
         # a success answer always has its code (the client refuses one without)
-        code = at_path(response, code_name)
-        row = self.spec.codes.get(code)
+        raw_code = at_path(response, code_name)
+        code = int_or_none(raw_code)  # "200" as well as 200
+        row = self.spec.codes.get(code) if code is not None else None
         return SmsResult(
             provider=self.name,
             message_ids=id_list(ids),
-            code=code,
+            code=raw_code if code is None else code,
             partial=row is not None and row.partial,
         )
 
@@ -366,14 +368,17 @@ def to_status(provider: str, delivery: Delivery, record: Any) -> DeliveryStatus:
     def get(name: str | None) -> Any:
         return getattr(record, _attr(name), None) if name else None
 
+    # numbers the decoder left as text (a field the spec types `str` or `any`) are read
+    # as the numbers they are: "0" is no sub-status, "2" clicks are clicks
     raw_status, raw_sub = get(fields.status), get(fields.sub_status)
     row = delivery.states.get(str(raw_status)) if raw_status is not None else None
-    sub = delivery.sub_states.get(str(raw_sub)) if raw_sub not in (None, 0, "") else None
+    no_sub = raw_sub in (None, "") or int_or_none(raw_sub) == 0
+    sub = None if no_sub else delivery.sub_states.get(str(raw_sub))
     state = sub.state if sub else row.state if row else DeliveryState.UNKNOWN
     if state in _ENGAGEABLE:  # counters promote a message that got through
-        if (get(fields.clicks) or 0) > 0:
+        if (int_or_none(get(fields.clicks)) or 0) > 0:
             state = DeliveryState.CLICKED
-        elif (get(fields.opens) or 0) > 0:
+        elif (int_or_none(get(fields.opens)) or 0) > 0:
             state = DeliveryState.OPENED
     reason: BounceReason | None = sub.reason if sub else None
     return DeliveryStatus(

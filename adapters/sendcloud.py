@@ -14,6 +14,7 @@ from typing import Any
 from mailspec.errors import UnsupportedOperation, ValidationError
 from mailspec.message import Message
 from mailspec.results import DeliveryStatus
+from mailspec.runtime.numbers import int_or_none
 from mailspec.runtime.xsmtpapi import xsmtpapi
 from mailspec.spec_model import Delivery, MaxSpan, Operation
 
@@ -103,7 +104,8 @@ class SendCloudStyle(Provider):
             batch = at_path(response, delivery.records) or []
             records.extend(batch)
             start += len(batch)
-            total = at_path(response, delivery.total) if delivery.total else None
+            # "total": "2" as well as 2; anything else is no total (paging goes by page size)
+            total = int_or_none(at_path(response, delivery.total)) if delivery.total else None
             if len(batch) < page or (total is not None and start >= total):
                 break
         return records

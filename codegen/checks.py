@@ -151,6 +151,11 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     yield from _mapping_problems(spec)
     yield from _delivery_problems(spec)
     yield from _webhook_problems(spec)
+    # after the operations' own problems: an operation renamed is reported there first
+    for number, row in spec.codes.items():
+        for i, op_name in enumerate(row.operations):
+            if op_name not in spec.operations:
+                yield ("codes", number, "operations", i), f"no operation {op_name!r}"
 
 
 def _auth_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:

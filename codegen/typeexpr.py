@@ -6,9 +6,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["SCALARS", "TypeExpr", "TypeExprError", "parse"]
+__all__ = ["NUMBER_ANNOTATIONS", "SCALARS", "TypeExpr", "TypeExprError", "parse"]
 
-SCALARS = {"str": "str", "int": "int", "bool": "bool", "float": "float", "any": "Any"}
+# A response's numbers are WireInt/WireFloat (mailspec.runtime.numbers): int and float
+# to mypy and in the decoded values, and readable when a provider writes them as strings.
+SCALARS = {
+    "str": "str",
+    "int": "WireInt",
+    "bool": "bool",
+    "float": "WireFloat",
+    "any": "Any",
+}
+NUMBER_ANNOTATIONS = ("WireFloat", "WireInt")
 _SHAPE = re.compile(r"[A-Z][A-Za-z0-9]*")
 
 

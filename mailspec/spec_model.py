@@ -501,6 +501,14 @@ class Code(_Base, kw_only=True, frozen=True):
         bool,
         _d("A success that covered only some of the request's recipients (default false)."),
     ] = False
+    operations: Annotated[
+        list[Name],
+        _d(
+            "The operations that answer this code, where the provider documents it for some "
+            "only (AuroraSendCloud's SMS codes); default every operation. The sandbox answers "
+            "an operation the first code of a category it may answer."
+        ),
+    ] = []
 
 
 class StateRow(_Base, kw_only=True, frozen=True):

@@ -8,6 +8,8 @@ from typing import Any
 
 import msgspec
 
+from mailspec.runtime.numbers import WireInt, decode_number
+
 __all__ = [
     "ENVELOPE_DECODER",
     "Envelope",
@@ -18,7 +20,7 @@ __all__ = [
 class Envelope(msgspec.Struct, kw_only=True):
     """The code and message every answer carries."""
 
-    code: int | None = None
+    code: WireInt | None = None
     message: str | None = None
 
 
@@ -33,4 +35,4 @@ class SendRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     data: dict[str, Any] | None = None
 
 
-ENVELOPE_DECODER = msgspec.json.Decoder(Envelope)
+ENVELOPE_DECODER = msgspec.json.Decoder(Envelope, dec_hook=decode_number)

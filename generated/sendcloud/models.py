@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from mailspec.message import Attachment
+from mailspec.runtime.numbers import WireInt, decode_number
 
 __all__ = [
     "ENVELOPE_DECODER",
@@ -30,7 +31,7 @@ __all__ = [
 class Envelope(msgspec.Struct, kw_only=True):
     """The code and message every answer carries."""
 
-    code: int | None = msgspec.field(default=None, name="statusCode")
+    code: WireInt | None = msgspec.field(default=None, name="statusCode")
     message: str | None = None
 
 
@@ -46,7 +47,7 @@ class SendResponse(msgspec.Struct, kw_only=True):
     """
 
     result: bool | None = None
-    status_code: int | None = msgspec.field(default=None, name="statusCode")
+    status_code: WireInt | None = msgspec.field(default=None, name="statusCode")
     message: str | None = None
     info: SendInfo | None = None
 
@@ -54,7 +55,7 @@ class SendResponse(msgspec.Struct, kw_only=True):
 class StatusInfo(msgspec.Struct, kw_only=True):
     """One page of delivery records, and how many records match the query in all."""
 
-    total: int | None = None
+    total: WireInt | None = None
     vo_list: list[StatusRecord] = msgspec.field(default_factory=list, name="voList")
 
 
@@ -65,8 +66,8 @@ class StatusRecord(msgspec.Struct, kw_only=True):
 
     email_id: str | None = msgspec.field(default=None, name="emailId")
     recipient: str | None = None
-    status: int | None = None
-    sub_stat: int | None = msgspec.field(default=None, name="subStat")
+    status: WireInt | None = None
+    sub_stat: WireInt | None = msgspec.field(default=None, name="subStat")
     sub_stat_desc: str | None = msgspec.field(default=None, name="subStatDesc")
     request_time: str | None = msgspec.field(default=None, name="requestTime")
     modified_time: str | None = msgspec.field(default=None, name="modifiedTime")
@@ -76,7 +77,7 @@ class StatusResponse(msgspec.Struct, kw_only=True):
     """The answer to status: the envelope, with one page of delivery records in info."""
 
     result: bool | None = None
-    status_code: int | None = msgspec.field(default=None, name="statusCode")
+    status_code: WireInt | None = msgspec.field(default=None, name="statusCode")
     message: str | None = None
     info: StatusInfo | None = None
 
@@ -129,6 +130,6 @@ class StatusRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     limit: int | None = None
 
 
-ENVELOPE_DECODER = msgspec.json.Decoder(Envelope)
-SEND_RESPONSE_DECODER = msgspec.json.Decoder(SendResponse)
-STATUS_RESPONSE_DECODER = msgspec.json.Decoder(StatusResponse)
+ENVELOPE_DECODER = msgspec.json.Decoder(Envelope, dec_hook=decode_number)
+SEND_RESPONSE_DECODER = msgspec.json.Decoder(SendResponse, dec_hook=decode_number)
+STATUS_RESPONSE_DECODER = msgspec.json.Decoder(StatusResponse, dec_hook=decode_number)

@@ -13,6 +13,7 @@ from ..errors import MalformedResponseError, error_class_for
 from ..spec_model import Operation, Spec
 from ..vocabulary import ErrorCategory
 from .bounds import may_have_acted
+from .numbers import int_or_none
 from .secrets import Secret, redact
 from .transport import Answer
 
@@ -99,7 +100,9 @@ def _envelope(
     message = getattr(envelope, "message", None) if envelope is not None else None
     if spec.envelope.code_from == "http":
         return answer.status, message if isinstance(message, str) else None
-    code = getattr(envelope, "code", None) if envelope is not None else None
+    # the generated decoders already read a code written as a string ("200"); a
+    # decoder built by hand may leave it as it came, so read it here the same way
+    code = int_or_none(getattr(envelope, "code", None) if envelope is not None else None)
     if code is None:
         if 200 <= answer.status < 300:
             raise _malformed(

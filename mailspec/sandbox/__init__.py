@@ -30,13 +30,20 @@ class Sandbox:
         *,
         ports: Mapping[str, int] | None = None,
         slow_seconds: float = 2.0,
+        numbers_as_strings: bool = False,
     ) -> None:
         from ..registry import available
 
         names = list(providers) if providers is not None else available()
         ports = ports or {}
         self.servers = {
-            n: SandboxServer(n, port=ports.get(n, 0), slow_seconds=slow_seconds) for n in names
+            n: SandboxServer(
+                n,
+                port=ports.get(n, 0),
+                slow_seconds=slow_seconds,
+                numbers_as_strings=numbers_as_strings,
+            )
+            for n in names
         }
 
     def __getitem__(self, name: str) -> SandboxServer:

@@ -78,36 +78,70 @@ class Emulator:
         self.outcomes: dict[str, Outcome] = {}  # recipient -> outcome; "*" for everyone else
         # told of every message accepted, after the fact (the webhook poster listens)
         self.listeners: list[Callable[[Accepted], None]] = []
+        # write every number the spec types int or float as a string ("200", "2"), as
+        # some providers do; off by default, since their documents show JSON numbers
+        self.numbers_as_strings = False
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._first_codes: dict[ErrorCategory, int] = {}
+        # the first code of each category each operation may answer (a code's
+        # `operations`, default every one); None: a request no operation matched
+        self._first_codes: dict[tuple[str | None, ErrorCategory], int] = {}
         for code, row in sorted(spec.codes.items()):
-            self._first_codes.setdefault(ErrorCategory(row.category), code)
+            for op_name in [None, *spec.operations]:
+                if not row.operations or op_name in row.operations:
+                    self._first_codes.setdefault((op_name, ErrorCategory(row.category)), code)
         self._routes = [
             (_route(self.base_path, op), name, op) for name, op in spec.operations.items()
         ]
 
     # --- codes ---------------------------------------------------------------------
 
-    def code_for(self, category: ErrorCategory) -> int:
-        """The first documented code of a category: what the sandbox answers for it."""
-        code = self._first_codes.get(category)
+    def code_for(self, category: ErrorCategory, operation: str | None = None) -> int:
+        """The first documented code of a category that ``operation`` may answer: what
+        the sandbox answers for it (AuroraSendCloud: 50000 for a rate-limited email
+        send, 496 for a rate-limited SMS, as the spec's `operations` of each say)."""
+        code = self._first_codes.get((operation, category))
         if code is not None:
             return code
         return {ErrorCategory.SUCCESS: 200, ErrorCategory.RATE_LIMIT: 429}.get(category, 500)
 
+    def operation_for(self, method: str, target: str) -> str | None:
+        """The name of the operation a request calls; None when none matches."""
+        path = urlsplit(target).path
+        return next(
+            (
+                name
+                for route, name, op in self._routes
+                if op.method == method and route.fullmatch(path)
+            ),
+            None,
+        )
+
     def error(
-        self, category: ErrorCategory, message: str | None = None, *, code: int | None = None
+        self,
+        category: ErrorCategory,
+        message: str | None = None,
+        *,
+        code: int | None = None,
+        operation: str | None = None,
     ) -> Answer:
-        code = code if code is not None and code in self.spec.codes else self.code_for(category)
+        if code is None or code not in self.spec.codes:
+            code = self.code_for(category, operation)
         row = self.spec.codes.get(code)
         text = message or (row.message if row is not None else category.value)
         if self.spec.envelope.code_from == "http":
-            return _json_answer(
+            return self._answer(
                 code if 400 <= code < 600 else 400, self._envelope(None, text, ok=False)
             )
         status = 500 if category == ErrorCategory.SERVER else 200
-        return _json_answer(status, self._envelope(code, text, ok=False))
+        return self._answer(status, self._envelope(code, text, ok=False))
+
+    def _answer(self, status: int, body: dict[str, Any], shape: str | None = None) -> Answer:
+        """A JSON answer: ``body`` follows ``shape`` (a response shape; None: the
+        envelope only), with its numbers as strings when ``numbers_as_strings``."""
+        if self.numbers_as_strings:
+            body = _numbers_as_strings(self.spec, shape, body)
+        return _json_answer(status, body)
 
     def _envelope(self, code: int | None, message: str, *, ok: bool) -> dict[str, Any]:
         env = self.spec.envelope
@@ -141,8 +175,10 @@ class Emulator:
         try:
             raw = self._raw_params(op, parts.query, headers, body)
         except ValueError as exc:
-            return self.error(ErrorCategory.VALIDATION, f"unreadable request: {exc}")
-        refusal = self._refusal(op, raw, headers)
+            return self.error(
+                ErrorCategory.VALIDATION, f"unreadable request: {exc}", operation=name
+            )
+        refusal = self._refusal(name, op, raw, headers)
         if refusal is not None:
             return refusal
         # path parameters after the credentials: a signature covers the sent pairs only
@@ -151,12 +187,12 @@ class Emulator:
             values = _decode_params(op, raw)
             check_request(self.spec.provider.name, op, values)
         except ValidationError as exc:
-            return self.error(ErrorCategory.VALIDATION, str(exc), code=exc.code)
+            return self.error(ErrorCategory.VALIDATION, str(exc), code=exc.code, operation=name)
         if name == "status":
-            return self._status(op, values)
+            return self._status(name, op, values)
         if name in _SEND_OPERATIONS:
             return self._send(name, op, values)
-        return self._success(op, {})
+        return self._success(name, op, {})
 
     def _raw_params(
         self, op: Operation, query: str, headers: Mapping[str, str], body: bytes
@@ -175,14 +211,14 @@ class Emulator:
         return raw
 
     def _refusal(
-        self, op: Operation, raw: dict[str, Any], headers: Mapping[str, str]
+        self, name: str, op: Operation, raw: dict[str, Any], headers: Mapping[str, str]
     ) -> Answer | None:
         """The answer refusing the request's credentials (or its stale signing time);
         None when they pass, with the credentials taken out of ``raw``."""
         creds = self.spec.auth.sets.get(op.auth)
         if not self._authenticated(op, creds, raw, headers):
             code = creds.code if creds is not None else self.spec.auth.code
-            return self.error(ErrorCategory.AUTHENTICATION, code=code)
+            return self.error(ErrorCategory.AUTHENTICATION, code=code, operation=name)
         signing = creds.signing if creds is not None else None
         if signing is None or signing.timestamp is None or signing.timestamp not in raw:
             return None
@@ -190,7 +226,9 @@ class Emulator:
         age = _age_seconds(stamp)
         if age is None or age > signing.tolerance_seconds:
             text = f"the timestamp {stamp!r} is more than {signing.tolerance_seconds} s from now"
-            return self.error(ErrorCategory.VALIDATION, text, code=signing.stale_code)
+            return self.error(
+                ErrorCategory.VALIDATION, text, code=signing.stale_code, operation=name
+            )
         return None
 
     def _authenticated(
@@ -258,7 +296,7 @@ class Emulator:
         placed = {op.ids: ids_value} if op.ids else {}
         if op.count is not None:  # every recipient was taken
             placed[op.count] = len(ids)
-        return self._success(op, placed)
+        return self._success(name, op, placed)
 
     def _outcome(self, recipient: str) -> Outcome:
         return self.outcomes.get(recipient, self.outcomes.get("*", Outcome()))
@@ -270,24 +308,24 @@ class Emulator:
             shape = self.spec.shapes[shape.fields[part].type]
         return shape.fields[leaf].type == "str"
 
-    def _status(self, op: Operation, values: dict[str, Any]) -> Answer:
+    def _status(self, name: str, op: Operation, values: dict[str, Any]) -> Answer:
         delivery = self.spec.delivery
         if delivery is None:
-            return self._success(op, {})
+            return self._success(name, op, {})
         wanted = values.get("email_ids") or values.get("message_id")
         wanted_ids = {wanted} if isinstance(wanted, str) else set(wanted or [])
         with self._lock:
             rows = [a for a in self.accepted if not wanted_ids or a.message_id in wanted_ids]
         if delivery.records == ".":  # one record per call: the answer is the record itself
             if not rows:
-                return self.error(ErrorCategory.NOT_FOUND, "no such message")
+                return self.error(ErrorCategory.NOT_FOUND, "no such message", operation=name)
             record = self._record(rows[0])
             if self.spec.envelope.code_from == "body":
                 record = {
-                    **self._envelope(self.code_for(ErrorCategory.SUCCESS), "ok", ok=True),
+                    **self._envelope(self.code_for(ErrorCategory.SUCCESS, name), "ok", ok=True),
                     **record,
                 }
-            return _json_answer(200, record)
+            return self._answer(200, record, op.response)
         start = int(values.get("start") or 0)
         limit = int(values.get("limit") or self.spec.limits.page_size or 100)
         page = rows[start : start + limit]
@@ -295,7 +333,7 @@ class Emulator:
         out: dict[str, Any] = {delivery.records: records}
         if delivery.total:
             out[delivery.total] = len(rows)
-        return self._success(op, out)
+        return self._success(name, op, out)
 
     def _record(self, accepted: Accepted) -> dict[str, Any]:
         delivery = self.spec.delivery
@@ -327,14 +365,14 @@ class Emulator:
             )
         return {(shape.fields[k].wire or k): v for k, v in values.items()}
 
-    def _success(self, op: Operation, values_by_path: dict[str, Any]) -> Answer:
-        code = self.code_for(ErrorCategory.SUCCESS)
+    def _success(self, name: str, op: Operation, values_by_path: dict[str, Any]) -> Answer:
+        code = self.code_for(ErrorCategory.SUCCESS, name)
         body = self._envelope(
             code, self.spec.codes[code].message if code in self.spec.codes else "ok", ok=True
         )
         for dotted, value in values_by_path.items():
             _place(self.spec, op.response, dotted, value, body)
-        return _json_answer(200, body)
+        return self._answer(200, body, op.response)
 
 
 def _age_seconds(stamp: Any) -> float | None:
@@ -468,6 +506,36 @@ def _place(spec: Spec, shape_name: str, dotted: str, value: Any, body: dict[str,
         node = node.setdefault(field_def.wire or part, {})
         shape = spec.shapes[field_def.type]
     node[shape.fields[leaf].wire or leaf] = value
+
+
+def _numbers_as_strings(spec: Spec, shape: str | None, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with every value at an int or float field of ``shape`` (and at the
+    envelope's code) written as a string: ``{"statusCode": "200"}``."""
+    kinds: dict[str, str] = {}
+    code = spec.envelope.code
+    if code is not None:
+        kinds.update(dict.fromkeys((code.wire, *code.aliases), "int"))
+    if shape is not None and shape in spec.shapes:
+        for name, f in spec.shapes[shape].fields.items():
+            kinds.update(dict.fromkeys((f.wire or name, *f.aliases), f.type))
+    return {key: _as_strings(spec, kinds.get(key), value) for key, value in body.items()}
+
+
+def _as_strings(spec: Spec, kind: str | None, value: Any) -> Any:
+    if kind is None or value is None:
+        return value
+    if kind in ("int", "float"):
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return json.dumps(value) if is_number else value
+    if kind.startswith("list[") and isinstance(value, list):
+        return [_as_strings(spec, kind[5:-1], v) for v in value]
+    if kind.startswith("dict[str,") and isinstance(value, dict):
+        return {k: _as_strings(spec, kind[9:-1].strip(), v) for k, v in value.items()}
+    if kind in spec.shapes and isinstance(value, dict):
+        fields = spec.shapes[kind].fields
+        kinds = {w: f.type for n, f in fields.items() for w in (f.wire or n, *f.aliases)}
+        return {k: _as_strings(spec, kinds.get(k), v) for k, v in value.items()}
+    return value
 
 
 def _json_answer(status: int, body: dict[str, Any]) -> Answer:

@@ -24,6 +24,38 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False  # a handler sleeping through a SLOW fault must not hold up stop()
     sandbox: SandboxServer
 
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        # the connections a handler thread is serving: shutdown() stops accepting new
+        # ones only, and a keep-alive connection would go on being answered after stop()
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        self.closed = False
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            if self.closed:
+                self.shutdown_request(request)
+                return
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Refuse every further request, and end every open connection: a handler
+        waiting on a keep-alive connection reads its end, and a client sending on it
+        gets a connection error, never an answer."""
+        with self._connections_lock:
+            self.closed = True
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real providers do
@@ -49,7 +81,14 @@ class SandboxServer:
     injects failures; ``set_outcome`` decides what ``status()`` will report.
     """
 
-    def __init__(self, name: str, *, port: int = 0, slow_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        port: int = 0,
+        slow_seconds: float = 2.0,
+        numbers_as_strings: bool = False,
+    ) -> None:
         from ..registry import spec
 
         self.name = name
@@ -68,6 +107,7 @@ class SandboxServer:
         self._base_path = urlsplit(base).path or "/"
         self.emulator = Emulator(self.spec, self.credentials, self._base_path)
         self.emulator.listeners.append(self._on_accept)
+        self.emulator.numbers_as_strings = numbers_as_strings
         self.faults = FaultPlan()
         self.slow_seconds = slow_seconds
         self.requests = 0
@@ -76,6 +116,18 @@ class SandboxServer:
         self._httpd.sandbox = self
         self._thread: threading.Thread | None = None
         self.webhooks: WebhookPoster | None = None
+
+    @property
+    def numbers_as_strings(self) -> bool:
+        """Whether answers write every number the spec types int or float as a string
+        (``{"code": "200"}``, ``"total": "2"``). Off by default: the providers'
+        documents show JSON numbers; on, it tests a client against answers as some
+        providers really send them."""
+        return self.emulator.numbers_as_strings
+
+    @numbers_as_strings.setter
+    def numbers_as_strings(self, on: bool) -> None:
+        self.emulator.numbers_as_strings = bool(on)
 
     @property
     def port(self) -> int:
@@ -171,6 +223,7 @@ class SandboxServer:
             self._httpd.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
+        self._httpd.close_connections()
         self._httpd.server_close()
 
     def __enter__(self) -> SandboxServer:
@@ -187,6 +240,8 @@ class SandboxServer:
     def _serve(self, handler: _Handler) -> None:
         with self._count_lock:
             self.requests += 1
+        if self._httpd.closed:  # read just as stop() came: a stopped server answers nothing
+            return _drop(handler)
         fault = self.faults.next()
         if fault is Fault.DROP_BEFORE:
             return _drop(handler)
@@ -194,10 +249,13 @@ class SandboxServer:
             time.sleep(self.slow_seconds)
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
-        if fault is Fault.RATE_LIMIT:
-            answer = self.emulator.error(ErrorCategory.RATE_LIMIT)
-        elif fault is Fault.SERVER_ERROR:
-            answer = self.emulator.error(ErrorCategory.SERVER)
+        if fault in (Fault.RATE_LIMIT, Fault.SERVER_ERROR):
+            # the code the called operation answers (an email send's, not the SMS API's)
+            category = (
+                ErrorCategory.RATE_LIMIT if fault is Fault.RATE_LIMIT else ErrorCategory.SERVER
+            )
+            operation = self.emulator.operation_for(handler.command, handler.path)
+            answer = self.emulator.error(category, operation=operation)
         else:
             headers = {k: v for k, v in handler.headers.items()}
             answer = self.emulator.handle(handler.command, handler.path, headers, body)

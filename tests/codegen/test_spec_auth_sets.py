@@ -170,12 +170,22 @@ CASES = [
     Case(
         "partial-on-a-failure-code",
         edit(
-            "312: {message: Every number was refused, category: validation}",
-            "312: {message: Every number was refused, category: validation, partial: true}",
+            "312: {message: Every number was refused, category: validation,",
+            "312: {message: Every number was refused, category: validation, partial: true,",
         ),
         lambda t: (
-            f"{after(t, '  312:', 'partial: true}')}: codes[312].partial: "
+            f"{after(t, '  312:', 'partial: true')}: codes[312].partial: "
             "partial marks a success for some of the recipients; this code is not a success"
+        ),
+    ),
+    Case(
+        "code-of-an-unknown-operation",
+        edit(
+            "496: {message: SMS sending too frequent, category: rate_limit, operations: [send_sms]}",
+            "496: {message: SMS sending too frequent, category: rate_limit, operations: [send_mms]}",
+        ),
+        lambda t: (
+            f"{after(t, '  496:', 'send_mms')}: codes[496].operations[0]: no operation 'send_mms'"
         ),
     ),
 ]
