@@ -3,8 +3,8 @@ a PartialDeliveryError (copies of one message) or a SendManyFailed (messages of 
 batch), with the original exception as ``cause`` and ``__cause__`` — mailspec's own
 errors and any other exception alike. Real sandbox servers count what they accepted.
 
-A lone surrogate (``"\\ud800"``) is the natural probe: a Python ``str`` holds it, but it
-has no UTF-8 encoding, so it fails only when a request is encoded.
+Text that cannot be encoded (a lone surrogate) is refused before any request of its
+message; a failure inside a later request is a provider style's step that raises.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from mailer_support import FakeClock
 
 import mailspec
-from mailspec import AllProvidersFailed, Mailer, Message, PartialDeliveryError
+from mailspec import AllProvidersFailed, Mailer, Message, PartialDeliveryError, ValidationError
 from mailspec.adapters.base import Step
 from mailspec.mailer import SendManyFailed
 from mailspec.sandbox import Fault, Sandbox
@@ -58,33 +58,31 @@ def test_send_many_keeps_the_results_sent_before_a_message_that_cannot_be_encode
     error = info.value
     assert (error.index, len(error.results)) == (2, 2)
     assert [r.provider for r in error.results] == ["sendcloud", "sendcloud"]
-    assert isinstance(error.cause, UnicodeEncodeError)
+    assert isinstance(error.cause, ValidationError) and error.cause.field == "html"
     assert error.__cause__ is error.cause is error.error
-    assert "UnicodeEncodeError" in str(error)
     assert len(sandbox["sendcloud"].accepted) == 2  # the two results are what went out
 
 
 def test_send_many_raises_a_failure_of_the_first_message_as_it_is(sandbox, clock):
-    with pytest.raises(UnicodeEncodeError):
+    with pytest.raises(ValidationError):
         _mailer(sandbox, clock, "sendcloud").send_many([_html(f"<p>{UNENCODABLE}</p>")])
     assert sandbox["sendcloud"].accepted == []
 
 
-def test_a_copy_that_cannot_be_encoded_after_the_first_went_out_is_a_partial_delivery(sandbox):
+def test_a_copy_that_cannot_be_encoded_is_refused_before_any_copy_goes_out(sandbox):
     aotsend = sandbox["aotsend"].provider()
-    with pytest.raises(PartialDeliveryError) as info:
+    with pytest.raises(ValidationError) as info:
         aotsend.send(_template(bad_for=TO[1]))
-    error = info.value
-    assert (error.sent_to, error.pending) == (TO[:1], TO[1:])
-    assert isinstance(error.cause, UnicodeEncodeError)
-    assert error.__cause__ is error.cause
-    assert [a.recipient for a in sandbox["aotsend"].accepted] == TO[:1]
+    assert info.value.field is not None and "recipient_variables" in info.value.field
+    assert sandbox["aotsend"].accepted == []
 
 
-def test_the_mailer_reports_that_partial_delivery_and_sends_nothing_elsewhere(sandbox, clock):
-    mailer = _mailer(sandbox, clock, "aotsend", "sendcloud")
+def test_the_mailer_reports_a_partial_delivery_and_sends_nothing_elsewhere(sandbox, clock):
+    aotsend = _step_fails(sandbox["aotsend"].provider(timeout=2), 2, LookupError("x-custom"))
+    mailer = Mailer([aotsend, sandbox["sendcloud"].provider(timeout=2)], clock=clock,
+                    sleep=clock.sleep)  # fmt: skip
     with pytest.raises(AllProvidersFailed) as info:
-        mailer.send(_template(bad_for=TO[2]))
+        mailer.send(_template())
     (attempt,) = info.value.attempts
     assert isinstance(attempt.error, PartialDeliveryError)
     assert attempt.error.sent_to == TO[:2]
@@ -97,35 +95,39 @@ def test_the_mailer_reports_that_partial_delivery_and_sends_nothing_elsewhere(sa
 
 def test_an_exception_after_a_failover_keeps_the_attempts(sandbox, clock):
     # aotsend sends the first copy, then fails; at-least-once moves on to sendcloud,
-    # whose one request (every recipient's variables in it) cannot be encoded
-    mailer = _mailer(sandbox, clock, "aotsend", "sendcloud", on_ambiguous="failover")
+    # whose one request raises before it is sent
+    aotsend = _step_fails(sandbox["aotsend"].provider(timeout=2), 1, LookupError("x-custom"))
+    cause = LookupError("x-other")
+    sendcloud = _step_fails(sandbox["sendcloud"].provider(timeout=2), 0, cause)
+    mailer = Mailer([aotsend, sendcloud], clock=clock, sleep=clock.sleep,
+                    on_ambiguous="failover")  # fmt: skip
     with pytest.raises(AllProvidersFailed) as info:
-        mailer.send(_template(bad_for=TO[1]))
+        mailer.send(_template())
     assert [(a.provider, a.outcome) for a in info.value.attempts] == [("aotsend", "failed")]
     assert info.value.ambiguous  # the first copy may be delivered: the caller must know
-    assert isinstance(info.value.__cause__, UnicodeEncodeError)
+    assert info.value.__cause__ is cause
     assert sandbox["sendcloud"].accepted == []
 
 
-def _second_step_fails(provider: mailspec.adapters.base.Provider, exc: BaseException):
-    """The same provider (same client, same server) whose second request's encoding
-    raises ``exc``: a bug in a user's own provider style."""
+def _step_fails(provider: mailspec.adapters.base.Provider, index: int, exc: BaseException):
+    """The same provider (same client, same server) whose request number ``index``
+    raises ``exc`` instead of going out: a bug in a user's own provider style."""
 
-    class SecondStepFails(type(provider)):  # type: ignore[misc]
+    class StepFails(type(provider)):  # type: ignore[misc]
         def _steps(self, message: Message) -> list[Step]:
             steps = super()._steps(message)
 
             def fail() -> list[str]:
                 raise exc
 
-            return [steps[0], Step(steps[1].recipients, fail), *steps[2:]]
+            return [*steps[:index], Step(steps[index].recipients, fail), *steps[index + 1 :]]
 
-    return SecondStepFails(provider.client)
+    return StepFails(provider.client)
 
 
 def test_any_exception_after_the_first_request_is_a_partial_delivery(sandbox):
     cause = LookupError("unknown encoding: x-custom")
-    provider = _second_step_fails(sandbox["aotsend"].provider(), cause)
+    provider = _step_fails(sandbox["aotsend"].provider(), 1, cause)
     with pytest.raises(PartialDeliveryError) as info:
         provider.send(_template())
     assert info.value.cause is cause and info.value.__cause__ is cause
@@ -135,7 +137,7 @@ def test_any_exception_after_the_first_request_is_a_partial_delivery(sandbox):
 
 
 def test_an_interrupt_after_the_first_request_goes_on_with_a_note_of_what_was_sent(sandbox):
-    provider = _second_step_fails(sandbox["aotsend"].provider(), KeyboardInterrupt())
+    provider = _step_fails(sandbox["aotsend"].provider(), 1, KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt) as info:
         provider.send(_template())
     (note,) = info.value.__notes__
