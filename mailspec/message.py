@@ -59,6 +59,11 @@ class Attachment(msgspec.Struct, frozen=True):
 class Message(msgspec.Struct, kw_only=True, frozen=True):
     """One email, whatever provider sends it.
 
+    It takes what people write: ``to``, ``cc`` and ``bcc`` may be one address string
+    (``to="ann@example.org"``), and ``from_email`` may carry the sender's name as a
+    mailbox (``"Shop <orders@shop.example>"``), which sets ``from_name``; the fields
+    hold the list and the bare address.
+
     ``variables`` fill a template (``template``) or ``%name%``-style placeholders for
     every recipient; ``recipient_variables`` maps a recipient address to its own values.
     ``tags`` and ``metadata`` travel where the provider supports them. A field a
@@ -88,6 +93,13 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
         Mailer's, a provider's, an adapter's) can trust the types. Only types: what a
         provider accepts is :func:`~mailspec.checks.message.check_message`'s. Building
         a message is on the send path, so the common case is one short-circuit test."""
+        if (  # lists by their types, one string as people write them: see the docstring
+            _is_str(self.to)
+            or _is_str(self.cc)
+            or _is_str(self.bcc)
+            or (_is_str(self.from_email) and "<" in self.from_email)
+        ):
+            _take_what_people_write(self)
         if not _plain_types(self):
             _check_types(self)  # raises, unless subclasses (of str, list, dict) explain it
 
@@ -204,6 +216,35 @@ def _recipient_variables(value: Any) -> bool:
         and all(map(_is_str, value))
         and all(map(_string_map, value.values()))
     )
+
+
+def _take_what_people_write(m: Message) -> None:
+    """One address string becomes a list of it; a mailbox in ``from_email`` becomes its
+    address, and its display name ``from_name`` (a different ``from_name`` given too is
+    a ValidationError: which one is meant cannot be told)."""
+    for field in ("to", "cc", "bcc"):
+        value = getattr(m, field)
+        if _is_str(value):
+            msgspec.structs.force_setattr(m, field, [value])
+    if _is_str(m.from_email) and "<" in m.from_email:
+        from email.utils import getaddresses  # only for a message that needs it
+
+        found = getaddresses([m.from_email])
+        name, address = found[0] if len(found) == 1 else ("", "")
+        if not address or not m.from_email.rstrip().endswith(">"):
+            raise ValidationError(
+                "expected an address, or a mailbox such as 'Shop <orders@shop.example>'",
+                field="from_email",
+            )
+        if name and m.from_name is not None and m.from_name != name:
+            raise ValidationError(
+                f"the sender's name is given twice: {name!r} in from_email and "
+                f"{m.from_name!r} in from_name",
+                field="from_name",
+            )
+        msgspec.structs.force_setattr(m, "from_email", address)
+        if name and m.from_name is None:
+            msgspec.structs.force_setattr(m, "from_name", name)
 
 
 def _check_types(m: Message) -> None:
