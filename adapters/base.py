@@ -11,12 +11,14 @@ only.
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from mailspec._naming import ident
+from mailspec.checks.addresses import mailbox
 from mailspec.checks.message import check_message
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
@@ -29,7 +31,7 @@ from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
 from mailspec.runtime.client import Call
 from mailspec.runtime.numbers import int_or_none
-from mailspec.spec_model import Delivery, Operation, Spec, code_field
+from mailspec.spec_model import Delivery, Operation, Spec, code_field, split_target
 from mailspec.vocabulary import BounceReason, DeliveryState
 
 __all__ = [
@@ -138,13 +140,19 @@ class Provider(Sender):
         self, operation: str, message: Message, transform: dict[str, Any]
     ) -> dict[str, Any]:
         """Parameter values from the spec's mapping; ``transform`` holds the values of the
-        fields this style reshapes. A set field with no mapping row is refused."""
+        fields this style reshapes. A set field with no mapping row is refused.
+
+        Two kinds of row share a parameter with another field: a sender name whose row
+        names the sender address's parameter makes it one mailbox
+        (``Shop <orders@shop.example>``), and a ``parameter.Entry`` row adds the field,
+        as text, to an object parameter (tags as a custom header)."""
         mapping = self.spec.mapping.get(operation, {})
         op = self.spec.operations[operation]
         values: dict[str, Any] = {}
+        entries: dict[str, dict[str, str]] = {}
         for field in message.set_fields():
-            param = mapping.get(field)
-            if param is None:
+            target = mapping.get(field)
+            if target is None:
                 raise UnsupportedOperation(
                     self.name, f"the message field {field!r}", f"{operation} has no place for it"
                 )
@@ -157,8 +165,34 @@ class Provider(Sender):
                         f"{', '.join(inline)} would lose their content id",
                     )
             value = transform[field] if field in transform else getattr(message, field)
+            param, entry = split_target(target)
+            if entry is not None:
+                entries.setdefault(param, {})[entry] = _as_text(value)
+                continue
+            if field == "from_name" and target == mapping.get("from_email"):
+                continue  # written with the address, below
+            if field == "from_email" and message.from_name and mapping.get("from_name") == target:
+                value = mailbox(message.from_name, value)
             values[param] = _fit_to_param(op, param, field, value, self.name)
+        for param, extra in entries.items():
+            values[param] = self._with_entries(param, values.get(param), extra)
         return values
+
+    def _with_entries(self, param: str, given: Any, extra: dict[str, str]) -> dict[str, Any]:
+        """An object parameter's value with the entries other fields put there; an entry
+        the message set itself (a header of that name) is refused, not overwritten."""
+        merged = dict(given or {})
+        taken = {name.lower() for name in merged}
+        for name, text in extra.items():
+            if name.lower() in taken:
+                raise ValidationError(
+                    f"{name!r} is where {self.name} carries another field of the message; "
+                    "do not set it yourself",
+                    field=f"{param}[{name}]",
+                    provider=self.name,
+                )
+            merged[name] = text
+        return merged
 
     def _require(self, operation: str) -> Operation:
         op = self.spec.operations.get(operation)
@@ -338,6 +372,14 @@ def _sms_variables(provider: str, variables: Any) -> dict[str, str] | None:
             "expected a mapping of str to str", field="variables", provider=provider
         )
     return dict(variables)
+
+
+def _as_text(value: Any) -> str:
+    """A value as an entry of an object parameter holds it: a string as it is, anything
+    else as compact JSON in ASCII (a header value must be)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
 
 
 def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:

@@ -21,6 +21,7 @@ from mailspec.spec_model import (
     Operation,
     Spec,
     code_field,
+    split_target,
 )
 
 from .loader import Located
@@ -407,10 +408,17 @@ def _mapping_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]
                     ("mapping", op_name, field),
                     f"{field!r} is not a Message field ({', '.join(MESSAGE_FIELDS)})",
                 )
-            if param not in op.params:
+            name, entry = split_target(param)
+            if name not in op.params:
                 yield (
                     ("mapping", op_name, field),
-                    f"operation {op_name!r} has no parameter {param!r}",
+                    f"operation {op_name!r} has no parameter {name!r}",
+                )
+            elif entry is not None and op.params[name].type not in ("json", "object"):
+                yield (
+                    ("mapping", op_name, field),
+                    f"{param!r} names an entry of {name!r}, which is a {op.params[name].type}, "
+                    "not an object (json or object)",
                 )
 
 

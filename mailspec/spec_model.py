@@ -52,6 +52,7 @@ __all__ = [
     "WebhookSignature",
     "Webhooks",
     "code_field",
+    "split_target",
 ]
 
 ANY_OF = "any_of"
@@ -67,6 +68,15 @@ CodeName = Annotated[
 ShapeName = Annotated[
     str, Meta(pattern=r"^[A-Z][A-Za-z0-9]*$", description="A CamelCase shape name.")
 ]
+# A `mapping` row's target: a parameter, or `parameter.Entry`, one entry of an object
+# parameter, for a field with no parameter of its own (tags as a custom header).
+Target = Annotated[
+    str,
+    Meta(
+        pattern=r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9][A-Za-z0-9_-]*)?$",
+        description="A parameter name, or `parameter.Entry`: an entry of an object parameter.",
+    ),
+]
 Url = Annotated[str, Meta(pattern=r"^https?://", description="An absolute http(s) URL.")]
 Port = Annotated[int, Meta(ge=1, le=65535)]
 Positive = Annotated[int, Meta(ge=1)]
@@ -78,7 +88,9 @@ NonNegative = Annotated[int, Meta(ge=0)]
 ParamType = Literal[
     "str", "int", "bool", "date", "list[str]", "json", "object", "list[object]", "files"
 ]
-ParamFormat = Literal["email", "phone"]
+# `mailbox` is an address or `Name <address>` (a sender name in a provider whose `from`
+# is one string)
+ParamFormat = Literal["email", "mailbox", "phone"]
 Constraint = Literal[
     "required", "format", "max_length", "max_items", "enum", "range", "max_total_bytes"
 ]
@@ -676,9 +688,10 @@ class Spec(_Base, kw_only=True, frozen=True):
     operations: Annotated[dict[Name, Operation], _d("The HTTP calls, by name.")]
     shapes: Annotated[dict[ShapeName, Shape], _d("The response structs, by CamelCase name.")] = {}
     mapping: Annotated[
-        dict[Name, dict[Name, Name]],
+        dict[Name, dict[Name, Target]],
         _d(
-            "Per operation, unified `Message` field -> parameter; a field a message sets "
+            "Per operation, unified `Message` field -> parameter (or `parameter.Entry`, an "
+            "entry of an object parameter, its value as text); a field a message sets "
             "without a row is refused."
         ),
     ] = {}
@@ -689,6 +702,13 @@ class Spec(_Base, kw_only=True, frozen=True):
         Webhooks | None, _d("The events the provider posts; none when it posts none.")
     ] = None
     codes: Annotated[dict[int, Code], _d("Every documented status code.")]
+
+
+def split_target(target: str) -> tuple[str, str | None]:
+    """A ``mapping`` target as ``(parameter, entry)``; the entry is None for a whole
+    parameter."""
+    param, _, entry = target.partition(".")
+    return param, entry or None
 
 
 def code_field(spec: Spec, shape_name: str) -> str | None:

@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ValidationError
 from ..message import Attachment
 from ..spec_model import AnyOf, MaxSpan, OneOf, Operation, Param
-from .addresses import EMAIL, PHONE
+from .addresses import PHONE, is_email, is_mailbox
 
 __all__ = ["check_request"]
 
-_FORMATS = {"email": EMAIL, "phone": PHONE}
+_FORMATS: dict[str, Callable[[object], bool]] = {
+    "email": is_email,
+    "mailbox": is_mailbox,
+    "phone": lambda v: isinstance(v, str) and PHONE.fullmatch(v) is not None,
+}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # what an error calls each format: the phone form is not obvious, so it is spelled out
-_FORMAT_NAMES = {"email": "email", "phone": "E.164 phone number (+, country code, 7-15 digits)"}
+_FORMAT_NAMES = {
+    "email": "email",
+    "mailbox": "address or 'Name <address>'",
+    "phone": "E.164 phone number (+, country code, 7-15 digits)",
+}
 _TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,),
     "int": (int,),
@@ -86,9 +94,9 @@ def _check_param(provider: str, name: str, p: Param, value: Any) -> None:
     if p.max_items is not None and len(items) > p.max_items:
         _fail(provider, name, p, "max_items", f"at most {p.max_items} items, got {len(items)}")
     if p.format is not None:
-        pattern = _FORMATS[p.format]
+        valid = _FORMATS[p.format]
         for item in items:
-            if not (len(item) <= 254 and pattern.fullmatch(item)):
+            if not valid(item):
                 _fail(
                     provider, name, p, "format", f"not a valid {_FORMAT_NAMES[p.format]}: {item!r}"
                 )

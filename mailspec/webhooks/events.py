@@ -113,15 +113,27 @@ class _Reader:
             raise self._bad(field or "", f"a timestamp ({timestamp_format})") from None
 
     def mapping(self, field: str | None) -> dict[str, Any]:
-        """An object; in a form it travels as JSON text."""
-        value = None if field is None else self.raw.get(field)
+        """An object; in a form it travels as JSON text. ``a.B`` is the entry ``B`` of
+        the object ``a`` (a custom header among the ``userHeaders`` echoed back), each
+        step read as JSON text where it is text."""
+        if field is None:
+            return {}
+        first, *entries = field.split(".")
+        value = self.raw.get(first)
+        for entry in entries:
+            if value is None or value == "":
+                return {}
+            value = self._object(field, value).get(entry)
         if value is None or value == "":
             return {}
+        return self._object(field, value)
+
+    def _object(self, field: str, value: Any) -> dict[str, Any]:
         if isinstance(value, str):
             try:
                 value = msgspec.json.decode(value)
             except (msgspec.DecodeError, RecursionError, ValueError):
-                raise self._bad(field or "", "a JSON object") from None
+                raise self._bad(field, "a JSON object") from None
         if not isinstance(value, dict):
-            raise self._bad(field or "", "an object")
+            raise self._bad(field, "an object")
         return value

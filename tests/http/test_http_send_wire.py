@@ -38,6 +38,27 @@ def test_minimal_message_carries_exactly_the_seed_fields(httpserver, aurora):
     }
 
 
+def test_tags_and_metadata_travel_as_custom_headers(httpserver, aurora):
+    """The spec's `parameter.Entry` rows: compact ASCII JSON beside the message's own
+    headers, in the one `headers` form field."""
+    httpserver.expect_request(SEND_PATH, method="POST").respond_with_json(ok_send("e1"))
+    aurora.send(
+        message(
+            tags=["welcome", "café"],
+            metadata={"order_id": "1042", "note": "ünï"},
+            headers={"X-Campaign": "spring"},
+        )
+    )
+    headers = json.loads(only_request(httpserver).form["headers"])
+    assert headers == {
+        "X-Campaign": "spring",
+        "X-Mailspec-Tags": '["welcome","caf\\u00e9"]',
+        "X-Mailspec-Metadata": '{"order_id":"1042","note":"\\u00fcn\\u00ef"}',
+    }
+    assert all(value.isascii() for value in headers.values())
+    assert json.loads(headers["X-Mailspec-Metadata"]) == {"order_id": "1042", "note": "ünï"}
+
+
 def test_send_result_carries_provider_ids_and_one_attempt(httpserver, aurora):
     httpserver.expect_request(SEND_PATH, method="POST").respond_with_json(
         ok_send("1700000000000_1@ann", "1700000000000_2@bob")

@@ -182,13 +182,14 @@ def test_template_message_is_unsupported(httpserver, aurora):
     assert "template" in info.value.operation
 
 
-@pytest.mark.parametrize(("field", "value"), [("tags", ["welcome"]), ("metadata", {"order": "42"})])
-def test_unsupported_fields_are_refused_by_name(httpserver, aurora, field, value):
-    with pytest.raises(UnsupportedOperation) as info:
-        aurora.send(message(**{field: value}))
+@pytest.mark.parametrize("header", ["X-Mailspec-Tags", "x-mailspec-metadata"])
+def test_a_header_where_tags_or_metadata_travel_is_refused(httpserver, aurora, header):
+    """The message's own header of that name would be overwritten or duplicated."""
+    with pytest.raises(ValidationError) as info:
+        aurora.send(message(tags=["welcome"], metadata={"order": "42"}, headers={header: "x"}))
     assert len(httpserver.log) == 0
     assert info.value.provider == "aurorasendcloud"
-    assert field in str(info.value)
+    assert info.value.field is not None and info.value.field.startswith("headers[")
 
 
 def test_not_a_message_is_refused(httpserver, aurora):

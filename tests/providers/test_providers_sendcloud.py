@@ -162,8 +162,6 @@ def test_per_recipient_variables_on_a_plain_send(httpserver, sendcloud):
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"tags": ["t"]}, "tags"),
-        ({"metadata": {"k": "v"}}, "metadata"),
         ({"template": "welcome", "html": "<p>x</p>"}, "html"),
         ({"template": "welcome", "html": None, "text": "x"}, "text"),
     ],

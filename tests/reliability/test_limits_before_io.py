@@ -50,7 +50,7 @@ CASES = [
     ("sendcloud", "two attachments>10MiB in all",
      {"attachments": [Attachment("a", b"\0" * (MIB10 // 2 + 1))] * 2}, ValidationError, "attachments", 40819),
     ("cloudmails", "reply_to 2 (one address only)", {"reply_to": MANY[:2]}, ValidationError, "reply_to", None),
-    ("cloudmails", "a sender name", {"from_name": "Shop"}, UnsupportedOperation, None, None),
+    ("cloudmails", "custom headers", {"headers": {"X-Order": "1"}}, UnsupportedOperation, None, None),
     ("aotsend", "reply_to 2 (one address only)", {"reply_to": MANY[:2]}, ValidationError, "reply_to", None),
     ("aotsend", "cc", {"cc": ["x@example.org"]}, UnsupportedOperation, None, None),
     ("aotsend", "attachments", {"attachments": [Attachment("a", b"x")]}, UnsupportedOperation, None, None),
