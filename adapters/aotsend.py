@@ -34,6 +34,8 @@ _NOT_TRANSMITTED = {"from_email": ""}
 
 
 class AotSendStyle(Provider):
+    implied = frozenset(_NOT_TRANSMITTED)  # the template's own sender, not refused
+
     def _steps(self, message: Message) -> list[Step]:
         """One request per ``to`` address, each prepared (no I/O)."""
         if not message.template:

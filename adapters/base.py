@@ -18,7 +18,6 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from mailspec._naming import ident
-from mailspec.checks.addresses import mailbox
 from mailspec.checks.message import check_message
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
@@ -30,6 +29,7 @@ from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
 from mailspec.runtime.client import Call
+from mailspec.runtime.mime import mailbox
 from mailspec.runtime.numbers import int_or_none
 from mailspec.spec_model import Delivery, Operation, Spec, code_field, split_target
 from mailspec.vocabulary import BounceReason, DeliveryState
@@ -63,6 +63,10 @@ def at_path(value: Any, dotted: str) -> Any:
 class Provider(Sender):
     """One provider behind the unified ``send()``/``status()``."""
 
+    # Message fields this style handles without a mapping row of their own (not
+    # refused, not unplaced)
+    implied: frozenset[str] = frozenset()
+
     def __init__(self, client: BaseClient) -> None:
         self.client = client
         self.spec: Spec = client.spec
@@ -77,6 +81,15 @@ class Provider(Sender):
     def check(self, message: Message) -> None:
         """Validate ``message`` against this provider's spec: ValidationError, no I/O."""
         check_message(message, self.spec)
+
+    def unplaced(self, message: Message) -> list[str]:
+        """The fields ``message`` sets that the spec's mapping has no row for, in the
+        operation the message would be sent by."""
+        operation = "send_template" if message.template else "send"
+        if operation not in self.spec.operations:
+            operation = "send"
+        mapping = self.spec.mapping.get(operation, {})
+        return [f for f in message.set_fields() if f not in mapping and f not in self.implied]
 
     def deliver(self, message: Message) -> SendResult:
         """Send a message :meth:`check` has passed. The Mailer checks once and may

@@ -222,6 +222,11 @@ class SmtpProvider(Sender):
                 )
         check_mime(message, provider=self.name, extra_headers=self._extra_headers(message))
 
+    def unplaced(self, message: Message) -> list[str]:
+        """The fields ``message`` sets that SMTP has no place for."""
+        set_fields = message.set_fields()
+        return [f for f in SMTP_UNSUPPORTED_FIELDS if f in set_fields]
+
     def deliver(self, message: Message) -> SendResult:
         """Send a message :meth:`check` has passed (the Mailer checks once, then may
         deliver more than once)."""

@@ -81,6 +81,11 @@ class MailProvider(Protocol):
         """Send a message :meth:`check` has passed."""
         ...
 
+    def unplaced(self, message: Message) -> list[str]:
+        """The fields ``message`` sets that this provider has no place for (sending it
+        would refuse them); no I/O."""
+        ...
+
     def status(
         self,
         message_ids: Sequence[str] | None = None,

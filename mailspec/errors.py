@@ -51,7 +51,11 @@ class ValidationError(MailspecError, ValueError):
     """The message or request is invalid; raised before any network call.
 
     ``field`` names the offending field; ``code`` is the provider's own code for the
-    same mistake, where its spec declares one.
+    same mistake, where its spec declares one. ``provider`` says which of two kinds it
+    is: None for a *message error* every provider would refuse (a malformed address, a
+    line break in a header, no recipient), which stops a Mailer at once; a provider's
+    name for one of its own *rules* (it requires html, caps the subject or the
+    attachments), which makes a Mailer try the next provider.
     """
 
     def __init__(
@@ -67,6 +71,12 @@ class ValidationError(MailspecError, ValueError):
         if code is not None:
             parts.append(f" (provider code {code})")
         super().__init__("".join(parts))
+
+    @property
+    def provider_rule(self) -> bool:
+        """Whether this is one provider's rule (another provider may take the message)
+        rather than an error of the message itself."""
+        return self.provider is not None
 
 
 class UnsupportedOperation(MailspecError):

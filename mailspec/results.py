@@ -13,12 +13,15 @@ __all__ = ["Attempt", "CodeInfo", "DeliveryStatus", "SendResult", "SmsResult"]
 
 
 class Attempt(msgspec.Struct, frozen=True):
-    """One try at one provider: ``outcome`` is ``accepted``, ``failed`` or ``skipped``."""
+    """One try at one provider: ``outcome`` is ``accepted``, ``failed`` or ``skipped``.
+    ``dropped`` names the message fields the provider had no place for and was sent
+    without (tags, metadata; see ``Mailer(on_unsupported=...)``)."""
 
     provider: str
     outcome: str
     duration: float = 0.0
     error: MailspecError | None = None
+    dropped: list[str] = []
 
 
 class SendResult(msgspec.Struct, frozen=True):
@@ -26,12 +29,15 @@ class SendResult(msgspec.Struct, frozen=True):
 
     ``refused`` maps each recipient the provider refused while accepting the message
     for the others (an SMTP server can) to its reply; the message is not sent again.
+    ``dropped`` names the message fields the provider had no place for and was sent
+    without (tags, metadata), where a Mailer let it.
     """
 
     provider: str
     message_ids: list[str]
     attempts: list[Attempt] = []
     refused: dict[str, str] = {}
+    dropped: list[str] = []
 
 
 class SmsResult(msgspec.Struct, frozen=True):

@@ -102,7 +102,6 @@ HEAVY = (
     "mailspec.generated",
     "mailspec.adapters",
     "mailspec.runtime",
-    "mailspec.checks.message",
     "mailspec.checks.request",
     "mailspec.codegen",
     "mailspec.spec_model",

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from email.charset import Charset
 
-__all__ = ["CONTROL", "EMAIL", "PHONE", "is_email", "is_mailbox", "mailbox"]
+__all__ = ["CONTROL", "EMAIL", "PHONE", "is_email", "is_mailbox"]
 
 # C0 controls, DEL and C1 controls: no address, header line or form field holds one
 CONTROL = "\x00-\x1f\x7f-\x9f"
@@ -20,12 +19,8 @@ _LOCAL = rf"[^\s@;,<>\"'\\()\[\]{CONTROL}\ud800-\udfff]+"
 _LABEL = r"(?:[^\W_]|-)+"
 EMAIL = re.compile(rf"{_LOCAL}@{_LABEL}(?:\.{_LABEL})+")
 PHONE = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164
-
-# RFC 5322 atext and spaces: a display name of these needs no quotes
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]+")
-# `Name <address>` as mailbox() writes it (or a person types it)
+# `Name <address>`, as a person types a mailbox
 _NAME_ADDR = re.compile(rf"[^<>{CONTROL}]*<([^<>]+)>")
-_UTF8 = Charset("utf-8")
 
 
 def is_email(value: object) -> bool:
@@ -38,17 +33,3 @@ def is_mailbox(value: object) -> bool:
         return True
     found = _NAME_ADDR.fullmatch(value) if isinstance(value, str) else None
     return found is not None and is_email(found.group(1))
-
-
-def mailbox(name: str, address: str) -> str:
-    """``name <address>`` as RFC 5322 writes a mailbox: the name as it is when it is
-    plain words, quoted when it holds specials (``"Shop, Inc." <…>``), and one RFC 2047
-    encoded word when it is not ASCII, so a provider that puts the string into its
-    ``From`` header as given still writes a valid one."""
-    if not name.isascii():
-        shown = _UTF8.header_encode(name)
-    elif _PLAIN_NAME.fullmatch(name):
-        shown = name
-    else:
-        shown = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{shown} <{address}>"

@@ -1,22 +1,31 @@
 """``Mailer``: several providers behind one ``send()``, with retries, failover, circuit
 breakers and client-side rate limits.
 
-How one ``send(message)`` goes, provider by provider in the strategy's order:
+How one ``send(message)`` goes:
+
+0. **Is the message valid?** First, once, what every provider would refuse (a
+   malformed address, a line break in a header, no recipient, no content): a
+   :class:`~mailspec.ValidationError` is raised at once, before any request, and no
+   provider is tried — a broken message does not get better by sending it elsewhere.
+
+Then provider by provider, in the strategy's order:
 
 1. **Can it carry the message?** A provider without template sending is skipped for a
    template message, a template-only provider for a message without one, and likewise
-   for attachments, cc/bcc, per-recipient variables and the provider's recipient
-   limits. The skip is recorded (``Attempt(outcome="skipped")`` whose error is an
-   :class:`~mailspec.UnsupportedOperation` saying why). This is not a message error:
-   another provider may carry it.
-2. **Is the message valid?** It is checked against the provider's spec before any
-   request; a :class:`~mailspec.ValidationError` is raised as is, at once, and no
-   provider is tried after it — a broken message does not get better by sending it
-   elsewhere. Except when an earlier provider was already sent the message (and
-   failed): then the refusal is this provider's alone (specs differ, e.g. one requires
-   html), so it is recorded as a skipped attempt and the next provider is tried; if
-   none accepts, the :class:`~mailspec.AllProvidersFailed` shows every attempt,
-   including any ambiguous one that may have delivered the message.
+   for attachments, cc/bcc, per-recipient variables, the provider's recipient limits
+   and any field it has no place for. The skip is recorded
+   (``Attempt(outcome="skipped")`` whose error is an
+   :class:`~mailspec.UnsupportedOperation` saying why), and the next provider is
+   tried. Fields that never reach the recipient (``tags``, ``metadata``) are the
+   exception: with ``on_unsupported="drop"`` (the default) a provider with no place for
+   them is sent the message without them, and the attempt and the
+   :class:`~mailspec.SendResult` list them in ``dropped`` (and the log says so);
+   ``on_unsupported="skip"`` skips such a provider instead.
+2. **Does it keep to the provider's rules?** The message is checked against the
+   provider's spec (it requires html, caps the subject, the recipients or the
+   attachments): a refusal is that provider's rule, not a message error, so it is
+   recorded as a skipped attempt (the :class:`~mailspec.ValidationError`, whose
+   ``provider_rule`` is true) and the next provider is tried.
 3. **Breaker, pause and limiter.** An open circuit breaker skips the provider
    (:class:`CircuitOpen` on the attempt). A provider that answered a rate-limit code
    lately is paused until its ``Retry-After`` (or our backoff, when it sent none)
@@ -36,8 +45,8 @@ How one ``send(message)`` goes, provider by provider in the strategy's order:
      sharing the store, and is not counted as a breaker failure: a provider telling
      us to slow down is up, and skipping it for a whole cooldown would leave its
      capacity unused;
-   - not retryable (authentication, quota, the provider's own validation,
-     :class:`~mailspec.UnsupportedOperation`): move on to the next provider;
+   - not retryable (authentication, quota, the provider's own validation): move on to
+     the next provider;
    - *ambiguous* (a read timeout, a dropped connection, an unreadable 2xx answer: the
      provider may have accepted the message): never resent to the same provider; by
      default stop and raise :class:`~mailspec.AllProvidersFailed` with
@@ -70,9 +79,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from ..checks.carry import cannot_carry
+import msgspec
+
+from ..checks.carry import DROPPABLE, cannot_carry
+from ..checks.message import check_message
 from ..contract import MailProvider
 from ..deadline import within
 from ..errors import (
@@ -89,9 +101,6 @@ from .breaker import Breaker, Gate, counts_as_failure
 from .limiter import Pause, TokenBucket
 from .store import MemoryStore, StateStore
 from .strategy import Order, StrategyName
-
-if TYPE_CHECKING:
-    pass  # an annotation only: `import mailspec` stays without the spec model
 
 __all__ = [
     "CircuitOpen",
@@ -212,6 +221,10 @@ class Mailer:
       ``Retry-After``, which is honoured exactly.
     - ``on_ambiguous``: ``"stop"`` (default, at-most-once) or ``"failover"``
       (at-least-once).
+    - ``on_unsupported``: what a provider with no place for ``tags`` or ``metadata``
+      does: ``"drop"`` (default: send without them, listed in ``SendResult.dropped``)
+      or ``"skip"`` (try the next provider). Any other field a provider cannot carry
+      skips it either way.
     - ``breaker_threshold``: consecutive failures that open a provider's breaker
       (default 5; None disables breakers); ``breaker_cooldown``: seconds it stays open
       before one probe is let through (default 30). What counts as a failure:
@@ -247,6 +260,7 @@ class Mailer:
         backoff: float = 0.5,
         backoff_max: float = 8.0,
         on_ambiguous: Literal["stop", "failover"] = "stop",
+        on_unsupported: Literal["drop", "skip"] = "drop",
         breaker_threshold: int | None = 5,
         breaker_cooldown: float = 30.0,
         rate_limit: bool = True,
@@ -264,6 +278,7 @@ class Mailer:
         _check(deadline > 0, "deadline", "must be a positive number of seconds")
         _check(0 <= backoff <= backoff_max, "backoff", "needs 0 <= backoff <= backoff_max")
         _check(on_ambiguous in ("stop", "failover"), "on_ambiguous", "is 'stop' or 'failover'")
+        _check(on_unsupported in ("drop", "skip"), "on_unsupported", "is 'drop' or 'skip'")
         _check(
             breaker_threshold is None or breaker_threshold >= 1,
             "breaker_threshold",
@@ -276,6 +291,7 @@ class Mailer:
         self.deadline = float(deadline)
         self.backoff, self.backoff_max = float(backoff), float(backoff_max)
         self.on_ambiguous = on_ambiguous
+        self.on_unsupported = on_unsupported
         self.rate_limit_wait = float(rate_limit_wait)
         self.store: StateStore = store if store is not None else MemoryStore()
         self.on_attempt = on_attempt
@@ -330,9 +346,8 @@ class Mailer:
     def send(self, message: Message) -> SendResult:
         """Send one message through the first provider that accepts it; see the module
         docstring for the order of events. Raises ValidationError (the message is
-        invalid) or AllProvidersFailed (with every attempt)."""
-        if not isinstance(message, Message):
-            raise ValidationError(f"expected a Message, got {type(message).__name__}")
+        invalid, whatever the provider) or AllProvidersFailed (with every attempt)."""
+        check_message(message)  # a message error stops here, before any provider
         deadline = self._clock() + self.deadline
         attempts: list[Attempt] = []
         try:
@@ -352,20 +367,16 @@ class Mailer:
             entry = self._entries[index]
             if self._clock() >= deadline:
                 raise AllProvidersFailed(attempts, self._out_of_time())
-            reason = cannot_carry(entry.provider, message, entry.key)
+            outgoing, dropped, reason = self._fit(entry, message)
+            if reason is None:
+                try:
+                    entry.provider.check(outgoing)  # once: retries deliver without re-checking
+                except (ValidationError, UnsupportedOperation) as exc:
+                    reason = exc  # one of this provider's rules: another may take it
             if reason is not None:
                 self._record(attempts, Attempt(entry.key, "skipped", 0.0, reason))
                 continue
-            try:
-                entry.provider.check(message)  # once: retries below deliver without re-checking
-            except ValidationError as exc:
-                if not _requested(attempts):
-                    raise
-                # invalid for this provider's spec only: an earlier provider was sent it
-                # (and may hold it), so the caller must get every attempt, not this alone
-                self._record(attempts, Attempt(entry.key, "skipped", 0.0, exc))
-                continue
-            outcome = self._try(entry, message, deadline, attempts)
+            outcome = self._try(entry, outgoing, dropped, deadline, attempts)
             if isinstance(outcome, SendResult):
                 return outcome
             if outcome is _Outcome.DEADLINE:
@@ -376,9 +387,27 @@ class Mailer:
                     f"{entry.key} may have accepted the message, so it was not sent elsewhere "
                     "(on_ambiguous='stop')",
                 )
-        if all(isinstance(a.error, UnsupportedOperation) for a in attempts):
+        if all(isinstance(a.error, UnsupportedOperation | ValidationError) for a in attempts):
             raise AllProvidersFailed(attempts, "no provider of this Mailer can carry this message")
         raise AllProvidersFailed(attempts)
+
+    def _fit(
+        self, entry: _Entry, message: Message
+    ) -> tuple[Message, list[str], MailspecError | None]:
+        """``message`` as ``entry``'s provider would be sent it, the fields dropped for
+        it, or why it cannot take the message at all (no request)."""
+        reason = cannot_carry(entry.provider, message, entry.key)
+        if reason is not None:
+            return message, [], reason
+        unplaced = entry.provider.unplaced(message)
+        if not unplaced:
+            return message, [], None
+        if self.on_unsupported == "skip" or not DROPPABLE.issuperset(unplaced):
+            fields = ", ".join(repr(f) for f in unplaced)
+            what = f"the message field{'s' if len(unplaced) > 1 else ''} {fields}"
+            return message, [], UnsupportedOperation(entry.key, what, "it has no place for it")
+        empty = {field: type(getattr(message, field))() for field in unplaced}
+        return msgspec.structs.replace(message, **empty), unplaced, None
 
     def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
         """One result per message, in order, sent one after another from the calling
@@ -401,9 +430,15 @@ class Mailer:
         return results
 
     def _try(
-        self, entry: _Entry, message: Message, deadline: float, attempts: list[Attempt]
+        self,
+        entry: _Entry,
+        message: Message,
+        dropped: list[str],
+        deadline: float,
+        attempts: list[Attempt],
     ) -> SendResult | _Outcome:
-        """Up to ``max_attempts`` sends to one provider."""
+        """Up to ``max_attempts`` sends to one provider (of ``message`` without the
+        ``dropped`` fields)."""
         key = entry.key
         for number in range(1, self.max_attempts + 1):
             now = self._clock()  # send() checked the deadline before the first attempt
@@ -433,18 +468,14 @@ class Mailer:
             try:
                 with within(deadline - started):  # the transport ends a request by then
                     accepted = entry.provider.deliver(message)
-            except ValidationError as exc:
+            except (ValidationError, UnsupportedOperation) as exc:  # found out before any request
                 self._release(entry, gate)
-                if not _requested(attempts):
-                    raise
-                self._record(attempts, Attempt(key, "skipped", self._clock() - started, exc))
-                return _Outcome.MOVE_ON
-            except UnsupportedOperation as exc:  # found out before any request
-                self._release(entry, gate)
-                self._record(attempts, Attempt(key, "skipped", self._clock() - started, exc))
+                skipped = Attempt(key, "skipped", self._clock() - started, exc, dropped)
+                self._record(attempts, skipped)
                 return _Outcome.MOVE_ON
             except MailspecError as exc:
-                self._record(attempts, Attempt(key, "failed", self._clock() - started, exc))
+                failed = Attempt(key, "failed", self._clock() - started, exc, dropped)
+                self._record(attempts, failed)
                 self._health(entry, exc)
                 delay = self._delay(number, exc) if _rate_limited(exc) else None
                 if delay is not None:
@@ -466,13 +497,14 @@ class Mailer:
                 raise
             if entry.breaker is not None:
                 entry.breaker.success()
-            attempt = Attempt(key, "accepted", self._clock() - started)
+            attempt = Attempt(key, "accepted", self._clock() - started, None, dropped)
             self._record(attempts, attempt)
             return SendResult(
                 provider=key,
                 message_ids=list(accepted.message_ids),
                 attempts=attempts,
                 refused=dict(accepted.refused),  # recipients an SMTP server turned away
+                dropped=dropped,
             )
         return _Outcome.MOVE_ON
 
@@ -529,19 +561,25 @@ class Mailer:
         attempts.append(attempt)
         error_class = type(attempt.error).__name__ if attempt.error is not None else None
         level = logging.WARNING if attempt.outcome == "failed" else logging.DEBUG
+        if attempt.dropped and attempt.outcome == "accepted":
+            level = logging.INFO  # sent without some of the message: never silently
         if log.isEnabledFor(level):
             log.log(
                 level,
-                "%s %s in %.3fs%s",
+                "%s %s in %.3fs%s%s",
                 attempt.provider,
                 attempt.outcome,
                 attempt.duration,
+                f" without {', '.join(attempt.dropped)} (no place for them)"
+                if attempt.dropped
+                else "",
                 f" ({error_class}: {attempt.error})" if attempt.error is not None else "",
                 extra={
                     "provider": attempt.provider,
                     "outcome": attempt.outcome,
                     "error_class": error_class,
                     "duration": attempt.duration,
+                    "dropped": attempt.dropped,
                 },
             )
         if self.on_attempt is not None:

@@ -19,9 +19,11 @@ the email package cannot represent raises :class:`~mailspec.errors.ValidationErr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from email import policy as email_policy
 from email._header_value_parser import TokenList
+from email.charset import Charset
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.utils import formatdate, make_msgid
@@ -36,6 +38,7 @@ __all__ = [
     "RESERVED_HEADERS",
     "VerbatimHeader",
     "check_mime",
+    "mailbox",
     "message_id_for",
     "to_bytes",
     "to_mime",
@@ -46,6 +49,24 @@ MAX_LINE = 998
 
 # Headers whose value is machine-read data (X-SMTPAPI's JSON), written as given
 VERBATIM_HEADERS = ("x-smtpapi",)
+
+# RFC 5322 atext and spaces: a display name of these needs no quotes
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]+")
+_UTF8 = Charset("utf-8")
+
+
+def mailbox(name: str, address: str) -> str:
+    """``name <address>`` as RFC 5322 writes a mailbox: the name as it is when it is
+    plain words, quoted when it holds specials (``"Shop, Inc." <…>``), and one RFC 2047
+    encoded word when it is not ASCII, so a provider that puts the string into its
+    ``From`` header as given still writes a valid one."""
+    if not name.isascii():
+        shown = _UTF8.header_encode(name)
+    elif _PLAIN_NAME.fullmatch(name):
+        shown = name
+    else:
+        shown = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{shown} <{address}>"
 
 
 class VerbatimHeader(BaseHeader):

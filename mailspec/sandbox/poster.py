@@ -158,6 +158,10 @@ class WebhookPoster:
             values[fields.url] = _CLICKED_URL
         if event_type in (EventType.OPENED, EventType.CLICKED):
             values[fields.user_agent] = _USER_AGENT
+        if fields.metadata is not None:
+            echoed = self._echoed(row)
+            if echoed is not None:
+                values[fields.metadata.partition(".")[0]] = echoed
         out = {k: v for k, v in values.items() if k is not None}
         signature = self.hooks.signature
         if signature is not None and self._secret is not None:
@@ -168,6 +172,15 @@ class WebhookPoster:
             out[signature.token] = token
             out[signature.signature] = sign(self._secret.reveal(), out[signature.timestamp], token)
         return out
+
+    def _echoed(self, row: Accepted) -> Any:
+        """The parameter the message's metadata travelled in (``custom_args``, or the
+        custom ``headers`` holding it), as the provider echoes it on every event."""
+        target = self.spec.mapping.get(row.operation, {}).get("metadata")
+        if target is None:
+            return None
+        value = row.params.get(target.partition(".")[0])
+        return value or None
 
     def _request(self, body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         headers: dict[str, str] = {}

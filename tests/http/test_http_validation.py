@@ -57,17 +57,6 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "empty html and text": ({"html": "", "text": ""}, "html"),
     "missing subject": ({"subject": None}, "subject"),
     "empty subject": ({"subject": ""}, "subject"),
-    "subject too long": ({"subject": "x" * 256}, "subject"),
-    "from_name too long": ({"from_name": "x" * 256}, "from_name"),
-    "attachments too big": (
-        {
-            "attachments": [
-                Attachment("a.bin", b"a" * 6_000_000),
-                Attachment("b.bin", b"b" * 4_485_761),
-            ]
-        },
-        "attachments",
-    ),
     "recipient variables for a stranger": (
         {"recipient_variables": {"eve@example.net": {"name": "Eve"}}},
         "recipient_variables",
@@ -133,6 +122,23 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 
+# Refusals of AuroraSendCloud's own spec (its limits): another provider may take the
+# message, so the error names the provider, as one of its rules.
+PROVIDER_RULES: dict[str, tuple[dict[str, Any], str]] = {
+    "subject too long": ({"subject": "x" * 256}, "subject"),
+    "from_name too long": ({"from_name": "x" * 256}, "from_name"),
+    "attachments too big": (
+        {
+            "attachments": [
+                Attachment("a.bin", b"a" * 6_000_000),
+                Attachment("b.bin", b"b" * 4_485_761),
+            ]
+        },
+        "attachments",
+    ),
+}
+
+
 @pytest.mark.parametrize(("overrides", "field"), list(INVALID.values()), ids=list(INVALID))
 def test_invalid_message_is_refused_before_io(httpserver, aurora, overrides, field):
     httpserver.expect_request(SEND_PATH).respond_with_json(ok_send("should-not-happen"))
@@ -141,8 +147,23 @@ def test_invalid_message_is_refused_before_io(httpserver, aurora, overrides, fie
     assert len(httpserver.log) == 0
     error = info.value
     assert error.field is not None and error.field.startswith(field), error.field
-    assert error.provider == "aurorasendcloud"
-    assert "aurorasendcloud" in str(error)
+    # every provider would refuse it: a message error, not a rule of this provider
+    assert error.provider is None and error.provider_rule is False
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"), list(PROVIDER_RULES.values()), ids=list(PROVIDER_RULES)
+)
+def test_a_provider_rule_is_refused_before_io_naming_the_provider(
+    httpserver, aurora, overrides, field
+):
+    with pytest.raises(ValidationError) as info:
+        aurora.send(message(**overrides))
+    assert len(httpserver.log) == 0
+    error = info.value
+    assert error.field == field
+    assert error.provider == "aurorasendcloud" and error.provider_rule is True
+    assert str(error).startswith("aurorasendcloud: ")
 
 
 def test_too_many_recipients_names_code_40807(httpserver, aurora):

@@ -227,14 +227,30 @@ def test_invalid_message_raises_before_any_request(servers, fast) -> None:
     assert a.received == [] and b.received == []
 
 
-def test_invalid_message_after_a_failure_stops_there(servers, fast, dead_url) -> None:
-    """A refusal by a later provider's own spec, after an earlier provider was sent the
-    message and failed, is that provider's alone: it is recorded as skipped and the
-    caller gets AllProvidersFailed with every attempt, not a bare ValidationError."""
+def test_a_provider_rule_skips_that_provider_and_the_next_is_tried(servers, fast, dead_url) -> None:
+    """CloudMails takes one reply-to address (AuroraSendCloud takes up to 3): a rule of
+    CloudMails, found out before any request (nothing listens at dead_url), so it is
+    recorded as a skipped attempt and the next provider sends the message."""
+    (a,) = servers(1)
+    cloudmails = mailspec.provider("cloudmails", api_key="k", base_url=dead_url)
+    message = make_message(reply_to=["r1@example.org", "r2@example.org"])
+    result = Mailer([cloudmails, a.provider()], max_attempts=1, **fast).send(message)
+    assert result.provider == "aurorasendcloud"
+    assert outcomes(result.attempts) == [
+        ("cloudmails", "skipped", "ValidationError"),
+        ("aurorasendcloud", "accepted", None),
+    ]
+    refusal = result.attempts[0].error
+    assert isinstance(refusal, ValidationError) and refusal.field == "reply_to"
+    assert refusal.provider_rule is True and refusal.provider == "cloudmails"
+    assert len(a.accepted) == 1
+
+
+def test_a_provider_rule_after_a_failure_is_recorded_with_every_attempt(
+    servers, fast, dead_url
+) -> None:
     (a,) = servers(1)
     a.default = SERVER_ERROR
-    # CloudMails takes one reply-to address (AuroraSendCloud takes up to 3), and finds
-    # out before any request: nothing listens at dead_url, so a request would fail
     cloudmails = mailspec.provider("cloudmails", api_key="k", base_url=dead_url)
     message = make_message(reply_to=["r1@example.org", "r2@example.org"])
     mailer = Mailer([a.provider(), cloudmails], max_attempts=1, **fast)
@@ -244,15 +260,26 @@ def test_invalid_message_after_a_failure_stops_there(servers, fast, dead_url) ->
         ("aurorasendcloud", "failed", "ProviderServerError"),
         ("cloudmails", "skipped", "ValidationError"),
     ]
-    refusal = caught.value.attempts[1].error
-    assert isinstance(refusal, ValidationError) and refusal.field == "reply_to"
     assert caught.value.ambiguous is False
     assert len(a.received) == 1 and a.accepted == []
-    # with no failure before it, the same refusal is the caller's error, raised as is
-    with pytest.raises(ValidationError) as direct:
-        Mailer([cloudmails, a.provider()], max_attempts=1, **fast).send(message)
-    assert direct.value.field == "reply_to"
-    assert len(a.received) == 1  # the next provider was not tried
+
+
+def test_a_rule_of_every_provider_says_none_can_carry_it(servers, fast, dead_url) -> None:
+    """Each provider's own rule refuses the message: no request, and the error says
+    why each one could not take it."""
+    cloudmails = mailspec.provider("cloudmails", api_key="k", base_url=dead_url)
+    (a,) = servers(1)
+    # AuroraSendCloud takes a subject of at most 255 characters, CloudMails requires html
+    message = make_message(subject="x" * 256, html=None, text="plain only")
+    with pytest.raises(AllProvidersFailed) as caught:
+        Mailer([a.provider(), cloudmails], max_attempts=1, **fast).send(message)
+    assert "no provider of this Mailer can carry this message" in str(caught.value)
+    assert outcomes(caught.value.attempts) == [
+        ("aurorasendcloud", "skipped", "ValidationError"),
+        ("cloudmails", "skipped", "ValidationError"),
+    ]
+    assert [e.field for e in (x.error for x in caught.value.attempts)] == ["subject", "html"]
+    assert a.received == []
 
 
 # --- ambiguous failures -------------------------------------------------------------------
