@@ -159,7 +159,15 @@ class SmtpProvider(Sender):
         self._username, self._password = username, password
         self._hidden = auth_forms(username, password)  # what server texts are redacted of
         self.capabilities: Capabilities = msgspec.structs.replace(
-            Capabilities.of(self.spec), template_send=False, batch=False, sms=False, smtp=True
+            Capabilities.of(self.spec),
+            template_send=False,
+            batch=False,
+            sms=False,
+            smtp=True,
+            sender_name=True,  # the From header's display name
+            tags=False,
+            metadata=False,
+            text_only=True,
         )
 
     @classmethod

@@ -129,6 +129,11 @@ _MATRIX = (
     ("webhooks", "webhooks"),
     ("rate/min", "rate_per_minute"),
     ("rcpts/req", "recipients_per_request"),
+    ("sender name", "sender_name"),
+    ("tags", "tags"),
+    ("metadata", "metadata"),
+    ("text-only", "text_only"),
+    ("attach max", "attachment_bytes"),
 )
 
 
@@ -153,14 +158,25 @@ def _cmd_providers(args: argparse.Namespace) -> int:
         cells = []
         for label, attr in _MATRIX:
             value = getattr(caps, attr)
-            text = (
-                ("yes" if value else "-")
-                if isinstance(value, bool)
-                else ("-" if value is None else str(value))
-            )
+            if isinstance(value, bool):
+                text = "yes" if value else "-"
+            elif value is None:
+                text = "-"
+            elif attr == "attachment_bytes":
+                text = _size(value)
+            else:
+                text = str(value)
             cells.append(text.ljust(len(label)))
         print(name.ljust(width) + "  " + "  ".join(cells).rstrip())
     return 0
+
+
+def _size(count: int) -> str:
+    """Bytes as a person reads them: 10 MiB, 512 KiB, 700 B."""
+    for unit, size in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= size:
+            return f"{count / size:.3g} {unit}"
+    return f"{count} B"
 
 
 def _port(text: str) -> int:

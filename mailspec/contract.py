@@ -24,7 +24,14 @@ __all__ = ["Capabilities", "MailProvider", "Sender"]
 
 
 class Capabilities(msgspec.Struct, frozen=True):
-    """What a provider can do, as its spec declares."""
+    """What a provider can do, as its spec declares.
+
+    ``sender_name``, ``tags`` and ``metadata``: the send operation has a place for
+    that message field (a Mailer drops tags and metadata where there is none, see
+    ``on_unsupported``). ``text_only``: a message with text and no html can be sent.
+    ``attachment_bytes``: the most attachment bytes one message may carry (None: no
+    documented limit, or no attachments at all).
+    """
 
     send: bool
     template_send: bool
@@ -38,10 +45,19 @@ class Capabilities(msgspec.Struct, frozen=True):
     webhooks: bool
     rate_per_minute: int | None
     recipients_per_request: int | None
+    sender_name: bool = False
+    tags: bool = False
+    metadata: bool = False
+    text_only: bool = False
+    attachment_bytes: int | None = None
 
     @classmethod
     def of(cls, spec: Spec) -> Capabilities:
         ops, declared = spec.operations, spec.capabilities
+        send = ops.get("send")
+        mapping = spec.mapping.get("send", {})
+        html = send.params.get(mapping.get("html", "")) if send is not None else None
+        files = send.params.get(mapping.get("attachments", "")) if send is not None else None
         return cls(
             send="send" in ops,
             template_send="send_template" in ops or declared.template_only,
@@ -55,6 +71,15 @@ class Capabilities(msgspec.Struct, frozen=True):
             webhooks=spec.webhooks is not None,
             rate_per_minute=spec.limits.rate_per_minute,
             recipients_per_request=spec.limits.recipients_per_request,
+            sender_name="from_name" in mapping,
+            tags="tags" in mapping,
+            metadata="metadata" in mapping,
+            text_only=(
+                not declared.template_only
+                and "text" in mapping
+                and not (html is not None and html.required)
+            ),
+            attachment_bytes=files.max_total_bytes if files is not None else None,
         )
 
 

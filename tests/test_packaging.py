@@ -136,13 +136,30 @@ def test_cli_codes_and_providers() -> None:
     matrix = subprocess.run([*run, "providers"], capture_output=True, text=True, check=True)
     assert "aurorasendcloud" in matrix.stdout and "3000" in matrix.stdout
     # one row per spec, first column the provider's name, in name order
-    header, *rows = matrix.stdout.strip().splitlines()
+    header, *rows = matrix.stdout.rstrip().splitlines()
     assert header.split()[:2] == ["send", "template"]
     assert [row.split()[0] for row in rows] == NAMES
+    # labels are two or more spaces apart, and may hold one space ("sender name")
+    starts = [found.start() for found in re.finditer(r"\S+(?: \S+)*", header)]
+
+    def cell(row: str, label: str) -> str:
+        start = header.index(label)
+        later = [s for s in starts if s > start]
+        return row[start : later[0] if later else None].strip()
+
     for row in rows:
-        name, send, template, *_ = row.split()
-        assert send == "yes"  # every spec has a send operation
+        name = row.split()[0]
+        assert cell(row, "send") == "yes"  # every spec has a send operation
         has_template = "send_template" in SPECS[name].operations or template_only(name)
-        assert template == ("yes" if has_template else "-"), row
+        assert cell(row, "template") == ("yes" if has_template else "-"), row
         limit = SPECS[name].limits.recipients_per_request
-        assert row.split()[-1] == (str(limit) if limit else "-"), row
+        assert cell(row, "rcpts/req") == (str(limit) if limit else "-"), row
+        mapping = SPECS[name].mapping.get("send", {})
+        assert cell(row, "sender name") == ("yes" if "from_name" in mapping else "-"), row
+        assert cell(row, "tags") == ("yes" if "tags" in mapping else "-"), row
+    by_name = {row.split()[0]: row for row in rows}
+    # CloudMails requires html; SendCloud caps attachments at 10 MiB (code 40819)
+    assert cell(by_name["cloudmails"], "text-only") == "-"
+    assert cell(by_name["sendcloud"], "text-only") == "yes"
+    assert cell(by_name["sendcloud"], "attach max") == "10 MiB"
+    assert cell(by_name["cloudmails"], "attach max") == "-"
