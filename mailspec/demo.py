@@ -48,6 +48,7 @@ class DemoReport:
     errors: list[str] = field(default_factory=list)
     events: Counter[str] = field(default_factory=Counter)  # verified webhook events, by type
     unreported: int = 0  # messages a sandbox holds that no webhook event was about
+    without_metadata: int = 0  # verified events that did not bring the message's metadata
 
     @property
     def agrees(self) -> bool:
@@ -64,6 +65,7 @@ class DemoReport:
             "agrees_with_sandbox": self.agrees,
             "webhook_events": dict(sorted(self.events.items())),
             "messages_without_webhook_event": self.unreported,
+            "events_without_metadata": self.without_metadata,
         }
 
 
@@ -76,6 +78,8 @@ def _message(i: int) -> Message:
         html="<p>Hi %name%, your order has shipped.</p>",
         text="Hi %name%, your order has shipped.",
         recipient_variables={f"customer{i:03d}@example.org": {"name": f"Customer {i}"}},
+        tags=["order-shipped"],
+        metadata={"order_id": str(1000 + i)},
     )
 
 
@@ -155,6 +159,7 @@ def run_demo(messages: int = 40, *, progress: TextIO | None = None) -> DemoRepor
                 server.webhooks.flush()
         reported = {event.message_id for event in received}
         report.events.update(event.type.value for event in received)
+        report.without_metadata = sum("order_id" not in event.metadata for event in received)
         report.unreported = sum(
             a.message_id not in reported
             for server in sandbox
@@ -195,3 +200,5 @@ def print_report(report: DemoReport, out: TextIO = sys.stdout) -> None:
     )
     verdict = "yes" if report.unreported == 0 else f"NO ({report.unreported} without)"
     print(f"every message the sandboxes hold was reported by a webhook event: {verdict}", file=out)
+    verdict = "yes" if report.without_metadata == 0 else f"NO ({report.without_metadata} without)"
+    print(f"every webhook event brought back the message's metadata: {verdict}", file=out)

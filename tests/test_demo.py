@@ -31,6 +31,9 @@ def test_demo_fails_over_and_agrees_with_the_sandboxes() -> None:
     assert report.unreported == 0
     assert report.events["queued"] == held
     assert report.events["bounced"] == report.states["bounced"]
+    # every event brought back the message's metadata (the SendCloud platform echoes its
+    # custom headers, CloudMails its custom_args)
+    assert report.without_metadata == 0
 
 
 def test_demo_command_json() -> None:
