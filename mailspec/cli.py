@@ -284,7 +284,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_dict(), indent=2))
     else:
         print_report(report)
-    return 0 if report.agrees else 1
+    verified = report.agrees and report.unreported == 0 and report.without_metadata == 0
+    return 0 if verified else 1
 
 
 def _providers_from(args: argparse.Namespace, stack: contextlib.ExitStack) -> list[Any]:
