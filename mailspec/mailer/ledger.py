@@ -2,14 +2,25 @@
 however often ``send()`` is called for it — a task queue redelivering after a worker
 died, a caller retrying after a timeout.
 
-A key is in one of three states, and moves only along these arrows::
+A key is absent, **Claimed** or **Recorded**, and changes only thus:
 
-               claim (fresh)              record
-    (absent) ───────────────▶ Claimed ───────────────▶ Recorded ──(retention)──▶ (absent)
-        ▲                      │   ▲                        ▲
-        └────── release ───────┘   └── claim after the      │
-                                       lease ran out        └─ record with no claim
-                                       (taken over)
+==========  ==============================  ==========  ===================================
+from        call                            to          when
+==========  ==============================  ==========  ===================================
+(absent)    ``claim``                       Claimed     always (CLAIMED)
+(absent)    ``record``                      Recorded    always: an outcome is never lost
+Claimed     ``claim`` by another owner      Claimed     its lease ran out: taken over
+                                                        (EXPIRED); else unchanged (HELD)
+Claimed     ``claim``/``renew`` by owner    Claimed     the lease moves on
+Claimed     ``record`` by its owner         Recorded    always (lease live or run out)
+Claimed     ``release`` by its owner        (absent)    always
+Recorded    (time)                          (absent)    the retention has passed
+Claimed     (time)                          (absent)    the retention past the lease's end
+==========  ==============================  ==========  ===================================
+
+Nothing else writes: a ``record``, ``renew`` or ``release`` by anyone but the owner, or
+over a Recorded key, writes nothing and answers False (the owner repeating the very
+``record`` it made answers True).
 
 - **Claimed** (``owner``, ``lease_until``): one sender is sending it. Its lease is a time
   in the record, compared with the ``now`` each call is given, never a store expiry: a
@@ -70,6 +81,7 @@ from typing import TypeVar
 import msgspec
 
 from ..errors import ValidationError
+from ..stores.base import check_seconds
 from .store import StateStore
 
 __all__ = [
@@ -148,7 +160,7 @@ class Ledger:
                 f"expected a StateStore, got {type(store).__name__}", field="store"
             )
         self.store = store
-        self.retention = _seconds(retention, "retention")
+        self.retention = check_seconds(retention, "retention")
 
     def __repr__(self) -> str:
         return f"<Ledger {self.store!r} retention={self.retention:g}s>"
@@ -157,7 +169,7 @@ class Ledger:
         """Claim ``key`` for ``owner`` until ``now + lease_seconds``, unless another
         sender holds it or it is recorded; see :class:`ClaimStatus`."""
         _check(key, owner)
-        lease = _seconds(lease_seconds, "lease_seconds")
+        lease = check_seconds(lease_seconds, "lease_seconds")
         now = _time(now)
 
         def change(entry: Entry | None) -> tuple[object, Claim]:
@@ -188,7 +200,7 @@ class Ledger:
         unless ``owner`` holds the claim (its lease may have run out, if nobody took it
         over)."""
         _check(key, owner)
-        lease = _seconds(lease_seconds, "lease_seconds")
+        lease = check_seconds(lease_seconds, "lease_seconds")
         now = _time(now)
 
         def change(entry: Entry | None) -> tuple[object, bool]:
@@ -281,14 +293,6 @@ def _check(key: object, owner: object) -> None:
             raise ValidationError(f"expected a string, got {type(value).__name__}", field=field)
         if not value or len(value) > limit:
             raise ValidationError(f"must be 1 to {limit} characters", field=field)
-
-
-def _seconds(value: object, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"expected seconds, got {type(value).__name__}", field=field)
-    if not math.isfinite(value) or value <= 0:
-        raise ValidationError("must be a positive, finite number of seconds", field=field)
-    return float(value)
 
 
 def _time(now: object) -> float:

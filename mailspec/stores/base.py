@@ -32,7 +32,7 @@ import msgspec
 
 from ..errors import ValidationError
 
-__all__ = ["StateStore", "check_ttl", "transact"]
+__all__ = ["StateStore", "check_seconds", "check_ttl", "transact"]
 
 S = TypeVar("S", bound=msgspec.Struct)
 R = TypeVar("R")
@@ -66,15 +66,19 @@ class StateStore(Protocol):
         ...
 
 
-def check_ttl(ttl: float | None) -> float | None:
+def check_seconds(value: object, field: str) -> float:
+    """``value`` as a float; a ValidationError on ``field`` unless it is a positive,
+    finite number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"expected seconds, got {type(value).__name__}", field=field)
+    if not math.isfinite(value) or value <= 0:
+        raise ValidationError("must be a positive, finite number of seconds", field=field)
+    return float(value)
+
+
+def check_ttl(ttl: object) -> float | None:
     """``ttl`` as a float, or None; a ValidationError unless a positive finite number."""
-    if ttl is None:
-        return None
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float):
-        raise ValidationError(f"expected seconds, got {type(ttl).__name__}", field="ttl")
-    if not math.isfinite(ttl) or ttl <= 0:
-        raise ValidationError("must be a positive, finite number of seconds", field="ttl")
-    return float(ttl)
+    return None if ttl is None else check_seconds(ttl, "ttl")
 
 
 def transact(

@@ -30,7 +30,7 @@ from redis.retry import Retry
 
 from ..errors import StoreError
 from ..runtime.secrets import Secret, redact
-from .base import check_ttl
+from .base import check_seconds, check_ttl
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT", "RedisStore"]
 
@@ -95,7 +95,7 @@ class RedisStore:
     ) -> None:
         secret = Secret(password) if isinstance(password, str) else password
         self.host, self.port, self.db, self.tls = host, port, db, tls
-        self.prefix, self.timeout = prefix, float(timeout)
+        self.prefix, self.timeout = prefix, check_seconds(timeout, "timeout")
         self._secrets = [secret] if secret is not None else []
         options: dict[str, Any] = {}
         if secret is not None:

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ..errors import StoreError
-from .base import check_ttl
+from .base import check_seconds, check_ttl
 
 __all__ = ["SqliteStore"]
 
@@ -78,7 +78,7 @@ class SqliteStore:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = os.path.abspath(os.fspath(path))
-        self.timeout = float(timeout)
+        self.timeout = check_seconds(timeout, "timeout")
         self._clock = clock
         self._local = threading.local()
         self._lock = threading.Lock()

@@ -228,5 +228,18 @@ def test_redis_tls_store_holds_a_tls_connection_setting() -> None:
     from redis.connection import SSLConnection
 
     store = mailspec.store(f"rediss://:{SECRET}@redis.example:6380/1")
-    assert store._client.connection_pool.connection_class is SSLConnection
-    assert SECRET not in repr(store._client.connection_pool)
+    pool = store._client.connection_pool
+    assert pool.connection_class is SSLConnection
+    # the certificate and the host name are checked, against the system's CAs
+    assert pool.connection_kwargs["ssl_cert_reqs"] == "required"
+    assert pool.connection_kwargs["ssl_check_hostname"] is True
+    assert SECRET not in repr(pool) + repr(pool.connection_kwargs)
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), "5"])
+def test_stores_built_directly_check_their_timeout(tmp_path, timeout) -> None:
+    with pytest.raises(ValidationError, match="timeout: "):
+        SqliteStore(tmp_path / "x.db", timeout=timeout)
+    with pytest.raises(ValidationError, match="timeout: "):
+        RedisStore("127.0.0.1", timeout=timeout)
+    assert not (tmp_path / "x.db").exists()  # refused before the file was made
