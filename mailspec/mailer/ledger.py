@@ -167,7 +167,13 @@ class Ledger:
 
     def claim(self, key: str, owner: str, lease_seconds: float, now: float) -> Claim:
         """Claim ``key`` for ``owner`` until ``now + lease_seconds``, unless another
-        sender holds it or it is recorded; see :class:`ClaimStatus`."""
+        sender holds it or it is recorded; see :class:`ClaimStatus`.
+
+        ``owner`` names this one attempt at the key, unique among every sender that may
+        claim it (say ``f"{hostname}:{pid}:{uuid4().hex}"`` per ``send()`` call): the
+        same owner claiming again is taken for a retry of this very claim. The lease
+        should outlast the whole send (the Mailer's ``deadline``) plus the clock skew
+        between machines, or be renewed."""
         _check(key, owner)
         lease = check_seconds(lease_seconds, "lease_seconds")
         now = _time(now)

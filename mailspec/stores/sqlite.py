@@ -15,6 +15,9 @@ library's SQLite:
 - One connection per thread (and per process: a forked child opens its own, as SQLite
   requires), so threads never share a connection's transaction.
 
+The file must be on a local file system: WAL shares memory between the processes
+that open it, which a network file system cannot carry.
+
 Expiry is on this process's wall clock (``time.time``): an expired row reads as absent
 and is deleted by a sweep when the store opens and every 1,024 writes.
 """
