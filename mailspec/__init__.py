@@ -22,6 +22,7 @@ from .errors import (
     ProviderValidationError,
     QuotaExceededError,
     RateLimitError,
+    StoreError,
     TemplateError,
     TransportError,
     UnsupportedOperation,
@@ -34,6 +35,7 @@ from .mailer import Mailer
 from .message import Attachment, Message
 from .registry import available, explain_code, provider, provider_from_url
 from .results import Attempt, CodeInfo, DeliveryStatus, SendResult, SmsResult
+from .stores import store
 from .vocabulary import BounceReason, DeliveryState, ErrorCategory, EventType
 
 if TYPE_CHECKING:
@@ -70,6 +72,7 @@ __all__ = [
     "RateLimitError",
     "SendResult",
     "SmsResult",
+    "StoreError",
     "TemplateError",
     "TransportError",
     "UnsupportedOperation",
@@ -82,6 +85,7 @@ __all__ = [
     "explain_code",
     "provider",
     "provider_from_url",
+    "store",
     "webhooks",
 ]
 

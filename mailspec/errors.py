@@ -29,6 +29,7 @@ __all__ = [
     "ProviderValidationError",
     "QuotaExceededError",
     "RateLimitError",
+    "StoreError",
     "TemplateError",
     "TransportError",
     "UnsupportedOperation",
@@ -226,6 +227,21 @@ class AllProvidersFailed(MailspecError):
             str(a.error) for a in self.attempts if a.error is not None
         )  # each names its provider
         super().__init__(f"{message} ({tried})" if tried else message)
+
+
+class StoreError(MailspecError):
+    """A state store (``mailspec.store(...)``: a SQLite file, a Redis server) could not
+    be opened, read or written: unreachable, locked past its busy timeout, refusing our
+    login. ``store`` describes the store as its ``repr`` does, without any password.
+
+    Raised before any request of a send (nothing went out) as it is; after a request,
+    a :class:`~mailspec.Mailer` keeps the outcome of that request and logs the store's
+    failure instead (see :mod:`mailspec.mailer.core`).
+    """
+
+    def __init__(self, store: str, message: str) -> None:
+        self.store = store
+        super().__init__(f"{store}: {message}")
 
 
 class WebhookError(MailspecError):

@@ -5,8 +5,11 @@
 - :mod:`.breaker` — a circuit breaker per provider;
 - :mod:`.limiter` — a token bucket per provider, from its documented rate, and a
   pause per provider, from its rate-limit answers' ``Retry-After``;
-- :mod:`.store` — the small compare-and-set interface breaker, bucket and pause state live
-  behind (in-process by default; a shared store coordinates many processes).
+- :mod:`.store` — the small compare-and-set interface breaker, bucket, pause and ledger
+  state live behind (in-process by default; a shared store from :func:`mailspec.store`
+  coordinates many processes: see :mod:`mailspec.stores`);
+- :mod:`.ledger` — one record per idempotency key: its claim (with a lease), then its
+  outcome.
 
 Nothing here imports the HTTP runtime or any provider's generated code at import time.
 """
@@ -20,6 +23,7 @@ from .core import (
     ProviderPaused,
     SendManyFailed,
 )
+from .ledger import Claim, Claimed, ClaimStatus, Ledger, Recorded
 from .limiter import BucketState, Pause, PauseState, TokenBucket
 from .store import MemoryStore, StateStore
 
@@ -28,13 +32,18 @@ __all__ = [
     "BreakerState",
     "BucketState",
     "CircuitOpen",
+    "Claim",
+    "ClaimStatus",
+    "Claimed",
     "ClientRateLimited",
+    "Ledger",
     "MailProvider",
     "Mailer",
     "MemoryStore",
     "Pause",
     "PauseState",
     "ProviderPaused",
+    "Recorded",
     "SendManyFailed",
     "StateStore",
     "TokenBucket",

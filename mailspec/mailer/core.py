@@ -79,6 +79,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Literal
 
 import msgspec
@@ -92,6 +93,7 @@ from ..errors import (
     MailspecError,
     PartialDeliveryError,
     RateLimitError,
+    StoreError,
     UnsupportedOperation,
     ValidationError,
 )
@@ -234,14 +236,20 @@ class Mailer:
       token, or for a provider's rate-limit pause to end, before trying the next
       provider instead (default 1 s). The pause after a rate-limit answer is kept
       whatever ``rate_limit`` says: it is the provider's instruction, not our estimate.
-    - ``store``: where breaker, bucket and pause records live (default: in-process
-      :class:`~mailspec.mailer.store.MemoryStore`); pass a shared one to coordinate
-      processes, with ``clock=time.time``.
+    - ``store``: where breaker, bucket and pause records live: a
+      :class:`~mailspec.mailer.store.StateStore` or a URL for :func:`mailspec.store`
+      (``"sqlite:///state.db"``, ``"redis://127.0.0.1:6379/0"``); default an in-process
+      :class:`~mailspec.mailer.store.MemoryStore`. A shared store coordinates every
+      process using it; the Mailer's clock then defaults to ``time.time``, which they
+      share. A store that fails before a request of a send raises
+      :class:`~mailspec.StoreError` (nothing went out); after one, its failure is logged
+      on ``mailspec.mailer`` and the outcome of the request is kept.
     - ``on_attempt``: called with each :class:`~mailspec.Attempt` as it is recorded
       (from the sending thread). An exception it raises is logged and ignored: a
       metrics hook must not turn a sent message into an error the caller would retry.
     - ``clock``, ``sleep``, ``random``: injectable for tests (defaults
-      ``time.monotonic``, ``time.sleep``, a fresh ``random.Random()``).
+      ``time.monotonic`` — ``time.time`` with a shared store —, ``time.sleep``, a fresh
+      ``random.Random()``).
 
     Every attempt is also logged on the ``mailspec.mailer`` logger (accepted and
     skipped at DEBUG, failed at WARNING, a breaker opening at WARNING) with the
@@ -265,7 +273,7 @@ class Mailer:
         breaker_cooldown: float = 30.0,
         rate_limit: bool = True,
         rate_limit_wait: float = 1.0,
-        store: StateStore | None = None,
+        store: StateStore | str | None = None,
         on_attempt: Callable[[Attempt], None] | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -293,9 +301,20 @@ class Mailer:
         self.on_ambiguous = on_ambiguous
         self.on_unsupported = on_unsupported
         self.rate_limit_wait = float(rate_limit_wait)
+        if isinstance(store, str):
+            from ..stores import store as open_store
+
+            store = open_store(store)
+        elif store is not None and not isinstance(store, StateStore):
+            raise ValidationError(
+                f"expected a StateStore or a store URL, got {type(store).__name__}",
+                field="store",
+            )
         self.store: StateStore = store if store is not None else MemoryStore()
         self.on_attempt = on_attempt
-        self._clock = clock or time.monotonic
+        # a store other processes share is read against the clock they share
+        shared = bool(getattr(self.store, "shared", False))
+        self._clock = clock or (time.time if shared else time.monotonic)
         self._sleep = sleep or time.sleep
         self._random = random or _random.Random()
         self._random_lock = threading.Lock()
@@ -352,6 +371,12 @@ class Mailer:
         attempts: list[Attempt] = []
         try:
             return self._send(message, deadline, attempts)
+        except StoreError as exc:
+            if not _requested(attempts):
+                raise  # nothing went out
+            raise AllProvidersFailed(
+                attempts, f"stopped by the state store after a request was made: {exc}"
+            ) from exc
         except MailspecError:
             raise
         except Exception as exc:
@@ -476,10 +501,11 @@ class Mailer:
             except MailspecError as exc:
                 failed = Attempt(key, "failed", self._clock() - started, exc, dropped)
                 self._record(attempts, failed)
-                self._health(entry, exc)
+                _keep_books(entry, "its breaker", partial(self._health, entry, exc))
                 delay = self._delay(number, exc) if _rate_limited(exc) else None
                 if delay is not None:
-                    entry.pause.extend(self._clock(), delay)  # every sender holds off
+                    extend = partial(entry.pause.extend, self._clock(), delay)
+                    _keep_books(entry, "its pause", extend)  # every sender holds off
                 if exc.ambiguous:
                     return _Outcome.AMBIGUOUS
                 if not exc.retryable or number == self.max_attempts:
@@ -496,7 +522,7 @@ class Mailer:
                 self._release(entry, gate)
                 raise
             if entry.breaker is not None:
-                entry.breaker.success()
+                _keep_books(entry, "its breaker", entry.breaker.success)
             attempt = Attempt(key, "accepted", self._clock() - started, None, dropped)
             self._record(attempts, attempt)
             return SendResult(
@@ -552,7 +578,9 @@ class Mailer:
     @staticmethod
     def _release(entry: _Entry, gate: Gate) -> None:
         if gate is Gate.PROBE and entry.breaker is not None:
-            entry.breaker.release()
+            # a probe left unreleased is forgotten after a cooldown: never worth raising
+            # over, least of all in place of the error that stopped the send
+            _keep_books(entry, "the release of its probe", entry.breaker.release)
 
     def _out_of_time(self) -> str:
         return f"the send deadline of {self.deadline:g}s passed"
@@ -615,6 +643,18 @@ class Mailer:
             since=since,
             until=until,
             recipient=recipient,
+        )
+
+
+def _keep_books(entry: _Entry, what: str, update: Callable[[], object]) -> None:
+    """Update a provider's breaker or pause after a request. A store failing here is
+    logged (WARNING) and ignored: what the request did (a message accepted, an error
+    to act on) must reach the caller, and the next send reads the store afresh."""
+    try:
+        update()
+    except StoreError as exc:
+        log.warning(
+            "%s: %s was not updated: %s", entry.key, what, exc, extra={"provider": entry.key}
         )
 
 

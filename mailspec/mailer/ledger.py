@@ -1,0 +1,307 @@
+"""The ledger: one record per idempotency key, so that one logical send goes out once
+however often ``send()`` is called for it — a task queue redelivering after a worker
+died, a caller retrying after a timeout.
+
+A key is absent, **Claimed** or **Recorded**, and changes only thus:
+
+==========  ==============================  ==========  ===================================
+from        call                            to          when
+==========  ==============================  ==========  ===================================
+(absent)    ``claim``                       Claimed     always (CLAIMED)
+(absent)    ``record``                      Recorded    always: an outcome is never lost
+Claimed     ``claim`` by another owner      Claimed     its lease ran out: taken over
+                                                        (EXPIRED); else unchanged (HELD)
+Claimed     ``claim``/``renew`` by owner    Claimed     the lease moves on
+Claimed     ``record`` by its owner         Recorded    always (lease live or run out)
+Claimed     ``release`` by its owner        (absent)    always
+Recorded    (time)                          (absent)    the retention has passed
+Claimed     (time)                          (absent)    the retention past the lease's end
+==========  ==============================  ==========  ===================================
+
+Nothing else writes: a ``record``, ``renew`` or ``release`` by anyone but the owner, or
+over a Recorded key, writes nothing and answers False (the owner repeating the very
+``record`` it made answers True).
+
+- **Claimed** (``owner``, ``lease_until``): one sender is sending it. Its lease is a time
+  in the record, compared with the ``now`` each call is given, never a store expiry: a
+  lease that ran out must stay visible, because its sender may have sent the message
+  before it died.
+- **Recorded** (``outcome``): the final outcome, as bytes the caller chose (the accepted
+  :class:`~mailspec.SendResult` as msgspec JSON, or ``b"failed"``), kept for
+  ``retention`` seconds (default 7 days) by the store's own expiry, then forgotten.
+
+What :meth:`Ledger.claim` answers (:class:`ClaimStatus`):
+
+==========  ==================================================================  ==========
+status      the key held                                                        you own it
+==========  ==================================================================  ==========
+CLAIMED     nothing: send it                                                    yes
+HELD        another owner's live lease: someone is sending it right now         no
+EXPIRED     a lease that ran out with no outcome: its sender died or stalled    yes
+            mid-send and *may have sent it*; resolve it as ambiguous (ask the
+            provider, or resend where the provider deduplicates) before
+            sending, then record
+RECORDED    an outcome: replay it, send nothing                                 no
+==========  ==================================================================  ==========
+
+Taking over an expired lease is atomic, so of many workers finding it only one gets
+EXPIRED; the others see its fresh lease as HELD. A claim by the owner already holding
+the key answers as its first claim did (CLAIMED, or EXPIRED when it had taken over) and
+renews the lease, so a claim whose answer was lost (the store timed out after writing)
+can simply be made again.
+
+:meth:`Ledger.record` writes the outcome only while the caller still owns the claim —
+its lease live, or run out with nobody having taken it over — or when the key holds
+nothing at all (an outcome is never thrown away for want of a claim): a stale owner
+whose key was taken over cannot overwrite what the new owner resolves.
+:meth:`Ledger.release` gives a claim back when nothing was requested (the message was
+refused before any I/O), so the key is fresh again instead of ambiguous.
+
+The clock: every call takes ``now``, which must be a clock all the ledger's users share
+(``time.time``; the Mailer's ``clock``), with leases much longer than the machines'
+clock skew. Records carry the time they were made (``at``) and ``first_at``, when the
+key was first claimed, the earliest any request for it can have gone out (where a
+status query for an expired claim should start). A record that cannot be read (written
+by a later version, or damaged) is taken for a claim whose sender died: ambiguous,
+never absent.
+
+The store must support ``ttl`` and deletion (every store :func:`mailspec.store` opens
+does). Records are JSON under ``ledger:<key>``, e.g.
+``{"state":"claimed","owner":"w1-4f2a","at":1733000000.0,"lease_until":1733000060.0,
+"first_at":1733000000.0}``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable
+from typing import TypeVar
+
+import msgspec
+
+from ..errors import ValidationError
+from ..stores.base import check_seconds
+from .store import StateStore
+
+__all__ = [
+    "DEFAULT_RETENTION",
+    "Claim",
+    "ClaimStatus",
+    "Claimed",
+    "Ledger",
+    "Recorded",
+]
+
+DEFAULT_RETENTION = 7 * 24 * 3600.0  # seconds an outcome (or a dead sender's claim) is kept
+MAX_KEY_LENGTH = 1024
+MAX_OWNER_LENGTH = 256
+
+R = TypeVar("R")
+
+
+class Claimed(msgspec.Struct, frozen=True, tag_field="state", tag="claimed", omit_defaults=True):
+    """A sender holds the key until ``lease_until`` (on the callers' shared clock)."""
+
+    owner: str
+    at: float  # when this owner claimed it (or took it over)
+    lease_until: float
+    first_at: float  # when the key was first claimed, by whoever
+    taken_over_from: str | None = None  # the owner whose lease had run out
+
+
+class Recorded(msgspec.Struct, frozen=True, tag_field="state", tag="recorded"):
+    """The key's final outcome, written by ``owner`` at ``at``."""
+
+    owner: str
+    at: float
+    first_at: float
+    outcome: bytes
+
+
+Entry = Claimed | Recorded
+
+
+class ClaimStatus(enum.Enum):
+    """What :meth:`Ledger.claim` found; see the module docstring."""
+
+    CLAIMED = "claimed"  # fresh: yours, send it
+    HELD = "held"  # another sender's live lease: not yours
+    EXPIRED = "expired"  # a dead sender's lease: yours now, resolve it as ambiguous first
+    RECORDED = "recorded"  # an outcome: replay it
+
+
+class Claim(msgspec.Struct, frozen=True):
+    """The answer to :meth:`Ledger.claim`: the status, and what the key holds now (your
+    claim for CLAIMED and EXPIRED, the other sender's for HELD, the outcome for
+    RECORDED)."""
+
+    status: ClaimStatus
+    entry: Claimed | Recorded
+
+    @property
+    def owned(self) -> bool:
+        """Whether the caller now holds the key (CLAIMED or EXPIRED)."""
+        return self.status in (ClaimStatus.CLAIMED, ClaimStatus.EXPIRED)
+
+
+_KEEP = object()  # a change that leaves the record as it is
+_UNREADABLE = Claimed(owner="(unreadable record)", at=0.0, lease_until=0.0, first_at=0.0)
+_DECODER = msgspec.json.Decoder(Claimed | Recorded)
+
+
+class Ledger:
+    """Idempotency keys' claims and outcomes in a :class:`StateStore`; every method is
+    one atomic read-modify-write, safe from any thread or process sharing the store."""
+
+    def __init__(self, store: StateStore, *, retention: float = DEFAULT_RETENTION) -> None:
+        if not isinstance(store, StateStore):
+            raise ValidationError(
+                f"expected a StateStore, got {type(store).__name__}", field="store"
+            )
+        self.store = store
+        self.retention = check_seconds(retention, "retention")
+
+    def __repr__(self) -> str:
+        return f"<Ledger {self.store!r} retention={self.retention:g}s>"
+
+    def claim(self, key: str, owner: str, lease_seconds: float, now: float) -> Claim:
+        """Claim ``key`` for ``owner`` until ``now + lease_seconds``, unless another
+        sender holds it or it is recorded; see :class:`ClaimStatus`.
+
+        ``owner`` names this one attempt at the key, unique among every sender that may
+        claim it (say ``f"{hostname}:{pid}:{uuid4().hex}"`` per ``send()`` call): the
+        same owner claiming again is taken for a retry of this very claim. The lease
+        should outlast the whole send (the Mailer's ``deadline``) plus the clock skew
+        between machines, or be renewed."""
+        _check(key, owner)
+        lease = check_seconds(lease_seconds, "lease_seconds")
+        now = _time(now)
+
+        def change(entry: Entry | None) -> tuple[object, Claim]:
+            if entry is None:
+                mine = Claimed(owner, at=now, lease_until=now + lease, first_at=now)
+                return mine, Claim(ClaimStatus.CLAIMED, mine)
+            if isinstance(entry, Recorded):
+                return _KEEP, Claim(ClaimStatus.RECORDED, entry)
+            if entry.owner == owner:  # claimed again (an answer lost?): as the first time
+                mine = msgspec.structs.replace(entry, lease_until=now + lease)
+                again = ClaimStatus.EXPIRED if entry.taken_over_from else ClaimStatus.CLAIMED
+                return mine, Claim(again, mine)
+            if now < entry.lease_until:
+                return _KEEP, Claim(ClaimStatus.HELD, entry)
+            mine = Claimed(
+                owner,
+                at=now,
+                lease_until=now + lease,
+                first_at=entry.first_at,
+                taken_over_from=entry.owner,
+            )
+            return mine, Claim(ClaimStatus.EXPIRED, mine)
+
+        return self._update(key, now, change)
+
+    def renew(self, key: str, owner: str, lease_seconds: float, now: float) -> bool:
+        """Extend ``owner``'s lease to ``now + lease_seconds``; False (nothing changed)
+        unless ``owner`` holds the claim (its lease may have run out, if nobody took it
+        over)."""
+        _check(key, owner)
+        lease = check_seconds(lease_seconds, "lease_seconds")
+        now = _time(now)
+
+        def change(entry: Entry | None) -> tuple[object, bool]:
+            if isinstance(entry, Claimed) and entry.owner == owner:
+                return msgspec.structs.replace(entry, lease_until=now + lease), True
+            return _KEEP, False
+
+        return self._update(key, now, change)
+
+    def record(self, key: str, owner: str, outcome: bytes, now: float) -> bool:
+        """Write ``key``'s final outcome; True if it is now recorded as ``owner``'s.
+
+        Written when ``owner`` holds the claim (live or run out, not taken over) or the
+        key holds nothing; recording the same outcome again is a no-op that answers
+        True. False, and nothing written, when another sender took the key over or an
+        outcome is already recorded."""
+        _check(key, owner)
+        if not isinstance(outcome, bytes):
+            raise ValidationError(f"expected bytes, got {type(outcome).__name__}", field="outcome")
+        now = _time(now)
+
+        def change(entry: Entry | None) -> tuple[object, bool]:
+            if entry is None or (isinstance(entry, Claimed) and entry.owner == owner):
+                first = now if entry is None else entry.first_at
+                return Recorded(owner, at=now, first_at=first, outcome=outcome), True
+            if isinstance(entry, Recorded):
+                return _KEEP, entry.owner == owner and entry.outcome == outcome
+            return _KEEP, False
+
+        return self._update(key, now, change)
+
+    def release(self, key: str, owner: str) -> bool:
+        """Give back ``owner``'s claim when nothing was requested (the key becomes
+        absent, fresh for the next claim); False unless ``owner`` holds it."""
+        _check(key, owner)
+
+        def change(entry: Entry | None) -> tuple[object, bool]:
+            if isinstance(entry, Claimed) and entry.owner == owner:
+                return None, True
+            return _KEEP, False
+
+        return self._update(key, 0.0, change)
+
+    def lookup(self, key: str) -> Claimed | Recorded | None:
+        """What ``key`` holds: a claim, an outcome, or None."""
+        _check(key, "-")
+        raw = self.store.get(_store_key(key))
+        return None if raw is None else _decode(raw)
+
+    def _update(
+        self, key: str, now: float, change: Callable[[Entry | None], tuple[object, R]]
+    ) -> R:
+        store_key = _store_key(key)
+        while True:
+            raw = self.store.get(store_key)
+            new, result = change(None if raw is None else _decode(raw))
+            if new is _KEEP:
+                return result
+            if new is None:
+                written = self.store.compare_and_set(store_key, raw, None)
+            else:
+                assert isinstance(new, Claimed | Recorded)
+                # a claim is kept as long as an outcome would be, past its lease: a
+                # dead sender's claim stays visible as expired, never reads as fresh
+                keep = self.retention + (
+                    max(0.0, new.lease_until - now) if isinstance(new, Claimed) else 0.0
+                )
+                written = self.store.compare_and_set(store_key, raw, msgspec.json.encode(new), keep)
+            if written:
+                return result
+
+
+def _store_key(key: str) -> str:
+    return f"ledger:{key}"
+
+
+def _decode(raw: bytes) -> Entry:
+    try:
+        return _DECODER.decode(raw)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return _UNREADABLE
+
+
+def _check(key: object, owner: object) -> None:
+    for value, field, limit in (
+        (key, "idempotency_key", MAX_KEY_LENGTH),
+        (owner, "owner", MAX_OWNER_LENGTH),
+    ):
+        if not isinstance(value, str):
+            raise ValidationError(f"expected a string, got {type(value).__name__}", field=field)
+        if not value or len(value) > limit:
+            raise ValidationError(f"must be 1 to {limit} characters", field=field)
+
+
+def _time(now: object) -> float:
+    if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+        raise ValidationError("expected a finite time in seconds (time.time())", field="now")
+    return float(now)

@@ -1,0 +1,280 @@
+"""The stores under test, for real: an in-process MemoryStore, a SQLite file in a temp
+folder, and a ``redis-server`` of our own on 127.0.0.1 (started once per session on a
+free port, with no persistence, stopped at the end).
+
+Only time and randomness are faked (:class:`FakeClock`, :class:`TopRandom`); the stores,
+the Mailer, the sandbox and the wire are the real ones.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+import mailspec
+from mailspec.mailer import StateStore
+
+REDIS_MISSING = "redis-server not found: install it (apt-get install redis-server) or run .ci/run"
+BACKENDS = ["memory", "sqlite", "redis"]
+SHARED_BACKENDS = ["sqlite", "redis"]  # seen by other processes
+WORKER = Path(__file__).resolve().parent / "store_worker.py"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+class RedisServer:
+    """One ``redis-server`` process of our own, on 127.0.0.1 and a free port."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = directory / "redis.log"
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail(REDIS_MISSING, pytrace=False)
+        for _ in range(3):  # a free port may be taken between our probe and its bind
+            self.port = free_port()
+            with self.log.open("ab") as log:
+                self.process = subprocess.Popen(
+                    [
+                        binary,
+                        "--port",
+                        str(self.port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--dir",
+                        str(self.directory),
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
+            if self._answers_ping(deadline=time.monotonic() + 15):
+                return self
+            self.stop()
+        log_tail = self.log.read_text(errors="replace")[-2000:]
+        pytest.fail(f"redis-server did not answer PING on 127.0.0.1:\n{log_tail}", pytrace=False)
+
+    def _answers_ping(self, deadline: float) -> bool:
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1.0)
+        try:
+            while time.monotonic() < deadline:
+                assert self.process is not None
+                if self.process.poll() is not None:
+                    return False  # it exited: the port was taken, say
+                try:
+                    if client.ping():
+                        return True
+                except redis.RedisError:
+                    time.sleep(0.05)
+            return False
+        finally:
+            client.close()
+
+    def client(self, db: int = 0) -> redis.Redis:
+        """A plain redis-py client, to look at what the store wrote."""
+        return redis.Redis(host="127.0.0.1", port=self.port, db=db, socket_timeout=5.0)
+
+    def url(self, *, prefix: str | None = None, db: int = 0) -> str:
+        query = f"?prefix={prefix}" if prefix is not None else ""
+        return f"redis://127.0.0.1:{self.port}/{db}{query}"
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL: the server is gone at once, mid-whatever."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@dataclass
+class Backend:
+    """One store under test: ``url`` names a fresh, empty one (a new SQLite file, a
+    unique Redis key prefix); :meth:`open` gives a handle on it — for memory the one
+    instance, else a new connection to the same data, as another process would have."""
+
+    name: str
+    url: str
+    redis_server: RedisServer | None = None
+    prefix: str = ""
+    _memory: StateStore | None = None
+    _opened: list[Any] = field(default_factory=list)
+
+    def open(self) -> StateStore:
+        if self.name == "memory":
+            if self._memory is None:
+                self._memory = mailspec.store(self.url)
+            return self._memory
+        store = mailspec.store(self.url)
+        self._opened.append(store)
+        return store
+
+    def close(self) -> None:
+        for store in self._opened:
+            store.close()
+
+
+def make_backend(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> Backend:
+    if name == "memory":
+        return Backend(name, "memory://")
+    if name == "sqlite":
+        return Backend(name, f"sqlite:///{tmp_path / 'state.db'}")
+    server: RedisServer = request.getfixturevalue("redis_server")
+    prefix = f"test-{uuid.uuid4().hex[:12]}:"
+    return Backend(name, server.url(prefix=prefix), redis_server=server, prefix=prefix)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    made = make_backend(request.param, tmp_path, request)
+    yield made
+    made.close()
+
+
+@pytest.fixture(params=SHARED_BACKENDS)
+def shared_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    made = make_backend(request.param, tmp_path, request)
+    yield made
+    made.close()
+
+
+class FakeClock:
+    """A clock that moves only when told to, or when the Mailer sleeps on it."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
+class TopRandom(random.Random):
+    """Full jitter at its ceiling: backoff delays become exactly predictable."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def run_threads(count: int, work: Callable[[int], None]) -> None:
+    """Run ``work(i)`` on ``count`` threads started together; re-raise the first error."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def run(i: int) -> None:
+        try:
+            start.wait(timeout=30)
+            work(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread did not finish in 120 s"
+    if errors:
+        raise errors[0]
+
+
+class Workers:
+    """Real processes running ``store_worker.py``: started together (each prints
+    ``ready`` and waits for a go file), then waited for, each with a deadline."""
+
+    def __init__(self, directory: Path) -> None:
+        self.go = directory / f"go-{uuid.uuid4().hex[:8]}"
+        self.processes: list[subprocess.Popen[str]] = []
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, str(WORKER), "--go", str(self.go), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def release(self) -> None:
+        """Wait until every worker is ready, then let them all go at once."""
+        for process in self.processes:
+            assert process.stdout is not None
+            line = process.stdout.readline()  # the worker gives up by itself after 60 s
+            if line.strip() != "ready":
+                _, err = process.communicate(timeout=60)
+                pytest.fail(f"a worker did not get ready: {line!r}\n{err}")
+        self.go.touch()
+
+    def wait(self, timeout: float = 120) -> list[str]:
+        """Every worker's output, once all exited 0."""
+        outputs = []
+        for process in self.processes:
+            try:
+                out, err = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                out, err = process.communicate(timeout=10)
+                pytest.fail(f"a worker ran over {timeout} s:\n{err}")
+            assert process.returncode == 0, err
+            outputs.append(out)
+        return outputs
+
+    def kill_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate(timeout=10)
