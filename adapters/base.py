@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from mailspec._naming import ident
+from mailspec.checks.carry import HINTS
 from mailspec.checks.message import check_message
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
@@ -89,7 +90,8 @@ class Provider(Sender):
         if operation not in self.spec.operations:
             operation = "send"
         mapping = self.spec.mapping.get(operation, {})
-        return [f for f in message.set_fields() if f not in mapping and f not in self.implied]
+        ignored = self.implied | HINTS
+        return [f for f in message.set_fields() if f not in mapping and f not in ignored]
 
     def deliver(self, message: Message) -> SendResult:
         """Send a message :meth:`check` has passed. The Mailer checks once and may
@@ -165,6 +167,8 @@ class Provider(Sender):
         entries: dict[str, dict[str, str]] = {}
         for field in message.set_fields():
             target = mapping.get(field)
+            if target is None and field in HINTS:
+                continue  # a provider with no place for it sends without it
             if target is None:
                 raise UnsupportedOperation(
                     self.name, f"the message field {field!r}", f"{operation} has no place for it"

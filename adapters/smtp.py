@@ -168,6 +168,7 @@ class SmtpProvider(Sender):
             tags=False,
             metadata=False,
             text_only=True,
+            idempotency_window=None,  # an SMTP server does not deduplicate
         )
 
     @classmethod

@@ -150,6 +150,7 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     for name, op in spec.operations.items():
         yield from _operation_problems(spec, name, op)
     yield from _mapping_problems(spec)
+    yield from _idempotency_problems(spec)
     yield from _delivery_problems(spec)
     yield from _webhook_problems(spec)
     # after the operations' own problems: an operation renamed is reported there first
@@ -420,6 +421,23 @@ def _mapping_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]
                     f"{param!r} names an entry of {name!r}, which is a {op.params[name].type}, "
                     "not an object (json or object)",
                 )
+
+
+def _idempotency_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """A key's parameter and the window it deduplicates in come together."""
+    keyed = [op for op, rows in spec.mapping.items() if "idempotency_key" in rows]
+    window = spec.capabilities.idempotency_window
+    if keyed and window is None:
+        yield (
+            ("capabilities", "idempotency_window"),
+            f"mapping {keyed[0]!r} sends an idempotency_key: say how long the provider "
+            "deduplicates it (seconds)",
+        )
+    if window is not None and not keyed:
+        yield (
+            ("capabilities", "idempotency_window"),
+            "no mapping row says where the idempotency_key goes",
+        )
 
 
 def _delivery_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:

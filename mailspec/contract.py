@@ -30,7 +30,9 @@ class Capabilities(msgspec.Struct, frozen=True):
     that message field (a Mailer drops tags and metadata where there is none, see
     ``on_unsupported``). ``text_only``: a message with text and no html can be sent.
     ``attachment_bytes``: the most attachment bytes one message may carry (None: no
-    documented limit, or no attachments at all).
+    documented limit, or no attachments at all). ``idempotency_window``: seconds within
+    which the provider processes a repeat of one idempotency key once (None: it does
+    not deduplicate).
     """
 
     send: bool
@@ -50,6 +52,7 @@ class Capabilities(msgspec.Struct, frozen=True):
     metadata: bool = False
     text_only: bool = False
     attachment_bytes: int | None = None
+    idempotency_window: int | None = None
 
     @classmethod
     def of(cls, spec: Spec) -> Capabilities:
@@ -80,6 +83,7 @@ class Capabilities(msgspec.Struct, frozen=True):
                 and not (html is not None and html.required)
             ),
             attachment_bytes=files.max_total_bytes if files is not None else None,
+            idempotency_window=declared.idempotency_window,
         )
 
 

@@ -3,8 +3,9 @@ against what the sandbox servers themselves recorded.
 
 The story: the first provider rate-limits twice (retried on the spot), then goes down
 part-way (the Mailer fails over, and its breaker stops trying it); one answer from the
-second provider is lost after the message was accepted (ambiguous: reported, not sent
-again). Some recipients bounce. The sandboxes post their providers' signed webhook
+second provider is lost after the message was accepted (ambiguous), and resolved by
+sending the same idempotency key again, which that provider processes once. Some
+recipients bounce. The sandboxes post their providers' signed webhook
 events to a local :class:`~mailspec.webhooks.WebhookApp`, which verifies each one.
 Everything runs on 127.0.0.1; nothing leaves the machine.
 """
@@ -35,7 +36,8 @@ class ProviderFigures:
     accepted: int = 0
     retried: int = 0
     failed_over: int = 0
-    ambiguous: int = 0
+    ambiguous: int = 0  # left ambiguous: reported, not sent again
+    resolved: int = 0  # ambiguous, then resolved by resending the key to the same provider
     skipped: int = 0
     recorded: int = 0  # what the sandbox server itself holds
 
@@ -92,7 +94,11 @@ def _count(report: DemoReport, attempts: list[Attempt]) -> None:
         elif attempt.outcome == "skipped":
             figures.skipped += 1
         elif attempt.error is not None and attempt.error.ambiguous:
-            figures.ambiguous += 1
+            resent = following is not None and following.provider == attempt.provider
+            if resent:
+                figures.resolved += 1
+            else:
+                figures.ambiguous += 1
         elif following is not None and following.provider == attempt.provider:
             figures.retried += 1
         elif following is not None:
@@ -176,11 +182,11 @@ def _bar(out: TextIO, done: int, total: int, width: int = 30) -> None:
 
 
 def print_report(report: DemoReport, out: TextIO = sys.stdout) -> None:
-    head = f"{'provider':<16} {'accepted':>8} {'retried':>8} {'failed over':>11} {'ambiguous':>9} {'skipped':>7} {'sandbox holds':>13}"
+    head = f"{'provider':<16} {'accepted':>8} {'retried':>8} {'failed over':>11} {'resolved':>8} {'ambiguous':>9} {'skipped':>7} {'sandbox holds':>13}"
     print(head, file=out)
     print("-" * len(head), file=out)
     for name, f in report.delivered_by.items():
-        row = f"{name:<16} {f.accepted:>8} {f.retried:>8} {f.failed_over:>11} {f.ambiguous:>9} {f.skipped:>7} {f.recorded:>13}"
+        row = f"{name:<16} {f.accepted:>8} {f.retried:>8} {f.failed_over:>11} {f.resolved:>8} {f.ambiguous:>9} {f.skipped:>7} {f.recorded:>13}"
         print(row, file=out)
     print(file=out)
     print(

@@ -29,6 +29,7 @@ __all__ = [
     "ProviderValidationError",
     "QuotaExceededError",
     "RateLimitError",
+    "SendInProgress",
     "StoreError",
     "TemplateError",
     "TransportError",
@@ -218,7 +219,11 @@ def _describe(error: BaseException) -> str:
 
 
 class AllProvidersFailed(MailspecError):
-    """Every provider a Mailer tried failed; ``attempts`` records each try in order."""
+    """Every provider a Mailer tried failed; ``attempts`` records each try in order.
+    ``idempotency_key`` is the send's key: sending the same message again with it never
+    sends it twice (an ambiguous send is resolved first)."""
+
+    idempotency_key: str | None = None
 
     def __init__(self, attempts: Sequence[Attempt], message: str = "every provider failed") -> None:
         self.attempts = list(attempts)
@@ -227,6 +232,21 @@ class AllProvidersFailed(MailspecError):
             str(a.error) for a in self.attempts if a.error is not None
         )  # each names its provider
         super().__init__(f"{message} ({tried})" if tried else message)
+
+
+class SendInProgress(MailspecError):
+    """Another sender holds this idempotency key right now (its claim in the ledger is
+    live): nothing was sent. Ask again after ``retry_after`` seconds, when its send has
+    ended or its claim has run out; a task queue retries then."""
+
+    retryable = True
+
+    def __init__(self, idempotency_key: str, retry_after: float) -> None:
+        self.idempotency_key, self.retry_after = idempotency_key, retry_after
+        super().__init__(
+            f"idempotency key {idempotency_key!r} is being sent by another sender; "
+            f"ask again in {retry_after:.3g}s"
+        )
 
 
 class StoreError(MailspecError):

@@ -67,7 +67,12 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
     ``variables`` fill a template (``template``) or ``%name%``-style placeholders for
     every recipient; ``recipient_variables`` maps a recipient address to its own values.
     ``tags`` and ``metadata`` travel where the provider supports them. A field a
-    provider cannot carry is refused with an error naming it, never dropped.
+    provider cannot carry is refused with an error naming it (a Mailer may send without
+    tags and metadata, and says so in ``SendResult.dropped``).
+
+    ``idempotency_key`` names one logical send (1 to 128 printable ASCII characters):
+    a Mailer sends a key once, however often ``send()`` is called with it, and hands
+    it to providers that deduplicate by one. When absent, ``Mailer.send`` makes one.
     """
 
     from_email: str
@@ -86,6 +91,7 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
     template: str | None = None
     variables: dict[str, str] = {}
     recipient_variables: dict[str, dict[str, str]] = {}
+    idempotency_key: str | None = None
 
     def __post_init__(self) -> None:
         """Every field's type is checked when the message is built, not at send time: a
@@ -118,7 +124,7 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
 MESSAGE_FIELDS: tuple[str, ...] = Message.__struct_fields__
 
 # the Message fields of each kind, for the error that names a wrong one
-_OPTIONAL_STRINGS = ("from_name", "subject", "html", "text", "template")
+_OPTIONAL_STRINGS = ("from_name", "subject", "html", "text", "template", "idempotency_key")
 _STRING_LISTS = ("to", "cc", "bcc", "tags")
 _STRING_MAPS = ("headers", "metadata", "variables")
 
@@ -145,6 +151,7 @@ def _plain_types(m: Message) -> bool:
         and (html is None or html.__class__ is str)
         and (text is None or text.__class__ is str)
         and (template is None or template.__class__ is str)
+        and (m.idempotency_key is None or m.idempotency_key.__class__ is str)
         and (reply_to is None or reply_to.__class__ is str or _plain_list(reply_to, str))
         and to.__class__ is list
         and _plain_list(to, str)

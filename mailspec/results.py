@@ -30,7 +30,9 @@ class SendResult(msgspec.Struct, frozen=True):
     ``refused`` maps each recipient the provider refused while accepting the message
     for the others (an SMTP server can) to its reply; the message is not sent again.
     ``dropped`` names the message fields the provider had no place for and was sent
-    without (tags, metadata), where a Mailer let it.
+    without (tags, metadata), where a Mailer let it. ``idempotency_key`` is the send's
+    key; ``replayed`` is true when a Mailer's ledger already held the key as accepted,
+    so this result is the recorded one and no request was made (``attempts`` is empty).
     """
 
     provider: str
@@ -38,6 +40,8 @@ class SendResult(msgspec.Struct, frozen=True):
     attempts: list[Attempt] = []
     refused: dict[str, str] = {}
     dropped: list[str] = []
+    idempotency_key: str | None = None
+    replayed: bool = False
 
 
 class SmsResult(msgspec.Struct, frozen=True):

@@ -116,6 +116,7 @@ MESSAGE_FIELDS = (
     "template",
     "variables",
     "recipient_variables",
+    "idempotency_key",
 )
 
 # Attributes every generated client has (mailspec.runtime.BaseClient): an operation,
@@ -353,6 +354,14 @@ class Capabilities(_Base, kw_only=True, frozen=True):
             '(e.g. "%{name}%" for %name%); empty for the runtime\'s default.'
         ),
     ] = ""
+    idempotency_window: Annotated[
+        Positive | None,
+        _d(
+            "Seconds within which the provider processes a repeat of one idempotency key "
+            "once (the `mapping` row `idempotency_key` says where the key goes); none when "
+            "it does not deduplicate."
+        ),
+    ] = None
 
 
 class Param(_Base, kw_only=True, frozen=True):

@@ -13,11 +13,15 @@ if TYPE_CHECKING:  # annotations only: the Mailer imports this without the spec 
     from ..contract import MailProvider
     from ..spec_model import Limits
 
-__all__ = ["DROPPABLE", "cannot_carry", "over_limit"]
+__all__ = ["DROPPABLE", "HINTS", "cannot_carry", "over_limit"]
 
 # Message fields that never reach the recipient: a provider with no place for them can
 # still deliver the message as its author meant it (Mailer(on_unsupported="drop")).
 DROPPABLE = frozenset({"tags", "metadata"})
+# Message fields a provider may use and may ignore: never a reason to refuse a message
+# (a provider that does not deduplicate sends without the key; the Mailer's ledger
+# still sends it once).
+HINTS = frozenset({"idempotency_key"})
 
 
 def over_limit(message: Message, limits: Limits) -> tuple[str, int, int] | None:

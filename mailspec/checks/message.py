@@ -48,6 +48,8 @@ RESERVED_HEADERS = frozenset(
 )
 
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 field-name: printable ASCII but ':'
+# a key every provider's parameter and every store's key can hold as it is
+_IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,128}")
 # what a header line or a one-line field may not hold: controls (CR and LF among them),
 # and lone surrogates, which UTF-8 cannot encode
 _NOT_IN_LINE = re.compile(rf"[{CONTROL}\ud800-\udfff]")
@@ -187,6 +189,9 @@ def check_message(message: Message, spec: Spec | None = None) -> None:
     _check_mapping("variables", message.variables, body_values=True)
     _check_mapping("metadata", message.metadata, body_values=False)
     _check_recipient_variables(message, to)
+    key = message.idempotency_key
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        _fail("idempotency_key", "must be 1 to 128 printable ASCII characters, no spaces")
     if spec is None:
         return
     over = over_limit(message, spec.limits)

@@ -90,6 +90,7 @@ from ..contract import MailProvider
 from ..deadline import within
 from ..errors import (
     AllProvidersFailed,
+    ConflictError,
     MailspecError,
     PartialDeliveryError,
     RateLimitError,
@@ -100,6 +101,8 @@ from ..errors import (
 from ..message import Message
 from ..results import Attempt, DeliveryStatus, SendResult
 from .breaker import Breaker, Gate, counts_as_failure
+from .claims import KeyClaim, new_key
+from .ledger import Ledger
 from .limiter import Pause, TokenBucket
 from .store import MemoryStore, StateStore
 from .strategy import Order, StrategyName
@@ -111,6 +114,7 @@ __all__ = [
     "Mailer",
     "ProviderPaused",
     "SendManyFailed",
+    "UnresolvedSend",
 ]
 
 log = logging.getLogger("mailspec.mailer")
@@ -150,6 +154,20 @@ class ProviderPaused(MailspecError):
         self.provider, self.until = provider, until
         super().__init__(
             f"{provider}: paused for {remaining:.3g}s more after its rate-limit answer; not tried"
+        )
+
+
+class UnresolvedSend(MailspecError):
+    """On a failed :class:`~mailspec.Attempt`: an earlier send of this idempotency key
+    (whose sender died, or which ended ambiguous) may have reached ``provider``, and
+    that provider cannot be asked (it does not deduplicate, or its window has passed)."""
+
+    ambiguous = True
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        super().__init__(
+            f"{provider}: an earlier send of this key may have reached it, and it cannot be asked"
         )
 
 
@@ -311,6 +329,7 @@ class Mailer:
                 field="store",
             )
         self.store: StateStore = store if store is not None else MemoryStore()
+        self.ledger = Ledger(self.store)
         self.on_attempt = on_attempt
         # a store other processes share is read against the clock they share
         shared = bool(getattr(self.store, "shared", False))
@@ -365,30 +384,56 @@ class Mailer:
     def send(self, message: Message) -> SendResult:
         """Send one message through the first provider that accepts it; see the module
         docstring for the order of events. Raises ValidationError (the message is
-        invalid, whatever the provider) or AllProvidersFailed (with every attempt)."""
+        invalid, whatever the provider), SendInProgress (another sender holds its
+        idempotency key right now) or AllProvidersFailed (with every attempt)."""
         check_message(message)  # a message error stops here, before any provider
+        key = message.idempotency_key
+        if key is None:
+            key = new_key()
+            message = msgspec.structs.replace(message, idempotency_key=key)
+        taken = KeyClaim.take(self.ledger, key, self.deadline, self._clock)
+        if isinstance(taken, SendResult):
+            return taken  # accepted before: the recorded result, no request
         deadline = self._clock() + self.deadline
         attempts: list[Attempt] = []
         try:
-            return self._send(message, deadline, attempts)
+            result = self._send(message, deadline, attempts, taken)
+        except BaseException as exc:
+            taken.failed(maybe_sent=_maybe_sent(attempts, exc))
+            if isinstance(exc, AllProvidersFailed):
+                exc.idempotency_key = key
+                raise
+            if isinstance(exc, MailspecError | KeyboardInterrupt | SystemExit) or not _requested(
+                attempts
+            ):
+                raise  # nothing went out (a store failing first, a bug of ours), as it is
+            failure = AllProvidersFailed(
+                attempts, f"stopped by {type(exc).__name__}: {exc} after a request was made"
+            )
+            failure.idempotency_key = key
+            raise failure from exc
+        taken.accepted(result)
+        return result
+
+    def _send(
+        self, message: Message, deadline: float, attempts: list[Attempt], claim: KeyClaim
+    ) -> SendResult:
+        """:meth:`send`'s walk through the providers, recording into ``attempts``."""
+        try:
+            return self._walk(message, deadline, attempts, claim)
         except StoreError as exc:
             if not _requested(attempts):
                 raise  # nothing went out
             raise AllProvidersFailed(
                 attempts, f"stopped by the state store after a request was made: {exc}"
             ) from exc
-        except MailspecError:
-            raise
-        except Exception as exc:
-            if not _requested(attempts):
-                raise  # nothing went out: a bug of ours or of a provider's code, as it is
-            raise AllProvidersFailed(
-                attempts, f"stopped by {type(exc).__name__}: {exc} after a request was made"
-            ) from exc
 
-    def _send(self, message: Message, deadline: float, attempts: list[Attempt]) -> SendResult:
-        """:meth:`send`'s walk through the providers, recording into ``attempts``."""
-        for index in self._order():
+    def _walk(
+        self, message: Message, deadline: float, attempts: list[Attempt], claim: KeyClaim
+    ) -> SendResult:
+        """The providers in the strategy's order, after any an earlier, stopped send of
+        this key may have reached (which are resolved first, or the send stops)."""
+        for index in self._resolve_first(claim, attempts):
             entry = self._entries[index]
             if self._clock() >= deadline:
                 raise AllProvidersFailed(attempts, self._out_of_time())
@@ -400,21 +445,56 @@ class Mailer:
                     reason = exc  # one of this provider's rules: another may take it
             if reason is not None:
                 self._record(attempts, Attempt(entry.key, "skipped", 0.0, reason))
-                continue
-            outcome = self._try(entry, outgoing, dropped, deadline, attempts)
+                # a provider an earlier send of the key may have reached, not asked now
+                outcome: SendResult | _Outcome = (
+                    _Outcome.AMBIGUOUS if entry.key in claim.suspects else _Outcome.MOVE_ON
+                )
+            else:
+                outcome = self._try(entry, outgoing, dropped, deadline, attempts, claim)
             if isinstance(outcome, SendResult):
                 return outcome
             if outcome is _Outcome.DEADLINE:
                 raise AllProvidersFailed(attempts, self._out_of_time())
             if outcome is _Outcome.AMBIGUOUS and self.on_ambiguous == "stop":
-                raise AllProvidersFailed(
+                stopped = AllProvidersFailed(
                     attempts,
                     f"{entry.key} may have accepted the message, so it was not sent elsewhere "
                     "(on_ambiguous='stop')",
                 )
+                stopped.ambiguous = True  # also when the reason was a skip, not a fault
+                raise stopped
         if all(isinstance(a.error, UnsupportedOperation | ValidationError) for a in attempts):
             raise AllProvidersFailed(attempts, "no provider of this Mailer can carry this message")
         raise AllProvidersFailed(attempts)
+
+    def _resolve_first(self, claim: KeyClaim, attempts: list[Attempt]) -> list[int]:
+        """The order to try providers in. An earlier send of this key that stopped (its
+        sender died, or it ended ambiguous) may have reached ``claim.suspects``: each
+        that deduplicates the key, within its window, goes first (sent the key again,
+        it processes it once); one that does not cannot be asked, so, as for any
+        ambiguous attempt, the send stops there, unless ``on_ambiguous="failover"``."""
+        order = list(self._order())
+        first: list[int] = []
+        for suspect in claim.suspects:
+            entry = self._by_key.get(suspect)
+            index = self._entries.index(entry) if entry is not None else -1
+            if entry is not None and self._dedupes(entry, claim.first_at):
+                first.append(index)
+                continue
+            self._record(attempts, Attempt(suspect, "failed", 0.0, UnresolvedSend(suspect)))
+            if self.on_ambiguous == "stop":
+                raise AllProvidersFailed(
+                    attempts,
+                    f"an earlier send of this key may have reached {suspect}, which cannot "
+                    "be asked, so it was not sent again (on_ambiguous='stop')",
+                )
+        return first + [i for i in order if i not in first]
+
+    def _dedupes(self, entry: _Entry, since: float) -> bool:
+        """Whether ``entry``'s provider processes a repeat of a key first sent at
+        ``since`` once (it declares a window, and the window has not passed)."""
+        window = entry.provider.capabilities.idempotency_window
+        return window is not None and self._clock() - since < window
 
     def _fit(
         self, entry: _Entry, message: Message
@@ -461,24 +541,28 @@ class Mailer:
         dropped: list[str],
         deadline: float,
         attempts: list[Attempt],
+        claim: KeyClaim,
     ) -> SendResult | _Outcome:
         """Up to ``max_attempts`` sends to one provider (of ``message`` without the
-        ``dropped`` fields)."""
+        ``dropped`` fields). An ambiguous attempt is sent again, with the same key,
+        where the provider deduplicates it: that resolves it."""
         key = entry.key
+        may_hold = key in claim.suspects  # an earlier send of the key may have reached it
         for number in range(1, self.max_attempts + 1):
             now = self._clock()  # send() checked the deadline before the first attempt
             gate, until = (
                 entry.breaker.gate(now) if entry.breaker is not None else (Gate.CLOSED, None)
             )
+            unresolved = _Outcome.AMBIGUOUS if may_hold else _Outcome.MOVE_ON
             if gate is Gate.OPEN:
                 error = CircuitOpen(key, until)
                 self._record(attempts, Attempt(key, "skipped", 0.0, error))
-                return _Outcome.MOVE_ON
+                return unresolved
             paused = self._wait_out_pause(entry, deadline)
             if paused is not None:
                 self._release(entry, gate)
                 self._record(attempts, Attempt(key, "skipped", 0.0, paused))
-                return _Outcome.MOVE_ON
+                return unresolved
             now = self._clock()
             if entry.bucket is not None:
                 wait = entry.bucket.reserve(now, min(self.rate_limit_wait, deadline - now))
@@ -486,18 +570,19 @@ class Mailer:
                     self._release(entry, gate)
                     limited = ClientRateLimited(key, entry.bucket.rate * 60)
                     self._record(attempts, Attempt(key, "skipped", 0.0, limited))
-                    return _Outcome.MOVE_ON
+                    return unresolved
                 if wait > 0:
                     self._sleep(wait)
+            claim.before_request(key)
             started = self._clock()
             try:
                 with within(deadline - started):  # the transport ends a request by then
-                    accepted = entry.provider.deliver(message)
+                    accepted = self._deliver(entry, message, may_hold, claim, attempts, started)
             except (ValidationError, UnsupportedOperation) as exc:  # found out before any request
                 self._release(entry, gate)
                 skipped = Attempt(key, "skipped", self._clock() - started, exc, dropped)
                 self._record(attempts, skipped)
-                return _Outcome.MOVE_ON
+                return unresolved
             except MailspecError as exc:
                 failed = Attempt(key, "failed", self._clock() - started, exc, dropped)
                 self._record(attempts, failed)
@@ -506,14 +591,18 @@ class Mailer:
                 if delay is not None:
                     extend = partial(entry.pause.extend, self._clock(), delay)
                     _keep_books(entry, "its pause", extend)  # every sender holds off
-                if exc.ambiguous:
+                may_hold = may_hold or exc.ambiguous
+                resend = exc.ambiguous and self._dedupes(entry, claim.first_at)
+                if exc.ambiguous and not resend:
                     return _Outcome.AMBIGUOUS
-                if not exc.retryable or number == self.max_attempts:
-                    return _Outcome.MOVE_ON
+                if not (exc.retryable or resend) or number == self.max_attempts:
+                    return _Outcome.AMBIGUOUS if may_hold else _Outcome.MOVE_ON
                 if delay is None:
                     delay = self._delay(number, exc)
                 if self._clock() + delay >= deadline:
-                    return _Outcome.MOVE_ON  # no time to wait here: maybe another is quicker
+                    # no time to wait here: maybe another is quicker, unless this one may
+                    # hold the message already
+                    return _Outcome.AMBIGUOUS if may_hold else _Outcome.MOVE_ON
                 self._sleep(delay)
                 if self._clock() >= deadline:  # the sleep overran
                     return _Outcome.DEADLINE
@@ -531,8 +620,29 @@ class Mailer:
                 attempts=attempts,
                 refused=dict(accepted.refused),  # recipients an SMTP server turned away
                 dropped=dropped,
+                idempotency_key=message.idempotency_key,
             )
         return _Outcome.MOVE_ON
+
+    def _deliver(
+        self,
+        entry: _Entry,
+        message: Message,
+        may_hold: bool,
+        claim: KeyClaim,
+        attempts: list[Attempt],
+        started: float,
+    ) -> SendResult:
+        """One delivery. Sent again to a provider that may hold it and deduplicates
+        its key, a "duplicate request" answer means it has the message: accepted, its
+        ids unknown (the refusal is kept as a failed attempt before it)."""
+        try:
+            return entry.provider.deliver(message)
+        except ConflictError as exc:
+            if not (may_hold and self._dedupes(entry, claim.first_at)):
+                raise
+            self._record(attempts, Attempt(entry.key, "failed", self._clock() - started, exc))
+            return SendResult(provider=entry.key, message_ids=[])
 
     def _wait_out_pause(self, entry: _Entry, deadline: float) -> ProviderPaused | None:
         """Sleep through the provider's pause when it ends within ``rate_limit_wait``
@@ -664,6 +774,14 @@ def _rate_limited(error: MailspecError) -> bool:
     if isinstance(error, PartialDeliveryError):
         return isinstance(error.cause, RateLimitError)
     return isinstance(error, RateLimitError)
+
+
+def _maybe_sent(attempts: Sequence[Attempt], error: BaseException) -> bool:
+    """Whether a provider may hold the message after a send that ended in ``error``:
+    an attempt was ambiguous, or a request was under way when something else broke."""
+    if any(a.error is not None and a.error.ambiguous for a in attempts):
+        return True
+    return not isinstance(error, MailspecError) and _requested(attempts)
 
 
 def _requested(attempts: Sequence[Attempt]) -> bool:

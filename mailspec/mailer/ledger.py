@@ -11,7 +11,9 @@ from        call                            to          when
 (absent)    ``record``                      Recorded    always: an outcome is never lost
 Claimed     ``claim`` by another owner      Claimed     its lease ran out: taken over
                                                         (EXPIRED); else unchanged (HELD)
-Claimed     ``claim``/``renew`` by owner    Claimed     the lease moves on
+Claimed     ``claim``/``renew``/``note``    Claimed     the lease moves on (``note``: and
+            by owner                                    the provider is listed in ``tried``)
+Claimed     ``abandon`` by owner            Claimed     the lease ends now (ambiguous)
 Claimed     ``record`` by its owner         Recorded    always (lease live or run out)
 Claimed     ``release`` by its owner        (absent)    always
 Recorded    (time)                          (absent)    the retention has passed
@@ -108,6 +110,8 @@ class Claimed(msgspec.Struct, frozen=True, tag_field="state", tag="claimed", omi
     lease_until: float
     first_at: float  # when the key was first claimed, by whoever
     taken_over_from: str | None = None  # the owner whose lease had run out
+    # the providers a request for the key may have reached, by any owner (see note())
+    tried: list[str] = []
 
 
 class Recorded(msgspec.Struct, frozen=True, tag_field="state", tag="recorded"):
@@ -196,6 +200,7 @@ class Ledger:
                 lease_until=now + lease,
                 first_at=entry.first_at,
                 taken_over_from=entry.owner,
+                tried=entry.tried,
             )
             return mine, Claim(ClaimStatus.EXPIRED, mine)
 
@@ -212,6 +217,36 @@ class Ledger:
         def change(entry: Entry | None) -> tuple[object, bool]:
             if isinstance(entry, Claimed) and entry.owner == owner:
                 return msgspec.structs.replace(entry, lease_until=now + lease), True
+            return _KEEP, False
+
+        return self._update(key, now, change)
+
+    def note(self, key: str, owner: str, provider: str, lease_seconds: float, now: float) -> bool:
+        """Write down, before a request, that ``provider`` may be about to hold the
+        message (and extend the lease), so that whoever takes over a lease that ran out
+        knows where to resolve it; False unless ``owner`` holds the claim."""
+        _check(key, owner)
+        lease = check_seconds(lease_seconds, "lease_seconds")
+        now = _time(now)
+
+        def change(entry: Entry | None) -> tuple[object, bool]:
+            if not (isinstance(entry, Claimed) and entry.owner == owner):
+                return _KEEP, False
+            tried = entry.tried if provider in entry.tried else [*entry.tried, provider]
+            return msgspec.structs.replace(entry, lease_until=now + lease, tried=tried), True
+
+        return self._update(key, now, change)
+
+    def abandon(self, key: str, owner: str, now: float) -> bool:
+        """End ``owner``'s lease now, keeping what it tried: the send's outcome is
+        ambiguous, so the next claim of the key gets EXPIRED and resolves it first
+        (rather than a fresh claim sending it again). False unless ``owner`` holds it."""
+        _check(key, owner)
+        now = _time(now)
+
+        def change(entry: Entry | None) -> tuple[object, bool]:
+            if isinstance(entry, Claimed) and entry.owner == owner:
+                return msgspec.structs.replace(entry, lease_until=min(entry.lease_until, now)), True
             return _KEEP, False
 
         return self._update(key, now, change)

@@ -83,6 +83,10 @@ class Emulator:
         self.numbers_as_strings = False
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        # (operation, idempotency key) -> (when, the answer), for the spec's window; one
+        # lock around the look-up and the send, so two repeats cannot both be accepted
+        self._answered: dict[tuple[str, str], tuple[float, Answer]] = {}
+        self._keyed = threading.Lock()
         # the first code of each category each operation may answer (a code's
         # `operations`, default every one); None: a request no operation matched
         self._first_codes: dict[tuple[str | None, ErrorCategory], int] = {}
@@ -276,6 +280,25 @@ class Emulator:
     # --- operations ----------------------------------------------------------------
 
     def _send(self, name: str, op: Operation, values: dict[str, Any]) -> Answer:
+        """Accept a message; a repeat of an idempotency key within the spec's window is
+        answered as the first was, and accepts nothing more (ASSUMED: the documents say
+        a repeat is processed once, not what it is answered)."""
+        param = self.spec.mapping.get(name, {}).get("idempotency_key")
+        window = self.spec.capabilities.idempotency_window
+        key = values.get(param) if param is not None else None
+        if not key or window is None:
+            return self._accept(name, op, values)
+        with self._keyed:
+            now = time.monotonic()
+            seen = self._answered.get((name, key))
+            if seen is not None and now - seen[0] < window:
+                return seen[1]
+            answer = self._accept(name, op, values)
+            if answer.status < 300:
+                self._answered[(name, key)] = (now, answer)
+            return answer
+
+    def _accept(self, name: str, op: Operation, values: dict[str, Any]) -> Answer:
         recipients = _recipients(values)
         now = datetime.datetime.now().replace(microsecond=0)
         with self._lock:

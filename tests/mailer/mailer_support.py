@@ -83,7 +83,9 @@ class _Server(ThreadingHTTPServer):
 class FakeAurora:
     """One fake AuroraSendCloud account. ``received`` holds the form fields of every
     send request that arrived, ``accepted`` those it answered (or would have answered)
-    with success — what a real provider would go on to deliver."""
+    with success — what a real provider would go on to deliver. As its spec assumes, a
+    request repeating the ``sendRequestId`` of an accepted one is answered as a success
+    and accepts nothing more (the script is not consumed for it)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -129,6 +131,9 @@ class FakeAurora:
             self.received.append(fields)
             self.arrivals.append(time.monotonic())
             number = len(self.received)
+            key = fields.get("sendRequestId")
+            if key is not None and any(a.get("sendRequestId") == key for a in self.accepted):
+                return OK, number  # processed once already
             if self.script:
                 answer = self.script.popleft()
             elif callable(self.default):

@@ -112,24 +112,45 @@ def test_template_only_provider_is_skipped_for_a_plain_message(
 
 
 @pytest.mark.parametrize("fault", [Fault.DROP_AFTER, Fault.GARBAGE, Fault.SLOW])
-def test_ambiguous_failure_is_not_resent_by_default(
+def test_an_ambiguous_failure_is_resolved_where_the_provider_deduplicates(
     sandbox: Sandbox, clock: FakeClock, fault: Fault
 ) -> None:
+    """AuroraSendCloud processes a repeated sendRequestId once (ASSUMED, as SendCloud):
+    the same key is sent to it again, and it holds the message once."""
     sandbox["aurorasendcloud"].faults.queue(fault)
+    result = mailer(sandbox, clock).send(message())
+    assert result.provider == "aurorasendcloud"
+    assert [a.outcome for a in result.attempts] == ["failed", "accepted"]
+    assert result.attempts[0].error is not None and result.attempts[0].error.ambiguous
+    assert sandbox["aurorasendcloud"].requests == 2  # the same key, twice
+    assert held(sandbox) == {"aurorasendcloud": 1, "sendcloud": 0, "cloudmails": 0, "aotsend": 0}
+    sent = [row.params["send_request_id"] for row in sandbox["aurorasendcloud"].accepted]
+    assert sent == [result.idempotency_key]
+
+
+@pytest.mark.parametrize("fault", [Fault.DROP_AFTER, Fault.GARBAGE, Fault.SLOW])
+def test_an_ambiguous_failure_is_not_resent_where_it_cannot_be_resolved(
+    sandbox: Sandbox, clock: FakeClock, fault: Fault
+) -> None:
+    """CloudMails documents no idempotency key: by default nothing is sent again."""
+    sandbox["cloudmails"].faults.queue(fault)
     with pytest.raises(AllProvidersFailed) as caught:
-        mailer(sandbox, clock).send(message())
+        mailer(sandbox, clock, ["cloudmails", "sendcloud"]).send(message())
     assert caught.value.ambiguous
+    assert caught.value.idempotency_key is not None
     assert sandbox["sendcloud"].requests == 0  # not sent anywhere else
-    assert sandbox["aurorasendcloud"].requests == 1  # nor again to the same provider
+    assert sandbox["cloudmails"].requests == 1  # nor again to the same provider
 
 
 def test_ambiguous_failure_is_resent_when_opted_in(sandbox: Sandbox, clock: FakeClock) -> None:
-    sandbox["aurorasendcloud"].faults.queue(Fault.DROP_AFTER)
-    result = mailer(sandbox, clock, on_ambiguous="failover").send(message())
+    sandbox["cloudmails"].faults.queue(Fault.DROP_AFTER)
+    result = mailer(sandbox, clock, ["cloudmails", "sendcloud"], on_ambiguous="failover").send(
+        message()
+    )
     assert result.provider == "sendcloud"
     assert result.attempts[0].error is not None and result.attempts[0].error.ambiguous
     # at-least-once: both hold it, and the duplicate is the one reported ambiguous
-    assert held(sandbox)["aurorasendcloud"] == 1 and held(sandbox)["sendcloud"] == 1
+    assert held(sandbox)["cloudmails"] == 1 and held(sandbox)["sendcloud"] == 1
 
 
 def test_breaker_opens_skips_half_opens_and_closes(sandbox: Sandbox, clock: FakeClock) -> None:

@@ -10,6 +10,9 @@ Jobs:
   claim URL KEY OWNER LEASE  claim KEY in the ledger, print the status, then sleep
                              (to be killed)
   send URL PROVIDER_URL N    send N messages through a Mailer on the shared store
+  send_key URL PROVIDER_URL KEY
+                             send one message with idempotency key KEY; print whether
+                             the result was replayed from the ledger
 """
 
 from __future__ import annotations
@@ -74,6 +77,13 @@ def send(url: str, provider_url: str, n: int) -> str:
     return f"sent {n}"
 
 
+def send_key(url: str, provider_url: str, key: str) -> str:
+    mailer = Mailer([mailspec.provider_from_url(provider_url)], store=url)
+    sent = msgspec.structs.replace(message("once"), idempotency_key=key)
+    result = mailer.send(sent)
+    return f"replayed={result.replayed} ids={','.join(result.message_ids)}"
+
+
 def message(subject: str) -> Message:
     return Message(
         from_email="shop@example.com", to="ann@example.org", subject=subject, html="<p>Hi</p>"
@@ -101,6 +111,8 @@ def main() -> None:
         result = claim(a[0], a[1], a[2], float(a[3]))
     elif options.job == "send":
         result = send(a[0], a[1], int(a[2]))
+    elif options.job == "send_key":
+        result = send_key(a[0], a[1], a[2])
     else:
         sys.exit(f"unknown job {options.job}")
     print(result, flush=True)

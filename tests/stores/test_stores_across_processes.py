@@ -118,3 +118,26 @@ def test_four_processes_keep_to_one_accounts_rate_together(shared_backend, worke
     # 240 messages at 50 a second after a burst of 50 take at least 3.8 s
     span = (max(accepted) - min(accepted)).total_seconds()
     assert span >= 3, sorted(per_second.items())
+
+
+def test_a_key_accepted_in_one_process_is_replayed_in_another(shared_backend, tmp_path) -> None:
+    """The ledger on the shared store: the second process's send() of the key returns the
+    first's result without a request, and the sandbox holds the message once."""
+    outputs = []
+    with SandboxServer("cloudmails") as server:
+        for turn in ("first", "second"):
+            (tmp_path / turn).mkdir()
+            one = Workers(tmp_path / turn)
+            try:
+                one.start("send_key", shared_backend.url, server.url, "order-1042-receipt")
+                one.release()
+                outputs.extend(one.wait(timeout=60))
+            finally:
+                one.kill_all()
+            if turn == "first":
+                requests = server.requests
+        first, second = outputs
+        assert first.startswith("replayed=False ids=clou-"), first
+        assert second == first.replace("replayed=False", "replayed=True")
+        assert server.requests == requests  # the second made no request
+        assert len(server.accepted) == 1

@@ -1,0 +1,139 @@
+"""One ``Mailer.send()``'s hold on its idempotency key in the ledger.
+
+The send claims the key before its first request, notes each provider before sending
+to it (so that whoever takes over a dead sender's key knows where it may be), and
+settles it at the end: an accepted result is recorded (a later ``send()`` of the key
+replays it), a definite failure gives the key back (nothing went out: it may be sent
+again), and an ambiguous one ends the lease, keeping the providers tried, so the next
+``send()`` of the key resolves it before sending anything.
+
+After a request, a store failing to take the outcome is logged, not raised: the
+caller must learn what the request did.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+
+import msgspec
+
+from ..errors import SendInProgress, StoreError
+from ..results import SendResult
+from .ledger import Claimed, ClaimStatus, Ledger, Recorded
+
+__all__ = ["KeyClaim", "new_key"]
+
+log = logging.getLogger("mailspec.mailer")
+
+# A claim outlives the send it covers by this much, for the clock skew between the
+# machines sharing a store.
+LEASE_MARGIN = 30.0
+
+_HOST = socket.gethostname()
+
+
+def new_key() -> str:
+    """A fresh idempotency key: 32 hex digits, unique without coordination."""
+    return uuid.uuid4().hex
+
+
+class _Accepted(msgspec.Struct, frozen=True):
+    """What the ledger keeps of an accepted send, to replay it."""
+
+    provider: str
+    message_ids: list[str]
+    refused: dict[str, str] = {}
+    dropped: list[str] = []
+
+
+class KeyClaim:
+    """The claim of one send; :meth:`take` makes it."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        key: str,
+        owner: str,
+        lease: float,
+        clock: Callable[[], float],
+        entry: Claimed,
+        expired: bool,
+    ) -> None:
+        self.ledger, self.key, self.owner = ledger, key, owner
+        self.lease, self._clock = lease, clock
+        self.first_at = entry.first_at  # the earliest a request for the key went out
+        # providers an earlier, stopped send of the key may have reached
+        self.suspects: list[str] = list(entry.tried) if expired else []
+        self._noted: set[str] = set()
+
+    @classmethod
+    def take(
+        cls, ledger: Ledger, key: str, deadline: float, clock: Callable[[], float]
+    ) -> KeyClaim | SendResult:
+        """Claim ``key`` for a send of ``deadline`` seconds: the claim, or the recorded
+        result of an earlier send (``replayed``). Raises SendInProgress while another
+        sender holds it, StoreError when the store fails (nothing was sent)."""
+        owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        lease = deadline + LEASE_MARGIN
+        now = clock()
+        claim = ledger.claim(key, owner, lease, now)
+        if claim.status is ClaimStatus.RECORDED:
+            assert isinstance(claim.entry, Recorded)
+            return _replay(key, claim.entry)
+        assert isinstance(claim.entry, Claimed)
+        if claim.status is ClaimStatus.HELD:
+            raise SendInProgress(key, max(0.0, claim.entry.lease_until - now))
+        return cls(
+            ledger, key, owner, lease, clock, claim.entry, claim.status is ClaimStatus.EXPIRED
+        )
+
+    def before_request(self, provider: str) -> None:
+        """Note ``provider`` before its first request (raises StoreError: nothing went
+        out to it yet)."""
+        if provider not in self._noted:
+            self.ledger.note(self.key, self.owner, provider, self.lease, self._clock())
+            self._noted.add(provider)
+
+    def accepted(self, result: SendResult) -> None:
+        kept = _Accepted(result.provider, result.message_ids, result.refused, result.dropped)
+        self._settle("record", self.ledger.record, msgspec.json.encode(kept), self._clock())
+
+    def failed(self, *, maybe_sent: bool) -> None:
+        """The send ended without an accepted result; ``maybe_sent``: a provider may
+        hold the message (an ambiguous attempt, or an earlier send's suspect)."""
+        if maybe_sent or self.suspects:
+            self._settle("abandon", self.ledger.abandon, self._clock())
+        else:
+            self._settle("release", self.ledger.release)
+
+    def _settle(self, what: str, call: Callable[..., bool], *args: object) -> None:
+        try:
+            call(self.key, self.owner, *args)
+        except StoreError as exc:
+            log.warning(
+                "the ledger did not %s idempotency key %s: %s",
+                what,
+                self.key,
+                exc,
+                extra={"idempotency_key": self.key},
+            )
+
+
+def _replay(key: str, entry: Recorded) -> SendResult:
+    try:
+        kept = msgspec.json.decode(entry.outcome, type=_Accepted)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        # written by another version, or damaged: it was accepted, ids unknown
+        kept = _Accepted(provider="(unknown)", message_ids=[])
+    return SendResult(
+        provider=kept.provider,
+        message_ids=kept.message_ids,
+        refused=kept.refused,
+        dropped=kept.dropped,
+        idempotency_key=key,
+        replayed=True,
+    )

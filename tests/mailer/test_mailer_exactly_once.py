@@ -1,0 +1,195 @@
+"""Exactly once: one idempotency key per logical send, carried on every retry and
+provider, a ledger that replays an accepted key, and ambiguity resolved before anything
+is sent elsewhere — against the sandbox servers over real HTTP (DESIGN.md, "Exactly
+once")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+from mailer_support import FakeClock
+
+import mailspec
+from mailspec import AllProvidersFailed, Mailer, Message, SendInProgress, ValidationError
+from mailspec.mailer import ClaimStatus
+from mailspec.sandbox import Fault, Sandbox
+
+NAMES = ["aurorasendcloud", "sendcloud", "cloudmails"]
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(NAMES, slow_seconds=0.6) as running:
+        yield running
+
+
+def mailer(sandbox: Sandbox, clock: FakeClock, names: list[str], **options: Any) -> Mailer:
+    providers = [sandbox[name].provider(timeout=0.3) for name in names]
+    return Mailer(providers, clock=clock, sleep=clock.sleep, **options)
+
+
+def message(key: str | None = None, **fields: Any) -> Message:
+    return Message(
+        from_email="noreply@example.com",
+        to="ann@example.org",
+        subject="Your receipt",
+        html="<p>Thanks</p>",
+        idempotency_key=key,
+        **fields,
+    )
+
+
+def held(sandbox: Sandbox) -> dict[str, int]:
+    return {server.name: len(server.accepted) for server in sandbox}
+
+
+def test_a_key_is_made_when_absent_and_carried_to_the_provider(sandbox, clock) -> None:
+    result = mailer(sandbox, clock, ["sendcloud"]).send(message())
+    assert result.idempotency_key is not None and len(result.idempotency_key) == 32
+    (row,) = sandbox["sendcloud"].accepted
+    assert row.params["send_request_id"] == result.idempotency_key
+    other = mailer(sandbox, clock, ["sendcloud"]).send(message())
+    assert other.idempotency_key != result.idempotency_key  # one per logical send
+
+
+def test_one_key_on_every_retry_and_every_provider(sandbox, clock) -> None:
+    sandbox["aurorasendcloud"].faults.queue(Fault.SERVER_ERROR, times=3)
+    result = mailer(sandbox, clock, ["aurorasendcloud", "sendcloud"]).send(message("k-1"))
+    assert result.provider == "sendcloud"
+    assert [a.outcome for a in result.attempts] == ["failed"] * 3 + ["accepted"]
+    assert result.idempotency_key == "k-1"
+    assert [row.params["send_request_id"] for row in sandbox["sendcloud"].accepted] == ["k-1"]
+
+
+def test_a_second_send_of_an_accepted_key_is_replayed_without_a_request(sandbox, clock) -> None:
+    m = mailer(sandbox, clock, ["cloudmails"])
+    first = m.send(message("order-1042"))
+    requests = sandbox["cloudmails"].requests
+    again = m.send(message("order-1042"))
+    assert again.replayed is True and first.replayed is False
+    assert (again.provider, again.message_ids) == (first.provider, first.message_ids)
+    assert again.attempts == [] and again.idempotency_key == "order-1042"
+    assert sandbox["cloudmails"].requests == requests
+    assert held(sandbox)["cloudmails"] == 1
+
+
+def test_the_ledger_replays_across_mailers_sharing_a_store(sandbox, clock, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    first = mailer(sandbox, clock, ["cloudmails"], store=mailspec.store(url)).send(message("k"))
+    again = mailer(sandbox, clock, ["cloudmails"], store=mailspec.store(url)).send(message("k"))
+    assert again.replayed and again.message_ids == first.message_ids
+    assert held(sandbox)["cloudmails"] == 1
+
+
+def test_a_key_another_sender_holds_is_not_sent(sandbox, clock) -> None:
+    m = mailer(sandbox, clock, ["cloudmails"])
+    m.ledger.claim("busy", "another-sender", 60.0, clock())
+    with pytest.raises(SendInProgress) as caught:
+        m.send(message("busy"))
+    assert caught.value.idempotency_key == "busy"
+    assert caught.value.retry_after == pytest.approx(60.0)
+    assert sandbox["cloudmails"].requests == 0
+
+
+def test_a_definite_failure_gives_the_key_back(sandbox, clock) -> None:
+    """Nothing went out (every answer a refusal): the same key may be sent again."""
+    sandbox["cloudmails"].faults.queue(Fault.SERVER_ERROR, times=3)
+    m = mailer(sandbox, clock, ["cloudmails"])
+    with pytest.raises(AllProvidersFailed) as caught:
+        m.send(message("retry-me"))
+    assert caught.value.ambiguous is False and caught.value.idempotency_key == "retry-me"
+    assert m.ledger.lookup("retry-me") is None
+    assert m.send(message("retry-me")).replayed is False
+    assert held(sandbox)["cloudmails"] == 1
+
+
+def test_an_ambiguous_key_is_resolved_before_it_is_sent_again(sandbox, clock) -> None:
+    """A send that ended ambiguous at CloudMails, which cannot be asked: a later send of
+    the key does not go anywhere else either."""
+    sandbox["cloudmails"].faults.queue(Fault.DROP_AFTER)
+    m = mailer(sandbox, clock, ["cloudmails", "sendcloud"])
+    with pytest.raises(AllProvidersFailed) as first:
+        m.send(message("maybe"))
+    assert first.value.ambiguous
+    with pytest.raises(AllProvidersFailed) as again:
+        m.send(message("maybe"))
+    assert again.value.ambiguous
+    assert "cannot be asked" in str(again.value)
+    assert held(sandbox) == {"aurorasendcloud": 0, "sendcloud": 0, "cloudmails": 1}
+    assert sandbox["sendcloud"].requests == 0
+
+
+def test_a_dead_senders_key_is_resent_where_the_provider_deduplicates(sandbox, clock) -> None:
+    """A sender claimed the key, sent it to SendCloud, and died before it heard back (its
+    lease ran out): the next send resolves it by sending the key to SendCloud again,
+    which holds the message once, and sends it nowhere else."""
+    key = "dead-sender"
+    provider = sandbox["sendcloud"].provider()
+    provider.send(message(key))  # what the dead sender's request did
+    m = mailer(sandbox, clock, ["cloudmails", "sendcloud"])
+    m.ledger.claim(key, "dead", 30.0, clock())
+    m.ledger.note(key, "dead", "sendcloud", 30.0, clock())
+    clock.advance(60)  # its lease has run out
+    result = m.send(message(key))
+    assert result.provider == "sendcloud" and not result.replayed
+    assert [a.provider for a in result.attempts] == ["sendcloud"]
+    assert held(sandbox) == {"aurorasendcloud": 0, "sendcloud": 1, "cloudmails": 0}
+    assert sandbox["cloudmails"].requests == 0
+    recorded = m.ledger.lookup(key)
+    assert recorded is not None and type(recorded).__name__ == "Recorded"
+
+
+def test_a_dead_senders_key_at_a_provider_that_cannot_be_asked_stops(sandbox, clock) -> None:
+    m = mailer(sandbox, clock, ["sendcloud", "cloudmails"])
+    m.ledger.claim("gone", "dead", 30.0, clock())
+    m.ledger.note("gone", "dead", "cloudmails", 30.0, clock())
+    clock.advance(60)
+    with pytest.raises(AllProvidersFailed) as caught:
+        m.send(message("gone"))
+    assert caught.value.ambiguous
+    assert [(a.provider, type(a.error).__name__) for a in caught.value.attempts] == [
+        ("cloudmails", "UnresolvedSend")
+    ]
+    assert sandbox["sendcloud"].requests == sandbox["cloudmails"].requests == 0
+    # the claim stays expired for the next send: still not sent
+    claim = m.ledger.claim("gone", "someone", 30.0, clock())
+    assert claim.status is ClaimStatus.EXPIRED
+
+
+def test_a_message_error_leaves_no_claim(sandbox, clock) -> None:
+    m = mailer(sandbox, clock, ["cloudmails"])
+    with pytest.raises(ValidationError):
+        m.send(message("bad", cc=["not an address"]))
+    assert m.ledger.lookup("bad") is None
+
+
+@pytest.mark.parametrize("key", ["", "with space", "x" * 129, "naïve"])
+def test_a_key_that_no_provider_could_carry_is_a_message_error(sandbox, clock, key) -> None:
+    with pytest.raises(ValidationError) as caught:
+        mailer(sandbox, clock, ["sendcloud"]).send(message(key))
+    assert caught.value.field == "idempotency_key" and not caught.value.provider_rule
+
+
+def test_send_many_records_every_message(sandbox, clock) -> None:
+    m = mailer(sandbox, clock, ["cloudmails"])
+    results = m.send_many([message(f"batch-{i}") for i in range(3)])
+    for i, result in enumerate(results):
+        entry = m.ledger.lookup(f"batch-{i}")
+        assert entry is not None and type(entry).__name__ == "Recorded"
+        kept = msgspec.json.decode(entry.outcome)  # type: ignore[union-attr]
+        assert kept["message_ids"] == result.message_ids
+
+
+def test_a_ledger_in_memory_sees_a_key_only_in_its_own_mailer(sandbox, clock) -> None:
+    """Each Mailer's default store is its own: share one to share the ledger."""
+    shared = mailspec.store("memory://")
+    a = mailer(sandbox, clock, ["cloudmails"], store=shared)
+    b = mailer(sandbox, clock, ["cloudmails"], store=shared)
+    a.send(message("shared-key"))
+    assert b.send(message("shared-key")).replayed
+    c = mailer(sandbox, clock, ["cloudmails"])
+    assert not c.send(message("shared-key")).replayed  # another ledger: sent again
+    assert held(sandbox)["cloudmails"] == 2
