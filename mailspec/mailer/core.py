@@ -3,10 +3,22 @@ breakers and client-side rate limits.
 
 How one ``send(message)`` goes:
 
-0. **Is the message valid?** First, once, what every provider would refuse (a
-   malformed address, a line break in a header, no recipient, no content): a
-   :class:`~mailspec.ValidationError` is raised at once, before any request, and no
-   provider is tried — a broken message does not get better by sending it elsewhere.
+First, once:
+
+- **Is the message valid?** What every provider would refuse (a
+  malformed address, a line break in a header, no recipient, no content): a
+  :class:`~mailspec.ValidationError` is raised at once, before any request, and no
+  provider is tried — a broken message does not get better by sending it elsewhere.
+- **Has this key been sent?** The message's ``idempotency_key`` (one is made when it
+  has none) is claimed in the ledger (:mod:`mailspec.mailer.ledger`, on the Mailer's
+  store) before any request. A key already accepted returns the recorded result
+  (``replayed``), without a request; a key another sender holds right now raises
+  :class:`~mailspec.SendInProgress`; a key whose earlier send stopped without an
+  outcome (its sender died, or it ended ambiguous) is resolved first: the providers
+  it may have reached go first where they deduplicate the key (sent it again, they
+  process it once), and where they cannot be asked the send stops there as
+  ambiguous. At the end an accepted result is recorded, a definite failure gives the
+  key back, and an ambiguous one is left for the next send of the key to resolve.
 
 Then provider by provider, in the strategy's order:
 
@@ -48,10 +60,14 @@ Then provider by provider, in the strategy's order:
    - not retryable (authentication, quota, the provider's own validation): move on to
      the next provider;
    - *ambiguous* (a read timeout, a dropped connection, an unreadable 2xx answer: the
-     provider may have accepted the message): never resent to the same provider; by
-     default stop and raise :class:`~mailspec.AllProvidersFailed` with
-     ``ambiguous=True``, because sending elsewhere could deliver it twice; with
-     ``on_ambiguous="failover"`` move on (at-least-once delivery).
+     provider may have accepted the message): resolved where the provider allows it —
+     a provider that deduplicates the key (its spec declares an
+     ``idempotency_window``) is sent the same key again, within ``max_attempts``, and
+     processes it once (its "duplicate request" answer counts as accepted, ids
+     unknown). Otherwise it is never resent to the same provider; by default the send
+     stops and raises :class:`~mailspec.AllProvidersFailed` with ``ambiguous=True``,
+     because sending elsewhere could deliver it twice; with
+     ``on_ambiguous="failover"`` it moves on (at-least-once delivery).
 
 When no provider accepted, :class:`~mailspec.AllProvidersFailed` carries every
 attempt. Nothing but :class:`~mailspec.MailspecError` subclasses escapes ``send()``,

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from mailer_support import (
+    Answer,
     AUTH_FAILED,
     DROP,
     GARBAGE,
@@ -467,3 +468,27 @@ def test_send_many_first_failure_is_raised_as_is(servers, fast) -> None:
     with pytest.raises(ValidationError):
         Mailer([a.provider()], **fast).send_many([make_message(to=["bad"]), make_message()])
     assert a.received == []
+
+
+def test_a_duplicate_request_answer_to_a_resent_key_counts_as_accepted(servers, fast) -> None:
+    """A provider that deduplicates may refuse the repeat ("duplicate request", a
+    conflict code) instead of answering as it did the first time: it has the message,
+    so the send is accepted (ids unknown) and goes nowhere else."""
+    a, b = servers(2)
+    a.queue(DROP, Answer("envelope", code=40113))  # any conflict-category code
+    result = Mailer([a.provider(), b.provider()], **fast).send(make_message())
+    assert result.provider == "aurorasendcloud" and result.message_ids == []
+    assert outcomes(result.attempts) == [
+        ("aurorasendcloud", "failed", "TransportError"),
+        ("aurorasendcloud", "failed", "ConflictError"),
+        ("aurorasendcloud", "accepted", None),
+    ]
+    assert b.received == []
+
+
+def test_a_conflict_answer_to_a_first_send_is_an_ordinary_refusal(servers, fast) -> None:
+    a, b = servers(2)
+    a.queue(Answer("envelope", code=40113))
+    result = Mailer([a.provider(), b.provider()], **fast).send(make_message())
+    assert result.provider == "aurorasendcloud#2"
+    assert outcomes(result.attempts)[0] == ("aurorasendcloud", "failed", "ConflictError")
