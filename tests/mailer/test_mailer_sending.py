@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from mailer_support import (
-    Answer,
     AUTH_FAILED,
     DROP,
     GARBAGE,
@@ -15,6 +14,7 @@ from mailer_support import (
     RATE_LIMITED,
     SERVER_ERROR,
     SLOW,
+    Answer,
     TopRandom,
     make_message,
     rate_limited,
