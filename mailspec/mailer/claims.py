@@ -13,6 +13,7 @@ caller must learn what the request did.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
@@ -34,6 +35,8 @@ log = logging.getLogger("mailspec.mailer")
 LEASE_MARGIN = 30.0
 
 _HOST = socket.gethostname()
+_SENDS = itertools.count(1)  # this process's sends, for owner names
+_PROCESS = uuid.uuid4().hex[:8]  # tells apart processes that reuse a pid
 
 
 def new_key() -> str:
@@ -55,30 +58,37 @@ class KeyClaim:
 
     def __init__(
         self,
-        ledger: Ledger,
+        ledger: Ledger | None,
         key: str,
         owner: str,
         lease: float,
         clock: Callable[[], float],
-        entry: Claimed,
+        entry: Claimed | None,
         expired: bool,
     ) -> None:
         self.ledger, self.key, self.owner = ledger, key, owner
         self.lease, self._clock = lease, clock
-        self.first_at = entry.first_at  # the earliest a request for the key went out
+        # the earliest a request for the key went out
+        self.first_at = entry.first_at if entry is not None else clock()
         # providers an earlier, stopped send of the key may have reached
-        self.suspects: list[str] = list(entry.tried) if expired else []
-        self._noted: set[str] = set()
+        self.suspects: list[str] = list(entry.tried) if entry is not None and expired else []
+        self._noted: list[str] = []
+        # where a process that dies takes its memory along, nobody can take over the key:
+        # noting the providers before each request only matters in a shared store
+        self._write_notes = ledger is not None and bool(getattr(ledger.store, "shared", True))
 
     @classmethod
     def take(
-        cls, ledger: Ledger, key: str, deadline: float, clock: Callable[[], float]
+        cls, ledger: Ledger | None, key: str, deadline: float, clock: Callable[[], float]
     ) -> KeyClaim | SendResult:
         """Claim ``key`` for a send of ``deadline`` seconds: the claim, or the recorded
         result of an earlier send (``replayed``). Raises SendInProgress while another
-        sender holds it, StoreError when the store fails (nothing was sent)."""
-        owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        sender holds it, StoreError when the store fails (nothing was sent). Without a
+        ledger, a claim that keeps no record."""
         lease = deadline + LEASE_MARGIN
+        if ledger is None:
+            return cls(None, key, "", lease, clock, None, False)
+        owner = f"{_HOST}:{os.getpid()}:{_PROCESS}:{next(_SENDS)}"
         now = clock()
         claim = ledger.claim(key, owner, lease, now)
         if claim.status is ClaimStatus.RECORDED:
@@ -94,19 +104,25 @@ class KeyClaim:
     def before_request(self, provider: str) -> None:
         """Note ``provider`` before its first request (raises StoreError: nothing went
         out to it yet)."""
-        if provider not in self._noted:
+        if self.ledger is None or provider in self._noted:
+            return
+        if self._write_notes:
             self.ledger.note(self.key, self.owner, provider, self.lease, self._clock())
-            self._noted.add(provider)
+        self._noted.append(provider)
 
     def accepted(self, result: SendResult) -> None:
+        if self.ledger is None:
+            return
         kept = _Accepted(result.provider, result.message_ids, result.refused, result.dropped)
         self._settle("record", self.ledger.record, msgspec.json.encode(kept), self._clock())
 
     def failed(self, *, maybe_sent: bool) -> None:
         """The send ended without an accepted result; ``maybe_sent``: a provider may
         hold the message (an ambiguous attempt, or an earlier send's suspect)."""
+        if self.ledger is None:
+            return
         if maybe_sent or self.suspects:
-            self._settle("abandon", self.ledger.abandon, self._clock())
+            self._settle("abandon", self.ledger.abandon, self._clock(), self._noted)
         else:
             self._settle("release", self.ledger.release)
 

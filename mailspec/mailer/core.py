@@ -118,7 +118,7 @@ from ..message import Message
 from ..results import Attempt, DeliveryStatus, SendResult
 from .breaker import Breaker, Gate, counts_as_failure
 from .claims import KeyClaim, new_key
-from .ledger import Ledger
+from .ledger import DEFAULT_RETENTION, Ledger
 from .limiter import Pause, TokenBucket
 from .store import MemoryStore, StateStore
 from .strategy import Order, StrategyName
@@ -134,6 +134,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("mailspec.mailer")
+
+IN_PROCESS_RETENTION = 3600.0  # seconds a memory:// ledger keeps a key
 
 
 # --- markers on skipped attempts and the batch error ------------------------------------
@@ -278,6 +280,12 @@ class Mailer:
       share. A store that fails before a request of a send raises
       :class:`~mailspec.StoreError` (nothing went out); after one, its failure is logged
       on ``mailspec.mailer`` and the outcome of the request is kept.
+    - ``ledger``: keep each idempotency key's claim and outcome in the store (default
+      True; see "Has this key been sent?" above): 7 days in a shared store, an hour in
+      the in-process one (as long as a provider deduplicates a key, without growing
+      with every key a long-running process sends). False sends every ``send()``, keys
+      still made and handed to providers that deduplicate, for a caller that records
+      sends itself.
     - ``on_attempt``: called with each :class:`~mailspec.Attempt` as it is recorded
       (from the sending thread). An exception it raises is logged and ignored: a
       metrics hook must not turn a sent message into an error the caller would retry.
@@ -308,6 +316,7 @@ class Mailer:
         rate_limit: bool = True,
         rate_limit_wait: float = 1.0,
         store: StateStore | str | None = None,
+        ledger: bool = True,
         on_attempt: Callable[[Attempt], None] | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -345,11 +354,14 @@ class Mailer:
                 field="store",
             )
         self.store: StateStore = store if store is not None else MemoryStore()
-        self.ledger = Ledger(self.store)
         self.on_attempt = on_attempt
         # a store other processes share is read against the clock they share
         shared = bool(getattr(self.store, "shared", False))
         self._clock = clock or (time.time if shared else time.monotonic)
+        # in-process, keys are kept as long as a provider deduplicates one (an hour), so
+        # that a long-running process does not grow with every key it ever sent
+        retention = DEFAULT_RETENTION if shared else IN_PROCESS_RETENTION
+        self.ledger: Ledger | None = Ledger(self.store, retention=retention) if ledger else None
         self._sleep = sleep or time.sleep
         self._random = random or _random.Random()
         self._random_lock = threading.Lock()

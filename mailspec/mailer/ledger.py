@@ -237,16 +237,21 @@ class Ledger:
 
         return self._update(key, now, change)
 
-    def abandon(self, key: str, owner: str, now: float) -> bool:
-        """End ``owner``'s lease now, keeping what it tried: the send's outcome is
-        ambiguous, so the next claim of the key gets EXPIRED and resolves it first
-        (rather than a fresh claim sending it again). False unless ``owner`` holds it."""
+    def abandon(
+        self, key: str, owner: str, now: float, tried: list[str] | tuple[str, ...] = ()
+    ) -> bool:
+        """End ``owner``'s lease now, keeping what it tried (and adding ``tried``): the
+        send's outcome is ambiguous, so the next claim of the key gets EXPIRED and
+        resolves it first (rather than a fresh claim sending it again). False unless
+        ``owner`` holds it."""
         _check(key, owner)
         now = _time(now)
 
         def change(entry: Entry | None) -> tuple[object, bool]:
             if isinstance(entry, Claimed) and entry.owner == owner:
-                return msgspec.structs.replace(entry, lease_until=min(entry.lease_until, now)), True
+                every = entry.tried + [p for p in tried if p not in entry.tried]
+                ended = min(entry.lease_until, now)
+                return msgspec.structs.replace(entry, lease_until=ended, tried=every), True
             return _KEEP, False
 
         return self._update(key, now, change)

@@ -193,3 +193,13 @@ def test_a_ledger_in_memory_sees_a_key_only_in_its_own_mailer(sandbox, clock) ->
     c = mailer(sandbox, clock, ["cloudmails"])
     assert not c.send(message("shared-key")).replayed  # another ledger: sent again
     assert held(sandbox)["cloudmails"] == 2
+
+
+def test_without_a_ledger_every_send_goes_out_and_keys_still_travel(sandbox, clock) -> None:
+    m = mailer(sandbox, clock, ["cloudmails"], ledger=False)
+    assert m.ledger is None
+    first, again = m.send(message("k")), m.send(message("k"))
+    assert not again.replayed and again.message_ids != first.message_ids
+    assert held(sandbox)["cloudmails"] == 2
+    result = mailer(sandbox, clock, ["sendcloud"], ledger=False).send(message())
+    assert sandbox["sendcloud"].accepted[0].params["send_request_id"] == result.idempotency_key
