@@ -141,9 +141,9 @@ class Redis:
         binary = shutil.which("redis-server")
         if binary is None:
             raise SystemExit("redis-server is needed (scripts/services installs it)")
+        options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.tmp)],  # fmt: skip
+            [binary, "--port", str(self.port), *options, "--dir", str(self.tmp)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -12,7 +12,6 @@ from .base import check_ttl
 __all__ = ["MemoryStore"]
 
 
-
 class MemoryStore:
     """A dict behind one lock. Shared by every thread that uses the Mailer (or several
     Mailers, if you pass the same instance); gone with the process.
