@@ -44,6 +44,43 @@ def _default_dir(name: str) -> Path:
     return here if (_PROJECT / "spec").is_dir() else Path(name)
 
 
+def _own_folders() -> list[Path]:
+    """Where mailspec itself is: its package and its generated providers' package."""
+    import importlib.util
+
+    folders = [Path(__file__).resolve().parent]
+    found = importlib.util.find_spec("mailspec.generated")
+    if found is not None and found.submodule_search_locations:
+        folders += [Path(p).resolve() for p in found.submodule_search_locations]
+    return folders
+
+
+def _generate_dirs(spec_dir: Path | None, out: Path | None) -> tuple[Path, Path]:
+    """``--spec-dir`` and ``--out``, defaults filled in. Users' specs are never written
+    into mailspec's own package: a ``--spec-dir`` of one's own needs an ``--out``, and
+    an ``--out`` inside mailspec is only for mailspec's own specs."""
+    default_specs = _default_dir("spec")
+    if spec_dir is None:
+        spec_dir = default_specs
+    if out is None:
+        if spec_dir.resolve() != default_specs.resolve():
+            raise UsageError(
+                f"--spec-dir {spec_dir} needs --out, the folder of your package "
+                "(for example --out myapp/mail_providers)"
+            )
+        out = _default_dir("generated")
+    own_specs = _PROJECT / "spec"  # a checkout's: an installed mailspec has none
+    mine = own_specs.is_dir() and spec_dir.resolve() == own_specs.resolve()
+    target = out.resolve()
+    for folder in _own_folders():
+        if not mine and (target == folder or folder in target.parents):
+            raise UsageError(
+                f"--out {out} is inside mailspec's own package ({folder}); generate your "
+                "providers into a package of yours (for example --out myapp/mail_providers)"
+            )
+    return spec_dir, out
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     try:
         from .codegen import GenerateError, SpecError, generate
@@ -54,7 +91,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    spec_dir: Path = args.spec_dir
+    spec_dir, args.out = _generate_dirs(args.spec_dir, args.out)
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is not a directory")
     try:
@@ -500,8 +537,11 @@ verify webhooks, and regenerate the clients from their YAML specs."""
 _EPILOG = """\
 Providers are URLs, PROVIDER://CREDENTIALS@REGION (for example
 aurorasendcloud://USER:KEY@us), from --provider or $MAILSPEC_PROVIDERS; --sandbox uses
-local sandbox servers instead. Errors are one line on stderr: exit 2 for a bad argument,
-1 when the command ran and failed. `mailspec COMMAND --help` describes each command."""
+local sandbox servers instead. Providers of your own (`mailspec generate --spec-dir DIR
+--out PACKAGE`) join them from $MAILSPEC_PACKAGES (package names, space- or
+comma-separated) or an installed entry point in the group mailspec.providers. Errors are
+one line on stderr: exit 2 for a bad argument, 1 when the command ran and failed.
+`mailspec COMMAND --help` describes each command."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -657,16 +697,15 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--spec-dir",
         type=Path,
-        default=_default_dir("spec"),
         metavar="DIR",
-        help="the folder of provider specs (default: spec/)",
+        help="the folder of provider specs (default: mailspec's spec/)",
     )
     gen.add_argument(
         "--out",
         type=Path,
-        default=_default_dir("generated"),
         metavar="DIR",
-        help="the folder to write the clients to (default: generated/)",
+        help="the folder to write the package of clients to: needed with a --spec-dir of "
+        "your own, and never inside mailspec (default: mailspec's generated/)",
     )
     gen.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if the output is not up to date"
@@ -727,8 +766,29 @@ def _provider_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+PACKAGES_ENV = "MAILSPEC_PACKAGES"
+
+
+def _register_packages() -> None:
+    """Register the packages of providers named in $MAILSPEC_PACKAGES (space- or
+    comma-separated), as ``mailspec.register()`` does for a program."""
+    from .registry import register
+
+    for package in os.environ.get(PACKAGES_ENV, "").replace(",", " ").split():
+        try:
+            register(package)
+        except ValidationError as exc:
+            raise ValidationError(f"${PACKAGES_ENV}: {exc}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        _register_packages()
+        parser = build_parser()
+    except MailspecError as exc:  # a package or entry point that cannot be registered
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
     except MailspecError as exc:  # one clear line, never a traceback
