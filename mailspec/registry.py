@@ -143,8 +143,7 @@ def _discover(table: _Table) -> None:
         if ":" in point.value or not point.value.strip():
             raise ValidationError(
                 f"{where} ({ENTRY_POINT_GROUP}): its value must be a package name, "
-                f"got {point.value!r}",
-                field="package",
+                f"got {point.value!r}"
             )
         try:
             table.add(point.value.strip())

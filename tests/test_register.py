@@ -174,3 +174,50 @@ def test_the_cli_takes_packages_from_the_environment(root: Path) -> None:
     assert bad.returncode == 1
     assert bad.stderr.startswith("error: $MAILSPEC_PACKAGES: ") and "Traceback" not in bad.stderr
     assert len(bad.stderr.splitlines()) == 1
+
+
+def add_entry_point(root: Path, dist: str, name: str, value: str) -> None:
+    """An installed distribution's metadata, as pip writes it, with one entry point in
+    the group mailspec.providers (importlib.metadata finds it on sys.path)."""
+    info = root / f"{dist}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(
+        f"[mailspec.providers]\n{name} = {value}\n", encoding="utf-8"
+    )
+
+
+def test_an_entry_point_is_read_once_when_a_provider_is_first_looked_up(root: Path) -> None:
+    package = make_package(root, pkg_name("ep"), {"postwave": renamed("postwave")})
+    add_entry_point(root, pkg_name("ep_dist"), "postwave", package)
+    assert package not in sys.modules  # registering is lazy: nothing read yet
+    assert "postwave" in mailspec.available()
+    assert package in sys.modules and f"{package}.postwave" not in sys.modules
+    assert mailspec.spec("postwave").provider.name == "postwave"
+    assert mailspec.register(package) == ["postwave"]  # the same package: no clash
+    add_entry_point(root, pkg_name("late"), "late", "no_such_package_xyz")
+    assert "postwave" in mailspec.available()  # read once: a later one is not looked at
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("no_such_package_xyz", "cannot import 'no_such_package_xyz'"),
+        ("pkg:attr", "its value must be a package name, got 'pkg:attr'"),
+        ("CLASH", "provider 'cloudmails' is already one of mailspec's own"),
+    ],
+)
+def test_a_bad_entry_point_is_one_validation_error_naming_it(
+    root: Path, value: str, message: str
+) -> None:
+    if value == "CLASH":
+        value = make_package(root, pkg_name("clash"), {"cloudmails": renamed("cloudmails")})
+    dist = pkg_name("bad_dist")
+    add_entry_point(root, dist, "mine", value)
+    with pytest.raises(ValidationError) as info:
+        mailspec.provider("cloudmails", api_key="k")
+    text = str(info.value)
+    assert text.startswith(f"entry point 'mine' of {dist} (mailspec.providers): ")
+    assert message in text and "\n" not in text
