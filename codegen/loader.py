@@ -31,7 +31,18 @@ from yaml.resolver import Resolver
 
 from mailspec.spec_model import Spec
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Located", "SpecError", "load_spec", "load_text"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "Located",
+    "SpecError",
+    "compose",
+    "decode",
+    "dotted",
+    "load_spec",
+    "load_text",
+]
 
 PathKey = tuple[str | int, ...]
 
@@ -88,8 +99,19 @@ def load_spec(path: Path, *, display_name: str | None = None) -> Located:
 
 def load_text(text: str, file: str) -> Located:
     """Decode one spec's text; raise :class:`SpecError` for anything wrong."""
+    data, positions = compose(text, file)
+    return decode(data, positions, file, text)
+
+
+def compose(text: str, file: str) -> tuple[Any, dict[PathKey, tuple[int, int]]]:
+    """One spec's text as plain data and the position of every key and value, within
+    the limits; SpecError for anything else (the linter reads the data before decoding)."""
     _check_size(text, file)
-    data, positions = _compose(text, file)
+    return _compose(text, file)
+
+
+def decode(data: Any, positions: dict[PathKey, tuple[int, int]], file: str, text: str) -> Located:
+    """Composed data decoded into the spec model; SpecError at the offending line."""
     try:
         spec = msgspec.convert(data, Spec)
     except msgspec.ValidationError as exc:
@@ -393,6 +415,11 @@ def _build(
     except yaml.constructor.ConstructorError as exc:
         line, col = _mark(node)
         raise SpecError(file, line, col, _dotted(path), f"invalid value: {exc.problem}") from None
+
+
+def dotted(path: PathKey) -> str:
+    """A position's path as errors write it: ``operations.send.params.to``, ``codes[200]``."""
+    return _dotted(path)
 
 
 def _dotted(path: PathKey) -> str:

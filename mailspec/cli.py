@@ -1,5 +1,5 @@
 """``mailspec`` on the command line: send, status, sandbox, demo, codes, providers,
-generate, webhook verify. No traceback escapes: every error is one ``error:`` line."""
+generate, spec diff, spec check, webhook verify. No traceback escapes: every error is one ``error:`` line."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is not a directory")
     try:
-        drift = generate(spec_dir, args.out, check_only=args.check)
+        drift = generate(spec_dir, args.out, check_only=args.check, changes=args.changes)
     except GenerateError as exc:  # a mistyped folder: nothing was written
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -114,6 +114,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: {schema_path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 1
+    if drift.changes is not None:  # before the drift: what the specs changed, then files
+        from .cli_spec import changes_lines
+
+        for line in changes_lines(drift.changes):
+            print(line)
     if args.check:
         lines = drift.lines() + ([f"differs: {schema_path}"] if schema_stale else [])
         for line in lines:
@@ -710,7 +715,17 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if the output is not up to date"
     )
+    gen.add_argument(
+        "--changes",
+        action="store_true",
+        help="also print each spec's changes since the package in --out was generated "
+        "(as `mailspec spec diff` does, breaking or not; new and removed providers too)",
+    )
     gen.set_defaults(run=_cmd_generate)
+
+    from .cli_spec import add_spec_commands
+
+    add_spec_commands(sub)
 
     webhook = sub.add_parser(
         "webhook",
