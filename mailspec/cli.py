@@ -537,7 +537,8 @@ _DESCRIPTION = """\
 mailspec puts transactional-email providers ({providers}) behind one send() and
 status(), with failover between them. From the command line: send a message, ask for
 its delivery status, run a local sandbox of the providers, explain their status codes,
-verify webhooks, and regenerate the clients from their YAML specs."""
+verify webhooks, regenerate the clients from their YAML specs, and compare and review
+specs."""
 
 _EPILOG = """\
 Providers are URLs, PROVIDER://CREDENTIALS@REGION (for example
