@@ -189,6 +189,15 @@ class SmtpProvider(Sender):
         login = spec.auth.smtp
         if login is None:
             raise UnsupportedOperation(spec.provider.name, "SMTP", "its spec names no SMTP login")
+        for role in (login.username, login.password):
+            try:
+                credentials[role].encode("utf-8")
+            except UnicodeEncodeError:  # never echoed: it is a credential
+                raise ValidationError(
+                    "cannot be encoded as UTF-8 (a lone surrogate)",
+                    field=role,
+                    provider=spec.provider.name,
+                ) from None
         server = smtp_server(
             spec,
             region=region,

@@ -177,8 +177,8 @@ class Report:
 
     def print(self) -> None:
         print()
-        print(f"{'case':<10} {'contender':<46} {'median':>12} {'samples':>8}")
-        print("-" * 80)
+        print(f"{'case':<13} {'contender':<46} {'median':>12} {'samples':>8}")
+        print("-" * 83)
         for r in self.rows:
             if r.unit == "us":
                 value = f"{r.median * 1e6:9.1f} us"
@@ -186,15 +186,15 @@ class Report:
                 value = f"{r.median * 1e3:9.1f} ms"
             else:
                 value = f"{r.median / 2**20:9.2f} MB"
-            print(f"{r.case:<10} {r.name:<46} {value:>12} {r.n:>8}")
+            print(f"{r.case:<13} {r.name:<46} {value:>12} {r.n:>8}")
         print()
-        print(f"{'case':<10} {'ratio':<50} {'value':>7} {'middle half':>13} {'goal':>9}  verdict")
-        print("-" * 102)
+        print(f"{'case':<13} {'ratio':<50} {'value':>7} {'middle half':>13} {'goal':>9}  verdict")
+        print("-" * 105)
         for g in self.goals:
             verdict = "met" if g.met else "MISSED"
             spread = f"{g.low:.3f}-{g.high:.3f}" if g.low is not None else ""
             goal = g.op + " " + str(g.target)
-            print(f"{g.case:<10} {g.what:<50} {g.ratio:7.3f} {spread:>13} {goal:>9}  {verdict}")
+            print(f"{g.case:<13} {g.what:<50} {g.ratio:7.3f} {spread:>13} {goal:>9}  {verdict}")
         for note in self.notes:
             print("note:", note)
         for case, why in self.failed.items():
@@ -763,7 +763,9 @@ def case_memory(report: Report, base: str, n: int, budget: float) -> None:
 
 # --- main -------------------------------------------------------------------------------
 
-CASES = ("send", "decode", "failover", "ledger", "import", "codegen", "memory")
+CASES = ("send", "decode", "failover", "ledger", "import", "codegen", "codegen_scale", "memory")
+# the cases that send to the local nginx; the others run without starting it
+_NEEDS_NGINX = frozenset({"send", "failover", "ledger", "memory"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -778,24 +780,30 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown case(s): {', '.join(sorted(unknown))}")
     q = args.quick
     report = Report()
+    from contextlib import ExitStack
+
+    from .codegen_scale import case_codegen_scale
     from .server import Nginx
 
-    with Nginx() as nginx:
-        print(f"nginx pid {nginx.proc.pid if nginx.proc else '?'} on {nginx.base}", flush=True)
+    with ExitStack() as stack:
+        base = ""
+        if _NEEDS_NGINX & set(only):
+            nginx = stack.enter_context(Nginx())
+            base = nginx.base
+            print(f"nginx pid {nginx.proc.pid if nginx.proc else '?'} on {base}", flush=True)
         cases: dict[str, Callable[[], None]] = {
-            "send": lambda: case_send(
-                report, nginx.base, rounds=30 if q else 120, batch=30 if q else 50
-            ),
+            "send": lambda: case_send(report, base, rounds=30 if q else 120, batch=30 if q else 50),
             "decode": lambda: case_decode(report, rounds=30 if q else 90, batch=30 if q else 100),
             "failover": lambda: case_failover(
-                report, nginx.base, rounds=30 if q else 120, batch=30 if q else 50
+                report, base, rounds=30 if q else 120, batch=30 if q else 50
             ),
             "ledger": lambda: case_ledger(
-                report, nginx.base, rounds=20 if q else 60, batch=20 if q else 30
+                report, base, rounds=20 if q else 60, batch=20 if q else 30
             ),
             "import": lambda: case_import(report, 5 if q else 20),
             "codegen": lambda: case_codegen(report, 3 if q else 10),
-            "memory": lambda: case_memory(report, nginx.base, 20_000 if q else 100_000, 120.0),
+            "codegen_scale": lambda: case_codegen_scale(report, 3 if q else 10),
+            "memory": lambda: case_memory(report, base, 20_000 if q else 100_000, 120.0),
         }
         for case in only:
             print(f"running {case} ...", flush=True)

@@ -24,11 +24,11 @@ from mailspec.spec_model import (
     split_target,
 )
 
-from .loader import Located
+from .loader import Located, SpecError
 from .typeexpr import TypeExpr, TypeExprError
 from .typeexpr import parse as parse_type
 
-__all__ = ["ENVELOPE_SHAPE", "SMS_PARAMS", "check", "code_member_names"]
+__all__ = ["ENVELOPE_SHAPE", "SMS_PARAMS", "check", "code_member_names", "problems"]
 
 ENVELOPE_SHAPE = "Envelope"  # generated from `envelope:`; a spec may not define its own
 # provider.send_sms() fills these parameters of a spec's send_sms operation
@@ -113,6 +113,12 @@ def check(located: Located) -> None:
     """Raise the first problem found, in file order of the checks below."""
     for path, message in _problems(located.spec):
         raise located.error(path, message)
+
+
+def problems(located: Located) -> list[SpecError]:
+    """Every problem :func:`check` would raise the first of, each at its line (for the
+    linter, which reports them all at once)."""
+    return [located.error(path, message) for path, message in _problems(located.spec)]
 
 
 def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:

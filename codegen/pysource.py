@@ -12,6 +12,7 @@ import enum
 import functools
 import re
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -83,6 +84,8 @@ def string(text: str) -> str:
     backslash, quote of the chosen kind, control and non-printable character escaped.
     """
     quote = "'" if text.count('"') > text.count("'") else '"'
+    if text.isprintable():  # the common case, at C speed: only \\ and the quote to escape
+        return quote + text.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
     out = []
     for ch in text:
         if ch in _ESCAPES:
@@ -124,24 +127,43 @@ def docstring(text: str, indent: int) -> str:
 def literal(value: Any, indent: int = 0, prefix: int = 0, suffix: int = 0) -> str:
     """Source for ``value``; ``prefix``/``suffix`` are the columns taken on its first/last
     line by what surrounds it (``name = `` before, ``,`` after)."""
-    flat = _flat(value)
-    if indent + prefix + len(flat) + suffix <= LINE_LENGTH or not _explodable(value):
-        return flat
-    pad = " " * (indent + 4)
-    if isinstance(value, msgspec.Struct):
-        items = [
-            f"{pad}{name}={literal(v, indent + 4, len(name) + 1, 1)},"
-            for name, v in _struct_items(value)
-        ]
-        return f"{type(value).__name__}(\n" + "\n".join(items) + f"\n{' ' * indent})"
-    if isinstance(value, dict):
-        items = []
-        for k, v in value.items():
-            key = _flat(k)
-            items.append(f"{pad}{key}: {literal(v, indent + 4, len(key) + 2, 1)},")
-        return "{\n" + "\n".join(items) + f"\n{' ' * indent}}}"
-    items = [f"{pad}{literal(v, indent + 4, 0, 1)}," for v in value]
-    return "[\n" + "\n".join(items) + f"\n{' ' * indent}]"
+    return _Writer().literal(value, indent, prefix, suffix)
+
+
+class _Writer:
+    """One :func:`literal` call. Each value's one-line form is made once and kept (by
+    ``id``: every value stays alive for the call), where laying out each level anew
+    would write every nested value once per level above it."""
+
+    def __init__(self) -> None:
+        self.flats: dict[int, str] = {}
+
+    def flat(self, value: Any) -> str:
+        key = id(value)
+        text = self.flats.get(key)
+        if text is None:
+            text = self.flats[key] = _flat(value, self.flat)
+        return text
+
+    def literal(self, value: Any, indent: int, prefix: int, suffix: int) -> str:
+        flat = self.flat(value)
+        if indent + prefix + len(flat) + suffix <= LINE_LENGTH or not _explodable(value):
+            return flat
+        pad = " " * (indent + 4)
+        if isinstance(value, msgspec.Struct):
+            items = [
+                f"{pad}{name}={self.literal(v, indent + 4, len(name) + 1, 1)},"
+                for name, v in _struct_items(value)
+            ]
+            return f"{type(value).__name__}(\n" + "\n".join(items) + f"\n{' ' * indent})"
+        if isinstance(value, dict):
+            items = []
+            for k, v in value.items():
+                key = self.flat(k)
+                items.append(f"{pad}{key}: {self.literal(v, indent + 4, len(key) + 2, 1)},")
+            return "{\n" + "\n".join(items) + f"\n{' ' * indent}}}"
+        items = [f"{pad}{self.literal(v, indent + 4, 0, 1)}," for v in value]
+        return "[\n" + "\n".join(items) + f"\n{' ' * indent}]"
 
 
 def call(func: str, args: list[str], indent: int, prefix: int = 0, suffix: int = 0) -> str:
@@ -159,27 +181,39 @@ def _explodable(value: Any) -> bool:
     return isinstance(value, (dict, list)) and bool(value)
 
 
+_REQUIRED = object()  # a field without a default: always written
+
+
 @functools.cache
-def _fields(cls: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
-    # msgspec.structs.fields resolves the class's annotations on every call: the
-    # largest part of `generate`'s time when asked once per struct written
-    return msgspec.structs.fields(cls)
+def _fields(cls: type[msgspec.Struct]) -> tuple[tuple[str, Any], ...]:
+    """Each field's name and default (a factory's value made once), in declaration order.
+
+    msgspec.structs.fields resolves the class's annotations on every call: the largest
+    part of `generate`'s time when asked once per struct written."""
+    out = []
+    for field in msgspec.structs.fields(cls):
+        default = field.default
+        if field.required:
+            default = _REQUIRED
+        elif default is msgspec.NODEFAULT:
+            default = field.default_factory()
+        out.append((field.name, default))
+    return tuple(out)
 
 
 def _struct_items(value: msgspec.Struct) -> list[tuple[str, Any]]:
     """The fields that differ from their defaults, in declaration order."""
     items = []
-    for field in _fields(type(value)):
-        v = getattr(value, field.name)
-        default = field.default
-        if default is msgspec.NODEFAULT and field.default_factory is not msgspec.NODEFAULT:
-            default = field.default_factory()
-        if field.required or v != default:
-            items.append((field.name, v))
+    for name, default in _fields(type(value)):
+        v = getattr(value, name)
+        if default is _REQUIRED or v != default:
+            items.append((name, v))
     return items
 
 
-def _flat(value: Any) -> str:
+def _flat(value: Any, flat: Callable[[Any], str] | None = None) -> str:
+    """``value`` on one line; ``flat`` writes the values inside it (default: itself)."""
+    inner = flat or _flat
     if isinstance(value, Verbatim):
         return str(value)
     if isinstance(value, enum.Enum):
@@ -191,10 +225,10 @@ def _flat(value: Any) -> str:
     if isinstance(value, str):
         return string(value)
     if isinstance(value, msgspec.Struct):
-        args = ", ".join(f"{name}={_flat(v)}" for name, v in _struct_items(value))
+        args = ", ".join(f"{name}={inner(v)}" for name, v in _struct_items(value))
         return f"{type(value).__name__}({args})"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_flat(k)}: {_flat(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{inner(k)}: {inner(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_flat(v) for v in value) + "]"
+        return "[" + ", ".join(inner(v) for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} as Python source")

@@ -55,7 +55,8 @@ def render_all(models: list[ProviderContext], spec_dir_name: str) -> dict[str, s
     ordered = sorted(models, key=lambda m: m.module)
     for model in ordered:
         files.update(render_provider(model))
-    providers = {m.spec.provider.name: f"mailspec.generated.{m.module}" for m in ordered}
+    # relative to the package, so that it imports under whatever name it is given
+    providers = {m.spec.provider.name: f".{m.module}" for m in ordered}
     files["__init__.py"] = _ENV.get_template("providers.py.j2").render(
         providers=providers, spec_dir=spec_dir_name
     )

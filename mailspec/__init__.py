@@ -34,7 +34,7 @@ from .errors import (
 )
 from .mailer import Mailer
 from .message import Attachment, Message
-from .registry import available, explain_code, provider, provider_from_url
+from .registry import available, explain_code, provider, provider_from_url, register, spec
 from .results import Attempt, CodeInfo, DeliveryStatus, SendResult, SmsResult
 from .stores import store
 from .vocabulary import BounceReason, DeliveryState, ErrorCategory, EventType
@@ -87,6 +87,8 @@ __all__ = [
     "explain_code",
     "provider",
     "provider_from_url",
+    "register",
+    "spec",
     "store",
     "webhooks",
 ]

@@ -1,5 +1,5 @@
 """``mailspec`` on the command line: send, status, sandbox, demo, codes, providers,
-generate, webhook verify. No traceback escapes: every error is one ``error:`` line."""
+generate, spec diff, spec check, webhook verify. No traceback escapes: every error is one ``error:`` line."""
 
 from __future__ import annotations
 
@@ -44,6 +44,43 @@ def _default_dir(name: str) -> Path:
     return here if (_PROJECT / "spec").is_dir() else Path(name)
 
 
+def _own_folders() -> list[Path]:
+    """Where mailspec itself is: its package and its generated providers' package."""
+    import importlib.util
+
+    folders = [Path(__file__).resolve().parent]
+    found = importlib.util.find_spec("mailspec.generated")
+    if found is not None and found.submodule_search_locations:
+        folders += [Path(p).resolve() for p in found.submodule_search_locations]
+    return folders
+
+
+def _generate_dirs(spec_dir: Path | None, out: Path | None) -> tuple[Path, Path]:
+    """``--spec-dir`` and ``--out``, defaults filled in. Users' specs are never written
+    into mailspec's own package: a ``--spec-dir`` of one's own needs an ``--out``, and
+    an ``--out`` inside mailspec is only for mailspec's own specs."""
+    default_specs = _default_dir("spec")
+    if spec_dir is None:
+        spec_dir = default_specs
+    if out is None:
+        if spec_dir.resolve() != default_specs.resolve():
+            raise UsageError(
+                f"--spec-dir {spec_dir} needs --out, the folder of your package "
+                "(for example --out myapp/mail_providers)"
+            )
+        out = _default_dir("generated")
+    own_specs = _PROJECT / "spec"  # a checkout's: an installed mailspec has none
+    mine = own_specs.is_dir() and spec_dir.resolve() == own_specs.resolve()
+    target = out.resolve()
+    for folder in _own_folders():
+        if not mine and (target == folder or folder in target.parents):
+            raise UsageError(
+                f"--out {out} is inside mailspec's own package ({folder}); generate your "
+                "providers into a package of yours (for example --out myapp/mail_providers)"
+            )
+    return spec_dir, out
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     try:
         from .codegen import GenerateError, SpecError, generate
@@ -54,11 +91,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    spec_dir: Path = args.spec_dir
+    spec_dir, args.out = _generate_dirs(args.spec_dir, args.out)
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is not a directory")
     try:
-        drift = generate(spec_dir, args.out, check_only=args.check)
+        drift = generate(spec_dir, args.out, check_only=args.check, changes=args.changes)
     except GenerateError as exc:  # a mistyped folder: nothing was written
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -77,6 +114,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: {schema_path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 1
+    if drift.changes is not None:  # before the drift: what the specs changed, then files
+        from .cli_spec import changes_lines
+
+        for line in changes_lines(drift.changes):
+            print(line)
     if args.check:
         lines = drift.lines() + ([f"differs: {schema_path}"] if schema_stale else [])
         for line in lines:
@@ -512,13 +554,17 @@ _DESCRIPTION = """\
 mailspec puts transactional-email providers ({providers}) behind one send() and
 status(), with failover between them. From the command line: send a message, ask for
 its delivery status, run a local sandbox of the providers, explain their status codes,
-verify webhooks, and regenerate the clients from their YAML specs."""
+verify webhooks, regenerate the clients from their YAML specs, and compare and review
+specs."""
 
 _EPILOG = """\
 Providers are URLs, PROVIDER://CREDENTIALS@REGION (for example
 aurorasendcloud://USER:KEY@us), from --provider or $MAILSPEC_PROVIDERS; --sandbox uses
-local sandbox servers instead. Errors are one line on stderr: exit 2 for a bad argument,
-1 when the command ran and failed. `mailspec COMMAND --help` describes each command."""
+local sandbox servers instead. Providers of your own (`mailspec generate --spec-dir DIR
+--out PACKAGE`) join them from $MAILSPEC_PACKAGES (package names, space- or
+comma-separated) or an installed entry point in the group mailspec.providers. Errors are
+one line on stderr: exit 2 for a bad argument, 1 when the command ran and failed.
+`mailspec COMMAND --help` describes each command."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -674,21 +720,30 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--spec-dir",
         type=Path,
-        default=_default_dir("spec"),
         metavar="DIR",
-        help="the folder of provider specs (default: spec/)",
+        help="the folder of provider specs (default: mailspec's spec/)",
     )
     gen.add_argument(
         "--out",
         type=Path,
-        default=_default_dir("generated"),
         metavar="DIR",
-        help="the folder to write the clients to (default: generated/)",
+        help="the folder to write the package of clients to: needed with a --spec-dir of "
+        "your own, and never inside mailspec (default: mailspec's generated/)",
     )
     gen.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if the output is not up to date"
     )
+    gen.add_argument(
+        "--changes",
+        action="store_true",
+        help="also print each spec's changes since the package in --out was generated "
+        "(as `mailspec spec diff` does, breaking or not; new and removed providers too)",
+    )
     gen.set_defaults(run=_cmd_generate)
+
+    from .cli_spec import add_spec_commands
+
+    add_spec_commands(sub)
 
     webhook = sub.add_parser(
         "webhook",
@@ -744,8 +799,29 @@ def _provider_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+PACKAGES_ENV = "MAILSPEC_PACKAGES"
+
+
+def _register_packages() -> None:
+    """Register the packages of providers named in $MAILSPEC_PACKAGES (space- or
+    comma-separated), as ``mailspec.register()`` does for a program."""
+    from .registry import register
+
+    for package in os.environ.get(PACKAGES_ENV, "").replace(",", " ").split():
+        try:
+            register(package)
+        except ValidationError as exc:
+            raise ValidationError(f"${PACKAGES_ENV}: {exc}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        _register_packages()
+        parser = build_parser()
+    except MailspecError as exc:  # a package or entry point that cannot be registered
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
     except MailspecError as exc:  # one clear line, never a traceback

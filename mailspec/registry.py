@@ -1,12 +1,17 @@
-"""Provider lookup: ``provider()``, ``provider_from_url()`` and ``explain_code()``.
+"""Provider lookup: ``provider()``, ``provider_from_url()``, ``explain_code()``, and
+``register()`` for packages of providers generated outside mailspec.
 
 Generated packages and adapters are imported only when a provider is first asked for,
-so ``import mailspec`` stays cheap whatever the number of specs.
+so ``import mailspec`` stays cheap whatever the number of specs. Every name a function
+here takes is looked up in one table: mailspec's own providers (``mailspec.generated``),
+then those of packages registered with :func:`register` or named by an entry point in
+the group ``mailspec.providers`` (read once, when a provider is first looked up).
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -22,12 +27,14 @@ if TYPE_CHECKING:
     from .spec_model import Code, Spec
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "available",
     "capability_matrix",
     "code_table",
     "explain_code",
     "provider",
     "provider_from_url",
+    "register",
     "spec",
 ]
 
@@ -38,15 +45,135 @@ _STYLES = {
     "aotsend": ("mailspec.adapters.aotsend", "AotSendStyle"),
 }
 
+# generated/ installs as mailspec.generated (see setup.py)
+_BUILTIN_PACKAGE = "mailspec.generated"
+ENTRY_POINT_GROUP = "mailspec.providers"
+
+
+class _Table:
+    """Provider name -> the module of its generated package, and which package of
+    providers each name came from. Filled once with mailspec's own, then by
+    :func:`register` and the entry points; guarded by one lock, as several threads
+    may look a provider up for the first time at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.modules: dict[str, str] = {}
+        self.origin: dict[str, str] = {}  # provider name -> package of providers
+        self.packages: dict[str, list[str]] = {}  # package -> its provider names
+        self.discovered = False
+
+    def add(self, package: str) -> list[str]:
+        """Register ``package``'s providers (a package registered before: its names)."""
+        with self.lock:
+            if package in self.packages:
+                return self.packages[package]
+            found = _read_package(package)
+            for name in sorted(found):
+                owner = self.origin.get(name)
+                if owner is not None:
+                    whose = "one of mailspec's own" if owner == _BUILTIN_PACKAGE else f"in {owner}"
+                    raise ValidationError(
+                        f"{package}: provider {name!r} is already {whose}; give it another "
+                        "name (provider.name in its spec) and generate again",
+                        field="provider",
+                    )
+            for name, module in found.items():
+                self.modules[name] = module
+                self.origin[name] = package
+            self.packages[package] = sorted(found)
+            return self.packages[package]
+
+    def get(self) -> dict[str, str]:
+        if not self.discovered:
+            with self.lock:
+                if not self.packages:
+                    self.add(_BUILTIN_PACKAGE)
+                if not self.discovered:
+                    _discover(self)
+                    self.discovered = True
+        return self.modules
+
+
+_TABLE = _Table()
+
+
+def _read_package(package: str) -> dict[str, str]:
+    """The ``PROVIDERS`` of a package ``mailspec generate`` wrote, with absolute module
+    names (a generated package names its providers relative to itself, so it can be
+    imported under any name)."""
+    if not isinstance(package, str) or not package.strip(".").strip():
+        raise ValidationError(
+            f"expected a package name such as 'myapp.mail_providers', got {package!r}",
+            field="package",
+        )
+    try:
+        module = importlib.import_module(package)
+    except ModuleNotFoundError as exc:
+        raise ValidationError(f"cannot import {package!r}: {exc}", field="package") from None
+    except Exception as exc:  # their code failed to import: say so, in one line
+        raise ValidationError(
+            f"cannot import {package!r}: {type(exc).__name__}: {exc}", field="package"
+        ) from None
+    providers = getattr(module, "PROVIDERS", None)
+    if providers is None:
+        raise ValidationError(
+            f"{package!r} is not a package `mailspec generate` wrote: it has no PROVIDERS",
+            field="package",
+        )
+    if not isinstance(providers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in providers.items()
+    ):
+        raise ValidationError(
+            f"{package!r}: PROVIDERS is not a table of provider name -> module", field="package"
+        )
+    return {
+        name: package + module if module.startswith(".") else module
+        for name, module in providers.items()
+    }
+
+
+def _discover(table: _Table) -> None:
+    """Register the package each ``mailspec.providers`` entry point names (its value)."""
+    from importlib.metadata import entry_points
+
+    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: (p.name, p.value)):
+        dist = getattr(point, "dist", None)
+        where = f"entry point {point.name!r} of {dist.name if dist else 'an installed package'}"
+        if ":" in point.value or not point.value.strip():
+            raise ValidationError(
+                f"{where} ({ENTRY_POINT_GROUP}): its value must be a package name, "
+                f"got {point.value!r}"
+            )
+        try:
+            table.add(point.value.strip())
+        except ValidationError as exc:
+            raise ValidationError(f"{where} ({ENTRY_POINT_GROUP}): {exc}") from None
+
+
+def register(package: str) -> list[str]:
+    """Make the providers of ``package`` available wherever a provider name is taken:
+    :func:`provider`, :func:`provider_from_url`, :func:`spec`, :func:`available`, the
+    Mailer, the sandbox and the command line. Returns their names.
+
+    ``package`` is the import name of a folder ``mailspec generate --spec-dir SPECS
+    --out FOLDER`` wrote (for example ``"myapp.mail_providers"``); only its
+    ``__init__`` is imported now, each provider when first used. Registering a package
+    again does nothing; a provider name that mailspec or another registered package
+    already has is a ValidationError, as is a package that cannot be imported or was
+    not generated. An installed distribution can instead name the package in an entry
+    point of the group ``mailspec.providers``.
+    """
+    _TABLE.get()  # the entry points first, so a clash is told the same way every time
+    return list(_TABLE.add(package))
+
 
 def _providers() -> dict[str, str]:
-    # imported by name: generated/ installs as mailspec.generated (see setup.py)
-    providers: dict[str, str] = importlib.import_module("mailspec.generated").PROVIDERS
-    return providers
+    return _TABLE.get()
 
 
 def available() -> list[str]:
-    """The names of every provider with a generated package."""
+    """The names of every provider: mailspec's own and those of registered packages."""
     return sorted(_providers())
 
 

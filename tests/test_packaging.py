@@ -17,26 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(out),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (path,) = out.glob("mailspec-*.whl")
-    return zipfile.ZipFile(path)
+def wheel(mailspec_wheel: Path) -> zipfile.ZipFile:
+    return zipfile.ZipFile(mailspec_wheel)
 
 
 def test_wheel_holds_one_import_package(wheel: zipfile.ZipFile) -> None:

@@ -595,13 +595,21 @@ def test_the_cli_names_the_bad_file_among_good_ones(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.skipif(loader._FastSpecLoader is None, reason="pyyaml without libyaml")
+def test_the_dev_environment_has_libyaml() -> None:
+    # the pinned PyYAML wheel is built with libyaml; without it the tests below would
+    # compare the reference loader with itself
+    assert loader._CParser is not None
+
+
 @pytest.mark.parametrize("path", sorted(SPEC_DIR.glob("*.yaml")), ids=lambda p: p.name)
 def test_the_libyaml_loader_reads_a_spec_exactly_as_pyyaml_does(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the fast path takes every spec in spec/ itself, without falling back
+    data, positions = loader._FastCompose(path.read_text(encoding="utf-8")).run()
+    assert data and positions
     fast = load_spec(path, display_name=FILE)
-    monkeypatch.setattr(loader, "_FastSpecLoader", None)
+    monkeypatch.setattr(loader, "_CParser", None)
     slow = load_spec(path, display_name=FILE)
     assert (fast.spec, fast.positions, fast.sha256) == (slow.spec, slow.positions, slow.sha256)
 
@@ -610,5 +618,37 @@ def test_the_libyaml_loader_reads_a_spec_exactly_as_pyyaml_does(
 def test_every_error_is_the_same_without_libyaml(
     case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(loader, "_FastSpecLoader", None)
+    monkeypatch.setattr(loader, "_CParser", None)
     assert _error(case.text) == case.expected(case.text)
+
+
+# YAML the fast path hands to the reference loader, or must read exactly as it does
+TRICKY = [
+    "a: 1\nb: [1, 2, {c: d}]\n",
+    "true: 1\n",
+    "1.5: x\n",
+    "a: &x 1\nb: *x\n",
+    "a: !!str 5\n",
+    "<<: {a: 1}\n",
+    "? [a]\n: 1\n",
+    "a: 1\n---\nb: 2\n",
+    "a: 1\na: 2\n",
+    "~: 1\n",
+    "a: 2001-12-14\nb: 0x1F\nc: yes\nd: ~\ne: 1e3\n",
+    "- [a, b]\n- {x: 'y'}\n- \"z\"\n",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_the_fast_path_reads_unusual_yaml_as_the_reference_does(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def read() -> object:
+        try:
+            return loader._compose(text, FILE)
+        except SpecError as exc:
+            return str(exc)
+
+    fast = read()
+    monkeypatch.setattr(loader, "_CParser", None)
+    assert fast == read()

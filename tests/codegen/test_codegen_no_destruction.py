@@ -91,3 +91,42 @@ def test_generate_says_what_it_wrote_and_removed(checkout_copy: Path) -> None:
     assert "removed: aurorasendcloud/old.py" in lines
     assert not any(line.startswith(("missing:", "differs:", "extra:")) for line in lines)
     assert lines[-1] == "done"
+
+
+def _own_snapshot() -> dict[str, bytes]:
+    from codegen_support import GENERATED_DIR
+
+    return _snapshot(GENERATED_DIR)
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        (None, "needs --out, the folder of your package"),
+        ("generated", "is inside mailspec's own package"),
+        ("generated/extra", "is inside mailspec's own package"),
+        ("mailspec/mail_providers", "is inside mailspec's own package"),
+    ],
+)
+def test_users_specs_are_never_written_into_mailspec(
+    tmp_path: Path, out: str | None, message: str
+) -> None:
+    from codegen_support import ROOT, SPEC_DIR
+
+    spec_dir = tmp_path / "myspecs"
+    spec_dir.mkdir()
+    text = (SPEC_DIR / "cloudmails.yaml").read_text(encoding="utf-8")
+    (spec_dir / "postwave.yaml").write_text(
+        text.replace("name: cloudmails", "name: postwave", 1), encoding="utf-8"
+    )
+    before = _own_snapshot()
+    where = ["--out", str(ROOT / out)] if out else []
+
+    result = run_cli("generate", "--spec-dir", spec_dir, *where)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert _own_snapshot() == before
+    assert not (ROOT / "mailspec" / "mail_providers").exists()
+    assert sorted(p.name for p in spec_dir.iterdir()) == ["postwave.yaml"]  # no schema either

@@ -181,3 +181,18 @@ def test_bad_smtp_provider_urls_are_refused_without_echoing_them(url, expected):
         mailspec.provider_from_url(url)
     assert expected in str(info.value)
     assert PASSWORD not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("aurorasendcloud+smtp://\ud800:key-xyz@us", "api_user"),  # found by test_fuzz_api
+        ("aurorasendcloud+smtp://user-xyz:k\udfffey@us", "api_key"),
+    ],
+)
+def test_an_smtp_login_utf8_cannot_encode_is_a_validation_error(url, field):
+    with pytest.raises(ValidationError) as info:
+        mailspec.provider_from_url(url)
+    assert info.value.field == field
+    assert "cannot be encoded as UTF-8" in str(info.value)
+    assert "xyz" not in str(info.value)

@@ -1,0 +1,253 @@
+"""Providers of one's own, as a user sets them up: mailspec installed from its wheel
+(not editable) in a fresh virtualenv, a spec written for a provider of a known style,
+`mailspec generate` into a package of the user's, then sends through it to the sandbox
+over real HTTP on 127.0.0.1 — once registered with ``mailspec.register()`` and once
+found through an entry point of an installed distribution. Every step is a real
+command in a child process.
+
+About 20 s: one virtualenv for the module, the session's wheel."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+CLOUDMAILS = (ROOT / "spec" / "cloudmails.yaml").read_text(encoding="utf-8")
+
+
+def spec_named(name: str, base_url: str) -> str:
+    """spec/cloudmails.yaml as another provider of the same style, with its own base URL."""
+    text = re.sub(r"^(provider:\n  name: )cloudmails", rf"\g<1>{name}", CLOUDMAILS, flags=re.M)
+    assert text != CLOUDMAILS
+    return text.replace("title: CloudMails\n", f"title: {name.title()}\n", 1).replace(
+        "https://api.cloudmails.eu/v1", base_url
+    )
+
+
+class Venv:
+    """A fresh virtualenv with mailspec's wheel (and its codegen extra) installed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.python = path / "bin" / "python"
+        self.mailspec = path / "bin" / "mailspec"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MAILSPEC_"))}
+        env.update(extra)
+        return env
+
+    def run(
+        self, *args: str | Path, cwd: Path, timeout: float = 60, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(a) for a in args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env(**env),
+            check=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory, mailspec_wheel: Path) -> Venv:
+    path = tmp_path_factory.mktemp("user") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=120)
+    made = Venv(path)
+    installed = made.run(
+        made.python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+        "-c", ROOT / "constraints" / "dev.txt", f"{mailspec_wheel}[codegen]",
+        # what the entry-point test builds its distribution with (bdist_wheel built in)
+        "setuptools>=70.1",
+        cwd=path, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    return made
+
+
+def site_packages(venv: Venv) -> Path:
+    (found,) = (venv.path / "lib").glob("python3*/site-packages")
+    return found
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+SEND = """\
+import json, sys
+import mailspec
+from mailspec import Mailer, Message
+from mailspec.sandbox import Sandbox
+
+name = sys.argv[1]
+if len(sys.argv) > 2:
+    print("registered", mailspec.register(sys.argv[2]), file=sys.stderr)
+with Sandbox([name]) as sandbox:
+    server = sandbox[name]
+    p = mailspec.provider(name, api_key=server.credentials["api_key"], base_url=server.base_url)
+    result = Mailer([p]).send(Message(
+        from_email="orders@shop.example", to="ann@example.org",
+        subject="Your order", html="<p>Hi</p>", text="Hi",
+    ))
+    statuses = p.status(result.message_ids)
+    print(json.dumps({
+        "provider": result.provider,
+        "ids": result.message_ids,
+        "held": [[a.message_id, a.recipient, a.params.get("subject")] for a in server.accepted],
+        "status": [s.message_id for s in statuses],
+        "base_url": server.base_url,
+        "documented": mailspec.spec(name).regions["eu"].base_url,
+        "available": mailspec.available(),
+        "client_module": sys.modules[type(p.client).__module__].__file__,
+        "mailspec": mailspec.__file__,
+    }))
+"""
+
+
+def check_sent(out: dict[str, Any], name: str, documented: str) -> None:
+    assert out["provider"] == name and len(out["ids"]) == 1
+    assert out["held"] == [[out["ids"][0], "ann@example.org", "Your order"]]
+    assert out["status"] == out["ids"]
+    assert out["documented"] == documented
+    assert out["base_url"].startswith("http://127.0.0.1:")
+    assert name in out["available"] and "cloudmails" in out["available"]
+
+
+def test_generate_register_and_send_as_a_user(venv: Venv, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    (app / "myspecs").mkdir(parents=True)
+    (app / "myspecs" / "postwave.yaml").write_text(
+        spec_named("postwave", "https://api.postwave.example/v2"), encoding="utf-8"
+    )
+    (app / "send.py").write_text(SEND, encoding="utf-8")
+    own = site_packages(venv) / "mailspec"
+    before = files_of(own)
+
+    made = venv.run(
+        venv.mailspec, "generate", "--spec-dir", "myspecs", "--out", "myapp/mail_providers", cwd=app
+    )
+    assert made.returncode == 0, made.stderr
+    assert "wrote:   postwave/client.py" in made.stdout
+    package = app / "myapp" / "mail_providers"
+    assert sorted(files_of(package)) == [
+        "__init__.py", *(f"postwave/{f}" for f in ("__init__.py", "client.py", "codes.py", "models.py", "spec.py"))
+    ]  # fmt: skip
+    assert files_of(own) == before  # nothing written into the installed mailspec
+    again = venv.run(
+        venv.mailspec, "generate", "--spec-dir", "myspecs", "--out", "myapp/mail_providers",
+        "--check", cwd=app,
+    )  # fmt: skip
+    assert (again.returncode, again.stdout) == (0, "generated code is up to date\n"), again.stderr
+
+    sent = venv.run(venv.python, "send.py", "postwave", "myapp.mail_providers", cwd=app)
+    assert sent.returncode == 0, sent.stderr
+    out = json.loads(sent.stdout)
+    check_sent(out, "postwave", "https://api.postwave.example/v2")
+    assert Path(out["client_module"]).is_relative_to(package)
+    assert Path(out["mailspec"]).is_relative_to(site_packages(venv))  # the wheel, not the checkout
+
+    # the same providers from the command line: $MAILSPEC_PACKAGES, a sandbox, a send
+    env = {"MAILSPEC_PACKAGES": "myapp.mail_providers", "PYTHONPATH": str(app)}
+    listed = venv.run(venv.mailspec, "providers", "--json", cwd=app, **env)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["postwave"]["batch"] is True
+    sandbox = subprocess.Popen(
+        [venv.mailspec, "sandbox", "postwave", "--json", "--seconds", "30"],
+        cwd=app,
+        env=venv.env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert sandbox.stdout is not None
+        text = ""
+        deadline = time.monotonic() + 20
+        while not text.rstrip().endswith("]") and time.monotonic() < deadline:
+            text += sandbox.stdout.readline()
+        (row,) = json.loads(text)
+        url = f"postwave://{row['credentials']['api_key']}@?base_url={row['base_url']}"
+        cli_sent = venv.run(
+            venv.mailspec, "send", "--provider", url, "--from", "orders@shop.example",
+            "--to", "bob@example.org", "--subject", "Hi", "--html", "<p>Hi</p>", "--json",
+            cwd=app, **env,
+        )  # fmt: skip
+        assert cli_sent.returncode == 0, cli_sent.stderr
+        answer = json.loads(cli_sent.stdout)
+        assert answer["provider"] == "postwave" and len(answer["message_ids"]) == 1
+        status = venv.run(
+            venv.mailspec, "status", "--provider", url, *answer["message_ids"], cwd=app, **env
+        )
+        assert status.returncode == 0, status.stderr
+        assert status.stdout.startswith(answer["message_ids"][0])
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+
+
+PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "parcelpost-mail"
+version = "1.0"
+
+[project.entry-points."mailspec.providers"]
+parcelpost = "parcelpost_mail"
+
+[tool.setuptools]
+packages = ["parcelpost_mail", "parcelpost_mail.parcelpost"]
+"""
+
+
+def test_an_installed_entry_point_brings_its_providers(venv: Venv, tmp_path: Path) -> None:
+    dist = tmp_path / "parcelpost-mail"
+    (dist / "specs").mkdir(parents=True)
+    (dist / "specs" / "parcelpost.yaml").write_text(
+        spec_named("parcelpost", "https://api.parcelpost.example/"), encoding="utf-8"
+    )
+    (dist / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    made = venv.run(
+        venv.mailspec, "generate", "--spec-dir", "specs", "--out", "parcelpost_mail", cwd=dist
+    )
+    assert made.returncode == 0, made.stderr
+    installed = venv.run(
+        venv.python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+        "--disable-pip-version-check", dist, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    elsewhere = tmp_path / "elsewhere"  # nothing of the dist's sources is importable here
+    elsewhere.mkdir()
+    (elsewhere / "send.py").write_text(SEND, encoding="utf-8")
+
+    sent = venv.run(venv.python, "send.py", "parcelpost", cwd=elsewhere)  # no register()
+
+    assert sent.returncode == 0, sent.stderr
+    out = json.loads(sent.stdout)
+    check_sent(out, "parcelpost", "https://api.parcelpost.example/")
+    assert Path(out["client_module"]).is_relative_to(site_packages(venv) / "parcelpost_mail")
+    listed = venv.run(venv.mailspec, "providers", cwd=elsewhere)
+    assert listed.returncode == 0, listed.stderr
+    assert "parcelpost" in [row.split()[0] for row in listed.stdout.splitlines()[1:]]
+    codes = venv.run(venv.mailspec, "codes", "parcelpost", "429", cwd=elsewhere)
+    assert codes.returncode == 0 and "rate_limit" in codes.stdout
