@@ -465,6 +465,19 @@ def _capabilities(a: Spec, b: Spec) -> Iterator[Change]:
         new.variable_syntax,
         breaking=True,
     )
+    before, after = old.idempotency_window, new.idempotency_window
+    if before != after:
+        # a shorter window (or none) resolves fewer ambiguous sends by resending the key;
+        # a new or longer one, more: nothing that worked stops working
+        shorter = after is None or (before is not None and after < before)
+        yield Change(
+            "capabilities",
+            "idempotency_window",
+            f"deduplicates an idempotency key for: {show(before)} -> {show(after)} seconds",
+            shorter,
+            before,
+            after,
+        )
     yield from _other(
         "capabilities",
         "",
@@ -477,6 +490,7 @@ def _capabilities(a: Spec, b: Spec) -> Iterator[Change]:
             "recipient_variables",
             "template_only",
             "variable_syntax",
+            "idempotency_window",
         ),
     )
 
@@ -585,11 +599,13 @@ def _param(op: str, name: str, old: Param, new: Param) -> Iterator[Change]:
     yield from _flag("parameters", at, "location", old.location, new.location, breaking=True)
     yield from _flag("parameters", at, "join", old.join, new.join, breaking=True)
     if old.format != new.format:
+        # a mailbox is an address or `Name <address>`: email -> mailbox takes more
+        loosened = new.format is None or (old.format, new.format) == ("email", "mailbox")
         yield Change(
             "parameters",
             at,
             f"format: {show(old.format)} -> {show(new.format)}",
-            new.format is not None,
+            not loosened,
             old.format,
             new.format,
         )

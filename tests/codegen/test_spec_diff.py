@@ -61,6 +61,8 @@ EDITS = [
     Edit("mapping-row", "aurorasendcloud", "    from_name: from_name\n", "", "mapping", "send.from_name", True, "Message.from_name no longer carried", False),
     Edit("delivery-state", "aurorasendcloud", '    "5": {state: soft_bounced, description: soft bounce}\n', '    "5": {state: bounced, description: soft bounce}\n', "delivery", "states.5", True, "state: soft_bounced -> bounced", True),
     Edit("base-url", "cloudmails", "base_url: https://api.cloudmails.eu/v1", "base_url: https://api.cloudmails.eu/v2", "regions", "eu", True, "base_url", True),
+    Edit("format-mailbox-to-email", "cloudmails", "required: true, format: mailbox,", "required: true, format: email,", "parameters", "send.from_email", True, "format: 'mailbox' -> 'email'", False),
+    Edit("idempotency-window-shorter", "sendcloud", "  idempotency_window: 3600\n", "  idempotency_window: 600\n", "capabilities", "idempotency_window", True, "3600 -> 600 seconds", False),
 ]  # fmt: skip
 
 
