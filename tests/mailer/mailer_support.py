@@ -23,6 +23,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from time_support import FakeClock
+from time_support import TopRandom as TopRandom  # for the tests that import it from here
 
 import mailspec
 from mailspec import Message
@@ -207,35 +209,6 @@ def _handler(fake: FakeAurora) -> type[BaseHTTPRequestHandler]:
             self._json({"result": True, "statusCode": 200, "message": "ok", "info": info})
 
     return Handler
-
-
-class FakeClock:
-    """A clock that moves only when told to, or when the Mailer sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
-
-
-class TopRandom(random.Random):
-    """Full jitter at its ceiling: backoff delays become exactly predictable."""
-
-    def uniform(self, a: float, b: float) -> float:
-        return b
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ the Mailer, the sandbox and the wire are the real ones.
 
 from __future__ import annotations
 
-import random
 import shutil
 import socket
 import subprocess
@@ -23,9 +22,19 @@ from typing import Any
 
 import pytest
 import redis
+from time_support import FakeClock as _FakeClock
+from time_support import TopRandom as TopRandom  # for the tests that import it from here
 
 import mailspec
 from mailspec.mailer import StateStore
+
+
+class FakeClock(_FakeClock):
+    """The tests' clock, started at a wall-clock time, as a shared store's users read."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        super().__init__(start)
+
 
 REDIS_MISSING = "redis-server not found: install it (apt-get install redis-server) or run .ci/run"
 BACKENDS = ["memory", "sqlite", "redis"]
@@ -180,32 +189,6 @@ def shared_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[B
     made = make_backend(request.param, tmp_path, request)
     yield made
     made.close()
-
-
-class FakeClock:
-    """A clock that moves only when told to, or when the Mailer sleeps on it."""
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self.now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.advance(seconds)
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
-
-
-class TopRandom(random.Random):
-    """Full jitter at its ceiling: backoff delays become exactly predictable."""
-
-    def uniform(self, a: float, b: float) -> float:
-        return b
 
 
 def run_threads(count: int, work: Callable[[int], None]) -> None:
