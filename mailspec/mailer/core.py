@@ -92,11 +92,11 @@ import logging
 import random as _random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -283,7 +283,10 @@ class Mailer:
     - ``ledger``: keep each idempotency key's claim and outcome in the store (default
       True; see "Has this key been sent?" above): 7 days in a shared store, an hour in
       the in-process one (as long as a provider deduplicates a key, without growing
-      with every key a long-running process sends). False sends every ``send()``, keys
+      with every key a long-running process sends).
+    - ``claim_lease``: seconds a send holds its key in the ledger (default ``deadline``
+      + 30 s: the send, and the clock skew between machines sharing a store). A sender
+      that died frees its keys after that, for another to resolve and send. False sends every ``send()``, keys
       still made and handed to providers that deduplicate, for a caller that records
       sends itself.
     - ``on_attempt``: called with each :class:`~mailspec.Attempt` as it is recorded
@@ -317,6 +320,7 @@ class Mailer:
         rate_limit_wait: float = 1.0,
         store: StateStore | str | None = None,
         ledger: bool = True,
+        claim_lease: float | None = None,
         on_attempt: Callable[[Attempt], None] | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
@@ -337,6 +341,11 @@ class Mailer:
         )
         _check(breaker_cooldown >= 0, "breaker_cooldown", "must not be negative")
         _check(rate_limit_wait >= 0, "rate_limit_wait", "must not be negative")
+        _check(
+            claim_lease is None or claim_lease >= deadline,
+            "claim_lease",
+            "must be at least the deadline (a send must not outlive its claim)",
+        )
         self.strategy = strategy
         self.max_attempts = max_attempts
         self.deadline = float(deadline)
@@ -344,6 +353,7 @@ class Mailer:
         self.on_ambiguous = on_ambiguous
         self.on_unsupported = on_unsupported
         self.rate_limit_wait = float(rate_limit_wait)
+        self.claim_lease = float(claim_lease) if claim_lease is not None else None
         if isinstance(store, str):
             from ..stores import store as open_store
 
@@ -380,6 +390,16 @@ class Mailer:
             entries.append(_Entry(key, p, breaker, bucket, Pause(self.store, key)))
         self._entries: list[_Entry] = entries
         self._by_key: dict[str, _Entry] = {e.key: e for e in entries}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Mailer:
+        """A Mailer over the providers of ``MAILSPEC_PROVIDERS`` (URLs, space- or
+        comma-separated) on the store of ``MAILSPEC_STORE`` (a URL; default
+        ``memory://``), the variables the command line reads; ``options`` go to the
+        constructor. See :mod:`mailspec.mailer.config`."""
+        from .config import mailer_from_env
+
+        return mailer_from_env(environ, **options)
 
     def __repr__(self) -> str:
         return f"<Mailer {self.strategy} [{', '.join(self.providers)}]>"
@@ -419,7 +439,7 @@ class Mailer:
         if key is None:
             key = new_key()
             message = msgspec.structs.replace(message, idempotency_key=key)
-        taken = KeyClaim.take(self.ledger, key, self.deadline, self._clock)
+        taken = KeyClaim.take(self.ledger, key, self.deadline, self._clock, self.claim_lease)
         if isinstance(taken, SendResult):
             return taken  # accepted before: the recorded result, no request
         deadline = self._clock() + self.deadline

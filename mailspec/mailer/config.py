@@ -1,0 +1,53 @@
+"""A Mailer from the environment: the variables the command line reads.
+
+- ``MAILSPEC_PROVIDERS``: provider URLs (``mailspec.provider_from_url``), space- or
+  comma-separated, in failover order; required.
+- ``MAILSPEC_STORE``: a store URL (``mailspec.store``); default ``memory://``.
+
+A bad value is a ValidationError naming the variable; it never repeats the value,
+which holds credentials.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MailspecError, ValidationError
+
+if TYPE_CHECKING:
+    from .core import Mailer
+
+__all__ = ["mailer_from_env"]
+
+
+def mailer_from_env(environ: Mapping[str, str] | None = None, **options: Any) -> Mailer:
+    """A Mailer over ``MAILSPEC_PROVIDERS`` and ``MAILSPEC_STORE``; ``options`` go to
+    the Mailer as they are (``deadline=``, ``on_ambiguous=``, …)."""
+    from ..registry import provider_from_url
+    from .core import Mailer
+
+    env = os.environ if environ is None else environ
+    urls = env.get("MAILSPEC_PROVIDERS", "").replace(",", " ").split()
+    if not urls:
+        raise ValidationError("set it to one or more provider URLs", field="MAILSPEC_PROVIDERS")
+    providers = []
+    for number, url in enumerate(urls, 1):
+        try:
+            providers.append(provider_from_url(url))
+        except (MailspecError, ValueError) as exc:
+            what = str(exc) if isinstance(exc, MailspecError) else "not a provider URL"
+            raise ValidationError(
+                f"URL {number} of {len(urls)}: {what}", field="MAILSPEC_PROVIDERS"
+            ) from None
+    store = env.get("MAILSPEC_STORE") or None
+    if store is not None and "store" not in options:
+        try:
+            options["store"] = store
+            return Mailer(providers, **options)
+        except ValidationError as exc:
+            if exc.field != "store":
+                raise
+            raise ValidationError(str(exc), field="MAILSPEC_STORE") from None
+    return Mailer(providers, **options)
