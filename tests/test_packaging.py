@@ -88,6 +88,8 @@ HEAVY = (
     "mailspec.codegen",
     "mailspec.spec_model",
     "urllib3",
+    "celery",
+    "redis",
     "yaml",
     "jinja2",
 )

@@ -79,13 +79,20 @@ class KeyClaim:
 
     @classmethod
     def take(
-        cls, ledger: Ledger | None, key: str, deadline: float, clock: Callable[[], float]
+        cls,
+        ledger: Ledger | None,
+        key: str,
+        deadline: float,
+        clock: Callable[[], float],
+        lease: float | None = None,
     ) -> KeyClaim | SendResult:
-        """Claim ``key`` for a send of ``deadline`` seconds: the claim, or the recorded
+        """Claim ``key`` for a send of ``deadline`` seconds (for ``lease`` seconds,
+        default the deadline and a margin for clock skew): the claim, or the recorded
         result of an earlier send (``replayed``). Raises SendInProgress while another
         sender holds it, StoreError when the store fails (nothing was sent). Without a
         ledger, a claim that keeps no record."""
-        lease = deadline + LEASE_MARGIN
+        if lease is None:
+            lease = deadline + LEASE_MARGIN
         if ledger is None:
             return cls(None, key, "", lease, clock, None, False)
         owner = f"{_HOST}:{os.getpid()}:{_PROCESS}:{next(_SENDS)}"

@@ -1,0 +1,144 @@
+"""Send mail from Celery workers (``pip install 'mailspec[celery]'``), exactly once.
+
+Celery is the queue; mailspec adds what makes a redelivered task safe::
+
+    from celery import Celery
+    import mailspec.celery
+
+    app = Celery("shop", broker="redis://10.0.0.5:6379/0")
+    send = mailspec.celery.send_task(app)          # the task "mailspec.send"
+
+    mailspec.celery.enqueue(send, Message(...))    # sets the idempotency key, then queues
+
+- The message's idempotency key is set **before** it is queued (:func:`enqueue`), so
+  every delivery of the task, a redelivery after a worker died included, sends the same
+  key, and the ledger on the workers' shared store (``MAILSPEC_STORE=redis://…``) sends
+  it once: a key already accepted is replayed, a key whose sender died is resolved
+  first (see :mod:`mailspec.mailer.core`).
+- The task acknowledges late and is rejected back to the queue when its worker is lost
+  (``acks_late``, ``reject_on_worker_lost``), so a killed worker's task runs again
+  elsewhere. With the Redis broker, that happens once its ``visibility_timeout`` has
+  passed: set it (``broker_transport_options``) longer than a send's ``deadline``.
+- While another worker holds the key (:class:`~mailspec.SendInProgress`) the task
+  retries after the other's lease; a store that fails before any request
+  (:class:`~mailspec.StoreError`) is retried with backoff. Anything else ends the task
+  with its error: a message error, every provider refusing, or an ambiguous outcome,
+  which stays on the ledger so that sending the key again resolves it rather than
+  sending twice.
+- Each worker process builds its Mailer once, when it runs its first task, from
+  ``mailer`` (a callable) or from the environment (:meth:`mailspec.Mailer.from_env`:
+  ``MAILSPEC_PROVIDERS``, ``MAILSPEC_STORE``).
+
+The task takes the message as :func:`message_payload` gives it (JSON: attachments'
+bytes as base64) and returns a JSON summary of the result.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from celery import Celery, Task
+from celery.result import AsyncResult
+
+from .errors import SendInProgress, StoreError, ValidationError
+from .mailer import Mailer
+from .mailer.claims import new_key
+from .message import Message
+from .results import SendResult
+
+__all__ = ["enqueue", "message_from_payload", "message_payload", "send_task"]
+
+# a store that fails before any request: retried this often, waiting this long first
+STORE_RETRIES = 5
+STORE_BACKOFF = 2.0
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    """``message`` as JSON-able builtins (attachment content as base64)."""
+    if not isinstance(message, Message):
+        raise ValidationError(f"expected a Message, got {type(message).__name__}")
+    payload: dict[str, Any] = msgspec.to_builtins(message)
+    return payload
+
+
+def message_from_payload(payload: object) -> Message:
+    """The Message :func:`message_payload` wrote; ValidationError naming the field."""
+    try:
+        return msgspec.convert(payload, Message)
+    except msgspec.ValidationError as exc:
+        raise ValidationError(f"not a message payload: {exc}", field="payload") from None
+
+
+def enqueue(task: Task, message: Message, **options: Any) -> AsyncResult:
+    """Queue ``message`` on ``task`` (made by :func:`send_task`), with its idempotency
+    key set first (one is made when it has none), so that every delivery of the task
+    sends one key; ``options`` go to ``apply_async`` (``countdown=``, ``queue=``…)."""
+    if message.idempotency_key is None:
+        message = msgspec.structs.replace(message, idempotency_key=new_key())
+    return task.apply_async(args=[message_payload(message)], **options)
+
+
+def send_task(
+    app: Celery,
+    *,
+    name: str = "mailspec.send",
+    mailer: Callable[[], Mailer] | None = None,
+    **task_options: Any,
+) -> Task:
+    """Register on ``app`` the task that sends one message through a Mailer (built once
+    per worker process by ``mailer()``, default :meth:`mailspec.Mailer.from_env`), and
+    return it. ``task_options`` go to ``app.task`` (``queue=``, ``rate_limit=``…)."""
+    build = mailer or Mailer.from_env
+    built: list[Mailer] = []
+    lock = threading.Lock()
+
+    def worker_mailer() -> Mailer:
+        with lock:
+            if not built:
+                built.append(build())
+            return built[0]
+
+    options: dict[str, Any] = {
+        "acks_late": True,
+        "reject_on_worker_lost": True,
+        "max_retries": None,  # bounded below, per kind of retry
+        **task_options,
+    }
+
+    @app.task(name=name, bind=True, **options)  # type: ignore[untyped-decorator]
+    def send(self: Task, payload: dict[str, Any]) -> dict[str, Any]:
+        message = message_from_payload(payload)
+        if message.idempotency_key is None:
+            raise ValidationError(
+                "queue messages with mailspec.celery.enqueue(), which sets the key "
+                "every delivery of the task must share",
+                field="idempotency_key",
+            )
+        try:
+            return summary(worker_mailer().send(message))
+        except SendInProgress as exc:
+            # another worker is sending this key: ask again when its lease has run out
+            raise self.retry(countdown=exc.retry_after + 0.5, exc=exc, max_retries=100) from exc
+        except StoreError as exc:
+            tries = self.request.retries
+            if tries >= STORE_RETRIES:
+                raise
+            countdown = STORE_BACKOFF * 2**tries
+            raise self.retry(countdown=countdown, exc=exc, max_retries=STORE_RETRIES) from exc
+
+    return send
+
+
+def summary(result: SendResult) -> dict[str, Any]:
+    """What the task returns: a JSON summary of ``result``."""
+    return {
+        "provider": result.provider,
+        "message_ids": list(result.message_ids),
+        "idempotency_key": result.idempotency_key,
+        "replayed": result.replayed,
+        "dropped": list(result.dropped),
+        "refused": dict(result.refused),
+    }
