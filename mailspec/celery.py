@@ -21,10 +21,12 @@ Celery is the queue; mailspec adds what makes a redelivered task safe::
   passed: set it (``broker_transport_options``) longer than a send's ``deadline``.
 - While another worker holds the key (:class:`~mailspec.SendInProgress`) the task
   retries after the other's lease; a store that fails before any request
-  (:class:`~mailspec.StoreError`) is retried with backoff. Anything else ends the task
-  with its error: a message error, every provider refusing, or an ambiguous outcome,
-  which stays on the ledger so that sending the key again resolves it rather than
-  sending twice.
+  (:class:`~mailspec.StoreError`) is retried with backoff. An ambiguous outcome at
+  providers that all deduplicate the key (SendCloud's ``sendRequestId``) is retried
+  too, a few times with backoff: the retry sends the key to them again, which resolves
+  it (they process it once). Anything else ends the task with its error: a message
+  error, every provider refusing, or an ambiguous outcome at a provider that cannot be
+  asked, which stays on the ledger so that sending the key again never sends twice.
 - Each worker process builds its Mailer once, when it runs its first task, from
   ``mailer`` (a callable) or from the environment (:meth:`mailspec.Mailer.from_env`:
   ``MAILSPEC_PROVIDERS``, ``MAILSPEC_STORE``).
@@ -43,17 +45,20 @@ import msgspec
 from celery import Celery, Task
 from celery.result import AsyncResult
 
-from .errors import SendInProgress, StoreError, ValidationError
+from .errors import AllProvidersFailed, MailspecError, SendInProgress, StoreError, ValidationError
 from .mailer import Mailer
 from .mailer.claims import new_key
 from .message import Message
 from .results import SendResult
 
-__all__ = ["enqueue", "message_from_payload", "message_payload", "send_task"]
+__all__ = ["enqueue", "message_from_payload", "message_payload", "resolvable", "send_task"]
 
 # a store that fails before any request: retried this often, waiting this long first
 STORE_RETRIES = 5
 STORE_BACKOFF = 2.0
+# an ambiguous outcome at providers that deduplicate the key: resolved by a retry
+AMBIGUOUS_RETRIES = 4
+AMBIGUOUS_BACKOFF = 1.0
 
 
 def message_payload(message: Message) -> dict[str, Any]:
@@ -117,8 +122,15 @@ def send_task(
                 "every delivery of the task must share",
                 field="idempotency_key",
             )
+        mailer = worker_mailer()
         try:
-            return summary(worker_mailer().send(message))
+            return summary(mailer.send(message))
+        except AllProvidersFailed as exc:
+            tries = self.request.retries
+            if not (exc.ambiguous and resolvable(mailer, exc)) or tries >= AMBIGUOUS_RETRIES:
+                raise
+            countdown = AMBIGUOUS_BACKOFF * 2**tries
+            raise self.retry(countdown=countdown, exc=exc, max_retries=AMBIGUOUS_RETRIES) from exc
         except SendInProgress as exc:
             # another worker is sending this key: ask again when its lease has run out
             raise self.retry(countdown=exc.retry_after + 0.5, exc=exc, max_retries=100) from exc
@@ -130,6 +142,17 @@ def send_task(
             raise self.retry(countdown=countdown, exc=exc, max_retries=STORE_RETRIES) from exc
 
     return send
+
+
+def resolvable(mailer: Mailer, error: AllProvidersFailed) -> bool:
+    """Whether sending the key of ``error`` again resolves it: every provider that may
+    hold the message deduplicates keys, so sent the key again it processes it once."""
+    maybe = {a.provider for a in error.attempts if a.error is not None and a.error.ambiguous}
+    try:
+        windows = [mailer.provider(key).capabilities.idempotency_window for key in maybe]
+    except MailspecError:  # a provider this Mailer does not have: it cannot be asked
+        return False
+    return bool(maybe) and all(window is not None for window in windows)
 
 
 def summary(result: SendResult) -> dict[str, Any]:

@@ -109,3 +109,19 @@ def test_a_worker_killed_mid_send_to_a_provider_that_cannot_be_asked_sends_nothi
     assert "may have reached cloudmails, which cannot be asked" in str(caught.value)
     assert held(sandbox) == {"sendcloud": 0, "cloudmails": 1}
     assert sandbox["sendcloud"].requests == 0
+
+
+def test_an_ambiguous_outcome_at_a_deduplicating_provider_is_resolved_by_a_retry(
+    sandbox, workers
+) -> None:
+    """SendCloud takes the message, then the connection drops before its answer, on
+    every one of the send's three attempts: the send ends ambiguous. SendCloud
+    deduplicates the key, so the task retries, sends the key there again, and is
+    answered as the first time: delivered once, and never sent to CloudMails."""
+    w = workers([sandbox["sendcloud"].url, sandbox["cloudmails"].url])
+    w.start()
+    sandbox["sendcloud"].faults.queue(Fault.DROP_AFTER, times=3)
+    result = enqueue(w.send, receipt("dropped-thrice")).get(timeout=60)
+    assert result["provider"] == "sendcloud", result
+    assert sandbox["sendcloud"].requests == 4  # three in the first delivery, one retried
+    assert held(sandbox) == {"sendcloud": 1, "cloudmails": 0}
