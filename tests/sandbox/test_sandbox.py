@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
+import time
 from datetime import date
 from urllib.parse import urlencode
 
@@ -264,3 +267,18 @@ def test_header_names_are_read_in_any_case():
         )
         assert answer.status == 200, answer.data
         assert [a.recipient for a in server.accepted] == ["ann@example.org"]
+
+
+def test_a_client_that_resets_its_connection_mid_request_prints_nothing(
+    aurora: SandboxServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A worker killed mid-request resets its connection: the sandbox goes on serving
+    and writes no traceback, since that is what it is there to test."""
+    host, port = aurora.base_url.split("//")[1].split("/")[0].split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(b"POST /x HTTP/1.1\r\nHost: sandbox\r\nContent-Length: 100\r\n\r\npart")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()  # with a zero linger: a reset, not a clean close
+    time.sleep(0.2)  # for the handler thread to read the reset
+    assert aurora.provider().send(message()).message_ids
+    assert "Traceback" not in capfd.readouterr().err
