@@ -27,6 +27,11 @@ Celery is the queue; mailspec adds what makes a redelivered task safe::
   it (they process it once). Anything else ends the task with its error: a message
   error, every provider refusing, or an ambiguous outcome at a provider that cannot be
   asked, which stays on the ledger so that sending the key again never sends twice.
+- With the Redis broker, a worker killed at the instant it takes a task off the queue
+  loses that task: kombu moves it to its unacknowledged set in a second step. Since
+  queueing a keyed message again never sends it twice (the ledger replays or resolves
+  the key), a producer that must know queues again, with the same key, each message
+  whose task has not ended after a while (longer than a send and a redelivery).
 - Each worker process builds its Mailer once, when it runs its first task, from
   ``mailer`` (a callable) or from the environment (:meth:`mailspec.Mailer.from_env`:
   ``MAILSPEC_PROVIDERS``, ``MAILSPEC_STORE``).
@@ -48,6 +53,7 @@ from celery.result import AsyncResult
 from .errors import AllProvidersFailed, MailspecError, SendInProgress, StoreError, ValidationError
 from .mailer import Mailer
 from .mailer.claims import new_key
+from .mailer.ledger import Claimed
 from .message import Message
 from .results import SendResult
 
@@ -80,7 +86,8 @@ def message_from_payload(payload: object) -> Message:
 def enqueue(task: Task, message: Message, **options: Any) -> AsyncResult:
     """Queue ``message`` on ``task`` (made by :func:`send_task`), with its idempotency
     key set first (one is made when it has none), so that every delivery of the task
-    sends one key; ``options`` go to ``apply_async`` (``countdown=``, ``queue=``…)."""
+    sends one key; ``options`` go to ``apply_async`` (``countdown=``, ``queue=``…).
+    Queueing the same keyed message again never sends it twice."""
     if message.idempotency_key is None:
         message = msgspec.structs.replace(message, idempotency_key=new_key())
     return task.apply_async(args=[message_payload(message)], **options)
@@ -145,14 +152,20 @@ def send_task(
 
 
 def resolvable(mailer: Mailer, error: AllProvidersFailed) -> bool:
-    """Whether sending the key of ``error`` again resolves it: every provider that may
-    hold the message deduplicates keys, so sent the key again it processes it once."""
+    """Whether sending the key of ``error`` again resolves it: one provider may hold
+    the message (the one the ledger keeps for the key, or else the one whose attempt
+    was ambiguous) and it deduplicates keys, so sent the key again it processes it
+    once (see :meth:`mailspec.Mailer.send`)."""
     maybe = {a.provider for a in error.attempts if a.error is not None and a.error.ambiguous}
     try:
+        if mailer.ledger is not None and error.idempotency_key is not None:
+            entry = mailer.ledger.lookup(error.idempotency_key)
+            if isinstance(entry, Claimed):
+                maybe = set(entry.tried)
         windows = [mailer.provider(key).capabilities.idempotency_window for key in maybe]
-    except MailspecError:  # a provider this Mailer does not have: it cannot be asked
+    except MailspecError:  # the store failing, or a provider this Mailer lacks
         return False
-    return bool(maybe) and all(window is not None for window in windows)
+    return len(windows) == 1 and windows[0] is not None
 
 
 def summary(result: SendResult) -> dict[str, Any]:

@@ -72,7 +72,7 @@ class KeyClaim:
         self.first_at = entry.first_at if entry is not None else clock()
         # providers an earlier, stopped send of the key may have reached
         self.suspects: list[str] = list(entry.tried) if entry is not None and expired else []
-        self._noted: list[str] = []
+        self._noted: list[str] = []  # requested in this send, and not known not to hold it
         # where a process that dies takes its memory along, nobody can take over the key:
         # noting the providers before each request only matters in a shared store
         self._write_notes = ledger is not None and bool(getattr(ledger.store, "shared", True))
@@ -116,6 +116,17 @@ class KeyClaim:
         if self._write_notes:
             self.ledger.note(self.key, self.owner, provider, self.lease, self._clock())
         self._noted.append(provider)
+
+    def cleared(self, provider: str) -> None:
+        """``provider``'s turn ended with answers that say it did not take the message:
+        crossed off, so whoever resolves the key does not resend it there (which, if
+        another provider has it, would deliver a second copy). A store failing here is
+        logged: the provider stays listed, which is only more careful."""
+        if self.ledger is None or provider not in self._noted or provider in self.suspects:
+            return
+        self._noted.remove(provider)
+        if self._write_notes:
+            self._settle("cross off a provider of", self.ledger.clear, provider, self._clock())
 
     def accepted(self, result: SendResult) -> None:
         if self.ledger is None:

@@ -178,7 +178,8 @@ class ProviderPaused(MailspecError):
 class UnresolvedSend(MailspecError):
     """On a failed :class:`~mailspec.Attempt`: an earlier send of this idempotency key
     (whose sender died, or which ended ambiguous) may have reached ``provider``, and
-    that provider cannot be asked (it does not deduplicate, or its window has passed)."""
+    that provider cannot be asked: it does not deduplicate, its window has passed, or
+    another provider may have the message too."""
 
     ambiguous = True
 
@@ -499,6 +500,8 @@ class Mailer:
                 )
             else:
                 outcome = self._try(entry, outgoing, dropped, deadline, attempts, claim)
+                if outcome is _Outcome.MOVE_ON:
+                    claim.cleared(entry.key)  # its answers say it does not have it
             if isinstance(outcome, SendResult):
                 return outcome
             if outcome is _Outcome.DEADLINE:
@@ -517,16 +520,19 @@ class Mailer:
 
     def _resolve_first(self, claim: KeyClaim, attempts: list[Attempt]) -> list[int]:
         """The order to try providers in. An earlier send of this key that stopped (its
-        sender died, or it ended ambiguous) may have reached ``claim.suspects``: each
-        that deduplicates the key, within its window, goes first (sent the key again,
-        it processes it once); one that does not cannot be asked, so, as for any
-        ambiguous attempt, the send stops there, unless ``on_ambiguous="failover"``."""
+        sender died, or it ended ambiguous) may have reached ``claim.suspects``. When
+        that is one provider and it deduplicates the key, within its window, it goes
+        first: sent the key again, it processes it once, and if it never had the
+        message nobody else does. Otherwise a suspect cannot be asked (resending to one
+        of two could deliver a second copy), so, as for any ambiguous attempt, the send
+        stops there, unless ``on_ambiguous="failover"``."""
         order = list(self._order())
         first: list[int] = []
+        alone = len(claim.suspects) == 1
         for suspect in claim.suspects:
             entry = self._by_key.get(suspect)
             index = self._entries.index(entry) if entry is not None else -1
-            if entry is not None and self._dedupes(entry, claim.first_at):
+            if entry is not None and alone and self._dedupes(entry, claim.first_at):
                 first.append(index)
                 continue
             self._record(attempts, Attempt(suspect, "failed", 0.0, UnresolvedSend(suspect)))

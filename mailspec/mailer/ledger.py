@@ -13,6 +13,8 @@ Claimed     ``claim`` by another owner      Claimed     its lease ran out: taken
                                                         (EXPIRED); else unchanged (HELD)
 Claimed     ``claim``/``renew``/``note``    Claimed     the lease moves on (``note``: and
             by owner                                    the provider is listed in ``tried``)
+Claimed     ``clear`` by owner              Claimed     a provider that answered for certain
+                                                        is crossed off ``tried``
 Claimed     ``abandon`` by owner            Claimed     the lease ends now (ambiguous)
 Claimed     ``record`` by its owner         Recorded    always (lease live or run out)
 Claimed     ``release`` by its owner        (absent)    always
@@ -234,6 +236,23 @@ class Ledger:
                 return _KEEP, False
             tried = entry.tried if provider in entry.tried else [*entry.tried, provider]
             return msgspec.structs.replace(entry, lease_until=now + lease, tried=tried), True
+
+        return self._update(key, now, change)
+
+    def clear(self, key: str, owner: str, provider: str, now: float) -> bool:
+        """Cross ``provider`` off ``tried``: it answered for certain that it did not take
+        the message, so whoever resolves the key need not ask it; False unless
+        ``owner`` holds the claim."""
+        _check(key, owner)
+        now = _time(now)
+
+        def change(entry: Entry | None) -> tuple[object, bool]:
+            if not (isinstance(entry, Claimed) and entry.owner == owner):
+                return _KEEP, False
+            if provider not in entry.tried:
+                return _KEEP, True
+            tried = [p for p in entry.tried if p != provider]
+            return msgspec.structs.replace(entry, tried=tried), True
 
         return self._update(key, now, change)
 

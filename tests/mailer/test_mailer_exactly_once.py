@@ -159,6 +159,77 @@ def test_a_dead_senders_key_at_a_provider_that_cannot_be_asked_stops(sandbox, cl
     assert claim.status is ClaimStatus.EXPIRED
 
 
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_provider_that_refused_for_certain_is_not_resent_when_resolving(
+    sandbox, clock, tmp_path, store
+) -> None:
+    """AuroraSendCloud refuses for certain (a server error), then SendCloud may have
+    taken the message (the connection dropped after it did): the send ends ambiguous.
+    Sending the key again resolves it at SendCloud alone; resending it to
+    AuroraSendCloud, which deduplicates but never had it, would deliver a second copy."""
+    url = "memory://" if store == "memory" else f"sqlite:///{tmp_path / 'state.db'}"
+    m = mailer(sandbox, clock, ["aurorasendcloud", "sendcloud"], max_attempts=1, store=url)
+    sandbox["aurorasendcloud"].faults.queue(Fault.SERVER_ERROR)
+    sandbox["sendcloud"].faults.queue(Fault.DROP_AFTER)
+    with pytest.raises(AllProvidersFailed) as first:
+        m.send(message("refused-then-dropped"))
+    assert first.value.ambiguous
+    entry = m.ledger.lookup("refused-then-dropped")
+    assert entry is not None and entry.tried == ["sendcloud"]
+    result = m.send(message("refused-then-dropped"))
+    assert result.provider == "sendcloud"
+    assert [a.provider for a in result.attempts] == ["sendcloud"]
+    assert sandbox["aurorasendcloud"].requests == 1  # the refused one, not a second
+    assert held(sandbox) == {"aurorasendcloud": 0, "sendcloud": 1, "cloudmails": 0}
+
+
+def test_a_dead_sender_noted_a_provider_that_refused_for_certain_only_before_it(
+    sandbox, clock, tmp_path
+) -> None:
+    """On a shared store a provider that refused for certain is crossed off the key's
+    record as soon as its turn ends, so a sender dying afterwards leaves only the
+    provider it was talking to."""
+    m = mailer(
+        sandbox,
+        clock,
+        ["aurorasendcloud", "sendcloud"],
+        max_attempts=1,
+        store=f"sqlite:///{tmp_path / 'state.db'}",
+    )
+    sandbox["aurorasendcloud"].faults.queue(Fault.SERVER_ERROR)
+    sandbox["sendcloud"].faults.queue(Fault.DROP_AFTER)
+    seen: list[list[str]] = []
+
+    def look(attempt: Any) -> None:
+        entry = m.ledger.lookup("noted")
+        seen.append(list(entry.tried) if entry is not None else [])
+
+    m.on_attempt = look
+    with pytest.raises(AllProvidersFailed):
+        m.send(message("noted"))
+    # after AuroraSendCloud's refusal its note stands until its turn ends; SendCloud's
+    # attempt is recorded with AuroraSendCloud already crossed off
+    assert seen == [["aurorasendcloud"], ["sendcloud"]]
+
+
+def test_two_providers_that_may_both_hold_a_key_are_not_resent_to(sandbox, clock) -> None:
+    """With on_ambiguous="failover" a send may leave the message maybe at two providers;
+    resending the key to either could add a copy, so a later send stops, asking none."""
+    sandbox["sendcloud"].faults.queue(Fault.DROP_AFTER)
+    sandbox["aurorasendcloud"].faults.queue(Fault.DROP_AFTER)
+    names, store = ["sendcloud", "aurorasendcloud"], mailspec.store("memory://")
+    failover = mailer(sandbox, clock, names, max_attempts=1, on_ambiguous="failover", store=store)
+    with pytest.raises(AllProvidersFailed):
+        failover.send(message("twice-maybe"))
+    m = mailer(sandbox, clock, names, store=store)
+    requests = {name: sandbox[name].requests for name in names}
+    with pytest.raises(AllProvidersFailed) as caught:
+        m.send(message("twice-maybe"))
+    assert caught.value.ambiguous
+    assert [type(a.error).__name__ for a in caught.value.attempts] == ["UnresolvedSend"]
+    assert {name: sandbox[name].requests for name in names} == requests
+
+
 def test_a_message_error_leaves_no_claim(sandbox, clock) -> None:
     m = mailer(sandbox, clock, ["cloudmails"])
     with pytest.raises(ValidationError):

@@ -56,6 +56,19 @@ def test_an_expired_lease_is_taken_over_as_ambiguous(ledger) -> None:
     assert third.status is ClaimStatus.HELD and third.entry.owner == "w2"
 
 
+def test_clear_crosses_a_provider_off_for_the_owner_only(ledger) -> None:
+    ledger.claim("order-1", "w1", LEASE, T0)
+    ledger.note("order-1", "w1", "aurorasendcloud", LEASE, T0)
+    ledger.note("order-1", "w1", "sendcloud", LEASE, T0 + 1)
+    assert ledger.clear("order-1", "w2", "aurorasendcloud", T0 + 2) is False
+    assert ledger.lookup("order-1").tried == ["aurorasendcloud", "sendcloud"]
+    assert ledger.clear("order-1", "w1", "aurorasendcloud", T0 + 2) is True
+    assert ledger.clear("order-1", "w1", "cloudmails", T0 + 2) is True  # never noted
+    # whoever takes the key over later finds only the provider that may hold it
+    takeover = ledger.claim("order-1", "w3", LEASE, T0 + 2 * LEASE)
+    assert takeover.status is ClaimStatus.EXPIRED and takeover.entry.tried == ["sendcloud"]
+
+
 def test_record_then_lookup_and_claim_replay_the_outcome(ledger) -> None:
     result = SendResult(
         provider="aurorasendcloud",
