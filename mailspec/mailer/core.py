@@ -292,6 +292,9 @@ class Mailer:
     - ``on_attempt``: called with each :class:`~mailspec.Attempt` as it is recorded
       (from the sending thread). An exception it raises is logged and ignored: a
       metrics hook must not turn a sent message into an error the caller would retry.
+    - ``telemetry``: report spans and metrics through OpenTelemetry when its API is
+      installed (default True; a no-op until the application sets up an SDK); see
+      :mod:`mailspec.otel`.
     - ``clock``, ``sleep``, ``random``: injectable for tests (defaults
       ``time.monotonic`` — ``time.time`` with a shared store —, ``time.sleep``, a fresh
       ``random.Random()``).
@@ -322,6 +325,7 @@ class Mailer:
         ledger: bool = True,
         claim_lease: float | None = None,
         on_attempt: Callable[[Attempt], None] | None = None,
+        telemetry: bool = True,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
         random: _random.Random | None = None,
@@ -365,6 +369,9 @@ class Mailer:
             )
         self.store: StateStore = store if store is not None else MemoryStore()
         self.on_attempt = on_attempt
+        from ..otel import telemetry as _telemetry
+
+        self._telemetry = _telemetry(self, telemetry)
         # a store other processes share is read against the clock they share
         shared = bool(getattr(self.store, "shared", False))
         self._clock = clock or (time.time if shared else time.monotonic)
@@ -434,6 +441,10 @@ class Mailer:
         docstring for the order of events. Raises ValidationError (the message is
         invalid, whatever the provider), SendInProgress (another sender holds its
         idempotency key right now) or AllProvidersFailed (with every attempt)."""
+        with self._telemetry.sending() as sending:
+            return sending.done(self._send_one(message))
+
+    def _send_one(self, message: Message) -> SendResult:
         check_message(message)  # a message error stops here, before any provider
         key = message.idempotency_key
         if key is None:
@@ -745,6 +756,7 @@ class Mailer:
 
     def _record(self, attempts: list[Attempt], attempt: Attempt) -> None:
         attempts.append(attempt)
+        self._telemetry.attempt(attempts)
         error_class = type(attempt.error).__name__ if attempt.error is not None else None
         level = logging.WARNING if attempt.outcome == "failed" else logging.DEBUG
         if attempt.dropped and attempt.outcome == "accepted":
