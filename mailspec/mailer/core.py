@@ -400,13 +400,21 @@ class Mailer:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Mailer:
-        """A Mailer over the providers of ``MAILSPEC_PROVIDERS`` (URLs, space- or
-        comma-separated) on the store of ``MAILSPEC_STORE`` (a URL; default
-        ``memory://``), the variables the command line reads; ``options`` go to the
-        constructor. See :mod:`mailspec.mailer.config`."""
+        """A Mailer from the ``MAILSPEC_*`` variables the command line reads
+        (``MAILSPEC_PROVIDERS``, ``MAILSPEC_STORE``, ``MAILSPEC_DEADLINE``…); ``options``
+        go to the constructor and win. See :mod:`mailspec.mailer.config`."""
         from .config import mailer_from_env
 
         return mailer_from_env(environ, **options)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **options: Any) -> Mailer:
+        """A Mailer from a mapping of the same settings (``{"providers": [...],
+        "store": "redis://…", "deadline": 10}``); ``options`` go to the constructor and
+        win. See :mod:`mailspec.mailer.config`."""
+        from .config import mailer_from_config
+
+        return mailer_from_config(config, **options)
 
     def __repr__(self) -> str:
         return f"<Mailer {self.strategy} [{', '.join(self.providers)}]>"
