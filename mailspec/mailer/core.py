@@ -100,6 +100,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from .. import otel
 from ..checks.carry import DROPPABLE, cannot_carry
 from ..checks.message import check_message
 from ..contract import MailProvider
@@ -369,9 +370,7 @@ class Mailer:
             )
         self.store: StateStore = store if store is not None else MemoryStore()
         self.on_attempt = on_attempt
-        from ..otel import telemetry as _telemetry
-
-        self._telemetry = _telemetry(self, telemetry)
+        self._telemetry = otel.telemetry(self, telemetry)
         # a store other processes share is read against the clock they share
         shared = bool(getattr(self.store, "shared", False))
         self._clock = clock or (time.time if shared else time.monotonic)

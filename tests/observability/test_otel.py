@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Sdk
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
+from otel_support import Sdk
 
 from mailspec import AllProvidersFailed, Mailer, Message
 from mailspec.sandbox import Fault, Sandbox
