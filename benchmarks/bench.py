@@ -336,7 +336,8 @@ def case_send(report: Report, base: str, rounds: int, batch: int) -> None:
         assert {k: v for k, v in wire_headers.items()} == {
             k: v for k, v in headers.items() if k not in _HEADERS
         }, wire_headers
-        mailer = Mailer([provider], rate_limit=False)
+        mailer = Mailer([provider], rate_limit=False)  # telemetry on: the API, no SDK
+        untraced = Mailer([provider], rate_limit=False, telemetry=False)
         # the same pool settings as mailspec's Transport: no retries, 10 s timeouts
         pool = urllib3.PoolManager(
             retries=False, headers=_HEADERS, timeout=urllib3.Timeout(connect=10.0, read=10.0)
@@ -353,6 +354,9 @@ def case_send(report: Report, base: str, rounds: int, batch: int) -> None:
         def m_send(mailer: Any = mailer, m: Any = m, expected: list[str] = expected) -> None:
             assert mailer.send(m).message_ids == expected
 
+        def u_send(mailer: Any = untraced, m: Any = m, expected: list[str] = expected) -> None:
+            assert mailer.send(m).message_ids == expected
+
         label = "form" if style == "aurorasendcloud" else "json"
         contenders = {
             f"{style}: Provider.send": p_send,
@@ -362,14 +366,22 @@ def case_send(report: Report, base: str, rounds: int, batch: int) -> None:
             ),
             f"{style}: (b) urllib3, pre-encoded (floor)": contenders_raw[1],
             f"{style}: (c) requests.Session.post": contenders_raw[2],
+            f"{style}: Mailer.send, telemetry=False": u_send,
         }
         samples = interleaved(contenders, rounds=rounds, batch=batch)
         report.add("send", samples)
-        by_provider, by_mailer, a, b, c = contenders
+        by_provider, by_mailer, a, b, c, untraced_mailer = contenders
         goal = functools.partial(report.ratio, "send", samples=samples)
         goal(what=f"{label}: Mailer.send / (a)", num=by_mailer, den=a, op="<=", target=0.9)
         goal(what=f"{label}: Mailer.send / (b) floor", num=by_mailer, den=b, op="<=", target=1.15)
         goal(what=f"{label}: (c) requests / Mailer.send", num=c, den=by_mailer, op=">=", target=2.0)
+        goal(
+            what=f"{label}: Mailer.send / Mailer.send telemetry=False (info)",
+            num=by_mailer,
+            den=untraced_mailer,
+            op="<=",
+            target=1.05,
+        )
         goal(
             what=f"{label}: Provider.send / (b) floor (info)",
             num=by_provider,

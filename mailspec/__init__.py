@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from .errors import (
     AllProvidersFailed,
     AuthenticationError,
+    ConfigError,
     ConflictError,
     MailspecError,
     MalformedResponseError,
@@ -54,6 +55,7 @@ __all__ = [
     "AuthenticationError",
     "BounceReason",
     "CodeInfo",
+    "ConfigError",
     "ConflictError",
     "DeliveryState",
     "DeliveryStatus",

@@ -332,25 +332,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _providers_from(args: argparse.Namespace, stack: contextlib.ExitStack) -> list[Any]:
     """Providers from --provider URLs, else MAILSPEC_PROVIDERS (space- or comma-separated),
-    or every sandbox provider with --sandbox."""
-    from .registry import provider_from_url
+    or every sandbox provider with --sandbox; MAILSPEC_TIMEOUT applies to either."""
+    from .mailer.config import providers_from_urls, settings_from_env
 
     if args.sandbox:
         from .sandbox import Sandbox
 
         sandbox = stack.enter_context(Sandbox())
         return [server.provider() for server in sandbox]
-    urls = args.provider or os.environ.get("MAILSPEC_PROVIDERS", "").replace(",", " ").split()
+    settings = settings_from_env()
+    urls = args.provider or settings.get("providers", [])
     if not urls:
         raise ValidationError(
             "no provider: give --provider URL, set MAILSPEC_PROVIDERS, or use --sandbox"
         )
-    try:
-        return [provider_from_url(url) for url in urls]
-    except MailspecError:
-        raise
-    except ValueError as exc:  # urllib's own ("Invalid IPv6 URL"): never echo the URL
-        raise ValidationError(f"not a provider URL ({exc})", field="url") from None
+    source = "--provider" if args.provider else "MAILSPEC_PROVIDERS"
+    return list(providers_from_urls(urls, source, settings.get("timeout")))
 
 
 def _message_from(args: argparse.Namespace) -> Message:
@@ -411,10 +408,12 @@ def _name_value(text: str) -> tuple[str, str]:
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
-    from .mailer import Mailer
+    from .mailer.config import mailer_from_env
 
     with contextlib.ExitStack() as stack:
-        mailer = Mailer(_providers_from(args, stack), on_ambiguous=args.on_ambiguous)
+        # every other setting from the MAILSPEC_* variables, as Mailer.from_env reads them
+        flags = {} if args.on_ambiguous is None else {"on_ambiguous": args.on_ambiguous}
+        mailer = mailer_from_env(providers=_providers_from(args, stack), **flags)
         result = mailer.send(_message_from(args))
         if args.json:
             print(
@@ -615,10 +614,10 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument(
         "--on-ambiguous",
         choices=("stop", "failover"),
-        default="stop",
+        default=None,
         help="when a provider may have sent the message (a timeout after the request went "
-        "out): stop, so it goes out at most once (default), or fail over, so it goes out "
-        "at least once",
+        "out): stop, so it goes out at most once (default: $MAILSPEC_ON_AMBIGUOUS, else "
+        "stop), or fail over, so it goes out at least once",
     )
     send.set_defaults(run=_cmd_send)
 

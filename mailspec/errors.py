@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AllProvidersFailed",
     "AuthenticationError",
+    "ConfigError",
     "ConflictError",
     "MailspecError",
     "MalformedResponseError",
@@ -79,6 +80,12 @@ class ValidationError(MailspecError, ValueError):
         """Whether this is one provider's rule (another provider may take the message)
         rather than an error of the message itself."""
         return self.provider is not None
+
+
+class ConfigError(ValidationError):
+    """A bad configuration setting: ``field`` names it as it was given (an environment
+    variable such as ``MAILSPEC_DEADLINE``, or a key of the mapping). The text never
+    repeats a value that may hold a credential (provider and store URLs)."""
 
 
 class UnsupportedOperation(MailspecError):

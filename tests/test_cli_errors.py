@@ -322,3 +322,13 @@ def test_an_empty_file_name_is_not_taken_for_no_file(aurora: SandboxServer) -> N
     done = mailspec_cli("send", "--provider", aurora.url, *MESSAGE, "--file", "")
     one_error_line(done, 2, "--file needs a path")
     assert aurora.requests == 0
+
+
+def test_the_send_command_reads_the_mailer_settings_from_the_environment(
+    aurora: SandboxServer,
+) -> None:
+    env = {"MAILSPEC_PROVIDERS": aurora.url, "MAILSPEC_ON_AMBIGUOUS": "retry"}
+    done = mailspec_cli("send", *MESSAGE, env=env)
+    one_error_line(done, 1, "MAILSPEC_ON_AMBIGUOUS: is 'stop' or 'failover', got 'retry'")
+    env = {"MAILSPEC_PROVIDERS": aurora.url, "MAILSPEC_TIMEOUT": "soon"}
+    one_error_line(mailspec_cli("send", *MESSAGE, env=env), 1, "MAILSPEC_TIMEOUT: expected")

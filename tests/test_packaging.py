@@ -91,6 +91,7 @@ HEAVY = (
     "celery",
     "redis",
     "yaml",
+    "opentelemetry",
     "jinja2",
 )
 

@@ -100,6 +100,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from .. import otel
 from ..checks.carry import DROPPABLE, cannot_carry
 from ..checks.message import check_message
 from ..contract import MailProvider
@@ -293,6 +294,9 @@ class Mailer:
     - ``on_attempt``: called with each :class:`~mailspec.Attempt` as it is recorded
       (from the sending thread). An exception it raises is logged and ignored: a
       metrics hook must not turn a sent message into an error the caller would retry.
+    - ``telemetry``: report spans and metrics through OpenTelemetry when its API is
+      installed (default True; a no-op until the application sets up an SDK); see
+      :mod:`mailspec.otel`.
     - ``clock``, ``sleep``, ``random``: injectable for tests (defaults
       ``time.monotonic`` — ``time.time`` with a shared store —, ``time.sleep``, a fresh
       ``random.Random()``).
@@ -323,6 +327,7 @@ class Mailer:
         ledger: bool = True,
         claim_lease: float | None = None,
         on_attempt: Callable[[Attempt], None] | None = None,
+        telemetry: bool = True,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
         random: _random.Random | None = None,
@@ -366,6 +371,7 @@ class Mailer:
             )
         self.store: StateStore = store if store is not None else MemoryStore()
         self.on_attempt = on_attempt
+        self._telemetry = otel.telemetry(self, telemetry)
         # a store other processes share is read against the clock they share
         shared = bool(getattr(self.store, "shared", False))
         self._clock = clock or (time.time if shared else time.monotonic)
@@ -394,13 +400,21 @@ class Mailer:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Mailer:
-        """A Mailer over the providers of ``MAILSPEC_PROVIDERS`` (URLs, space- or
-        comma-separated) on the store of ``MAILSPEC_STORE`` (a URL; default
-        ``memory://``), the variables the command line reads; ``options`` go to the
-        constructor. See :mod:`mailspec.mailer.config`."""
+        """A Mailer from the ``MAILSPEC_*`` variables the command line reads
+        (``MAILSPEC_PROVIDERS``, ``MAILSPEC_STORE``, ``MAILSPEC_DEADLINE``…); ``options``
+        go to the constructor and win. See :mod:`mailspec.mailer.config`."""
         from .config import mailer_from_env
 
         return mailer_from_env(environ, **options)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **options: Any) -> Mailer:
+        """A Mailer from a mapping of the same settings (``{"providers": [...],
+        "store": "redis://…", "deadline": 10}``); ``options`` go to the constructor and
+        win. See :mod:`mailspec.mailer.config`."""
+        from .config import mailer_from_config
+
+        return mailer_from_config(config, **options)
 
     def __repr__(self) -> str:
         return f"<Mailer {self.strategy} [{', '.join(self.providers)}]>"
@@ -435,6 +449,10 @@ class Mailer:
         docstring for the order of events. Raises ValidationError (the message is
         invalid, whatever the provider), SendInProgress (another sender holds its
         idempotency key right now) or AllProvidersFailed (with every attempt)."""
+        with self._telemetry.sending() as sending:
+            return sending.done(self._send_one(message))
+
+    def _send_one(self, message: Message) -> SendResult:
         check_message(message)  # a message error stops here, before any provider
         key = message.idempotency_key
         if key is None:
@@ -751,6 +769,7 @@ class Mailer:
 
     def _record(self, attempts: list[Attempt], attempt: Attempt) -> None:
         attempts.append(attempt)
+        self._telemetry.attempt(attempts)
         error_class = type(attempt.error).__name__ if attempt.error is not None else None
         level = logging.WARNING if attempt.outcome == "failed" else logging.DEBUG
         if attempt.dropped and attempt.outcome == "accepted":

@@ -1,4 +1,5 @@
-"""A WSGI app that receives one provider's webhooks: stdlib only, mount it anywhere.
+"""A WSGI app that receives one provider's webhooks: stdlib only, mount it anywhere
+(:mod:`mailspec.webhooks.asgi` is its ASGI twin, on the same :class:`WebhookReceiver`).
 
     from wsgiref.simple_server import make_server
     app = WebhookApp("sendcloud", handle_event, secret=os.environ["SENDCLOUD_WEBHOOK_KEY"])
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from wsgiref.util import request_uri
 
@@ -30,11 +31,11 @@ from .replay import DEFAULT_GUARD, ReplayGuard
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
-__all__ = ["WebhookApp"]
+__all__ = ["Answer", "WebhookApp", "WebhookReceiver"]
 
 log = logging.getLogger("mailspec.webhooks")
 
-_REASONS = {
+REASONS = {
     200: "OK",
     400: "Bad Request",
     401: "Unauthorized",
@@ -45,9 +46,20 @@ _REASONS = {
 }
 _CHUNK = 64 * 1024
 
+# status, JSON body, extra headers
+Answer = tuple[int, dict[str, Any], list[tuple[str, str]]]
 
-class WebhookApp:
-    """Receives ``provider_name``'s webhooks and calls ``on_event(event)`` for each.
+
+def refusal(status: int) -> Answer:
+    """The answer refusing a request with ``status`` before its body is parsed."""
+    if status == 405:
+        return 405, {"error": "method not allowed"}, [("Allow", "POST")]
+    return status, {"error": REASONS[status].lower()}, []
+
+
+class WebhookReceiver:
+    """What a webhook endpoint does whatever serves it (WSGI or ASGI): verify and parse
+    a request's body into events, hand them to ``on_event``, and answer.
 
     ``secret`` is what :func:`mailspec.webhooks.parse` verifies with (required for a
     provider that signs its events, unless ``verify=False``). ``tolerance`` and
@@ -92,50 +104,93 @@ class WebhookApp:
         self._clock = clock
 
     def __repr__(self) -> str:
-        return f"<WebhookApp {self.provider}>"
+        return f"<{type(self).__name__} {self.provider}>"
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        status, answer, extra = self._handle(environ)
-        body = json.dumps(answer).encode()
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        start_response(f"{status} {_REASONS[status]}", headers + extra)
-        return [body]
+    def length_problem(self, length_text: str) -> int | None:
+        """The status refusing a request that announces ``length_text`` (its
+        Content-Length header) bytes, or None when it may be read."""
+        if not (length_text.isascii() and length_text.isdigit()):
+            return 400
+        if len(length_text) > 15 or int(length_text) > self.max_body:
+            return 413
+        return None
 
-    def _handle(self, environ: WSGIEnvironment) -> tuple[int, dict[str, Any], list[Any]]:
-        if environ.get("REQUEST_METHOD", "GET").upper() != "POST":
-            return 405, {"error": "method not allowed"}, [("Allow", "POST")]
-        body, problem = self._read(environ)
-        if body is None:
-            return problem, {"error": _REASONS[problem].lower()}, []
+    def parse(
+        self, body: bytes, headers: dict[str, str], url: str, peer: str
+    ) -> list[Event] | Answer:
+        """The verified events of one request, or the answer refusing it (the reason
+        logged at WARNING, never answered)."""
         try:
-            events = parse_with(
+            return parse_with(
                 self._spec,
                 self._hooks,
                 body,
-                _headers(environ),
+                headers,
                 secret=self._secret,
                 now=self._clock() if self._clock else None,
-                url=request_uri(environ, include_query=True),
+                url=url,
                 verify=self.verify,
                 tolerance=self.tolerance,
                 replay=self.replay,
             )
         except WebhookVerificationError as exc:
-            log.warning("refused a %s webhook from %s: %s", self.provider, _peer(environ), exc)
+            log.warning("refused a %s webhook from %s: %s", self.provider, peer, exc)
             return 401, {"error": "unauthorized"}, []
         except WebhookPayloadError as exc:
-            log.warning("bad %s webhook body from %s: %s", self.provider, _peer(environ), exc)
+            log.warning("bad %s webhook body from %s: %s", self.provider, peer, exc)
             return 400, {"error": str(exc)}, []
+
+    def handled(self, events: Sequence[Event]) -> Answer:
+        return 200, {"received": len(events)}, []
+
+    def handler_failed(self, events: Sequence[Event], error: Exception) -> Answer:
+        """Log the ``error`` ``on_event`` raised and release the request's tokens, so
+        that the provider's retry is accepted."""
+        log.error("%s webhook handler failed", self.provider, exc_info=error)
+        if self._token_field and self.verify:
+            tokens = [str(e.raw.get(self._token_field)) for e in events]
+            self.replay.release(self.provider, tokens)
+        return 500, {"error": "internal error"}, []
+
+    def answer(self, body: bytes, headers: dict[str, str], url: str, peer: str) -> Answer:
+        """The whole of one POST whose body was read: parse, hand over, answer."""
+        events = self.parse(body, headers, url, peer)
+        if isinstance(events, tuple):
+            return events
         try:
             for event in events:
                 self.on_event(event)
-        except Exception:
-            log.exception("%s webhook handler failed", self.provider)
-            if self._token_field and self.verify:
-                tokens = [str(e.raw.get(self._token_field)) for e in events]
-                self.replay.release(self.provider, tokens)
-            return 500, {"error": "internal error"}, []
-        return 200, {"received": len(events)}, []
+        except Exception as exc:
+            return self.handler_failed(events, exc)
+        return self.handled(events)
+
+
+def encode(answer: Answer) -> tuple[bytes, list[tuple[str, str]]]:
+    """An answer's body and its headers."""
+    _status, content, extra = answer
+    body = json.dumps(content).encode()
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    return body, headers + extra
+
+
+class WebhookApp(WebhookReceiver):
+    """A WSGI app receiving ``provider_name``'s webhooks and calling
+    ``on_event(event)`` for each; the options are :class:`WebhookReceiver`'s."""
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        answer = self._handle(environ)
+        body, headers = encode(answer)
+        start_response(f"{answer[0]} {REASONS[answer[0]]}", headers)
+        return [body]
+
+    def _handle(self, environ: WSGIEnvironment) -> Answer:
+        if environ.get("REQUEST_METHOD", "GET").upper() != "POST":
+            return refusal(405)
+        body, problem = self._read(environ)
+        if body is None:
+            return refusal(problem)
+        url = request_uri(environ, include_query=True)
+        return self.answer(body, _headers(environ), url, _peer(environ))
 
     def _read(self, environ: WSGIEnvironment) -> tuple[bytes | None, int]:
         """The body, or None and the status refusing it; never more than max_body + 1 bytes."""
@@ -146,10 +201,9 @@ class WebhookApp:
                 return None, 411  # reading on could block until the client gives up
             data = stream.read(self.max_body + 1)
             return (None, 413) if len(data) > self.max_body else (data, 200)
-        if not (length_text.isascii() and length_text.isdigit()):
-            return None, 400
-        if len(length_text) > 15 or int(length_text) > self.max_body:
-            return None, 413
+        problem = self.length_problem(length_text)
+        if problem is not None:
+            return None, problem
         length = int(length_text)
         chunks, remaining = [], length
         while remaining > 0:
