@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from wsgiref.util import request_uri
 
@@ -107,25 +107,42 @@ class WebhookApp:
         body, problem = self._read(environ)
         if body is None:
             return problem, {"error": _REASONS[problem].lower()}, []
+        status, answer = self.receive(
+            body,
+            _headers(environ),
+            url=request_uri(environ, include_query=True),
+            peer=_peer(environ),
+        )
+        return status, answer, []
+
+    def receive(
+        self, body: bytes, headers: Mapping[str, str], *, url: str | None, peer: str = "unknown"
+    ) -> tuple[int, dict[str, Any]]:
+        """Verify and parse one request's body, and hand each event to ``on_event``:
+        the answer's status and JSON body, as for a WSGI request, where a framework has
+        read the request itself. ``url`` is the request URL with its query (for a
+        shared secret in it); ``peer`` names the client in the log."""
+        if len(body) > self.max_body:
+            return 413, {"error": _REASONS[413].lower()}
         try:
             events = parse_with(
                 self._spec,
                 self._hooks,
                 body,
-                _headers(environ),
+                headers,
                 secret=self._secret,
                 now=self._clock() if self._clock else None,
-                url=request_uri(environ, include_query=True),
+                url=url,
                 verify=self.verify,
                 tolerance=self.tolerance,
                 replay=self.replay,
             )
         except WebhookVerificationError as exc:
-            log.warning("refused a %s webhook from %s: %s", self.provider, _peer(environ), exc)
-            return 401, {"error": "unauthorized"}, []
+            log.warning("refused a %s webhook from %s: %s", self.provider, peer, exc)
+            return 401, {"error": "unauthorized"}
         except WebhookPayloadError as exc:
-            log.warning("bad %s webhook body from %s: %s", self.provider, _peer(environ), exc)
-            return 400, {"error": str(exc)}, []
+            log.warning("bad %s webhook body from %s: %s", self.provider, peer, exc)
+            return 400, {"error": str(exc)}
         try:
             for event in events:
                 self.on_event(event)
@@ -134,8 +151,8 @@ class WebhookApp:
             if self._token_field and self.verify:
                 tokens = [str(e.raw.get(self._token_field)) for e in events]
                 self.replay.release(self.provider, tokens)
-            return 500, {"error": "internal error"}, []
-        return 200, {"received": len(events)}, []
+            return 500, {"error": "internal error"}
+        return 200, {"received": len(events)}
 
     def _read(self, environ: WSGIEnvironment) -> tuple[bytes | None, int]:
         """The body, or None and the status refusing it; never more than max_body + 1 bytes."""
