@@ -89,6 +89,7 @@ HEAVY = (
     "mailspec.spec_model",
     "urllib3",
     "celery",
+    "django",
     "redis",
     "yaml",
     "opentelemetry",

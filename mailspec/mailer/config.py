@@ -33,6 +33,7 @@ __all__ = [
     "Setting",
     "mailer_from_config",
     "mailer_from_env",
+    "mailer_from_settings",
     "providers_from_urls",
     "settings_from_env",
 ]
@@ -170,7 +171,7 @@ _BY_KEY = {s.key: s for s in SETTINGS}
 def mailer_from_config(config: Mapping[str, Any], **options: Any) -> Mailer:
     """A Mailer from settings keyed as :data:`SETTINGS` names them; ``options`` go to
     the Mailer as they are and win over ``config`` (``clock=``, ``on_attempt=``, …)."""
-    return _build(config, {s.key: s.key for s in SETTINGS}, options)
+    return mailer_from_settings(config, {s.key: s.key for s in SETTINGS}, **options)
 
 
 def mailer_from_env(environ: Mapping[str, str] | None = None, **options: Any) -> Mailer:
@@ -178,7 +179,7 @@ def mailer_from_env(environ: Mapping[str, str] | None = None, **options: Any) ->
     unset); ``options`` go to the Mailer as they are and win over the environment."""
     env = os.environ if environ is None else environ
     config = {s.key: env[s.variable] for s in SETTINGS if env.get(s.variable, "").strip()}
-    return _build(config, {s.key: s.variable for s in SETTINGS}, options)
+    return mailer_from_settings(config, {s.key: s.variable for s in SETTINGS}, **options)
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -236,7 +237,11 @@ def _read(config: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]
     return values
 
 
-def _build(config: Mapping[str, Any], names: Mapping[str, str], options: dict[str, Any]) -> Mailer:
+def mailer_from_settings(
+    config: Mapping[str, Any], names: Mapping[str, str], **options: Any
+) -> Mailer:
+    """A Mailer from settings keyed as :data:`SETTINGS` names them, where an error
+    names each setting as ``names`` does (a variable, a framework's setting key)."""
     from .core import Mailer
 
     values = _read(config, names)

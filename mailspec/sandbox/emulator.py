@@ -481,6 +481,7 @@ def _decode_value(param: Param, value: Any) -> Any:
                     v["filename"],
                     base64.b64decode(v["content"]),
                     v.get("content_type", "application/octet-stream"),
+                    v.get("content_id"),  # an inline part's, kept for the tests to see
                 )
                 for v in value
             ]

@@ -1,0 +1,10 @@
+"""The test project's URLconf: a webhook view per provider."""
+
+from django.urls import path
+
+from mailspec.django import webhook_view
+
+urlpatterns = [
+    path("hooks/sendcloud/", webhook_view("sendcloud")),
+    path("hooks/cloudmails/", webhook_view("cloudmails")),
+]
