@@ -20,6 +20,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigError",
     "ConflictError",
+    "InterruptedAfterWrite",
     "MailspecError",
     "MalformedResponseError",
     "NotFoundError",
@@ -183,6 +184,15 @@ class TransportError(MailspecError):
             f"{provider}: {message}"
             + (" (the request may have been received)" if ambiguous else "")
         )
+
+
+class InterruptedAfterWrite:
+    """Mixed into an interruption that is not an error (an asyncio cancellation) raised
+    once a request was written: the provider may have the message. A Mailer records
+    the attempt as an ambiguous :class:`TransportError`, keeps the key in its ledger as
+    maybe sent, and lets the interruption go on as it is."""
+
+    provider: str
 
 
 class PartialDeliveryError(MailspecError):
