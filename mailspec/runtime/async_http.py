@@ -97,13 +97,19 @@ class _Pool:
 
     async def _connect(self, transport: Transport, budget: Budget) -> _Connection:
         try:
-            async with asyncio.timeout(budget.wait(transport.connect_timeout)):
+            wait = budget.wait(transport.connect_timeout)
+            async with asyncio.timeout(wait):
                 reader, writer = await asyncio.open_connection(
                     self.host,
                     self.port,
                     ssl=self.tls,
                     server_hostname=self.host if self.tls is not None else None,
                 )
+        except OutOfTime as exc:
+            raise transport.connect_error(exc) from None
+        except TimeoutError:  # asyncio.timeout's, which says nothing itself
+            timed_out = TimeoutError(f"timed out after {wait:.3g} s")
+            raise transport.connect_error(timed_out) from None
         except Exception as exc:
             raise transport.connect_error(exc) from None
         return _Connection(reader, writer)
