@@ -775,9 +775,19 @@ def case_memory(report: Report, base: str, n: int, budget: float) -> None:
 
 # --- main -------------------------------------------------------------------------------
 
-CASES = ("send", "decode", "failover", "ledger", "import", "codegen", "codegen_scale", "memory")
+CASES = (
+    "send",
+    "decode",
+    "failover",
+    "ledger",
+    "import",
+    "codegen",
+    "codegen_scale",
+    "memory",
+    "async",
+)
 # the cases that send to the local nginx; the others run without starting it
-_NEEDS_NGINX = frozenset({"send", "failover", "ledger", "memory"})
+_NEEDS_NGINX = frozenset({"send", "failover", "ledger", "memory", "async"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -794,6 +804,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     from contextlib import ExitStack
 
+    from .async_case import case_async
     from .codegen_scale import case_codegen_scale
     from .server import Nginx
 
@@ -816,6 +827,9 @@ def main(argv: list[str] | None = None) -> int:
             "codegen": lambda: case_codegen(report, 3 if q else 10),
             "codegen_scale": lambda: case_codegen_scale(report, 3 if q else 10),
             "memory": lambda: case_memory(report, base, 20_000 if q else 100_000, 120.0),
+            "async": lambda: case_async(
+                report, base, rounds=20 if q else 60, batch=20 if q else 30, bursts=3 if q else 9
+            ),
         }
         for case in only:
             print(f"running {case} ...", flush=True)

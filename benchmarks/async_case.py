@@ -1,0 +1,189 @@
+"""The ``async`` case: :class:`mailspec.AsyncMailer` against the sync Mailer.
+
+1. CPU per send, one send at a time to the local nginx: ``await AsyncMailer.send``
+   vs ``Mailer.send``, interleaved rounds, this process's CPU time (nginx's is its
+   own), median of the per-round ratios.
+2. 1,000 concurrent sends on one event loop (``AsyncMailer.send_many``, 100
+   connections) to a server that answers after 50 ms, as a provider across a network
+   would, against the sync way to overlap them: one Mailer shared by 100 threads.
+   Wall time for the 1,000 and CPU per send, rounds interleaved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import msgspec
+
+LATENCY = 0.05  # seconds the latency server takes to answer
+CONCURRENT = 1000
+CONNECTIONS = 100  # the AsyncMailer's per host, and the threads of the sync contender
+
+
+def case_async(report: Any, base: str, rounds: int, batch: int, bursts: int) -> None:
+    import mailspec
+    from mailspec import AsyncMailer, Mailer
+
+    from .bench import message, paired
+
+    msg = msgspec.structs.replace(message(), from_name=None)
+
+    def provider(url: str) -> Any:
+        return mailspec.provider("cloudmails", api_key="bench-key", base_url=url + "/v1")
+
+    # 1. one send at a time: what a send costs the sender
+    sync = Mailer([provider(base)], rate_limit=False)
+    loop = asyncio.new_event_loop()
+    amailer = AsyncMailer([provider(base)], rate_limit=False)
+
+    async def awaited(n: int) -> None:
+        for _ in range(n):
+            result = await amailer.send(msg)
+            assert result.message_ids == ["m1"]
+
+    def sync_batch() -> None:
+        for _ in range(batch):
+            assert sync.send(msg).message_ids == ["m1"]
+
+    cpu = _interleaved(
+        {
+            "Mailer.send (sync), CPU": sync_batch,
+            "AsyncMailer.send (awaited), CPU": lambda: loop.run_until_complete(awaited(batch)),
+        },
+        rounds=rounds,
+        per=batch,
+    )
+    loop.run_until_complete(amailer.aclose())
+    loop.close()
+    report.add("async", {name: wall_cpu[1] for name, wall_cpu in cpu.items()})
+    ratio, low, high = paired(
+        cpu["AsyncMailer.send (awaited), CPU"][1], cpu["Mailer.send (sync), CPU"][1]
+    )
+    report.goals.append(_goal("AsyncMailer.send / Mailer.send, CPU", ratio, low, high, 1.5))
+
+    # 2. a thousand at once against a provider 50 ms away
+    with _LatencyServer(LATENCY) as far:
+        shared = Mailer([provider(far)], rate_limit=False)
+        pool = ThreadPoolExecutor(CONNECTIONS)
+        messages = [msg] * CONCURRENT
+
+        def threads() -> None:
+            results = list(pool.map(shared.send, messages))
+            assert all(r.message_ids == ["m1"] for r in results)
+
+        def one_loop() -> None:
+            async def burst() -> None:
+                async with AsyncMailer(
+                    [provider(far)], rate_limit=False, connections=CONNECTIONS
+                ) as mailer:
+                    outcomes = await mailer.send_many(messages, concurrency=CONCURRENT)
+                assert all(isinstance(o, mailspec.SendResult) for o in outcomes)
+
+            asyncio.run(burst())
+
+        wall_cpu = _interleaved(
+            {
+                f"{CONCURRENT} sends, Mailer on {CONNECTIONS} threads": threads,
+                f"{CONCURRENT} sends, AsyncMailer.send_many": one_loop,
+            },
+            rounds=bursts,
+            per=1,
+            warmup=1,
+        )
+        pool.shutdown()
+    names = list(wall_cpu)
+    for name in names:
+        wall, cpu_ = wall_cpu[name]
+        report.rows.append(_row(f"{name}, wall", sorted(wall)[len(wall) // 2], "s", len(wall)))
+        per_send = [c / CONCURRENT for c in cpu_]
+        report.rows.append(_row(f"{name}, CPU/send", sorted(per_send)[len(cpu_) // 2], "us", 0))
+    threaded, looped = names
+    ratio, low, high = paired(wall_cpu[looped][0], wall_cpu[threaded][0])
+    report.goals.append(
+        _goal(f"{CONCURRENT} concurrent: one loop / threads, wall", ratio, low, high, 1.1)
+    )
+    ratio, low, high = paired(wall_cpu[looped][1], wall_cpu[threaded][1])
+    report.goals.append(
+        _goal(f"{CONCURRENT} concurrent: one loop / threads, CPU", ratio, low, high, 1.0)
+    )
+    report.notes.append(
+        f"async: {CONCURRENT} concurrent sends go to a local server answering after "
+        f"{LATENCY * 1000:g} ms (benchmarks/latency_server.py); the AsyncMailer keeps "
+        f"{CONNECTIONS} connections, the sync Mailer is shared by {CONNECTIONS} threads; "
+        "CPU is this process's (the servers' is their own)"
+    )
+
+
+def _interleaved(
+    contenders: dict[str, Callable[[], object]], *, rounds: int, per: int, warmup: int = 2
+) -> dict[str, tuple[list[float], list[float]]]:
+    """(wall seconds, CPU seconds) per unit (``per`` of them in one call) for each
+    contender, ``rounds`` samples, in a shuffled order each round."""
+    names = list(contenders)
+    for name in names:
+        for _ in range(warmup):
+            contenders[name]()
+    out: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in names}
+    rng = random.Random(6)
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            rng.shuffle(names)
+            for name in names:
+                gc.collect()
+                wall, cpu = time.perf_counter(), time.process_time()
+                contenders[name]()
+                out[name][0].append((time.perf_counter() - wall) / per)
+                out[name][1].append((time.process_time() - cpu) / per)
+    finally:
+        gc.enable()
+    return out
+
+
+def _row(name: str, value: float, unit: str, n: int) -> Any:
+    from .bench import Row
+
+    return Row("async", name, value, unit, n)
+
+
+def _goal(what: str, ratio: float, low: float, high: float, target: float) -> Any:
+    from .bench import Goal
+
+    return Goal("async", what, ratio, "<=", target, low, high)
+
+
+class _LatencyServer:
+    """``benchmarks.latency_server`` in a process of its own (the GIL of the sender is
+    not shared with it), stopped by closing its stdin and then by its process id."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def __enter__(self) -> str:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.latency_server", str(self.delay)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        port = int(self.proc.stdout.readline())
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
