@@ -34,6 +34,7 @@ __all__ = ["DEFAULT_CONNECTIONS", "AsyncHTTP", "RequestCancelled"]
 
 DEFAULT_CONNECTIONS = 10  # per provider host, as the sync transport's pool keeps
 _CHUNK = 64 << 10
+_MAX_ROUTES = 64  # URLs per loop whose pool and request target are remembered
 _HEADERS = [(b"User-Agent", b"mailspec"), (b"Accept", b"application/json")]
 
 
@@ -137,6 +138,9 @@ class AsyncHTTP:
         self._pools: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[tuple[int, str, str, int], _Pool]
         ] = weakref.WeakKeyDictionary()
+        self._routes: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[tuple[int, str], tuple[_Pool, str]]
+        ] = weakref.WeakKeyDictionary()
         self._tls: dict[str | None, ssl.SSLContext] = {}
 
     async def warm(self, transport: Transport, url: str, budget: Budget) -> None:
@@ -190,21 +194,42 @@ class AsyncHTTP:
 
     def close(self) -> None:
         """Close the idle connections of the running loop's pools."""
-        pools = self._pools.pop(asyncio.get_running_loop(), {})
-        for pool in pools.values():
+        loop = asyncio.get_running_loop()
+        self._routes.pop(loop, None)
+        for pool in self._pools.pop(loop, {}).values():
             pool.close()
 
     def _route(self, transport: Transport, url: str) -> tuple[_Pool, str]:
+        """The pool for ``url`` on the running loop, and the request target; remembered
+        for URLs without a query (as the sync transport does), a bounded number."""
+        loop = asyncio.get_running_loop()
+        pools = self._pools.get(loop)
+        if pools is None:
+            self._forget_closed_loops()
+            pools = self._pools[loop] = {}
+        routes = self._routes.setdefault(loop, {})
+        route = routes.get((id(transport), url))
+        if route is not None:
+            return route
         parts = parse_url(url)
         scheme, host = parts.scheme or "http", (parts.host or "").strip("[]")
         port = parts.port or (443 if scheme == "https" else 80)
-        pools = self._pools.setdefault(asyncio.get_running_loop(), {})
         key = (id(transport), scheme, host, port)
         pool = pools.get(key)
         if pool is None:
             tls = self._context(transport.ca_certs) if scheme == "https" else None
             pool = pools[key] = _Pool(host, port, tls, self.connections)
-        return pool, parts.request_uri
+        route = (pool, parts.request_uri)
+        if "?" not in url and len(routes) < _MAX_ROUTES:
+            routes[(id(transport), url)] = route
+        return route
+
+    def _forget_closed_loops(self) -> None:
+        """Drop the pools of loops that have closed (their sockets went with them): a
+        pool refers to its loop, which would otherwise never be collected."""
+        for loop in [loop for loop in self._pools if loop.is_closed()]:
+            del self._pools[loop]
+            self._routes.pop(loop, None)
 
     def _context(self, ca_certs: str | None) -> ssl.SSLContext:
         """Verified TLS as the sync transport has it: the certificate checked against
