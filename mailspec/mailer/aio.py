@@ -21,6 +21,7 @@ import asyncio
 import contextvars
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from functools import partial
@@ -61,6 +62,9 @@ class AsyncMailer:
     - ``connections``: keep-alive connections per provider host, on each event loop
       (default 10). A request that finds them all busy waits for one, within its
       deadline.
+
+    :attr:`mailer` is the Mailer it runs: called from sync code, it sends as any
+    Mailer does (blocking), sharing this one's breakers, limits and ledger.
 
     Only HTTP providers (those :func:`mailspec.provider` builds for an HTTP API) can be
     given: an SMTP provider is a ValidationError. One AsyncMailer may serve many
@@ -156,23 +160,23 @@ class AsyncMailer:
             raise ValidationError("must be a whole number, at least 1", field="concurrency")
         messages = list(messages)
         outcomes: list[Outcome | None] = [None] * len(messages)
-        slots = asyncio.Semaphore(concurrency)
+        queued = iter(range(len(messages)))  # shared: each index is taken by one worker
         done = 0
 
-        async def one(index: int) -> None:
+        async def worker() -> None:
             nonlocal done
-            async with slots:
+            for index in queued:
                 try:
                     outcomes[index] = await self.send(messages[index])
                 except Exception as exc:
                     outcomes[index] = exc
-            done += 1
-            if on_progress is not None:
-                _progress(on_progress, done, len(messages))
+                done += 1
+                if on_progress is not None:
+                    _progress(on_progress, done, len(messages))
 
         async with asyncio.TaskGroup() as group:
-            for index in range(len(messages)):
-                group.create_task(one(index))
+            for _ in range(min(concurrency, len(messages))):
+                group.create_task(worker())
         return cast(list[Outcome], outcomes)  # every task set its own
 
     async def aclose(self) -> None:
@@ -193,10 +197,16 @@ class AsyncMailer:
 
     def _sleep(self, seconds: float) -> None:
         """The Mailer's sleep: awaited on the loop when ``sleep`` is a coroutine
-        function."""
+        function; a plain ``time.sleep`` when :attr:`mailer` is called from sync code."""
         pending = self._async_sleep(seconds)
-        if inspect.isawaitable(pending):
+        if not inspect.isawaitable(pending):
+            return
+        if bridge.inside():
             bridge.wait(pending)
+            return
+        if inspect.iscoroutine(pending):
+            pending.close()  # never awaited: nothing to warn about
+        time.sleep(seconds)
 
 
 class _LoopIO:

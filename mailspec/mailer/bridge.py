@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 
 from greenlet import getcurrent, greenlet
 
-__all__ = ["run", "wait"]
+__all__ = ["inside", "run", "wait"]
 
 T = TypeVar("T")
 
@@ -39,6 +39,11 @@ async def run(function: Callable[[], T], context: contextvars.Context) -> T:
         else:
             pending = child.switch(result)
     return cast(T, pending)
+
+
+def inside() -> bool:
+    """Whether this code runs in a function :func:`run` started (so it may :func:`wait`)."""
+    return isinstance(getcurrent(), _Bridged)
 
 
 def wait(awaitable: Awaitable[T]) -> T:

@@ -425,3 +425,17 @@ def test_an_smtp_provider_is_refused() -> None:
         with pytest.raises(mailspec.ValidationError) as caught:
             AsyncMailer([smtp])
     assert caught.value.field == "providers" and "SMTP" in str(caught.value)
+
+
+def test_its_mailer_serves_sync_code_too(sandbox: Sandbox) -> None:
+    """The Mailer an AsyncMailer runs, called from sync code: the sync transport, and
+    its backoff slept with time.sleep although the AsyncMailer's sleep is asyncio's."""
+    sandbox["cloudmails"].faults.queue(Fault.SERVER_ERROR)
+    providers = [sandbox[n].provider(timeout=0.3) for n in NAMES]
+    mailer = AsyncMailer(providers, backoff=0.01, backoff_max=0.01)
+    result = mailer.mailer.send(message())
+    assert [(a.provider, a.outcome) for a in result.attempts] == [
+        ("cloudmails", "failed"),
+        ("cloudmails", "accepted"),
+    ]
+    assert run(mailer.send_many([])) == []
