@@ -1,7 +1,7 @@
 """``AsyncMailer``: the :class:`~mailspec.Mailer`, awaited, over non-blocking sockets.
 
-It *is* a Mailer: it holds one, built from the same arguments, and runs its
-``send()``/``status()`` unchanged (validation, the ledger, the strategy, retries with
+It runs a Mailer, built from the same arguments, whose ``send()``/``status()`` work
+unchanged (validation, the ledger, the strategy, retries with
 backoff, the deadline, breakers, rate limits, ``on_ambiguous``, ``on_unsupported``,
 ``on_attempt``, telemetry), in a greenlet on the event loop's thread
 (:mod:`.bridge`). Only the I/O differs: the providers' requests, built and read by the
