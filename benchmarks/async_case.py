@@ -3,10 +3,11 @@
 1. CPU per send, one send at a time to the local nginx: ``await AsyncMailer.send``
    vs ``Mailer.send``, interleaved rounds, this process's CPU time (nginx's is its
    own), median of the per-round ratios.
-2. 1,000 concurrent sends on one event loop (``AsyncMailer.send_many``, 100
-   connections) to a server that answers after 50 ms, as a provider across a network
-   would, against the sync way to overlap them: one Mailer shared by 100 threads.
-   Wall time for the 1,000 and CPU per send, rounds interleaved.
+2. 1,000 sends on one event loop (``AsyncMailer.send_many``, 100 connections; all
+   1,000 started at once, and 100 at a time) to a server that answers after 50 ms, as
+   a provider across a network would, against the sync way to overlap them: one
+   Mailer shared by 100 threads. Wall time for the 1,000 and CPU per send, rounds
+   interleaved.
 """
 
 from __future__ import annotations
@@ -79,46 +80,49 @@ def case_async(report: Any, base: str, rounds: int, batch: int, bursts: int) -> 
             results = list(pool.map(shared.send, messages))
             assert all(r.message_ids == ["m1"] for r in results)
 
-        def one_loop() -> None:
-            async def burst() -> None:
-                async with AsyncMailer(
-                    [provider(far)], rate_limit=False, connections=CONNECTIONS
-                ) as mailer:
-                    outcomes = await mailer.send_many(messages, concurrency=CONCURRENT)
-                assert all(isinstance(o, mailspec.SendResult) for o in outcomes)
+        def one_loop(concurrency: int) -> Callable[[], None]:
+            def burst() -> None:
+                async def sends() -> None:
+                    async with AsyncMailer(
+                        [provider(far)], rate_limit=False, connections=CONNECTIONS
+                    ) as mailer:
+                        outcomes = await mailer.send_many(messages, concurrency=concurrency)
+                    assert all(isinstance(o, mailspec.SendResult) for o in outcomes)
 
-            asyncio.run(burst())
+                asyncio.run(sends())
 
+            return burst
+
+        threaded = f"{CONCURRENT} sends, Mailer, {CONNECTIONS} threads"
+        looped = f"{CONCURRENT} sends, AsyncMailer c={CONCURRENT}"
+        paced = f"{CONCURRENT} sends, AsyncMailer c={CONNECTIONS}"
         wall_cpu = _interleaved(
-            {
-                f"{CONCURRENT} sends, Mailer on {CONNECTIONS} threads": threads,
-                f"{CONCURRENT} sends, AsyncMailer.send_many": one_loop,
-            },
+            {threaded: threads, looped: one_loop(CONCURRENT), paced: one_loop(CONNECTIONS)},
             rounds=bursts,
             per=1,
             warmup=1,
         )
         pool.shutdown()
-    names = list(wall_cpu)
-    for name in names:
-        wall, cpu_ = wall_cpu[name]
+    for name, (wall, cpu_) in wall_cpu.items():
         report.rows.append(_row(f"{name}, wall", sorted(wall)[len(wall) // 2], "s", len(wall)))
         per_send = [c / CONCURRENT for c in cpu_]
         report.rows.append(_row(f"{name}, CPU/send", sorted(per_send)[len(cpu_) // 2], "us", 0))
-    threaded, looped = names
-    ratio, low, high = paired(wall_cpu[looped][0], wall_cpu[threaded][0])
-    report.goals.append(
-        _goal(f"{CONCURRENT} concurrent: one loop / threads, wall", ratio, low, high, 1.1)
-    )
-    ratio, low, high = paired(wall_cpu[looped][1], wall_cpu[threaded][1])
-    report.goals.append(
-        _goal(f"{CONCURRENT} concurrent: one loop / threads, CPU", ratio, low, high, 1.0)
-    )
+    for what, num, index, target in (
+        (f"AsyncMailer c={CONCURRENT} / threads, wall", looped, 0, 1.5),
+        (f"AsyncMailer c={CONNECTIONS} / threads, wall", paced, 0, 1.1),
+        (f"AsyncMailer c={CONCURRENT} / threads, CPU", looped, 1, 1.0),
+        (f"AsyncMailer c={CONNECTIONS} / threads, CPU", paced, 1, 1.0),
+    ):
+        ratio, low, high = paired(wall_cpu[num][index], wall_cpu[threaded][index])
+        report.goals.append(_goal(what, ratio, low, high, target))
     report.notes.append(
-        f"async: {CONCURRENT} concurrent sends go to a local server answering after "
+        f"async: {CONCURRENT} sends go to a local server answering after "
         f"{LATENCY * 1000:g} ms (benchmarks/latency_server.py); the AsyncMailer keeps "
         f"{CONNECTIONS} connections, the sync Mailer is shared by {CONNECTIONS} threads; "
-        "CPU is this process's (the servers' is their own)"
+        f"c={CONCURRENT} (send_many's concurrency) starts every send at once (each does "
+        "its checks, ledger claim and encoding before it waits for a connection), "
+        f"c={CONNECTIONS} keeps as many under way as the threads do. CPU is "
+        "this process's (the servers' is their own)"
     )
 
 

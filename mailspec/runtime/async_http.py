@@ -76,6 +76,10 @@ class _Pool:
     def has_idle(self) -> bool:
         return any(conn.reusable() for conn in self._idle)
 
+    def full(self) -> bool:
+        """Whether every connection this pool may open is in use."""
+        return self._slots.locked()
+
     async def take(self, transport: Transport, budget: Budget) -> _Connection:
         """A connection of this pool's (the most recently used idle one, or a new one),
         waiting for a free slot within ``budget``. Failures raise the transport's
@@ -144,9 +148,11 @@ class AsyncHTTP:
         self._tls: dict[str | None, ssl.SSLContext] = {}
 
     async def warm(self, transport: Transport, url: str, budget: Budget) -> None:
-        """Connect to ``url``'s server now, unless an idle connection is waiting."""
+        """Connect to ``url``'s server now, unless an idle connection is waiting, or
+        none may be opened (all are busy: the request will wait for one anyway, and
+        waiting here too would queue it twice)."""
         pool, _ = self._route(transport, url)
-        if not pool.has_idle():
+        if not pool.has_idle() and not pool.full():
             pool.give_back(await pool.take(transport, budget), reuse=True)
 
     async def send(
