@@ -439,3 +439,40 @@ def test_its_mailer_serves_sync_code_too(sandbox: Sandbox) -> None:
         ("cloudmails", "accepted"),
     ]
     assert run(mailer.send_many([])) == []
+
+
+def test_two_concurrent_sends_of_one_key_send_once(sandbox: Sandbox) -> None:
+    sandbox["cloudmails"].slow_seconds = 0.3
+    sandbox["cloudmails"].faults.queue(Fault.SLOW)
+    mailer = async_mailer(sandbox, timeout=2)
+
+    async def both() -> list[Any]:
+        first = asyncio.create_task(mailer.send(message(idempotency_key="once")))
+        await asyncio.sleep(0.1)  # the first holds the key now
+        second = await asyncio.gather(
+            mailer.send(message(idempotency_key="once")), return_exceptions=True
+        )
+        return [await first, *second]
+
+    first, second = run(both())
+    assert isinstance(first, SendResult)
+    assert isinstance(second, mailspec.SendInProgress)
+    assert held(sandbox) == {"cloudmails": 1, "sendcloud": 0}
+
+
+def test_without_the_extra_the_import_says_what_to_install() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; sys.modules['greenlet'] = None\n"
+        "import mailspec\n"
+        "try:\n"
+        "    mailspec.AsyncMailer\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    assert "greenlet" in out and "mailspec[async]" in out
