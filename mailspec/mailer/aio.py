@@ -22,7 +22,7 @@ import contextvars
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -81,20 +81,64 @@ class AsyncMailer:
         connections: int = DEFAULT_CONNECTIONS,
         **options: Any,
     ) -> None:
-        providers = list(providers)
-        for p in providers:
-            if not isinstance(getattr(p, "client", None), BaseClient):
-                raise ValidationError(
-                    f"{getattr(p, 'name', p)!r} does not send over HTTP (an SMTP provider?): "
-                    "an AsyncMailer sends through HTTP APIs only; use a Mailer for it",
-                    field="providers",
-                )
+        self._start(sleep, connections)
+        self._adopt(Mailer(providers, sleep=self._sleep, **options))
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None] | None] | None = None,
+        connections: int = DEFAULT_CONNECTIONS,
+        **options: Any,
+    ) -> AsyncMailer:
+        """An AsyncMailer from the ``MAILSPEC_*`` variables, as :meth:`Mailer.from_env`
+        reads them; ``options`` go to the constructor and win."""
+        from .config import mailer_from_env
+
+        self = cls.__new__(cls)
+        self._start(sleep, connections)
+        self._adopt(mailer_from_env(environ, sleep=self._sleep, **options))
+        return self
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        *,
+        sleep: Callable[[float], Awaitable[None] | None] | None = None,
+        connections: int = DEFAULT_CONNECTIONS,
+        **options: Any,
+    ) -> AsyncMailer:
+        """An AsyncMailer from a mapping of settings, as :meth:`Mailer.from_config`
+        reads it; ``options`` go to the constructor and win."""
+        from .config import mailer_from_config
+
+        self = cls.__new__(cls)
+        self._start(sleep, connections)
+        self._adopt(mailer_from_config(config, sleep=self._sleep, **options))
+        return self
+
+    def _start(
+        self, sleep: Callable[[float], Awaitable[None] | None] | None, connections: int
+    ) -> None:
         if not isinstance(connections, int) or isinstance(connections, bool) or connections < 1:
             raise ValidationError("must be a whole number, at least 1", field="connections")
         self._async_sleep = sleep or asyncio.sleep
-        self.mailer = Mailer(providers, sleep=self._sleep, **options)
         self._http = AsyncHTTP(connections)
         self._io = _LoopIO(self._http)
+
+    def _adopt(self, mailer: Mailer) -> None:
+        """Run ``mailer``, whose providers must all send over HTTP."""
+        for key in mailer.providers:
+            if not isinstance(getattr(mailer.provider(key), "client", None), BaseClient):
+                raise ValidationError(
+                    f"{key!r} does not send over HTTP (an SMTP provider?): an AsyncMailer "
+                    "sends through HTTP APIs only; use a Mailer for it",
+                    field="providers",
+                )
+        self.mailer = mailer
 
     def __repr__(self) -> str:
         return f"<AsyncMailer {self.mailer.strategy} [{', '.join(self.providers)}]>"

@@ -476,3 +476,32 @@ def test_without_the_extra_the_import_says_what_to_install() -> None:
         [sys.executable, "-c", probe], check=True, capture_output=True, text=True, timeout=60
     ).stdout
     assert "greenlet" in out and "mailspec[async]" in out
+
+
+def test_from_env_reads_the_same_variables(sandbox: Sandbox) -> None:
+    env = {
+        "MAILSPEC_PROVIDERS": f"{sandbox['sendcloud'].url}, {sandbox['cloudmails'].url}",
+        "MAILSPEC_DEADLINE": "5",
+    }
+    mailer = AsyncMailer.from_env(env, connections=2)
+    assert mailer.providers == ["sendcloud", "cloudmails"] and mailer.mailer.deadline == 5.0
+    assert run(mailer.send(message())).provider == "sendcloud"
+    from_config = AsyncMailer.from_config({"providers": [sandbox["cloudmails"].url]})
+    assert run(from_config.send(message())).provider == "cloudmails"
+    with pytest.raises(mailspec.ConfigError) as caught:
+        AsyncMailer.from_env(
+            {"MAILSPEC_PROVIDERS": sandbox["cloudmails"].url, "MAILSPEC_DEADLINE": "x"}
+        )
+    assert caught.value.field == "MAILSPEC_DEADLINE"
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "10"])
+def test_bad_connections_and_concurrency_are_validation_errors(sandbox: Sandbox, bad: Any) -> None:
+    providers = [sandbox["cloudmails"].provider()]
+    with pytest.raises(mailspec.ValidationError) as caught:
+        AsyncMailer(providers, connections=bad)
+    assert caught.value.field == "connections"
+    with pytest.raises(mailspec.ValidationError) as caught:
+        run(AsyncMailer(providers).send_many([message()], concurrency=bad))
+    assert caught.value.field == "concurrency"
+    assert sandbox["cloudmails"].requests == 0
