@@ -176,8 +176,11 @@ class AsyncHTTP:
             write_timeout = budget.wait(transport.connect_timeout)  # as the sync transport
             written = True
             conn.writer.write(data)
-            async with asyncio.timeout(write_timeout):
-                await conn.writer.drain()
+            try:
+                async with asyncio.timeout(write_timeout):
+                    await conn.writer.drain()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server hung up mid-request and may have answered why: read it
             answer = await _answer(conn, transport, method, budget)
             if conn.state.our_state is h11.DONE and conn.state.their_state is h11.DONE:
                 conn.state.start_next_cycle()

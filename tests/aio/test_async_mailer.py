@@ -417,6 +417,23 @@ def test_a_trusted_ca_is_honoured(https_url, ca: trustme.CA) -> None:
     assert result.message_ids == ["tls-1"] and hits == ["/v1/send"]
 
 
+def test_a_certificate_for_another_host_is_refused(https_url, ca: trustme.CA) -> None:
+    url, hits = https_url  # its certificate names 127.0.0.1 only
+    with ca.cert_pem.tempfile() as bundle:
+        provider = mailspec.provider(
+            "cloudmails",
+            api_key="k",
+            base_url=url.replace("127.0.0.1", "localhost"),
+            timeout=2,
+            ca_certs=bundle,
+        )
+        with pytest.raises(AllProvidersFailed) as caught:
+            run(AsyncMailer([provider], max_attempts=1).send(message()))
+    (attempt,) = caught.value.attempts
+    assert "TLS failure" in str(attempt.error) and not caught.value.ambiguous
+    assert hits == []
+
+
 def test_an_smtp_provider_is_refused() -> None:
     with Sandbox(["aurorasendcloud"]) as sandbox:
         smtp = sandbox["aurorasendcloud"].provider(
