@@ -20,7 +20,6 @@ __all__ = [
     "AuthenticationError",
     "ConfigError",
     "ConflictError",
-    "InterruptedAfterWrite",
     "MailspecError",
     "MalformedResponseError",
     "NotFoundError",
@@ -41,6 +40,8 @@ __all__ = [
     "WebhookPayloadError",
     "WebhookVerificationError",
     "error_class_for",
+    "mark_written",
+    "written_to",
 ]
 
 
@@ -186,13 +187,22 @@ class TransportError(MailspecError):
         )
 
 
-class InterruptedAfterWrite:
-    """Mixed into an interruption that is not an error (an asyncio cancellation) raised
-    once a request was written: the provider may have the message. A Mailer records
-    the attempt as an ambiguous :class:`TransportError`, keeps the key in its ledger as
-    maybe sent, and lets the interruption go on as it is."""
+def mark_written(interruption: BaseException, provider: str) -> None:
+    """Mark an interruption that is not an error (an asyncio cancellation), raised once
+    a request to ``provider`` was written: the provider may have the message. The
+    exception itself goes on unchanged (asyncio tells a cancellation by its exact
+    class); a Mailer reads the mark with :func:`written_to`, records the attempt as an
+    ambiguous :class:`TransportError` and keeps the key in its ledger as maybe sent."""
+    setattr(interruption, _WRITTEN, provider)
 
-    provider: str
+
+def written_to(interruption: BaseException) -> str | None:
+    """The provider :func:`mark_written` named on ``interruption``, or None."""
+    provider = getattr(interruption, _WRITTEN, None)
+    return provider if isinstance(provider, str) else None
+
+
+_WRITTEN = "_mailspec_written_to"
 
 
 class PartialDeliveryError(MailspecError):

@@ -77,7 +77,7 @@ an :class:`~mailspec.AllProvidersFailed` holding every attempt (the exception as
 ``__cause__``), so that what may have gone out is never lost with the exception;
 an interruption that is not an error (Ctrl-C, an asyncio cancellation) goes on as it
 is, recorded first as an ambiguous attempt when it came after a request was written
-(:class:`~mailspec.errors.InterruptedAfterWrite`), so that the ledger keeps the key as
+(:func:`mailspec.errors.mark_written`), so that the ledger keeps the key as
 maybe sent; likewise :meth:`Mailer.send_many` turns any failure after the first message into a
 :class:`SendManyFailed` holding the results of those sent.
 
@@ -111,7 +111,6 @@ from ..deadline import within
 from ..errors import (
     AllProvidersFailed,
     ConflictError,
-    InterruptedAfterWrite,
     MailspecError,
     PartialDeliveryError,
     RateLimitError,
@@ -119,6 +118,7 @@ from ..errors import (
     TransportError,
     UnsupportedOperation,
     ValidationError,
+    written_to,
 )
 from ..message import Message
 from ..results import Attempt, DeliveryStatus, SendResult
@@ -688,7 +688,7 @@ class Mailer:
                 continue
             except BaseException as exc:  # not ours: it tested nothing, so free a probe
                 self._release(entry, gate)
-                if isinstance(exc, InterruptedAfterWrite):
+                if written_to(exc) is not None:
                     # cancelled with the request out: the provider may have the message,
                     # as after a timeout, and the ledger must keep the key as maybe sent
                     cut = TransportError(

@@ -9,9 +9,10 @@ Connections are kept alive per event loop, per transport and per host, at most
 its budget) rather than opening another, so a thousand concurrent sends to one
 provider use ``connections`` sockets.
 
-A request cancelled (:class:`asyncio.CancelledError`) once any of it was written raises
-:class:`RequestCancelled`, a CancelledError that says the provider may have the
-message; cancelled before, it raises the CancelledError as it came.
+A request cancelled (:class:`asyncio.CancelledError`) once any of it was written has
+its CancelledError marked (:func:`mailspec.errors.mark_written`: the provider may have
+the message) and raised on, unchanged otherwise: asyncio's ``timeout()`` and
+``TaskGroup`` tell a cancellation by its exact class.
 """
 
 from __future__ import annotations
@@ -26,24 +27,16 @@ import h11
 import urllib3
 from urllib3.util import parse_url
 
-from ..errors import InterruptedAfterWrite, TransportError
+from ..errors import TransportError, mark_written
 from .bounds import AnswerBody, Budget, OutOfTime, answer_cap, too_large
 from .transport import Answer, NotWritten, Transport
 
-__all__ = ["DEFAULT_CONNECTIONS", "AsyncHTTP", "RequestCancelled"]
+__all__ = ["DEFAULT_CONNECTIONS", "AsyncHTTP"]
 
 DEFAULT_CONNECTIONS = 10  # per provider host, as the sync transport's pool keeps
 _CHUNK = 64 << 10
 _MAX_ROUTES = 64  # URLs per loop whose pool and request target are remembered
 _HEADERS = [(b"User-Agent", b"mailspec"), (b"Accept", b"application/json")]
-
-
-class RequestCancelled(asyncio.CancelledError, InterruptedAfterWrite):
-    """A request cancelled once some of it was written: the provider may have it."""
-
-    def __init__(self, provider: str) -> None:
-        self.provider = provider
-        super().__init__(f"{provider}: cancelled after the request was written")
 
 
 @dataclass
@@ -186,9 +179,9 @@ class AsyncHTTP:
                 conn.state.start_next_cycle()
                 reuse = True
             return answer
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             if written:
-                raise RequestCancelled(transport.provider) from None
+                mark_written(exc, transport.provider)  # the provider may have it
             raise
         except OutOfTime as exc:
             if not written:

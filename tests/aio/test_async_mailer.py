@@ -522,3 +522,46 @@ def test_bad_connections_and_concurrency_are_validation_errors(sandbox: Sandbox,
         run(AsyncMailer(providers).send_many([message()], concurrency=bad))
     assert caught.value.field == "concurrency"
     assert sandbox["cloudmails"].requests == 0
+
+
+def test_an_asyncio_timeout_around_a_send_is_a_timeout_error(sandbox: Sandbox) -> None:
+    """The caller's asyncio.timeout() still turns its cancellation into TimeoutError
+    (the cancellation goes on as asyncio's own), and the attempt is ambiguous."""
+    server = sandbox["cloudmails"]
+    server.slow_seconds = 1.0
+    server.faults.queue(Fault.SLOW)
+    attempts: list[Attempt] = []
+    mailer = async_mailer(sandbox, timeout=5, on_attempt=attempts.append)
+
+    async def bounded() -> None:
+        async with asyncio.timeout(0.3):
+            await mailer.send(message(idempotency_key="bounded"))
+
+    with pytest.raises(TimeoutError):
+        run(bounded())
+    assert [(a.outcome, a.error is not None and a.error.ambiguous) for a in attempts] == [
+        ("failed", True)
+    ]
+    assert mailer.ledger is not None and mailer.ledger.lookup("bounded") is not None
+
+
+def test_a_cancelled_send_many_cancels_as_asyncio_does(sandbox: Sandbox) -> None:
+    """send_many inside a TaskGroup whose other task fails: the sends under way are
+    cancelled, and the group raises the other task's error, not one about them."""
+    server = sandbox["cloudmails"]
+    server.slow_seconds = 1.0
+    server.faults.randomly({Fault.SLOW: 1.0})
+    mailer = async_mailer(sandbox, timeout=5)
+
+    async def failing() -> None:
+        await asyncio.sleep(0.3)
+        raise KeyError("boom")
+
+    async def group() -> None:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(mailer.send_many([message(i) for i in range(4)], concurrency=4))
+            tasks.create_task(failing())
+
+    with pytest.raises(ExceptionGroup) as caught:
+        run(group())
+    assert [type(e) for e in caught.value.exceptions] == [KeyError]
