@@ -45,7 +45,9 @@ Then provider by provider, in the strategy's order:
    past the deadline) or skips the provider (:class:`ProviderPaused`). The
    client-side token bucket likewise hands out a token, waits for one, or skips the
    provider (:class:`ClientRateLimited`), so the message goes out now through another
-   one instead of queueing behind a busy provider.
+   one instead of queueing behind a busy provider. A provider that may already hold
+   the message and deduplicates its key is waited for until the deadline instead: it
+   is the one place the message can be sent again without the risk of a second copy.
 4. **Send**, then by outcome:
 
    - accepted: return a :class:`~mailspec.SendResult` holding every attempt;
@@ -630,14 +632,21 @@ class Mailer:
                 error = CircuitOpen(key, until)
                 self._record(attempts, Attempt(key, "skipped", 0.0, error))
                 return unresolved
-            paused = self._wait_out_pause(entry, deadline)
+            # a provider that may hold the message and deduplicates it is the one safe
+            # place to send it again: wait for it until the deadline, not give up ambiguous
+            patience = (
+                deadline - now
+                if may_hold and self._dedupes(entry, claim.first_at)
+                else self.rate_limit_wait
+            )
+            paused = self._wait_out_pause(entry, deadline, patience)
             if paused is not None:
                 self._release(entry, gate)
                 self._record(attempts, Attempt(key, "skipped", 0.0, paused))
                 return unresolved
             now = self._clock()
             if entry.bucket is not None:
-                wait = entry.bucket.reserve(now, min(self.rate_limit_wait, deadline - now))
+                wait = entry.bucket.reserve(now, min(patience, deadline - now))
                 if wait is None:
                     self._release(entry, gate)
                     limited = ClientRateLimited(key, entry.bucket.rate * 60)
@@ -716,13 +725,15 @@ class Mailer:
             self._record(attempts, Attempt(entry.key, "failed", self._clock() - started, exc))
             return SendResult(provider=entry.key, message_ids=[])
 
-    def _wait_out_pause(self, entry: _Entry, deadline: float) -> ProviderPaused | None:
-        """Sleep through the provider's pause when it ends within ``rate_limit_wait``
+    def _wait_out_pause(
+        self, entry: _Entry, deadline: float, patience: float
+    ) -> ProviderPaused | None:
+        """Sleep through the provider's pause when it ends within ``patience`` seconds
         (in all, and before the deadline): None, go ahead. Otherwise the marker for a
         skipped attempt, so the message goes out now through another provider instead
         of queueing behind one that asked us to slow down. A pause another sender
         extends meanwhile is waited for too, within the same budget."""
-        budget = min(self.rate_limit_wait, deadline - self._clock())
+        budget = min(patience, deadline - self._clock())
         while True:
             now = self._clock()
             remaining = entry.pause.remaining(now)
