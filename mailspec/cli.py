@@ -243,6 +243,16 @@ def _seconds(text: str) -> float:
     return seconds
 
 
+def _latency(text: str) -> tuple[float, float]:
+    """``--latency``, as argparse's ``type``: seconds, or a range LOW-HIGH of them."""
+    from .sandbox.latency import parse_latency
+
+    try:
+        return parse_latency(text)
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("latency: ")) from None
+
+
 def _check_webhook_url(url: str) -> None:
     """An http(s) URL with a host; never echoed, as it may carry the receiver's secret."""
     try:
@@ -284,7 +294,11 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
         for name in without:  # some of several: say so, rather than post nothing silently
             print(f"note: {name} posts no webhooks: none of its events go out", file=sys.stderr)
     try:
-        sandbox = Sandbox(names, ports={names[0]: args.port} if names and args.port else {})
+        sandbox = Sandbox(
+            names,
+            ports={names[0]: args.port} if names and args.port else {},
+            latency=args.latency,
+        )
     except OSError as exc:
         raise ValidationError(
             f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}", field="port"
@@ -658,6 +672,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=0,
         help="stop after this many seconds (default 0: run until Ctrl-C)",
+    )
+    sandbox.add_argument(
+        "--latency",
+        type=_latency,
+        metavar="SECONDS",
+        help="delay every answer by this many seconds (0.1), or by a random time in a "
+        "range (0.05-0.3), as a real provider takes time to answer (default: none)",
     )
     sandbox.add_argument(
         "--webhook-url",
