@@ -612,8 +612,9 @@ class Mailer:
         the next provider, as in :meth:`send`: raise ``rate_limit_wait`` (or lower
         ``concurrency``) to queue behind its rate instead. Each provider keeps
         ``concurrency`` keep-alive connections from now on, so the threads do not open
-        and close connections all the time. Two messages of one idempotency key sent at
-        once: one is sent, the other's outcome is SendInProgress.
+        and close connections all the time. A message whose idempotency key comes twice
+        in a batch is sent once: the later one's outcome is the recorded result
+        (``replayed``), or SendInProgress while the first is under way.
 
         ``on_progress(done, total, outcome)`` is called after each message, one call at
         a time from the sending threads; an exception it raises is logged and ignored.

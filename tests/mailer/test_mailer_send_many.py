@@ -196,6 +196,15 @@ def test_a_sandbox_fault_is_one_messages_outcome(sandbox) -> None:
     assert isinstance(outcomes[2], AllProvidersFailed) and outcomes[2].ambiguous
 
 
+def test_a_key_given_twice_in_a_batch_is_sent_once(sandbox) -> None:
+    mailer = Mailer([sandbox["cloudmails"].provider()])
+    messages = [_message(0, idempotency_key="k-0"), _message(1), _message(0, idempotency_key="k-0")]
+    first, _, again = mailer.send_many(messages, concurrency=1)
+    assert isinstance(first, SendResult) and isinstance(again, SendResult)
+    assert again.replayed and again.message_ids == first.message_ids
+    assert len(sandbox["cloudmails"].accepted) == 2
+
+
 def test_send_many_failed_is_still_importable_and_deprecated() -> None:
     assert issubclass(SendManyFailed, AllProvidersFailed)
     assert "Deprecated" in (SendManyFailed.__doc__ or "")
