@@ -5,6 +5,7 @@ connection thrown away by a pool too small for the threads."""
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -153,6 +154,24 @@ def test_ctrl_c_stops_the_batch_and_is_raised(sandbox, concurrency: int) -> None
         )
     time.sleep(0.3)  # the sends under way finish on their threads
     assert 3 <= len(cloudmails.accepted) <= 3 + concurrency
+
+
+def test_ctrl_c_in_the_calling_thread_stops_the_batch(sandbox) -> None:
+    """A real SIGINT, delivered to the main thread while it waits for the senders."""
+    cloudmails = sandbox["cloudmails"]
+    cloudmails.latency = Latency(0.05)
+    mailer = Mailer([cloudmails.provider()])
+    main = threading.main_thread().ident
+    assert main == threading.get_ident()
+    timer = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            mailer.send_many([_message(i) for i in range(200)], concurrency=4)  # 2.5 s
+    finally:
+        timer.cancel()
+    time.sleep(0.3)  # the sends under way finish on their threads
+    assert 4 <= len(cloudmails.accepted) < 60
 
 
 def test_no_connection_is_discarded_at_concurrency_32(sandbox, caplog) -> None:
