@@ -775,7 +775,17 @@ def case_memory(report: Report, base: str, n: int, budget: float) -> None:
 
 # --- main -------------------------------------------------------------------------------
 
-CASES = ("send", "decode", "failover", "ledger", "import", "codegen", "codegen_scale", "memory")
+CASES = (
+    "send",
+    "decode",
+    "failover",
+    "ledger",
+    "bulk",
+    "import",
+    "codegen",
+    "codegen_scale",
+    "memory",
+)
 # the cases that send to the local nginx; the others run without starting it
 _NEEDS_NGINX = frozenset({"send", "failover", "ledger", "memory"})
 
@@ -794,6 +804,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     from contextlib import ExitStack
 
+    from .bulk import case_bulk
     from .codegen_scale import case_codegen_scale
     from .server import Nginx
 
@@ -812,6 +823,7 @@ def main(argv: list[str] | None = None) -> int:
             "ledger": lambda: case_ledger(
                 report, base, rounds=20 if q else 60, batch=20 if q else 30
             ),
+            "bulk": lambda: case_bulk(report, 500 if q else 2000, rounds=3 if q else 5),
             "import": lambda: case_import(report, 5 if q else 20),
             "codegen": lambda: case_codegen(report, 3 if q else 10),
             "codegen_scale": lambda: case_codegen_scale(report, 3 if q else 10),
