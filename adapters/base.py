@@ -100,6 +100,12 @@ class Provider(Sender):
         started = time.perf_counter()
         return self._accepted(send_steps(self.name, self._steps(message)), started)
 
+    def ensure_pool_size(self, size: int) -> None:
+        """Keep at least ``size`` keep-alive connections to the provider, for that many
+        threads sending at once (a Mailer's ``send_many`` calls this with its
+        concurrency)."""
+        self.client.ensure_pool_size(size)
+
     def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
         """One result per message, in order. Every message is validated (and its
         requests prepared) before the first is sent; a failure after the first raises

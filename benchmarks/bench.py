@@ -780,6 +780,7 @@ CASES = (
     "decode",
     "failover",
     "ledger",
+    "bulk",
     "import",
     "codegen",
     "codegen_scale",
@@ -805,6 +806,7 @@ def main(argv: list[str] | None = None) -> int:
     from contextlib import ExitStack
 
     from .async_case import case_async
+    from .bulk import case_bulk
     from .codegen_scale import case_codegen_scale
     from .server import Nginx
 
@@ -823,6 +825,7 @@ def main(argv: list[str] | None = None) -> int:
             "ledger": lambda: case_ledger(
                 report, base, rounds=20 if q else 60, batch=20 if q else 30
             ),
+            "bulk": lambda: case_bulk(report, 500 if q else 2000, rounds=3 if q else 5),
             "import": lambda: case_import(report, 5 if q else 20),
             "codegen": lambda: case_codegen(report, 3 if q else 10),
             "codegen_scale": lambda: case_codegen_scale(report, 3 if q else 10),

@@ -18,13 +18,17 @@ from urllib.parse import unquote, urlsplit
 import msgspec
 
 from . import __version__
+from .cli_bulk import BULK_SUFFIXES, attempts_json, send_file
 from .errors import MailspecError, ValidationError
 from .message import Message
-from .results import Attempt, SendResult
+from .results import SendResult
 
 __all__ = ["main"]
 
 _PROJECT = Path(__file__).resolve().parent.parent
+
+
+DEFAULT_CONCURRENCY = 8  # messages in flight for `send --file many.jsonl`
 
 
 class UsageError(Exception):
@@ -232,6 +236,17 @@ def _port(text: str) -> int:
     return port
 
 
+def _positive(text: str) -> int:
+    """A whole number, 1 or more, as argparse's ``type``."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {number}")
+    return number
+
+
 def _seconds(text: str) -> float:
     """``--seconds``, as argparse's ``type``: finite, not negative."""
     try:
@@ -241,6 +256,16 @@ def _seconds(text: str) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise argparse.ArgumentTypeError(f"expected a finite number, 0 or more, got {text!r}")
     return seconds
+
+
+def _latency(text: str) -> tuple[float, float]:
+    """``--latency``, as argparse's ``type``: seconds, or a range LOW-HIGH of them."""
+    from .sandbox.latency import parse_latency
+
+    try:
+        return parse_latency(text)
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("latency: ")) from None
 
 
 def _check_webhook_url(url: str) -> None:
@@ -284,7 +309,11 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
         for name in without:  # some of several: say so, rather than post nothing silently
             print(f"note: {name} posts no webhooks: none of its events go out", file=sys.stderr)
     try:
-        sandbox = Sandbox(names, ports={names[0]: args.port} if names and args.port else {})
+        sandbox = Sandbox(
+            names,
+            ports={names[0]: args.port} if names and args.port else {},
+            latency=args.latency,
+        )
     except OSError as exc:
         raise ValidationError(
             f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}", field="port"
@@ -363,13 +392,28 @@ def _message_from(args: argparse.Namespace) -> Message:
             raise ValidationError(f"cannot read {path}: {exc}", field="file") from None
         if not isinstance(fields, dict):
             raise ValidationError("the message file must hold one object", field="file")
-        unknown = sorted(set(fields) - set(Message.__struct_fields__))
-        if unknown:  # a misspelt key would otherwise be dropped without a word
-            raise ValidationError(
-                f"{path}: unknown field(s) {', '.join(map(str, unknown))}; "
-                f"expected some of {', '.join(Message.__struct_fields__)}",
-                field="file",
-            )
+        return message_of(fields, args, where=f"{path}: ")
+    return message_of(fields, args)
+
+
+def message_of(
+    fields: dict[str, Any],
+    args: argparse.Namespace,
+    *,
+    where: str = "",
+    source: str = "the message file",
+    missing: str = "in the --file",
+) -> Message:
+    """A Message from ``fields`` read from ``source``, the message flags of ``args``
+    overriding them: ValidationError for an unknown field (prefixed by ``where``) or a
+    bad value (a missing sender or recipient: give the flag, or the field ``missing``)."""
+    unknown = sorted(set(fields) - set(Message.__struct_fields__))
+    if unknown:  # a misspelt key would otherwise be dropped without a word
+        raise ValidationError(
+            f"{where}unknown field(s) {', '.join(map(str, unknown))}; "
+            f"expected some of {', '.join(Message.__struct_fields__)}",
+            field="file",
+        )
     flags = {
         "from_email": args.from_email,
         "from_name": args.from_name,
@@ -378,15 +422,17 @@ def _message_from(args: argparse.Namespace) -> Message:
         "text": args.text,
         "template": args.template,
     }
-    fields.update({k: v for k, v in flags.items() if v is not None})
+    fields = {**fields, **{k: v for k, v in flags.items() if v is not None}}
     for name in ("to", "cc", "bcc"):
         if getattr(args, name):
             fields[name] = getattr(args, name)
+        elif isinstance(fields.get(name), str):
+            fields[name] = [fields[name]]  # one address, as Message(to="ann@…") takes it
     if args.var:
         from_file = fields.get("variables", {})
         if not isinstance(from_file, dict):
             raise ValidationError(
-                "variables in the message file must be a table of NAME = VALUE", field="file"
+                f"variables in {source} must be a table of NAME = VALUE", field="file"
             )
         fields["variables"] = {**from_file, **dict(args.var)}
     try:
@@ -395,7 +441,7 @@ def _message_from(args: argparse.Namespace) -> Message:
         message = str(exc)
         for field, flag in (("from_email", "--from"), ("to", "--to")):
             if message == f"Object missing required field `{field}`":
-                message += f": give {flag}, or {field} in the --file"
+                message += f": give {flag}, or {field} {missing}"
         raise ValidationError(message, field="message") from None
 
 
@@ -410,10 +456,24 @@ def _name_value(text: str) -> tuple[str, str]:
 def _cmd_send(args: argparse.Namespace) -> int:
     from .mailer.config import mailer_from_env
 
+    bulk = args.file is not None and Path(args.file).suffix in BULK_SUFFIXES
+    if args.concurrency is not None and not bulk:
+        raise UsageError("--concurrency is for a --file of many messages (.jsonl)")
     with contextlib.ExitStack() as stack:
         # every other setting from the MAILSPEC_* variables, as Mailer.from_env reads them
         flags = {} if args.on_ambiguous is None else {"on_ambiguous": args.on_ambiguous}
         mailer = mailer_from_env(providers=_providers_from(args, stack), **flags)
+        if bulk:
+            return send_file(
+                mailer.send_many,
+                Path(args.file),
+                lambda fields: message_of(fields, args, source="the line", missing="on the line"),
+                concurrency=args.concurrency or DEFAULT_CONCURRENCY,
+                as_json=args.json,
+                stdout=sys.stdout,
+                stderr=sys.stderr,
+                hide=lambda text: _hide(text, args),
+            )
         result = mailer.send(_message_from(args))
         if args.json:
             print(
@@ -421,7 +481,7 @@ def _cmd_send(args: argparse.Namespace) -> int:
                     {
                         "provider": result.provider,
                         "message_ids": result.message_ids,
-                        "attempts": _attempts(result.attempts),
+                        "attempts": attempts_json(result.attempts),
                     },
                     indent=2,
                 )
@@ -537,18 +597,6 @@ def _cmd_webhook_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _attempts(attempts: Sequence[Attempt]) -> list[dict[str, Any]]:
-    return [
-        {
-            "provider": a.provider,
-            "outcome": a.outcome,
-            "duration": round(a.duration, 4),
-            "error": str(a.error) if a.error else None,
-        }
-        for a in attempts
-    ]
-
-
 _DESCRIPTION = """\
 mailspec puts transactional-email providers ({providers}) behind one send() and
 status(), with failover between them. From the command line: send a message, ask for
@@ -581,17 +629,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     send = sub.add_parser(
         "send",
-        help="send one message through the configured providers, with failover",
+        help="send a message (or a file of them) through the configured providers, with failover",
         description="Send one message through the providers, in order: when one fails in a "
         "way another may not, the next is tried. Prints the provider that accepted it and "
-        "the message ids (what `mailspec status` asks about).",
+        "the message ids (what `mailspec status` asks about). A --file ending in .jsonl "
+        "holds many messages, one JSON object a line, sent --concurrency at a time: "
+        "progress goes to stderr, then a summary (or with --json one outcome per line, in "
+        "the file's order); a line that is not a message is reported and skipped. Exit 1 "
+        "when any message was not sent.",
     )
     _provider_options(send)
     send.add_argument(
         "--file",
         metavar="PATH",
         help="a TOML (.toml) or JSON file holding Message fields (from_email, to, subject, "
-        "html, text, attachments, ...); the flags below override it",
+        "html, text, attachments, ...), or a .jsonl file of many such objects, one a line; "
+        "the flags below override it (each line of a .jsonl)",
+    )
+    send.add_argument(
+        "--concurrency",
+        type=_positive,
+        metavar="N",
+        help=f"messages of a .jsonl --file in flight at once (default {DEFAULT_CONCURRENCY})",
     )
     send.add_argument("--from", dest="from_email", metavar="ADDRESS", help="the sender's address")
     send.add_argument("--from-name", metavar="NAME", help="the sender's display name")
@@ -658,6 +717,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=0,
         help="stop after this many seconds (default 0: run until Ctrl-C)",
+    )
+    sandbox.add_argument(
+        "--latency",
+        type=_latency,
+        metavar="SECONDS",
+        help="delay every answer by this many seconds (0.1), or by a random time in a "
+        "range (0.05-0.3), as a real provider takes time to answer (default: none)",
     )
     sandbox.add_argument(
         "--webhook-url",

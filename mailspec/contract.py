@@ -124,6 +124,11 @@ class MailProvider(Protocol):
         recipient: str | None = None,
     ) -> list[DeliveryStatus]: ...
 
+    def ensure_pool_size(self, size: int) -> None:
+        """Keep enough connections for ``size`` threads sending at once, so that none is
+        closed after its answer only to be opened again for the next; no I/O."""
+        ...
+
 
 class Sender:
     """``send()`` as every provider implementation has it: :meth:`check`, then
@@ -139,3 +144,7 @@ class Sender:
 
     def deliver(self, message: Message) -> SendResult:
         raise NotImplementedError
+
+    def ensure_pool_size(self, size: int) -> None:
+        """Nothing to size by default: an implementation without a pool of connections
+        (an SMTP session per send) has none to grow."""

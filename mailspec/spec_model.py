@@ -136,6 +136,7 @@ RESERVED_OPERATION_NAMES = frozenset(
         "execute",
         "encode",
         "values_of",
+        "ensure_pool_size",
     }
 )
 

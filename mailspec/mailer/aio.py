@@ -22,7 +22,7 @@ import contextvars
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -36,6 +36,7 @@ from ..runtime.client import BaseClient
 from ..runtime.transport import Answer, Transport, through
 from . import bridge
 from .breaker import Breaker
+from .bulk import Outcome, Progress, workers
 from .core import Mailer, MailProvider
 from .ledger import Ledger
 from .store import StateStore
@@ -46,9 +47,7 @@ log = logging.getLogger("mailspec.mailer")
 
 T = TypeVar("T")
 
-Outcome = SendResult | Exception  # what send_many gives for each message
-
-DEFAULT_CONCURRENCY = 10
+DEFAULT_CONCURRENCY = 8  # as Mailer.send_many
 
 
 class AsyncMailer:
@@ -188,40 +187,41 @@ class AsyncMailer:
 
     async def send_many(
         self,
-        messages: Sequence[Message],
+        messages: Iterable[Message],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
-        on_progress: Callable[[int, int], None] | None = None,
+        on_progress: Progress | None = None,
     ) -> list[Outcome]:
-        """One outcome per message, in order: its :class:`~mailspec.SendResult`, or the
-        exception its send raised (one failure never stops the others). At most
-        ``concurrency`` sends are under way at a time, each under the providers' rate
-        limits as :meth:`send` is. ``on_progress(done, total)`` is called as each
-        message ends (an exception it raises is logged and ignored, as
-        ``on_attempt``'s). Cancelling the call cancels the sends under way; those
-        already written are recorded as ambiguous, as :meth:`send` says."""
-        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
-            raise ValidationError("must be a whole number, at least 1", field="concurrency")
-        messages = list(messages)
-        outcomes: list[Outcome | None] = [None] * len(messages)
-        queued = iter(range(len(messages)))  # shared: each index is taken by one worker
+        """:meth:`Mailer.send_many` on the loop: one outcome per message, in input
+        order, its :class:`~mailspec.SendResult` or the exception its send raised (one
+        failure never stops the others), ``concurrency`` sends under way at a time
+        (tasks, not threads), each under the providers' rate limits as :meth:`send`
+        is. ``on_progress(done, total, outcome)`` is called after each message (an
+        exception it raises is logged and ignored). Cancelling the call cancels the
+        sends under way (those already written are recorded as ambiguous, as
+        :meth:`send` says) and sends no more."""
+        batch = list(messages)
+        tasks = workers(concurrency, len(batch))  # a ValidationError before any send
+        outcomes: list[Outcome | None] = [None] * len(batch)
+        queued = iter(range(len(batch)))  # shared: each index is taken by one worker
         done = 0
 
         async def worker() -> None:
             nonlocal done
             for index in queued:
                 try:
-                    outcomes[index] = await self.send(messages[index])
-                except Exception as exc:
-                    outcomes[index] = exc
+                    outcome: Outcome = await self.send(batch[index])
+                except Exception as exc:  # this message's outcome, not the batch's
+                    outcome = exc
+                outcomes[index] = outcome
                 done += 1
                 if on_progress is not None:
-                    _progress(on_progress, done, len(messages))
+                    _progress(on_progress, done, len(batch), outcome)
 
         async with asyncio.TaskGroup() as group:
-            for _ in range(min(concurrency, len(messages))):
+            for _ in range(tasks):
                 group.create_task(worker())
-        return cast(list[Outcome], outcomes)  # every task set its own
+        return cast(list[Outcome], outcomes)  # every worker filled what it took
 
     async def aclose(self) -> None:
         """Close the idle connections this AsyncMailer keeps on the running loop."""
@@ -274,8 +274,8 @@ class _LoopIO:
         return bridge.wait(self._http.send(transport, method, url, headers, body, budget))
 
 
-def _progress(callback: Callable[[int, int], None], done: int, total: int) -> None:
+def _progress(callback: Progress, done: int, total: int, outcome: Outcome) -> None:
     try:
-        callback(done, total)
+        callback(done, total, outcome)
     except Exception:
         log.exception("the on_progress callback failed (ignored)")

@@ -45,7 +45,9 @@ Then provider by provider, in the strategy's order:
    past the deadline) or skips the provider (:class:`ProviderPaused`). The
    client-side token bucket likewise hands out a token, waits for one, or skips the
    provider (:class:`ClientRateLimited`), so the message goes out now through another
-   one instead of queueing behind a busy provider.
+   one instead of queueing behind a busy provider. A provider that may already hold
+   the message and deduplicates its key is waited for until the deadline instead: it
+   is the one place the message can be sent again without the risk of a second copy.
 4. **Send**, then by outcome:
 
    - accepted: return a :class:`~mailspec.SendResult` holding every attempt;
@@ -77,9 +79,9 @@ an :class:`~mailspec.AllProvidersFailed` holding every attempt (the exception as
 ``__cause__``), so that what may have gone out is never lost with the exception;
 an interruption that is not an error (Ctrl-C, an asyncio cancellation) goes on as it
 is, recorded first as an ambiguous attempt when it came after a request was written
-(:func:`mailspec.errors.mark_written`), so that the ledger keeps the key as
-maybe sent; likewise :meth:`Mailer.send_many` turns any failure after the first message into a
-:class:`SendManyFailed` holding the results of those sent.
+(:func:`mailspec.errors.mark_written`), so that the ledger keeps the key as maybe
+sent. :meth:`Mailer.send_many` returns each message's exception in its place among the
+results, so what went out is never lost with a failure either.
 
 The ``deadline`` bounds the whole send: no attempt starts and no sleep ends after it,
 and an HTTP request in flight ends by it too (each attempt runs
@@ -95,7 +97,7 @@ import logging
 import random as _random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -123,6 +125,7 @@ from ..errors import (
 from ..message import Message
 from ..results import Attempt, DeliveryStatus, SendResult
 from .breaker import Breaker, Gate, counts_as_failure
+from .bulk import Progress, send_all, workers
 from .claims import KeyClaim, new_key
 from .ledger import DEFAULT_RETENTION, Ledger
 from .limiter import Pause, TokenBucket
@@ -197,7 +200,11 @@ class UnresolvedSend(MailspecError):
 
 
 class SendManyFailed(AllProvidersFailed):
-    """``send_many`` stopped at message ``index``: ``results`` holds the results of the
+    """Deprecated: :meth:`Mailer.send_many` no longer raises it (it returns each
+    message's exception in that message's place and goes on with the others). Kept so
+    that code catching it still imports; nothing in mailspec raises it.
+
+    It meant: a batch stopped at message ``index``; ``results`` holds the results of the
     messages before it (which *were* sent — do not send them again), ``error`` (also
     ``cause`` and ``__cause__``) the failure, whatever its type, and ``attempts`` the
     failed message's attempts."""
@@ -593,25 +600,50 @@ class Mailer:
         empty = {field: type(getattr(message, field))() for field in unplaced}
         return msgspec.structs.replace(message, **empty), unplaced, None
 
-    def send_many(self, messages: Sequence[Message]) -> list[SendResult]:
-        """One result per message, in order, sent one after another from the calling
-        thread (for parallelism, share the Mailer between threads).
+    def send_many(
+        self,
+        messages: Iterable[Message],
+        *,
+        concurrency: int = 8,
+        on_progress: Progress | None = None,
+    ) -> list[SendResult | Exception]:
+        """Send every message, ``concurrency`` at a time, and return one outcome per
+        message in input order: its :class:`~mailspec.SendResult`, or the exception its
+        :meth:`send` raised (ValidationError, AllProvidersFailed, SendInProgress…, any
+        Exception), so one failure never stops the others. ``isinstance(outcome,
+        SendResult)`` tells them apart.
 
-        If a message fails, the ones before it were sent: the error is a
-        :class:`SendManyFailed` that carries their results, so a caller can resume at
-        ``error.index`` instead of sending them twice — whatever the failure, a
-        mailspec error or any other exception (kept as its ``cause``). A failure of
-        the very first message is raised as is.
+        Each message goes through :meth:`send` on a pool of ``concurrency`` threads
+        (``1``: one after another in the calling thread): strategy, retries, breakers,
+        rate limits, the ledger and idempotency keys hold as for a single send, shared
+        by the threads. A provider whose documented rate is below what the threads
+        send waits for tokens up to ``rate_limit_wait`` a message, then is skipped for
+        the next provider, as in :meth:`send`: raise ``rate_limit_wait`` (or lower
+        ``concurrency``) to queue behind its rate instead. Each provider keeps
+        ``concurrency`` keep-alive connections from now on, so the threads do not open
+        and close connections all the time. A message whose idempotency key comes twice
+        in a batch is sent once: the later one's outcome is the recorded result
+        (``replayed``), or SendInProgress while the first is under way.
+
+        ``on_progress(done, total, outcome)`` is called after each message, one call at
+        a time from the sending threads; an exception it raises is logged and ignored.
+        A KeyboardInterrupt (or another BaseException) stops the batch: messages not
+        started are not sent, those under way finish (and are recorded in the ledger),
+        and it is raised.
+
+        CloudMails' batch endpoint (``POST /send/batch``, up to 1,000 messages a
+        request) is not used: one request would carry many messages, so one failure or
+        ambiguous answer would span all of them, and the retries, failover, ledger
+        claims and idempotency keys, which are per message, would not map onto it.
+        Concurrent single sends keep each message's outcome its own; a provider's own
+        ``send_many`` sends a batch request where its API has one.
         """
-        results: list[SendResult] = []
-        for index, message in enumerate(messages):
-            try:
-                results.append(self.send(message))
-            except Exception as exc:
-                if not results:
-                    raise
-                raise SendManyFailed(index, results, exc) from exc
-        return results
+        batch = list(messages)
+        threads = workers(concurrency, len(batch))
+        if threads > 1:
+            for entry in self._entries:
+                entry.provider.ensure_pool_size(threads)
+        return send_all(self.send, batch, threads, on_progress)
 
     def _try(
         self,
@@ -637,14 +669,21 @@ class Mailer:
                 error = CircuitOpen(key, until)
                 self._record(attempts, Attempt(key, "skipped", 0.0, error))
                 return unresolved
-            paused = self._wait_out_pause(entry, deadline)
+            # a provider that may hold the message and deduplicates it is the one safe
+            # place to send it again: wait for it until the deadline, not give up ambiguous
+            patience = (
+                deadline - now
+                if may_hold and self._dedupes(entry, claim.first_at)
+                else self.rate_limit_wait
+            )
+            paused = self._wait_out_pause(entry, deadline, patience)
             if paused is not None:
                 self._release(entry, gate)
                 self._record(attempts, Attempt(key, "skipped", 0.0, paused))
                 return unresolved
             now = self._clock()
             if entry.bucket is not None:
-                wait = entry.bucket.reserve(now, min(self.rate_limit_wait, deadline - now))
+                wait = entry.bucket.reserve(now, min(patience, deadline - now))
                 if wait is None:
                     self._release(entry, gate)
                     limited = ClientRateLimited(key, entry.bucket.rate * 60)
@@ -732,13 +771,15 @@ class Mailer:
             self._record(attempts, Attempt(entry.key, "failed", self._clock() - started, exc))
             return SendResult(provider=entry.key, message_ids=[])
 
-    def _wait_out_pause(self, entry: _Entry, deadline: float) -> ProviderPaused | None:
-        """Sleep through the provider's pause when it ends within ``rate_limit_wait``
+    def _wait_out_pause(
+        self, entry: _Entry, deadline: float, patience: float
+    ) -> ProviderPaused | None:
+        """Sleep through the provider's pause when it ends within ``patience`` seconds
         (in all, and before the deadline): None, go ahead. Otherwise the marker for a
         skipped attempt, so the message goes out now through another provider instead
         of queueing behind one that asked us to slow down. A pause another sender
         extends meanwhile is waited for too, within the same budget."""
-        budget = min(self.rate_limit_wait, deadline - self._clock())
+        budget = min(patience, deadline - self._clock())
         while True:
             now = self._clock()
             remaining = entry.pause.remaining(now)

@@ -138,6 +138,11 @@ class BaseClient:
     def close(self) -> None:
         self._transport.close()
 
+    def ensure_pool_size(self, size: int) -> None:
+        """Keep at least ``size`` keep-alive connections per server, for that many
+        threads sending through this client at once (see :class:`~.transport.Transport`)."""
+        self._transport.ensure_pool_size(size)
+
     def prepare(self, operation: str, values: Mapping[str, Any]) -> Call:
         """Check ``values`` (parameter name → value, None where not given) against the
         operation's spec, and that the client holds the credentials the operation

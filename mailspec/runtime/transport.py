@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+import threading
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -28,13 +29,23 @@ from ..errors import MailspecError, TransportError, ValidationError
 from . import logfilter
 from .bounds import AnswerBody, Budget, OutOfTime, answer_cap, too_large
 
-__all__ = ["IO", "Answer", "NotWritten", "Transport", "check_base_url", "is_loopback", "through"]
+__all__ = [
+    "DEFAULT_POOL_SIZE",
+    "IO",
+    "Answer",
+    "NotWritten",
+    "Transport",
+    "check_base_url",
+    "is_loopback",
+    "through",
+]
 
 log = logging.getLogger("mailspec.http")
 
 _HEADERS = {"User-Agent": "mailspec", "Accept": "application/json"}
 _MAX_ROUTES = 64  # URLs per transport whose pool and request target are remembered
 _CHUNK = 64 << 10  # how much of an answer of unknown length is read at a time
+DEFAULT_POOL_SIZE = 10  # idle keep-alive connections kept per server, as urllib3's default
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,13 @@ class Transport:
     without one). Either way the whole request also ends by the Mailer's deadline
     (:mod:`mailspec.deadline`). ``max_answer_bytes`` caps every answer's size (default:
     :func:`.bounds.answer_cap`'s, by method).
+
+    ``pool_size`` is how many keep-alive connections to one server are kept for reuse
+    (default :data:`DEFAULT_POOL_SIZE`). More threads than that sending at once each
+    open a connection of their own, and those past the size are closed after their
+    answer (urllib3 logs "Connection pool is full, discarding connection"), so a send
+    from many threads pays a fresh connect again and again: :meth:`ensure_pool_size`
+    grows the pools to the number of threads before they start.
     """
 
     def __init__(
@@ -130,6 +148,7 @@ class Transport:
         timeout: float | urllib3.Timeout,
         ca_certs: str | None = None,
         max_answer_bytes: int | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
         logfilter.install()  # urllib3's DEBUG records may show URLs, query strings included
         self.provider = provider
@@ -145,15 +164,38 @@ class Transport:
         self.connect_timeout = urllib3.Timeout.resolve_default_timeout(timeout._connect)
         self.read_timeout = urllib3.Timeout.resolve_default_timeout(timeout._read)
         self.max_answer_bytes = max_answer_bytes
+        self._pool_size = _pool_size(pool_size, provider)
+        self._pool_lock = threading.Lock()
         self._pool = urllib3.PoolManager(
             num_pools=4,
-            maxsize=10,
+            maxsize=self._pool_size,
             block=False,
             timeout=timeout,
             cert_reqs="CERT_REQUIRED",
             ca_certs=ca_certs,
         )
         self._routes: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
+
+    @property
+    def pool_size(self) -> int:
+        """How many idle connections to one server are kept for reuse."""
+        return self._pool_size
+
+    def ensure_pool_size(self, size: int) -> None:
+        """Keep at least ``size`` connections per server from now on (never fewer than
+        before): the pools open already grow in place, keeping their connections, and
+        those opened later start at that size. Safe while other threads send."""
+        size = _pool_size(size, self.provider)
+        with self._pool_lock:
+            if size <= self._pool_size:
+                return
+            self._pool_size = size
+            self._pool.connection_pool_kw["maxsize"] = size  # pools made from now on
+            # keys() is the container's copy under its lock; it cannot be iterated itself
+            for key in self._pool.pools.keys():  # noqa: SIM118
+                pool = self._pool.pools.get(key)
+                if pool is not None:
+                    _grow(pool, size)
 
     def start(self) -> Budget:
         """The time budget of one request, starting now: pass it to :meth:`warm` and
@@ -334,6 +376,33 @@ class Transport:
     def close(self) -> None:
         self._routes.clear()
         self._pool.clear()
+
+
+def _pool_size(size: object, provider: str) -> int:
+    if isinstance(size, int) and not isinstance(size, bool) and size >= 1:
+        return size
+    raise ValidationError(
+        f"expected a whole number of connections, 1 or more, got {size!r}",
+        field="pool_size",
+        provider=provider,
+    )
+
+
+def _grow(pool: urllib3.HTTPConnectionPool, size: int) -> None:
+    """Let ``pool`` keep ``size`` idle connections. urllib3 sizes a pool once, as a queue
+    of ``maxsize`` slots (None: a connection not opened yet); the queue is raised under
+    its own lock, and the new empty slots go to the bottom, below the connections kept,
+    so that the next request still takes an open one (the queue is last in, first out)."""
+    queue = pool.pool
+    if queue is None:  # closed meanwhile: its replacement is made at the new size
+        return
+    with queue.mutex:
+        extra = size - queue.maxsize
+        if extra <= 0:
+            return
+        queue.maxsize = size
+        queue.queue[0:0] = [None] * extra
+        queue.not_full.notify_all()
 
 
 class NotWritten(Exception):

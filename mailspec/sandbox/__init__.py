@@ -16,13 +16,24 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from .emulator import Accepted, Outcome
 from .faults import Fault, FaultPlan
+from .latency import Latency, LatencySetting, parse_latency
 from .server import SandboxServer
 
-__all__ = ["Accepted", "Fault", "FaultPlan", "Outcome", "Sandbox", "SandboxServer"]
+__all__ = [
+    "Accepted",
+    "Fault",
+    "FaultPlan",
+    "Latency",
+    "Outcome",
+    "Sandbox",
+    "SandboxServer",
+    "parse_latency",
+]
 
 
 class Sandbox:
-    """Several sandbox servers started and stopped together; index by provider name."""
+    """Several sandbox servers started and stopped together; index by provider name.
+    ``latency`` and ``latency_seed`` go to every server (see :class:`SandboxServer`)."""
 
     def __init__(
         self,
@@ -31,6 +42,8 @@ class Sandbox:
         ports: Mapping[str, int] | None = None,
         slow_seconds: float = 2.0,
         numbers_as_strings: bool = False,
+        latency: LatencySetting = None,
+        latency_seed: int = 0,
     ) -> None:
         from ..registry import available
 
@@ -42,6 +55,8 @@ class Sandbox:
                 port=ports.get(n, 0),
                 slow_seconds=slow_seconds,
                 numbers_as_strings=numbers_as_strings,
+                latency=latency,
+                latency_seed=latency_seed,
             )
             for n in names
         }

@@ -15,6 +15,7 @@ from ..errors import ValidationError
 from ..vocabulary import DeliveryState, ErrorCategory
 from .emulator import Accepted, Answer, Emulator, Outcome
 from .faults import Fault, FaultPlan
+from .latency import Latency, LatencySetting
 from .poster import WebhookPoster
 
 __all__ = ["SandboxServer"]
@@ -23,6 +24,9 @@ __all__ = ["SandboxServer"]
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # a handler sleeping through a SLOW fault must not hold up stop()
+    # the listen backlog: many clients connecting at once (a bulk send's threads) wait
+    # to be accepted instead of having their connects dropped and retried a second later
+    request_queue_size = 256
     sandbox: SandboxServer
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
@@ -87,6 +91,13 @@ class SandboxServer:
     ``base_url`` and ``credentials`` are what a client needs (``provider()`` builds
     one); ``accepted`` lists what it accepted, one entry per recipient; ``faults``
     injects failures; ``set_outcome`` decides what ``status()`` will report.
+
+    ``latency`` delays every answer, as a real provider takes time to answer:
+    ``0.1`` seconds each, or ``(0.05, 0.3)`` for a random time in that range, drawn
+    from ``random.Random(latency_seed)``; ``server.latency = Latency(...)`` changes it
+    while running. Each connection has
+    a thread of its own, so many requests at once each wait their latency side by
+    side, not one after another.
     """
 
     def __init__(
@@ -96,6 +107,8 @@ class SandboxServer:
         port: int = 0,
         slow_seconds: float = 2.0,
         numbers_as_strings: bool = False,
+        latency: LatencySetting = None,
+        latency_seed: int = 0,
     ) -> None:
         from ..registry import spec
 
@@ -118,6 +131,7 @@ class SandboxServer:
         self.emulator.numbers_as_strings = numbers_as_strings
         self.faults = FaultPlan()
         self.slow_seconds = slow_seconds
+        self.latency = Latency(latency, seed=latency_seed)
         self.requests = 0
         self._count_lock = threading.Lock()
         self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
@@ -267,6 +281,9 @@ class SandboxServer:
         else:
             headers = {k: v for k, v in handler.headers.items()}
             answer = self.emulator.handle(handler.command, handler.path, headers, body)
+        delay = self.latency.next()
+        if delay > 0:  # the provider's time to answer (the message is accepted meanwhile)
+            time.sleep(delay)
         if fault is Fault.DROP_AFTER:
             return _drop(handler)
         if fault is Fault.GARBAGE:

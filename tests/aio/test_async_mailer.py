@@ -196,12 +196,12 @@ def test_send_many_keeps_order_and_isolates_failures(sandbox: Sandbox) -> None:
     messages = [message(i) for i in range(30)]
     messages[7] = Message(from_email="not an address", to=["a@example.org"], html="<p>x</p>")
     messages[19] = message(19, idempotency_key="taken")
-    progress: list[tuple[int, int]] = []
+    progress: list[tuple[int, int, Any]] = []
 
     async def many() -> list[Any]:
         await mailer.send(message(99, idempotency_key="taken"))  # a replay, not a failure
         return await mailer.send_many(
-            messages, concurrency=8, on_progress=lambda d, t: progress.append((d, t))
+            messages, concurrency=8, on_progress=lambda d, t, o: progress.append((d, t, o))
         )
 
     outcomes = run(many())
@@ -213,7 +213,8 @@ def test_send_many_keeps_order_and_isolates_failures(sandbox: Sandbox) -> None:
         if i not in (7, 19):
             assert isinstance(outcome, SendResult)
             assert by_id[outcome.message_ids[0]] == f"user{i}@example.org"  # in input order
-    assert progress[-1] == (30, 30) and len(progress) == 30
+    assert [(d, t) for d, t, _ in progress] == [(d, 30) for d in range(1, 31)]
+    assert sorted(map(id, outcomes)) == sorted(id(o) for _, _, o in progress)
 
 
 def test_send_many_one_ambiguous_send_does_not_stop_the_others(sandbox: Sandbox) -> None:

@@ -53,6 +53,13 @@ def test_only_post_is_answered(providers) -> None:
     assert Client().get("/hooks/sendcloud/").status_code == 405
 
 
+def test_a_body_over_max_body_is_refused_before_it_is_parsed(providers, received) -> None:
+    answer = Client().post("/hooks/sendcloud-small/", signed_sendcloud_event(), content_type=FORM)
+    assert answer.status_code == 413
+    assert answer.json() == {"error": "content too large"}
+    assert received == []
+
+
 def test_a_failing_receiver_answers_500_and_the_retry_is_accepted(providers, received) -> None:
     def broken(**_: object) -> None:
         raise RuntimeError("the database is down")

@@ -14,8 +14,9 @@ from mailer_support import FakeClock
 
 import mailspec
 from mailspec import AllProvidersFailed, Mailer, Message, SendInProgress, ValidationError
-from mailspec.mailer import ClaimStatus
+from mailspec.mailer import ClaimStatus, TokenBucket
 from mailspec.sandbox import Fault, Sandbox
+from mailspec.stores import MemoryStore
 
 NAMES = ["aurorasendcloud", "sendcloud", "cloudmails"]
 
@@ -140,6 +141,29 @@ def test_a_dead_senders_key_is_resent_where_the_provider_deduplicates(sandbox, c
     assert sandbox["cloudmails"].requests == 0
     recorded = m.ledger.lookup(key)
     assert recorded is not None and type(recorded).__name__ == "Recorded"
+
+
+def test_a_suspect_that_deduplicates_is_waited_for_when_its_rate_is_used_up(sandbox, clock) -> None:
+    """The dead sender's provider is AuroraSendCloud, and other senders on the same store
+    have just used up its client-side rate: the next send waits for a token (past
+    ``rate_limit_wait``, within the deadline) and resolves the key there, instead of
+    giving up ambiguous."""
+    key = "dead-sender-rate"
+    sandbox["aurorasendcloud"].provider().send(message(key))
+    store = MemoryStore(clock=clock)
+    m = mailer(sandbox, clock, ["aurorasendcloud", "sendcloud"], store=store, rate_limit_wait=0)
+    m.ledger.claim(key, "dead", 30.0, clock())
+    m.ledger.note(key, "dead", "aurorasendcloud", 30.0, clock())
+    clock.advance(60)
+    bucket = TokenBucket(store, "aurorasendcloud", rate_per_minute=3000)
+    while bucket.reserve(clock(), 0.0) == 0.0:  # the account's tokens, used up elsewhere
+        pass
+    before = clock()
+    result = m.send(message(key))
+    assert result.provider == "aurorasendcloud"
+    assert [a.outcome for a in result.attempts] == ["accepted"]
+    assert 0 < clock() - before < 1  # a token's wait at 50 a second, not the deadline
+    assert held(sandbox) == {"aurorasendcloud": 1, "sendcloud": 0, "cloudmails": 0}
 
 
 def test_a_dead_senders_key_at_a_provider_that_cannot_be_asked_stops(sandbox, clock) -> None:

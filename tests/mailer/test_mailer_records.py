@@ -1,7 +1,6 @@
 """Whatever stops a send after its first request went out, what did go out is recorded:
-a PartialDeliveryError (copies of one message) or a SendManyFailed (messages of a
-batch), with the original exception as ``cause`` and ``__cause__`` — mailspec's own
-errors and any other exception alike. Real sandbox servers count what they accepted.
+a PartialDeliveryError (copies of one message), with the original exception as
+``cause`` and ``__cause__`` — mailspec's own errors and any other exception alike. Real sandbox servers count what they accepted.
 
 Text that cannot be encoded (a lone surrogate) is refused before any request of its
 message; a failure inside a later request is a provider style's step that raises.
@@ -17,7 +16,6 @@ from mailer_support import FakeClock
 import mailspec
 from mailspec import AllProvidersFailed, Mailer, Message, PartialDeliveryError, ValidationError
 from mailspec.adapters.base import Step
-from mailspec.mailer import SendManyFailed
 from mailspec.sandbox import Fault, Sandbox
 
 UNENCODABLE = "\ud800"
@@ -51,22 +49,15 @@ def _template(bad_for: str | None = None) -> Message:
     )
 
 
-def test_send_many_keeps_the_results_sent_before_a_message_that_cannot_be_encoded(sandbox, clock):
+def test_send_many_a_message_that_cannot_be_encoded_fails_alone(sandbox, clock):
     ok = _html("<p>fine</p>")
-    with pytest.raises(SendManyFailed) as info:
-        _mailer(sandbox, clock, "sendcloud").send_many([ok, ok, _html(f"<p>{UNENCODABLE}</p>")])
-    error = info.value
-    assert (error.index, len(error.results)) == (2, 2)
-    assert [r.provider for r in error.results] == ["sendcloud", "sendcloud"]
-    assert isinstance(error.cause, ValidationError) and error.cause.field == "html"
-    assert error.__cause__ is error.cause is error.error
-    assert len(sandbox["sendcloud"].accepted) == 2  # the two results are what went out
-
-
-def test_send_many_raises_a_failure_of_the_first_message_as_it_is(sandbox, clock):
-    with pytest.raises(ValidationError):
-        _mailer(sandbox, clock, "sendcloud").send_many([_html(f"<p>{UNENCODABLE}</p>")])
-    assert sandbox["sendcloud"].accepted == []
+    outcomes = _mailer(sandbox, clock, "sendcloud").send_many(
+        [ok, ok, _html(f"<p>{UNENCODABLE}</p>"), ok], concurrency=1
+    )
+    assert [type(o).__name__ for o in outcomes[:2] + outcomes[3:]] == ["SendResult"] * 3
+    failed = outcomes[2]
+    assert isinstance(failed, ValidationError) and failed.field == "html"
+    assert len(sandbox["sendcloud"].accepted) == 3  # the three results are what went out
 
 
 def test_a_copy_that_cannot_be_encoded_is_refused_before_any_copy_goes_out(sandbox):

@@ -32,7 +32,6 @@ from mailspec import (
     TransportError,
     ValidationError,
 )
-from mailspec.mailer import SendManyFailed
 
 
 def outcomes(attempts: Any) -> list[tuple[str, str, str | None]]:
@@ -444,30 +443,39 @@ def test_no_attempt_starts_after_the_deadline(servers, clock) -> None:
 
 def test_send_many_returns_one_result_per_message_in_order(servers, fast) -> None:
     (a,) = servers(1)
-    results = Mailer([a.provider()], **fast).send_many([make_message(f"m{i}") for i in range(4)])
+    results = Mailer([a.provider()], **fast).send_many(
+        [make_message(f"m{i}") for i in range(4)], concurrency=1
+    )
     assert all(isinstance(r, SendResult) for r in results)
     assert [r.message_ids for r in results] == [[f"srv0-{i}"] for i in range(1, 5)]
     assert a.subjects() == ["m0", "m1", "m2", "m3"]
 
 
-def test_send_many_failure_keeps_what_was_sent(servers, fast) -> None:
+def test_send_many_failure_takes_its_place_and_the_rest_are_sent(servers, fast) -> None:
     (a,) = servers(1)
     a.queue(OK, OK, AUTH_FAILED)
-    with pytest.raises(SendManyFailed) as caught:
-        Mailer([a.provider()], **fast).send_many([make_message(f"m{i}") for i in range(4)])
-    error = caught.value
-    assert isinstance(error, AllProvidersFailed)
-    assert error.index == 2 and [r.message_ids for r in error.results] == [["srv0-1"], ["srv0-2"]]
-    assert isinstance(error.error, AllProvidersFailed)
-    assert outcomes(error.attempts) == [("aurorasendcloud", "failed", "AuthenticationError")]
-    assert len(a.received) == 3  # message 3 was never sent
+    outcomes_ = Mailer([a.provider()], **fast).send_many(
+        [make_message(f"m{i}") for i in range(4)], concurrency=1
+    )
+    assert [type(o).__name__ for o in outcomes_] == [
+        "SendResult",
+        "SendResult",
+        "AllProvidersFailed",
+        "SendResult",
+    ]
+    failed = outcomes_[2]
+    assert isinstance(failed, AllProvidersFailed)
+    assert outcomes(failed.attempts) == [("aurorasendcloud", "failed", "AuthenticationError")]
+    assert a.subjects() == ["m0", "m1", "m3"]  # the message after the failure went too
 
 
-def test_send_many_first_failure_is_raised_as_is(servers, fast) -> None:
+def test_send_many_an_invalid_first_message_is_its_outcome(servers, fast) -> None:
     (a,) = servers(1)
-    with pytest.raises(ValidationError):
-        Mailer([a.provider()], **fast).send_many([make_message(to=["bad"]), make_message()])
-    assert a.received == []
+    first, second = Mailer([a.provider()], **fast).send_many(
+        [make_message(to=["bad"]), make_message("m1")], concurrency=1
+    )
+    assert isinstance(first, ValidationError) and first.field == "to"
+    assert isinstance(second, SendResult) and a.subjects() == ["m1"]
 
 
 def test_a_duplicate_request_answer_to_a_resent_key_counts_as_accepted(servers, fast) -> None:

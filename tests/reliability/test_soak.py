@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root
 
 import benchmarks.soak as soak_engine
 from benchmarks.soak import run_soak
+from mailspec.sandbox import Fault
 
 MESSAGES = 2000
 
@@ -31,14 +32,7 @@ def test_chaos_soak_reconciles(policy, capsys) -> None:
     # the chaos did happen, and was survived: each kind of fault was injected, some
     # sends were retried and some failed over, and most messages got through
     injected = {f for per in report.faults.values() for f, n in per.items() if n}
-    assert injected == {
-        "rate_limit",
-        "server_error",
-        "slow",
-        "drop_before",
-        "drop_after",
-        "garbage",
-    }
+    assert injected == {fault.value for fault in Fault}
     assert report.retried > 0 and report.failed_over > 0 and report.ambiguous_attempts > 0
     assert report.sent >= MESSAGES * 0.9
     if policy == "stop":
