@@ -223,6 +223,27 @@ def test_a_kept_connection_is_reused(server: RawServer) -> None:
     assert server.requests == 3 and server.connections == 1
 
 
+def answer_then_hang_up_idle(conn: socket.socket) -> None:
+    conn.sendall(answer(OK))  # keep-alive, as far as the client knows
+    time.sleep(0.1)
+    conn.shutdown(socket.SHUT_RDWR)  # the server's idle timeout
+
+
+@pytest.mark.parametrize("server", [answer_then_hang_up_idle], indirect=True)
+def test_a_connection_the_server_closed_while_idle_is_not_reused(server: RawServer) -> None:
+    provider = mailspec.provider("cloudmails", api_key="k", base_url=server.url, timeout=2)
+
+    async def apart() -> list[SendResult]:
+        mailer = AsyncMailer([provider], rate_limit=False)
+        first = await mailer.send(message())
+        await asyncio.sleep(0.4)  # the server has closed the connection by now
+        return [first, await mailer.send(message())]
+
+    results = asyncio.run(apart())
+    assert [len(r.attempts) for r in results] == [1, 1]  # no failed attempt in between
+    assert server.connections == 2 and server.requests == 2
+
+
 def test_a_refused_connection_is_not_ambiguous() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
