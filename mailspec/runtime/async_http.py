@@ -162,10 +162,15 @@ class AsyncHTTP:
         conn = await pool.take(transport, budget)
         written = reuse = False
         try:
+            data = None
             try:
                 data = _request(conn.state, method, target, pool, headers, body)
             except (h11.LocalProtocolError, ValueError, TypeError):
-                raise NotWritten from None  # the value may be a credential: not chained
+                pass  # a header value that cannot be sent (a control or non-Latin-1 character)
+            if data is None:
+                # raised outside the handler, so that nothing chains to the refused error:
+                # its message echoes the value, which may be a credential
+                raise NotWritten
             write_timeout = budget.wait(transport.connect_timeout)  # as the sync transport
             written = True
             conn.writer.write(data)

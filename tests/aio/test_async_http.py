@@ -104,7 +104,8 @@ def message() -> Message:
 def send(via: str, url: str, **provider_options: Any) -> tuple[Any, ...]:
     """One attempt through the chosen Mailer: what it came to."""
     provider_options.setdefault("timeout", 0.5)
-    provider = mailspec.provider("cloudmails", api_key="k", base_url=url, **provider_options)
+    provider_options.setdefault("api_key", "k")
+    provider = mailspec.provider("cloudmails", base_url=url, **provider_options)
     options: dict[str, Any] = {"max_attempts": 1, "rate_limit": False}
     try:
         if via == "sync":
@@ -249,3 +250,23 @@ def test_a_refused_connection_is_not_ambiguous() -> None:
         sock.bind(("127.0.0.1", 0))
         outcome = both(f"http://127.0.0.1:{sock.getsockname()[1]}/v1")
     assert outcome[1:3] == ("TransportError", False) and "could not connect" in outcome[3]
+
+
+@pytest.mark.parametrize("server", [reply(answer(OK))], indirect=True)
+def test_a_header_value_that_cannot_be_sent_is_refused_before_writing(server: RawServer) -> None:
+    """A key HTTP cannot carry (not Latin-1) in the Authorization header: refused
+    before a byte goes out, not ambiguously, by both, and the error chains to nothing
+    that could echo the key."""
+    key = "ключ-secret"
+    outcome = both(server.url, api_key=key)
+    assert outcome[1:3] == ("TransportError", False) and "cannot be sent" in outcome[3]
+    provider = mailspec.provider("cloudmails", api_key=key, base_url=server.url, timeout=2)
+    with pytest.raises(AllProvidersFailed) as caught:
+        asyncio.run(AsyncMailer([provider], max_attempts=1).send(message()))
+    chain: list[BaseException] = []
+    error: BaseException | None = caught.value.attempts[0].error
+    while error is not None:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    assert chain and all(key not in str(e) and "ключ" not in str(e) for e in chain)
+    assert server.requests == 0
