@@ -18,6 +18,7 @@ the message) and raised on, unchanged otherwise: asyncio's ``timeout()`` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import weakref
 import zlib
@@ -163,10 +164,9 @@ class AsyncHTTP:
         written = reuse = False
         try:
             data = None
-            try:
+            # a header value that cannot be sent (a control or non-Latin-1 character)
+            with contextlib.suppress(h11.LocalProtocolError, ValueError, TypeError):
                 data = _request(conn.state, method, target, pool, headers, body)
-            except (h11.LocalProtocolError, ValueError, TypeError):
-                pass  # a header value that cannot be sent (a control or non-Latin-1 character)
             if data is None:
                 # raised outside the handler, so that nothing chains to the refused error:
                 # its message echoes the value, which may be a credential
