@@ -785,9 +785,10 @@ CASES = (
     "codegen",
     "codegen_scale",
     "memory",
+    "async",
 )
 # the cases that send to the local nginx; the others run without starting it
-_NEEDS_NGINX = frozenset({"send", "failover", "ledger", "memory"})
+_NEEDS_NGINX = frozenset({"send", "failover", "ledger", "memory", "async"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -804,6 +805,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     from contextlib import ExitStack
 
+    from .async_case import case_async
     from .bulk import case_bulk
     from .codegen_scale import case_codegen_scale
     from .server import Nginx
@@ -828,6 +830,9 @@ def main(argv: list[str] | None = None) -> int:
             "codegen": lambda: case_codegen(report, 3 if q else 10),
             "codegen_scale": lambda: case_codegen_scale(report, 3 if q else 10),
             "memory": lambda: case_memory(report, base, 20_000 if q else 100_000, 120.0),
+            "async": lambda: case_async(
+                report, base, rounds=20 if q else 60, batch=20 if q else 30, bursts=3 if q else 9
+            ),
         }
         for case in only:
             print(f"running {case} ...", flush=True)

@@ -100,6 +100,21 @@ def soak_message(i: int) -> Message:
     )
 
 
+def soak_options(on_ambiguous: Literal["stop", "failover"], rate_limit: bool) -> dict[str, Any]:
+    """The Mailer options of a soak: quick retries, breakers that open and close."""
+    return {
+        "on_ambiguous": on_ambiguous,
+        "max_attempts": 3,
+        "deadline": 10.0,
+        "backoff": 0.002,
+        "backoff_max": 0.02,
+        "breaker_threshold": 5,
+        "breaker_cooldown": 0.05,
+        "rate_limit": rate_limit,
+        "rate_limit_wait": 0.005,
+    }
+
+
 def run_soak(
     messages: int = 2000,
     *,
@@ -122,15 +137,7 @@ def run_soak(
             server.faults.randomly(rates if rates is not None else DEFAULT_RATES, seed=seed + n)
         mailer = Mailer(
             [server.provider(timeout=timeout) for server in sandbox],
-            on_ambiguous=on_ambiguous,
-            max_attempts=3,
-            deadline=10.0,
-            backoff=0.002,
-            backoff_max=0.02,
-            breaker_threshold=5,
-            breaker_cooldown=0.05,
-            rate_limit=rate_limit,
-            rate_limit_wait=0.005,
+            **soak_options(on_ambiguous, rate_limit),
         )
 
         def worker() -> None:

@@ -42,6 +42,7 @@ from .vocabulary import BounceReason, DeliveryState, ErrorCategory, EventType
 
 if TYPE_CHECKING:
     from . import webhooks
+    from .mailer.aio import AsyncMailer
 
 __version__ = "0.1.0"
 
@@ -50,6 +51,7 @@ logging.getLogger("mailspec").addHandler(logging.NullHandler())
 
 __all__ = [
     "AllProvidersFailed",
+    "AsyncMailer",
     "Attachment",
     "Attempt",
     "AuthenticationError",
@@ -98,7 +100,16 @@ __all__ = [
 if not TYPE_CHECKING:  # for mypy, `webhooks` is the module imported above
 
     def __getattr__(name: str) -> object:
-        """``mailspec.webhooks`` imported on first use, so ``import mailspec`` stays cheap."""
+        """``mailspec.webhooks`` and ``mailspec.AsyncMailer`` imported on first use, so
+        ``import mailspec`` stays cheap (and needs no ``mailspec[async]``)."""
         if name == "webhooks":
             return importlib.import_module(".webhooks", __name__)
+        if name == "AsyncMailer":
+            try:
+                module = importlib.import_module(".mailer.aio", __name__)
+            except ModuleNotFoundError as exc:  # greenlet or h11 not installed
+                raise ImportError(
+                    f"mailspec.AsyncMailer needs {exc.name}: pip install 'mailspec[async]'"
+                ) from exc
+            return module.AsyncMailer
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -40,6 +40,8 @@ __all__ = [
     "WebhookPayloadError",
     "WebhookVerificationError",
     "error_class_for",
+    "mark_written",
+    "written_to",
 ]
 
 
@@ -183,6 +185,24 @@ class TransportError(MailspecError):
             f"{provider}: {message}"
             + (" (the request may have been received)" if ambiguous else "")
         )
+
+
+def mark_written(interruption: BaseException, provider: str) -> None:
+    """Mark an interruption that is not an error (an asyncio cancellation), raised once
+    a request to ``provider`` was written: the provider may have the message. The
+    exception itself goes on unchanged (asyncio tells a cancellation by its exact
+    class); a Mailer reads the mark with :func:`written_to`, records the attempt as an
+    ambiguous :class:`TransportError` and keeps the key in its ledger as maybe sent."""
+    setattr(interruption, _WRITTEN, provider)
+
+
+def written_to(interruption: BaseException) -> str | None:
+    """The provider :func:`mark_written` named on ``interruption``, or None."""
+    provider = getattr(interruption, _WRITTEN, None)
+    return provider if isinstance(provider, str) else None
+
+
+_WRITTEN = "_mailspec_written_to"
 
 
 class PartialDeliveryError(MailspecError):

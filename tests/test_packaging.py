@@ -94,6 +94,8 @@ HEAVY = (
     "yaml",
     "opentelemetry",
     "jinja2",
+    "greenlet",
+    "h11",
 )
 
 

@@ -76,8 +76,11 @@ attempt. Nothing but :class:`~mailspec.MailspecError` subclasses escapes ``send(
 except errors raised by the providers' own code for bugs (those are not swallowed)
 before any request for the message was made. Once one was made, any exception becomes
 an :class:`~mailspec.AllProvidersFailed` holding every attempt (the exception as its
-``__cause__``), so that what may have gone out is never lost with the exception.
-:meth:`Mailer.send_many` returns each message's exception in its place among the
+``__cause__``), so that what may have gone out is never lost with the exception;
+an interruption that is not an error (Ctrl-C, an asyncio cancellation) goes on as it
+is, recorded first as an ambiguous attempt when it came after a request was written
+(:func:`mailspec.errors.mark_written`), so that the ledger keeps the key as maybe
+sent. :meth:`Mailer.send_many` returns each message's exception in its place among the
 results, so what went out is never lost with a failure either.
 
 The ``deadline`` bounds the whole send: no attempt starts and no sleep ends after it,
@@ -114,8 +117,10 @@ from ..errors import (
     PartialDeliveryError,
     RateLimitError,
     StoreError,
+    TransportError,
     UnsupportedOperation,
     ValidationError,
+    written_to,
 )
 from ..message import Message
 from ..results import Attempt, DeliveryStatus, SendResult
@@ -477,8 +482,10 @@ class Mailer:
             if isinstance(exc, AllProvidersFailed):
                 exc.idempotency_key = key
                 raise
-            if isinstance(exc, MailspecError | KeyboardInterrupt | SystemExit) or not _requested(
-                attempts
+            if (
+                isinstance(exc, MailspecError)
+                or not isinstance(exc, Exception)  # an interruption (Ctrl-C, a cancellation)
+                or not _requested(attempts)
             ):
                 raise  # nothing went out (a store failing first, a bug of ours), as it is
             failure = AllProvidersFailed(
@@ -718,8 +725,17 @@ class Mailer:
                 if self._clock() >= deadline:  # the sleep overran
                     return _Outcome.DEADLINE
                 continue
-            except BaseException:  # not ours: it tested nothing, so free a probe
+            except BaseException as exc:  # not ours: it tested nothing, so free a probe
                 self._release(entry, gate)
+                if written_to(exc) is not None:
+                    # cancelled with the request out: the provider may have the message,
+                    # as after a timeout, and the ledger must keep the key as maybe sent
+                    cut = TransportError(
+                        key, "cancelled after the request was written", ambiguous=True
+                    )
+                    self._record(
+                        attempts, Attempt(key, "failed", self._clock() - started, cut, dropped)
+                    )
                 raise
             if entry.breaker is not None:
                 _keep_books(entry, "its breaker", entry.breaker.success)

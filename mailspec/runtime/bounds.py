@@ -1,5 +1,5 @@
-"""Bounds on one HTTP request, shared by every transport (this sync one, and an async
-one later, which differs only in its I/O): how long the whole request may take and how
+"""Bounds on one HTTP request, shared by every transport (the sync one, and the async
+one of :mod:`.async_http`, which differs only in its I/O): how long the whole request may take and how
 large its answer may be. Nothing here does I/O; a transport asks these as it goes.
 
 - **Time.** A socket timeout bounds one socket operation, so a server that trickles

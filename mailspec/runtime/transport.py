@@ -13,9 +13,10 @@ import socket
 import ssl
 import threading
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from http.client import HTTPException
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 import urllib3
@@ -28,7 +29,16 @@ from ..errors import MailspecError, TransportError, ValidationError
 from . import logfilter
 from .bounds import AnswerBody, Budget, OutOfTime, answer_cap, too_large
 
-__all__ = ["DEFAULT_POOL_SIZE", "Answer", "Transport", "check_base_url", "is_loopback"]
+__all__ = [
+    "DEFAULT_POOL_SIZE",
+    "IO",
+    "Answer",
+    "NotWritten",
+    "Transport",
+    "check_base_url",
+    "is_loopback",
+    "through",
+]
 
 log = logging.getLogger("mailspec.http")
 
@@ -43,6 +53,34 @@ class Answer:
     status: int
     headers: urllib3.HTTPHeaderDict
     body: bytes
+
+
+class IO(Protocol):
+    """The I/O a :class:`Transport` hands its requests to in place of its own, in a
+    context where :func:`through` set one (an :class:`~mailspec.AsyncMailer`'s send):
+    the same requests, with the transport's bounds, over other sockets."""
+
+    def warm(self, transport: Transport, url: str, budget: Budget) -> None: ...
+
+    def send(
+        self,
+        transport: Transport,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        budget: Budget,
+    ) -> Answer: ...
+
+
+_IO: ContextVar[IO | None] = ContextVar("mailspec_transport_io", default=None)
+
+
+def through(io: IO) -> None:
+    """Have every transport send the requests of the current context through ``io``.
+    Meant for a context of its own (``contextvars.copy_context().run(through, io)``):
+    nothing outside it changes."""
+    _IO.set(io)
 
 
 def check_base_url(url: str) -> str:
@@ -114,6 +152,7 @@ class Transport:
     ) -> None:
         logfilter.install()  # urllib3's DEBUG records may show URLs, query strings included
         self.provider = provider
+        self.ca_certs = ca_certs
         if not isinstance(timeout, urllib3.Timeout):
             # a plain number is what people read as "the call takes at most this long"
             self._total: float | None = timeout
@@ -122,9 +161,9 @@ class Transport:
             total = timeout.total  # None, a number, or urllib3's "default" (none)
             self._total = float(total) if isinstance(total, (int, float)) else None
         # per socket operation; the budget of each request cuts them to what it has left
-        self._connect_timeout = urllib3.Timeout.resolve_default_timeout(timeout._connect)
-        self._read_timeout = urllib3.Timeout.resolve_default_timeout(timeout._read)
-        self._max_answer_bytes = max_answer_bytes
+        self.connect_timeout = urllib3.Timeout.resolve_default_timeout(timeout._connect)
+        self.read_timeout = urllib3.Timeout.resolve_default_timeout(timeout._read)
+        self.max_answer_bytes = max_answer_bytes
         self._pool_size = _pool_size(pool_size, provider)
         self._pool_lock = threading.Lock()
         self._pool = urllib3.PoolManager(
@@ -179,13 +218,16 @@ class Transport:
         encoded body, without its per-call work for features a client never uses
         (redirects, retries, proxies, URL parsing, the pool lookup): about a tenth of a
         keep-alive send. urllib3 still writes the request and parses the answer."""
-        started = time.perf_counter()
         budget = budget if budget is not None else self.start()
+        io = _IO.get()
+        if io is not None:
+            return io.send(self, method, url, headers, body, budget)
+        started = time.perf_counter()
         pool, target = self._route(url)
         conn = self._connected(pool, budget)
         try:
             # the connect timeout bounds the write, as in urllib3
-            write_timeout = budget.wait(self._connect_timeout)
+            write_timeout = budget.wait(self.connect_timeout)
         except OutOfTime as exc:
             pool._put_conn(conn)  # unused, still good for the next request
             raise TransportError(self.provider, f"not sent: {exc}", ambiguous=False) from None
@@ -207,9 +249,9 @@ class Transport:
             if refused:
                 # raised outside the handler, so that nothing chains to the refused error:
                 # its message echoes the value, which may be a credential
-                raise _NotWritten
-            conn.timeout = budget.wait(self._read_timeout)
-            _read_within(conn, budget, self._read_timeout)
+                raise NotWritten
+            conn.timeout = budget.wait(self.read_timeout)
+            _read_within(conn, budget, self.read_timeout)
             response = conn.getresponse()  # the status line and headers
             data = self._body(response, method)
         except BaseException as exc:
@@ -217,7 +259,7 @@ class Transport:
             pool._put_conn(conn)  # closed: reopened by whoever takes it next
             if not isinstance(exc, Exception):
                 raise
-            raise self._after_sending(exc, budget) from None
+            raise self.send_error(exc, budget) from None
         pool._put_conn(conn)  # closed already if the server said "Connection: close"
         if log.isEnabledFor(logging.DEBUG):
             elapsed = (time.perf_counter() - started) * 1000
@@ -236,7 +278,7 @@ class Transport:
         an announced length over it is refused before anything is read, and a body of
         unknown length (chunked, or until the connection closes) or a compressed one
         is read in chunks and given up on as soon as it passes the cap."""
-        cap = answer_cap(method, self._max_answer_bytes)
+        cap = answer_cap(method, self.max_answer_bytes)
         length = response.length_remaining  # the Content-Length; None when unknown
         if length is not None and length > cap:
             raise too_large(self.provider, method, response.status, cap, announced=length)
@@ -254,9 +296,14 @@ class Transport:
         A client calls this before encoding a request, so that a refused connection (a
         provider that is down, the first step of a failover) costs only the connect.
         Raises the TransportError (not ambiguous: nothing was sent) ``send`` would."""
+        budget = budget if budget is not None else self.start()
+        io = _IO.get()
+        if io is not None:
+            io.warm(self, url, budget)
+            return
         pool, _ = self._route(url)
         if not _has_open_connection(pool):
-            pool._put_conn(self._connected(pool, budget if budget is not None else self.start()))
+            pool._put_conn(self._connected(pool, budget))
 
     def _connected(self, pool: urllib3.HTTPConnectionPool, budget: Budget) -> HTTPConnection:
         """A connection from ``pool`` (the most recently used idle one, or a new one),
@@ -270,17 +317,18 @@ class Transport:
         if not conn.is_closed:
             return conn
         try:
-            conn.timeout = budget.wait(self._connect_timeout)
+            conn.timeout = budget.wait(self.connect_timeout)
             conn.connect()
         except BaseException as exc:
             conn.close()
             pool._put_conn(conn)
             if not isinstance(exc, Exception):
                 raise
-            raise self._connecting(exc) from None
+            raise self.connect_error(exc) from None
         return conn
 
-    def _connecting(self, exc: Exception) -> TransportError:
+    def connect_error(self, exc: Exception) -> TransportError:
+        """A failure before any of the request was written: never ambiguous."""
         if isinstance(exc, OutOfTime):
             return TransportError(self.provider, f"not connected: {exc}", ambiguous=False)
         if isinstance(exc, (SSLError, ssl.SSLError, CertificateError)):
@@ -288,11 +336,11 @@ class Transport:
         # NewConnectionError, ConnectTimeoutError, a TLS handshake that timed out, ...
         return TransportError(self.provider, f"could not connect: {_reason(exc)}", ambiguous=False)
 
-    def _after_sending(self, exc: Exception, budget: Budget) -> MailspecError:
+    def send_error(self, exc: Exception, budget: Budget) -> MailspecError:
         """A failure once the request may have been (partly) written: ambiguous."""
         if isinstance(exc, MailspecError):  # an answer over the size cap: typed already
             return exc
-        if isinstance(exc, _NotWritten):
+        if isinstance(exc, NotWritten):
             return TransportError(
                 self.provider,
                 "a header value cannot be sent (a control or non-Latin-1 character)",
@@ -357,8 +405,9 @@ def _grow(pool: urllib3.HTTPConnectionPool, size: int) -> None:
         queue.not_full.notify_all()
 
 
-class _NotWritten(Exception):
-    """http.client refused the request before writing any of it."""
+class NotWritten(Exception):
+    """The request was refused before any of it was written (a header value that
+    cannot be sent); it carries nothing of the value, which may be a credential."""
 
 
 def _read_within(conn: HTTPConnection, budget: Budget, per_read: float | None) -> None:

@@ -1,0 +1,281 @@
+"""``AsyncMailer``: the :class:`~mailspec.Mailer`, awaited, over non-blocking sockets.
+
+It runs a Mailer, built from the same arguments, whose ``send()``/``status()`` work
+unchanged (validation, the ledger, the strategy, retries with
+backoff, the deadline, breakers, rate limits, ``on_ambiguous``, ``on_unsupported``,
+``on_attempt``, telemetry), in a greenlet on the event loop's thread
+(:mod:`.bridge`). Only the I/O differs: the providers' requests, built and read by the
+same client code, go out through :class:`~mailspec.runtime.async_http.AsyncHTTP` on the
+running loop, and the Mailer's sleeps (backoff, Retry-After, a rate-limit wait) are
+``asyncio.sleep``. No thread is made per send, and other tasks run while a send waits.
+
+What stays blocking, because it is local and fast: the state store's calls (ledger,
+breakers, rate limiters, pauses) — the in-process memory store by default; a SQLite
+file or a Redis server on the same network answer in well under a millisecond.
+Providers that talk SMTP are refused: smtplib has no non-blocking form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar, cast
+
+from ..errors import ValidationError
+from ..message import Message
+from ..results import DeliveryStatus, SendResult
+from ..runtime.async_http import DEFAULT_CONNECTIONS, AsyncHTTP
+from ..runtime.bounds import Budget
+from ..runtime.client import BaseClient
+from ..runtime.transport import Answer, Transport, through
+from . import bridge
+from .breaker import Breaker
+from .bulk import Outcome, Progress, workers
+from .core import Mailer, MailProvider
+from .ledger import Ledger
+from .store import StateStore
+
+__all__ = ["AsyncMailer", "Outcome"]
+
+log = logging.getLogger("mailspec.mailer")
+
+T = TypeVar("T")
+
+DEFAULT_CONCURRENCY = 8  # as Mailer.send_many
+
+
+class AsyncMailer:
+    """A :class:`~mailspec.Mailer` for asyncio code: ``await send()``, ``await
+    status()``, ``await send_many()``.
+
+    Takes every parameter :class:`~mailspec.Mailer` takes, with the same meaning, and:
+
+    - ``sleep``: as the Mailer's, but may also be a coroutine function (default
+      ``asyncio.sleep``); a plain function is called as it is (a test's fake clock);
+    - ``connections``: keep-alive connections per provider host, on each event loop
+      (default 10). A request that finds them all busy waits for one, within its
+      deadline.
+
+    :attr:`mailer` is the Mailer it runs: called from sync code, it sends as any
+    Mailer does (blocking), sharing this one's breakers, limits and ledger.
+
+    Only HTTP providers (those :func:`mailspec.provider` builds for an HTTP API) can be
+    given: an SMTP provider is a ValidationError. One AsyncMailer may serve many
+    concurrent tasks, on one loop or on several, one after another (the connections
+    of each loop are its own); ``await aclose()`` (or ``async with``) closes the
+    running loop's idle connections.
+    """
+
+    def __init__(
+        self,
+        providers: Sequence[MailProvider],
+        *,
+        sleep: Callable[[float], Awaitable[None] | None] | None = None,
+        connections: int = DEFAULT_CONNECTIONS,
+        **options: Any,
+    ) -> None:
+        self._start(sleep, connections)
+        self._adopt(Mailer(providers, sleep=self._sleep, **options))
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None] | None] | None = None,
+        connections: int = DEFAULT_CONNECTIONS,
+        **options: Any,
+    ) -> AsyncMailer:
+        """An AsyncMailer from the ``MAILSPEC_*`` variables, as :meth:`Mailer.from_env`
+        reads them; ``options`` go to the constructor and win."""
+        from .config import mailer_from_env
+
+        self = cls.__new__(cls)
+        self._start(sleep, connections)
+        self._adopt(mailer_from_env(environ, sleep=self._sleep, **options))
+        return self
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        *,
+        sleep: Callable[[float], Awaitable[None] | None] | None = None,
+        connections: int = DEFAULT_CONNECTIONS,
+        **options: Any,
+    ) -> AsyncMailer:
+        """An AsyncMailer from a mapping of settings, as :meth:`Mailer.from_config`
+        reads it; ``options`` go to the constructor and win."""
+        from .config import mailer_from_config
+
+        self = cls.__new__(cls)
+        self._start(sleep, connections)
+        self._adopt(mailer_from_config(config, sleep=self._sleep, **options))
+        return self
+
+    def _start(
+        self, sleep: Callable[[float], Awaitable[None] | None] | None, connections: int
+    ) -> None:
+        if not isinstance(connections, int) or isinstance(connections, bool) or connections < 1:
+            raise ValidationError("must be a whole number, at least 1", field="connections")
+        self._async_sleep = sleep or asyncio.sleep
+        self._http = AsyncHTTP(connections)
+        self._io = _LoopIO(self._http)
+
+    def _adopt(self, mailer: Mailer) -> None:
+        """Run ``mailer``, whose providers must all send over HTTP."""
+        for key in mailer.providers:
+            if not isinstance(getattr(mailer.provider(key), "client", None), BaseClient):
+                raise ValidationError(
+                    f"{key!r} does not send over HTTP (an SMTP provider?): an AsyncMailer "
+                    "sends through HTTP APIs only; use a Mailer for it",
+                    field="providers",
+                )
+        self.mailer = mailer
+
+    def __repr__(self) -> str:
+        return f"<AsyncMailer {self.mailer.strategy} [{', '.join(self.providers)}]>"
+
+    # --- what the Mailer has --------------------------------------------------------
+
+    @property
+    def providers(self) -> list[str]:
+        """The providers' keys, in the order given (as :attr:`Mailer.providers`)."""
+        return self.mailer.providers
+
+    @property
+    def store(self) -> StateStore:
+        return self.mailer.store
+
+    @property
+    def ledger(self) -> Ledger | None:
+        return self.mailer.ledger
+
+    def provider(self, key: str) -> MailProvider:
+        return self.mailer.provider(key)
+
+    def breaker(self, key: str) -> Breaker | None:
+        return self.mailer.breaker(key)
+
+    # --- sending --------------------------------------------------------------------
+
+    async def send(self, message: Message) -> SendResult:
+        """:meth:`Mailer.send`, awaited. Cancelled once a request of it was written,
+        the attempt is recorded as ambiguous (the ledger keeps its key as maybe sent,
+        so a second send of the key never reaches another provider) and the
+        CancelledError goes on."""
+        return await self._run(partial(self.mailer.send, message))
+
+    async def status(
+        self,
+        result: SendResult,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        recipient: str | None = None,
+    ) -> list[DeliveryStatus]:
+        """:meth:`Mailer.status`, awaited."""
+        return await self._run(
+            partial(self.mailer.status, result, since=since, until=until, recipient=recipient)
+        )
+
+    async def send_many(
+        self,
+        messages: Iterable[Message],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_progress: Progress | None = None,
+    ) -> list[Outcome]:
+        """:meth:`Mailer.send_many` on the loop: one outcome per message, in input
+        order, its :class:`~mailspec.SendResult` or the exception its send raised (one
+        failure never stops the others), ``concurrency`` sends under way at a time
+        (tasks, not threads), each under the providers' rate limits as :meth:`send`
+        is. ``on_progress(done, total, outcome)`` is called after each message (an
+        exception it raises is logged and ignored). Cancelling the call cancels the
+        sends under way (those already written are recorded as ambiguous, as
+        :meth:`send` says) and sends no more."""
+        batch = list(messages)
+        tasks = workers(concurrency, len(batch))  # a ValidationError before any send
+        outcomes: list[Outcome | None] = [None] * len(batch)
+        queued = iter(range(len(batch)))  # shared: each index is taken by one worker
+        done = 0
+
+        async def worker() -> None:
+            nonlocal done
+            for index in queued:
+                try:
+                    outcome: Outcome = await self.send(batch[index])
+                except Exception as exc:  # this message's outcome, not the batch's
+                    outcome = exc
+                outcomes[index] = outcome
+                done += 1
+                if on_progress is not None:
+                    _progress(on_progress, done, len(batch), outcome)
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(tasks):
+                group.create_task(worker())
+        return cast(list[Outcome], outcomes)  # every worker filled what it took
+
+    async def aclose(self) -> None:
+        """Close the idle connections this AsyncMailer keeps on the running loop."""
+        self._http.close()
+
+    async def __aenter__(self) -> AsyncMailer:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _run(self, function: Callable[[], T]) -> T:
+        """``function()`` in a greenlet whose requests go out on the running loop."""
+        context = contextvars.copy_context()
+        context.run(through, self._io)
+        return await bridge.run(function, context)
+
+    def _sleep(self, seconds: float) -> None:
+        """The Mailer's sleep: awaited on the loop when ``sleep`` is a coroutine
+        function; a plain ``time.sleep`` when :attr:`mailer` is called from sync code."""
+        pending = self._async_sleep(seconds)
+        if not inspect.isawaitable(pending):
+            return
+        if bridge.inside():
+            bridge.wait(pending)
+            return
+        if inspect.iscoroutine(pending):
+            pending.close()  # never awaited: nothing to warn about
+        time.sleep(seconds)
+
+
+class _LoopIO:
+    """A transport's requests, from inside :func:`bridge.run`, sent on the loop."""
+
+    def __init__(self, http: AsyncHTTP) -> None:
+        self._http = http
+
+    def warm(self, transport: Transport, url: str, budget: Budget) -> None:
+        bridge.wait(self._http.warm(transport, url, budget))
+
+    def send(
+        self,
+        transport: Transport,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        budget: Budget,
+    ) -> Answer:
+        return bridge.wait(self._http.send(transport, method, url, headers, body, budget))
+
+
+def _progress(callback: Progress, done: int, total: int, outcome: Outcome) -> None:
+    try:
+        callback(done, total, outcome)
+    except Exception:
+        log.exception("the on_progress callback failed (ignored)")

@@ -1,0 +1,320 @@
+"""HTTP/1.1 over asyncio streams, for the requests a :class:`~.transport.Transport`
+hands on (see :class:`~.transport.IO`): h11 writes the request and parses the answer,
+the event loop does the sockets. Everything but the sockets is the transport's: its
+budget for the whole request and its timeouts per socket operation, its answer size
+cap (:mod:`.bounds`), its TLS trust (``ca_certs``) and its error messages.
+
+Connections are kept alive per event loop, per transport and per host, at most
+``connections`` of them: a request that finds them all busy waits for one (within
+its budget) rather than opening another, so a thousand concurrent sends to one
+provider use ``connections`` sockets.
+
+A request cancelled (:class:`asyncio.CancelledError`) once any of it was written has
+its CancelledError marked (:func:`mailspec.errors.mark_written`: the provider may have
+the message) and raised on, unchanged otherwise: asyncio's ``timeout()`` and
+``TaskGroup`` tell a cancellation by its exact class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import weakref
+import zlib
+from dataclasses import dataclass, field
+
+import h11
+import urllib3
+from urllib3.util import parse_url
+
+from ..errors import TransportError, mark_written
+from .bounds import AnswerBody, Budget, OutOfTime, answer_cap, too_large
+from .transport import Answer, NotWritten, Transport
+
+__all__ = ["DEFAULT_CONNECTIONS", "AsyncHTTP"]
+
+DEFAULT_CONNECTIONS = 10  # per provider host, as the sync transport's pool keeps
+_CHUNK = 64 << 10
+_MAX_ROUTES = 64  # URLs per loop whose pool and request target are remembered
+_HEADERS = [(b"User-Agent", b"mailspec"), (b"Accept", b"application/json")]
+
+
+@dataclass
+class _Connection:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    state: h11.Connection = field(default_factory=lambda: h11.Connection(h11.CLIENT))
+
+    def reusable(self) -> bool:
+        """Open, and done with its last exchange (the server may have closed an idle
+        one since: its end has been read then)."""
+        return (
+            self.state.our_state is h11.IDLE
+            and not self.reader.at_eof()
+            and not self.writer.is_closing()
+        )
+
+    def close(self) -> None:
+        self.writer.transport.abort()  # no TLS goodbye to wait for: nothing is pending
+
+
+class _Pool:
+    """The keep-alive connections to one host, at most ``size`` open at a time."""
+
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None, size: int) -> None:
+        self.host, self.port, self.tls = host, port, tls
+        self._idle: list[_Connection] = []
+        self._slots = asyncio.Semaphore(size)
+
+    def has_idle(self) -> bool:
+        return any(conn.reusable() for conn in self._idle)
+
+    def full(self) -> bool:
+        """Whether every connection this pool may open is in use."""
+        return self._slots.locked()
+
+    async def take(self, transport: Transport, budget: Budget) -> _Connection:
+        """A connection of this pool's (the most recently used idle one, or a new one),
+        waiting for a free slot within ``budget``. Failures raise the transport's
+        TransportError for a connect: nothing has been sent."""
+        try:
+            async with asyncio.timeout(budget.wait(None)):
+                await self._slots.acquire()
+        except (OutOfTime, TimeoutError) as exc:
+            raise transport.connect_error(OutOfTime(str(exc) or "no free connection")) from None
+        try:
+            while self._idle:
+                conn = self._idle.pop()
+                if conn.reusable():
+                    return conn
+                conn.close()
+            return await self._connect(transport, budget)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def _connect(self, transport: Transport, budget: Budget) -> _Connection:
+        try:
+            wait = budget.wait(transport.connect_timeout)
+            async with asyncio.timeout(wait):
+                reader, writer = await asyncio.open_connection(
+                    self.host,
+                    self.port,
+                    ssl=self.tls,
+                    server_hostname=self.host if self.tls is not None else None,
+                )
+        except OutOfTime as exc:
+            raise transport.connect_error(exc) from None
+        except TimeoutError:  # asyncio.timeout's, which says nothing itself
+            timed_out = TimeoutError(f"timed out after {wait:.3g} s")
+            raise transport.connect_error(timed_out) from None
+        except Exception as exc:
+            raise transport.connect_error(exc) from None
+        return _Connection(reader, writer)
+
+    def give_back(self, conn: _Connection, reuse: bool) -> None:
+        if reuse and conn.reusable():
+            self._idle.append(conn)
+        else:
+            conn.close()
+        self._slots.release()
+
+    def close(self) -> None:
+        for conn in self._idle:
+            conn.close()
+        self._idle.clear()
+
+
+class AsyncHTTP:
+    """Sends a transport's requests on the running event loop; see the module
+    docstring. One per :class:`~mailspec.AsyncMailer`."""
+
+    def __init__(self, connections: int = DEFAULT_CONNECTIONS) -> None:
+        self.connections = connections
+        # pools belong to the loop their sockets and semaphores were made on
+        self._pools: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[tuple[int, str, str, int], _Pool]
+        ] = weakref.WeakKeyDictionary()
+        self._routes: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[tuple[int, str], tuple[_Pool, str]]
+        ] = weakref.WeakKeyDictionary()
+        self._tls: dict[str | None, ssl.SSLContext] = {}
+
+    async def warm(self, transport: Transport, url: str, budget: Budget) -> None:
+        """Connect to ``url``'s server now, unless an idle connection is waiting, or
+        none may be opened (all are busy: the request will wait for one anyway, and
+        waiting here too would queue it twice)."""
+        pool, _ = self._route(transport, url)
+        if not pool.has_idle() and not pool.full():
+            pool.give_back(await pool.take(transport, budget), reuse=True)
+
+    async def send(
+        self,
+        transport: Transport,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        budget: Budget,
+    ) -> Answer:
+        """One request and its whole answer, as :meth:`Transport.send` makes it."""
+        pool, target = self._route(transport, url)
+        conn = await pool.take(transport, budget)
+        written = reuse = False
+        try:
+            data = None
+            # a header value that cannot be sent (a control or non-Latin-1 character)
+            with contextlib.suppress(h11.LocalProtocolError, ValueError, TypeError):
+                data = _request(conn.state, method, target, pool, headers, body)
+            if data is None:
+                # raised outside the handler, so that nothing chains to the refused error:
+                # its message echoes the value, which may be a credential
+                raise NotWritten
+            write_timeout = budget.wait(transport.connect_timeout)  # as the sync transport
+            written = True
+            conn.writer.write(data)
+            try:
+                async with asyncio.timeout(write_timeout):
+                    await conn.writer.drain()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server hung up mid-request and may have answered why: read it
+            answer = await _answer(conn, transport, method, budget)
+            if conn.state.our_state is h11.DONE and conn.state.their_state is h11.DONE:
+                conn.state.start_next_cycle()
+                reuse = True
+            return answer
+        except asyncio.CancelledError as exc:
+            if written:
+                mark_written(exc, transport.provider)  # the provider may have it
+            raise
+        except OutOfTime as exc:
+            if not written:
+                raise TransportError(
+                    transport.provider, f"not sent: {exc}", ambiguous=False
+                ) from None
+            raise transport.send_error(exc, budget) from None
+        except Exception as exc:
+            raise transport.send_error(exc, budget) from None
+        finally:
+            pool.give_back(conn, reuse)
+
+    def close(self) -> None:
+        """Close the idle connections of the running loop's pools."""
+        loop = asyncio.get_running_loop()
+        self._routes.pop(loop, None)
+        for pool in self._pools.pop(loop, {}).values():
+            pool.close()
+
+    def _route(self, transport: Transport, url: str) -> tuple[_Pool, str]:
+        """The pool for ``url`` on the running loop, and the request target; remembered
+        for URLs without a query (as the sync transport does), a bounded number."""
+        loop = asyncio.get_running_loop()
+        pools = self._pools.get(loop)
+        if pools is None:
+            self._forget_closed_loops()
+            pools = self._pools[loop] = {}
+        routes = self._routes.setdefault(loop, {})
+        route = routes.get((id(transport), url))
+        if route is not None:
+            return route
+        parts = parse_url(url)
+        scheme, host = parts.scheme or "http", (parts.host or "").strip("[]")
+        port = parts.port or (443 if scheme == "https" else 80)
+        key = (id(transport), scheme, host, port)
+        pool = pools.get(key)
+        if pool is None:
+            tls = self._context(transport.ca_certs) if scheme == "https" else None
+            pool = pools[key] = _Pool(host, port, tls, self.connections)
+        route = (pool, parts.request_uri)
+        if "?" not in url and len(routes) < _MAX_ROUTES:
+            routes[(id(transport), url)] = route
+        return route
+
+    def _forget_closed_loops(self) -> None:
+        """Drop the pools of loops that have closed (their sockets went with them): a
+        pool refers to its loop, which would otherwise never be collected."""
+        for loop in [loop for loop in self._pools if loop.is_closed()]:
+            del self._pools[loop]
+            self._routes.pop(loop, None)
+
+    def _context(self, ca_certs: str | None) -> ssl.SSLContext:
+        """Verified TLS as the sync transport has it: the certificate checked against
+        ``ca_certs`` (else the system's trust store) and the host name, TLS 1.2 or
+        later."""
+        context = self._tls.get(ca_certs)
+        if context is None:
+            context = ssl.create_default_context(cafile=ca_certs)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            self._tls[ca_certs] = context
+        return context
+
+
+def _request(
+    state: h11.Connection,
+    method: str,
+    target: str,
+    pool: _Pool,
+    headers: dict[str, str],
+    body: bytes | None,
+) -> bytes:
+    """The request's bytes; header values are Latin-1, as http.client writes them."""
+    default_port = 443 if pool.tls is not None else 80
+    host = pool.host if ":" not in pool.host else f"[{pool.host}]"
+    authority = host if pool.port == default_port else f"{host}:{pool.port}"
+    given = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    named = {k.lower() for k, _ in given}
+    fields = [(b"Host", authority.encode("ascii"))]
+    fields += [(k, v) for k, v in _HEADERS if k.lower() not in named]
+    fields += given
+    if body is not None and b"content-length" not in named:
+        fields.append((b"Content-Length", str(len(body)).encode("ascii")))
+    data = state.send(h11.Request(method=method, target=target, headers=fields)) or b""
+    if body:
+        data += state.send(h11.Data(data=body)) or b""
+    return data + (state.send(h11.EndOfMessage()) or b"")
+
+
+async def _answer(conn: _Connection, transport: Transport, method: str, budget: Budget) -> Answer:
+    """The whole answer, each read within what ``budget`` has left, its body within
+    the size cap (an announced length over it is refused before reading it)."""
+    cap = answer_cap(method, transport.max_answer_bytes)
+    status, headers, body, inflate = 0, urllib3.HTTPHeaderDict(), AnswerBody(cap), None
+    while True:
+        event = conn.state.next_event()
+        if event is h11.NEED_DATA:
+            async with asyncio.timeout(budget.wait(transport.read_timeout)):
+                chunk = await conn.reader.read(_CHUNK)
+            conn.state.receive_data(chunk)  # b"": the server closed
+        elif isinstance(event, h11.Response):
+            status = event.status_code
+            for name, value in event.headers:
+                headers.add(name.decode("latin-1"), value.decode("latin-1"))
+            length = headers.get("Content-Length")
+            if length is not None and length.isdigit() and int(length) > cap:
+                raise too_large(transport.provider, method, status, cap, announced=int(length))
+            inflate = _decoder(headers.get("Content-Encoding"))
+        elif isinstance(event, h11.Data):
+            data = bytes(event.data)
+            if inflate is not None:
+                data = inflate.decompress(data, cap + 1 - body.size)
+            if not body.add(data) or (inflate is not None and inflate.unconsumed_tail):
+                raise too_large(transport.provider, method, status, cap)
+        elif isinstance(event, h11.EndOfMessage):
+            return Answer(status, headers, body.value())
+        elif isinstance(event, h11.ConnectionClosed):
+            raise ConnectionResetError("the server closed the connection without an answer")
+        # an InformationalResponse (100 Continue) is followed by the real one
+
+
+def _decoder(encoding: str | None) -> zlib._Decompress | None:
+    """A decompressor for a gzip or deflate body (as urllib3 decodes them); others are
+    kept as they came."""
+    if encoding is None:
+        return None
+    encoding = encoding.strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    return None
