@@ -113,6 +113,15 @@ def case_async(report: Any, base: str, rounds: int, batch: int, bursts: int) -> 
     ):
         ratio, low, high = paired(wall_cpu[num][index], wall_cpu[threaded][index])
         report.goals.append(_goal(what, ratio, low, high, target))
+    # what the connections allow: every connection busy for the whole time
+    ideal = CONCURRENT / CONNECTIONS * LATENCY
+    for name in (looped, paced):
+        walls = wall_cpu[name][0]
+        ratio, low, high = paired(walls, [ideal] * len(walls))
+        what = (
+            f"{name.split(', ')[1]} / ideal ({CONCURRENT} x {LATENCY * 1000:g} ms / {CONNECTIONS})"
+        )
+        report.goals.append(_goal(what, ratio, low, high, 1.3))
     report.notes.append(
         f"async: {CONCURRENT} sends go to a local server answering after "
         f"{LATENCY * 1000:g} ms (benchmarks/latency_server.py); the AsyncMailer keeps "
