@@ -9,6 +9,7 @@ import random
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -258,6 +259,28 @@ class CountingProxy:
             await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         finally:
             self.open -= 1
+
+
+def test_concurrent_sends_on_one_loop_keep_to_the_documented_rate() -> None:
+    """AuroraSendCloud documents 3,000 a minute: a bucket of 50 tokens refilled at 50/s.
+    110 sends started at once on one loop wait for tokens (asyncio.sleep, the real
+    clock), take over a second, and no second at the server holds more than the burst
+    plus one second's refill."""
+    with Sandbox(["aurorasendcloud"]) as sandbox:
+        aurora = sandbox["aurorasendcloud"]
+
+        async def sends() -> list[Any]:
+            async with AsyncMailer([aurora.provider()], rate_limit_wait=5.0) as mailer:
+                return await mailer.send_many([message(i) for i in range(110)], concurrency=110)
+
+        started = time.monotonic()
+        outcomes = run(sends())
+        took = time.monotonic() - started
+        assert [type(o).__name__ for o in outcomes] == ["SendResult"] * 110
+        assert took >= (110 - 50) / 50 * 0.9
+        times = sorted(a.accepted_at.timestamp() for a in aurora.accepted)
+        busiest = max(sum(1 for t in times if s <= t < s + 1.0) for s in times)
+        assert busiest <= 50 + 50 + 3  # a few for the time between a token and its request
 
 
 def test_200_concurrent_sends_use_a_bounded_number_of_connections(sandbox: Sandbox) -> None:
