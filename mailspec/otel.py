@@ -91,6 +91,9 @@ class _OpenTelemetry(Telemetry):
 
     @contextmanager
     def sending(self) -> Iterator[Sending]:
+        if not _set_up():
+            yield Sending()
+            return
         started = time.perf_counter()
         outcome = "failed"
         with self._i.tracer.start_as_current_span(
@@ -113,6 +116,8 @@ class _OpenTelemetry(Telemetry):
                 )
 
     def attempt(self, attempts: Sequence[Attempt]) -> None:
+        if not _set_up():
+            return
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
         attempt, before = attempts[-1], attempts[:-1]
@@ -163,6 +168,26 @@ def telemetry(mailer: Mailer, enabled: bool = True) -> Telemetry:
         except ImportError:
             pass
     return Telemetry()
+
+
+def _set_up() -> bool:
+    """Whether the application has set up a tracer or meter provider (an SDK). Until
+    then the API's proxies drop whatever is reported, so a send builds no span and no
+    attributes at all; asked on every send, since an SDK may be set up later. (The
+    meter proxy's class is not public: should its name change, telemetry simply
+    stays on.)"""
+    trace, metrics = _api()
+    return not (
+        isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+        and type(metrics.get_meter_provider()).__name__ == "_ProxyMeterProvider"
+    )
+
+
+@functools.cache
+def _api() -> tuple[Any, Any]:
+    from opentelemetry import metrics, trace
+
+    return trace, metrics
 
 
 def _failed_over(attempts: Sequence[Attempt]) -> bool:
