@@ -296,8 +296,9 @@ class Mailer:
       on ``mailspec.mailer`` and the outcome of the request is kept.
     - ``ledger``: keep each idempotency key's claim and outcome in the store (default
       True; see "Has this key been sent?" above): 7 days in a shared store, an hour in
-      the in-process one (as long as a provider deduplicates a key, without growing
-      with every key a long-running process sends).
+      the in-process one (as long as a provider deduplicates a key), and there at most
+      the 10,000 most recent keys (``MemoryStore(max_records=...)``), so that a busy
+      process does not grow with every key it sends.
     - ``claim_lease``: seconds a send holds its key in the ledger (default ``deadline``
       + 30 s: the send, and the clock skew between machines sharing a store). A sender
       that died frees its keys after that, for another to resolve and send. False sends every ``send()``, keys

@@ -3,7 +3,7 @@ pauses and the ledger of idempotency keys — behind one small interface
 (:class:`StateStore`: ``get`` and an atomic ``compare_and_set``), chosen by URL:
 
 - ``memory://`` (:class:`~mailspec.stores.memory.MemoryStore`, the default): one
-  process; gone when it ends.
+  process; gone when it ends, and bounded (the ledger's most recent 10,000 keys).
 - ``sqlite:///PATH`` (:class:`~mailspec.stores.sqlite.SqliteStore`): every process on
   one machine; survives a crash. ``sqlite:///state.db`` is relative to the working
   directory, ``sqlite:////var/lib/app/state.db`` absolute.
@@ -35,7 +35,9 @@ def store(url: str) -> StateStore:
 
     target = parse(url)
     if isinstance(target, MemoryURL):
-        return MemoryStore()
+        if target.max_records is None:
+            return MemoryStore()
+        return MemoryStore(max_records=target.max_records)
     if isinstance(target, SqliteURL):
         from .sqlite import DEFAULT_TIMEOUT, SqliteStore
 

@@ -1,7 +1,8 @@
 """Store URLs, as :func:`mailspec.store` takes them, read and checked before anything is
 opened or connected to.
 
-- ``memory://``
+- ``memory://``; ``?max_records=N`` (the most records that expire it keeps, default
+  10,000: see :class:`~mailspec.stores.memory.MemoryStore`)
 - ``sqlite:///PATH`` — PATH as written after the third slash, as SQLAlchemy, Django and
   Celery read it: ``sqlite:///state.db`` is relative to the working directory,
   ``sqlite:////var/lib/app/state.db`` absolute; ``?timeout=SECONDS`` (busy timeout).
@@ -36,7 +37,9 @@ _REDIS_FORM = "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]"
 
 @dataclass(frozen=True)
 class MemoryURL:
-    """``memory://``."""
+    """``memory://``, ``?max_records=N``: the most expiring records it keeps."""
+
+    max_records: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,10 @@ def parse(url: object) -> MemoryURL | SqliteURL | RedisURL:
     if parts.fragment:
         raise _error(f"a {scheme}:// URL takes no #fragment")
     if scheme == "memory":
-        if parts.netloc or parts.path or parts.query:
-            raise _error("memory:// takes no host, path or options")
-        return MemoryURL()
+        if parts.netloc or parts.path:
+            raise _error("memory:// takes no host or path")
+        options = _options(scheme, parts.query, {"max_records"})
+        return MemoryURL(_count(options, scheme, "max_records"))
     if scheme == "sqlite":
         return _sqlite(parts.netloc, parts.path, _options(scheme, parts.query, {"timeout"}))
     return _redis(scheme, parts, _options(scheme, parts.query, {"timeout", "prefix"}))
@@ -159,6 +163,15 @@ def _seconds(options: dict[str, str], scheme: str) -> float | None:
     if not math.isfinite(value) or value <= 0:
         raise _error(f"the {scheme}:// option 'timeout' must be a positive number of seconds")
     return value
+
+
+def _count(options: dict[str, str], scheme: str, name: str) -> int | None:
+    text = options.get(name)
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise _error(f"the {scheme}:// option {name!r} must be a whole number from 1")
+    return int(text)
 
 
 def _error(message: str) -> ValidationError:

@@ -26,6 +26,8 @@ def test_memory_url_opens_a_fresh_memory_store() -> None:
     assert isinstance(one, MemoryStore) and isinstance(two, MemoryStore)
     assert one is not two
     assert not one.shared
+    assert one.max_records == 10_000
+    assert mailspec.store("memory://?max_records=50").max_records == 50
 
 
 def test_sqlite_url_paths_read_as_sqlalchemy_reads_them(tmp_path, monkeypatch) -> None:
@@ -79,8 +81,10 @@ def test_redis_url_defaults() -> None:
         ("hunter2-Zq9-secret", "not a store URL"),
         ("user:hunter2-Zq9-secret@host", "not a store URL"),
         ("hunter2-Zq9-secret://x", "unknown store scheme;"),  # not echoed: too long
-        ("memory://somewhere", "memory:// takes no host, path or options"),
-        ("memory://?x=1", "memory:// takes no host, path or options"),
+        ("memory://somewhere", "memory:// takes no host or path"),
+        ("memory://?x=1", "unknown memory:// option 'x'; expected max_records"),
+        ("memory://?max_records=0", "'max_records' must be a whole number from 1"),
+        ("memory://?max_records=lots", "'max_records' must be a whole number from 1"),
         ("sqlite://", "missing path"),
         ("sqlite:///", "missing path"),
         ("sqlite://host/x.db", "takes no host"),
