@@ -39,9 +39,12 @@ def test_chaos_soak_reconciles(policy, capsys) -> None:
         assert report.duplicates == 0
         assert report.failed == report.failed_ambiguous  # only ambiguity stops a message
     else:
-        # at-least-once: duplicates happen, and each traces to a reported ambiguous attempt
+        # at-least-once: a duplicate may happen, and each traces to a reported ambiguous
+        # attempt. How many is chance: an ambiguous attempt at a provider that
+        # deduplicates is resolved by resending there, so only an ambiguous answer from
+        # one that cannot (cloudmails) is failed over from, and some runs have none.
         assert report.duplicates == report.duplicates_explained
-        assert report.duplicates > 0
+        assert report.duplicates <= report.ambiguous_attempts
         assert report.failed < MESSAGES * 0.02
 
 
