@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from stores_support import RedisServer
+from stores_support import RedisServer, free_port
 
 import mailspec
 from mailspec import Mailer, Message, StoreError
@@ -242,3 +242,20 @@ def test_a_write_whose_answer_was_lost_answers_as_it_ran(start_redis) -> None:
     stall.join(timeout=10)
     assert server.client().get("mailspec:k") == b"mine"
     assert not store.compare_and_set("k", None, b"other")  # a real conflict still loses
+
+
+def test_a_server_out_of_reach_is_retried_for_retry_seconds_and_no_longer_than_the_send(
+    sandbox,
+) -> None:
+    nobody = f"redis://127.0.0.1:{free_port()}/0"
+    store = mailspec.store(nobody + "?retry=0.6")
+    started = time.monotonic()
+    with pytest.raises(StoreError, match="ConnectionError"):
+        store.get("k")
+    assert 0.4 <= time.monotonic() - started < 2.0  # tried again and again, then gave up
+    mailer = Mailer([sandbox.provider()], store=nobody + "?retry=30", deadline=1.0)
+    started = time.monotonic()
+    with pytest.raises(StoreError):
+        mailer.send(message())
+    assert 0.7 <= time.monotonic() - started < 2.5  # the send's deadline, not 30 s
+    assert sandbox.requests == 0
