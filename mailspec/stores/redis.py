@@ -222,12 +222,13 @@ class RedisStore:
             except _LASTING as exc:
                 raise self._error(exc) from exc
             except _PASSING as exc:
-                pause = wait * (0.5 + random.random() / 2)
-                if time.monotonic() + pause >= give_up:
+                left = give_up - time.monotonic()
+                if left <= 0:
                     raise self._error(exc) from exc
             except redis.RedisError as exc:
                 raise self._error(exc) from exc
-            time.sleep(pause)
+            # the last wait ends when the time does, for one more try
+            time.sleep(min(left, wait * (0.5 + random.random() / 2)))
             wait, repeat = min(_MOST_WAIT, wait * 2), True
 
     def _check_server(self) -> None:

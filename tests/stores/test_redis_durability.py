@@ -265,10 +265,10 @@ def test_a_server_out_of_reach_is_retried_for_retry_seconds_and_no_longer_than_t
     started = time.monotonic()
     with pytest.raises(StoreError, match="ConnectionError"):
         store.get("k")
-    assert 0.4 <= time.monotonic() - started < 2.0  # tried again and again, then gave up
+    assert 0.6 <= time.monotonic() - started < 2.0  # tried again and again, then gave up
     mailer = Mailer([sandbox.provider()], store=nobody + "?retry=30", deadline=1.0)
     started = time.monotonic()
     with pytest.raises(StoreError):
         mailer.send(message())
-    assert 0.7 <= time.monotonic() - started < 2.5  # the send's deadline, not 30 s
+    assert 0.95 <= time.monotonic() - started < 2.5  # the send's deadline, not 30 s
     assert sandbox.requests == 0
