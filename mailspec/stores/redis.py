@@ -242,9 +242,11 @@ class RedisStore:
                 return
             found = redis_durability.problems(redis_durability.read(self._client))
             if found and self.durability == "require":
-                raise StoreError(f"redis store {self.where}", redis_durability.refusal(found))
+                refusal = redact(redis_durability.refusal(found), self._secrets)
+                raise StoreError(f"redis store {self.where}", refusal)
             for problem in found:
-                log.warning("redis store %s (durability=warn): %s", self.where, problem)
+                shown = redact(problem, self._secrets)
+                log.warning("redis store %s (durability=warn): %s", self.where, shown)
             self._checked = True
 
     def _error(self, exc: BaseException) -> StoreError:
