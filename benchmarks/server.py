@@ -126,7 +126,8 @@ class Nginx:
 
 
 class Redis:
-    """A throwaway redis-server on 127.0.0.1 (no persistence), for the ledger case."""
+    """A throwaway redis-server on 127.0.0.1, for the ledger case; with an append-only
+    file, as a Redis store must be run (the store refuses a server without one)."""
 
     def __init__(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="mailspec-bench-redis-"))
@@ -141,7 +142,7 @@ class Redis:
         binary = shutil.which("redis-server")
         if binary is None:
             raise SystemExit("redis-server is needed (scripts/services installs it)")
-        options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"]
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), *options, "--dir", str(self.tmp)],
             stdout=subprocess.DEVNULL,

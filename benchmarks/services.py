@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import redis
@@ -34,37 +35,61 @@ def free_port() -> int:
     return port
 
 
-class RedisServer:
-    """One ``redis-server`` process of our own, on 127.0.0.1 and a free port."""
+# what a Redis store must be run with for exactly-once (mailspec.stores.redis checks it):
+# an append-only file, written to disk every second, and no eviction (the default)
+PERSISTENT = ("--appendonly", "yes", "--appendfsync", "everysec", "--save", "")
 
-    def __init__(self, directory: Path) -> None:
+
+class RedisServer:
+    """One ``redis-server`` process of our own, on 127.0.0.1 and a free port, keeping
+    its data in ``directory`` (``settings``: its command-line settings beyond port and
+    folder, by default an append-only file)."""
+
+    def __init__(self, directory: Path, settings: Sequence[str] = PERSISTENT) -> None:
         self.directory = directory
+        self.settings = list(settings)
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self.log = directory / "redis.log"
 
     def start(self) -> RedisServer:
+        for _ in range(3):  # a free port may be taken between our probe and its bind
+            if self._launch(free_port()):
+                return self
+        raise self._failed()
+
+    def restart(self) -> RedisServer:
+        """Stop the server (as a shutdown does: the append-only file is written) and
+        start it again on the same port, with what it kept."""
+        self.stop()
+        if not self._launch(self.port):
+            raise self._failed()
+        return self
+
+    def _launch(self, port: int) -> bool:
         binary = shutil.which("redis-server")
         if binary is None:
             raise ServiceError(REDIS_MISSING)
-        for _ in range(3):  # a free port may be taken between our probe and its bind
-            self.port = free_port()
-            with self.log.open("ab") as log:
-                self.process = subprocess.Popen(
-                    [
-                        binary,
-                        *("--port", str(self.port), "--bind", "127.0.0.1"),
-                        *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
-                    ],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                )
-            if self._answers_ping(deadline=time.monotonic() + 15):
-                return self
-            self.stop()
+        self.port = port
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    binary,
+                    *("--port", str(port), "--bind", "127.0.0.1"),
+                    *("--dir", str(self.directory), *self.settings),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        if self._answers_ping(deadline=time.monotonic() + 15):
+            return True
+        self.stop()
+        return False
+
+    def _failed(self) -> ServiceError:
         log_tail = self.log.read_text(errors="replace")[-2000:]
-        raise ServiceError(f"redis-server did not answer PING on 127.0.0.1:\n{log_tail}")
+        return ServiceError(f"redis-server did not answer PING on 127.0.0.1:\n{log_tail}")
 
     def _answers_ping(self, deadline: float) -> bool:
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1.0)
@@ -86,9 +111,12 @@ class RedisServer:
         """A plain redis-py client, to look at what was written."""
         return redis.Redis(host="127.0.0.1", port=self.port, db=db, socket_timeout=5.0)
 
-    def url(self, *, prefix: str | None = None, db: int = 0) -> str:
-        query = f"?prefix={prefix}" if prefix is not None else ""
-        return f"redis://127.0.0.1:{self.port}/{db}{query}"
+    def url(self, *, prefix: str | None = None, db: int = 0, **options: str) -> str:
+        """The server's store URL, with ``prefix`` and any other options."""
+        if prefix is not None:
+            options = {"prefix": prefix, **options}
+        query = "&".join(f"{name}={value}" for name, value in options.items())
+        return f"redis://127.0.0.1:{self.port}/{db}{'?' if query else ''}{query}"
 
     def stop(self) -> None:
         if self.process is None:

@@ -1,5 +1,6 @@
 """The tests' ``redis-server`` (:class:`benchmarks.services.RedisServer`, on 127.0.0.1
-and a free port, in a temp dir): started once per session by the ``redis_server``
+and a free port, with an append-only file in a temp dir, as a Redis store requires of
+its server): started once per session by the ``redis_server``
 fixture (the store and Celery tests use it), stopped at the end. A machine without
 redis-server fails these tests, with the way to get it, rather than skipping them."""
 

@@ -462,7 +462,9 @@ class Mailer:
         docstring for the order of events. Raises ValidationError (the message is
         invalid, whatever the provider), SendInProgress (another sender holds its
         idempotency key right now) or AllProvidersFailed (with every attempt)."""
-        with self._telemetry.sending() as sending:
+        # the whole send, the ledger's calls included, within its deadline: a store
+        # riding out an outage retries no longer than that (mailspec.stores.redis)
+        with self._telemetry.sending() as sending, within(self.deadline):
             return sending.done(self._send_one(message))
 
     def _send_one(self, message: Message) -> SendResult:

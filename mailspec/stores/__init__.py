@@ -8,7 +8,8 @@ pauses and the ledger of idempotency keys — behind one small interface
   one machine; survives a crash. ``sqlite:///state.db`` is relative to the working
   directory, ``sqlite:////var/lib/app/state.db`` absolute.
 - ``redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`` (:class:`~mailspec.stores.redis.RedisStore`,
-  ``pip install 'mailspec[redis]'``): many machines.
+  ``pip install 'mailspec[redis]'``): many machines; the server must keep what it is
+  given (no eviction, persistence on), which is checked when it is first used.
 
 Each backend is imported when a URL first asks for it, so ``import mailspec`` loads
 neither sqlite3 nor redis-py. See :mod:`mailspec.stores.url` for every option.
@@ -29,7 +30,9 @@ def store(url: str) -> StateStore:
     A URL that cannot be one (an unknown scheme, a missing path or host, a bad port or
     option) is a one-line :class:`~mailspec.ValidationError` that never repeats the
     URL's password; a SQLite file that cannot be opened is a
-    :class:`~mailspec.StoreError`. A Redis store connects on first use.
+    :class:`~mailspec.StoreError`. A Redis store connects on first use, and then
+    refuses a server that may lose records unless ``?durability=warn`` or ``off`` says
+    otherwise (see :mod:`mailspec.stores.redis`).
     """
     from .url import MemoryURL, SqliteURL, parse
 
@@ -60,4 +63,6 @@ def store(url: str) -> StateStore:
         tls=target.tls,
         timeout=target.timeout or backend.DEFAULT_TIMEOUT,
         prefix=target.prefix if target.prefix is not None else backend.DEFAULT_PREFIX,
+        durability=target.durability or backend.DEFAULT_DURABILITY,
+        retry=target.retry if target.retry is not None else backend.DEFAULT_RETRY,
     )

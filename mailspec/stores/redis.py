@@ -6,11 +6,21 @@
   retries on the server side.
 - Expiry is Redis's own (``SET ... PX``), on the server's clock: one clock for every
   machine.
-- A write is never retried by redis-py: a script whose answer was lost may have run,
-  and running it again would answer False for a write that happened (and the caller
-  would apply its change twice). It raises :class:`~mailspec.StoreError` instead. A
-  read is retried once on a fresh connection (a server restart leaves the pool's
-  connections dead; reading twice changes nothing).
+- **The server is checked** before the first read or write: a server that may lose
+  records (one that evicts them under ``maxmemory``, or keeps nothing across a restart)
+  would silently break the ledger's exactly-once, so by default (``durability=
+  "require"``) it is refused with a :class:`~mailspec.StoreError` naming the setting
+  and its fix; ``"warn"`` logs that on ``mailspec.stores`` and uses it, ``"off"`` does
+  not look. See :mod:`mailspec.stores.redis_durability`.
+- **A short outage is ridden out**: a call that cannot reach the server (refused,
+  reset, timed out, the server still loading its data) is made again on a fresh
+  connection, backing off, for up to ``retry`` seconds (default 5) and never past the
+  deadline of the send it serves (:mod:`mailspec.deadline`); then it raises
+  :class:`~mailspec.StoreError`. A write whose answer was lost may have run, so it is
+  sent again *as a repeat*: a repeat that finds the key already holding what it writes
+  answers True (its first run wrote it) instead of False (which would have the caller
+  apply its change twice). Only a writer of the very same bytes in between could make
+  that answer wrong; a ledger record names its owner and time, so none can.
 - Every key is put after ``prefix`` (default ``mailspec:``), so the records share a
   database with other data without clashing: ``mailspec:breaker:aurorasendcloud``.
 - The password is held as a :class:`~mailspec.runtime.secrets.Secret` and handed to
@@ -21,26 +31,51 @@
 
 from __future__ import annotations
 
+import logging
 import math
-from typing import Any, cast
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ..errors import StoreError
+from .. import deadline
+from ..errors import StoreError, ValidationError
 from ..runtime.secrets import Secret, redact
+from . import redis_durability
 from .base import check_seconds, check_ttl
+from .url import DURABILITY
 
-__all__ = ["DEFAULT_PREFIX", "DEFAULT_TIMEOUT", "RedisStore"]
+__all__ = ["DEFAULT_DURABILITY", "DEFAULT_PREFIX", "DEFAULT_RETRY", "DEFAULT_TIMEOUT", "RedisStore"]
+
+log = logging.getLogger("mailspec.stores")
 
 DEFAULT_PREFIX = "mailspec:"
 DEFAULT_TIMEOUT = 5.0  # seconds, for connecting and for each reply
+DEFAULT_RETRY = 5.0  # seconds a call that cannot reach the server is retried for
+DEFAULT_DURABILITY = "require"
+# the waits between tries: doubling from the first to the most, each with jitter, so
+# that many senders back from an outage do not all arrive at once
+_FIRST_WAIT, _MOST_WAIT = 0.05, 0.5
+
+T = TypeVar("T")
 
 # KEYS[1] the key; ARGV: expect a value ("1") or absence ("0"), the expected value,
-# write ("1") or delete ("0"), the new value, the expiry in ms ("" for none)
+# write ("1") or delete ("0"), the new value, the expiry in ms ("" for none), and
+# whether this is a repeat of a call whose answer was lost ("1")
 _COMPARE_AND_SET = """
 local current = redis.call('GET', KEYS[1])
+if ARGV[6] == '1' then
+  if ARGV[3] == '0' then
+    if not current then return 1 end
+  elseif current == ARGV[4] then
+    return 1
+  end
+end
 if ARGV[1] == '1' then
   if current ~= ARGV[2] then return 0 end
 elseif current then
@@ -55,6 +90,11 @@ else
 end
 return 1
 """
+
+# worth another try on a fresh connection: the server is out of reach or restarting
+_PASSING = (redis.ConnectionError, redis.TimeoutError, OSError)
+# a server that answers, but refuses us: another try would be refused again
+_LASTING = (redis.AuthenticationError,)
 
 
 class _Login(redis.CredentialProvider):
@@ -75,8 +115,10 @@ class _Login(redis.CredentialProvider):
 class RedisStore:
     """State in Redis, shared by every process and machine that reaches the server.
 
-    Nothing connects until the first read or write; a server that cannot be reached
-    then, or refuses the login, is a :class:`~mailspec.StoreError`.
+    Nothing connects until the first read or write, which first checks that the server
+    keeps records (``durability``, see the module docstring). A server that cannot be
+    reached within ``retry`` seconds, refuses the login, or fails that check is a
+    :class:`~mailspec.StoreError`.
     """
 
     shared = True
@@ -92,11 +134,19 @@ class RedisStore:
         tls: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
         prefix: str = DEFAULT_PREFIX,
+        durability: str = DEFAULT_DURABILITY,
+        retry: float = DEFAULT_RETRY,
     ) -> None:
+        if durability not in DURABILITY:
+            raise ValidationError(f"expected one of {', '.join(DURABILITY)}", field="durability")
         secret = Secret(password) if isinstance(password, str) else password
         self.host, self.port, self.db, self.tls = host, port, db, tls
         self.prefix, self.timeout = prefix, check_seconds(timeout, "timeout")
+        self.durability = durability
+        self.retry = 0.0 if retry == 0 else check_seconds(retry, "retry")
         self._secrets = [secret] if secret is not None else []
+        self._checked = durability == "off"
+        self._checking = threading.Lock()
         options: dict[str, Any] = {}
         if secret is not None:
             options["credential_provider"] = _Login(username, secret)
@@ -107,7 +157,7 @@ class RedisStore:
             ssl=tls,
             socket_timeout=self.timeout,
             socket_connect_timeout=self.timeout,
-            retry=Retry(NoBackoff(), 0),
+            retry=Retry(NoBackoff(), 0),  # ours retries, knowing which calls may repeat
             **options,
         )
         self._cas = self._client.register_script(_COMPARE_AND_SET)
@@ -124,13 +174,7 @@ class RedisStore:
     # --- the StateStore interface ---------------------------------------------------------
 
     def get(self, key: str) -> bytes | None:
-        try:
-            try:
-                value = self._client.get(self.prefix + key)
-            except (redis.ConnectionError, redis.TimeoutError):
-                value = self._client.get(self.prefix + key)  # once more, freshly connected
-        except (redis.RedisError, OSError) as exc:
-            raise self._error(exc) from exc
+        value = self._call(lambda repeat: self._client.get(self.prefix + key))
         return cast("bytes | None", value)
 
     def compare_and_set(
@@ -144,11 +188,11 @@ class RedisStore:
             b"" if new is None else new,
             b"" if ttl is None else str(max(1, math.ceil(ttl * 1000))).encode(),
         ]
-        try:
-            done = self._cas(keys=[self.prefix + key], args=args)
-        except (redis.RedisError, OSError) as exc:
-            raise self._error(exc) from exc
-        return bool(done)
+
+        def run(repeat: bool) -> object:
+            return self._cas(keys=[self.prefix + key], args=[*args, b"1" if repeat else b"0"])
+
+        return bool(self._call(run))
 
     # --- the connection -------------------------------------------------------------------
 
@@ -161,6 +205,49 @@ class RedisStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _call(self, operation: Callable[[bool], T]) -> T:
+        """``operation(repeat)`` once the server is checked, tried again while the
+        server is out of reach (``repeat`` true from the second try on), for up to
+        ``retry`` seconds and never past the current send's deadline."""
+        give_up = time.monotonic() + self.retry
+        send_ends = deadline.current()
+        if send_ends is not None:
+            give_up = min(give_up, send_ends)
+        wait, repeat = _FIRST_WAIT, False
+        while True:
+            try:
+                self._check_server()
+                return operation(repeat)
+            except _LASTING as exc:
+                raise self._error(exc) from exc
+            except _PASSING as exc:
+                left = give_up - time.monotonic()
+                if left <= 0:
+                    raise self._error(exc) from exc
+            except redis.RedisError as exc:
+                raise self._error(exc) from exc
+            # the last wait ends when the time does, for one more try
+            time.sleep(min(left, wait * (0.5 + random.random() / 2)))
+            wait, repeat = min(_MOST_WAIT, wait * 2), True
+
+    def _check_server(self) -> None:
+        """Refuse (``require``) or report (``warn``) a server that may lose records;
+        once per store, when it first connects. A refusal is checked afresh on the next
+        call, so a server set right meanwhile is used without a restart."""
+        if self._checked:
+            return
+        with self._checking:
+            if self._checked:
+                return
+            found = redis_durability.problems(redis_durability.read(self._client))
+            if found and self.durability == "require":
+                refusal = redact(redis_durability.refusal(found), self._secrets)
+                raise StoreError(f"redis store {self.where}", refusal)
+            for problem in found:
+                shown = redact(problem, self._secrets)
+                log.warning("redis store %s (durability=warn): %s", self.where, shown)
+            self._checked = True
 
     def _error(self, exc: BaseException) -> StoreError:
         text = redact(str(exc), self._secrets)

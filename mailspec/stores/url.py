@@ -8,7 +8,10 @@ opened or connected to.
   ``sqlite:////var/lib/app/state.db`` absolute; ``?timeout=SECONDS`` (busy timeout).
 - ``redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`` (``rediss://`` over TLS), port 6379
   and database 0 by default; ``?timeout=SECONDS`` (socket timeout),
-  ``?prefix=TEXT`` (put before every key, default ``mailspec:``).
+  ``?prefix=TEXT`` (put before every key, default ``mailspec:``),
+  ``?durability=require|warn|off`` (what to do with a server that may lose records:
+  refuse it, the default; log a warning and use it; not check), ``?retry=SECONDS``
+  (how long a call is retried while the server is out of reach, default 5; 0: never).
 
 A mistake is one :class:`~mailspec.ValidationError` (``field="store"``) that names it.
 An error never repeats the URL or any value from it but the scheme and option names:
@@ -26,13 +29,16 @@ from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 from ..errors import ValidationError
 from ..runtime.secrets import Secret
 
-__all__ = ["EXPECTED", "MemoryURL", "RedisURL", "SqliteURL", "parse"]
+__all__ = ["DURABILITY", "EXPECTED", "MemoryURL", "RedisURL", "SqliteURL", "parse"]
 
 EXPECTED = "memory://, sqlite:///PATH or redis://HOST:PORT/DB"
 
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,15}")
 _SQLITE_FORMS = "sqlite:///relative/path.db or sqlite:////absolute/path.db"
 _REDIS_FORM = "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]"
+# what a Redis store does with a server that may lose records: refuse it (StoreError),
+# log a warning and use it, or not look (mailspec.stores.redis_durability)
+DURABILITY = ("require", "warn", "off")
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,8 @@ class RedisURL:
     tls: bool = False
     timeout: float | None = None
     prefix: str | None = None
+    durability: str | None = None
+    retry: float | None = None
 
 
 def parse(url: object) -> MemoryURL | SqliteURL | RedisURL:
@@ -88,7 +96,8 @@ def parse(url: object) -> MemoryURL | SqliteURL | RedisURL:
         return MemoryURL(_count(options, scheme, "max_records"))
     if scheme == "sqlite":
         return _sqlite(parts.netloc, parts.path, _options(scheme, parts.query, {"timeout"}))
-    return _redis(scheme, parts, _options(scheme, parts.query, {"timeout", "prefix"}))
+    known = {"timeout", "prefix", "durability", "retry"}
+    return _redis(scheme, parts, _options(scheme, parts.query, known))
 
 
 def _sqlite(netloc: str, path: str, options: dict[str, str]) -> SqliteURL:
@@ -132,6 +141,8 @@ def _redis(scheme: str, parts: SplitResult, options: dict[str, str]) -> RedisURL
         tls=scheme == "rediss",
         timeout=_seconds(options, scheme),
         prefix=options.get("prefix"),
+        durability=_durability(options, scheme),
+        retry=_retry(options, scheme),
     )
 
 
@@ -162,6 +173,26 @@ def _seconds(options: dict[str, str], scheme: str) -> float | None:
         value = math.nan
     if not math.isfinite(value) or value <= 0:
         raise _error(f"the {scheme}:// option 'timeout' must be a positive number of seconds")
+    return value
+
+
+def _durability(options: dict[str, str], scheme: str) -> str | None:
+    text = options.get("durability")
+    if text is None or text in DURABILITY:
+        return text
+    raise _error(f"the {scheme}:// option 'durability' must be {', '.join(DURABILITY)}")
+
+
+def _retry(options: dict[str, str], scheme: str) -> float | None:
+    text = options.get("retry")
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise _error(f"the {scheme}:// option 'retry' must be a number of seconds (0: never)")
     return value
 
 

@@ -1,6 +1,6 @@
 """The stores under test, for real: an in-process MemoryStore, a SQLite file in a temp
 folder, and a ``redis-server`` of our own on 127.0.0.1 (started once per session on a
-free port, with no persistence, stopped at the end).
+free port, with an append-only file as a Redis store must have, stopped at the end).
 
 Only time and randomness are faked (:class:`FakeClock`, :class:`TopRandom`); the stores,
 the Mailer, the sandbox and the wire are the real ones.

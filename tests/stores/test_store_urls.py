@@ -70,6 +70,9 @@ def test_redis_url_defaults() -> None:
         "mailspec:",
         False,
     )
+    assert (store.durability, store.retry) == ("require", 5.0)
+    chosen = mailspec.store("redis://cache.internal/0?durability=warn&retry=0")
+    assert (chosen.durability, chosen.retry) == ("warn", 0.0)
     tls = mailspec.store("rediss://[::1]:6380/")
     assert tls.tls and repr(tls) == "<RedisStore rediss://[::1]:6380/0 prefix='mailspec:'>"
 
@@ -108,6 +111,10 @@ def test_redis_url_defaults() -> None:
         ("redis://h/0?timeout=1&timeout=2", "'timeout' is given twice"),
         ("redis://h/0?timeout", "options cannot be read"),
         ("redis://:hunter2-Zq9-secret@h/0?timeout=-1", "'timeout' must be a positive number"),
+        ("redis://h/0?durability=maybe", "'durability' must be require, warn, off"),
+        ("redis://h/0?durability=", "'durability' must be require, warn, off"),
+        ("redis://h/0?retry=-1", "'retry' must be a number of seconds (0: never)"),
+        ("redis://h/0?retry=inf", "'retry' must be a number of seconds (0: never)"),
     ],
 )
 def test_a_bad_url_is_one_line_naming_the_problem(url, says) -> None:
@@ -185,7 +192,7 @@ def test_redis_password_is_in_no_repr_or_error(redis_server, caplog) -> None:
     with pytest.raises(StoreError) as refused:
         wrong.get("k")
     assert "AuthenticationError" in str(refused.value)
-    unreachable = mailspec.store(f"redis://:{SECRET}@127.0.0.1:{free_port()}/0?timeout=0.5")
+    unreachable = mailspec.store(f"redis://:{SECRET}@127.0.0.1:{free_port()}/0?timeout=0.5&retry=0")
     with pytest.raises(StoreError) as down:
         unreachable.compare_and_set("k", None, b"v")
     assert "ConnectionError" in str(down.value)
@@ -214,7 +221,7 @@ def test_a_mailer_logs_a_failing_redis_store_without_its_password(redis_server, 
     with SandboxServer("aurorasendcloud") as server:
         mailer = Mailer(
             [server.provider()],
-            store=f"redis://:{SECRET}@127.0.0.1:{free_port()}/0?timeout=0.5",
+            store=f"redis://:{SECRET}@127.0.0.1:{free_port()}/0?timeout=0.5&retry=0",
         )
         with pytest.raises(StoreError) as caught:
             mailer.send(
