@@ -130,7 +130,7 @@ class RedisStore:
             except (redis.ConnectionError, redis.TimeoutError):
                 value = self._client.get(self.prefix + key)  # once more, freshly connected
         except (redis.RedisError, OSError) as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc) from None
         return cast("bytes | None", value)
 
     def compare_and_set(
@@ -147,7 +147,7 @@ class RedisStore:
         try:
             done = self._cas(keys=[self.prefix + key], args=args)
         except (redis.RedisError, OSError) as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc) from None
         return bool(done)
 
     # --- the connection -------------------------------------------------------------------
@@ -163,5 +163,9 @@ class RedisStore:
         self.close()
 
     def _error(self, exc: BaseException) -> StoreError:
+        """The StoreError for a failure of redis-py, which is raised ``from None``: the
+        driver's frames hold the login in their variables (``auth_args`` while it
+        connects), and error reports that show a chain's variables (Django's debug page
+        and its error mail) would print it. Its type and redacted text are kept."""
         text = redact(str(exc), self._secrets)
         return StoreError(f"redis store {self.where}", f"{type(exc).__name__}: {text}")
