@@ -76,6 +76,4 @@ def _message_of(email: EmailMessage) -> Message:
     except MailspecError:
         raise
     except Exception as exc:
-        raise ValidationError(
-            f"the message cannot be read ({type(exc).__name__}: {exc})"
-        ) from exc
+        raise ValidationError(f"the message cannot be read ({type(exc).__name__}: {exc})") from exc
