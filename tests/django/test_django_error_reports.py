@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 from django.test import RequestFactory, override_settings
 from django.utils.log import AdminEmailHandler
@@ -28,6 +29,8 @@ __all__ = ["redis_server"]
 REDIS_USER = "mailspec-reports"
 REDIS_PASSWORD = "SENTINEL-redis-password-7c2d"
 WRONG_PASSWORD = "SENTINEL-redis-wrong-password-40aa"
+API_KEY = "SENTINEL-api-key-e91f"
+OTHER_KEY = "SENTINEL-other-key-0b3c"
 
 
 @pytest.fixture
@@ -77,7 +80,7 @@ def failed_send() -> tuple[Any, Any, Any]:
     """The exc_info of a send that failed."""
     try:
         EmailMessage("Hi", "Hello", to=["ann@example.org"]).send()
-    except MailspecError:
+    except (MailspecError, ImproperlyConfigured):
         return sys.exc_info()
     raise AssertionError("the send did not fail")
 
@@ -131,6 +134,25 @@ def test_the_admins_error_mail_shows_no_credential(
     assert len(parts) == (2 if include_html else 1)
     for part in parts:
         assert_none_in(part, failing_setting)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("PROVIDERS", [f"cloudmails://{API_KEY}@", f"nosuch://{OTHER_KEY}@"]),
+        ("PROVIDERS", [f"cloudmails://{API_KEY}@?timeout=soon"]),
+        ("STORE", f"redis://:{REDIS_PASSWORD}@127.0.0.1:1/0?nosuch=1"),
+    ],
+)
+def test_a_bad_setting_reported_shows_no_credential(key: str, value: object) -> None:
+    setting = {"PROVIDERS": [f"cloudmails://{API_KEY}@"], key: value}
+    request = RequestFactory().get("/checkout")
+    with override_settings(DEBUG=True, MAILSPEC=setting):
+        exc_info = failed_send()
+    page = technical_500_response(request, *exc_info).content.decode()
+    assert exc_info[0] is ImproperlyConfigured
+    assert f"MAILSPEC[&#x27;{key}&#x27;]" in page
+    assert_none_in(page, [API_KEY, OTHER_KEY, REDIS_PASSWORD])
 
 
 @pytest.mark.parametrize("failing_setting", ["provider_error"], indirect=True)
