@@ -18,8 +18,9 @@ secrets hold credentials.
 
 Django's error reports (the debug page, the mail to ``ADMINS``) list every setting,
 hiding only the values under names like ``KEY``, ``SECRET`` or ``PASS``:
-``WEBHOOK_SECRETS`` is hidden by its name, but ``PROVIDERS`` and ``STORE`` are not. So
-their strings are made :class:`~mailspec.runtime.secrets.Concealed` in the setting
+``WEBHOOK_SECRETS`` is hidden by its name, but ``PROVIDERS`` and ``STORE`` are not, and
+the variables of each frame are shown whatever their name. So their strings (and the
+webhook secrets) are made :class:`~mailspec.runtime.secrets.Concealed` in the setting
 itself, equal strings whose repr hides the credentials: when this module is imported,
 whenever the setting is read, and when it changes. An error reported before mailspec
 is first imported would still show them; ``"mailspec.django"`` in ``INSTALLED_APPS``
@@ -58,8 +59,12 @@ SETTING = "MAILSPEC"
 # MAILSPEC's keys: the Mailer settings of mailspec.mailer.config in capitals, and ours
 _KEYS = {setting.key.upper(): setting.key for setting in SETTINGS}
 _OWN_KEYS = ("WEBHOOK_SECRETS",)
-# the keys whose values hold credentials and whose names Django's filter does not hide
-_CREDENTIAL_KEYS = tuple(setting.key.upper() for setting in SETTINGS if setting.secret)
+# the keys whose values hold credentials (Django's filter hides WEBHOOK_SECRETS by its
+# name, but not the variables its values are read into)
+_CREDENTIAL_KEYS = (
+    *(setting.key.upper() for setting in SETTINGS if setting.secret),
+    "WEBHOOK_SECRETS",
+)
 
 
 def improperly_configured(key: str | None, problem: str) -> ImproperlyConfigured:
@@ -81,26 +86,29 @@ def _setting() -> Mapping[str, Any]:
 
 
 def conceal_credentials(config: object) -> None:
-    """Make the strings under ``config``'s credential keys (``PROVIDERS``, ``STORE``)
-    :class:`Concealed`, in place: the same setting, which error reports show as
-    ``'sendcloud://***'``. Lists are changed in place, so that another setting holding
-    the same list is covered too. A value of another kind is left for
+    """Make the strings under ``config``'s credential keys (``PROVIDERS``, ``STORE``,
+    ``WEBHOOK_SECRETS``) :class:`Concealed`, in place: the same setting, whose strings
+    error reports show as ``'sendcloud://***'`` wherever they are held (the setting,
+    a variable they were read into). Lists and dicts are changed in place, so that another setting holding
+    the same one is covered too. A value of another kind is left for
     :func:`build_mailer` to refuse."""
     if not isinstance(config, dict):  # Django shows dicts key by key; nothing else to do
         return
     for key in _CREDENTIAL_KEYS:
-        value = config.get(key)
-        if isinstance(value, str):
-            config[key] = _concealed(value)
-        elif isinstance(value, list):
-            value[:] = [_concealed(item) for item in value]
-        elif isinstance(value, tuple):
-            config[key] = tuple(_concealed(item) for item in value)
+        if key in config:
+            config[key] = _concealed(config[key])
 
 
 def _concealed(value: object) -> object:
-    if isinstance(value, str) and not isinstance(value, Concealed):
-        return Concealed(value)
+    if isinstance(value, str):
+        return value if isinstance(value, Concealed) else Concealed(value)
+    if isinstance(value, list):
+        value[:] = [_concealed(item) for item in value]
+    elif isinstance(value, dict):
+        for key in list(value):
+            value[key] = _concealed(value[key])
+    elif isinstance(value, tuple):
+        return tuple(_concealed(item) for item in value)
     return value
 
 

@@ -18,7 +18,7 @@ from django.core.mail import EmailMessage
 from django.test import RequestFactory, override_settings
 from django.utils.log import AdminEmailHandler
 from django.views.debug import ExceptionReporter, technical_500_response
-from django_support import mailspec_setting
+from django_support import WEBHOOK_KEY, mailspec_setting
 from redis_support import RedisServer, free_port, redis_server
 
 from mailspec import MailspecError
@@ -167,6 +167,8 @@ def test_the_setting_reads_as_written_and_reports_name_the_scheme_only(
     assert repr(store) == "'redis://***'"
     assert [repr(url) for url in setting["PROVIDERS"]] == ["'sendcloud://***'"]
     assert "sendcloud://sandbox-" in setting["PROVIDERS"][0]  # the value itself is whole
+    secret = setting["WEBHOOK_SECRETS"]["sendcloud"]
+    assert repr(secret) == "'***'" and secret == WEBHOOK_KEY
 
 
 # a process of its own: this one has imported mailspec.django long ago
