@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import math
 import os
 import sys
@@ -869,21 +870,35 @@ PACKAGES_ENV = "MAILSPEC_PACKAGES"
 
 def _register_packages() -> None:
     """Register the packages of providers named in $MAILSPEC_PACKAGES (space- or
-    comma-separated), as ``mailspec.register()`` does for a program."""
-    from .registry import register
+    comma-separated), as ``mailspec.register()`` does for a program; one that cannot be
+    registered is left out (and told of), as a broken entry point is."""
+    from .registry import register_from
 
     for package in os.environ.get(PACKAGES_ENV, "").replace(",", " ").split():
-        try:
-            register(package)
-        except ValidationError as exc:
-            raise ValidationError(f"${PACKAGES_ENV}: {exc}") from None
+        register_from(f"${PACKAGES_ENV}", package)
+
+
+class _WarningsToStderr(logging.Handler):
+    """The registry's warnings (a package of providers left out, and why) as
+    ``warning:`` lines on stderr: mailspec's log records go nowhere unless the program
+    sets logging up, and the command line does not."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"warning: {record.getMessage()}", file=sys.stderr)
+
+
+def _show_registry_warnings() -> None:
+    logger = logging.getLogger("mailspec.registry")
+    if not any(isinstance(handler, _WarningsToStderr) for handler in logger.handlers):
+        logger.addHandler(_WarningsToStderr(logging.WARNING))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _show_registry_warnings()
     try:
         _register_packages()
         parser = build_parser()
-    except MailspecError as exc:  # a package or entry point that cannot be registered
+    except MailspecError as exc:  # mailspec's own providers cannot be read
         print(f"error: {exc}", file=sys.stderr)
         return 1
     args = parser.parse_args(argv)

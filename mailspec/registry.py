@@ -6,13 +6,23 @@ so ``import mailspec`` stays cheap whatever the number of specs. Every name a fu
 here takes is looked up in one table: mailspec's own providers (``mailspec.generated``),
 then those of packages registered with :func:`register` or named by an entry point in
 the group ``mailspec.providers`` (read once, when a provider is first looked up).
+
+A package of providers that configuration names (an entry point, ``$MAILSPEC_PACKAGES``)
+and that cannot be registered (it does not import, raises, exits, is not a generated
+package, or names a provider another package has) is left out, with a warning on
+``mailspec.registry`` naming it: mailspec's own providers and every other package keep
+working, and asking for a provider that is then unknown says which package did not
+load and why. A provider whose generated modules fail when it is first used is a
+ValidationError naming it, never the exception its code raised.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -35,6 +45,7 @@ __all__ = [
     "provider",
     "provider_from_url",
     "register",
+    "register_from",
     "spec",
 ]
 
@@ -49,6 +60,22 @@ _STYLES = {
 _BUILTIN_PACKAGE = "mailspec.generated"
 ENTRY_POINT_GROUP = "mailspec.providers"
 
+log = logging.getLogger("mailspec.registry")
+
+
+@dataclass(frozen=True)
+class _Unloaded:
+    """A package of providers that configuration named and that was left out:
+    ``source`` says where it was named (``entry point 'x' of dist (mailspec.providers)``),
+    ``name`` the provider name it was named under, ``problem`` why it was left out."""
+
+    source: str
+    name: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.source} was not loaded: {self.problem}"
+
 
 class _Table:
     """Provider name -> the module of its generated package, and which package of
@@ -61,6 +88,7 @@ class _Table:
         self.modules: dict[str, str] = {}
         self.origin: dict[str, str] = {}  # provider name -> package of providers
         self.packages: dict[str, list[str]] = {}  # package -> its provider names
+        self.unloaded: list[_Unloaded] = []
         self.discovered = False
 
     def add(self, package: str) -> list[str]:
@@ -83,6 +111,20 @@ class _Table:
                 self.origin[name] = package
             self.packages[package] = sorted(found)
             return self.packages[package]
+
+    def add_or_leave_out(self, package: str, source: str, name: str) -> list[str]:
+        """:meth:`add`, or, for a package that cannot be registered, a warning and a
+        record of it (for the error when a provider asked for is unknown)."""
+        try:
+            return self.add(package)
+        except ValidationError as exc:
+            self.leave_out(_Unloaded(source, name, str(exc)))
+            return []
+
+    def leave_out(self, unloaded: _Unloaded) -> None:
+        with self.lock:
+            self.unloaded.append(unloaded)
+        log.warning("%s; its providers are left out", unloaded)
 
     def get(self) -> dict[str, str]:
         if not self.discovered:
@@ -111,7 +153,7 @@ def _read_package(package: str) -> dict[str, str]:
         module = importlib.import_module(package)
     except ModuleNotFoundError as exc:
         raise ValidationError(f"cannot import {package!r}: {exc}", field="package") from None
-    except Exception as exc:  # their code failed to import: say so, in one line
+    except (Exception, SystemExit) as exc:  # their code failed to import: say so, in one line
         raise ValidationError(
             f"cannot import {package!r}: {type(exc).__name__}: {exc}", field="package"
         ) from None
@@ -134,21 +176,20 @@ def _read_package(package: str) -> dict[str, str]:
 
 
 def _discover(table: _Table) -> None:
-    """Register the package each ``mailspec.providers`` entry point names (its value)."""
+    """Register the package each ``mailspec.providers`` entry point names (its value);
+    one that cannot be registered is left out (:meth:`_Table.add_or_leave_out`)."""
     from importlib.metadata import entry_points
 
     for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: (p.name, p.value)):
         dist = getattr(point, "dist", None)
         where = f"entry point {point.name!r} of {dist.name if dist else 'an installed package'}"
-        if ":" in point.value or not point.value.strip():
-            raise ValidationError(
-                f"{where} ({ENTRY_POINT_GROUP}): its value must be a package name, "
-                f"got {point.value!r}"
-            )
-        try:
-            table.add(point.value.strip())
-        except ValidationError as exc:
-            raise ValidationError(f"{where} ({ENTRY_POINT_GROUP}): {exc}") from None
+        source = f"{where} ({ENTRY_POINT_GROUP})"
+        package = point.value.strip()
+        if ":" in package or not package:
+            problem = f"its value must be a package name, got {point.value!r}"
+            table.leave_out(_Unloaded(source, point.name, problem))
+        else:
+            table.add_or_leave_out(package, source, point.name)
 
 
 def register(package: str) -> list[str]:
@@ -168,6 +209,15 @@ def register(package: str) -> list[str]:
     return list(_TABLE.add(package))
 
 
+def register_from(source: str, package: str) -> list[str]:
+    """:func:`register` for a package that configuration names rather than code
+    (``source`` says where, as ``"$MAILSPEC_PACKAGES"``): one that cannot be
+    registered is left out with a warning, as a broken entry point is, so that the
+    other providers keep working. Returns the names registered (none when left out)."""
+    _TABLE.get()
+    return list(_TABLE.add_or_leave_out(package, f"{source} package {package!r}", package))
+
+
 def _providers() -> dict[str, str]:
     return _TABLE.get()
 
@@ -178,12 +228,47 @@ def available() -> list[str]:
 
 
 def _package(name: str, submodule: str = "") -> Any:
+    """The module of provider ``name``'s generated package (or its ``submodule``); a
+    failure of its code is a ValidationError naming the provider and the module."""
     providers = _providers()
     if not isinstance(name, str) or name not in providers:
+        raise ValidationError(_unknown(name, providers), field="provider")
+    module = providers[name] + submodule
+    try:
+        return importlib.import_module(module)
+    except (Exception, SystemExit) as exc:
         raise ValidationError(
-            f"unknown provider {name!r}; known: {', '.join(sorted(providers))}", field="provider"
+            f"{name!r} cannot be loaded: importing {module!r} raised {type(exc).__name__}: {exc}",
+            field="provider",
+        ) from None
+
+
+def _member(name: str, submodule: str, attribute: str, kind: type) -> Any:
+    """``attribute`` of provider ``name``'s generated (sub)module, which must be a
+    ``kind``: a package that was edited or generated by another version says so."""
+    module = _package(name, submodule)
+    value = getattr(module, attribute, None)
+    if not isinstance(value, kind):
+        raise ValidationError(
+            f"{name!r} cannot be loaded: {module.__name__}.{attribute} is not "
+            f"a {kind.__name__}; generate its package again",
+            field="provider",
         )
-    return importlib.import_module(providers[name] + submodule)
+    return value
+
+
+def _unknown(name: object, providers: dict[str, str]) -> str:
+    """Why ``name`` is no provider: the names there are, and the packages left out
+    (the one named under ``name`` alone, when there is one)."""
+    known = f"unknown provider {name!r}; known: {', '.join(sorted(providers))}"
+    with _TABLE.lock:
+        left_out = list(_TABLE.unloaded)
+    named = [u for u in left_out if u.name == name]
+    if named:
+        return f"{name!r} is not available: {named[0]}"
+    if left_out:
+        return f"{known}; left out with errors: {', '.join(u.source for u in left_out)}"
+    return known
 
 
 TRANSPORTS = ("http", "smtp")
@@ -273,10 +358,18 @@ def provider(
             raise ValidationError(
                 f"{', '.join(given)} apply to transport='smtp' only", field=given[0]
             )
-    package = _package(name)
-    if transport == "smtp" and package.SPEC.auth.smtp is None:
+    resolved = spec(name)
+    client_class = _member(name, "", "CLIENT", type)
+    if transport == "smtp" and resolved.auth.smtp is None:
         raise UnsupportedOperation(name, "transport='smtp'", "its spec names no SMTP login")
-    module, cls = _STYLES[package.SPEC.provider.style]
+    style = _STYLES.get(resolved.provider.style)
+    if style is None:
+        raise ValidationError(
+            f"{name!r} has an unknown API style {resolved.provider.style!r}; expected "
+            f"{', '.join(sorted(_STYLES))}",
+            field="provider",
+        )
+    module, cls = style
     adapter = getattr(importlib.import_module(module), cls)
     options: dict[str, Any] = {
         "region": region,
@@ -288,7 +381,7 @@ def provider(
         options["timeout"] = timeout
     if max_answer_bytes is not None:
         options["max_answer_bytes"] = max_answer_bytes
-    instance: Provider = adapter(package.CLIENT(credentials=credentials, **options))
+    instance: Provider = adapter(client_class(credentials=credentials, **options))
     if transport == "smtp":
         smtp: SmtpProvider = importlib.import_module("mailspec.adapters.smtp").SmtpProvider.build(
             instance,
@@ -368,14 +461,16 @@ _SMTP_URL_OPTIONS: dict[str, Callable[[str], Any]] = {
 
 def spec(provider_name: str) -> Spec:
     """A provider's resolved spec (its generated ``spec.SPEC``)."""
-    resolved: Spec = _package(provider_name, ".spec").SPEC
+    from .spec_model import Spec
+
+    resolved: Spec = _member(provider_name, ".spec", "SPEC", Spec)
     return resolved
 
 
 def explain_code(provider_name: str, code: int) -> CodeInfo:
     """The row of a provider's status-code table; category ``unknown`` for a code its
     spec does not list."""
-    codes: dict[int, Code] = _package(provider_name, ".codes").CODES
+    codes: dict[int, Code] = _member(provider_name, ".codes", "CODES", dict)
     row = codes.get(code)
     if row is None:
         return CodeInfo(
@@ -392,12 +487,19 @@ def explain_code(provider_name: str, code: int) -> CodeInfo:
 
 def code_table(provider_name: str) -> list[CodeInfo]:
     """Every row of a provider's status-code table, by code."""
-    codes: dict[int, Code] = _package(provider_name, ".codes").CODES
+    codes: dict[int, Code] = _member(provider_name, ".codes", "CODES", dict)
     return [explain_code(provider_name, code) for code in sorted(codes)]
 
 
 def capability_matrix() -> dict[str, Capabilities]:
-    """What every provider can do, from its spec (imports every generated package)."""
+    """What every provider can do, from its spec (imports every generated package). A
+    provider whose package fails to load is left out, with a warning naming it."""
     from .contract import Capabilities as capabilities
 
-    return {name: capabilities.of(spec(name)) for name in available()}
+    matrix: dict[str, Capabilities] = {}
+    for name in available():
+        try:
+            matrix[name] = capabilities.of(spec(name))
+        except ValidationError as exc:
+            log.warning("%s; left out of the capability matrix", exc)
+    return matrix

@@ -8,6 +8,7 @@ registry is replaced by an empty one for each test, so nothing registered leaks.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from mailspec.sandbox import Sandbox
 ROOT = Path(__file__).resolve().parent.parent
 CLOUDMAILS = (ROOT / "spec" / "cloudmails.yaml").read_text(encoding="utf-8")
 _unique = itertools.count()
+BUILTINS = ["aotsend", "aurorasendcloud", "cloudmails", "sendcloud"]
+CLOUDMAILS_URL = "https://api.cloudmails.eu/v1"
 
 
 def renamed(name: str, base_url: str = "https://api.postwave.example/v2") -> str:
@@ -142,12 +145,23 @@ def test_what_is_not_a_generated_package_is_refused(
         mailspec.register(package)  # type: ignore[arg-type]
 
 
-def test_a_package_that_fails_to_import_is_one_validation_error(root: Path) -> None:
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        ("raise RuntimeError('boom')\n", "RuntimeError: boom"),
+        ("raise ImportError('needs libparcel')\n", "ImportError: needs libparcel"),
+        ("import sys\nsys.exit(3)\n", "SystemExit: 3"),
+    ],
+)
+def test_a_package_that_fails_to_import_is_one_validation_error(
+    root: Path, code: str, says: str
+) -> None:
     broken = root / pkg_name("broken")
     broken.mkdir()
-    (broken / "__init__.py").write_text("raise RuntimeError('boom')\n", encoding="utf-8")
-    with pytest.raises(ValidationError, match="RuntimeError: boom"):
+    (broken / "__init__.py").write_text(code, encoding="utf-8")
+    with pytest.raises(ValidationError, match=says):
         mailspec.register(broken.name)
+    assert "cloudmails" in mailspec.available()
 
 
 def test_the_cli_takes_packages_from_the_environment(root: Path) -> None:
@@ -169,11 +183,25 @@ def test_the_cli_takes_packages_from_the_environment(root: Path) -> None:
         [*run, "codes", "postwave", "404"], capture_output=True, text=True, env=env, timeout=60
     )
     assert codes.returncode == 0 and "not_found" in codes.stdout
-    env["MAILSPEC_PACKAGES"] = "no_such_package_xyz"
+    env["MAILSPEC_PACKAGES"] = f"no_such_package_xyz {package}"
     bad = subprocess.run([*run, "providers"], capture_output=True, text=True, env=env, timeout=60)
-    assert bad.returncode == 1
-    assert bad.stderr.startswith("error: $MAILSPEC_PACKAGES: ") and "Traceback" not in bad.stderr
-    assert len(bad.stderr.splitlines()) == 1
+    assert bad.returncode == 0  # the other package and mailspec's own providers still work
+    assert "postwave" in bad.stdout and "cloudmails" in bad.stdout
+    assert bad.stderr.startswith(
+        "warning: $MAILSPEC_PACKAGES package 'no_such_package_xyz' was not loaded: "
+    )
+    assert "Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1
+    asked = subprocess.run(
+        [*run, "codes", "no_such_package_xyz", "404"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert asked.returncode == 2  # a provider name that is no provider: a bad argument
+    assert asked.stderr.splitlines()[-1].startswith(
+        "error: provider: 'no_such_package_xyz' is not available: $MAILSPEC_PACKAGES package"
+    )
 
 
 def add_entry_point(root: Path, dist: str, name: str, value: str) -> None:
@@ -201,23 +229,97 @@ def test_an_entry_point_is_read_once_when_a_provider_is_first_looked_up(root: Pa
     assert "postwave" in mailspec.available()  # read once: a later one is not looked at
 
 
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        ("no_such_package_xyz", "cannot import 'no_such_package_xyz'"),
-        ("pkg:attr", "its value must be a package name, got 'pkg:attr'"),
-        ("CLASH", "provider 'cloudmails' is already one of mailspec's own"),
-    ],
-)
-def test_a_bad_entry_point_is_one_validation_error_naming_it(
-    root: Path, value: str, message: str
+# the ways a package of providers named by an entry point can be broken: the code of its
+# __init__ (None: the module does not exist), or a generated package (GENERATED)
+GENERATED = "generated"
+BROKEN_ENTRY_POINTS = {
+    "missing_module": (None, "cannot import 'no_such_package_xyz': No module named"),
+    "import_error": ("raise ImportError('needs libparcel')\n", "ImportError: needs libparcel"),
+    "other_exception": ("raise RuntimeError('plugin bug')\n", "RuntimeError: plugin bug"),
+    "sys_exit": ("import sys\nsys.exit(3)\n", "SystemExit: 3"),
+    "not_a_provider_package": ("VALUE = 1\n", "it has no PROVIDERS"),
+    "not_a_table": ("PROVIDERS = ['parcel']\n", "PROVIDERS is not a table"),
+    "clash_with_builtin": (GENERATED, "provider 'cloudmails' is already one of mailspec's own"),
+    "not_a_package_name": ("pkg:attr", "its value must be a package name, got 'pkg:attr'"),
+}
+
+
+def broken_package(root: Path, variant: str) -> str:
+    """The value of an entry point naming a package of providers broken as ``variant``."""
+    code, _ = BROKEN_ENTRY_POINTS[variant]
+    if code is None:
+        return "no_such_package_xyz"
+    if code == GENERATED:
+        return make_package(root, pkg_name("clash"), {"cloudmails": renamed("cloudmails")})
+    if ":" in code:
+        return code
+    package = root / pkg_name(variant)
+    package.mkdir()
+    (package / "__init__.py").write_text(code, encoding="utf-8")
+    return package.name
+
+
+def registry_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "mailspec.registry"]
+
+
+@pytest.mark.parametrize("variant", BROKEN_ENTRY_POINTS)
+def test_a_broken_entry_point_is_left_out_named_and_the_rest_works(
+    root: Path, caplog: pytest.LogCaptureFixture, variant: str
 ) -> None:
-    if value == "CLASH":
-        value = make_package(root, pkg_name("clash"), {"cloudmails": renamed("cloudmails")})
+    _, says = BROKEN_ENTRY_POINTS[variant]
+    good = make_package(root, pkg_name("good"), {"postwave": renamed("postwave")})
+    add_entry_point(root, pkg_name("good_dist"), "postwave", good)
     dist = pkg_name("bad_dist")
-    add_entry_point(root, dist, "mine", value)
-    with pytest.raises(ValidationError) as info:
-        mailspec.provider("cloudmails", api_key="k")
-    text = str(info.value)
-    assert text.startswith(f"entry point 'mine' of {dist} (mailspec.providers): ")
-    assert message in text and "\n" not in text
+    add_entry_point(root, dist, "parcel", broken_package(root, variant))
+    where = f"entry point 'parcel' of {dist} (mailspec.providers)"
+
+    with caplog.at_level(logging.WARNING, logger="mailspec.registry"):
+        assert mailspec.available() == [*BUILTINS[:3], "postwave", "sendcloud"]
+        mailspec.provider("cloudmails", api_key="k")  # mailspec's own, and the good one
+        assert mailspec.spec("cloudmails").regions["eu"].base_url == CLOUDMAILS_URL
+        assert mailspec.spec("postwave").provider.name == "postwave"
+    (warning,) = registry_warnings(caplog)
+    assert warning.startswith(f"{where} was not loaded: ") and says in warning
+
+    with pytest.raises(ValidationError) as asked:
+        mailspec.provider("parcel", api_key="k")
+    text = str(asked.value)
+    assert text.startswith(f"provider: 'parcel' is not available: {where} was not loaded: ")
+    assert says in text and "\n" not in text
+    with pytest.raises(ValidationError, match=re.escape(f"left out with errors: {where}")):
+        mailspec.spec("nosuch")
+
+
+def test_a_provider_whose_generated_code_fails_is_an_error_when_asked_for(
+    root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    package = make_package(root, pkg_name("spec"), {"brokenspec": renamed("brokenspec")})
+    spec_module = root / package / "brokenspec" / "spec.py"
+    spec_module.write_text("raise ValueError('broken spec')\n", encoding="utf-8")
+    add_entry_point(root, pkg_name("spec_dist"), "brokenspec", package)
+    assert "brokenspec" in mailspec.available()  # its package reads: only its spec fails
+    mailspec.provider("cloudmails", api_key="k")
+    for ask in (
+        lambda: mailspec.provider("brokenspec", api_key="k"),
+        lambda: mailspec.spec("brokenspec"),
+        lambda: mailspec.explain_code("brokenspec", 404),
+    ):
+        with pytest.raises(ValidationError) as asked:
+            ask()
+        assert str(asked.value).startswith("provider: 'brokenspec' cannot be loaded: ")
+        assert "ValueError: broken spec" in str(asked.value)
+    with caplog.at_level(logging.WARNING, logger="mailspec.registry"):
+        matrix = mailspec.registry.capability_matrix()
+    assert sorted(matrix) == BUILTINS
+    (warning,) = registry_warnings(caplog)
+    assert "'brokenspec' cannot be loaded" in warning
+
+
+def test_a_generated_module_without_its_table_is_named(root: Path) -> None:
+    package = make_package(root, pkg_name("nospec"), {"nospec": renamed("nospec")})
+    with (root / package / "nospec" / "codes.py").open("a", encoding="utf-8") as codes:
+        codes.write("CODES = None  # edited by hand\n")
+    mailspec.register(package)
+    with pytest.raises(ValidationError, match=r"'nospec' cannot be loaded: .*CODES is not a dict"):
+        mailspec.explain_code("nospec", 404)

@@ -251,3 +251,135 @@ def test_an_installed_entry_point_brings_its_providers(venv: Venv, tmp_path: Pat
     assert "parcelpost" in [row.split()[0] for row in listed.stdout.splitlines()[1:]]
     codes = venv.run(venv.mailspec, "codes", "parcelpost", "429", cwd=elsewhere)
     assert codes.returncode == 0 and "rate_limit" in codes.stdout
+
+
+# distributions whose entry point names a broken package of providers: the code of the
+# package's __init__ (None: no package at all; GENERATED: a generated one, see below)
+GENERATED = "generated"
+BROKEN_PLUGINS: dict[str, str | None] = {
+    "missing_module": None,
+    "import_error": "raise ImportError('needs libparcel')\n",
+    "other_exception": "raise RuntimeError('plugin bug at import')\n",
+    "sys_exit": "import sys\nsys.exit(3)\n",
+    "not_a_provider_package": "VALUE = 1\n",
+    "clash_with_builtin": GENERATED,  # names its provider cloudmails, as mailspec does
+    "broken_spec": GENERATED,  # a provider whose spec module raises when first used
+}
+
+PROBE = """\
+import json, sys
+import mailspec
+from mailspec import ValidationError
+
+out = {"available": mailspec.available(), "asked": {}}
+mailspec.provider("cloudmails", api_key="k")
+out["cloudmails_url"] = mailspec.spec("cloudmails").regions["eu"].base_url
+for name in sys.argv[1:]:
+    try:
+        mailspec.provider(name, api_key="k")
+        out["asked"][name] = "ok"
+    except ValidationError as exc:
+        out["asked"][name] = str(exc)
+print(json.dumps(out))
+"""
+
+
+def broken_distribution(venv: Venv, root: Path, variant: str) -> Path:
+    """A distribution (sources) whose entry point ``variant`` names a broken package."""
+    dist, package = root / variant, f"plug_{variant}"
+    dist.mkdir()
+    code = BROKEN_PLUGINS[variant]
+    packages = [] if code is None else [package]
+    if code == GENERATED:
+        name = "cloudmails" if variant == "clash_with_builtin" else "brokenspec"
+        (dist / "specs").mkdir()
+        spec = CLOUDMAILS if name == "cloudmails" else spec_named(name, "https://b.example/")
+        (dist / "specs" / f"{name}.yaml").write_text(spec, encoding="utf-8")
+        made = venv.run(
+            venv.mailspec, "generate", "--spec-dir", "specs", "--out", package, cwd=dist
+        )
+        assert made.returncode == 0, made.stderr
+        packages.append(f"{package}.{name}")
+        if name == "brokenspec":
+            (dist / package / name / "spec.py").write_text("raise ValueError('broken spec')\n")
+    elif code is not None:
+        (dist / package).mkdir()
+        (dist / package / "__init__.py").write_text(code, encoding="utf-8")
+    value = package if code is not None else "no_such_plugin_module_xyz"
+    (dist / "pyproject.toml").write_text(
+        PYPROJECT.replace("parcelpost-mail", f"plug-{variant.replace('_', '-')}")
+        .replace('parcelpost = "parcelpost_mail"', f'{variant} = "{value}"')
+        .replace('["parcelpost_mail", "parcelpost_mail.parcelpost"]', json.dumps(packages)),
+        encoding="utf-8",
+    )
+    return dist
+
+
+def test_broken_plugins_are_left_out_and_the_others_keep_working(
+    venv: Venv, tmp_path: Path
+) -> None:
+    """Every broken plugin at once, installed by pip into a site folder of their own, with
+    one that works: mailspec's own providers and the good plugin send, and each broken
+    one is named in a warning and when its provider is asked for."""
+    good = tmp_path / "goodpost"
+    (good / "specs").mkdir(parents=True)
+    (good / "specs" / "goodpost.yaml").write_text(
+        spec_named("goodpost", "https://api.goodpost.example/"), encoding="utf-8"
+    )
+    (good / "pyproject.toml").write_text(
+        PYPROJECT.replace("parcelpost", "goodpost"), encoding="utf-8"
+    )
+    made = venv.run(
+        venv.mailspec, "generate", "--spec-dir", "specs", "--out", "goodpost_mail", cwd=good
+    )
+    assert made.returncode == 0, made.stderr
+    dists = [broken_distribution(venv, tmp_path, variant) for variant in BROKEN_PLUGINS]
+    site = tmp_path / "site"
+    installed = venv.run(
+        venv.python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+        "--disable-pip-version-check", "--target", site, good, *dists, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "send.py").write_text(SEND, encoding="utf-8")
+    (elsewhere / "probe.py").write_text(PROBE, encoding="utf-8")
+    env = {"PYTHONPATH": str(site)}
+
+    sent = venv.run(venv.python, "send.py", "goodpost", cwd=elsewhere, **env)
+    assert sent.returncode == 0, sent.stderr
+    check_sent(json.loads(sent.stdout), "goodpost", "https://api.goodpost.example/")
+
+    # what the venv has without the site folder (an earlier test may have installed one)
+    baseline = venv.run(venv.python, "probe.py", cwd=elsewhere)
+    assert baseline.returncode == 0, baseline.stderr
+    before = json.loads(baseline.stdout)["available"]
+    assert set(BUILTIN_NAMES) <= set(before)
+    asked = [v for v in BROKEN_PLUGINS if v not in ("clash_with_builtin", "broken_spec")]
+    probe = venv.run(venv.python, "probe.py", *asked, "brokenspec", cwd=elsewhere, **env)
+    assert probe.returncode == 0, probe.stderr
+    out = json.loads(probe.stdout)
+    assert out["cloudmails_url"] == "https://api.cloudmails.eu/v1"  # mailspec's own
+    assert sorted(out["available"]) == sorted([*before, "goodpost", "brokenspec"])
+    for variant in asked:
+        dist = f"plug-{variant.replace('_', '-')}"
+        assert out["asked"][variant].startswith(
+            f"provider: '{variant}' is not available: entry point '{variant}' of {dist} "
+            "(mailspec.providers) was not loaded: "
+        ), out["asked"][variant]
+    assert "SystemExit: 3" in out["asked"]["sys_exit"]
+    assert out["asked"]["brokenspec"].startswith("provider: 'brokenspec' cannot be loaded: ")
+
+    listed = venv.run(venv.mailspec, "providers", cwd=elsewhere, **env)
+    assert listed.returncode == 0, listed.stderr
+    rows = [row.split()[0] for row in listed.stdout.splitlines()[1:]]
+    assert rows == sorted([*before, "goodpost"])
+    warnings = listed.stderr.splitlines()
+    assert all(line.startswith("warning: ") for line in warnings)
+    assert len(warnings) == len(BROKEN_PLUGINS)  # each broken one, once
+    for variant in BROKEN_PLUGINS:
+        name = "brokenspec" if variant == "broken_spec" else variant
+        assert any(f"'{name}'" in line for line in warnings), (variant, warnings)
+
+
+BUILTIN_NAMES = ["aotsend", "aurorasendcloud", "cloudmails", "sendcloud"]

@@ -16,6 +16,9 @@
   the :data:`~mailspec.django.signals.tracking` signal.
 - :func:`get_mailer` is the process's Mailer, built from ``MAILSPEC``
   (:mod:`mailspec.django.settings`), for ``status()`` and sends of your own.
+- Django's error reports show ``MAILSPEC``'s provider and store URLs as
+  ``'sendcloud://***'``; ``"mailspec.django"`` in ``INSTALLED_APPS`` (optional) makes
+  that so from startup rather than from mailspec's first import.
 """
 
 from .backend import EmailBackend

@@ -10,8 +10,9 @@ from typing import Any
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
-from ..errors import MailspecError
+from ..errors import MailspecError, ValidationError
 from ..mailer import Mailer
+from ..message import Message
 from .message import to_message
 from .settings import get_mailer
 from .status import AnymailStyleStatus
@@ -27,9 +28,10 @@ class EmailBackend(BaseEmailBackend):  # type: ignore[misc]  # Django ships no t
 
     Each message sent gets ``mailspec_status``, its :class:`~mailspec.SendResult`, and
     ``anymail_status`` (:class:`~mailspec.django.status.AnymailStyleStatus`). A message
-    no provider accepted, or one a Message cannot hold, raises its
-    :class:`~mailspec.MailspecError`; with ``fail_silently`` it is logged on
-    ``mailspec.django`` instead, its ``mailspec_status`` is None and it is not counted.
+    no provider accepted, or one a Message cannot hold (an attribute of the wrong kind
+    too: ``email.reply_to = 5``), raises its :class:`~mailspec.MailspecError`; with
+    ``fail_silently`` it is logged on ``mailspec.django`` instead, its
+    ``mailspec_status`` is None and it is not counted.
     A bad ``MAILSPEC`` setting raises ``ImproperlyConfigured`` either way.
     """
 
@@ -49,7 +51,7 @@ class EmailBackend(BaseEmailBackend):  # type: ignore[misc]  # Django ships no t
     def _send(self, mailer: Mailer, email: EmailMessage) -> bool:
         email.mailspec_status = None
         try:
-            message = to_message(email)
+            message = _message_of(email)
             result = mailer.send(message)
         except MailspecError as exc:
             email.anymail_status = AnymailStyleStatus.failed()
@@ -62,3 +64,16 @@ class EmailBackend(BaseEmailBackend):  # type: ignore[misc]  # Django ships no t
             result, [*message.to, *message.cc, *message.bcc]
         )
         return True
+
+
+def _message_of(email: EmailMessage) -> Message:
+    """``email`` as a Message. An attribute of a kind it cannot be read as (a number
+    for a list of addresses, bytes that are not UTF-8) makes Python raise TypeError,
+    ValueError or the like while it is read: that is bad input, a ValidationError as
+    every other, so that ``fail_silently`` covers it."""
+    try:
+        return to_message(email)
+    except MailspecError:
+        raise
+    except Exception as exc:
+        raise ValidationError(f"the message cannot be read ({type(exc).__name__}: {exc})") from exc

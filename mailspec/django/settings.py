@@ -15,6 +15,16 @@ setting of ``Mailer.from_config`` in upper case (``DEADLINE`` is ``deadline``), 
 and checked by the same table (docs/configuration.md). A bad setting is an
 ``ImproperlyConfigured`` naming it, never repeating its value: URLs, store URLs and
 secrets hold credentials.
+
+Django's error reports (the debug page, the mail to ``ADMINS``) list every setting,
+hiding only the values under names like ``KEY``, ``SECRET`` or ``PASS``:
+``WEBHOOK_SECRETS`` is hidden by its name, but ``PROVIDERS`` and ``STORE`` are not, and
+the variables of each frame are shown whatever their name. So their strings (and the
+webhook secrets) are made :class:`~mailspec.runtime.secrets.Concealed` in the setting
+itself, equal strings whose repr hides the credentials: when this module is imported,
+whenever the setting is read, and when it changes. An error reported before mailspec
+is first imported would still show them; ``"mailspec.django"`` in ``INSTALLED_APPS``
+imports it as the process starts.
 """
 
 from __future__ import annotations
@@ -30,10 +40,13 @@ from django.core.signals import setting_changed
 from ..errors import ValidationError
 from ..mailer import Mailer
 from ..mailer.config import SETTINGS, mailer_from_settings
+from ..runtime.secrets import Concealed
 
 __all__ = [
     "SETTING",
     "build_mailer",
+    "conceal_credentials",
+    "conceal_setting",
     "get_mailer",
     "improperly_configured",
     "on_change",
@@ -46,6 +59,12 @@ SETTING = "MAILSPEC"
 # MAILSPEC's keys: the Mailer settings of mailspec.mailer.config in capitals, and ours
 _KEYS = {setting.key.upper(): setting.key for setting in SETTINGS}
 _OWN_KEYS = ("WEBHOOK_SECRETS",)
+# the keys whose values hold credentials (Django's filter hides WEBHOOK_SECRETS by its
+# name, but not the variables its values are read into)
+_CREDENTIAL_KEYS = (
+    *(setting.key.upper() for setting in SETTINGS if setting.secret),
+    "WEBHOOK_SECRETS",
+)
 
 
 def improperly_configured(key: str | None, problem: str) -> ImproperlyConfigured:
@@ -62,6 +81,34 @@ def _setting() -> Mapping[str, Any]:
         )
     if not isinstance(value, Mapping):
         raise improperly_configured(None, f"expected a dict, got {type(value).__name__}")
+    conceal_credentials(value)
+    return value
+
+
+def conceal_credentials(config: object) -> None:
+    """Make the strings under ``config``'s credential keys (``PROVIDERS``, ``STORE``,
+    ``WEBHOOK_SECRETS``) :class:`Concealed`, in place: the same setting, whose strings
+    error reports show as ``'sendcloud://***'`` wherever they are held (the setting,
+    a variable they were read into). Lists and dicts are changed in place, so that another setting holding
+    the same one is covered too. A value of another kind is left for
+    :func:`build_mailer` to refuse."""
+    if not isinstance(config, dict):  # Django shows dicts key by key; nothing else to do
+        return
+    for key in _CREDENTIAL_KEYS:
+        if key in config:
+            config[key] = _concealed(config[key])
+
+
+def _concealed(value: object) -> object:
+    if isinstance(value, str):
+        return value if isinstance(value, Concealed) else Concealed(value)
+    if isinstance(value, list):
+        value[:] = [_concealed(item) for item in value]
+    elif isinstance(value, dict):
+        for key in list(value):
+            value[key] = _concealed(value[key])
+    elif isinstance(value, tuple):
+        return tuple(_concealed(item) for item in value)
     return value
 
 
@@ -135,8 +182,16 @@ def _setting_changed(*, setting: str, **_: Any) -> None:
     """A test's ``override_settings(MAILSPEC=...)`` rebuilds the Mailer and webhook
     receivers on next use."""
     if setting == SETTING:
+        conceal_setting()
         for clear in _on_change:
             clear()
 
 
+def conceal_setting() -> None:
+    """Conceal the live setting's credentials, if Django is configured yet."""
+    if settings.configured:
+        conceal_credentials(getattr(settings, SETTING, None))
+
+
 setting_changed.connect(_setting_changed)
+conceal_setting()

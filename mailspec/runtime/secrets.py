@@ -7,7 +7,7 @@ import weakref
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MIN_REDACTED", "Secret", "live_secrets", "redact", "wire_forms"]
+__all__ = ["MIN_REDACTED", "Concealed", "Secret", "live_secrets", "redact", "wire_forms"]
 
 MIN_REDACTED = 4
 
@@ -38,6 +38,22 @@ class Secret:
 
     def __reduce__(self) -> str | tuple[object, ...]:  # pickling would carry the value out
         raise TypeError("credentials cannot be pickled")
+
+
+class Concealed(str):
+    """A string that holds credentials (a provider or store URL in a setting): the
+    string itself everywhere, but its repr shows the scheme only (``'redis://***'``).
+
+    Error reports print values by their repr (Django's debug page and its error mail
+    list every setting and the variables of each frame), and a setting must stay a
+    string for the code that reads it, so the string cannot be a :class:`Secret`.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        scheme, separator, _ = self.partition("://")
+        return repr(f"{scheme}://***" if separator else "***")
 
 
 def wire_forms(value: str) -> set[str]:

@@ -220,13 +220,13 @@ class RedisStore:
                 self._check_server()
                 return operation(repeat)
             except _LASTING as exc:
-                raise self._error(exc) from exc
+                raise self._error(exc) from None
             except _PASSING as exc:
                 left = give_up - time.monotonic()
                 if left <= 0:
-                    raise self._error(exc) from exc
+                    raise self._error(exc) from None
             except redis.RedisError as exc:
-                raise self._error(exc) from exc
+                raise self._error(exc) from None
             # the last wait ends when the time does, for one more try
             time.sleep(min(left, wait * (0.5 + random.random() / 2)))
             wait, repeat = min(_MOST_WAIT, wait * 2), True
@@ -250,5 +250,9 @@ class RedisStore:
             self._checked = True
 
     def _error(self, exc: BaseException) -> StoreError:
+        """The StoreError for a failure of redis-py, which is raised ``from None``: the
+        driver's frames hold the login in their variables (``auth_args`` while it
+        connects), and error reports that show a chain's variables (Django's debug page
+        and its error mail) would print it. Its type and redacted text are kept."""
         text = redact(str(exc), self._secrets)
         return StoreError(f"redis store {self.where}", f"{type(exc).__name__}: {text}")

@@ -178,8 +178,10 @@ def test_import_mailspec_loads_no_store_backend() -> None:
 
 
 def everything_shown(error: BaseException) -> str:
-    """An error as a traceback prints it: its text, its chain, every frame's line."""
-    return "".join(traceback.format_exception(error))
+    """An error as a traceback prints it: its text, its chain, every frame's line and
+    variables (as error reports such as Django's debug page show them)."""
+    shown = traceback.TracebackException.from_exception(error, capture_locals=True)
+    return "".join(shown.format())
 
 
 def test_redis_password_is_in_no_repr_or_error(redis_server, caplog) -> None:
