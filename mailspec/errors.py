@@ -20,6 +20,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigError",
     "ConflictError",
+    "IdempotencyConflict",
     "MailspecError",
     "MalformedResponseError",
     "NotFoundError",
@@ -101,9 +102,12 @@ class UnsupportedOperation(MailspecError):
 
 
 class ProviderError(MailspecError):
-    """The provider answered, and the answer was not a success."""
+    """The provider answered, and the answer was not a success. ``provider`` names it
+    (None only for :class:`IdempotencyConflict` found by a Mailer's ledger, before any
+    provider was asked)."""
 
     category: ErrorCategory = ErrorCategory.UNKNOWN
+    provider: str | None
 
     def __init__(
         self,
@@ -153,6 +157,27 @@ class NotFoundError(ProviderError):
 
 class ConflictError(ProviderError):
     category = ErrorCategory.CONFLICT
+
+
+class IdempotencyConflict(ConflictError):
+    """The idempotency key was already used for a different message (other
+    recipients, sender, content, attachments, template or variables, headers, tags or
+    metadata): refused before any request, nothing sent, and nothing replayed (the
+    recorded outcome is another message's). Give a new message a new key.
+
+    Raised by a :class:`~mailspec.Mailer` whose ledger holds the key (``provider`` is
+    None: no provider was asked). Not retryable: sending it again is refused again.
+    The text names the key, never the messages' content."""
+
+    def __init__(self, idempotency_key: str, provider: str | None = None) -> None:
+        self.idempotency_key = idempotency_key
+        message = (
+            f"idempotency key {idempotency_key!r} was already used for a different message; "
+            "nothing was sent (give a new message a new key)"
+        )
+        MailspecError.__init__(self, f"{provider}: {message}" if provider else message)
+        self.provider, self.code, self.message = provider, None, message
+        self.http_status, self.retry_after, self.retryable = None, None, False
 
 
 class ProviderServerError(ProviderError):

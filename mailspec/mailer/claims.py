@@ -1,11 +1,12 @@
 """One ``Mailer.send()``'s hold on its idempotency key in the ledger.
 
-The send claims the key before its first request, notes each provider before sending
-to it (so that whoever takes over a dead sender's key knows where it may be), and
-settles it at the end: an accepted result is recorded (a later ``send()`` of the key
-replays it), a definite failure gives the key back (nothing went out: it may be sent
-again), and an ambiguous one ends the lease, keeping the providers tried, so the next
-``send()`` of the key resolves it before sending anything.
+The send claims the key for its message (by the message's :func:`fingerprint`: a key
+already used for a different message is refused with IdempotencyConflict), notes each
+provider before sending to it (so that whoever takes over a dead sender's key knows
+where it may be), and settles it at the end: an accepted result is recorded (a later ``send()`` of the key replays it), a
+definite failure gives the key back (nothing went out: it may be sent again), and an
+ambiguous one ends the lease, keeping the providers tried, so the next ``send()`` of
+the key resolves it before sending anything.
 
 After a request, a store failing to take the outcome is logged, not raised: the
 caller must learn what the request did.
@@ -13,20 +14,24 @@ caller must learn what the request did.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import os
 import socket
 import uuid
 from collections.abc import Callable
+from itertools import compress
+from typing import Any
 
 import msgspec
 
-from ..errors import SendInProgress, StoreError
+from ..errors import IdempotencyConflict, SendInProgress, StoreError
+from ..message import MESSAGE_FIELDS, Message
 from ..results import SendResult
 from .ledger import Claimed, ClaimStatus, Ledger, Recorded
 
-__all__ = ["KeyClaim", "new_key"]
+__all__ = ["FINGERPRINT_SCHEME", "KeyClaim", "fingerprint", "new_key"]
 
 log = logging.getLogger("mailspec.mailer")
 
@@ -42,6 +47,39 @@ _PROCESS = uuid.uuid4().hex[:8]  # tells apart processes that reuse a pid
 def new_key() -> str:
     """A fresh idempotency key: 32 hex digits, unique without coordination."""
     return uuid.uuid4().hex
+
+
+FINGERPRINT_SCHEME = "m1"
+_UNORDERED = ("to", "cc", "bcc", "tags")  # lists whose order says nothing
+_CANONICAL = msgspec.json.Encoder(order="deterministic")  # mappings' keys sorted
+
+
+def fingerprint(message: Message) -> str:
+    """What the ledger keeps of the message an idempotency key was used for, to tell a
+    repeat of it (replayed) from a different message under the same key (refused):
+    ``"m1:"`` and the SHA-256 of a canonical JSON of the message without its key.
+
+    It covers every field that is set but ``idempotency_key``: the sender (address and
+    name), the recipients (to, cc, bcc, reply-to), subject, html and text, the
+    attachments (name, bytes, type and content id, in their order), headers, tags,
+    metadata, the template, its variables and the per-recipient variables. The order
+    of recipients and of tags does not count (a list made from a set changes order
+    from process to process), nor that of a mapping's keys. Fields left empty are left
+    out, so a field a later version adds changes no fingerprint of a message that does
+    not use it. msgspec's JSON (UTF-8, bytes as base64) and SHA-256 are the same in
+    every process, on every machine and Python version."""
+    values = msgspec.structs.astuple(message)
+    set_ones = compress(zip(MESSAGE_FIELDS, values, strict=True), values)
+    fields: dict[str, Any] = dict(set_ones)
+    fields.pop("idempotency_key", None)
+    for name in _UNORDERED:
+        listed = fields.get(name)
+        if listed is not None and len(listed) > 1:
+            fields[name] = sorted(listed)
+    if message.reply_to:  # one address or a list of one: the same
+        fields["reply_to"] = sorted(message.reply_to_list)
+    digest = hashlib.sha256(_CANONICAL.encode(fields)).hexdigest()
+    return f"{FINGERPRINT_SCHEME}:{digest}"
 
 
 class _Accepted(msgspec.Struct, frozen=True):
@@ -68,6 +106,7 @@ class KeyClaim:
     ) -> None:
         self.ledger, self.key, self.owner = ledger, key, owner
         self.lease, self._clock = lease, clock
+        self.fingerprint = entry.fingerprint if entry is not None else None
         # the earliest a request for the key went out
         self.first_at = entry.first_at if entry is not None else clock()
         # providers an earlier, stopped send of the key may have reached
@@ -82,22 +121,27 @@ class KeyClaim:
         cls,
         ledger: Ledger | None,
         key: str,
+        message: Message,
         deadline: float,
         clock: Callable[[], float],
         lease: float | None = None,
     ) -> KeyClaim | SendResult:
-        """Claim ``key`` for a send of ``deadline`` seconds (for ``lease`` seconds,
-        default the deadline and a margin for clock skew): the claim, or the recorded
-        result of an earlier send (``replayed``). Raises SendInProgress while another
-        sender holds it, StoreError when the store fails (nothing was sent). Without a
-        ledger, a claim that keeps no record."""
+        """Claim ``key`` for a send of ``message`` lasting ``deadline`` seconds (for
+        ``lease`` seconds, default the deadline and a margin for clock skew): the claim,
+        or the recorded result of an earlier send of it (``replayed``). Raises
+        IdempotencyConflict when the key was used for a different message,
+        SendInProgress while another sender holds it, StoreError when the store fails
+        (nothing was sent, in each case). Without a ledger, a claim that keeps no
+        record."""
         if lease is None:
             lease = deadline + LEASE_MARGIN
         if ledger is None:
             return cls(None, key, "", lease, clock, None, False)
         owner = f"{_HOST}:{os.getpid()}:{_PROCESS}:{next(_SENDS)}"
         now = clock()
-        claim = ledger.claim(key, owner, lease, now)
+        claim = ledger.claim(key, owner, lease, now, fingerprint(message))
+        if claim.status is ClaimStatus.CONFLICT:
+            raise IdempotencyConflict(key)
         if claim.status is ClaimStatus.RECORDED:
             assert isinstance(claim.entry, Recorded)
             return _replay(key, claim.entry)
@@ -132,7 +176,8 @@ class KeyClaim:
         if self.ledger is None:
             return
         kept = _Accepted(result.provider, result.message_ids, result.refused, result.dropped)
-        self._settle("record", self.ledger.record, msgspec.json.encode(kept), self._clock())
+        outcome = msgspec.json.encode(kept)
+        self._settle("record", self.ledger.record, outcome, self._clock(), self.fingerprint)
 
     def failed(self, *, maybe_sent: bool) -> None:
         """The send ended without an accepted result; ``maybe_sent``: a provider may

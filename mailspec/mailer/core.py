@@ -471,7 +471,9 @@ class Mailer:
         if key is None:
             key = new_key()
             message = msgspec.structs.replace(message, idempotency_key=key)
-        taken = KeyClaim.take(self.ledger, key, self.deadline, self._clock, self.claim_lease)
+        taken = KeyClaim.take(
+            self.ledger, key, message, self.deadline, self._clock, self.claim_lease
+        )
         if isinstance(taken, SendResult):
             return taken  # accepted before: the recorded result, no request
         deadline = self._clock() + self.deadline
