@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from .errors import (
     AllProvidersFailed,
     AuthenticationError,
+    ClaimLost,
     ConfigError,
     ConflictError,
     IdempotencyConflict,
@@ -57,6 +58,7 @@ __all__ = [
     "Attempt",
     "AuthenticationError",
     "BounceReason",
+    "ClaimLost",
     "CodeInfo",
     "ConfigError",
     "ConflictError",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AllProvidersFailed",
     "AuthenticationError",
+    "ClaimLost",
     "ConfigError",
     "ConflictError",
     "IdempotencyConflict",
@@ -298,6 +299,26 @@ class SendInProgress(MailspecError):
         super().__init__(
             f"idempotency key {idempotency_key!r} is being sent by another sender; "
             f"ask again in {retry_after:.3g}s"
+        )
+
+
+class ClaimLost(SendInProgress):
+    """This send's claim on its idempotency key was taken over by another sender (its
+    lease had run out on that sender's clock, or the ledger lost it) before its next
+    request, which it did not make. The key is the other sender's now: it knows every
+    provider this send may have reached. Send the key again after ``retry_after``
+    seconds for its outcome (replayed, or resolved), as after :class:`SendInProgress`;
+    ``attempts`` are what this send did before it stopped."""
+
+    def __init__(
+        self, idempotency_key: str, retry_after: float, attempts: Sequence[Attempt] = ()
+    ) -> None:
+        self.idempotency_key, self.retry_after = idempotency_key, retry_after
+        self.attempts = list(attempts)
+        MailspecError.__init__(
+            self,
+            f"idempotency key {idempotency_key!r} was taken over by another sender before "
+            f"this send's next request, which was not made; ask again in {retry_after:.3g}s",
         )
 
 

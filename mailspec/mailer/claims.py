@@ -1,9 +1,11 @@
 """One ``Mailer.send()``'s hold on its idempotency key in the ledger.
 
 The send claims the key for its message (by the message's :func:`fingerprint`: a key
-already used for a different message is refused with IdempotencyConflict), notes each
-provider before sending to it (so that whoever takes over a dead sender's key knows
-where it may be), and settles it at the end: an accepted result is recorded (a later ``send()`` of the key replays it), a
+already used for a different message is refused with IdempotencyConflict), fences it
+before each request (the claim still its own, its lease renewed, and the provider
+noted, so that whoever takes over a dead sender's key knows where it may be; a send
+whose key was taken over stops with ClaimLost, making no request), and settles it at
+the end: an accepted result is recorded (a later ``send()`` of the key replays it), a
 definite failure gives the key back (nothing went out: it may be sent again), and an
 ambiguous one ends the lease, keeping the providers tried, so the next ``send()`` of
 the key resolves it before sending anything.
@@ -26,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from ..errors import IdempotencyConflict, SendInProgress, StoreError
+from ..errors import ClaimLost, IdempotencyConflict, SendInProgress, StoreError
 from ..message import MESSAGE_FIELDS, Message
 from ..results import SendResult
 from .ledger import Claimed, ClaimStatus, Ledger, Recorded
@@ -107,13 +109,15 @@ class KeyClaim:
         self.ledger, self.key, self.owner = ledger, key, owner
         self.lease, self._clock = lease, clock
         self.fingerprint = entry.fingerprint if entry is not None else None
+        self.lost = False  # another sender took the key over: nothing left to settle
         # the earliest a request for the key went out
         self.first_at = entry.first_at if entry is not None else clock()
         # providers an earlier, stopped send of the key may have reached
         self.suspects: list[str] = list(entry.tried) if entry is not None and expired else []
         self._noted: list[str] = []  # requested in this send, and not known not to hold it
-        # where a process that dies takes its memory along, nobody can take over the key:
-        # noting the providers before each request only matters in a shared store
+        # where a process that dies takes its memory along, nobody can take over a dead
+        # sender's key: noting the providers before each request only matters in a
+        # shared store (the fence still checks and renews the claim in every store)
         self._write_notes = ledger is not None and bool(getattr(ledger.store, "shared", True))
 
     @classmethod
@@ -153,20 +157,40 @@ class KeyClaim:
         )
 
     def before_request(self, provider: str) -> None:
-        """Note ``provider`` before its first request (raises StoreError: nothing went
-        out to it yet)."""
-        if self.ledger is None or provider in self._noted:
+        """Fence the key just before each request to ``provider`` (every attempt, retry
+        and provider): the claim still this send's, its lease renewed, the provider
+        noted. Raises ClaimLost when another sender took the key over, StoreError when
+        the store fails: either way nothing went out to it."""
+        if self.ledger is None:
             return
-        if self._write_notes:
-            self.ledger.note(self.key, self.owner, provider, self.lease, self._clock())
-        self._noted.append(provider)
+        now = self._clock()
+        noted = provider if self._write_notes else None
+        held = self.ledger.fence(self.key, self.owner, self.lease, now, noted)
+        if not (isinstance(held, Claimed) and held.owner == self.owner):
+            self.lost = True
+            log.warning(
+                "idempotency key %s was taken over by another sender: this send stopped "
+                "before its request to %s",
+                self.key,
+                provider,
+                extra={"idempotency_key": self.key, "provider": provider},
+            )
+            wait = held.lease_until - now if isinstance(held, Claimed) else 0.0
+            raise ClaimLost(self.key, max(0.0, wait))
+        if provider not in self._noted:
+            self._noted.append(provider)
 
     def cleared(self, provider: str) -> None:
         """``provider``'s turn ended with answers that say it did not take the message:
         crossed off, so whoever resolves the key does not resend it there (which, if
         another provider has it, would deliver a second copy). A store failing here is
         logged: the provider stays listed, which is only more careful."""
-        if self.ledger is None or provider not in self._noted or provider in self.suspects:
+        if (
+            self.ledger is None
+            or self.lost
+            or provider not in self._noted
+            or provider in self.suspects
+        ):
             return
         self._noted.remove(provider)
         if self._write_notes:
@@ -182,7 +206,7 @@ class KeyClaim:
     def failed(self, *, maybe_sent: bool) -> None:
         """The send ended without an accepted result; ``maybe_sent``: a provider may
         hold the message (an ambiguous attempt, or an earlier send's suspect)."""
-        if self.ledger is None:
+        if self.ledger is None or self.lost:
             return
         if maybe_sent or self.suspects:
             self._settle("abandon", self.ledger.abandon, self._clock(), self._noted)

@@ -112,6 +112,7 @@ from ..contract import MailProvider
 from ..deadline import within
 from ..errors import (
     AllProvidersFailed,
+    ClaimLost,
     ConflictError,
     MailspecError,
     PartialDeliveryError,
@@ -485,6 +486,9 @@ class Mailer:
             if isinstance(exc, AllProvidersFailed):
                 exc.idempotency_key = key
                 raise
+            if isinstance(exc, ClaimLost):
+                exc.attempts = list(attempts)  # what this send did before it stopped
+                raise
             if (
                 isinstance(exc, MailspecError)
                 or not isinstance(exc, Exception)  # an interruption (Ctrl-C, a cancellation)
@@ -694,7 +698,11 @@ class Mailer:
                     return unresolved
                 if wait > 0:
                     self._sleep(wait)
-            claim.before_request(key)
+            try:
+                claim.before_request(key)  # the key still ours? (ClaimLost: no request)
+            except BaseException:
+                self._release(entry, gate)  # no request: the probe tested nothing
+                raise
             started = self._clock()
             try:
                 with within(deadline - started):  # the transport ends a request by then
