@@ -171,14 +171,19 @@ class IdempotencyConflict(ConflictError):
     The text names the key, never the messages' content."""
 
     def __init__(self, idempotency_key: str, provider: str | None = None) -> None:
+        # the arguments, as args: pickled (or rebuilt by Celery's result backend), it is
+        # made again from them
+        MailspecError.__init__(self, idempotency_key, *([provider] if provider else []))
         self.idempotency_key = idempotency_key
-        message = (
+        self.provider, self.code = provider, None
+        self.message = (
             f"idempotency key {idempotency_key!r} was already used for a different message; "
             "nothing was sent (give a new message a new key)"
         )
-        MailspecError.__init__(self, f"{provider}: {message}" if provider else message)
-        self.provider, self.code, self.message = provider, None, message
         self.http_status, self.retry_after, self.retryable = None, None, False
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.message}" if self.provider else self.message
 
 
 class ProviderServerError(ProviderError):
@@ -313,12 +318,15 @@ class ClaimLost(SendInProgress):
     def __init__(
         self, idempotency_key: str, retry_after: float, attempts: Sequence[Attempt] = ()
     ) -> None:
+        MailspecError.__init__(self, idempotency_key, retry_after)  # made again from them
         self.idempotency_key, self.retry_after = idempotency_key, retry_after
         self.attempts = list(attempts)
-        MailspecError.__init__(
-            self,
-            f"idempotency key {idempotency_key!r} was taken over by another sender before "
-            f"this send's next request, which was not made; ask again in {retry_after:.3g}s",
+
+    def __str__(self) -> str:
+        return (
+            f"idempotency key {self.idempotency_key!r} was taken over by another sender "
+            f"before this send's next request, which was not made; ask again in "
+            f"{self.retry_after:.3g}s"
         )
 
 

@@ -6,6 +6,7 @@ once")."""
 from __future__ import annotations
 
 import asyncio
+import pickle
 from collections.abc import Iterator
 from typing import Any
 
@@ -350,6 +351,8 @@ def test_a_key_used_for_another_message_is_refused_without_a_request(
     assert error.idempotency_key == "order-1042" and error.provider is None
     assert error.retryable is False and error.ambiguous is False
     assert "'order-1042' was already used for a different message" in str(error)
+    copy = pickle.loads(pickle.dumps(error))  # as a task queue's result backend keeps it
+    assert (type(copy), copy.idempotency_key, str(copy)) == (type(error), "order-1042", str(error))
     assert sandbox["cloudmails"].requests == 1  # the first message's, no other
     assert m.ledger.lookup("order-1042") == recorded
     again = m.send(message("order-1042"))  # the first message is still replayed

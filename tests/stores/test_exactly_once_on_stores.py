@@ -6,6 +6,7 @@ what is counted is what the sandbox servers received over HTTP."""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -132,6 +133,7 @@ def test_a_sender_overtaken_by_its_lease_makes_no_request(backend, sandbox, skew
     lost = caught.value
     assert isinstance(lost, SendInProgress) and lost.idempotency_key == "order-1042"
     assert lost.attempts == [] and lost.retry_after == 0.0  # b has recorded its outcome
+    assert str(pickle.loads(pickle.dumps(lost))) == str(lost)  # as a result backend keeps it
     assert seen["b"].provider == "cloudmails" and not seen["b"].replayed
     assert sandbox["cloudmails"].requests == seen["requests"] == 1
     assert held(sandbox) == {"aurorasendcloud": 0, "cloudmails": 1}
