@@ -11,14 +11,19 @@ First, once:
   provider is tried — a broken message does not get better by sending it elsewhere.
 - **Has this key been sent?** The message's ``idempotency_key`` (one is made when it
   has none) is claimed in the ledger (:mod:`mailspec.mailer.ledger`, on the Mailer's
-  store) before any request. A key already accepted returns the recorded result
-  (``replayed``), without a request; a key another sender holds right now raises
-  :class:`~mailspec.SendInProgress`; a key whose earlier send stopped without an
+  store) before any request, with the message's fingerprint
+  (:func:`mailspec.mailer.claims.fingerprint`). A key already used for a different
+  message raises :class:`~mailspec.IdempotencyConflict`; a key already accepted
+  returns the recorded result (``replayed``), without a request; a key another sender
+  holds right now raises :class:`~mailspec.SendInProgress`; a key whose earlier send stopped without an
   outcome (its sender died, or it ended ambiguous) is resolved first: the providers
   it may have reached go first where they deduplicate the key (sent it again, they
   process it once), and where they cannot be asked the send stops there as
-  ambiguous. At the end an accepted result is recorded, a definite failure gives the
-  key back, and an ambiguous one is left for the next send of the key to resolve.
+  ambiguous. Before each request the key is fenced: still this send's claim (its
+  lease renewed), or, taken over by another sender whose clock ran past the lease, the
+  send stops with :class:`~mailspec.ClaimLost` and no request. At the end an accepted
+  result is recorded, a definite failure gives the key back, and an ambiguous one is
+  left for the next send of the key to resolve.
 
 Then provider by provider, in the strategy's order:
 
@@ -461,8 +466,10 @@ class Mailer:
     def send(self, message: Message) -> SendResult:
         """Send one message through the first provider that accepts it; see the module
         docstring for the order of events. Raises ValidationError (the message is
-        invalid, whatever the provider), SendInProgress (another sender holds its
-        idempotency key right now) or AllProvidersFailed (with every attempt)."""
+        invalid, whatever the provider), IdempotencyConflict (its idempotency key was
+        used for a different message), SendInProgress (another sender holds the key
+        right now; ClaimLost: it took the key over mid-send) or AllProvidersFailed (with
+        every attempt)."""
         with self._telemetry.sending() as sending:
             return sending.done(self._send_one(message))
 
@@ -630,7 +637,8 @@ class Mailer:
         ``concurrency`` keep-alive connections from now on, so the threads do not open
         and close connections all the time. A message whose idempotency key comes twice
         in a batch is sent once: the later one's outcome is the recorded result
-        (``replayed``), or SendInProgress while the first is under way.
+        (``replayed``), or SendInProgress while the first is under way; a different
+        message under the same key is IdempotencyConflict.
 
         ``on_progress(done, total, outcome)`` is called after each message, one call at
         a time from the sending threads; an exception it raises is logged and ignored.

@@ -63,13 +63,16 @@ from the one the key holds is CONFLICT, whatever the key's state: the key was us
 another message. Fingerprints compare only when both are known and of the same scheme:
 a record without one (written by an earlier version, or by a caller that gave none)
 or of another scheme (a later version's) is unknown, and the key is replayed, held or
-taken over as before; a claim taking over such a record gives it its own.
+taken over as before; a claim taking over such a record gives it its own. A key given
+back (``release``: nothing was requested) is absent again, free for any message.
 
 **Fencing.** A claim can be lost: where the machines' clocks disagree by more than the
 lease, another sender finds it run out and takes it over while its owner is still
 sending. So just before each request the owner calls :meth:`Ledger.fence`: one atomic
-write that renews its lease, lists the provider it is about to ask in ``tried`` and
-answers what the key holds; the request is made only if that is still its own claim.
+read-modify-write that renews its lease, lists the provider it is about to ask in
+``tried`` and answers what the key holds; the request is made only if that is still its
+own claim. (A lease renewed within the last ``FRESH_LEASE`` second, the provider
+already listed, is only read: the fence right after a claim costs no write.)
 Whoever takes the key over comes either before the fence (the owner stops, nothing
 requested) or after it, and then finds the provider listed (the request may be out:
 the key is resolved as ambiguous, never sent blind). The lease need not be live: run
