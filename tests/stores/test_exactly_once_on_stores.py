@@ -23,6 +23,7 @@ from mailspec import (
     SendInProgress,
 )
 from mailspec.mailer import Claimed, Ledger, Pause
+from mailspec.mailer.breaker import Gate
 from mailspec.sandbox import Fault, Sandbox
 
 LEASE = 60.0  # each send's claim; the deadline is half of it
@@ -191,4 +192,27 @@ def test_a_sender_whose_key_is_held_again_is_told_how_long(backend, sandbox) -> 
         a.send(receipt("order-3"))
     # b's lease ends a lease and a second after a's, on a's clock: 0.5 s have passed
     assert caught.value.retry_after == pytest.approx(LEASE + 1 + LEASE - 0.5)
+    assert sandbox["cloudmails"].requests == 0
+
+
+def test_an_overtaken_sender_gives_back_its_breaker_probe(backend, sandbox) -> None:
+    """Stopped before its request, the send's half-open probe tested nothing: the next
+    send may probe at once, rather than find the breaker open for a cooldown."""
+    a_clock = FakeClock()
+    b = Ledger(backend.open())
+
+    def take_over(seconds: float) -> None:
+        a_clock.sleep(seconds)
+        entry = b.lookup("order-5")
+        if isinstance(entry, Claimed) and entry.owner != "b":
+            b.claim("order-5", "b", LEASE, entry.lease_until + 1)
+
+    a = sender(backend, sandbox, ["cloudmails"], a_clock, sleep=take_over, breaker_threshold=1)
+    breaker = a.breaker("cloudmails")
+    breaker.failure(a_clock())  # opened: a probe may go after the cooldown
+    a_clock.advance(breaker.cooldown)
+    Pause(a.store, "cloudmails").extend(a_clock(), 0.5)
+    with pytest.raises(ClaimLost):
+        a.send(receipt("order-5"))
+    assert breaker.gate(a_clock())[0] is Gate.PROBE  # not OPEN: no probe in flight
     assert sandbox["cloudmails"].requests == 0
