@@ -69,7 +69,11 @@ def fingerprint(message: Message) -> str:
     from process to process), nor that of a mapping's keys. Fields left empty are left
     out, so a field a later version adds changes no fingerprint of a message that does
     not use it. msgspec's JSON (UTF-8, bytes as base64) and SHA-256 are the same in
-    every process, on every machine and Python version."""
+    every process, on every machine and Python version.
+
+    Everything else counts, as with the providers that check a reused key's request
+    (Stripe, Resend): a header or metadata value made afresh on each try (a timestamp,
+    a trace id) makes each try another message."""
     values = msgspec.structs.astuple(message)
     set_ones = compress(zip(MESSAGE_FIELDS, values, strict=True), values)
     fields: dict[str, Any] = dict(set_ones)
