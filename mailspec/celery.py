@@ -19,9 +19,12 @@ Celery is the queue; mailspec adds what makes a redelivered task safe::
   (``acks_late``, ``reject_on_worker_lost``), so a killed worker's task runs again
   elsewhere. With the Redis broker, that happens once its ``visibility_timeout`` has
   passed: set it (``broker_transport_options``) longer than a send's ``deadline``.
-- While another worker holds the key (:class:`~mailspec.SendInProgress`) the task
-  retries after the other's lease; a store that fails before any request
-  (:class:`~mailspec.StoreError`) is retried with backoff. An ambiguous outcome at
+- While another worker holds the key (:class:`~mailspec.SendInProgress`; or
+  :class:`~mailspec.ClaimLost`, when another took it over mid-send) the task retries
+  after the other's lease; a store that fails before any request
+  (:class:`~mailspec.StoreError`) is retried with backoff. A key queued again with a
+  different message ends the task with :class:`~mailspec.IdempotencyConflict`, nothing
+  sent. An ambiguous outcome at
   providers that all deduplicate the key (SendCloud's ``sendRequestId``) is retried
   too, a few times with backoff: the retry sends the key to them again, which resolves
   it (they process it once). Anything else ends the task with its error: a message

@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 __all__ = [
     "AllProvidersFailed",
     "AuthenticationError",
+    "ClaimLost",
     "ConfigError",
     "ConflictError",
+    "IdempotencyConflict",
     "MailspecError",
     "MalformedResponseError",
     "NotFoundError",
@@ -101,9 +103,12 @@ class UnsupportedOperation(MailspecError):
 
 
 class ProviderError(MailspecError):
-    """The provider answered, and the answer was not a success."""
+    """The provider answered, and the answer was not a success. ``provider`` names it
+    (None only for :class:`IdempotencyConflict` found by a Mailer's ledger, before any
+    provider was asked)."""
 
     category: ErrorCategory = ErrorCategory.UNKNOWN
+    provider: str | None
 
     def __init__(
         self,
@@ -153,6 +158,32 @@ class NotFoundError(ProviderError):
 
 class ConflictError(ProviderError):
     category = ErrorCategory.CONFLICT
+
+
+class IdempotencyConflict(ConflictError):
+    """The idempotency key was already used for a different message (other
+    recipients, sender, content, attachments, template or variables, headers, tags or
+    metadata): refused before any request, nothing sent, and nothing replayed (the
+    recorded outcome is another message's). Give a new message a new key.
+
+    Raised by a :class:`~mailspec.Mailer` whose ledger holds the key (``provider`` is
+    None: no provider was asked). Not retryable: sending it again is refused again.
+    The text names the key, never the messages' content."""
+
+    def __init__(self, idempotency_key: str, provider: str | None = None) -> None:
+        # the arguments, as args: pickled (or rebuilt by Celery's result backend), it is
+        # made again from them
+        MailspecError.__init__(self, idempotency_key, *([provider] if provider else []))
+        self.idempotency_key = idempotency_key
+        self.provider, self.code = provider, None
+        self.message = (
+            f"idempotency key {idempotency_key!r} was already used for a different message; "
+            "nothing was sent (give a new message a new key)"
+        )
+        self.http_status, self.retry_after, self.retryable = None, None, False
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.message}" if self.provider else self.message
 
 
 class ProviderServerError(ProviderError):
@@ -273,6 +304,29 @@ class SendInProgress(MailspecError):
         super().__init__(
             f"idempotency key {idempotency_key!r} is being sent by another sender; "
             f"ask again in {retry_after:.3g}s"
+        )
+
+
+class ClaimLost(SendInProgress):
+    """This send's claim on its idempotency key was taken over by another sender (its
+    lease had run out on that sender's clock, or the ledger lost it) before its next
+    request, which it did not make. The key is the other sender's now: it knows every
+    provider this send may have reached. Send the key again after ``retry_after``
+    seconds for its outcome (replayed, or resolved), as after :class:`SendInProgress`;
+    ``attempts`` are what this send did before it stopped."""
+
+    def __init__(
+        self, idempotency_key: str, retry_after: float, attempts: Sequence[Attempt] = ()
+    ) -> None:
+        MailspecError.__init__(self, idempotency_key, retry_after)  # made again from them
+        self.idempotency_key, self.retry_after = idempotency_key, retry_after
+        self.attempts = list(attempts)
+
+    def __str__(self) -> str:
+        return (
+            f"idempotency key {self.idempotency_key!r} was taken over by another sender "
+            f"before this send's next request, which was not made; ask again in "
+            f"{self.retry_after:.3g}s"
         )
 
 

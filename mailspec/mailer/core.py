@@ -11,14 +11,19 @@ First, once:
   provider is tried — a broken message does not get better by sending it elsewhere.
 - **Has this key been sent?** The message's ``idempotency_key`` (one is made when it
   has none) is claimed in the ledger (:mod:`mailspec.mailer.ledger`, on the Mailer's
-  store) before any request. A key already accepted returns the recorded result
-  (``replayed``), without a request; a key another sender holds right now raises
-  :class:`~mailspec.SendInProgress`; a key whose earlier send stopped without an
+  store) before any request, with the message's fingerprint
+  (:func:`mailspec.mailer.claims.fingerprint`). A key already used for a different
+  message raises :class:`~mailspec.IdempotencyConflict`; a key already accepted
+  returns the recorded result (``replayed``), without a request; a key another sender
+  holds right now raises :class:`~mailspec.SendInProgress`; a key whose earlier send stopped without an
   outcome (its sender died, or it ended ambiguous) is resolved first: the providers
   it may have reached go first where they deduplicate the key (sent it again, they
   process it once), and where they cannot be asked the send stops there as
-  ambiguous. At the end an accepted result is recorded, a definite failure gives the
-  key back, and an ambiguous one is left for the next send of the key to resolve.
+  ambiguous. Before each request the key is fenced: still this send's claim (its
+  lease renewed), or, taken over by another sender whose clock ran past the lease, the
+  send stops with :class:`~mailspec.ClaimLost` and no request. At the end an accepted
+  result is recorded, a definite failure gives the key back, and an ambiguous one is
+  left for the next send of the key to resolve.
 
 Then provider by provider, in the strategy's order:
 
@@ -112,6 +117,7 @@ from ..contract import MailProvider
 from ..deadline import within
 from ..errors import (
     AllProvidersFailed,
+    ClaimLost,
     ConflictError,
     MailspecError,
     PartialDeliveryError,
@@ -460,8 +466,10 @@ class Mailer:
     def send(self, message: Message) -> SendResult:
         """Send one message through the first provider that accepts it; see the module
         docstring for the order of events. Raises ValidationError (the message is
-        invalid, whatever the provider), SendInProgress (another sender holds its
-        idempotency key right now) or AllProvidersFailed (with every attempt)."""
+        invalid, whatever the provider), IdempotencyConflict (its idempotency key was
+        used for a different message), SendInProgress (another sender holds the key
+        right now; ClaimLost: it took the key over mid-send) or AllProvidersFailed (with
+        every attempt)."""
         # the whole send, the ledger's calls included, within its deadline: a store
         # riding out an outage retries no longer than that (mailspec.stores.redis)
         with self._telemetry.sending() as sending, within(self.deadline):
@@ -473,7 +481,9 @@ class Mailer:
         if key is None:
             key = new_key()
             message = msgspec.structs.replace(message, idempotency_key=key)
-        taken = KeyClaim.take(self.ledger, key, self.deadline, self._clock, self.claim_lease)
+        taken = KeyClaim.take(
+            self.ledger, key, message, self.deadline, self._clock, self.claim_lease
+        )
         if isinstance(taken, SendResult):
             return taken  # accepted before: the recorded result, no request
         deadline = self._clock() + self.deadline
@@ -484,6 +494,9 @@ class Mailer:
             taken.failed(maybe_sent=_maybe_sent(attempts, exc))
             if isinstance(exc, AllProvidersFailed):
                 exc.idempotency_key = key
+                raise
+            if isinstance(exc, ClaimLost):
+                exc.attempts = list(attempts)  # what this send did before it stopped
                 raise
             if (
                 isinstance(exc, MailspecError)
@@ -626,7 +639,8 @@ class Mailer:
         ``concurrency`` keep-alive connections from now on, so the threads do not open
         and close connections all the time. A message whose idempotency key comes twice
         in a batch is sent once: the later one's outcome is the recorded result
-        (``replayed``), or SendInProgress while the first is under way.
+        (``replayed``), or SendInProgress while the first is under way; a different
+        message under the same key is IdempotencyConflict.
 
         ``on_progress(done, total, outcome)`` is called after each message, one call at
         a time from the sending threads; an exception it raises is logged and ignored.
@@ -694,7 +708,11 @@ class Mailer:
                     return unresolved
                 if wait > 0:
                     self._sleep(wait)
-            claim.before_request(key)
+            try:
+                claim.before_request(key)  # the key still ours? (ClaimLost: no request)
+            except BaseException:
+                self._release(entry, gate)  # no request: the probe tested nothing
+                raise
             started = self._clock()
             try:
                 with within(deadline - started):  # the transport ends a request by then

@@ -200,7 +200,7 @@ def test_send_many_keeps_order_and_isolates_failures(sandbox: Sandbox) -> None:
     progress: list[tuple[int, int, Any]] = []
 
     async def many() -> list[Any]:
-        await mailer.send(message(99, idempotency_key="taken"))  # a replay, not a failure
+        await mailer.send(message(19, idempotency_key="taken"))  # a replay, not a failure
         return await mailer.send_many(
             messages, concurrency=8, on_progress=lambda d, t, o: progress.append((d, t, o))
         )

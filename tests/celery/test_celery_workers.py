@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import msgspec
 import pytest
 
-from mailspec import Attachment, MailspecError, Message
+from mailspec import Attachment, IdempotencyConflict, MailspecError, Message
 from mailspec.celery import enqueue, message_from_payload, message_payload
 from mailspec.sandbox import Fault, Sandbox
 
@@ -62,6 +63,22 @@ def test_a_key_queued_twice_is_sent_once(sandbox, workers) -> None:
     assert (first["replayed"], again["replayed"]) == (False, True)
     assert again["message_ids"] == first["message_ids"]
     assert held(sandbox) == {"sendcloud": 0, "cloudmails": 1}
+
+
+def test_a_key_queued_again_with_another_message_is_refused(sandbox, workers) -> None:
+    """The second task's message goes to another recipient under the first one's key:
+    it ends with IdempotencyConflict (not retried), nothing sent, nothing replayed."""
+    w = workers([sandbox["cloudmails"].url])
+    w.start()
+    first = enqueue(w.send, receipt("order-1043")).get(timeout=30)
+    other = msgspec.structs.replace(receipt("order-1043"), to=["bob@example.org"])
+    with pytest.raises(IdempotencyConflict) as caught:  # as Celery rebuilds it
+        enqueue(w.send, other).get(timeout=30)
+    assert caught.value.idempotency_key == "order-1043"
+    assert "'order-1043' was already used for a different message" in str(caught.value)
+    assert first["replayed"] is False
+    assert [row.recipient for row in sandbox["cloudmails"].accepted] == ["ann@example.org"]
+    assert sandbox["cloudmails"].requests == 1
 
 
 def test_a_worker_killed_mid_send_is_redelivered_and_nothing_is_sent_twice(

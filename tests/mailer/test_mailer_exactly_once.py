@@ -5,6 +5,8 @@ once")."""
 
 from __future__ import annotations
 
+import asyncio
+import pickle
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,8 +15,21 @@ import pytest
 from mailer_support import FakeClock
 
 import mailspec
-from mailspec import AllProvidersFailed, Mailer, Message, SendInProgress, ValidationError
+from mailspec import (
+    AllProvidersFailed,
+    Attachment,
+    ConflictError,
+    IdempotencyConflict,
+    Mailer,
+    Message,
+    ProviderError,
+    SendInProgress,
+    ValidationError,
+)
+from mailspec.celery import message_from_payload, message_payload
 from mailspec.mailer import ClaimStatus, TokenBucket
+from mailspec.mailer.claims import fingerprint
+from mailspec.message import MESSAGE_FIELDS
 from mailspec.sandbox import Fault, Sandbox
 from mailspec.stores import MemoryStore
 
@@ -33,14 +48,13 @@ def mailer(sandbox: Sandbox, clock: FakeClock, names: list[str], **options: Any)
 
 
 def message(key: str | None = None, **fields: Any) -> Message:
-    return Message(
-        from_email="noreply@example.com",
-        to="ann@example.org",
-        subject="Your receipt",
-        html="<p>Thanks</p>",
-        idempotency_key=key,
-        **fields,
-    )
+    receipt = {
+        "from_email": "noreply@example.com",
+        "to": "ann@example.org",
+        "subject": "Your receipt",
+        "html": "<p>Thanks</p>",
+    }
+    return Message(**{**receipt, **fields}, idempotency_key=key)
 
 
 def held(sandbox: Sandbox) -> dict[str, int]:
@@ -298,3 +312,142 @@ def test_without_a_ledger_every_send_goes_out_and_keys_still_travel(sandbox, clo
     assert held(sandbox)["cloudmails"] == 2
     result = mailer(sandbox, clock, ["sendcloud"], ledger=False).send(message())
     assert sandbox["sendcloud"].accepted[0].params["send_request_id"] == result.idempotency_key
+
+
+# --- one key, one message -----------------------------------------------------------------
+
+# each a different message than message(): another recipient, sender, content...
+DIFFERENT: dict[str, dict[str, Any]] = {
+    "recipient": {"to": "bob@example.org"},
+    "another recipient too": {"to": ["ann@example.org", "bob@example.org"]},
+    "cc": {"cc": ["carl@example.org"]},
+    "bcc": {"bcc": ["dora@example.org"]},
+    "reply_to": {"reply_to": "help@example.com"},
+    "sender": {"from_email": "sales@example.com"},
+    "sender name": {"from_name": "Shop"},
+    "subject": {"subject": "Your invoice"},
+    "html": {"html": "<p>Thanks again</p>"},
+    "text": {"text": "Thanks"},
+    "attachment": {"attachments": [Attachment("r.pdf", b"%PDF-1.4", "application/pdf")]},
+    "header": {"headers": {"X-Campaign": "spring"}},
+    "tag": {"tags": ["receipts"]},
+    "metadata": {"metadata": {"order": "1042"}},
+    "template": {"template": "receipt", "variables": {"name": "Ann"}, "html": None},
+    "recipient variables": {"recipient_variables": {"ann@example.org": {"name": "Ann"}}},
+}
+
+
+@pytest.mark.parametrize("change", DIFFERENT.values(), ids=DIFFERENT.keys())
+def test_a_key_used_for_another_message_is_refused_without_a_request(
+    sandbox, clock, change
+) -> None:
+    m = mailer(sandbox, clock, ["cloudmails"])
+    first = m.send(message("order-1042"))
+    recorded = m.ledger.lookup("order-1042")
+    with pytest.raises(IdempotencyConflict) as caught:
+        m.send(message("order-1042", **change))
+    error = caught.value
+    assert isinstance(error, ConflictError) and isinstance(error, ProviderError)
+    assert error.idempotency_key == "order-1042" and error.provider is None
+    assert error.retryable is False and error.ambiguous is False
+    assert "'order-1042' was already used for a different message" in str(error)
+    copy = pickle.loads(pickle.dumps(error))  # as a task queue's result backend keeps it
+    assert (type(copy), copy.idempotency_key, str(copy)) == (type(error), "order-1042", str(error))
+    assert sandbox["cloudmails"].requests == 1  # the first message's, no other
+    assert m.ledger.lookup("order-1042") == recorded
+    again = m.send(message("order-1042"))  # the first message is still replayed
+    assert again.replayed and again.message_ids == first.message_ids
+
+
+def test_the_same_message_however_it_is_written_is_replayed(sandbox, clock) -> None:
+    """Recipients and tags in another order, mappings' keys in another order, one
+    address or a list of one, a trip through a Celery payload: the same message."""
+    fields: dict[str, Any] = {
+        "to": ["ann@example.org", "bob@example.org"],
+        "tags": ["a", "b"],
+        "headers": {"X-A": "1", "X-B": "2"},
+        "reply_to": "help@example.com",
+        "attachments": [Attachment("r.pdf", b"%PDF\x00\xff", "application/pdf")],
+    }
+    reordered = {
+        "to": ["bob@example.org", "ann@example.org"],
+        "tags": ["b", "a"],
+        "headers": {"X-B": "2", "X-A": "1"},
+        "reply_to": ["help@example.com"],
+    }
+    original = message("k-same", **fields)
+    through_celery = msgspec.json.decode(msgspec.json.encode(message_payload(original)))
+    m = mailer(sandbox, clock, ["sendcloud"])
+    first = m.send(original)
+    for same in (
+        message("k-same", **{**fields, **reordered}),
+        message_from_payload(through_celery),
+    ):
+        again = m.send(same)
+        assert again.replayed and again.message_ids == first.message_ids
+    assert sandbox["sendcloud"].requests == 1
+
+
+def test_the_fingerprint_covers_every_field_but_the_key_and_is_stable() -> None:
+    plain = message()
+    assert fingerprint(plain) == fingerprint(message("any-key"))
+    for change in DIFFERENT.values():
+        assert fingerprint(message(**change)) != fingerprint(plain), change
+    covered = {name for change in DIFFERENT.values() for name in change}
+    assert covered | {"idempotency_key"} == set(MESSAGE_FIELDS)  # a new field: add it above
+    # the same digest in every process, machine and Python version: a change to how it
+    # is computed must come with a new scheme (the ledger then takes old ones as unknown)
+    assert fingerprint(plain) == (
+        "m1:b06ca2ba10a3a47927b3d630a9e33703d232b39cfc03fa89612aab3838eb4c43"
+    )
+
+
+def test_a_key_another_sender_holds_for_another_message_conflicts(sandbox, clock) -> None:
+    """Refused at once, not asked to wait (SendInProgress): waiting would not help."""
+    m = mailer(sandbox, clock, ["cloudmails"])
+    m.ledger.claim("busy", "another-sender", 60.0, clock(), fingerprint(message("busy")))
+    with pytest.raises(IdempotencyConflict):
+        m.send(message("busy", to="bob@example.org"))
+    with pytest.raises(SendInProgress):
+        m.send(message("busy"))
+    assert sandbox["cloudmails"].requests == 0
+
+
+def test_a_record_without_a_fingerprint_is_replayed_as_before(sandbox, clock) -> None:
+    """An outcome recorded by the previous version, which kept no fingerprint: what it
+    was for is unknown, so it is replayed, whatever the message."""
+    m = mailer(sandbox, clock, ["cloudmails"])
+    m.ledger.record(
+        "old", "previous-version", b'{"provider":"cloudmails","message_ids":["m-1"]}', 1.0
+    )
+    result = m.send(message("old", to="bob@example.org"))
+    assert result.replayed and result.message_ids == ["m-1"]
+    assert sandbox["cloudmails"].requests == 0
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_send_many_refuses_a_key_given_twice_for_two_messages(sandbox, clock, concurrency) -> None:
+    m = mailer(sandbox, clock, ["cloudmails"])
+    batch = [
+        message("twice"),
+        message("other"),
+        message("twice", to="bob@example.org"),
+        message("twice"),
+    ]
+    outcomes = m.send_many(batch, concurrency=concurrency)
+    assert [type(o).__name__ for o in outcomes[:2]] == ["SendResult", "SendResult"]
+    assert isinstance(outcomes[2], IdempotencyConflict)
+    # the repeat of the first message: replayed, or told to wait while it is sent
+    assert isinstance(outcomes[3], SendInProgress) or outcomes[3].replayed
+    assert [row.recipient for row in sandbox["cloudmails"].accepted] == ["ann@example.org"] * 2
+
+
+def test_an_async_mailer_refuses_a_key_used_for_another_message(sandbox) -> None:
+    async def both() -> Any:
+        async with mailspec.AsyncMailer([sandbox["cloudmails"].provider()]) as m:
+            await m.send(message("async-key"))
+            return await m.send_many([message("async-key", html="<p>Other</p>")])
+
+    (outcome,) = asyncio.run(both())
+    assert isinstance(outcome, IdempotencyConflict)
+    assert sandbox["cloudmails"].requests == 1

@@ -275,6 +275,11 @@ def test_retention_is_the_redis_keys_expiry(redis_server) -> None:
         (lambda lg: lg.record("k", "w1", b"sent", float("inf")), "now"),
         (lambda lg: lg.release("k", 3), "owner"),
         (lambda lg: lg.lookup(""), "idempotency_key"),
+        (lambda lg: lg.claim("k", "w1", LEASE, T0, ""), "fingerprint"),
+        (lambda lg: lg.claim("k", "w1", LEASE, T0, b"m1:x"), "fingerprint"),
+        (lambda lg: lg.record("k", "w1", b"sent", T0, "x" * 257), "fingerprint"),
+        (lambda lg: lg.fence("k", "w1", LEASE, T0, 7), "provider"),
+        (lambda lg: lg.fence("k", "w1", -1, T0), "lease_seconds"),
     ],
 )
 def test_bad_arguments_are_validation_errors(call, field) -> None:
@@ -291,3 +296,108 @@ def test_a_bad_retention_or_store_is_refused(retention) -> None:
         Ledger(MemoryStore(), retention=retention)
     with pytest.raises(ValidationError, match="store: expected a StateStore"):
         Ledger("memory://")  # type: ignore[arg-type]
+
+
+# --- fingerprints: one key, one message ---------------------------------------------------
+
+RECEIPT, OTHER = "m1:" + "a" * 64, "m1:" + "b" * 64
+
+
+def test_a_claim_for_another_message_conflicts_whatever_the_key_holds(ledger) -> None:
+    """Held, run out or recorded: a different fingerprint is CONFLICT, nothing written;
+    the same one is held, taken over or replayed as ever."""
+    ledger.claim("order-1", "w1", LEASE, T0, RECEIPT)
+    held = ledger.lookup("order-1")
+    for now in (T0 + 1, T0 + LEASE + 1):  # the lease live, then run out
+        conflict = ledger.claim("order-1", "w2", LEASE, now, OTHER)
+        assert conflict.status is ClaimStatus.CONFLICT and not conflict.owned
+        assert conflict.entry == held
+        assert ledger.lookup("order-1") == held  # not taken over
+    assert ledger.claim("order-1", "w2", LEASE, T0 + 1, RECEIPT).status is ClaimStatus.HELD
+    taken = ledger.claim("order-1", "w3", LEASE, T0 + LEASE + 1, RECEIPT)
+    assert taken.status is ClaimStatus.EXPIRED and taken.entry.fingerprint == RECEIPT
+    assert ledger.record("order-1", "w3", b"sent", T0 + LEASE + 2)
+    recorded = ledger.lookup("order-1")
+    assert recorded.fingerprint == RECEIPT  # the outcome keeps the claim's
+    assert ledger.claim("order-1", "w4", LEASE, T0 + 10**5, OTHER).status is ClaimStatus.CONFLICT
+    assert ledger.claim("order-1", "w4", LEASE, T0 + 10**5, RECEIPT).status is ClaimStatus.RECORDED
+    assert ledger.lookup("order-1") == recorded
+
+
+def test_an_unknown_fingerprint_never_conflicts(ledger) -> None:
+    """None on either side (a record an earlier version wrote, a caller giving none), or
+    another scheme (a later version's), is unknown: replayed and held as before."""
+    ledger.claim("order-1", "w1", LEASE, T0)
+    assert ledger.claim("order-1", "w2", LEASE, T0 + 1, OTHER).status is ClaimStatus.HELD
+    ledger.record("order-1", "w1", b"sent", T0 + 2)
+    assert ledger.claim("order-1", "w2", LEASE, T0 + 3, OTHER).status is ClaimStatus.RECORDED
+    ledger.claim("order-2", "w1", LEASE, T0, RECEIPT)
+    assert ledger.claim("order-2", "w2", LEASE, T0 + 1).status is ClaimStatus.HELD
+    later = "m2:" + "c" * 64
+    assert ledger.claim("order-2", "w2", LEASE, T0 + 1, later).status is ClaimStatus.HELD
+
+
+def test_records_of_the_previous_version_are_read_and_adopt_a_fingerprint(backend) -> None:
+    """Records written before fingerprints (no such field) are replayed, or taken over,
+    the taker's fingerprint then kept."""
+    store = backend.open()
+    old_claim = b'{"state":"claimed","owner":"w0","at":1.0,"lease_until":31.0,"first_at":1.0}'
+    old_outcome = b'{"state":"recorded","owner":"w0","at":2.0,"first_at":1.0,"outcome":"c2VudA=="}'
+    store.compare_and_set("ledger:claimed", None, old_claim)
+    store.compare_and_set("ledger:recorded", None, old_outcome)
+    ledger = Ledger(store)
+    replay = ledger.claim("recorded", "w1", LEASE, T0, RECEIPT)
+    assert replay.status is ClaimStatus.RECORDED and replay.entry.outcome == b"sent"
+    assert replay.entry.fingerprint is None
+    taken = ledger.claim("claimed", "w1", LEASE, T0, RECEIPT)
+    assert taken.status is ClaimStatus.EXPIRED and taken.entry.taken_over_from == "w0"
+    assert ledger.claim("claimed", "w2", LEASE, T0 + 1, OTHER).status is ClaimStatus.CONFLICT
+
+
+def test_the_fingerprint_is_in_the_readable_json(backend) -> None:
+    store = backend.open()
+    ledger = Ledger(store)
+    ledger.claim("order-1", "w1", LEASE, T0, RECEIPT)
+    assert msgspec.json.decode(store.get("ledger:order-1"))["fingerprint"] == RECEIPT
+    ledger.record("order-1", "w1", b"sent", T0 + 1)
+    assert msgspec.json.decode(store.get("ledger:order-1"))["fingerprint"] == RECEIPT
+    assert ledger.record("order-2", "w1", b"sent", T0, RECEIPT)  # no claim: given here
+    assert ledger.lookup("order-2").fingerprint == RECEIPT
+
+
+# --- fencing: a request only while the claim is still the sender's -------------------------
+
+
+def test_fence_keeps_the_owners_claim_and_notes_the_provider(ledger) -> None:
+    ledger.claim("order-1", "w1", LEASE, T0)
+    held = ledger.fence("order-1", "w1", LEASE, T0 + 20, "sendcloud")
+    assert held == ledger.lookup("order-1")
+    assert (held.owner, held.lease_until, held.tried) == ("w1", T0 + 20 + LEASE, ["sendcloud"])
+    # its lease ran out, nobody took the key over: still w1's alone, renewed
+    renewed = ledger.fence("order-1", "w1", LEASE, T0 + 10 * LEASE)
+    assert renewed.lease_until == T0 + 11 * LEASE and renewed.tried == ["sendcloud"]
+
+
+def test_fence_just_after_a_renewal_writes_nothing(backend) -> None:
+    store = backend.open()
+    ledger = Ledger(store)
+    ledger.claim("order-1", "w1", LEASE, T0)
+    raw = store.get("ledger:order-1")
+    assert ledger.fence("order-1", "w1", LEASE, T0 + 0.5).owner == "w1"
+    assert store.get("ledger:order-1") == raw  # a read: the lease was renewed just now
+    assert ledger.fence("order-1", "w1", LEASE, T0 + 2).lease_until == T0 + 2 + LEASE
+
+
+def test_fence_tells_a_sender_it_lost_the_key_and_writes_nothing(ledger) -> None:
+    ledger.claim("order-1", "w1", LEASE, T0)
+    # w2's clock runs a lease ahead: it finds w1's lease run out, and takes the key over
+    assert ledger.claim("order-1", "w2", LEASE, T0 + LEASE + 1).status is ClaimStatus.EXPIRED
+    taken = ledger.lookup("order-1")
+    lost = ledger.fence("order-1", "w1", LEASE, T0 + 1, "cloudmails")
+    assert lost == taken and lost.owner == "w2" and lost.tried == []
+    assert not ledger.note("order-1", "w1", "cloudmails", LEASE, T0 + 1)
+    assert ledger.lookup("order-1") == taken
+    ledger.record("order-1", "w2", b"sent", T0 + LEASE + 2)
+    assert ledger.fence("order-1", "w1", LEASE, T0 + 2) == ledger.lookup("order-1")
+    assert ledger.fence("order-9", "w1", LEASE, T0) is None  # nothing to keep
+    assert ledger.lookup("order-9") is None
