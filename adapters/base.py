@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from mailspec._naming import ident
 from mailspec.checks.carry import HINTS
-from mailspec.checks.message import check_message
+from mailspec.checks.message import check_message, check_required
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
     PartialDeliveryError,
@@ -82,6 +82,7 @@ class Provider(Sender):
     def check(self, message: Message) -> None:
         """Validate ``message`` against this provider's spec: ValidationError, no I/O."""
         check_message(message, self.spec)
+        check_required(message, self.spec)
 
     def unplaced(self, message: Message) -> list[str]:
         """The fields ``message`` sets that the spec's mapping has no row for, in the

@@ -141,7 +141,7 @@ def encode_request(
         return HttpRequest(operation.method, url, out_headers, _json.encode(json_body))
     if files:
         fields: list[tuple[str, Any]] = list(pairs)
-        fields += [(files_wire, (a.filename, a.content, a.content_type)) for a in files]
+        fields += [(files_wire, (a.filename, a.content, a.declared_type)) for a in files]
         body, content_type = urllib3.encode_multipart_formdata(fields)
         out_headers["Content-Type"] = content_type
         return HttpRequest(operation.method, url, out_headers, body)
@@ -167,8 +167,10 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
 
 def _attachment_json(attachment: Attachment) -> dict[str, Any]:
     # ASSUMED for JSON APIs (CloudMails documents "attachment objects" without fields):
-    # filename, base64 content, content_type, and content_id for inline parts.
+    # filename, base64 content, content_type (a text type with its charset), and
+    # content_id for inline parts.
     out: dict[str, Any] = msgspec.to_builtins(attachment)
+    out["content_type"] = attachment.declared_type
     if out.get("content_id") is None:
         out.pop("content_id", None)
     return out

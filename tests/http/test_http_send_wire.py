@@ -219,3 +219,18 @@ def test_headers_of_the_http_request(httpserver, aurora):
     assert request.headers["User-Agent"].startswith("mailspec")
     assert request.headers["Accept"] == "application/json"
     assert int(request.headers["Content-Length"]) == len(request.get_data())
+
+
+def test_a_text_attachment_without_a_charset_carries_utf8_in_its_part(httpserver, aurora):
+    httpserver.expect_request(SEND_PATH, method="POST").respond_with_json(ok_send("e1"))
+    aurora.send(
+        message(
+            attachments=[
+                Attachment("notes.txt", "grüße".encode(), "text/plain"),
+                Attachment("old.txt", "grüße".encode("cp1252"), "text/plain"),
+            ]
+        )
+    )
+    parts = only_request(httpserver).files.getlist("attachments")
+    # UTF-8 bytes declare it; other bytes are sent as given, no charset guessed
+    assert [p.content_type for p in parts] == ["text/plain; charset=utf-8", "text/plain"]

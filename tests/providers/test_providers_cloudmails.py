@@ -413,3 +413,18 @@ def test_status_without_ids_or_by_recipient_is_unsupported(httpserver, cloudmail
     with pytest.raises(UnsupportedOperation):
         cloudmails.status(*args, **kwargs)
     assert httpserver.log == []
+
+
+def test_a_text_attachment_object_carries_its_charset(httpserver, cloudmails):
+    httpserver.expect_request(SEND, method="POST").respond_with_json({"message_id": "msg_1"})
+    given = "text/plain; charset=iso-8859-1"
+    cloudmails.send(
+        message(
+            attachments=[
+                Attachment("utf8.txt", "grüße".encode(), "text/plain"),
+                Attachment("latin1.txt", "grüße".encode("iso-8859-1"), given),
+            ]
+        )
+    )
+    objects = body(only_request(httpserver))["attachments"]
+    assert [o["content_type"] for o in objects] == ["text/plain; charset=utf-8", given]
