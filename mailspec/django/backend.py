@@ -27,9 +27,11 @@ class EmailBackend(BaseEmailBackend):  # type: ignore[misc]  # Django ships no t
 
     Each message sent gets ``mailspec_status``, its :class:`~mailspec.SendResult`, and
     ``anymail_status`` (:class:`~mailspec.django.status.AnymailStyleStatus`). A message
-    no provider accepted, or one a Message cannot hold, raises its
-    :class:`~mailspec.MailspecError`; with ``fail_silently`` it is logged on
-    ``mailspec.django`` instead, its ``mailspec_status`` is None and it is not counted.
+    with no recipient is not sent and not counted, without an error (as Django's own
+    backends do). A message no provider accepted, or one a Message cannot hold, raises
+    its :class:`~mailspec.MailspecError`; with ``fail_silently`` it is logged on
+    ``mailspec.django`` instead and not counted. Either way its ``mailspec_status`` is
+    None and its ``anymail_status.status`` None, as anymail leaves a failed message.
     A bad ``MAILSPEC`` setting raises ``ImproperlyConfigured`` either way.
     """
 
@@ -47,18 +49,21 @@ class EmailBackend(BaseEmailBackend):  # type: ignore[misc]  # Django ships no t
         return sum(self._send(mailer, email) for email in email_messages)
 
     def _send(self, mailer: Mailer, email: EmailMessage) -> bool:
+        # not sent until a provider accepts it, as anymail leaves a failed message
         email.mailspec_status = None
+        email.anymail_status = AnymailStyleStatus()
+        if not email.recipients():
+            return False  # nothing to send, as Django's and anymail's backends decide
         try:
             message = to_message(email)
             result = mailer.send(message)
         except MailspecError as exc:
-            email.anymail_status = AnymailStyleStatus.failed()
             if not self.fail_silently:
                 raise
             log.warning("a message was not sent: %s", exc)
             return False
         email.mailspec_status = result
         email.anymail_status = AnymailStyleStatus.of(
-            result, [*message.to, *message.cc, *message.bcc]
+            result, message.to, [*message.cc, *message.bcc]
         )
         return True

@@ -442,9 +442,12 @@ def _multipart(op: Operation, content_type: str, body: bytes) -> dict[str, Any]:
         if not isinstance(payload, bytes):
             payload = b""
         if filename is not None:
-            out.setdefault(name, []).append(
-                Attachment(filename, payload, part.get_content_type() or "application/octet-stream")
-            )
+            # the type as sent, with a text part's charset (what its bytes mean)
+            kind = part.get_content_type() or "application/octet-stream"
+            charset = part.get_param("charset")
+            if isinstance(charset, str):
+                kind = f"{kind}; charset={charset}"
+            out.setdefault(name, []).append(Attachment(filename, payload, kind))
         else:
             out[name] = payload.decode("utf-8")
     return out
