@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
@@ -15,7 +16,7 @@ from email.message import EmailMessage
 import pytest
 from smtp_support import message, raw_header
 
-from mailspec import Attachment
+from mailspec import Attachment, UnsupportedOperation
 
 UNSUBSCRIBE = (
     "<https://shop.example.com/unsubscribe?list=orders&token="
@@ -224,3 +225,29 @@ def test_cc_or_bcc_only(plain_server, make_provider, field):
     assert "To" not in parsed
     assert (parsed["Cc"] is not None) == (field == "cc")
     assert b"cy@example.org" not in content or field == "cc"
+
+
+# --- what SMTP has no place for ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"send_at": datetime(2030, 1, 2, tzinfo=UTC)},
+        {"track_opens": True},
+        {"track_clicks": True},
+        {"provider_options": {"aurorasendcloud": {"labelId": 7}}},
+    ],
+)
+def test_scheduling_tracking_and_own_options_are_refused_before_io(
+    plain_server, make_provider, fields
+):
+    with pytest.raises(UnsupportedOperation) as refused:
+        make_provider(plain_server).send(message(**fields))
+    assert repr(next(iter(fields))) in str(refused.value)
+    assert plain_server.recorder.accepted == []
+
+
+def test_another_providers_options_are_not_for_smtp(plain_server, make_provider):
+    sent(plain_server, make_provider, provider_options={"cloudmails": {"track": True}})
+    assert len(plain_server.recorder.accepted) == 1
