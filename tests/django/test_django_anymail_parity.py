@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from django_support import mailspec_setting
 
 from mailspec import AllProvidersFailed, UnsupportedOperation, ValidationError
-from mailspec.django.message import is_unset, to_message
+from mailspec.django.message import to_message
 from mailspec.sandbox import SandboxServer
 
 # --- AnymailMessage and UNSET ----------------------------------------------------------
@@ -58,6 +58,8 @@ def test_an_anymail_message_carries_its_attributes(providers) -> None:
 
 
 def test_unset_is_recognised_without_importing_anymail() -> None:
+    from mailspec.django.message import is_unset
+
     assert is_unset(UNSET) and is_unset(None)
     fake = type("UNSET", (object,), {})  # same name, not anymail's
     assert not is_unset(fake) and not is_unset("") and not is_unset(0)
