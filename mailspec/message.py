@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from itertools import compress
 from typing import Any, NoReturn
@@ -11,6 +12,10 @@ import msgspec
 from .errors import ValidationError
 
 __all__ = ["MESSAGE_FIELDS", "Attachment", "Message"]
+
+
+# a charset parameter of a content type (RFC 2045 5.1: names are case-insensitive)
+_CHARSET_PARAM = re.compile(r"(?i)(?:^|;)\s*charset\s*=")
 
 
 def _wrong(field: str, expected: str, value: object) -> NoReturn:
@@ -55,8 +60,8 @@ class Attachment(msgspec.Struct, frozen=True):
         the charset it was given; given none, it declares ``charset=utf-8`` when the
         content is UTF-8 (ASCII included), and is sent as given otherwise: a charset
         guessed wrong would show the recipient other characters than the sender's."""
-        kind = self.content_type.partition(";")[0].strip().lower()
-        if not kind.startswith("text/") or "charset=" in self.content_type.lower():
+        kind, _, params = self.content_type.partition(";")
+        if not kind.strip().lower().startswith("text/") or _CHARSET_PARAM.search(params):
             return self.content_type
         try:
             self.content.decode("utf-8")
