@@ -52,5 +52,5 @@ class AotSendStyle(Provider):
                 message, to=[to], variables=data, recipient_variables={}, **_NOT_TRANSMITTED
             )
             values = self._mapped("send", one, {})
-            steps.append(self._step([to], self.client.prepare("send", values)))
+            steps.append(self._step([to], self._prepare("send", values, message)))
         return steps

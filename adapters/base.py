@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from mailspec._naming import ident
 from mailspec.checks.carry import HINTS
-from mailspec.checks.message import check_message
+from mailspec.checks.message import check_message, check_required
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
     PartialDeliveryError,
@@ -42,6 +42,7 @@ __all__ = [
     "id_list",
     "send_steps",
     "status_query",
+    "with_options",
 ]
 
 # attribute names of spec names, on every send and status record: names come from the
@@ -82,6 +83,7 @@ class Provider(Sender):
     def check(self, message: Message) -> None:
         """Validate ``message`` against this provider's spec: ValidationError, no I/O."""
         check_message(message, self.spec)
+        check_required(message, self.spec)
 
     def unplaced(self, message: Message) -> list[str]:
         """The fields ``message`` sets that the spec's mapping has no row for, in the
@@ -90,7 +92,7 @@ class Provider(Sender):
         if operation not in self.spec.operations:
             operation = "send"
         mapping = self.spec.mapping.get(operation, {})
-        ignored = self.implied | HINTS
+        ignored = self.implied | HINTS | {"provider_options"}  # see with_options
         return [f for f in message.set_fields() if f not in mapping and f not in ignored]
 
     def deliver(self, message: Message) -> SendResult:
@@ -134,7 +136,14 @@ class Provider(Sender):
         """The requests that send ``message``, each prepared (no I/O): by default the
         one ``_values`` makes."""
         operation, values = self._values(message)
-        return [self._step(list(message.to), self.client.prepare(operation, values))]
+        return [self._step(list(message.to), self._prepare(operation, values, message))]
+
+    def _prepare(self, operation: str, values: dict[str, Any], message: Message) -> Call:
+        """The call of ``operation`` with ``values`` and ``message``'s options for this
+        provider (:func:`with_options`), checked against the spec (no I/O)."""
+        options = message.provider_options.get(self.name) or {}
+        values, extra = with_options(self.spec.operations[operation], values, options)
+        return self.client.prepare(operation, values, extra)
 
     def _step(self, recipients: list[str], call: Call) -> Step:
         """A step that executes ``call`` and returns the message ids of its answer."""
@@ -173,8 +182,8 @@ class Provider(Sender):
         entries: dict[str, dict[str, str]] = {}
         for field in message.set_fields():
             target = mapping.get(field)
-            if target is None and field in HINTS:
-                continue  # a provider with no place for it sends without it
+            if field == "provider_options" or (target is None and field in HINTS):
+                continue  # options join the request in _prepare; a hint may go unsent
             if target is None:
                 raise UnsupportedOperation(
                     self.name, f"the message field {field!r}", f"{operation} has no place for it"
@@ -283,6 +292,28 @@ class Provider(Sender):
     ) -> list[DeliveryStatus]:
         out = [to_status(self.name, delivery, r) for r in records]
         return [s for s in out if recipient is None or s.recipient == recipient]
+
+
+def with_options(
+    operation: Operation, values: dict[str, Any], options: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``values`` with a provider's ``options`` (wire name -> value) merged in, and the
+    options no parameter declares, which go to the top level of the request as given.
+
+    An option naming a parameter (by its wire name) replaces its value, or, when both
+    are objects, is merged into it key by key (``{"headers": {"X-Campaign": "7"}}``
+    adds a header to the message's own): anymail's ``esp_extra`` convention."""
+    merged, extra = dict(values), {}
+    by_wire = {param.wire or name: name for name, param in operation.params.items()}
+    for wire, value in options.items():
+        name = by_wire.get(wire)
+        if name is None:
+            extra[wire] = value
+        elif isinstance(value, Mapping) and isinstance(merged.get(name), Mapping):
+            merged[name] = {**merged[name], **value}
+        else:
+            merged[name] = value
+    return merged, extra
 
 
 def id_list(ids: Any) -> list[str]:

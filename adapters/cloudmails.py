@@ -115,7 +115,7 @@ class CloudMailsStyle(Provider):
                 variables={},
                 recipient_variables={},
             )
-            entries.append(self.client.prepare("send", self._mapped("send", copy, transform)))
+            entries.append(self._prepare("send", self._mapped("send", copy, transform), message))
         return entries
 
     def _custom_args(self, message: Message) -> dict[str, Any]:
@@ -145,7 +145,7 @@ class CloudMailsStyle(Provider):
         def sender(chunk: list[tuple[int, Call]]) -> Callable[[], list[str]]:
             def send_chunk() -> list[str]:
                 started = time.perf_counter()
-                objects = [json_object(send, entry.values) for _, entry in chunk]
+                objects = [{**json_object(send, e.values), **e.extra} for _, e in chunk]
                 response = self.client.call("send_batch", {"messages": objects})
                 elapsed = time.perf_counter() - started
                 got = id_list(at_path(response, op.ids) if op.ids else None)

@@ -14,9 +14,11 @@ What differs from the REST send:
   REST status API may not know messages by it.
 - Recipients the server refuses while taking the message for others are not an error:
   they are in ``SendResult.refused``. Only when it takes none is the send an error.
-- ``template``, ``tags`` and ``metadata`` have no place in a MIME message: a message
-  setting them is refused (UnsupportedOperation), never sent without them. So are
-  non-ASCII addresses (they need SMTPUTF8, which this client does not speak).
+- ``template``, ``tags`` and ``metadata`` have no place in a MIME message, nor do
+  ``send_at`` and ``track_opens``/``track_clicks`` (a server sends at once and tracks
+  nothing) or ``provider_options`` for this provider (SMTP has no request fields): a
+  message setting them is refused (UnsupportedOperation), never sent without them. So
+  are non-ASCII addresses (they need SMTPUTF8, which this client does not speak).
 - Per-recipient ``variables`` travel in an ``X-SMTPAPI`` header holding the same JSON
   as the REST ``xsmtpapi`` parameter. ASSUMED: the header carries the JSON as is (the
   provider's documents name the header, not its encoding).
@@ -49,7 +51,7 @@ from .base import Provider, Step, send_steps
 __all__ = ["SMTP_UNSUPPORTED_FIELDS", "SmtpProvider", "smtp_server"]
 
 # Message fields a MIME message has no place for
-SMTP_UNSUPPORTED_FIELDS = ("template", "tags", "metadata")
+SMTP_UNSUPPORTED_FIELDS = ("template", "tags", "metadata", "send_at", "track_opens", "track_clicks")
 
 _ADDRESS_FIELDS = ("from_email", "to", "cc", "bcc", "reply_to")
 
@@ -223,12 +225,10 @@ class SmtpProvider(Sender):
         """Everything that can be known before connecting: the spec's validation, the
         fields SMTP cannot carry, and what MIME cannot write. No I/O."""
         check_message(message, self.spec)
-        set_fields = message.set_fields()
-        for field in SMTP_UNSUPPORTED_FIELDS:
-            if field in set_fields:
-                raise UnsupportedOperation(
-                    self.name, f"the message field {field!r}", "SMTP has no place for it"
-                )
+        for field in self.unplaced(message):
+            raise UnsupportedOperation(
+                self.name, f"the message field {field!r}", "SMTP has no place for it"
+            )
         for field in _ADDRESS_FIELDS:
             value = getattr(message, field)
             addresses = [value] if isinstance(value, str) else list(value or [])
@@ -241,9 +241,13 @@ class SmtpProvider(Sender):
         check_mime(message, provider=self.name, extra_headers=self._extra_headers(message))
 
     def unplaced(self, message: Message) -> list[str]:
-        """The fields ``message`` sets that SMTP has no place for."""
+        """The fields ``message`` sets that SMTP has no place for (``provider_options``
+        when they hold options for this provider: other providers' are not for it)."""
         set_fields = message.set_fields()
-        return [f for f in SMTP_UNSUPPORTED_FIELDS if f in set_fields]
+        unplaced = [f for f in SMTP_UNSUPPORTED_FIELDS if f in set_fields]
+        if self.name in message.provider_options:
+            unplaced.append("provider_options")
+        return unplaced
 
     def deliver(self, message: Message) -> SendResult:
         """Send a message :meth:`check` has passed (the Mailer checks once, then may

@@ -415,6 +415,12 @@ def _mapping_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]
                     ("mapping", op_name, field),
                     f"{field!r} is not a Message field ({', '.join(MESSAGE_FIELDS)})",
                 )
+            elif field == "provider_options":
+                yield (
+                    ("mapping", op_name, field),
+                    "provider_options are merged into the request as they are; they need "
+                    "no mapping row",
+                )
             name, entry = split_target(param)
             if name not in op.params:
                 yield (

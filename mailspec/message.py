@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from itertools import compress
 from typing import Any, NoReturn
 
@@ -10,6 +12,10 @@ import msgspec
 from .errors import ValidationError
 
 __all__ = ["MESSAGE_FIELDS", "Attachment", "Message"]
+
+
+# a charset parameter of a content type (RFC 2045 5.1: names are case-insensitive)
+_CHARSET_PARAM = re.compile(r"(?i)(?:^|;)\s*charset\s*=")
 
 
 def _wrong(field: str, expected: str, value: object) -> NoReturn:
@@ -48,6 +54,21 @@ class Attachment(msgspec.Struct, frozen=True):
         if self.content_id is not None and not isinstance(self.content_id, str):
             _wrong("attachments.content_id", "a string or None", self.content_id)
 
+    @property
+    def declared_type(self) -> str:
+        """``content_type`` as it is sent, parameters included. A ``text/*`` type keeps
+        the charset it was given; given none, it declares ``charset=utf-8`` when the
+        content is UTF-8 (ASCII included), and is sent as given otherwise: a charset
+        guessed wrong would show the recipient other characters than the sender's."""
+        kind, _, params = self.content_type.partition(";")
+        if not kind.strip().lower().startswith("text/") or _CHARSET_PARAM.search(params):
+            return self.content_type
+        try:
+            self.content.decode("utf-8")
+        except UnicodeDecodeError:
+            return self.content_type
+        return f"{self.content_type.rstrip().rstrip(';')}; charset=utf-8"
+
     def __repr__(self) -> str:  # the content may be megabytes: show its size, not its bytes
         cid = f", content_id={self.content_id!r}" if self.content_id else ""
         return (
@@ -69,6 +90,15 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
     ``tags`` and ``metadata`` travel where the provider supports them. A field a
     provider cannot carry is refused with an error naming it (a Mailer may send without
     tags and metadata, and says so in ``SendResult.dropped``).
+
+    ``send_at`` (an aware datetime: when to deliver), ``track_opens`` and
+    ``track_clicks`` (True asks for tracking) go to providers that support scheduled
+    sending or tracking, and are a rule of every other provider (a Mailer skips it,
+    saying why): no provider would deliver them as meant. ``False`` asks for no
+    tracking, which a provider without tracking keeps. ``provider_options`` maps a
+    provider name to extra wire fields of that provider's request (anymail's
+    ``esp_extra``), merged into its top level, an object merged key by key; a provider
+    with no request fields (SMTP) is skipped when it has options of its own.
 
     ``idempotency_key`` names one logical send (1 to 128 printable ASCII characters):
     a Mailer sends a key once, however often ``send()`` is called with it, and hands
@@ -92,6 +122,10 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
     variables: dict[str, str] = {}
     recipient_variables: dict[str, dict[str, str]] = {}
     idempotency_key: str | None = None
+    send_at: datetime | None = None
+    track_opens: bool | None = None
+    track_clicks: bool | None = None
+    provider_options: dict[str, dict[str, Any]] = {}
 
     def __post_init__(self) -> None:
         """Every field's type is checked when the message is built, not at send time: a
@@ -117,7 +151,8 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
 
     def set_fields(self) -> list[str]:
         """The names of the fields that carry something (not empty, not None): every
-        field is a string, a list or a mapping, so that is each value's truth."""
+        field is a string, a list, a mapping, a datetime or a flag, so that is each
+        value's truth (``track_opens=False`` asks for nothing a provider must do)."""
         return list(compress(MESSAGE_FIELDS, msgspec.structs.astuple(self)))
 
 
@@ -171,6 +206,10 @@ def _plain_types(m: Message) -> bool:
         and (not attachments or _plain_list(attachments, Attachment))
         and per_recipient.__class__ is dict
         and (not per_recipient or _plain_recipient_variables(per_recipient))
+        and m.send_at is None
+        and m.track_opens is None
+        and m.track_clicks is None
+        and not m.provider_options
     )
 
 
@@ -279,3 +318,23 @@ def _check_types(m: Message) -> None:
             "a mapping of address to a mapping of strings",
             m.recipient_variables,
         )
+    if m.send_at is not None and not (isinstance(m.send_at, datetime) and m.send_at.tzinfo):
+        _wrong("send_at", "an aware datetime (with a tzinfo) or None", m.send_at)
+    for name in ("track_opens", "track_clicks"):
+        if not isinstance(getattr(m, name), bool | None):
+            _wrong(name, "True, False or None", getattr(m, name))
+    if not _provider_options(m.provider_options):
+        _wrong(
+            "provider_options",
+            "a mapping of provider name to a mapping of wire field to value",
+            m.provider_options,
+        )
+
+
+def _provider_options(value: Any) -> bool:
+    """A dict of provider names to dicts keyed by wire field names."""
+    return (
+        isinstance(value, dict)
+        and all(map(_is_str, value))
+        and all(isinstance(v, dict) and all(map(_is_str, v)) for v in value.values())
+    )

@@ -117,6 +117,10 @@ MESSAGE_FIELDS = (
     "variables",
     "recipient_variables",
     "idempotency_key",
+    "send_at",
+    "track_opens",
+    "track_clicks",
+    "provider_options",  # merged into the request by the adapters, never a mapping row
 )
 
 # Attributes every generated client has (mailspec.runtime.BaseClient): an operation,

@@ -79,8 +79,9 @@ def test_providers_from_the_environment_and_a_message_file(
             "to: not a valid",
         ),
         (
+            # no body: a rule of the provider (SMTP would send it), said as such
             ["--from", "noreply@example.com", "--to", "a@example.org", "--subject", "s"],
-            "needs html, text",
+            "give at least one of: html, plain",
         ),
         (["--file", "/nonexistent/message.json"], "cannot read"),
         (

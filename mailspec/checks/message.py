@@ -4,8 +4,9 @@ The Message checked its field types when it was built; here, what every provider
 would refuse (*message errors*): addresses, header injection (no control character in
 anything that becomes a header line or a form field; html and text may hold tabs and
 line breaks), text UTF-8 cannot encode (a lone surrogate), headers the message's own
-fields write, content and subject. Given a provider's spec, also that provider's
-recipient limits (a *rule* of that provider). One check for every transport, HTTP and
+fields write. Given a provider's spec, also that provider's recipient limits (a *rule*
+of that provider), and with :func:`check_required` the fields its API requires (a
+subject, an html body, a ``to`` address). One check for every transport, HTTP and
 SMTP alike. Everything here raises :class:`~mailspec.errors.ValidationError` (naming
 the provider only for its rules) and does no I/O.
 """
@@ -23,7 +24,7 @@ from .carry import over_limit
 if TYPE_CHECKING:
     from ..spec_model import Spec
 
-__all__ = ["RESERVED_HEADERS", "check_message"]
+__all__ = ["RESERVED_HEADERS", "check_message", "check_required"]
 
 # Headers the Message's own fields (or the MIME structure, or the SendCloud platform's
 # X-SMTPAPI) write, lower-case. A Message.headers entry for one of them would duplicate
@@ -159,6 +160,30 @@ def _check_recipient_variables(message: Message, to: list[str]) -> None:
         _check_mapping(f"recipient_variables[{address}]", values, body_values=True)
 
 
+def check_required(message: Message, spec: Spec) -> None:
+    """The fields whose parameter the provider's API requires are set: an empty subject
+    or body, or no ``to`` (a cc- or bcc-only message), is a rule of that API, not an
+    error of the message (SMTP sends them). ValidationError naming the provider."""
+    operation = "send_template" if message.template else "send"
+    op = spec.operations.get(operation)
+    if op is None:
+        return  # the adapter refuses the operation itself
+    filled: dict[str, list[str]] = {}  # parameter -> the fields mapped to it, set or not
+    for field, target in spec.mapping.get(operation, {}).items():
+        filled.setdefault(target.partition(".")[0], []).append(field)
+    for name, fields in filled.items():
+        param = op.params.get(name)
+        if param is None or not param.required:
+            continue
+        if not any(getattr(message, field, None) for field in fields):
+            raise ValidationError(
+                f"{spec.provider.name} requires it (its {param.wire or name} parameter)",
+                field=fields[0],
+                provider=spec.provider.name,
+                code=param.codes.get("required"),
+            )
+
+
 def check_message(message: Message, spec: Spec | None = None) -> None:
     """``message`` as every provider would check it, and with ``spec`` against that
     provider's limits too: ValidationError naming the field."""
@@ -166,9 +191,11 @@ def check_message(message: Message, spec: Spec | None = None) -> None:
         raise ValidationError(f"expected a Message, got {type(message).__name__}")
     if not is_email(message.from_email):
         _fail("from_email", f"not a valid address: {message.from_email!r}")
-    to = _check_addresses("to", message.to, required=True)
+    to = _check_addresses("to", message.to)
     _check_addresses("cc", message.cc)
     _check_addresses("bcc", message.bcc)
+    if not (message.to or message.cc or message.bcc):
+        _fail("to", "at least one recipient (to, cc or bcc) is required")
     if not isinstance(message.reply_to, str | list | None):  # reply_to_list takes any iterable
         _fail("reply_to", "expected an address or a list of address strings")
     _check_addresses("reply_to", message.reply_to_list)
@@ -176,10 +203,6 @@ def check_message(message: Message, spec: Spec | None = None) -> None:
         _check_text(field, getattr(message, field))
     for field in ("html", "text"):
         _check_text(field, getattr(message, field), body=True)
-    if not (message.html or message.text or message.template):
-        _fail("html", "a message needs html, text or a template")
-    if not message.template and not message.subject:
-        _fail("subject", "a message without a template needs a subject")
     _check_headers(message.headers)
     if not isinstance(message.tags, list) or not all(isinstance(t, str) for t in message.tags):
         _fail("tags", "expected a list of strings")

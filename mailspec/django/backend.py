@@ -28,10 +28,12 @@ class EmailBackend(BaseEmailBackend):  # type: ignore[misc]  # Django ships no t
 
     Each message sent gets ``mailspec_status``, its :class:`~mailspec.SendResult`, and
     ``anymail_status`` (:class:`~mailspec.django.status.AnymailStyleStatus`). A message
-    no provider accepted, or one a Message cannot hold (an attribute of the wrong kind
-    too: ``email.reply_to = 5``), raises its :class:`~mailspec.MailspecError`; with
-    ``fail_silently`` it is logged on ``mailspec.django`` instead, its
-    ``mailspec_status`` is None and it is not counted.
+    with no recipient is not sent and not counted, without an error (as Django's own
+    backends do). A message no provider accepted, or one a Message cannot hold (an
+    attribute of the wrong kind too: ``email.reply_to = 5``), raises its
+    :class:`~mailspec.MailspecError`; with ``fail_silently`` it is logged on
+    ``mailspec.django`` instead and not counted. Either way its ``mailspec_status`` is
+    None and its ``anymail_status.status`` None, as anymail leaves a failed message.
     A bad ``MAILSPEC`` setting raises ``ImproperlyConfigured`` either way.
     """
 
@@ -49,30 +51,33 @@ class EmailBackend(BaseEmailBackend):  # type: ignore[misc]  # Django ships no t
         return sum(self._send(mailer, email) for email in email_messages)
 
     def _send(self, mailer: Mailer, email: EmailMessage) -> bool:
+        # not sent until a provider accepts it, as anymail leaves a failed message
         email.mailspec_status = None
+        email.anymail_status = AnymailStyleStatus()
         try:
             message = _message_of(email)
+            if message is None:
+                return False  # nothing to send, as Django's and anymail's backends decide
             result = mailer.send(message)
         except MailspecError as exc:
-            email.anymail_status = AnymailStyleStatus.failed()
             if not self.fail_silently:
                 raise
             log.warning("a message was not sent: %s", exc)
             return False
         email.mailspec_status = result
         email.anymail_status = AnymailStyleStatus.of(
-            result, [*message.to, *message.cc, *message.bcc]
+            result, message.to, [*message.cc, *message.bcc]
         )
         return True
 
 
-def _message_of(email: EmailMessage) -> Message:
-    """``email`` as a Message. An attribute of a kind it cannot be read as (a number
-    for a list of addresses, bytes that are not UTF-8) makes Python raise TypeError,
-    ValueError or the like while it is read: that is bad input, a ValidationError as
-    every other, so that ``fail_silently`` covers it."""
+def _message_of(email: EmailMessage) -> Message | None:
+    """``email`` as a Message, or None when it has no recipient. An attribute of a kind
+    it cannot be read as (a number for a list of addresses, bytes that are not UTF-8)
+    makes Python raise TypeError, ValueError or the like while it is read: that is bad
+    input, a ValidationError as every other, so that ``fail_silently`` covers it."""
     try:
-        return to_message(email)
+        return to_message(email) if email.recipients() else None
     except MailspecError:
         raise
     except Exception as exc:

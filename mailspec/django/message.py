@@ -1,39 +1,38 @@
-"""A Django ``EmailMessage`` (or ``EmailMultiAlternatives``) as a mailspec ``Message``.
+"""A Django ``EmailMessage`` (or ``EmailMultiAlternatives``, or anymail's
+``AnymailMessage``) as a mailspec ``Message``.
 
 One function per part of the message: addresses, bodies, attachments, headers and the
-anymail-style attributes (``tags``, ``metadata``, ``template_id``,
-``merge_global_data``, ``merge_data``), so that code written for django-anymail sends
-unchanged. What a ``Message`` cannot hold is refused with a ValidationError naming the
-attribute, never dropped without a word.
+anymail attributes (``tags``, ``metadata``, ``template_id``, ``merge_global_data``,
+``merge_data``, ``send_at``, ``track_opens``, ``track_clicks``, ``esp_extra``), so
+that code written for django-anymail sends unchanged: lazy strings are forced to text,
+and anymail's ``UNSET`` is unset. What a ``Message`` cannot hold is refused with a
+ValidationError naming the attribute, never dropped without a word.
 """
 
 from __future__ import annotations
 
 import mimetypes
 from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from email.message import Message as EmailPart
 from email.mime.base import MIMEBase
-from email.utils import getaddresses
+from email.utils import getaddresses, parseaddr
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import EmailMessage
+from django.utils import timezone
 from django.utils.encoding import force_str
+from django.utils.functional import Promise
 
 from ..errors import ValidationError
 from ..message import Attachment, Message
 
-__all__ = ["UNSUPPORTED_ANYMAIL_ATTRIBUTES", "to_message"]
+__all__ = ["UNSUPPORTED_ANYMAIL_ATTRIBUTES", "is_unset", "to_message"]
 
 # anymail attributes with no place in a Message: refused when set, never ignored
-UNSUPPORTED_ANYMAIL_ATTRIBUTES = (
-    "send_at",
-    "track_clicks",
-    "track_opens",
-    "merge_metadata",
-    "merge_headers",
-    "esp_extra",
-    "envelope_sender",
-)
+UNSUPPORTED_ANYMAIL_ATTRIBUTES = ("merge_metadata", "merge_headers", "envelope_sender")
 
 # recipients are the message's own lists: a header naming others would not be sent to
 _RECIPIENT_HEADERS = ("to", "cc", "bcc")
@@ -47,34 +46,62 @@ def to_message(email: EmailMessage) -> Message:
     html, text = _bodies(email)
     from_email, from_name = _sender(from_header or force_str(email.from_email))
     reply_to = _addresses("reply_to", reply_to_header or email.reply_to)
-    template = getattr(email, "template_id", None)
+    to = _addresses("to", email.to)
+    template = _anymail(email, "template_id")
     return Message(
         from_email=from_email,
         from_name=from_name,
-        to=_addresses("to", email.to),
+        to=to,
         cc=_addresses("cc", email.cc),
         bcc=_addresses("bcc", email.bcc),
         reply_to=reply_to or None,
         subject=force_str(email.subject) or None,
         html=html,
         text=text,
-        attachments=[_attachment(a) for a in email.attachments],
+        attachments=[_attachment(a, _encoding(email)) for a in email.attachments],
         headers=headers,
-        tags=_tags(getattr(email, "tags", None)),
-        metadata=_strings("metadata", getattr(email, "metadata", None)),
+        tags=_tags(_anymail(email, "tags")),
+        metadata=_strings("metadata", _anymail(email, "metadata")),
         template=None if template is None else force_str(template),
-        variables=_strings("merge_global_data", getattr(email, "merge_global_data", None)),
-        recipient_variables=_merge_data(getattr(email, "merge_data", None)),
-        idempotency_key=getattr(email, "idempotency_key", None),
+        variables=_strings("merge_global_data", _anymail(email, "merge_global_data")),
+        recipient_variables=_merge_data(_anymail(email, "merge_data"), to),
+        idempotency_key=_anymail(email, "idempotency_key"),
+        send_at=_send_at(_anymail(email, "send_at")),
+        track_opens=_flag("track_opens", _anymail(email, "track_opens")),
+        track_clicks=_flag("track_clicks", _anymail(email, "track_clicks")),
+        provider_options=_provider_options(_anymail(email, "esp_extra")),
     )
+
+
+def is_unset(value: object) -> bool:
+    """Whether an anymail attribute's value means "not set": None, or anymail's ``UNSET``
+    (the class ``anymail.utils.UNSET``, the default of every ``AnymailMessage``
+    attribute), recognised without importing anymail, which mailspec does not need."""
+    return value is None or (
+        isinstance(value, type)
+        and value.__name__ == "UNSET"
+        and value.__module__.partition(".")[0] == "anymail"
+    )
+
+
+def _anymail(email: EmailMessage, name: str) -> Any:
+    """An anymail attribute of ``email``; None when absent or unset."""
+    value = getattr(email, name, None)
+    return None if is_unset(value) else value
 
 
 def _refuse_unsupported(email: EmailMessage) -> None:
     for name in UNSUPPORTED_ANYMAIL_ATTRIBUTES:
-        if getattr(email, name, None) not in (None, {}, [], ""):
+        if _anymail(email, name) not in (None, {}, [], ""):
             raise ValidationError(
                 "an anymail attribute mailspec has no field for; remove it", field=name
             )
+
+
+def _encoding(email: EmailMessage) -> str:
+    """The charset Django writes the message's text in: its ``encoding``, else
+    ``DEFAULT_CHARSET``."""
+    return str(email.encoding or settings.DEFAULT_CHARSET)
 
 
 def _sender(value: str) -> tuple[str, str | None]:
@@ -96,34 +123,49 @@ def _addresses(field: str, values: Iterable[Any] | str) -> list[str]:
     return [address for _, address in found]
 
 
+# where each alternative's content goes: (html, text)
+_BODY_TYPES = {"text/html": 0, "text/plain": 1}
+
+
 def _bodies(email: EmailMessage) -> tuple[str | None, str | None]:
-    """(html, text): the body by its ``content_subtype``, and a ``text/html``
-    alternative as html. Any other alternative has no place in a Message."""
-    body = force_str(email.body) or None
-    html, text = (body, None) if email.content_subtype == "html" else (None, body)
+    """(html, text): the body by its ``content_subtype``, and a ``text/html`` or
+    ``text/plain`` alternative in the other place (an html body with a text
+    alternative is a common Django pattern). Any other alternative, or a second body of
+    one kind, has no place in a Message."""
+    bodies: list[str | None] = [None, None]
+    bodies[0 if email.content_subtype == "html" else 1] = force_str(email.body) or None
     for alternative in getattr(email, "alternatives", ()):
         content, mimetype = alternative[0], alternative[1]
-        if mimetype != "text/html":
+        slot = _BODY_TYPES.get(str(mimetype).lower())
+        if slot is None:
             raise ValidationError(
                 f"a {mimetype} alternative has no place in a message (html and text only)",
                 field="alternatives",
             )
-        if html is not None:
-            raise ValidationError("one html body only", field="alternatives")
-        html = force_str(content)
-    return html, text
+        if bodies[slot] is not None:
+            raise ValidationError(f"one {mimetype} body only", field="alternatives")
+        bodies[slot] = force_str(content)
+    return bodies[0], bodies[1]
 
 
-def _attachment(item: Any) -> Attachment:
+def _attachment(item: Any, encoding: str) -> Attachment:
     """A ``(filename, content, mimetype)`` tuple, or a MIME part (whose ``Content-ID``
-    makes it inline, as ``<img src="cid:…">`` finds it)."""
+    makes it inline, as ``<img src="cid:…">`` finds it). Text given as a string is
+    written in the message's ``encoding``, and says so, as Django writes it."""
     if isinstance(item, MIMEBase):
         return _mime_attachment(item)
     filename, content, mimetype = item
     name = force_str(filename or "attachment")
-    mimetype = mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    if hasattr(content, "as_bytes"):  # a message/rfc822 attachment: an email object
+    mimetype = str(mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream")
+    if isinstance(content, Promise):
+        content = force_str(content)
+    if isinstance(content, EmailMessage):  # a message/rfc822 attachment: Django's
+        content = content.message()
+    if isinstance(content, EmailPart):  # or the email package's
         content = content.as_bytes()
+    if isinstance(content, str) and mimetype.lower().startswith("text/"):
+        content = _encoded(content, encoding)
+        mimetype = f"{mimetype}; charset={encoding}"
     data = content.encode() if isinstance(content, str) else content
     if not isinstance(data, bytes):
         raise ValidationError(
@@ -132,19 +174,39 @@ def _attachment(item: Any) -> Attachment:
     return Attachment(filename=name, content=data, content_type=mimetype)
 
 
+def _encoded(text: str, encoding: str) -> bytes:
+    try:
+        return text.encode(encoding)
+    except LookupError:
+        raise ValidationError(f"unknown encoding {encoding!r}", field="encoding") from None
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"a text attachment cannot be written in {encoding}: {exc.reason} at {exc.start}",
+            field="attachments",
+        ) from None
+
+
 def _mime_attachment(part: MIMEBase) -> Attachment:
-    payload = part.get_payload(decode=True)
+    """A MIME part as an attachment, its charset kept (a ``MIMEText`` in
+    ``iso-8859-1`` stays so); a ``MIMEMessage`` as the message it holds."""
+    content_type = part.get_content_type()
+    if content_type == "message/rfc822" and part.is_multipart():
+        attached = part.get_payload(0)
+        payload: Any = attached.as_bytes() if isinstance(attached, EmailPart) else None
+    else:
+        payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         raise ValidationError(
-            f"a multipart {part.get_content_type()} part cannot be attached; attach files",
+            f"a multipart {content_type} part cannot be attached; attach files",
             field="attachments",
         )
+    charset = part.get_content_charset()
+    if charset and part.get_content_maintype() == "text":
+        content_type = f"{content_type}; charset={charset}"
     content_id = part.get("Content-ID")
     cid = str(content_id).strip().removeprefix("<").removesuffix(">") if content_id else None
     filename = part.get_filename() or cid or "attachment"
-    return Attachment(
-        filename=filename, content=payload, content_type=part.get_content_type(), content_id=cid
-    )
+    return Attachment(filename=filename, content=payload, content_type=content_type, content_id=cid)
 
 
 def _headers(email: EmailMessage) -> tuple[dict[str, str], str | None, list[str] | None]:
@@ -171,16 +233,17 @@ def _headers(email: EmailMessage) -> tuple[dict[str, str], str | None, list[str]
 def _tags(value: object) -> list[str]:
     if value is None:
         return []
-    if isinstance(value, str) or not isinstance(value, Iterable):
+    if isinstance(value, str | Promise) or not isinstance(value, Iterable):
         raise ValidationError("expected a list of strings", field="tags")
     return [force_str(tag) for tag in value]
 
 
 def _scalar(field: str, value: object) -> str:
-    """A value as the string a Message holds: numbers as written, anything else (a list,
-    a dict, None) refused, since the provider would receive its repr."""
-    if isinstance(value, str):
-        return value
+    """A value as the string a Message holds: lazy text forced, numbers as written,
+    anything else (a list, a dict, None) refused, since the provider would receive its
+    repr."""
+    if isinstance(value, str | Promise):
+        return str(force_str(value))
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return str(value)
     raise ValidationError(f"expected strings or numbers, got {type(value).__name__}", field=field)
@@ -191,16 +254,80 @@ def _strings(field: str, value: object) -> dict[str, str]:
         return {}
     if not isinstance(value, Mapping):
         raise ValidationError(f"expected a dict, got {type(value).__name__}", field=field)
-    return {str(k): _scalar(f"{field}[{k}]", v) for k, v in value.items()}
+    return {force_str(k): _scalar(f"{field}[{k}]", v) for k, v in value.items()}
 
 
-def _merge_data(value: object) -> dict[str, dict[str, str]]:
-    """anymail's ``merge_data``: recipient address -> that recipient's values."""
+def _merge_data(value: object, to: list[str]) -> dict[str, dict[str, str]]:
+    """anymail's ``merge_data``: recipient address -> that recipient's values. Entries
+    for an address that is not a ``to`` recipient are ignored, as anymail ignores them
+    (data for a list of customers, sent to some of them)."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         raise ValidationError(f"expected a dict, got {type(value).__name__}", field="merge_data")
+    recipients = {parseaddr(address)[1].lower(): address for address in to}
     return {
-        str(address): _strings(f"merge_data[{address}]", values)
+        recipients[key]: _strings(f"merge_data[{address}]", values)
         for address, values in value.items()
+        if (key := force_str(address).lower()) in recipients
     }
+
+
+def _send_at(value: object) -> datetime | None:
+    """anymail's ``send_at`` as an aware datetime, read as anymail reads it: a naive
+    datetime, or a date (its midnight), in Django's current time zone; a number as a
+    POSIX timestamp."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        moment = datetime.fromtimestamp(float(value), UTC)
+    else:
+        raise ValidationError(
+            f"expected a datetime, a date or a timestamp, got {type(value).__name__}",
+            field="send_at",
+        )
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.get_current_timezone())
+    return moment
+
+
+def _flag(field: str, value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValidationError(f"expected True or False, got {type(value).__name__}", field=field)
+
+
+def _provider_options(value: object) -> dict[str, dict[str, Any]]:
+    """anymail's ``esp_extra`` as ``Message.provider_options``: one Django backend sends
+    through several providers, so the extra fields are keyed by provider name
+    (``{"sendcloud": {"labelId": 7}}``); a flat dict, as one anymail backend takes it,
+    cannot say which provider's request it belongs in, and is refused."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(fields, Mapping) for fields in value.values()
+    ):
+        raise ValidationError(
+            "expected a dict of provider name to that provider's extra request fields, "
+            'such as {"sendcloud": {"labelId": 7}}',
+            field="esp_extra",
+        )
+    return {
+        force_str(provider): {force_str(k): _plain(v) for k, v in fields.items()}
+        for provider, fields in value.items()
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A wire value with lazy text forced, in nested dicts and lists too."""
+    if isinstance(value, Promise):
+        return force_str(value)
+    if isinstance(value, Mapping):
+        return {force_str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

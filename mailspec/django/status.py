@@ -22,31 +22,35 @@ class RecipientStatus:
 
 @dataclass(frozen=True)
 class AnymailStyleStatus:
-    """``status``: the set of recipient statuses (``{"queued"}``; ``{"failed"}`` for a
-    message no provider accepted, with ``fail_silently``). ``message_id``: the
-    provider's id, or the set of them when it gave several. ``recipients``: address ->
-    :class:`RecipientStatus`, whose ``message_id`` is the message's one id (None when
-    the provider gave several). ``provider``: the key of the provider that sent it."""
+    """``status``: the set of recipient statuses (``{"queued"}``), None for a message
+    that was not sent (no provider accepted it, or it had no recipient), as anymail
+    leaves it. ``message_id``: the provider's id, or the set of them when it gave
+    several. ``recipients``: address -> :class:`RecipientStatus`, whose ``message_id``
+    is that recipient's id: the message's one id, or, from a provider that gives one id
+    per ``to`` address (in order), that address's own. ``provider``: the key of the
+    provider that sent it."""
 
-    status: set[str] | None
-    message_id: str | set[str] | None
+    status: set[str] | None = None
+    message_id: str | set[str] | None = None
     recipients: dict[str, RecipientStatus] = field(default_factory=dict)
     provider: str | None = None
 
     @classmethod
-    def of(cls, result: SendResult, recipients: list[str]) -> AnymailStyleStatus:
+    def of(
+        cls, result: SendResult, to: list[str], others: list[str] | None = None
+    ) -> AnymailStyleStatus:
+        """The status of ``result``, a message sent to ``to`` and ``others`` (cc, bcc)."""
         ids = result.message_ids
-        # one id for the message, or several (one per `to` address, at some providers),
-        # which a recipient's row cannot be matched to for certain
         only = ids[0] if len(ids) == 1 else None
+        # one id per `to` address (a provider that sends each its own copy); cc and bcc
+        # then ride on a single `to`'s copy, so they share its id
+        own = dict(zip(to, ids, strict=True)) if len(ids) == len(to) > 1 else {}
         rows = {
-            address: RecipientStatus(only, "rejected" if address in result.refused else "queued")
-            for address in recipients
+            address: RecipientStatus(
+                own.get(address, only), "rejected" if address in result.refused else "queued"
+            )
+            for address in [*to, *(others or [])]
         }
         message_id: str | set[str] | None = only if len(ids) <= 1 else set(ids)
         statuses = {row.status for row in rows.values()} or {"queued"}
         return cls(statuses, message_id, rows, result.provider)
-
-    @classmethod
-    def failed(cls) -> AnymailStyleStatus:
-        return cls({"failed"}, None)

@@ -20,7 +20,7 @@ import math
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import msgspec
@@ -45,10 +45,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: no credential 
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One operation with parameter values that passed the spec's checks."""
+    """One operation with parameter values that passed the spec's checks, and ``extra``
+    wire fields no parameter declares (``Message.provider_options``), sent at the top
+    level of the request as given."""
 
     operation: str
     values: Mapping[str, Any]
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 class BaseClient:
@@ -143,11 +146,22 @@ class BaseClient:
         threads sending through this client at once (see :class:`~.transport.Transport`)."""
         self._transport.ensure_pool_size(size)
 
-    def prepare(self, operation: str, values: Mapping[str, Any]) -> Call:
+    def prepare(
+        self, operation: str, values: Mapping[str, Any], extra: Mapping[str, Any] | None = None
+    ) -> Call:
         """Check ``values`` (parameter name → value, None where not given) against the
         operation's spec, and that the client holds the credentials the operation
-        needs: ValidationError, no I/O."""
+        needs; ``extra`` wire fields may not be where the credentials go.
+        ValidationError, no I/O."""
         op = self.spec.operations[operation]
+        taken = self._credential_wires()
+        for name in extra or {}:
+            if name in taken:
+                raise ValidationError(
+                    f"{name!r} is where the credentials go; it cannot be an extra field",
+                    field="provider_options",
+                    provider=self.name,
+                )
         if op.auth not in ("default", "none"):
             missing = [c for c in self.spec.auth.sets[op.auth].body if c not in self._secrets]
             if missing:
@@ -159,7 +173,7 @@ class BaseClient:
                     provider=self.name,
                 )
         check_request(self.name, op, values)
-        return Call(operation, values)
+        return Call(operation, values, dict(extra or {}))
 
     def execute(self, call: Call) -> Any:
         """Send a prepared call and read its answer: the decoded response, or the typed
@@ -203,8 +217,22 @@ class BaseClient:
             body_credentials, signer = self._credential_set(op.auth)
         base = self._bases[op.base] if op.base else self.base_url
         return encode_request(
-            op, base, call.values, body_credentials=body_credentials, headers=headers, signer=signer
+            op,
+            base,
+            call.values,
+            body_credentials=body_credentials,
+            headers=headers,
+            signer=signer,
+            extra=call.extra,
         )
+
+    def _credential_wires(self) -> set[str]:
+        """The wire names credentials travel under, in any of the spec's sets."""
+        auth = self.spec.auth
+        wires = set(auth.body.values())
+        for credentials in auth.sets.values():
+            wires.update(credentials.body.values())
+        return wires
 
     def values_of(self, operation: str, request: msgspec.Struct) -> dict[str, Any]:
         """The parameter values a generated request struct holds, by parameter name."""

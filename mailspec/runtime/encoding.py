@@ -107,9 +107,12 @@ def encode_request(
     body_credentials: Mapping[str, str],
     headers: Mapping[str, str],
     signer: Signer | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> HttpRequest:
-    """``values`` maps parameter names to values; None means not given. A ``signer``
-    adds a signature over every other pair (form and query encodings)."""
+    """``values`` maps parameter names to values; None means not given. ``extra`` maps
+    wire names no parameter declares to values, sent at the top level as given (a
+    form value that is not a string as JSON). A ``signer`` adds a signature over every
+    other pair (form and query encodings)."""
     path = operation.path
     pairs: list[tuple[str, str]] = list(body_credentials.items())
     files: list[Attachment] = []
@@ -128,6 +131,8 @@ def encode_request(
             files, files_wire = list(value), wire
         else:
             pairs.append((wire, _scalar(param, value)))
+    if not as_json:
+        pairs += [(name, _extra_scalar(value)) for name, value in (extra or {}).items()]
     if signer is not None:
         pairs.append((signer.param, signature(pairs, algorithm=signer.algorithm, key=signer.key)))
     url = base_url.rstrip("/") + "/" + path.lstrip("/")
@@ -137,16 +142,21 @@ def encode_request(
         return HttpRequest(operation.method, f"{url}?{query}" if query else url, out_headers, None)
     if operation.encoding == "json":
         out_headers["Content-Type"] = "application/json"
-        json_body = {**body_credentials, **json_object(operation, values)}
+        json_body = {**body_credentials, **json_object(operation, values), **(extra or {})}
         return HttpRequest(operation.method, url, out_headers, _json.encode(json_body))
     if files:
         fields: list[tuple[str, Any]] = list(pairs)
-        fields += [(files_wire, (a.filename, a.content, a.content_type)) for a in files]
+        fields += [(files_wire, (a.filename, a.content, a.declared_type)) for a in files]
         body, content_type = urllib3.encode_multipart_formdata(fields)
         out_headers["Content-Type"] = content_type
         return HttpRequest(operation.method, url, out_headers, body)
     out_headers["Content-Type"] = "application/x-www-form-urlencoded"
     return HttpRequest(operation.method, url, out_headers, form_urlencode(pairs).encode("ascii"))
+
+
+def _extra_scalar(value: Any) -> str:
+    """An extra field's value in a form: a string as it is, anything else as JSON."""
+    return value if isinstance(value, str) else _json.encode(value).decode("utf-8")
 
 
 def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -167,8 +177,10 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
 
 def _attachment_json(attachment: Attachment) -> dict[str, Any]:
     # ASSUMED for JSON APIs (CloudMails documents "attachment objects" without fields):
-    # filename, base64 content, content_type, and content_id for inline parts.
+    # filename, base64 content, content_type (a text type with its charset), and
+    # content_id for inline parts.
     out: dict[str, Any] = msgspec.to_builtins(attachment)
+    out["content_type"] = attachment.declared_type
     if out.get("content_id") is None:
         out.pop("content_id", None)
     return out

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.message import Message as EmailPart
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
@@ -439,12 +440,17 @@ def _multipart(op: Operation, content_type: str, body: bytes) -> dict[str, Any]:
             continue
         filename = part.get_filename()
         payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes) and part.get_content_type() == "message/rfc822":
+            payload = b"".join(m.as_bytes() for m in part.get_payload() if isinstance(m, EmailPart))
         if not isinstance(payload, bytes):
             payload = b""
         if filename is not None:
-            out.setdefault(name, []).append(
-                Attachment(filename, payload, part.get_content_type() or "application/octet-stream")
-            )
+            # the type as sent, with a text part's charset (what its bytes mean)
+            kind = part.get_content_type() or "application/octet-stream"
+            charset = part.get_param("charset")
+            if isinstance(charset, str):
+                kind = f"{kind}; charset={charset}"
+            out.setdefault(name, []).append(Attachment(filename, payload, kind))
         else:
             out[name] = payload.decode("utf-8")
     return out

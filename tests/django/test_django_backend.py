@@ -69,7 +69,8 @@ def test_every_part_of_a_multipart_message_arrives(providers) -> None:
         b"%PDF-1.4 ...",
         "application/pdf",
     )
-    assert (notes.content, notes.content_type) == (b"paid in full", "text/plain")
+    # str text is written in the message's encoding (DEFAULT_CHARSET), which it says
+    assert (notes.content, notes.content_type) == (b"paid in full", "text/plain; charset=utf-8")
 
     status = email.mailspec_status
     assert isinstance(status, SendResult)
@@ -130,7 +131,7 @@ def test_no_provider_accepting_raises_without_fail_silently(providers) -> None:
         email.send()
     assert len(failed.value.attempts) == 2
     assert email.mailspec_status is None
-    assert email.anymail_status.status == {"failed"}
+    assert email.anymail_status.status is None  # as anymail leaves a message not sent
 
 
 def test_fail_silently_logs_and_counts_only_the_messages_sent(providers, caplog) -> None:
@@ -158,10 +159,10 @@ def test_a_message_error_is_raised_unless_fail_silently(providers) -> None:
 
 def test_an_anymail_attribute_without_a_field_is_refused_not_ignored(providers) -> None:
     email = EmailMessage("Hi", "Hello", to=["ann@example.org"])
-    email.track_clicks = True
+    email.merge_headers = {"ann@example.org": {"X-Ann": "1"}}
     with pytest.raises(ValidationError) as refused:
         email.send()
-    assert refused.value.field == "track_clicks"
+    assert refused.value.field == "merge_headers"
     assert providers[0].requests == 0
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from aurora_support import SEND_PATH, message, ok_send
 from pytest_httpserver import HTTPServer
 
-from mailspec import Attachment, SendResult
+from mailspec import Attachment, SendResult, ValidationError
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -219,3 +220,46 @@ def test_headers_of_the_http_request(httpserver, aurora):
     assert request.headers["User-Agent"].startswith("mailspec")
     assert request.headers["Accept"] == "application/json"
     assert int(request.headers["Content-Length"]) == len(request.get_data())
+
+
+def test_a_text_attachment_without_a_charset_carries_utf8_in_its_part(httpserver, aurora):
+    httpserver.expect_request(SEND_PATH, method="POST").respond_with_json(ok_send("e1"))
+    aurora.send(
+        message(
+            attachments=[
+                Attachment("notes.txt", "grüße".encode(), "text/plain"),
+                Attachment("old.txt", "grüße".encode("cp1252"), "text/plain"),
+            ]
+        )
+    )
+    parts = only_request(httpserver).files.getlist("attachments")
+    # UTF-8 bytes declare it; other bytes are sent as given, no charset guessed
+    assert [p.content_type for p in parts] == ["text/plain; charset=utf-8", "text/plain"]
+
+
+def test_provider_options_join_the_form(httpserver, aurora):
+    httpserver.expect_request(SEND_PATH, method="POST").respond_with_json(ok_send("e1"))
+    aurora.send(
+        message(
+            headers={"X-Order": "42"},
+            provider_options={
+                "aurorasendcloud": {
+                    "sendTime": "2030-01-02 09:30:00",  # no parameter: sent as given
+                    "filter": {"open": 1},  # an object, as JSON
+                    "headers": {"X-Campaign": "spring"},  # merged into the message's own
+                }
+            },
+        )
+    )
+    form = only_request(httpserver).form
+    assert form["sendTime"] == "2030-01-02 09:30:00"
+    assert json.loads(form["filter"]) == {"open": 1}
+    assert json.loads(form["headers"]) == {"X-Order": "42", "X-Campaign": "spring"}
+
+
+def test_provider_options_may_not_replace_the_credentials(httpserver, aurora):
+    with pytest.raises(ValidationError) as refused:
+        aurora.send(message(provider_options={"aurorasendcloud": {"api_key": "other"}}))
+    assert refused.value.field == "provider_options"
+    assert refused.value.provider_rule
+    assert len(httpserver.log) == 0

@@ -53,10 +53,6 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
         "attachments",
     ),
     # content
-    "no html nor text": ({"html": None, "text": None}, "html"),
-    "empty html and text": ({"html": "", "text": ""}, "html"),
-    "missing subject": ({"subject": None}, "subject"),
-    "empty subject": ({"subject": ""}, "subject"),
     "recipient variables for a stranger": (
         {"recipient_variables": {"eve@example.net": {"name": "Eve"}}},
         "recipient_variables",
@@ -125,6 +121,13 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
 # Refusals of AuroraSendCloud's own spec (its limits): another provider may take the
 # message, so the error names the provider, as one of its rules.
 PROVIDER_RULES: dict[str, tuple[dict[str, Any], str]] = {
+    # what Django sends and SMTP carries, but this API requires
+    "no html nor text": ({"html": None, "text": None}, "html+plain"),
+    "empty html and text": ({"html": "", "text": ""}, "html+plain"),
+    "empty subject": ({"subject": ""}, "subject"),
+    "missing subject": ({"subject": None}, "subject"),
+    "cc only": ({"to": [], "cc": ["cy@example.org"]}, "to"),
+    "bcc only": ({"to": [], "bcc": ["cy@example.org"]}, "to"),
     "subject too long": ({"subject": "x" * 256}, "subject"),
     "from_name too long": ({"from_name": "x" * 256}, "from_name"),
     "attachments too big": (

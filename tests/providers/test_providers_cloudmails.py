@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import UTC, date, datetime
+from email.header import decode_header, make_header
 from typing import Any
 
 import pytest
@@ -413,3 +415,56 @@ def test_status_without_ids_or_by_recipient_is_unsupported(httpserver, cloudmail
     with pytest.raises(UnsupportedOperation):
         cloudmails.status(*args, **kwargs)
     assert httpserver.log == []
+
+
+def test_a_text_attachment_object_carries_its_charset(httpserver, cloudmails):
+    httpserver.expect_request(SEND, method="POST").respond_with_json({"message_id": "msg_1"})
+    given = "text/plain; charset=iso-8859-1"
+    cloudmails.send(
+        message(
+            attachments=[
+                Attachment("utf8.txt", "grüße".encode(), "text/plain"),
+                Attachment("latin1.txt", "grüße".encode("iso-8859-1"), given),
+            ]
+        )
+    )
+    objects = body(only_request(httpserver))["attachments"]
+    assert [o["content_type"] for o in objects] == ["text/plain; charset=utf-8", given]
+
+
+def test_a_long_non_ascii_sender_name_is_several_short_encoded_words(httpserver, cloudmails):
+    httpserver.expect_request(SEND, method="POST").respond_with_json({"message_id": "msg_1"})
+    name = "Kundenservice der Größten Bäckerei Österreichs — 顧客サービス部門"
+    cloudmails.send(message(from_name=name))
+    sent = body(only_request(httpserver))["from"]
+    words = re.findall(r"=\?utf-8\?b\?[^?]*\?=", sent)
+    assert len(words) > 1 and max(map(len, words)) <= 75  # RFC 2047 2
+    assert str(make_header(decode_header(sent))) == f"{name} <noreply@example.com>"
+
+
+def test_provider_options_join_the_request_top_level(httpserver, cloudmails):
+    httpserver.expect_request(SEND, method="POST").respond_with_json({"message_id": "msg_1"})
+    cloudmails.send(
+        message(
+            metadata={"order": "42"},
+            provider_options={
+                "cloudmails": {"send_at": "2030-01-02T09:30:00Z", "custom_args": {"c": "7"}},
+                "sendcloud": {"labelId": 7},  # another provider's: not sent here
+            },
+        )
+    )
+    sent = body(only_request(httpserver))
+    assert sent["send_at"] == "2030-01-02T09:30:00Z"
+    assert sent["custom_args"] == {"order": "42", "c": "7"}  # merged key by key
+    assert "labelId" not in sent
+
+
+def test_provider_options_reach_every_message_of_a_batch(httpserver, cloudmails):
+    httpserver.expect_request(BATCH, method="POST").respond_with_handler(batch_ids)
+    cloudmails.send(
+        message(
+            to=["ann@example.org", "bob@example.org"],
+            provider_options={"cloudmails": {"track": True}},
+        )
+    )
+    assert [m["track"] for m in body(only_request(httpserver))["messages"]] == [True, True]
