@@ -34,7 +34,7 @@ def test_an_attribute_of_the_wrong_kind_is_a_validation_error(
     with pytest.raises(ValidationError):
         email.send()
     assert email.mailspec_status is None
-    assert email.anymail_status.status == {"failed"}
+    assert email.anymail_status.status is None  # as anymail leaves a message it did not send
     assert providers[0].requests == 0
 
 
