@@ -58,9 +58,14 @@ class AsyncMailer:
 
     - ``sleep``: as the Mailer's, but may also be a coroutine function (default
       ``asyncio.sleep``); a plain function is called as it is (a test's fake clock);
-    - ``connections``: keep-alive connections per provider host, on each event loop
-      (default 10). A request that finds them all busy waits for one, within its
-      deadline.
+    - ``connections``: the most connections open to one provider host, on each event
+      loop. By default 10, and as many as :meth:`send_many` has sends under way when
+      that is more (as :meth:`Mailer.send_many` keeps ``concurrency`` connections);
+      given, a cap that holds whatever the concurrency. A request that finds them all
+      busy waits for one until the send's deadline (not its provider's timeout, which
+      counts from its turn); one whose turn does not come with time enough left to
+      finish is not started (:class:`~mailspec.errors.RequestNotStarted`: a skipped
+      attempt, never ambiguous, never a breaker failure).
 
     :attr:`mailer` is the Mailer it runs: called from sync code, it sends as any
     Mailer does (blocking), sharing this one's breakers, limits and ledger.
@@ -77,7 +82,7 @@ class AsyncMailer:
         providers: Sequence[MailProvider],
         *,
         sleep: Callable[[float], Awaitable[None] | None] | None = None,
-        connections: int = DEFAULT_CONNECTIONS,
+        connections: int | None = None,
         **options: Any,
     ) -> None:
         self._start(sleep, connections)
@@ -89,7 +94,7 @@ class AsyncMailer:
         environ: Mapping[str, str] | None = None,
         *,
         sleep: Callable[[float], Awaitable[None] | None] | None = None,
-        connections: int = DEFAULT_CONNECTIONS,
+        connections: int | None = None,
         **options: Any,
     ) -> AsyncMailer:
         """An AsyncMailer from the ``MAILSPEC_*`` variables, as :meth:`Mailer.from_env`
@@ -107,7 +112,7 @@ class AsyncMailer:
         config: Mapping[str, Any],
         *,
         sleep: Callable[[float], Awaitable[None] | None] | None = None,
-        connections: int = DEFAULT_CONNECTIONS,
+        connections: int | None = None,
         **options: Any,
     ) -> AsyncMailer:
         """An AsyncMailer from a mapping of settings, as :meth:`Mailer.from_config`
@@ -120,12 +125,16 @@ class AsyncMailer:
         return self
 
     def _start(
-        self, sleep: Callable[[float], Awaitable[None] | None] | None, connections: int
+        self, sleep: Callable[[float], Awaitable[None] | None] | None, connections: int | None
     ) -> None:
-        if not isinstance(connections, int) or isinstance(connections, bool) or connections < 1:
+        if connections is not None and (
+            not isinstance(connections, int) or isinstance(connections, bool) or connections < 1
+        ):
             raise ValidationError("must be a whole number, at least 1", field="connections")
         self._async_sleep = sleep or asyncio.sleep
-        self._http = AsyncHTTP(connections)
+        # given, a cap on the sockets; by default, as many as send_many has sends under way
+        self._connections_follow = connections is None
+        self._http = AsyncHTTP(connections or DEFAULT_CONNECTIONS)
         self._io = _LoopIO(self._http)
 
     def _adopt(self, mailer: Mailer) -> None:
@@ -202,6 +211,8 @@ class AsyncMailer:
         :meth:`send` says) and sends no more."""
         batch = list(messages)
         tasks = workers(concurrency, len(batch))  # a ValidationError before any send
+        if self._connections_follow:
+            self._http.ensure_connections(tasks)  # as Mailer.send_many grows its pools
         outcomes: list[Outcome | None] = [None] * len(batch)
         queued = iter(range(len(batch)))  # shared: each index is taken by one worker
         done = 0
