@@ -114,13 +114,15 @@ class _Pool:
         began = time.monotonic()
         wait = None if ends is None else ends - began
         if wait is not None and wait <= 0:
-            raise RequestNotStarted(transport.provider, f"too little time left: due by {by}")
+            raise RequestNotStarted(
+                transport.provider, f"too little time left (a request starts no later than {by})"
+            )
         try:
             async with asyncio.timeout(wait):
                 await self._slots.acquire()
         except TimeoutError:
             raise RequestNotStarted(
-                transport.provider, f"no free connection (all {self.size} busy) by {by}"
+                transport.provider, f"no free connection (all {self.size} busy) until {by}"
             ) from None
         budget.waited(time.monotonic() - began)
 

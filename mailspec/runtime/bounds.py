@@ -80,10 +80,6 @@ class Budget:
     def spent(self) -> bool:
         return self.ends is not None and time.monotonic() >= self.ends
 
-    def left(self) -> float | None:
-        """Seconds until the budget ends (None: unbounded)."""
-        return None if self.ends is None else self.ends - time.monotonic()
-
     def least_start(self) -> float:
         """The least time left a request is started with: :data:`MIN_START` seconds,
         or its whole timeout when that is shorter. One started with less would most

@@ -231,3 +231,29 @@ def test_concurrent_sends_of_one_key_through_the_threads_send_it_once(
         isinstance(o, SendInProgress) or (isinstance(o, SendResult) and o.replayed) for o in others
     )
     assert len(sandbox["cloudmails"].accepted) == 10
+
+
+def test_the_in_process_store_is_called_on_the_loop(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The memory store never waits, so no thread is made for it; a SQLite store's
+    calls run on the AsyncMailer's store threads, which aclose() lets go."""
+    before = set(threading.enumerate())
+
+    def store_threads() -> list[threading.Thread]:
+        return [
+            t
+            for t in threading.enumerate()
+            if t.name.startswith("mailspec-store") and t not in before
+        ]
+
+    async def sends(mailer: AsyncMailer) -> list[threading.Thread]:
+        async with mailer:
+            await mailer.send_many([message(i) for i in range(10)], concurrency=10)
+            return store_threads()
+
+    provider = sandbox["cloudmails"].provider()
+    assert run(sends(AsyncMailer([provider]))) == []
+    during = run(sends(AsyncMailer([provider], store=f"sqlite:///{tmp_path}/s.db")))
+    assert 1 <= len(during) <= 8  # STORE_THREADS
+    for thread in during:  # let go by aclose(): idle, they end
+        thread.join(5)
+        assert not thread.is_alive()
