@@ -32,6 +32,7 @@ __all__ = [
     "ProviderValidationError",
     "QuotaExceededError",
     "RateLimitError",
+    "RequestNotStarted",
     "SendInProgress",
     "StoreError",
     "TemplateError",
@@ -216,6 +217,19 @@ class TransportError(MailspecError):
             f"{provider}: {message}"
             + (" (the request may have been received)" if ambiguous else "")
         )
+
+
+class RequestNotStarted(TransportError):
+    """No request was made, for a reason of this sender's own: every connection it may
+    open to the provider stayed busy until too little of the send's time was left, or
+    too little was left to begin with. A request started then would most likely be cut
+    off mid-way, its outcome unknown; not starting it leaves nothing in doubt. Never
+    ambiguous, and it says nothing about the provider's health: a Mailer records it as
+    a skipped attempt, leaves the provider's circuit breaker alone and tries the next
+    provider."""
+
+    def __init__(self, provider: str, reason: str) -> None:
+        super().__init__(provider, f"not started: {reason}", ambiguous=False)
 
 
 def mark_written(interruption: BaseException, provider: str) -> None:

@@ -9,10 +9,13 @@ same client code, go out through :class:`~mailspec.runtime.async_http.AsyncHTTP`
 running loop, and the Mailer's sleeps (backoff, Retry-After, a rate-limit wait) are
 ``asyncio.sleep``. No thread is made per send, and other tasks run while a send waits.
 
-What stays blocking, because it is local and fast: the state store's calls (ledger,
-breakers, rate limiters, pauses) — the in-process memory store by default; a SQLite
-file or a Redis server on the same network answer in well under a millisecond.
-Providers that talk SMTP are refused: smtplib has no non-blocking form.
+The state store's calls (ledger, breakers, rate limiters, pauses) go to a few threads
+of the AsyncMailer's own (:data:`STORE_THREADS`), so that a store that waits (a SQLite
+file another process holds locked, a Redis server that pauses) holds up the sends that
+need it and nothing else on the loop; each call is whole, with the store's own timeout,
+and a cancellation waits for it (:func:`.bridge.offload`). The in-process memory store
+(the default) answers at once and is called on the loop. Providers that talk SMTP are
+refused: smtplib has no non-blocking form.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -34,12 +38,13 @@ from ..runtime.async_http import DEFAULT_CONNECTIONS, AsyncHTTP
 from ..runtime.bounds import Budget
 from ..runtime.client import BaseClient
 from ..runtime.transport import Answer, Transport, through
+from ..stores.base import calls_through
 from . import bridge
 from .breaker import Breaker
 from .bulk import Outcome, Progress, workers
 from .core import Mailer, MailProvider
 from .ledger import Ledger
-from .store import StateStore
+from .store import MemoryStore, StateStore
 
 __all__ = ["AsyncMailer", "Outcome"]
 
@@ -48,6 +53,7 @@ log = logging.getLogger("mailspec.mailer")
 T = TypeVar("T")
 
 DEFAULT_CONCURRENCY = 8  # as Mailer.send_many
+STORE_THREADS = 8  # store calls under way at once, each AsyncMailer (others wait for a thread)
 
 
 class AsyncMailer:
@@ -58,9 +64,14 @@ class AsyncMailer:
 
     - ``sleep``: as the Mailer's, but may also be a coroutine function (default
       ``asyncio.sleep``); a plain function is called as it is (a test's fake clock);
-    - ``connections``: keep-alive connections per provider host, on each event loop
-      (default 10). A request that finds them all busy waits for one, within its
-      deadline.
+    - ``connections``: the most connections open to one provider host, on each event
+      loop. By default 10, and as many as :meth:`send_many` has sends under way when
+      that is more (as :meth:`Mailer.send_many` keeps ``concurrency`` connections);
+      given, a cap that holds whatever the concurrency. A request that finds them all
+      busy waits for one until the send's deadline (not its provider's timeout, which
+      counts from its turn); one whose turn does not come with time enough left to
+      finish is not started (:class:`~mailspec.errors.RequestNotStarted`: a skipped
+      attempt, never ambiguous, never a breaker failure).
 
     :attr:`mailer` is the Mailer it runs: called from sync code, it sends as any
     Mailer does (blocking), sharing this one's breakers, limits and ledger.
@@ -77,7 +88,7 @@ class AsyncMailer:
         providers: Sequence[MailProvider],
         *,
         sleep: Callable[[float], Awaitable[None] | None] | None = None,
-        connections: int = DEFAULT_CONNECTIONS,
+        connections: int | None = None,
         **options: Any,
     ) -> None:
         self._start(sleep, connections)
@@ -89,7 +100,7 @@ class AsyncMailer:
         environ: Mapping[str, str] | None = None,
         *,
         sleep: Callable[[float], Awaitable[None] | None] | None = None,
-        connections: int = DEFAULT_CONNECTIONS,
+        connections: int | None = None,
         **options: Any,
     ) -> AsyncMailer:
         """An AsyncMailer from the ``MAILSPEC_*`` variables, as :meth:`Mailer.from_env`
@@ -107,7 +118,7 @@ class AsyncMailer:
         config: Mapping[str, Any],
         *,
         sleep: Callable[[float], Awaitable[None] | None] | None = None,
-        connections: int = DEFAULT_CONNECTIONS,
+        connections: int | None = None,
         **options: Any,
     ) -> AsyncMailer:
         """An AsyncMailer from a mapping of settings, as :meth:`Mailer.from_config`
@@ -120,13 +131,18 @@ class AsyncMailer:
         return self
 
     def _start(
-        self, sleep: Callable[[float], Awaitable[None] | None] | None, connections: int
+        self, sleep: Callable[[float], Awaitable[None] | None] | None, connections: int | None
     ) -> None:
-        if not isinstance(connections, int) or isinstance(connections, bool) or connections < 1:
+        if connections is not None and (
+            not isinstance(connections, int) or isinstance(connections, bool) or connections < 1
+        ):
             raise ValidationError("must be a whole number, at least 1", field="connections")
         self._async_sleep = sleep or asyncio.sleep
-        self._http = AsyncHTTP(connections)
+        # given, a cap on the sockets; by default, as many as send_many has sends under way
+        self._connections_follow = connections is None
+        self._http = AsyncHTTP(connections or DEFAULT_CONNECTIONS)
         self._io = _LoopIO(self._http)
+        self._threads: ThreadPoolExecutor | None = None  # for store calls, made when needed
 
     def _adopt(self, mailer: Mailer) -> None:
         """Run ``mailer``, whose providers must all send over HTTP."""
@@ -138,6 +154,9 @@ class AsyncMailer:
                     field="providers",
                 )
         self.mailer = mailer
+        # the in-process store answers from a dict, at once; any other may wait (a
+        # SQLite lock, a Redis pause), so its calls go to threads, off the loop
+        self._store_waits = not isinstance(mailer.store, MemoryStore)
 
     def __repr__(self) -> str:
         return f"<AsyncMailer {self.mailer.strategy} [{', '.join(self.providers)}]>"
@@ -202,6 +221,8 @@ class AsyncMailer:
         :meth:`send` says) and sends no more."""
         batch = list(messages)
         tasks = workers(concurrency, len(batch))  # a ValidationError before any send
+        if self._connections_follow:
+            self._http.ensure_connections(tasks)  # as Mailer.send_many grows its pools
         outcomes: list[Outcome | None] = [None] * len(batch)
         queued = iter(range(len(batch)))  # shared: each index is taken by one worker
         done = 0
@@ -224,8 +245,13 @@ class AsyncMailer:
         return cast(list[Outcome], outcomes)  # every worker filled what it took
 
     async def aclose(self) -> None:
-        """Close the idle connections this AsyncMailer keeps on the running loop."""
+        """Close the idle connections this AsyncMailer keeps on the running loop, and
+        let its store threads end (store calls under way finish first; later ones
+        start new threads)."""
         self._http.close()
+        threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=False)
 
     async def __aenter__(self) -> AsyncMailer:
         return self
@@ -237,7 +263,16 @@ class AsyncMailer:
         """``function()`` in a greenlet whose requests go out on the running loop."""
         context = contextvars.copy_context()
         context.run(through, self._io)
+        if self._store_waits:
+            context.run(calls_through, self._store_call)
         return await bridge.run(function, context)
+
+    def _store_call(self, call: Callable[[], T]) -> T:
+        """A store call of the Mailer's, in a thread, the loop going on meanwhile. At
+        most STORE_THREADS at once: the others queue for a thread."""
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="mailspec-store")
+        return bridge.offload(call, self._threads)
 
     def _sleep(self, seconds: float) -> None:
         """The Mailer's sleep: awaited on the loop when ``sleep`` is a coroutine

@@ -22,7 +22,7 @@ from enum import Enum
 
 import msgspec
 
-from ..errors import MailspecError, PartialDeliveryError, ProviderError
+from ..errors import MailspecError, PartialDeliveryError, ProviderError, RequestNotStarted
 from ..vocabulary import ErrorCategory
 from .store import StateStore, transact
 
@@ -53,14 +53,16 @@ def counts_as_failure(error: MailspecError) -> bool:
     validation, template, not-found, conflict codes); rate limiting (a provider telling
     us to slow down is not down: the Mailer pauses it for its ``Retry-After``, see
     :class:`~mailspec.mailer.limiter.Pause`, rather than skipping it for a whole
-    cooldown, which under load turned a busy provider into an unused one); and client-side
-    errors (ValidationError, UnsupportedOperation), which never reach the breaker. A
+    cooldown, which under load turned a busy provider into an unused one); a request
+    never started (:class:`~mailspec.errors.RequestNotStarted`: no free connection in
+    time, this sender's congestion); and client-side errors (ValidationError,
+    UnsupportedOperation), which never reach the breaker. A
     partial delivery is judged by the error that stopped it; one stopped by an error
     that is not mailspec's (a value that cannot be encoded, a bug) says nothing about
     the provider, which had just accepted the earlier requests.
     """
     cause: BaseException = error.cause if isinstance(error, PartialDeliveryError) else error
-    if not isinstance(cause, MailspecError):
+    if not isinstance(cause, MailspecError) or isinstance(cause, RequestNotStarted):
         return False
     if isinstance(cause, ProviderError):
         return cause.category not in _UP_CATEGORIES

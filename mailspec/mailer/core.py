@@ -53,6 +53,10 @@ Then provider by provider, in the strategy's order:
    one instead of queueing behind a busy provider. A provider that may already hold
    the message and deduplicates its key is waited for until the deadline instead: it
    is the one place the message can be sent again without the risk of a second copy.
+   A request the transport does not start (:class:`~mailspec.RequestNotStarted`: an
+   :class:`~mailspec.AsyncMailer` had no free connection in time, or too little of
+   the deadline was left to start one) is a skipped attempt too: nothing went out,
+   and it says nothing about the provider's health.
 4. **Send**, then by outcome:
 
    - accepted: return a :class:`~mailspec.SendResult` holding every attempt;
@@ -122,6 +126,7 @@ from ..errors import (
     MailspecError,
     PartialDeliveryError,
     RateLimitError,
+    RequestNotStarted,
     StoreError,
     TransportError,
     UnsupportedOperation,
@@ -717,7 +722,8 @@ class Mailer:
             try:
                 with within(deadline - started):  # the transport ends a request by then
                     accepted = self._deliver(entry, message, may_hold, claim, attempts, started)
-            except (ValidationError, UnsupportedOperation) as exc:  # found out before any request
+            # found out before any request: nothing sent, nothing learnt about the provider
+            except (ValidationError, UnsupportedOperation, RequestNotStarted) as exc:
                 self._release(entry, gate)
                 skipped = Attempt(key, "skipped", self._clock() - started, exc, dropped)
                 self._record(attempts, skipped)

@@ -116,7 +116,7 @@ from typing import TypeVar
 import msgspec
 
 from ..errors import ValidationError
-from ..stores.base import check_seconds
+from ..stores.base import check_seconds, read, swap
 from .store import StateStore
 
 __all__ = [
@@ -396,7 +396,7 @@ class Ledger:
     def lookup(self, key: str) -> Claimed | Recorded | None:
         """What ``key`` holds: a claim, an outcome, or None."""
         _check(key, "-")
-        raw = self.store.get(_store_key(key))
+        raw = read(self.store, _store_key(key))
         return None if raw is None else _decode(raw)
 
     def _update(
@@ -404,12 +404,12 @@ class Ledger:
     ) -> R:
         store_key = _store_key(key)
         while True:
-            raw = self.store.get(store_key)
+            raw = read(self.store, store_key)
             new, result = change(None if raw is None else _decode(raw))
             if new is _KEEP:
                 return result
             if new is None:
-                written = self.store.compare_and_set(store_key, raw, None)
+                written = swap(self.store, store_key, raw, None)
             else:
                 assert isinstance(new, Claimed | Recorded)
                 # a claim is kept as long as an outcome would be, past its lease: a
@@ -417,7 +417,7 @@ class Ledger:
                 keep = self.retention + (
                     max(0.0, new.lease_until - now) if isinstance(new, Claimed) else 0.0
                 )
-                written = self.store.compare_and_set(store_key, raw, msgspec.json.encode(new), keep)
+                written = swap(self.store, store_key, raw, msgspec.json.encode(new), keep)
             if written:
                 return result
 

@@ -5,9 +5,14 @@ budget for the whole request and its timeouts per socket operation, its answer s
 cap (:mod:`.bounds`), its TLS trust (``ca_certs``) and its error messages.
 
 Connections are kept alive per event loop, per transport and per host, at most
-``connections`` of them: a request that finds them all busy waits for one (within
-its budget) rather than opening another, so a thousand concurrent sends to one
-provider use ``connections`` sockets.
+``connections`` of them: a request that finds them all busy waits for one rather than
+opening another, so a thousand concurrent sends to one provider use ``connections``
+sockets. That wait is this sender's queue, not the provider's slowness: it ends by the
+send's deadline (less :meth:`~.bounds.Budget.least_start`, the least time a request is
+started with), not by the provider's timeout, which counts from the request's turn;
+a request whose turn does not come in time, or that has too little time left, is not
+started at all (:class:`~mailspec.errors.RequestNotStarted`: not ambiguous, nothing
+about the provider's health).
 
 A request cancelled (:class:`asyncio.CancelledError`) once any of it was written has
 its CancelledError marked (:func:`mailspec.errors.mark_written`: the provider may have
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import time
 import weakref
 import zlib
 from dataclasses import dataclass, field
@@ -28,7 +34,7 @@ import h11
 import urllib3
 from urllib3.util import parse_url
 
-from ..errors import TransportError, mark_written
+from ..errors import RequestNotStarted, TransportError, mark_written
 from .bounds import AnswerBody, Budget, OutOfTime, answer_cap, too_large
 from .transport import Answer, NotWritten, Transport
 
@@ -64,6 +70,7 @@ class _Pool:
 
     def __init__(self, host: str, port: int, tls: ssl.SSLContext | None, size: int) -> None:
         self.host, self.port, self.tls = host, port, tls
+        self.size = size
         self._idle: list[_Connection] = []
         self._slots = asyncio.Semaphore(size)
 
@@ -74,15 +81,18 @@ class _Pool:
         """Whether every connection this pool may open is in use."""
         return self._slots.locked()
 
+    def grow(self, size: int) -> None:
+        """Let ``size`` connections be open from now on (never fewer than before); the
+        new slots are free at once, for the requests waiting for one."""
+        for _ in range(size - self.size):
+            self._slots.release()
+        self.size = max(self.size, size)
+
     async def take(self, transport: Transport, budget: Budget) -> _Connection:
         """A connection of this pool's (the most recently used idle one, or a new one),
-        waiting for a free slot within ``budget``. Failures raise the transport's
+        once it is this request's turn (:meth:`_turn`). Failures raise the transport's
         TransportError for a connect: nothing has been sent."""
-        try:
-            async with asyncio.timeout(budget.wait(None)):
-                await self._slots.acquire()
-        except (OutOfTime, TimeoutError) as exc:
-            raise transport.connect_error(OutOfTime(str(exc) or "no free connection")) from None
+        await self._turn(transport, budget)
         try:
             while self._idle:
                 conn = self._idle.pop()
@@ -93,6 +103,28 @@ class _Pool:
         except BaseException:
             self._slots.release()
             raise
+
+    async def _turn(self, transport: Transport, budget: Budget) -> None:
+        """Wait for a free slot until :meth:`Budget.turn_ends` (in a send, its
+        deadline less the least time a request is started with), and leave the wait
+        out of the request's own timeout: a queue here is this sender's, not the
+        provider's slowness. RequestNotStarted when no slot came free by then, or that
+        time had passed already: nothing was sent, nothing is in doubt."""
+        ends, by = budget.turn_ends()
+        began = time.monotonic()
+        wait = None if ends is None else ends - began
+        if wait is not None and wait <= 0:
+            raise RequestNotStarted(
+                transport.provider, f"too little time left (a request starts no later than {by})"
+            )
+        try:
+            async with asyncio.timeout(wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise RequestNotStarted(
+                transport.provider, f"no free connection (all {self.size} busy) until {by}"
+            ) from None
+        budget.waited(time.monotonic() - began)
 
     async def _connect(self, transport: Transport, budget: Budget) -> _Connection:
         try:
@@ -140,6 +172,11 @@ class AsyncHTTP:
             asyncio.AbstractEventLoop, dict[tuple[int, str], tuple[_Pool, str]]
         ] = weakref.WeakKeyDictionary()
         self._tls: dict[str | None, ssl.SSLContext] = {}
+
+    def ensure_connections(self, size: int) -> None:
+        """Let ``size`` connections per host be open from now on (never fewer than
+        before); each loop's pools grow when next used, on that loop."""
+        self.connections = max(self.connections, size)
 
     async def warm(self, transport: Transport, url: str, budget: Budget) -> None:
         """Connect to ``url``'s server now, unless an idle connection is waiting, or
@@ -217,6 +254,8 @@ class AsyncHTTP:
         routes = self._routes.setdefault(loop, {})
         route = routes.get((id(transport), url))
         if route is not None:
+            if route[0].size < self.connections:  # grown since (ensure_connections)
+                route[0].grow(self.connections)
             return route
         parts = parse_url(url)
         scheme, host = parts.scheme or "http", (parts.host or "").strip("[]")
@@ -226,6 +265,8 @@ class AsyncHTTP:
         if pool is None:
             tls = self._context(transport.ca_certs) if scheme == "https" else None
             pool = pools[key] = _Pool(host, port, tls, self.connections)
+        elif pool.size < self.connections:
+            pool.grow(self.connections)
         route = (pool, parts.request_uri)
         if "?" not in url and len(routes) < _MAX_ROUTES:
             routes[(id(transport), url)] = route

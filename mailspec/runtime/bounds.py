@@ -25,6 +25,7 @@ from ..errors import MalformedResponseError, ValidationError
 __all__ = [
     "MAX_READ_ANSWER",
     "MAX_SEND_ANSWER",
+    "MIN_START",
     "AnswerBody",
     "Budget",
     "OutOfTime",
@@ -36,6 +37,7 @@ __all__ = [
 
 MAX_SEND_ANSWER = 1 << 20  # 1 MiB: a send's answer is an envelope and a few ids
 MAX_READ_ANSWER = 16 << 20  # 16 MiB: a status page of events (100 are ~50 KB)
+MIN_START = 1.0  # seconds: the least time left a request is started with (Budget.least_start)
 
 
 class OutOfTime(TimeoutError):
@@ -46,15 +48,22 @@ class OutOfTime(TimeoutError):
 class Budget:
     """The wall-clock bound of one request: it ends at ``ends`` (a
     :func:`time.monotonic` time; None: unbounded), and ``bound`` names what set it, for
-    the error message."""
+    the error message. ``deadline`` is the send's, where the request is part of one
+    (None otherwise: a direct call, a ``status()``)."""
 
-    __slots__ = ("bound", "ends")
+    __slots__ = ("_timeout_ends", "bound", "deadline", "ends", "total")
 
     def __init__(self, total: float | None) -> None:
-        now = time.monotonic()
-        self.ends = now + total if total is not None else None
-        self.bound = f"its {total:g} s timeout" if total is not None else ""
-        by = deadline.current()
+        self.total = total
+        self.deadline = deadline.current()
+        self._timeout_ends = time.monotonic() + total if total is not None else None
+        self._cut()
+
+    def _cut(self) -> None:
+        """``ends``: the request's own timeout, or the send's deadline when sooner."""
+        self.ends = self._timeout_ends
+        self.bound = f"its {self.total:g} s timeout" if self.total is not None else ""
+        by = self.deadline
         if by is not None and (self.ends is None or by < self.ends):
             self.ends, self.bound = by, "the send deadline"
 
@@ -70,6 +79,30 @@ class Budget:
 
     def spent(self) -> bool:
         return self.ends is not None and time.monotonic() >= self.ends
+
+    def least_start(self) -> float:
+        """The least time left a request is started with: :data:`MIN_START` seconds,
+        or its whole timeout when that is shorter. One started with less would most
+        likely be cut off mid-way, its outcome unknown (ambiguous)."""
+        return MIN_START if self.total is None or self.total > MIN_START else self.total
+
+    def turn_ends(self) -> tuple[float | None, str]:
+        """When a wait for this request's turn (a free connection) must end, and what
+        sets that, for an error message. In a send, :meth:`least_start` before the
+        send's deadline, which bounds everything the send does; outside one (a
+        ``status()``), the request's own timeout, as for any part of the request."""
+        if self.deadline is not None:
+            least = self.least_start()
+            return self.deadline - least, f"{least:g} s before the send deadline"
+        return self.ends, f"the end of {self.bound}"
+
+    def waited(self, seconds: float) -> None:
+        """Leave ``seconds`` spent waiting for a turn out of the request's own
+        timeout, which bounds the request, not a queue before it. The send's deadline
+        does not move; outside a send the wait counts, as :meth:`turn_ends` says."""
+        if self.deadline is not None and self._timeout_ends is not None:
+            self._timeout_ends += seconds
+            self._cut()
 
 
 class AnswerBody:

@@ -20,19 +20,37 @@ A store shared by several processes or machines must be read against a clock the
 share: a :class:`~mailspec.Mailer` given one (a store whose ``shared`` attribute is
 true) uses ``time.time`` unless told otherwise, since ``time.monotonic`` has a different
 zero in every process.
+
+The Mailer's store calls (:func:`transact`'s, the ledger's) go through :func:`read` and
+:func:`swap`, which make them as they are, or, in a context where :func:`calls_through`
+set a runner (an :class:`~mailspec.AsyncMailer`'s send), through that runner: there, in
+a thread, so that a store that waits (a SQLite lock, a Redis pause) does not stop the
+event loop. Each call is still one call of the store's, as atomic as the store makes
+it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Protocol, TypeVar, runtime_checkable
+from contextvars import ContextVar
+from functools import partial
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 import msgspec
 
 from ..errors import ValidationError
 
-__all__ = ["StateStore", "check_seconds", "check_ttl", "transact"]
+__all__ = [
+    "Runner",
+    "StateStore",
+    "calls_through",
+    "check_seconds",
+    "check_ttl",
+    "read",
+    "swap",
+    "transact",
+]
 
 S = TypeVar("S", bound=msgspec.Struct)
 R = TypeVar("R")
@@ -66,6 +84,45 @@ class StateStore(Protocol):
         ...
 
 
+Runner = Callable[[Callable[[], Any]], Any]
+"""Makes a store call: ``runner(call)`` returns what ``call()`` returns, or raises what
+it raises."""
+
+_RUNNER: ContextVar[Runner | None] = ContextVar("mailspec_store_runner", default=None)
+
+
+def calls_through(runner: Runner) -> None:
+    """Have every store call made in the current context (through :func:`read` and
+    :func:`swap`) made by ``runner``. Meant for a context of its own
+    (``contextvars.copy_context().run(calls_through, runner)``): nothing outside it
+    changes."""
+    _RUNNER.set(runner)
+
+
+def read(store: StateStore, key: str) -> bytes | None:
+    """``store.get(key)``, made by the runner :func:`calls_through` set, if any."""
+    runner = _RUNNER.get()
+    if runner is None:
+        return store.get(key)
+    return cast("bytes | None", runner(partial(store.get, key)))
+
+
+def swap(
+    store: StateStore, key: str, expected: bytes | None, new: bytes | None, ttl: float | None = None
+) -> bool:
+    """``store.compare_and_set(key, expected, new, ttl)``, made by the runner
+    :func:`calls_through` set, if any. Without a ``ttl``, the three-argument call every
+    store has always taken."""
+    runner = _RUNNER.get()
+    if runner is None:
+        if ttl is None:
+            return store.compare_and_set(key, expected, new)
+        return store.compare_and_set(key, expected, new, ttl)
+    if ttl is None:
+        return bool(runner(partial(store.compare_and_set, key, expected, new)))
+    return bool(runner(partial(store.compare_and_set, key, expected, new, ttl)))
+
+
 def check_seconds(value: object, field: str) -> float:
     """``value`` as a float; a ValidationError on ``field`` unless it is a positive,
     finite number of seconds."""
@@ -96,19 +153,12 @@ def transact(
     process got there first. ``change`` must be pure: it may run more than once. An
     unchanged record is not written."""
     while True:
-        raw = store.get(key)
+        raw = read(store, key)
         current = default if raw is None else _decode(raw, kind, default)
         new, result = change(current)
         if new == current:
             return result
-        encoded = msgspec.json.encode(new)
-        # without a ttl, the three-argument call every store has always taken
-        done = (
-            store.compare_and_set(key, raw, encoded)
-            if ttl is None
-            else store.compare_and_set(key, raw, encoded, ttl)
-        )
-        if done:
+        if swap(store, key, raw, msgspec.json.encode(new), ttl):
             return result
 
 
