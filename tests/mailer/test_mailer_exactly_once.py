@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import pickle
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -334,6 +335,10 @@ DIFFERENT: dict[str, dict[str, Any]] = {
     "metadata": {"metadata": {"order": "1042"}},
     "template": {"template": "receipt", "variables": {"name": "Ann"}, "html": None},
     "recipient variables": {"recipient_variables": {"ann@example.org": {"name": "Ann"}}},
+    "scheduled": {"send_at": datetime(2027, 1, 4, 9, 0, tzinfo=UTC)},
+    "open tracking": {"track_opens": True},
+    "click tracking": {"track_clicks": True},
+    "provider options": {"provider_options": {"cloudmails": {"priority": "high"}}},
 }
 
 
