@@ -11,7 +11,7 @@ The structure is the one mail clients expect::
       application/pdf; attachment
 
 Everything is 7-bit: non-ASCII text goes quoted-printable or base64, non-ASCII headers
-(the sender's name, the subject) as RFC 2047 encoded words and non-ASCII file names as
+(display names, the subject) as RFC 2047 encoded words and non-ASCII file names as
 RFC 2231 parameters, so no server extension (8BITMIME, SMTPUTF8) is needed. Bcc never
 becomes a header: it lives in the SMTP envelope only. Nothing here does I/O; a message
 the email package cannot represent raises :class:`~mailspec.errors.ValidationError`.
@@ -273,11 +273,11 @@ def _headers(
     own = {name.lower() for name in message.headers}
     # the email package encodes a non-ASCII display name as an RFC 2047 word
     mime["From"] = Address(display_name=message.from_name or "", addr_spec=message.from_email)
-    mime["To"] = ", ".join(message.to)
+    mime["To"] = _mailboxes(message.to, message.display_names)
     if message.cc:
-        mime["Cc"] = ", ".join(message.cc)
+        mime["Cc"] = _mailboxes(message.cc, message.display_names)
     if message.reply_to_list:
-        mime["Reply-To"] = ", ".join(message.reply_to_list)
+        mime["Reply-To"] = _mailboxes(message.reply_to_list, message.display_names)
     mime["Subject"] = message.subject or ""
     if "date" not in own:
         mime["Date"] = formatdate(usegmt=True)
@@ -287,6 +287,12 @@ def _headers(
     for name, value in message.headers.items():
         if name.lower() != "message-id":
             mime[name] = value
+
+
+def _mailboxes(addresses: list[str], names: Mapping[str, str]) -> tuple[Address, ...]:
+    """An address-list header's mailboxes, each with its display name (the email
+    package quotes a name with specials and encodes a non-ASCII one, RFC 2047)."""
+    return tuple(Address(display_name=names.get(a, ""), addr_spec=a) for a in addresses)
 
 
 def _check_verbatim(name: str, value: str, provider: str | None) -> None:
@@ -307,6 +313,7 @@ def _texts(message: Message) -> list[tuple[str, str]]:
         for field in ("from_name", "subject", "text", "html")
         if isinstance(value := getattr(message, field), str)
     ]
+    texts += [(f"display_names[{a}]", name) for a, name in message.display_names.items()]
     texts += [(f"headers[{name}]", value) for name, value in message.headers.items()]
     texts += [("attachments.filename", a.filename) for a in message.attachments]
     return texts
