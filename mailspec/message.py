@@ -289,7 +289,8 @@ def _mailbox(field: str, text: str) -> Mailbox:
         return parse_mailbox(text)
     except AddressError as exc:
         raise ValidationError(
-            f"{exc}: expected one address, or one mailbox such as 'Ann Smith <ann@example.org>'",
+            f"not one address or one mailbox such as 'Ann Smith <ann@example.org>': "
+            f"{text!r} ({exc})",
             field=field,
         ) from None
 

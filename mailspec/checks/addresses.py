@@ -444,8 +444,8 @@ def _display_name(phrase: str) -> str:
             continue
         if char in _SPECIALS:
             raise AddressError(
-                f"{char!r} in a display name outside double quotes; one entry is one "
-                "mailbox: write 'Name <address>', quoting a name with specials"
+                f"{char!r} in a display name outside double quotes: one entry is one "
+                'mailbox, and a name with specials is quoted ("Smith, Ann" <ann@…>)'
             )
         words.append(" " if char.isspace() else char)
         i += 1

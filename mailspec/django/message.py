@@ -98,7 +98,9 @@ def _mailboxes(field: str, text: str, *, one: bool) -> list[Mailbox]:
     try:
         found = split_mailboxes(text)
     except AddressError as exc:
-        raise ValidationError(f"{exc}: {text!r}", field=field) from None
+        raise ValidationError(
+            f"not a valid address or mailbox: {text!r} ({exc})", field=field
+        ) from None
     if one and len(found) != 1:
         raise ValidationError(
             f"one entry holds one address, got {len(found)}: {text!r}", field=field
