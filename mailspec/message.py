@@ -7,7 +7,7 @@ from typing import Any, NoReturn
 
 import msgspec
 
-from .checks.addresses import AddressError, Mailbox, needs_parsing, parse_mailbox
+from .checks.addresses import NOT_PLAIN, AddressError, Mailbox, needs_parsing, parse_mailbox
 from .errors import ValidationError
 
 __all__ = ["MESSAGE_FIELDS", "Attachment", "Message"]
@@ -108,17 +108,13 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
         Mailer's, a provider's, an adapter's) can trust the types. Only types: what a
         provider accepts is :func:`~mailspec.checks.message.check_message`'s. Building
         a message is on the send path, so the common case is one short-circuit test."""
-        if (  # lists by their types, one string as people write them: see the docstring
-            _is_str(self.to)
-            or _is_str(self.cc)
-            or _is_str(self.bcc)
-            or (_is_str(self.from_email) and needs_parsing(self.from_email))
-            or _written_otherwise(self.to, self.cc, self.bcc, self.reply_to)
-            or _written_otherwise(list(self.recipient_variables), self.display_names)
-        ):
-            _take_what_people_write(self)
+        # lists by their types, one string as people write them: see the docstring
+        if _is_str(self.to) or _is_str(self.cc) or _is_str(self.bcc):
+            _one_address_is_a_list(self)
         if not _plain_types(self):
             _check_types(self)  # raises, unless subclasses (of str, list, dict) explain it
+        if _written_otherwise(self):
+            _take_mailboxes(self)
 
     @property
     def reply_to_list(self) -> list[str]:
@@ -140,6 +136,8 @@ _STRING_LISTS = ("to", "cc", "bcc", "tags")
 _STRING_MAPS = ("headers", "metadata", "variables", "display_names")
 
 
+# whether an address is written with more than printable ASCII (a C function)
+_NOT_PLAIN = NOT_PLAIN.search
 # isinstance(x, str) and isinstance(x, Attachment) as C functions, for map()
 _is_str = str.__instancecheck__
 _is_attachment = Attachment.__instancecheck__
@@ -238,40 +236,47 @@ def _recipient_variables(value: Any) -> bool:
     )
 
 
-def _written_otherwise(*values: Any) -> bool:
-    """Whether an address string among ``values`` (strings, lists and mapping keys)
-    is written another way than it is sent: a mailbox, quotes, outer spaces, an
-    internationalized domain. Items of other types are left to the type check."""
-    for value in values:
-        items = [value] if _is_str(value) else value if isinstance(value, list | dict) else ()
-        for item in items:
-            if _is_str(item) and needs_parsing(item):
-                return True
-    return False
-
-
-def _take_what_people_write(m: Message) -> None:
-    """One address string becomes a list of it; each mailbox in ``to``, ``cc``,
-    ``bcc`` and ``reply_to`` becomes its address, its name going into
-    ``display_names``; a mailbox in ``from_email`` becomes its address, and its display
-    name ``from_name`` (a different ``from_name`` given too is a ValidationError: which
-    one is meant cannot be told)."""
+def _one_address_is_a_list(m: Message) -> None:
     for field in ("to", "cc", "bcc"):
         value = getattr(m, field)
         if _is_str(value):
             msgspec.structs.force_setattr(m, field, [value])
+
+
+def _written_otherwise(m: Message) -> bool:
+    """Whether an address of ``m`` (whose types are checked) is written another way
+    than it is sent: a mailbox, quotes, spaces, an internationalized domain. One
+    regular-expression search per address: this is on every Message's path."""
+    search = _NOT_PLAIN
+    if search(m.from_email):
+        return True
+    for address in m.to:
+        if search(address):
+            return True
+    if not (m.cc or m.bcc or m.reply_to or m.display_names or m.recipient_variables):
+        return False
+    reply_to: list[str] = [m.reply_to] if isinstance(m.reply_to, str) else m.reply_to or []
+    others = (m.cc, m.bcc, reply_to, m.display_names, m.recipient_variables)
+    return any(search(address) for addresses in others for address in addresses)
+
+
+def _take_mailboxes(m: Message) -> None:
+    """Each mailbox in ``to``, ``cc``, ``bcc`` and ``reply_to`` becomes its address,
+    its name going into ``display_names``; an address keying ``display_names`` or
+    ``recipient_variables`` is normalised as those are; a mailbox in ``from_email``
+    becomes its address, and its display name ``from_name`` (a different ``from_name``
+    given too is a ValidationError: which one is meant cannot be told)."""
     names = _normal_keys("display_names", m.display_names)
     for field in ("to", "cc", "bcc", "reply_to"):
         value = getattr(m, field)
         if _is_str(value):
             msgspec.structs.force_setattr(m, field, _address(field, value, names))
-        elif isinstance(value, list):
-            addresses = [_address(field, v, names) if _is_str(v) else v for v in value]
-            msgspec.structs.force_setattr(m, field, addresses)
+        elif value is not None:
+            msgspec.structs.force_setattr(m, field, [_address(field, v, names) for v in value])
     msgspec.structs.force_setattr(m, "display_names", names)
     keys = _normal_keys("recipient_variables", m.recipient_variables)
     msgspec.structs.force_setattr(m, "recipient_variables", keys)
-    if _is_str(m.from_email) and needs_parsing(m.from_email):
+    if needs_parsing(m.from_email):
         name, address = _mailbox("from_email", m.from_email)
         if name and m.from_name is not None and m.from_name != name:
             raise ValidationError(
@@ -289,8 +294,7 @@ def _mailbox(field: str, text: str) -> Mailbox:
         return parse_mailbox(text)
     except AddressError as exc:
         raise ValidationError(
-            f"not one address or one mailbox such as 'Ann Smith <ann@example.org>': "
-            f"{text!r} ({exc})",
+            f"not a valid address or mailbox ('Ann Smith <ann@example.org>'): {text!r} ({exc})",
             field=field,
         ) from None
 
@@ -311,15 +315,10 @@ def _address(field: str, text: str, names: dict[str, str]) -> str:
     return address
 
 
-def _normal_keys(field: str, mapping: Any) -> Any:
+def _normal_keys(field: str, mapping: dict[str, Any]) -> dict[str, Any]:
     """A copy of a mapping keyed by address with its keys as addresses are held (a
     key written as a mailbox or with an internationalized domain, normalised)."""
-    if not isinstance(mapping, dict):
-        return mapping  # the type check names it
-    return {
-        _mailbox(field, k).address if _is_str(k) and needs_parsing(k) else k: v
-        for k, v in mapping.items()
-    }
+    return {_mailbox(field, k).address if needs_parsing(k) else k: v for k, v in mapping.items()}
 
 
 def _check_types(m: Message) -> None:

@@ -42,6 +42,7 @@ from typing import NamedTuple
 
 __all__ = [
     "CONTROL",
+    "NOT_PLAIN",
     "PHONE",
     "AddressError",
     "Mailbox",
@@ -114,17 +115,17 @@ def is_mailbox(value: object) -> bool:
     return True
 
 
+# what an address is not written with when it is written as it is sent: non-ASCII
+# (an internationalized domain), a mailbox's `<`, quotes, white space around it
+NOT_PLAIN = re.compile(r'[^\x00-\x7f]|[<"]|^\s|\s$')
+
+
 def needs_parsing(text: str) -> bool:
     """Whether ``text`` may be a mailbox or an address written another way than it is
     sent (a name, quotes, outer spaces, an internationalized domain), so that it is
-    parsed when a Message is built; a plain address is checked later, as it is."""
-    return (
-        not text.isascii()
-        or "<" in text
-        or '"' in text
-        or text[:1].isspace()
-        or text[-1:].isspace()
-    )
+    parsed when a Message is built; any other text is checked as an address later,
+    as it is (check_message)."""
+    return NOT_PLAIN.search(text) is not None
 
 
 def address_problem(address: str) -> str | None:
@@ -203,6 +204,8 @@ def split_mailboxes(text: str) -> list[Mailbox]:
 
 def name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a display name (a control or bidi character), or None."""
+    if name.isascii() and name.isprintable():
+        return None
     for char in name:
         if unicodedata.category(char) in ("Cc", "Cs"):
             return f"a control character (U+{ord(char):04X})"

@@ -93,6 +93,8 @@ def _check_address(field: str, address: str) -> None:
 
 def _check_display_names(message: Message) -> None:
     """Names for addresses of the message, each one a header could carry."""
+    if not message.display_names:
+        return
     addresses = {*message.to, *message.cc, *message.bcc, *message.reply_to_list}
     for address, name in message.display_names.items():
         if address not in addresses:
@@ -191,8 +193,9 @@ def check_message(message: Message, spec: Spec | None = None) -> None:
     _check_display_names(message)
     for field in ("from_name", "subject", "template"):
         _check_text(field, getattr(message, field))
-    if isinstance(message.from_name, str) and name_problem(message.from_name):
-        _fail("from_name", f"must not contain {name_problem(message.from_name)}")
+    sender_name = name_problem(message.from_name) if message.from_name else None
+    if sender_name is not None:
+        _fail("from_name", f"must not contain {sender_name}")
     for field in ("html", "text"):
         _check_text(field, getattr(message, field), body=True)
     if not (message.html or message.text or message.template):
