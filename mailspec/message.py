@@ -107,7 +107,8 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
         wrong one is a ValidationError naming the field, so that every later check (the
         Mailer's, a provider's, an adapter's) can trust the types. Only types: what a
         provider accepts is :func:`~mailspec.checks.message.check_message`'s. Building
-        a message is on the send path, so the common case is one short-circuit test."""
+        a message is on the send path, so the common case is one short-circuit test and
+        one regular-expression search per address."""
         # lists by their types, one string as people write them: see the docstring
         if _is_str(self.to) or _is_str(self.cc) or _is_str(self.bcc):
             _one_address_is_a_list(self)
@@ -136,7 +137,7 @@ _STRING_LISTS = ("to", "cc", "bcc", "tags")
 _STRING_MAPS = ("headers", "metadata", "variables", "display_names")
 
 
-# whether an address is written with more than printable ASCII (a C function)
+# whether an address needs the parser (see needs_parsing), as a C function
 _NOT_PLAIN = NOT_PLAIN.search
 # isinstance(x, str) and isinstance(x, Attachment) as C functions, for map()
 _is_str = str.__instancecheck__
