@@ -205,6 +205,8 @@ class Provider(Sender):
                 continue  # written with the address, below
             if field == "from_email" and message.from_name and mapping.get("from_name") == target:
                 value = mailbox(message.from_name, value)
+            if field in _RECIPIENT_FIELDS and op.params[param].format == "mailbox":
+                value = _with_names(value, message.display_names)
             values[param] = _fit_to_param(op, param, field, value, self.name)
         for param, extra in entries.items():
             values[param] = self._with_entries(param, values.get(param), extra)
@@ -434,6 +436,18 @@ def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+
+
+# the fields whose addresses may have display names (Message.display_names); a
+# parameter of `format: mailbox` carries them, any other the bare address
+_RECIPIENT_FIELDS = frozenset({"to", "cc", "bcc", "reply_to"})
+
+
+def _with_names(value: Any, names: Mapping[str, str]) -> Any:
+    """Addresses (one or a list) as mailboxes, each with its display name if it has one."""
+    if isinstance(value, str):
+        return mailbox(names[value], value) if value in names else value
+    return [mailbox(names[a], a) if a in names else a for a in value]
 
 
 def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:

@@ -15,6 +15,9 @@ Decisions (CloudMails SMTP API Documentation leaves them open):
   recipient's copy. Values are inserted as given (not HTML-escaped), as SendCloud's
   ``%name%`` substitution does; a value that would put a line break into the subject is
   refused. Placeholders with no value are left as they are.
+- Display names: ``to``, ``cc``, ``bcc`` and ``reply_to`` are written as mailboxes
+  (``Ann Smith <ann@example.org>``) where the message has a name for the address, as
+  ``from`` is (ASSUMED in the spec: the document is silent on names).
 - ``tags`` and ``metadata`` travel in ``custom_args``: the metadata's keys, plus
   ``"tags": [...]`` (so metadata may not itself use the key ``tags``).
 - ``send_many`` sends every message's copies through ``POST /send/batch`` in chunks of
@@ -68,7 +71,7 @@ class CloudMailsStyle(Provider):
     def deliver(self, message: Message) -> SendResult:
         entries = self._entries(message)
         if len(entries) > 1:
-            return self._send_batches([entries])[0]
+            return self._send_batches([entries], [message.to])[0]
         started = time.perf_counter()
         step = self._step(list(message.to), entries[0])
         return self._accepted(send_steps(self.name, [step]), started)
@@ -78,7 +81,7 @@ class CloudMailsStyle(Provider):
         for message in messages:
             self.check(message)
         per_message = [self._entries(message) for message in messages]
-        return self._send_batches(per_message)
+        return self._send_batches(per_message, [message.to for message in messages])
 
     def _entries(self, message: Message) -> list[Call]:
         """``/send`` calls, one per ``to`` address, each prepared (no I/O)."""
@@ -131,21 +134,28 @@ class CloudMailsStyle(Provider):
             args["tags"] = list(message.tags)
         return args
 
-    def _send_batches(self, per_message: list[list[Call]]) -> list[SendResult]:
+    def _send_batches(
+        self, per_message: list[list[Call]], recipients: list[list[str]]
+    ) -> list[SendResult]:
         """Every entry through ``/send/batch``, in chunks the API allows; the ids come
-        back in order. A chunk failing after an earlier one went out raises
-        PartialDeliveryError (see :func:`send_steps`)."""
+        back in order. ``recipients`` are each message's ``to`` addresses, one per
+        entry (an entry's ``to`` may be a mailbox, with a name). A chunk failing after
+        an earlier one went out raises PartialDeliveryError (see :func:`send_steps`)."""
         op = self._require("send_batch")
         send = self.spec.operations["send"]
         size = op.params["messages"].max_items or self.spec.limits.batch_size or 1000
-        flat = [(i, e) for i, entries in enumerate(per_message) for e in entries]
+        flat = [
+            (i, e, to)
+            for i, entries in enumerate(per_message)
+            for e, to in zip(entries, recipients[i], strict=True)
+        ]
         ids: list[list[str]] = [[] for _ in per_message]
         durations = [0.0] * len(per_message)
 
-        def sender(chunk: list[tuple[int, Call]]) -> Callable[[], list[str]]:
+        def sender(chunk: list[tuple[int, Call, str]]) -> Callable[[], list[str]]:
             def send_chunk() -> list[str]:
                 started = time.perf_counter()
-                objects = [{**json_object(send, e.values), **e.extra} for _, e in chunk]
+                objects = [{**json_object(send, e.values), **e.extra} for _, e, _ in chunk]
                 response = self.client.call("send_batch", {"messages": objects})
                 elapsed = time.perf_counter() - started
                 got = id_list(at_path(response, op.ids) if op.ids else None)
@@ -156,9 +166,9 @@ class CloudMailsStyle(Provider):
                         http_status=None,
                         ambiguous=True,
                     )
-                for (owner, _), message_id in zip(chunk, got, strict=True):
+                for (owner, _, _), message_id in zip(chunk, got, strict=True):
                     ids[owner].append(message_id)
-                for owner in {owner for owner, _ in chunk}:
+                for owner in {owner for owner, _, _ in chunk}:
                     durations[owner] += elapsed
                 return got
 
@@ -167,7 +177,7 @@ class CloudMailsStyle(Provider):
         chunks = [flat[start : start + size] for start in range(0, len(flat), size)]
         send_steps(
             self.name,
-            [Step([e.values["to"] for _, e in chunk], sender(chunk)) for chunk in chunks],
+            [Step([to for _, _, to in chunk], sender(chunk)) for chunk in chunks],
         )
         return [
             SendResult(

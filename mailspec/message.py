@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 import msgspec
 
+from .checks.addresses import NOT_PLAIN, AddressError, Mailbox, needs_parsing, parse_mailbox
 from .errors import ValidationError
 
 __all__ = ["MESSAGE_FIELDS", "Attachment", "Message"]
@@ -83,7 +84,14 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
     It takes what people write: ``to``, ``cc`` and ``bcc`` may be one address string
     (``to="ann@example.org"``), and ``from_email`` may carry the sender's name as a
     mailbox (``"Shop <orders@shop.example>"``), which sets ``from_name``; the fields
-    hold the list and the bare address.
+    hold the list and the bare address. So do ``to``, ``cc``, ``bcc`` and ``reply_to``:
+    each entry is one mailbox (``"Ann Smith <ann@example.org>"``, ``'"Smith, Ann"
+    <ann@example.org>'`` or an address), the field holds its address and
+    ``display_names`` maps the address to the name, for the providers with a place
+    for names. Addresses are held as they are sent: an internationalized domain as
+    IDNA (``ann@öäü.com`` is ``ann@xn--4ca9at.com``), and ``recipient_variables`` keys
+    with it. An entry that is not exactly one mailbox is a ValidationError naming the
+    field (see :mod:`mailspec.checks.addresses`).
 
     ``variables`` fill a template (``template``) or ``%name%``-style placeholders for
     every recipient; ``recipient_variables`` maps a recipient address to its own values.
@@ -111,6 +119,7 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
     cc: list[str] = []
     bcc: list[str] = []
     reply_to: str | list[str] | None = None
+    display_names: dict[str, str] = {}
     subject: str | None = None
     html: str | None = None
     text: str | None = None
@@ -132,16 +141,15 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
         wrong one is a ValidationError naming the field, so that every later check (the
         Mailer's, a provider's, an adapter's) can trust the types. Only types: what a
         provider accepts is :func:`~mailspec.checks.message.check_message`'s. Building
-        a message is on the send path, so the common case is one short-circuit test."""
-        if (  # lists by their types, one string as people write them: see the docstring
-            _is_str(self.to)
-            or _is_str(self.cc)
-            or _is_str(self.bcc)
-            or (_is_str(self.from_email) and "<" in self.from_email)
-        ):
-            _take_what_people_write(self)
+        a message is on the send path, so the common case is one short-circuit test and
+        one regular-expression search per address."""
+        # lists by their types, one string as people write them: see the docstring
+        if _is_str(self.to) or _is_str(self.cc) or _is_str(self.bcc):
+            _one_address_is_a_list(self)
         if not _plain_types(self):
             _check_types(self)  # raises, unless subclasses (of str, list, dict) explain it
+        if _written_otherwise(self):
+            _take_mailboxes(self)
 
     @property
     def reply_to_list(self) -> list[str]:
@@ -161,9 +169,11 @@ MESSAGE_FIELDS: tuple[str, ...] = Message.__struct_fields__
 # the Message fields of each kind, for the error that names a wrong one
 _OPTIONAL_STRINGS = ("from_name", "subject", "html", "text", "template", "idempotency_key")
 _STRING_LISTS = ("to", "cc", "bcc", "tags")
-_STRING_MAPS = ("headers", "metadata", "variables")
+_STRING_MAPS = ("headers", "metadata", "variables", "display_names")
 
 
+# whether an address needs the parser (see needs_parsing), as a C function
+_NOT_PLAIN = NOT_PLAIN.search
 # isinstance(x, str) and isinstance(x, Attachment) as C functions, for map()
 _is_str = str.__instancecheck__
 _is_attachment = Attachment.__instancecheck__
@@ -176,7 +186,7 @@ def _plain_types(m: Message) -> bool:
     wrong: a subclass (of str, say) fails it, and :func:`_check_types` decides."""
     name, subject, html, text, template = m.from_name, m.subject, m.html, m.text, m.template
     to, cc, bcc, tags, reply_to = m.to, m.cc, m.bcc, m.tags, m.reply_to
-    headers, metadata, variables = m.headers, m.metadata, m.variables
+    headers, metadata, variables, names = m.headers, m.metadata, m.variables, m.display_names
     attachments, per_recipient = m.attachments, m.recipient_variables
     # a call costs more than a test here: each container is tested as empty first
     return (
@@ -200,6 +210,8 @@ def _plain_types(m: Message) -> bool:
         and (not headers or _plain_map(headers))
         and metadata.__class__ is dict
         and (not metadata or _plain_map(metadata))
+        and names.__class__ is dict
+        and (not names or _plain_map(names))
         and variables.__class__ is dict
         and (not variables or _plain_map(variables))
         and attachments.__class__ is list
@@ -264,24 +276,48 @@ def _recipient_variables(value: Any) -> bool:
     )
 
 
-def _take_what_people_write(m: Message) -> None:
-    """One address string becomes a list of it; a mailbox in ``from_email`` becomes its
-    address, and its display name ``from_name`` (a different ``from_name`` given too is
-    a ValidationError: which one is meant cannot be told)."""
+def _one_address_is_a_list(m: Message) -> None:
     for field in ("to", "cc", "bcc"):
         value = getattr(m, field)
         if _is_str(value):
             msgspec.structs.force_setattr(m, field, [value])
-    if _is_str(m.from_email) and "<" in m.from_email:
-        from email.utils import getaddresses  # only for a message that needs it
 
-        found = getaddresses([m.from_email])
-        name, address = found[0] if len(found) == 1 else ("", "")
-        if not address or not m.from_email.rstrip().endswith(">"):
-            raise ValidationError(
-                "expected an address, or a mailbox such as 'Shop <orders@shop.example>'",
-                field="from_email",
-            )
+
+def _written_otherwise(m: Message) -> bool:
+    """Whether an address of ``m`` (whose types are checked) is written another way
+    than it is sent: a mailbox, quotes, spaces, an internationalized domain. One
+    regular-expression search per address: this is on every Message's path."""
+    search = _NOT_PLAIN
+    if search(m.from_email):
+        return True
+    for address in m.to:
+        if search(address):
+            return True
+    if not (m.cc or m.bcc or m.reply_to or m.display_names or m.recipient_variables):
+        return False
+    reply_to: list[str] = [m.reply_to] if isinstance(m.reply_to, str) else m.reply_to or []
+    others = (m.cc, m.bcc, reply_to, m.display_names, m.recipient_variables)
+    return any(search(address) for addresses in others for address in addresses)
+
+
+def _take_mailboxes(m: Message) -> None:
+    """Each mailbox in ``to``, ``cc``, ``bcc`` and ``reply_to`` becomes its address,
+    its name going into ``display_names``; an address keying ``display_names`` or
+    ``recipient_variables`` is normalised as those are; a mailbox in ``from_email``
+    becomes its address, and its display name ``from_name`` (a different ``from_name``
+    given too is a ValidationError: which one is meant cannot be told)."""
+    names = _normal_keys("display_names", m.display_names)
+    for field in ("to", "cc", "bcc", "reply_to"):
+        value = getattr(m, field)
+        if _is_str(value):
+            msgspec.structs.force_setattr(m, field, _address(field, value, names))
+        elif value is not None:
+            msgspec.structs.force_setattr(m, field, [_address(field, v, names) for v in value])
+    msgspec.structs.force_setattr(m, "display_names", names)
+    keys = _normal_keys("recipient_variables", m.recipient_variables)
+    msgspec.structs.force_setattr(m, "recipient_variables", keys)
+    if needs_parsing(m.from_email):
+        name, address = _mailbox("from_email", m.from_email)
         if name and m.from_name is not None and m.from_name != name:
             raise ValidationError(
                 f"the sender's name is given twice: {name!r} in from_email and "
@@ -291,6 +327,38 @@ def _take_what_people_write(m: Message) -> None:
         msgspec.structs.force_setattr(m, "from_email", address)
         if name and m.from_name is None:
             msgspec.structs.force_setattr(m, "from_name", name)
+
+
+def _mailbox(field: str, text: str) -> Mailbox:
+    try:
+        return parse_mailbox(text)
+    except AddressError as exc:
+        raise ValidationError(
+            f"not a valid address or mailbox ('Ann Smith <ann@example.org>'): {text!r} ({exc})",
+            field=field,
+        ) from None
+
+
+def _address(field: str, text: str, names: dict[str, str]) -> str:
+    """The address of the mailbox ``text``, its name added to ``names`` (one name per
+    address: a second, different one is a ValidationError)."""
+    if not needs_parsing(text):
+        return text
+    name, address = _mailbox(field, text)
+    known = names.get(address)
+    if name and known is not None and known != name:
+        raise ValidationError(
+            f"two display names for {address}: {known!r} and {name!r}", field=field
+        )
+    if name:
+        names[address] = name
+    return address
+
+
+def _normal_keys(field: str, mapping: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a mapping keyed by address with its keys as addresses are held (a
+    key written as a mailbox or with an internationalized domain, normalised)."""
+    return {_mailbox(field, k).address if needs_parsing(k) else k: v for k, v in mapping.items()}
 
 
 def _check_types(m: Message) -> None:

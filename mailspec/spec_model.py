@@ -106,6 +106,7 @@ MESSAGE_FIELDS = (
     "cc",
     "bcc",
     "reply_to",
+    "display_names",
     "subject",
     "html",
     "text",

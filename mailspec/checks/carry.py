@@ -20,8 +20,10 @@ __all__ = ["DROPPABLE", "HINTS", "cannot_carry", "over_limit"]
 DROPPABLE = frozenset({"tags", "metadata"})
 # Message fields a provider may use and may ignore: never a reason to refuse a message
 # (a provider that does not deduplicate sends without the key; the Mailer's ledger
-# still sends it once).
-HINTS = frozenset({"idempotency_key"})
+# still sends it once). Display names go with the addresses where a provider's
+# parameter takes a mailbox (``format: mailbox``); where none does, the address alone
+# is sent, as the provider's documents describe it (see docs/providers.md).
+HINTS = frozenset({"idempotency_key", "display_names"})
 
 
 def over_limit(message: Message, limits: Limits) -> tuple[str, int, int] | None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ValidationError
 from ..message import Attachment, Message
-from .addresses import CONTROL, is_email
+from .addresses import CONTROL, address_problem, name_problem
 from .carry import over_limit
 
 if TYPE_CHECKING:
@@ -82,9 +82,28 @@ def _check_addresses(field: str, value: object, *, required: bool = False) -> li
     if required and not addresses:
         _fail(field, "at least one recipient is required")
     for address in addresses:
-        if not is_email(address):
-            _fail(field, f"not a valid address: {address!r}")
+        _check_address(field, address)
     return addresses
+
+
+def _check_address(field: str, address: str) -> None:
+    problem = address_problem(address)
+    if problem is not None:
+        _fail(field, f"not a valid address: {address!r} ({problem})")
+
+
+def _check_display_names(message: Message) -> None:
+    """Names for addresses of the message, each one a header could carry."""
+    if not message.display_names:
+        return
+    addresses = {*message.to, *message.cc, *message.bcc, *message.reply_to_list}
+    for address, name in message.display_names.items():
+        if address not in addresses:
+            _fail("display_names", f"{address!r} is not one of the message's addresses")
+        _check_text(f"display_names[{address}]", name)
+        problem = name_problem(name)
+        if problem is not None:
+            _fail(f"display_names[{address}]", f"must not contain {problem}")
 
 
 def _check_text(field: str, value: object, *, body: bool = False) -> None:
@@ -189,8 +208,7 @@ def check_message(message: Message, spec: Spec | None = None) -> None:
     provider's limits too: ValidationError naming the field."""
     if not isinstance(message, Message):
         raise ValidationError(f"expected a Message, got {type(message).__name__}")
-    if not is_email(message.from_email):
-        _fail("from_email", f"not a valid address: {message.from_email!r}")
+    _check_address("from_email", message.from_email)
     to = _check_addresses("to", message.to)
     _check_addresses("cc", message.cc)
     _check_addresses("bcc", message.bcc)
@@ -199,8 +217,12 @@ def check_message(message: Message, spec: Spec | None = None) -> None:
     if not isinstance(message.reply_to, str | list | None):  # reply_to_list takes any iterable
         _fail("reply_to", "expected an address or a list of address strings")
     _check_addresses("reply_to", message.reply_to_list)
+    _check_display_names(message)
     for field in ("from_name", "subject", "template"):
         _check_text(field, getattr(message, field))
+    sender_name = name_problem(message.from_name) if message.from_name else None
+    if sender_name is not None:
+        _fail("from_name", f"must not contain {sender_name}")
     for field in ("html", "text"):
         _check_text(field, getattr(message, field), body=True)
     _check_headers(message.headers)

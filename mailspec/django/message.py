@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from email.message import Message as EmailPart
 from email.mime.base import MIMEBase
-from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +25,7 @@ from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.functional import Promise
 
+from ..checks.addresses import AddressError, Mailbox, parse_mailbox, split_mailboxes
 from ..errors import ValidationError
 from ..message import Attachment, Message
 
@@ -105,22 +105,42 @@ def _encoding(email: EmailMessage) -> str:
 
 
 def _sender(value: str) -> tuple[str, str | None]:
-    """The bare address and the display name of ``From`` (``"Shop <orders@…>"``)."""
-    found = getaddresses([value])
-    if len(found) != 1 or not found[0][1]:
-        raise ValidationError("expected one address, or a mailbox", field="from_email")
-    name, address = found[0]
-    return address, name or None
+    """The address and the display name of ``From`` (``"Shop <orders@…>"``): exactly
+    one mailbox, as Django's own SMTP backend requires."""
+    (found,) = _mailboxes("from_email", value, one=True)
+    return found.address, found.name or None
 
 
 def _addresses(field: str, values: Iterable[Any] | str) -> list[str]:
-    """Bare addresses: a Message carries no recipient names (``"Ann <ann@…>"`` is sent
-    to ``ann@…``)."""
+    """Each entry as one mailbox, its display name kept (``"Ann <ann@…>"``): the
+    Message takes mailboxes and sends the names where the provider has a place. An
+    entry holding several addresses is refused, as Django's SMTP backend refuses it
+    (never split into several recipients)."""
     items = [values] if isinstance(values, str) else [force_str(v) for v in values]
-    found = getaddresses(items)
-    if any(not address for _, address in found):
-        raise ValidationError("expected addresses, or mailboxes", field=field)
-    return [address for _, address in found]
+    return [_entry(box) for item in items for box in _mailboxes(field, item, one=True)]
+
+
+def _mailboxes(field: str, text: str, *, one: bool) -> list[Mailbox]:
+    """The mailboxes ``text`` lists (exactly one with ``one``), by the strict parser."""
+    try:
+        found = split_mailboxes(text)
+    except AddressError as exc:
+        raise ValidationError(
+            f"not a valid address or mailbox: {text!r} ({exc})", field=field
+        ) from None
+    if one and len(found) != 1:
+        raise ValidationError(
+            f"one entry holds one address, got {len(found)}: {text!r}", field=field
+        )
+    return found
+
+
+def _entry(box: Mailbox) -> str:
+    """A mailbox as the Message reads it back: the name quoted, whatever it holds."""
+    if not box.name:
+        return box.address
+    name = box.name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{name}" <{box.address}>'
 
 
 # where each alternative's content goes: (html, text)
@@ -219,8 +239,8 @@ def _headers(email: EmailMessage) -> tuple[dict[str, str], str | None, list[str]
         lower = str(name).lower()
         if lower == "from":
             from_header = force_str(value)
-        elif lower == "reply-to":
-            reply_to = [force_str(value)]
+        elif lower == "reply-to":  # a header value may list several mailboxes
+            reply_to = [_entry(b) for b in _mailboxes("reply_to", force_str(value), one=False)]
         elif lower in _RECIPIENT_HEADERS:
             raise ValidationError(
                 f"set the message's {lower} instead of a {name} header", field="headers"
@@ -265,7 +285,7 @@ def _merge_data(value: object, to: list[str]) -> dict[str, dict[str, str]]:
         return {}
     if not isinstance(value, Mapping):
         raise ValidationError(f"expected a dict, got {type(value).__name__}", field="merge_data")
-    recipients = {parseaddr(address)[1].lower(): address for address in to}
+    recipients = {parse_mailbox(address).address.lower(): address for address in to}
     return {
         recipients[key]: _strings(f"merge_data[{address}]", values)
         for address, values in value.items()

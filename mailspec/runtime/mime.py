@@ -11,7 +11,7 @@ The structure is the one mail clients expect::
       application/pdf; attachment
 
 Everything is 7-bit: non-ASCII text goes quoted-printable or base64, non-ASCII headers
-(the sender's name, the subject) as RFC 2047 encoded words of at most 75 characters and
+(display names, the subject) as RFC 2047 encoded words of at most 75 characters and
 non-ASCII file names as RFC 2231 parameters, so no server extension (8BITMIME,
 SMTPUTF8) is needed. Bcc never becomes a header: it lives in the SMTP envelope only.
 
@@ -378,11 +378,11 @@ def _headers(
     own = {name.lower() for name in message.headers}
     mime["From"] = mailbox(message.from_name or "", message.from_email)
     if message.to:  # a cc- or bcc-only message has no To header (RFC 5322 3.6.3)
-        mime["To"] = ", ".join(message.to)
+        mime["To"] = _mailboxes(message.to, message.display_names)
     if message.cc:
-        mime["Cc"] = ", ".join(message.cc)
+        mime["Cc"] = _mailboxes(message.cc, message.display_names)
     if message.reply_to_list:
-        mime["Reply-To"] = ", ".join(message.reply_to_list)
+        mime["Reply-To"] = _mailboxes(message.reply_to_list, message.display_names)
     mime["Subject"] = message.subject or ""
     if "date" not in own:
         mime["Date"] = formatdate(usegmt=True)
@@ -407,6 +407,13 @@ def _check_words(name: str, value: str, provider: str | None) -> None:
         )
 
 
+def _mailboxes(addresses: list[str], names: Mapping[str, str]) -> str:
+    """An address-list header's value: each mailbox as :func:`mailbox` writes it (a
+    name quoted when it holds specials, encoded words when it is not ASCII or looks
+    like one), joined by commas."""
+    return ", ".join(mailbox(names.get(a, ""), a) for a in addresses)
+
+
 def _check_verbatim(name: str, value: str, provider: str | None) -> None:
     longest = max((len(word) for word in value.split(" ")), default=0)
     if not value.isascii() or longest > MAX_LINE - len(name) - 3:
@@ -425,6 +432,7 @@ def _texts(message: Message) -> list[tuple[str, str]]:
         for field in ("from_name", "subject", "text", "html")
         if isinstance(value := getattr(message, field), str)
     ]
+    texts += [(f"display_names[{a}]", name) for a, name in message.display_names.items()]
     texts += [(f"headers[{name}]", value) for name, value in message.headers.items()]
     texts += [("attachments.filename", a.filename) for a in message.attachments]
     return texts

@@ -22,6 +22,7 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ..checks.addresses import AddressError, parse_mailbox
 from ..checks.request import check_request
 from ..errors import ValidationError
 from ..message import Attachment
@@ -508,16 +509,28 @@ def _decode_value(param: Param, value: Any) -> Any:
 
 
 def _recipients(values: dict[str, Any]) -> list[str]:
+    """Who a request sends to, as addresses (a `to` written as a mailbox,
+    ``Ann <ann@example.org>``, is its address: the recipient a status names)."""
     messages = values.get("messages")
     if isinstance(messages, list):  # a batch: one recipient per message
-        return [str(m.get("to", "")) for m in messages if isinstance(m, dict)]
+        return [_address(str(m.get("to", ""))) for m in messages if isinstance(m, dict)]
     for key in ("to", "phone"):
         value = values.get(key)
         if isinstance(value, list):
-            return [str(v) for v in value]
+            return [_address(str(v)) for v in value]
         if isinstance(value, str):
-            return [v for v in value.split(",") if v]
+            return [_address(v) for v in value.split(",") if v]
     return []
+
+
+def _address(recipient: str) -> str:
+    """The address of a mailbox; anything else (a phone number) as it is."""
+    if "<" not in recipient:
+        return recipient
+    try:
+        return parse_mailbox(recipient).address
+    except AddressError:
+        return recipient
 
 
 def _typed(kind: str, value: str | None) -> Any:

@@ -42,7 +42,7 @@ EDITS = [
     Edit("maximum-lowered", "aurorasendcloud", "minimum: 1, maximum: 3,", "minimum: 1, maximum: 2,", "parameters", "status.days", True, "maximum 3 -> 2 (tightened)", False),
     Edit("minimum-raised", "aurorasendcloud", "minimum: 1, maximum: 3,", "minimum: 2, maximum: 3,", "parameters", "status.days", True, "minimum 1 -> 2 (tightened)", False),
     Edit("max-length-added", "cloudmails", "      subject: {type: str, required: true}", "      subject: {type: str, required: true, max_length: 998}", "parameters", "send.subject", True, "max_length 998 added (tightened)", False),
-    Edit("format-added", "cloudmails", "      reply_to: {type: str, format: email,", "      reply_to: {type: str,", "parameters", "send.reply_to", False, "format: 'email' -> none", True),
+    Edit("format-added", "cloudmails", '      cc: {type: "list[str]", format: mailbox}', '      cc: {type: "list[str]"}', "parameters", "send.cc", False, "format: 'mailbox' -> none", True),
     Edit("operation-removed", "cloudmails", "  send_batch:\n", "  send_many:\n", "operations", "send_batch", True, "removed (POST /send/batch)"),
     Edit("path", "aurorasendcloud", "    path: api/mail/send\n", "    path: api/v2/mail/send\n", "operations", "send", True, "POST api/mail/send -> POST api/v2/mail/send", True),
     Edit("rule-days", "aurorasendcloud", "end: end_date, days: 3}", "end: end_date, days: 2}", "rules", "status", True, "2 (tightened)", False),
@@ -61,7 +61,7 @@ EDITS = [
     Edit("mapping-row", "aurorasendcloud", "    from_name: from_name\n", "", "mapping", "send.from_name", True, "Message.from_name no longer carried", False),
     Edit("delivery-state", "aurorasendcloud", '    "5": {state: soft_bounced, description: soft bounce}\n', '    "5": {state: bounced, description: soft bounce}\n', "delivery", "states.5", True, "state: soft_bounced -> bounced", True),
     Edit("base-url", "cloudmails", "base_url: https://api.cloudmails.eu/v1", "base_url: https://api.cloudmails.eu/v2", "regions", "eu", True, "base_url", True),
-    Edit("format-mailbox-to-email", "cloudmails", "required: true, format: mailbox,", "required: true, format: email,", "parameters", "send.from_email", True, "format: 'mailbox' -> 'email'", False),
+    Edit("format-mailbox-to-email", "cloudmails", "from, type: str, required: true, format: mailbox,", "from, type: str, required: true, format: email,", "parameters", "send.from_email", True, "format: 'mailbox' -> 'email'", False),
     Edit("idempotency-window-shorter", "sendcloud", "  idempotency_window: 3600\n", "  idempotency_window: 600\n", "capabilities", "idempotency_window", True, "3600 -> 600 seconds", False),
 ]  # fmt: skip
 

@@ -335,6 +335,7 @@ DIFFERENT: dict[str, dict[str, Any]] = {
     "metadata": {"metadata": {"order": "1042"}},
     "template": {"template": "receipt", "variables": {"name": "Ann"}, "html": None},
     "recipient variables": {"recipient_variables": {"ann@example.org": {"name": "Ann"}}},
+    "recipient name": {"display_names": {"ann@example.org": "Ann Smith"}},
     "scheduled": {"send_at": datetime(2027, 1, 4, 9, 0, tzinfo=UTC)},
     "open tracking": {"track_opens": True},
     "click tracking": {"track_clicks": True},
