@@ -57,7 +57,9 @@ def send_all(
     exception it raises is logged and ignored. A BaseException that is not an Exception (KeyboardInterrupt,
     SystemExit) is not an outcome: messages not started yet are not sent, the sends
     under way finish on their own threads (each within its deadline, recorded in the
-    ledger as any send), and it is raised."""
+    ledger as any send), and it is raised. One that cuts a send itself (in the calling
+    thread, or a sending thread's own) leaves that message's key maybe sent once its
+    request was written, as :meth:`~mailspec.Mailer.send` says."""
     total = len(messages)
     outcomes: list[Outcome | None] = [None] * total
     tally = _Tally(total, on_progress)

@@ -77,10 +77,11 @@ except errors raised by the providers' own code for bugs (those are not swallowe
 before any request for the message was made. Once one was made, any exception becomes
 an :class:`~mailspec.AllProvidersFailed` holding every attempt (the exception as its
 ``__cause__``), so that what may have gone out is never lost with the exception;
-an interruption that is not an error (Ctrl-C, an asyncio cancellation) goes on as it
-is, recorded first as an ambiguous attempt when it came after a request was written
-(:func:`mailspec.errors.mark_written`), so that the ledger keeps the key as maybe
-sent. :meth:`Mailer.send_many` returns each message's exception in its place among the
+an interruption that is not an error (Ctrl-C, ``SystemExit``, an asyncio cancellation)
+goes on as it is, recorded first as an ambiguous attempt when it came after a request
+was written (the transport marks it: :func:`mailspec.errors.mark_written`; so does
+the Mailer for one that comes after an answer was accepted), so that the ledger keeps
+the key as maybe sent, never given back for a second copy. :meth:`Mailer.send_many` returns each message's exception in its place among the
 results, so what went out is never lost with a failure either.
 
 The ``deadline`` bounds the whole send: no attempt starts and no sleep ends after it,
@@ -120,6 +121,7 @@ from ..errors import (
     TransportError,
     UnsupportedOperation,
     ValidationError,
+    mark_written,
     written_to,
 )
 from ..message import Message
@@ -738,19 +740,37 @@ class Mailer:
                         attempts, Attempt(key, "failed", self._clock() - started, cut, dropped)
                     )
                 raise
-            if entry.breaker is not None:
-                _keep_books(entry, "its breaker", entry.breaker.success)
-            attempt = Attempt(key, "accepted", self._clock() - started, None, dropped)
-            self._record(attempts, attempt)
-            return SendResult(
-                provider=key,
-                message_ids=list(accepted.message_ids),
-                attempts=attempts,
-                refused=dict(accepted.refused),  # recipients an SMTP server turned away
-                dropped=dropped,
-                idempotency_key=message.idempotency_key,
-            )
+            try:
+                return self._accepted(entry, message, accepted, dropped, attempts, started)
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # accepted, and not on the result yet
+                    mark_written(exc, key)
+                raise
         return _Outcome.MOVE_ON
+
+    def _accepted(
+        self,
+        entry: _Entry,
+        message: Message,
+        accepted: SendResult,
+        dropped: list[str],
+        attempts: list[Attempt],
+        started: float,
+    ) -> SendResult:
+        """Record the accepted attempt (first, so that an interruption from here on
+        leaves the key maybe sent), tell the breaker, and make the result."""
+        attempt = Attempt(entry.key, "accepted", self._clock() - started, None, dropped)
+        self._record(attempts, attempt)
+        if entry.breaker is not None:
+            _keep_books(entry, "its breaker", entry.breaker.success)
+        return SendResult(
+            provider=entry.key,
+            message_ids=list(accepted.message_ids),
+            attempts=attempts,
+            refused=dict(accepted.refused),  # recipients an SMTP server turned away
+            dropped=dropped,
+            idempotency_key=message.idempotency_key,
+        )
 
     def _deliver(
         self,
@@ -909,15 +929,20 @@ def _rate_limited(error: MailspecError) -> bool:
 
 def _maybe_sent(attempts: Sequence[Attempt], error: BaseException) -> bool:
     """Whether a provider may hold the message after a send that ended in ``error``:
-    an attempt was ambiguous, or a request was under way when something else broke."""
+    an attempt was ambiguous, ``error`` is an interruption marked as coming after a
+    request was written (:func:`~mailspec.errors.mark_written`), or a request was made
+    before something else broke."""
     if any(a.error is not None and a.error.ambiguous for a in attempts):
+        return True
+    if written_to(error) is not None:
         return True
     return not isinstance(error, MailspecError) and _requested(attempts)
 
 
 def _requested(attempts: Sequence[Attempt]) -> bool:
-    """Whether a request was made for this message already (an attempt failed)."""
-    return any(a.outcome == "failed" for a in attempts)
+    """Whether a request was made for this message already (an attempt failed, or one
+    was accepted before something else broke)."""
+    return any(a.outcome != "skipped" for a in attempts)
 
 
 def _check(ok: bool, field: str, why: str) -> None:
