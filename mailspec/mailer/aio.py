@@ -27,6 +27,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar, cast
 
+from ..checks.arguments import function
 from ..errors import ValidationError
 from ..message import Message
 from ..results import DeliveryStatus, SendResult
@@ -36,7 +37,7 @@ from ..runtime.client import BaseClient
 from ..runtime.transport import Answer, Transport, through
 from . import bridge
 from .breaker import Breaker
-from .bulk import Outcome, Progress, workers
+from .bulk import Outcome, Progress, messages_of, workers
 from .core import Mailer, MailProvider
 from .ledger import Ledger
 from .store import StateStore
@@ -124,6 +125,7 @@ class AsyncMailer:
     ) -> None:
         if not isinstance(connections, int) or isinstance(connections, bool) or connections < 1:
             raise ValidationError("must be a whole number, at least 1", field="connections")
+        function(sleep, "sleep")
         self._async_sleep = sleep or asyncio.sleep
         self._http = AsyncHTTP(connections)
         self._io = _LoopIO(self._http)
@@ -200,7 +202,8 @@ class AsyncMailer:
         exception it raises is logged and ignored). Cancelling the call cancels the
         sends under way (those already written are recorded as ambiguous, as
         :meth:`send` says) and sends no more."""
-        batch = list(messages)
+        batch = messages_of(messages)
+        function(on_progress, "on_progress")
         tasks = workers(concurrency, len(batch))  # a ValidationError before any send
         outcomes: list[Outcome | None] = [None] * len(batch)
         queued = iter(range(len(batch)))  # shared: each index is taken by one worker

@@ -107,9 +107,10 @@ from typing import Any, Literal
 import msgspec
 
 from .. import otel
+from ..checks import arguments as args
 from ..checks.carry import DROPPABLE, cannot_carry
 from ..checks.message import check_message
-from ..contract import MailProvider
+from ..contract import Capabilities, MailProvider
 from ..deadline import within
 from ..errors import (
     AllProvidersFailed,
@@ -127,7 +128,7 @@ from ..errors import (
 from ..message import Message
 from ..results import Attempt, DeliveryStatus, SendResult
 from .breaker import Breaker, Gate, counts_as_failure
-from .bulk import Progress, send_all, workers
+from .bulk import Progress, messages_of, send_all, workers
 from .claims import KeyClaim, new_key
 from .ledger import DEFAULT_RETENTION, Ledger
 from .limiter import Pause, TokenBucket
@@ -347,26 +348,37 @@ class Mailer:
         sleep: Callable[[float], None] | None = None,
         random: _random.Random | None = None,
     ) -> None:
-        providers = list(providers)
-        if not providers:
-            raise ValidationError("a Mailer needs at least one provider", field="providers")
-        _check(max_attempts >= 1, "max_attempts", "must be at least 1")
-        _check(deadline > 0, "deadline", "must be a positive number of seconds")
-        _check(0 <= backoff <= backoff_max, "backoff", "needs 0 <= backoff <= backoff_max")
-        _check(on_ambiguous in ("stop", "failover"), "on_ambiguous", "is 'stop' or 'failover'")
-        _check(on_unsupported in ("drop", "skip"), "on_unsupported", "is 'drop' or 'skip'")
-        _check(
-            breaker_threshold is None or breaker_threshold >= 1,
-            "breaker_threshold",
-            "must be at least 1 (or None to disable breakers)",
-        )
-        _check(breaker_cooldown >= 0, "breaker_cooldown", "must not be negative")
-        _check(rate_limit_wait >= 0, "rate_limit_wait", "must not be negative")
-        _check(
-            claim_lease is None or claim_lease >= deadline,
-            "claim_lease",
-            "must be at least the deadline (a send must not outlive its claim)",
-        )
+        providers = _providers(providers)
+        max_attempts = args.whole(max_attempts, "max_attempts")
+        deadline = args.number(deadline, "deadline", above=True)
+        backoff = args.number(backoff, "backoff")
+        backoff_max = args.number(backoff_max, "backoff_max")
+        _check(backoff <= backoff_max, "backoff", "needs 0 <= backoff <= backoff_max")
+        args.choice(on_ambiguous, "on_ambiguous", ("stop", "failover"))
+        args.choice(on_unsupported, "on_unsupported", ("drop", "skip"))
+        if breaker_threshold is not None:
+            breaker_threshold = args.whole(breaker_threshold, "breaker_threshold")
+        breaker_cooldown = args.number(breaker_cooldown, "breaker_cooldown")
+        rate_limit_wait = args.number(rate_limit_wait, "rate_limit_wait")
+        for name, value in (
+            ("rate_limit", rate_limit),
+            ("ledger", ledger),
+            ("telemetry", telemetry),
+        ):
+            args.flag(value, name)
+        if claim_lease is not None:
+            claim_lease = args.number(claim_lease, "claim_lease")
+            _check(
+                claim_lease >= deadline,
+                "claim_lease",
+                "must be at least the deadline (a send must not outlive its claim)",
+            )
+        for name, hook in (("on_attempt", on_attempt), ("clock", clock), ("sleep", sleep)):
+            args.function(hook, name)
+        if random is not None and not isinstance(random, _random.Random):
+            raise ValidationError(
+                f"expected a random.Random, got {type(random).__name__}", field="random"
+            )
         self.strategy = strategy
         self.max_attempts = max_attempts
         self.deadline = float(deadline)
@@ -449,7 +461,7 @@ class Mailer:
         return self._entry(key).breaker
 
     def _entry(self, key: str) -> _Entry:
-        entry = self._by_key.get(key)
+        entry = self._by_key.get(args.text(key, "provider"))
         if entry is None:
             raise ValidationError(
                 f"this Mailer has no provider {key!r}; it has {', '.join(self.providers)}",
@@ -641,7 +653,8 @@ class Mailer:
         Concurrent single sends keep each message's outcome its own; a provider's own
         ``send_many`` sends a batch request where its API has one.
         """
-        batch = list(messages)
+        batch = messages_of(messages)
+        args.function(on_progress, "on_progress")
         threads = workers(concurrency, len(batch))
         if threads > 1:
             for entry in self._entries:
@@ -894,6 +907,10 @@ class Mailer:
         provider by ``result.provider``, UnsupportedOperation when that provider cannot
         report status. A result without message ids has nothing to ask about: ``[]``.
         """
+        if not isinstance(result, SendResult):
+            raise ValidationError(
+                f"expected the SendResult of a send, got {type(result).__name__}", field="result"
+            )
         entry = self._entry(result.provider)
         if not entry.provider.capabilities.status:
             raise UnsupportedOperation(entry.key, "status")
@@ -943,6 +960,24 @@ def _requested(attempts: Sequence[Attempt]) -> bool:
     """Whether a request was made for this message already (an attempt failed, or one
     was accepted before something else broke)."""
     return any(a.outcome != "skipped" for a in attempts)
+
+
+def _providers(given: object) -> list[MailProvider]:
+    """The providers a Mailer was given: one or more, each built by
+    :func:`mailspec.provider` (or a user's package of them): a name and capabilities."""
+    providers = args.items(given, "providers", "providers")
+    if not providers:
+        raise ValidationError("a Mailer needs at least one provider", field="providers")
+    for provider in providers:
+        if not (
+            isinstance(getattr(provider, "name", None), str)
+            and isinstance(getattr(provider, "capabilities", None), Capabilities)
+        ):
+            raise ValidationError(
+                f"expected providers built by mailspec.provider(), got {type(provider).__name__}",
+                field="providers",
+            )
+    return providers
 
 
 def _check(ok: bool, field: str, why: str) -> None:

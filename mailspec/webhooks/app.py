@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from wsgiref.util import request_uri
 
+from ..checks import arguments as args
 from ..errors import ValidationError, WebhookPayloadError, WebhookVerificationError
 from .events import Event
 from .receive import parse_with, webhooks_of
@@ -91,8 +92,7 @@ class WebhookReceiver:
                 "%s webhooks are accepted unverified: give secret= and put it in the URL",
                 provider_name,
             )
-        if max_body < 1:
-            raise ValueError("max_body must be at least 1 byte")
+        args.whole(max_body, "max_body")  # bytes
         self.provider = provider_name
         self.on_event = on_event
         self.max_body = max_body
