@@ -1,9 +1,24 @@
 """A WSGI app that receives one provider's webhooks: stdlib only, mount it anywhere
 (:mod:`mailspec.webhooks.asgi` is its ASGI twin, on the same :class:`WebhookReceiver`).
 
-    from wsgiref.simple_server import make_server
+    import os
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIServer, make_server
+
+    from mailspec.webhooks import WebhookApp
+
+    class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+        daemon_threads = True  # a thread per request: a slow client holds up no other
+
+    def handle_event(event):
+        print(event.type, event.recipient, event.message_id)
+
     app = WebhookApp("sendcloud", handle_event, secret=os.environ["SENDCLOUD_WEBHOOK_KEY"])
-    make_server("0.0.0.0", 8080, app).serve_forever()
+    server = make_server("0.0.0.0", 8080, app, server_class=ThreadingWSGIServer)
+    server.serve_forever()
+
+(wsgiref's own server answers one request at a time: a client that opens a connection
+and stalls would hold every provider's webhook up behind it.)
 
 Answers: 200 when every event was verified and handled; 401 when verification failed
 (the body says only that; the reason is logged at WARNING on ``mailspec.webhooks``);
