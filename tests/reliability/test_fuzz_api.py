@@ -525,7 +525,8 @@ def test_any_store_url_opens_or_raises_a_mailspec_error(tmp_path_factory) -> Non
                 ["memory://", "redis://", "rediss://", f"sqlite:///{folder}/", "x://", ""]
             ),
             st.lists(
-                url_piece | st.sampled_from(["?max_records=", "?timeout=x", ":99999"]), max_size=3
+                url_piece | st.sampled_from(["?max_records=", "?timeout=x", ":99999", "x\ud800"]),
+                max_size=3,
             ).map("".join),
         ),
     )
