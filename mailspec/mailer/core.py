@@ -81,8 +81,9 @@ an interruption that is not an error (Ctrl-C, ``SystemExit``, an asyncio cancell
 goes on as it is, recorded first as an ambiguous attempt when it came after a request
 was written (the transport marks it: :func:`mailspec.errors.mark_written`; so does
 the Mailer for one that comes after an answer was accepted), so that the ledger keeps
-the key as maybe sent, never given back for a second copy. :meth:`Mailer.send_many` returns each message's exception in its place among the
-results, so what went out is never lost with a failure either.
+the key as maybe sent, never given back for a second copy. :meth:`Mailer.send_many`
+returns each message's exception in its place among the results, so what went out is
+never lost with a failure either.
 
 The ``deadline`` bounds the whole send: no attempt starts and no sleep ends after it,
 and an HTTP request in flight ends by it too (each attempt runs
