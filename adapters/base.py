@@ -25,6 +25,7 @@ from mailspec.errors import (
     PartialDeliveryError,
     UnsupportedOperation,
     ValidationError,
+    mark_written,
 )
 from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
@@ -341,7 +342,8 @@ def send_steps(provider: str, steps: Sequence[Step]) -> list[list[str]]:
     that nobody is sent it twice. A step that itself raised PartialDeliveryError (a
     message of a batch sent in several requests) adds the recipients it reached.
     ``KeyboardInterrupt`` and ``SystemExit`` are not turned into a send error: they go
-    on as they are, with a note saying what had been sent.
+    on as they are, with a note saying what had been sent, marked as written
+    (:func:`~mailspec.errors.mark_written`) once a step went out.
     """
     done: list[list[str]] = []
     for i, step in enumerate(steps):
@@ -354,6 +356,7 @@ def send_steps(provider: str, steps: Sequence[Step]) -> list[list[str]]:
         except BaseException as exc:
             if done:
                 exc.add_note(_partial(provider, steps, i, done, exc).args[0])
+                mark_written(exc, provider)  # the steps before went out
             raise
     return done
 

@@ -391,6 +391,8 @@ def _message_from(args: argparse.Namespace) -> Message:
             fields = tomllib.loads(text.decode()) if path.suffix == ".toml" else json.loads(text)
         except (OSError, ValueError) as exc:
             raise ValidationError(f"cannot read {path}: {exc}", field="file") from None
+        except RecursionError:
+            raise ValidationError(f"cannot read {path}: nested too deeply", field="file") from None
         if not isinstance(fields, dict):
             raise ValidationError("the message file must hold one object", field="file")
         return message_of(fields, args, where=f"{path}: ")

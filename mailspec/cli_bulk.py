@@ -1,8 +1,9 @@
 """``mailspec send --file messages.jsonl``: one JSON message a line, sent by
 :meth:`mailspec.Mailer.send_many`, with progress on stderr and one outcome per line.
 
-A line that is not a message (bad JSON, an unknown field, a bad value) is reported with
-its number and skipped: the others are still sent. Empty lines are ignored. The exit
+A line that is not a message (bad JSON, nesting too deep, an unknown field, a bad
+value, whatever it holds) is reported with its number and skipped: the others are still
+sent. Empty lines are ignored. The exit
 status is 0 when every line was sent, 1 otherwise.
 """
 
@@ -43,24 +44,42 @@ def read_messages(path: Path, parse: Callable[[dict[str, Any]], Message]) -> lis
         data = path.read_bytes()
     except OSError as exc:
         raise ValidationError(f"cannot read {path}: {exc.strerror or exc}", field="file") from None
-    lines: list[Line] = []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            fields = json.loads(raw)
-        except ValueError as exc:  # UnicodeDecodeError is one
-            lines.append(Line(number, None, f"not JSON: {exc}"))
-            continue
-        if not isinstance(fields, dict):
-            lines.append(Line(number, None, f"expected one JSON object, got {_kind(fields)}"))
-            continue
-        try:
-            lines.append(Line(number, parse(fields)))
-        except ValidationError as exc:
-            field = f"{exc.field}: " if exc.field in ("file", "message") else ""
-            lines.append(Line(number, None, str(exc).removeprefix(field)))
-    return lines
+    return [
+        _read_line(number, raw, parse)
+        for number, raw in enumerate(data.split(b"\n"), start=1)
+        if raw.strip()
+    ]
+
+
+def _read_line(number: int, raw: bytes, parse: Callable[[dict[str, Any]], Message]) -> Line:
+    """One line as a message, or why it is none. Whatever the line holds (nesting deep
+    enough to exhaust the parser's stack, a number of 10,000 digits, bytes that are not
+    UTF-8, a value of the wrong type), it is this line's problem, never the batch's: the
+    other lines are still sent."""
+    try:
+        fields = json.loads(raw)
+    except ValueError as exc:  # UnicodeDecodeError is one, and a number too long to read
+        return Line(number, None, f"not JSON: {_printable(str(exc))}")
+    except RecursionError:
+        return Line(number, None, "not JSON that can be read: nested too deeply")
+    if not isinstance(fields, dict):
+        return Line(number, None, f"expected one JSON object, got {_kind(fields)}")
+    try:
+        return Line(number, parse(fields))
+    except ValidationError as exc:
+        field = f"{exc.field}: " if exc.field in ("file", "message") else ""
+        return Line(number, None, _printable(str(exc).removeprefix(field)))
+    except RecursionError:  # a value nested too deeply to convert
+        return Line(number, None, "a value is nested too deeply")
+    except Exception as exc:  # a bug of ours: this line's, reported, never the batch's
+        what = f"unexpected {type(exc).__name__} (a bug in mailspec: please report it)"
+        return Line(number, None, what)
+
+
+def _printable(text: str) -> str:
+    """``text`` with what a terminal would act on or cannot show (control characters,
+    lone surrogates from ``\\ud800``) escaped: a problem may quote the line's own keys."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def send_file(

@@ -233,11 +233,12 @@ class RequestNotStarted(TransportError):
 
 
 def mark_written(interruption: BaseException, provider: str) -> None:
-    """Mark an interruption that is not an error (an asyncio cancellation), raised once
-    a request to ``provider`` was written: the provider may have the message. The
-    exception itself goes on unchanged (asyncio tells a cancellation by its exact
-    class); a Mailer reads the mark with :func:`written_to`, records the attempt as an
-    ambiguous :class:`TransportError` and keeps the key in its ledger as maybe sent."""
+    """Mark an interruption that is not an error (KeyboardInterrupt, SystemExit, an
+    asyncio cancellation), raised once a request to ``provider`` was written: the
+    provider may have the message. The exception itself goes on unchanged (asyncio
+    tells a cancellation by its exact class, a process exits on SystemExit); a Mailer
+    reads the mark with :func:`written_to`, records the attempt as an ambiguous
+    :class:`TransportError` and keeps the key in its ledger as maybe sent."""
     setattr(interruption, _WRITTEN, provider)
 
 

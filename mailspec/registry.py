@@ -471,6 +471,8 @@ def explain_code(provider_name: str, code: int) -> CodeInfo:
     """The row of a provider's status-code table; category ``unknown`` for a code its
     spec does not list."""
     codes: dict[int, Code] = _member(provider_name, ".codes", "CODES", dict)
+    if not isinstance(code, int) or isinstance(code, bool):
+        raise ValidationError(f"expected a whole number, got {type(code).__name__}", field="code")
     row = codes.get(code)
     if row is None:
         return CodeInfo(

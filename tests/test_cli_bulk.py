@@ -111,6 +111,50 @@ def test_bad_lines_are_reported_and_skipped_and_the_rest_sent(cloudmails, tmp_pa
     assert cloudmails.credentials["api_key"] not in done.stdout + done.stderr
 
 
+HOSTILE = [
+    b"[" * 100_000 + b"]" * 100_000,  # deeper than the parser's stack
+    b'{"to": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",  # deep inside an object
+    b'{"subject": ' + b"9" * 5_000 + b"}",  # more digits than Python reads
+    b'{"subject": 1e999999}',  # infinity
+    b'{"subject": "\xff\xfe"}',  # not UTF-8
+    b'{"subject": 5}',  # a wrong type
+    b'{"headers": {"X-A": ["b"]}}',  # a wrong type inside
+    b'"a string"',
+    b"null",
+    b'{"subject": "a\x00b"}',  # a raw NUL: not JSON
+    b'{"\x1b[2J": 1}',  # an unknown key that would clear a terminal
+    b'{"attachments": [{"filename": "a", "content": "!not base64"}]}',
+]
+
+
+def test_hostile_lines_are_skipped_and_every_good_line_sent(cloudmails, tmp_path: Path) -> None:
+    """Each hostile line is reported by number and skipped; the good ones around them
+    all go out, and the exit status says some lines failed."""
+    path = tmp_path / "messages.jsonl"
+    rows = [_line(0).encode()]
+    for i, hostile in enumerate(HOSTILE, start=1):
+        rows += [hostile, _line(i).encode()]
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    done = mailspec(
+        "send", "--provider", cloudmails.url, "--file", str(path), "--from", "shop@example.com",
+        "--concurrency", "1",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "unexpected" not in done.stderr
+    for number in range(2, 2 * len(HOSTILE) + 1, 2):  # every other line
+        assert f"{path}:{number}: skipped: " in done.stderr
+    assert f"{path}:2: skipped: not JSON that can be read: nested too deeply" in done.stderr
+    assert "\x1b" not in done.stderr  # the key is shown escaped
+    assert sorted(a.params["subject"] for a in cloudmails.accepted) == sorted(
+        f"m{i}" for i in range(len(HOSTILE) + 1)
+    )
+    total = 2 * len(HOSTILE) + 1
+    assert done.stdout.strip() == (
+        f"sent {len(HOSTILE) + 1} of {total}, 0 failed, {len(HOSTILE)} skipped "
+        f"(not a message); by provider: cloudmails {len(HOSTILE) + 1}"
+    )
+
+
 def test_failures_are_named_by_line_without_json(cloudmails, tmp_path: Path) -> None:
     path = tmp_path / "messages.jsonl"
     path.write_text(_line(0) + "\n" + _line(1, to="bad") + "\n")

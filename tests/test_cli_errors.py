@@ -90,6 +90,7 @@ def test_a_var_value_may_hold_equals_signs() -> None:
         ("variables = 3\n", "variables in the message file must be a table"),
         ('subjct = "typo"\n', "unknown field(s) subjct"),
         ("bad = [\n", "cannot read"),
+        ("bad = " + "[" * 100_000 + "]" * 100_000 + "\n", "nested too deeply"),
     ],
 )
 def test_message_file_mistakes(

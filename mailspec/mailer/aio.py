@@ -31,6 +31,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar, cast
 
+from ..checks.arguments import function
 from ..errors import ValidationError
 from ..message import Message
 from ..results import DeliveryStatus, SendResult
@@ -41,7 +42,7 @@ from ..runtime.transport import Answer, Transport, through
 from ..stores.base import calls_through
 from . import bridge
 from .breaker import Breaker
-from .bulk import Outcome, Progress, workers
+from .bulk import Outcome, Progress, messages_of, workers
 from .core import Mailer, MailProvider
 from .ledger import Ledger
 from .store import MemoryStore, StateStore
@@ -137,6 +138,7 @@ class AsyncMailer:
             not isinstance(connections, int) or isinstance(connections, bool) or connections < 1
         ):
             raise ValidationError("must be a whole number, at least 1", field="connections")
+        function(sleep, "sleep")
         self._async_sleep = sleep or asyncio.sleep
         # given, a cap on the sockets; by default, as many as send_many has sends under way
         self._connections_follow = connections is None
@@ -219,7 +221,8 @@ class AsyncMailer:
         exception it raises is logged and ignored). Cancelling the call cancels the
         sends under way (those already written are recorded as ambiguous, as
         :meth:`send` says) and sends no more."""
-        batch = list(messages)
+        batch = messages_of(messages)
+        function(on_progress, "on_progress")
         tasks = workers(concurrency, len(batch))  # a ValidationError before any send
         if self._connections_follow:
             self._http.ensure_connections(tasks)  # as Mailer.send_many grows its pools

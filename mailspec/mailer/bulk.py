@@ -17,11 +17,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import cast
 
+from ..checks.arguments import items
 from ..errors import ValidationError
 from ..message import Message
 from ..results import SendResult
 
-__all__ = ["Outcome", "Progress", "send_all", "workers"]
+__all__ = ["Outcome", "Progress", "messages_of", "send_all", "workers"]
 
 log = logging.getLogger("mailspec.mailer")
 
@@ -30,6 +31,13 @@ Outcome = SendResult | Exception
 
 Progress = Callable[[int, int, Outcome], None]
 """``on_progress(done, total, outcome)``: called after each message."""
+
+
+def messages_of(messages: object) -> list[Message]:
+    """A batch as a list, taken once from any iterable; ValidationError for what is not
+    one (a single Message, a string). Each item is checked by its own send: one that is
+    not a Message is that message's ValidationError, not the batch's."""
+    return items(messages, "messages", "Messages")
 
 
 def workers(concurrency: object, total: int) -> int:
@@ -57,7 +65,9 @@ def send_all(
     exception it raises is logged and ignored. A BaseException that is not an Exception (KeyboardInterrupt,
     SystemExit) is not an outcome: messages not started yet are not sent, the sends
     under way finish on their own threads (each within its deadline, recorded in the
-    ledger as any send), and it is raised."""
+    ledger as any send), and it is raised. One that cuts a send itself (in the calling
+    thread, or a sending thread's own) leaves that message's key maybe sent once its
+    request was written, as :meth:`~mailspec.Mailer.send` says."""
     total = len(messages)
     outcomes: list[Outcome | None] = [None] * total
     tally = _Tally(total, on_progress)

@@ -171,24 +171,43 @@ _BY_KEY = {s.key: s for s in SETTINGS}
 def mailer_from_config(config: Mapping[str, Any], **options: Any) -> Mailer:
     """A Mailer from settings keyed as :data:`SETTINGS` names them; ``options`` go to
     the Mailer as they are and win over ``config`` (``clock=``, ``on_attempt=``, …)."""
+    if not isinstance(config, Mapping):
+        raise ConfigError(
+            f"expected a mapping of settings, got {type(config).__name__}", field="config"
+        )
     return mailer_from_settings(config, {s.key: s.key for s in SETTINGS}, **options)
 
 
 def mailer_from_env(environ: Mapping[str, str] | None = None, **options: Any) -> Mailer:
     """A Mailer from the ``MAILSPEC_*`` variables of :data:`SETTINGS` (an empty one is
     unset); ``options`` go to the Mailer as they are and win over the environment."""
-    env = os.environ if environ is None else environ
-    config = {s.key: env[s.variable] for s in SETTINGS if env.get(s.variable, "").strip()}
-    return mailer_from_settings(config, {s.key: s.variable for s in SETTINGS}, **options)
+    return mailer_from_settings(_set_in(environ), {s.key: s.variable for s in SETTINGS}, **options)
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The read values of the ``MAILSPEC_*`` variables that are set, by key."""
+    return _read(_set_in(environ), {s.key: s.variable for s in SETTINGS})
+
+
+def _set_in(environ: Mapping[str, str] | None) -> dict[str, str]:
+    """The ``MAILSPEC_*`` variables set in ``environ`` (default ``os.environ``), by
+    setting key: a blank one is unset, one that is not a string a ConfigError."""
     env = os.environ if environ is None else environ
-    return _read(
-        {s.key: env[s.variable] for s in SETTINGS if env.get(s.variable, "").strip()},
-        {s.key: s.variable for s in SETTINGS},
-    )
+    if not isinstance(env, Mapping):
+        raise ConfigError(
+            f"expected a mapping of environment variables, got {type(env).__name__}",
+            field="environ",
+        )
+    found = {}
+    for setting in SETTINGS:
+        value = env.get(setting.variable)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(
+                f"expected a string, got {type(value).__name__}", field=setting.variable
+            )
+        if value is not None and value.strip():
+            found[setting.key] = value
+    return found
 
 
 def providers_from_urls(

@@ -86,11 +86,13 @@ except errors raised by the providers' own code for bugs (those are not swallowe
 before any request for the message was made. Once one was made, any exception becomes
 an :class:`~mailspec.AllProvidersFailed` holding every attempt (the exception as its
 ``__cause__``), so that what may have gone out is never lost with the exception;
-an interruption that is not an error (Ctrl-C, an asyncio cancellation) goes on as it
-is, recorded first as an ambiguous attempt when it came after a request was written
-(:func:`mailspec.errors.mark_written`), so that the ledger keeps the key as maybe
-sent. :meth:`Mailer.send_many` returns each message's exception in its place among the
-results, so what went out is never lost with a failure either.
+an interruption that is not an error (Ctrl-C, ``SystemExit``, an asyncio cancellation)
+goes on as it is, recorded first as an ambiguous attempt when it came after a request
+was written (the transport marks it: :func:`mailspec.errors.mark_written`; so does
+the Mailer for one that comes after an answer was accepted), so that the ledger keeps
+the key as maybe sent, never given back for a second copy. :meth:`Mailer.send_many`
+returns each message's exception in its place among the results, so what went out is
+never lost with a failure either.
 
 The ``deadline`` bounds the whole send: no attempt starts and no sleep ends after it,
 and an HTTP request in flight ends by it too (each attempt runs
@@ -115,9 +117,10 @@ from typing import Any, Literal
 import msgspec
 
 from .. import otel
+from ..checks import arguments as args
 from ..checks.carry import DROPPABLE, cannot_carry
 from ..checks.message import check_message
-from ..contract import MailProvider
+from ..contract import Capabilities, MailProvider
 from ..deadline import within
 from ..errors import (
     AllProvidersFailed,
@@ -131,12 +134,13 @@ from ..errors import (
     TransportError,
     UnsupportedOperation,
     ValidationError,
+    mark_written,
     written_to,
 )
 from ..message import Message
 from ..results import Attempt, DeliveryStatus, SendResult
 from .breaker import Breaker, Gate, counts_as_failure
-from .bulk import Progress, send_all, workers
+from .bulk import Progress, messages_of, send_all, workers
 from .claims import KeyClaim, new_key
 from .ledger import DEFAULT_RETENTION, Ledger
 from .limiter import Pause, TokenBucket
@@ -356,26 +360,37 @@ class Mailer:
         sleep: Callable[[float], None] | None = None,
         random: _random.Random | None = None,
     ) -> None:
-        providers = list(providers)
-        if not providers:
-            raise ValidationError("a Mailer needs at least one provider", field="providers")
-        _check(max_attempts >= 1, "max_attempts", "must be at least 1")
-        _check(deadline > 0, "deadline", "must be a positive number of seconds")
-        _check(0 <= backoff <= backoff_max, "backoff", "needs 0 <= backoff <= backoff_max")
-        _check(on_ambiguous in ("stop", "failover"), "on_ambiguous", "is 'stop' or 'failover'")
-        _check(on_unsupported in ("drop", "skip"), "on_unsupported", "is 'drop' or 'skip'")
-        _check(
-            breaker_threshold is None or breaker_threshold >= 1,
-            "breaker_threshold",
-            "must be at least 1 (or None to disable breakers)",
-        )
-        _check(breaker_cooldown >= 0, "breaker_cooldown", "must not be negative")
-        _check(rate_limit_wait >= 0, "rate_limit_wait", "must not be negative")
-        _check(
-            claim_lease is None or claim_lease >= deadline,
-            "claim_lease",
-            "must be at least the deadline (a send must not outlive its claim)",
-        )
+        providers = _providers(providers)
+        max_attempts = args.whole(max_attempts, "max_attempts")
+        deadline = args.number(deadline, "deadline", above=True)
+        backoff = args.number(backoff, "backoff")
+        backoff_max = args.number(backoff_max, "backoff_max")
+        _check(backoff <= backoff_max, "backoff", "needs 0 <= backoff <= backoff_max")
+        args.choice(on_ambiguous, "on_ambiguous", ("stop", "failover"))
+        args.choice(on_unsupported, "on_unsupported", ("drop", "skip"))
+        if breaker_threshold is not None:
+            breaker_threshold = args.whole(breaker_threshold, "breaker_threshold")
+        breaker_cooldown = args.number(breaker_cooldown, "breaker_cooldown")
+        rate_limit_wait = args.number(rate_limit_wait, "rate_limit_wait")
+        for name, value in (
+            ("rate_limit", rate_limit),
+            ("ledger", ledger),
+            ("telemetry", telemetry),
+        ):
+            args.flag(value, name)
+        if claim_lease is not None:
+            claim_lease = args.number(claim_lease, "claim_lease")
+            _check(
+                claim_lease >= deadline,
+                "claim_lease",
+                "must be at least the deadline (a send must not outlive its claim)",
+            )
+        for name, hook in (("on_attempt", on_attempt), ("clock", clock), ("sleep", sleep)):
+            args.function(hook, name)
+        if random is not None and not isinstance(random, _random.Random):
+            raise ValidationError(
+                f"expected a random.Random, got {type(random).__name__}", field="random"
+            )
         self.strategy = strategy
         self.max_attempts = max_attempts
         self.deadline = float(deadline)
@@ -458,7 +473,7 @@ class Mailer:
         return self._entry(key).breaker
 
     def _entry(self, key: str) -> _Entry:
-        entry = self._by_key.get(key)
+        entry = self._by_key.get(args.text(key, "provider"))
         if entry is None:
             raise ValidationError(
                 f"this Mailer has no provider {key!r}; it has {', '.join(self.providers)}",
@@ -660,7 +675,8 @@ class Mailer:
         Concurrent single sends keep each message's outcome its own; a provider's own
         ``send_many`` sends a batch request where its API has one.
         """
-        batch = list(messages)
+        batch = messages_of(messages)
+        args.function(on_progress, "on_progress")
         threads = workers(concurrency, len(batch))
         if threads > 1:
             for entry in self._entries:
@@ -764,19 +780,37 @@ class Mailer:
                         attempts, Attempt(key, "failed", self._clock() - started, cut, dropped)
                     )
                 raise
-            if entry.breaker is not None:
-                _keep_books(entry, "its breaker", entry.breaker.success)
-            attempt = Attempt(key, "accepted", self._clock() - started, None, dropped)
-            self._record(attempts, attempt)
-            return SendResult(
-                provider=key,
-                message_ids=list(accepted.message_ids),
-                attempts=attempts,
-                refused=dict(accepted.refused),  # recipients an SMTP server turned away
-                dropped=dropped,
-                idempotency_key=message.idempotency_key,
-            )
+            try:
+                return self._accepted(entry, message, accepted, dropped, attempts, started)
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # accepted, and not on the result yet
+                    mark_written(exc, key)
+                raise
         return _Outcome.MOVE_ON
+
+    def _accepted(
+        self,
+        entry: _Entry,
+        message: Message,
+        accepted: SendResult,
+        dropped: list[str],
+        attempts: list[Attempt],
+        started: float,
+    ) -> SendResult:
+        """Record the accepted attempt (first, so that an interruption from here on
+        leaves the key maybe sent), tell the breaker, and make the result."""
+        attempt = Attempt(entry.key, "accepted", self._clock() - started, None, dropped)
+        self._record(attempts, attempt)
+        if entry.breaker is not None:
+            _keep_books(entry, "its breaker", entry.breaker.success)
+        return SendResult(
+            provider=entry.key,
+            message_ids=list(accepted.message_ids),
+            attempts=attempts,
+            refused=dict(accepted.refused),  # recipients an SMTP server turned away
+            dropped=dropped,
+            idempotency_key=message.idempotency_key,
+        )
 
     def _deliver(
         self,
@@ -900,6 +934,10 @@ class Mailer:
         provider by ``result.provider``, UnsupportedOperation when that provider cannot
         report status. A result without message ids has nothing to ask about: ``[]``.
         """
+        if not isinstance(result, SendResult):
+            raise ValidationError(
+                f"expected the SendResult of a send, got {type(result).__name__}", field="result"
+            )
         entry = self._entry(result.provider)
         if not entry.provider.capabilities.status:
             raise UnsupportedOperation(entry.key, "status")
@@ -935,15 +973,38 @@ def _rate_limited(error: MailspecError) -> bool:
 
 def _maybe_sent(attempts: Sequence[Attempt], error: BaseException) -> bool:
     """Whether a provider may hold the message after a send that ended in ``error``:
-    an attempt was ambiguous, or a request was under way when something else broke."""
+    an attempt was ambiguous, ``error`` is an interruption marked as coming after a
+    request was written (:func:`~mailspec.errors.mark_written`), or a request was made
+    before something else broke."""
     if any(a.error is not None and a.error.ambiguous for a in attempts):
+        return True
+    if written_to(error) is not None:
         return True
     return not isinstance(error, MailspecError) and _requested(attempts)
 
 
 def _requested(attempts: Sequence[Attempt]) -> bool:
-    """Whether a request was made for this message already (an attempt failed)."""
-    return any(a.outcome == "failed" for a in attempts)
+    """Whether a request was made for this message already (an attempt failed, or one
+    was accepted before something else broke)."""
+    return any(a.outcome != "skipped" for a in attempts)
+
+
+def _providers(given: object) -> list[MailProvider]:
+    """The providers a Mailer was given: one or more, each built by
+    :func:`mailspec.provider` (or a user's package of them): a name and capabilities."""
+    providers = args.items(given, "providers", "providers")
+    if not providers:
+        raise ValidationError("a Mailer needs at least one provider", field="providers")
+    for provider in providers:
+        if not (
+            isinstance(getattr(provider, "name", None), str)
+            and isinstance(getattr(provider, "capabilities", None), Capabilities)
+        ):
+            raise ValidationError(
+                f"expected providers built by mailspec.provider(), got {type(provider).__name__}",
+                field="providers",
+            )
+    return providers
 
 
 def _check(ok: bool, field: str, why: str) -> None:

@@ -16,11 +16,13 @@ when those before it fail; strategies differ only in who goes first:
 from __future__ import annotations
 
 import itertools
+import math
 import random as _random
 import threading
 from collections.abc import Sequence
 from typing import Literal, get_args
 
+from ..checks.arguments import items, number
 from ..errors import ValidationError
 
 __all__ = ["STRATEGIES", "Order", "StrategyName"]
@@ -48,13 +50,17 @@ class Order:
         if weights is not None and strategy != "weighted":
             raise ValidationError("weights are only used by strategy='weighted'", field="weights")
         if strategy == "weighted":
-            weights = [1.0] * count if weights is None else [float(w) for w in weights]
+            weights = (
+                [1.0] * count
+                if weights is None
+                else [number(w, "weights") for w in items(weights, "weights", "numbers")]
+            )
             if len(weights) != count:
                 raise ValidationError(
                     f"expected {count} weights (one per provider), got {len(weights)}",
                     field="weights",
                 )
-            if any(not w >= 0.0 or w == float("inf") for w in weights) or sum(weights) <= 0:
+            if not 0 < sum(weights) < math.inf:  # each is finite and non-negative
                 raise ValidationError(
                     "weights must be finite, non-negative, and not all zero", field="weights"
                 )

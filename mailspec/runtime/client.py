@@ -28,7 +28,7 @@ import urllib3
 
 from .._naming import ident
 from ..checks.request import check_request
-from ..errors import ValidationError
+from ..errors import ValidationError, mark_written
 from ..spec_model import Operation, Spec
 from .answers import read_answer
 from .bounds import max_answer_bytes as answer_bytes
@@ -186,14 +186,19 @@ class BaseClient:
         answer = self._transport.send(
             request.method, request.url, request.headers, request.body, budget
         )
-        return read_answer(
-            self.spec,
-            op,
-            answer,
-            self.decoders[call.operation],
-            self.envelope_decoder,
-            self._secrets.values(),
-        )
+        try:
+            return read_answer(
+                self.spec,
+                op,
+                answer,
+                self.decoders[call.operation],
+                self.envelope_decoder,
+                self._secrets.values(),
+            )
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # interrupted with the answer in hand
+                mark_written(exc, self.name)
+            raise
 
     def call(self, operation: str, values: Mapping[str, Any]) -> Any:
         """:meth:`prepare`, then :meth:`execute`."""

@@ -20,7 +20,10 @@ What each failure becomes, and why:
   server refuses this message); a 5xx before that (greeting, EHLO, STARTTLS) is the
   server refusing us, a non-retryable :class:`ProviderServerError`;
 - a reply that cannot be read: :class:`MalformedResponseError`, ambiguous when it was
-  the answer to the message content.
+  the answer to the message content;
+- an interruption that is not an error (Ctrl-C, SystemExit) once the content's write
+  began: raised on, marked by :func:`~mailspec.errors.mark_written` (the server may
+  have queued it), and the session closed.
 
 Server texts are redacted of the credentials (as sent and as AUTH encodes them) before
 they reach an error. smtplib's debug output stays off: it would print the AUTH exchange.
@@ -49,6 +52,7 @@ from ..errors import (
     ProviderValidationError,
     TransportError,
     ValidationError,
+    mark_written,
 )
 from .secrets import MIN_REDACTED, Secret, redact
 from .transport import is_loopback
@@ -178,7 +182,7 @@ class SmtpSession:
         message for the others (address -> ``"code text"``); raises when it took none."""
         smtp = self._smtp or self._open()
         started = time.perf_counter()
-        content_sent = False
+        content_sent = writing = False
         try:
             code, text = smtp.mail(envelope.sender)
             if code != 250:
@@ -196,6 +200,7 @@ class SmtpSession:
             if code != 354:
                 self._reset()
                 raise self._refusal(code, text)
+            writing = True
             smtp.send(_dot_stuffed(envelope.content))
             content_sent = True
             code, text = smtp.getreply()
@@ -210,6 +215,13 @@ class SmtpSession:
         except OSError as exc:  # smtplib's errors, sockets and TLS alike
             self._discard()
             raise self._transport_error(exc, content_sent) from None
+        except BaseException as exc:
+            if isinstance(exc, Exception):  # ours, raised above: the session is still good
+                raise
+            self._discard()  # Ctrl-C, SystemExit: the session is in no known state
+            if writing:
+                mark_written(exc, self.provider)  # the server may have queued it
+            raise
         if 200 <= code < 300:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(

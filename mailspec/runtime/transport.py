@@ -1,6 +1,11 @@
 """HTTP for every generated client: one urllib3 pool per client, strict TLS, a
 wall-clock bound on every request and a size cap on every answer (:mod:`.bounds`), and
-network faults turned into :class:`~mailspec.errors.TransportError`."""
+network faults turned into :class:`~mailspec.errors.TransportError`.
+
+An interruption that is not an error (Ctrl-C's KeyboardInterrupt, the SystemExit a
+server's worker timeout raises) once a request's write has begun is raised on with
+:func:`~mailspec.errors.mark_written` set, as the asyncio path marks a cancellation:
+the provider may have the message, and a Mailer keeps its key as maybe sent."""
 
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from urllib3.exceptions import ClosedPoolError, ProtocolError, ReadTimeoutError,
 from urllib3.util import parse_url
 from urllib3.util.ssl_match_hostname import CertificateError
 
-from ..errors import MailspecError, TransportError, ValidationError
+from ..errors import MailspecError, TransportError, ValidationError, mark_written
 from . import logfilter
 from .bounds import AnswerBody, Budget, OutOfTime, answer_cap, too_large
 
@@ -231,9 +236,11 @@ class Transport:
         except OutOfTime as exc:
             pool._put_conn(conn)  # unused, still good for the next request
             raise TransportError(self.provider, f"not sent: {exc}", ambiguous=False) from None
+        written = False  # once the write starts, the provider may get the request
         try:
             conn.timeout = write_timeout
             refused = False
+            written = True
             try:
                 conn.request(
                     method,
@@ -258,6 +265,8 @@ class Transport:
             conn.close()
             pool._put_conn(conn)  # closed: reopened by whoever takes it next
             if not isinstance(exc, Exception):
+                if written:  # Ctrl-C, SystemExit: the provider may have the message
+                    mark_written(exc, self.provider)
                 raise
             raise self.send_error(exc, budget) from None
         pool._put_conn(conn)  # closed already if the server said "Connection: close"

@@ -112,6 +112,10 @@ def _sqlite(netloc: str, path: str, options: dict[str, str]) -> SqliteURL:
         raise _error(f"the path names a folder, not a file: {_SQLITE_FORMS}")
     if "\x00" in file:
         raise _error("the path holds a NUL character")
+    try:
+        file.encode()  # as SQLite opens it
+    except UnicodeEncodeError:
+        raise _error("the path is not valid text (a lone surrogate)") from None
     return SqliteURL(file, _seconds(options, "sqlite"))
 
 

@@ -1,9 +1,24 @@
 """A WSGI app that receives one provider's webhooks: stdlib only, mount it anywhere
 (:mod:`mailspec.webhooks.asgi` is its ASGI twin, on the same :class:`WebhookReceiver`).
 
-    from wsgiref.simple_server import make_server
+    import os
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIServer, make_server
+
+    from mailspec.webhooks import WebhookApp
+
+    class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+        daemon_threads = True  # a thread per request: a slow client holds up no other
+
+    def handle_event(event):
+        print(event.type, event.recipient, event.message_id)
+
     app = WebhookApp("sendcloud", handle_event, secret=os.environ["SENDCLOUD_WEBHOOK_KEY"])
-    make_server("0.0.0.0", 8080, app).serve_forever()
+    server = make_server("0.0.0.0", 8080, app, server_class=ThreadingWSGIServer)
+    server.serve_forever()
+
+(wsgiref's own server answers one request at a time: a client that opens a connection
+and stalls would hold every provider's webhook up behind it.)
 
 Answers: 200 when every event was verified and handled; 401 when verification failed
 (the body says only that; the reason is logged at WARNING on ``mailspec.webhooks``);
@@ -23,6 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from wsgiref.util import request_uri
 
+from ..checks import arguments as args
 from ..errors import ValidationError, WebhookPayloadError, WebhookVerificationError
 from .events import Event
 from .receive import parse_with, webhooks_of
@@ -91,8 +107,7 @@ class WebhookReceiver:
                 "%s webhooks are accepted unverified: give secret= and put it in the URL",
                 provider_name,
             )
-        if max_body < 1:
-            raise ValueError("max_body must be at least 1 byte")
+        args.whole(max_body, "max_body")  # bytes
         self.provider = provider_name
         self.on_event = on_event
         self.max_body = max_body

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from .. import registry
-from ..errors import UnsupportedOperation, WebhookVerificationError
+from ..checks import arguments as args
+from ..errors import UnsupportedOperation, ValidationError, WebhookVerificationError
 from ..spec_model import Spec, Webhooks
 from .events import Event, build_event
 from .payload import decode, header
@@ -69,6 +70,7 @@ def parse(
     ``unknown``. ``verify=False`` skips every check: for tests and replays of
     stored events only.
     """
+    _check_arguments(body, headers, secret, now, url, verify, tolerance, replay)
     spec, hooks = webhooks_of(provider_name)
     return parse_with(
         spec,
@@ -82,6 +84,36 @@ def parse(
         tolerance=tolerance,
         replay=replay,
     )
+
+
+def _check_arguments(
+    body: object,
+    headers: object,
+    secret: object,
+    now: object,
+    url: object,
+    verify: object,
+    tolerance: object,
+    replay: object,
+) -> None:
+    """ValidationError naming the first argument of :func:`parse` of a wrong type or
+    value (the caller's mistake, not the request's: not a WebhookError)."""
+    if not isinstance(body, bytes | str):
+        raise ValidationError(
+            f"expected bytes or a string, got {type(body).__name__}", field="body"
+        )
+    args.mapping_of_strings(headers, "headers")
+    args.optional_text(secret, "secret")
+    args.optional_text(url, "url")
+    args.flag(verify, "verify")
+    if now is not None and not isinstance(now, datetime):
+        args.number(now, "now")
+    if tolerance is not None:
+        args.number(tolerance, "tolerance", above=True)
+    if replay is not None and not isinstance(replay, ReplayGuard):
+        raise ValidationError(
+            f"expected a ReplayGuard or None, got {type(replay).__name__}", field="replay"
+        )
 
 
 def parse_with(
@@ -113,7 +145,7 @@ def parse_with(
     if verify and scheme is not None and secret:  # (secret: raised above if missing)
         window = scheme.tolerance_seconds if tolerance is None else tolerance
         if not window > 0:
-            raise ValueError("tolerance must be a positive number of seconds")
+            raise ValidationError("must be a positive number of seconds", field="tolerance")
         tokens = verify_signatures(
             provider_name,
             records,

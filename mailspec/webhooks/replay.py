@@ -19,6 +19,8 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 
+from ..checks.arguments import whole
+
 __all__ = ["DEFAULT_GUARD", "ReplayGuard"]
 
 log = logging.getLogger("mailspec.webhooks")
@@ -28,8 +30,7 @@ class ReplayGuard:
     """Remembers claimed tokens until they expire; thread-safe."""
 
     def __init__(self, max_entries: int = 100_000) -> None:
-        if max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
+        whole(max_entries, "max_entries")
         self.max_entries = max_entries
         self._expiry: dict[tuple[str, str], float] = {}
         self._heap: list[tuple[float, tuple[str, str]]] = []  # may hold stale rows

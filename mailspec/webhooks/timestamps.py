@@ -13,6 +13,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from ..errors import ValidationError
+
 __all__ = ["MILLISECONDS_ABOVE", "epoch_seconds", "parse_timestamp", "to_epoch"]
 
 MILLISECONDS_ABOVE = 10**11
@@ -66,5 +68,5 @@ def to_epoch(now: datetime | float | None) -> float:
         return (now if now.tzinfo else now.replace(tzinfo=UTC)).timestamp()
     seconds = float(now)
     if not math.isfinite(seconds):  # NaN compares false, which would pass any window
-        raise ValueError("now must be a finite number of seconds")
+        raise ValidationError("must be a finite number of seconds", field="now")
     return seconds

@@ -57,6 +57,24 @@ def test_a_mailbox_that_is_not_one_is_refused_when_built(written: str) -> None:
     assert info.value.field == "from_email"
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("tags", b"abc"),  # bytes iterate as ints: never ['97', '98', '99']
+        ("tags", bytearray(b"abc")),
+        ("tags", ["a", b"b"]),
+        ("tags", ["a", 1]),
+        ("to", b"ann@example.org"),
+        ("cc", [b"ann@example.org"]),
+        ("metadata", {"k": b"v"}),
+    ],
+)
+def test_bytes_and_other_items_that_are_not_strings_are_refused(field: str, value: object) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Message(**{"from_email": "a@example.com", "to": ["b@example.org"], field: value})
+    assert refused.value.field == field
+
+
 def test_what_people_write_reaches_the_providers_fields(sendcloud: Sandbox) -> None:
     provider = sendcloud["sendcloud"].provider()
     provider.send(

@@ -4,6 +4,9 @@ status() goes to the REST API."""
 from __future__ import annotations
 
 import random
+import signal
+import threading
+import time
 
 import pytest
 from smtp_support import PASSWORD, USER, message, refused_port
@@ -98,3 +101,34 @@ def test_status_goes_to_the_rest_api_with_the_same_credentials(
     [(request, _)] = httpserver.log
     assert request.args["api_user"] == USER and request.args["api_key"] == PASSWORD
     assert request.args["emailIds"] == "id-1"
+
+
+def test_ctrl_c_after_the_content_was_sent_is_not_sent_again(plain_server, make_provider):
+    """A real SIGINT while the server sits on its answer to the content: the key stays
+    maybe sent, so sending it again does not hand the server a second copy."""
+    recorder = plain_server.recorder
+    recorder.behaviour.pause_after_data = 1.0
+    send_via, _ = mailer([make_provider(plain_server)])
+    main = threading.main_thread().ident or 0
+
+    def interrupt_once_held() -> None:
+        for _ in range(500):  # 5 s at most
+            if recorder.content_seen:
+                signal.pthread_kill(main, signal.SIGINT)
+                return
+            time.sleep(0.01)
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    watcher = threading.Thread(target=interrupt_once_held, daemon=True)
+    try:
+        watcher.start()
+        with pytest.raises(KeyboardInterrupt):
+            send_via.send(message(idempotency_key="smtp-cut"))
+        watcher.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    recorder.behaviour.pause_after_data = 0.0
+    with pytest.raises(AllProvidersFailed) as again:
+        send_via.send(message(idempotency_key="smtp-cut"))
+    assert again.value.ambiguous and "cannot be asked" in str(again.value)
+    assert len(recorder.content_seen) == 1

@@ -93,6 +93,7 @@ def test_redis_url_defaults() -> None:
         ("sqlite://host/x.db", "takes no host"),
         ("sqlite:///:memory:", "use memory://"),
         ("sqlite:///folder/", "names a folder"),
+        ("sqlite:///x\ud800.db", "not valid text"),  # SQLite cannot open it: no path
         ("sqlite:///x.db?timeout=soon", "'timeout' must be a positive number"),
         ("sqlite:///x.db?timeout=0", "'timeout' must be a positive number"),
         ("sqlite:///x.db?busy=1", "unknown sqlite:// option 'busy'; expected timeout"),

@@ -6,7 +6,9 @@ import base64
 import json
 import logging
 import socket
+import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -220,3 +222,34 @@ def test_the_repr_holds_no_secret() -> None:
     app = WebhookApp("sendcloud", print, secret=SECRET)
     assert repr(app) == "<WebhookApp sendcloud>"
     assert SECRET not in repr(app) and SECRET not in str(app)
+
+
+def test_the_module_example_serves_while_a_client_stalls(monkeypatch) -> None:
+    """The stdlib-server example of the module's docstring runs as written (on a free
+    port here), and a client that connects and stalls mid-request does not hold up the
+    next request: it is answered at once."""
+    import mailspec.webhooks.app as module
+
+    assert module.__doc__ is not None
+    example = module.__doc__.split("\n\n    ", 1)[1].split("\n\n(", 1)[0]
+    code = textwrap.dedent("    " + example)
+    assert code.rstrip().endswith("server.serve_forever()")
+    code = code.replace('"0.0.0.0", 8080', '"127.0.0.1", 0').replace("server.serve_forever()", "")
+    monkeypatch.setenv("SENDCLOUD_WEBHOOK_KEY", SECRET)
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "mailspec/webhooks/app.py example", "exec"), namespace)
+    server = namespace["server"]
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    stalled = socket.create_connection(("127.0.0.1", server.server_port), timeout=5)
+    try:
+        stalled.sendall(b"POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        started = time.monotonic()
+        answer = urllib3.PoolManager(timeout=urllib3.Timeout(connect=2, read=2), retries=False)
+        got = answer.request("GET", f"http://127.0.0.1:{server.server_port}/hooks")
+        assert got.status == 405 and time.monotonic() - started < 2
+    finally:
+        stalled.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
