@@ -253,9 +253,13 @@ def _headers(email: EmailMessage) -> tuple[dict[str, str], str | None, list[str]
 def _tags(value: object) -> list[str]:
     if value is None:
         return []
-    if isinstance(value, str | Promise) or not isinstance(value, Iterable):
+    # bytes are iterable too, as numbers: b"abc" would become ["97", "98", "99"]
+    if isinstance(value, str | Promise | bytes | bytearray) or not isinstance(value, Iterable):
         raise ValidationError("expected a list of strings", field="tags")
-    return [force_str(tag) for tag in value]
+    tags = list(value)
+    if not all(isinstance(tag, str | Promise) for tag in tags):
+        raise ValidationError("expected a list of strings", field="tags")
+    return [force_str(tag) for tag in tags]
 
 
 def _scalar(field: str, value: object) -> str:

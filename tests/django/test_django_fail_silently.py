@@ -17,6 +17,8 @@ WRONG_KINDS = [
     ("extra_headers", 5),
     ("attachments", [("notes.txt",)]),
     ("body", b"\xff\xfe not UTF-8"),
+    ("tags", b"abc"),  # bytes iterate as numbers: never the tags "97", "98", "99"
+    ("tags", ["receipts", 5]),
 ]
 
 
