@@ -70,3 +70,17 @@ def test_an_idn_domain_goes_out_as_idna(plain_server, make_provider):
     to = raw_header(received.content, "To")
     assert to.isascii() and to.endswith(" <jorg@xn--mnchen-3ya.de>")
     assert str(make_header(decode_header(to))) == "Jörg <jorg@xn--mnchen-3ya.de>"
+
+
+def test_a_recipient_name_that_looks_like_an_encoded_word_shows_as_written(
+    plain_server, make_provider
+):
+    """As the sender's name does: written as encoded words itself, so a reader that
+    decodes encoded words even inside quotes still shows it as given."""
+    name = "=?utf-8?q?PayPal?="
+    received, parsed = send(plain_server, make_provider, to=[f'"{name}" <ann@example.org>'])
+    raw = raw_header(received.content, "To")
+    assert name not in raw
+    assert str(make_header(decode_header(raw))) == f"{name} <ann@example.org>"
+    (to,) = parsed["To"].addresses
+    assert (to.display_name, to.addr_spec) == (name, "ann@example.org")
