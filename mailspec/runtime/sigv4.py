@@ -188,11 +188,9 @@ def _split_url(url: str) -> SplitResult:
         raise ValidationError("contains a control character or leading blanks", field="url")
     if not _encodable(url):
         raise ValidationError("is not valid Unicode text", field="url")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 -- parsed on access: an invalid port raises here
-    except ValueError:
-        raise ValidationError("is not a valid URL", field="url") from None
+    parts = _parsed(url)
+    if parts is None:
+        raise ValidationError("is not a valid URL", field="url")
     if parts.scheme not in _DEFAULT_PORTS:
         raise ValidationError("must be an http or https URL", field="url")
     if not parts.hostname or not parts.hostname.isascii():
@@ -201,6 +199,17 @@ def _split_url(url: str) -> SplitResult:
         raise ValidationError("must not carry credentials", field="url")
     if parts.fragment or "#" in url:
         raise ValidationError("must not have a fragment (it is never sent)", field="url")
+    return parts
+
+
+def _parsed(url: str) -> SplitResult | None:
+    """``url`` split, or None when it does not parse (the error is not raised from here:
+    nothing chained to a ValidationError may quote the URL)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- parsed on access: an invalid port raises here
+    except ValueError:
+        return None
     return parts
 
 
