@@ -10,11 +10,13 @@ request, the string to sign, the signing key derived from date, region, service 
 The choices this signer makes where the text leaves room:
 
 - **Services other than S3.** The canonical URI is the URL's path with its dot
-  segments and empty segments removed, URI-encoded once more. The URL carries its path
-  as it goes on the wire, already encoded once, so a segment is encoded twice (an
+  segments and empty segments removed, URI-encoded once more. ``url`` is the URL as it
+  goes on the wire, its path already encoded once, so a segment is encoded twice (an
   object named ``a b`` travels as ``a%20b`` and is signed as ``a%2520b``), as AWS asks
-  of every service but S3. A character that cannot travel as it is (a space, non-ASCII
-  text) is encoded as its UTF-8 bytes, so such a path must go out as ``sign`` saw it.
+  of every service but S3. A character no request line can carry (a space, non-ASCII
+  text) is signed as if it travelled as it is, as AWS's test suite has it; but an HTTP
+  client (urllib3, so mailspec's Transport) percent-encodes it before sending, and the
+  signature then fails: pass the URL encoded, as mailspec's request encoder writes it.
 - **The query** is read as form data, the way mailspec writes it (``+`` is a space, so
   a literal plus travels as ``%2B``), then every name and value is encoded with
   RFC 3986's unreserved characters left alone and the pairs sorted by encoded name,
@@ -43,8 +45,9 @@ The choices this signer makes where the text leaves room:
   signed).
 
 A bad argument raises :class:`mailspec.ValidationError` naming the argument, before
-anything is computed. No text this module makes (errors included) contains the secret
-access key, the session token, or a signature of anything but the request itself.
+anything is computed; no error quotes a credential (nor chains an exception that
+does), and nothing is logged. The session token is a header, so it is in what
+:func:`sign` returns and in a :func:`canonical_request`.
 """
 
 from __future__ import annotations
@@ -135,7 +138,8 @@ def sign(
 def canonical_request(method: str, url: str, headers: Mapping[str, str], body: bytes) -> str:
     """The canonical request of a request whose headers are all there (``X-Amz-Date``
     included): what an AWS error answer shows when a signature does not match, and what
-    to compare it with."""
+    to compare it with. It holds every signed header's value, a session token's too:
+    keep it out of logs."""
     return _canonical(method, url, _header_items(headers), body).text
 
 
@@ -233,7 +237,7 @@ def _canonical_uri(path: str) -> str:
 def _remove_dot_segments(path: str) -> str:
     """The path without "." segments, ".." with the segment before it, and empty
     segments (AWS collapses repeated slashes); a trailing slash stays, "/" at least.
-    (RFC 3986 5.2.4 as botocore applies it, whose results AWS accepts.)"""
+    (RFC 3986 5.2.4 as AWS's test suite and botocore apply it.)"""
     kept: list[str] = []
     for segment in path.split("/"):
         if segment == "..":
