@@ -316,7 +316,11 @@ def _signing_key(secret: str, when: datetime.datetime, region: str, service: str
 
 def _amz_date(when: datetime.datetime) -> str:
     """``20150830T123600Z``: ISO 8601 basic format, in UTC, to the second."""
-    return when.strftime("%Y%m%dT%H%M%SZ")
+    # by hand: strftime writes a year below 1000 with fewer than four digits
+    return (
+        f"{when.year:04}{when.month:02}{when.day:02}"
+        f"T{when.hour:02}{when.minute:02}{when.second:02}Z"
+    )
 
 
 def _utc(now: datetime.datetime | None) -> datetime.datetime:
@@ -326,10 +330,11 @@ def _utc(now: datetime.datetime | None) -> datetime.datetime:
         raise ValidationError("must be a datetime", field="now")
     if now.utcoffset() is None:
         raise ValidationError("must carry a time zone (a naive time is ambiguous)", field="now")
-    when = now.astimezone(datetime.UTC)
-    if when.year < 1000:  # four digits, as the date stamp has
-        raise ValidationError("is out of range", field="now")
-    return when
+    try:
+        return now.astimezone(datetime.UTC)
+    except OverflowError:  # the first or last day of the calendar, pushed past it
+        pass
+    raise ValidationError("is out of range", field="now")
 
 
 # --- credentials --------------------------------------------------------------------------

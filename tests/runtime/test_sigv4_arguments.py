@@ -8,6 +8,8 @@ import logging
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailspec import ValidationError
 from mailspec.runtime.sigv4 import canonical_request, sign
@@ -157,7 +159,7 @@ BAD_ARGUMENTS = [
     ({"session_token": TOKEN + "\n"}, "session_token"),
     ({"session_token": ""}, "session_token"),
     ({"now": "2026-12-06T15:04:05Z"}, "now"),
-    ({"now": datetime.datetime(999, 1, 1, tzinfo=datetime.UTC)}, "now"),
+    ({"now": datetime.datetime.min.replace(tzinfo=datetime.timezone.max)}, "now"),
 ]
 
 
@@ -187,3 +189,66 @@ def test_signing_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG):
         signed()
     assert caplog.records == []
+
+
+def test_the_edges_of_time() -> None:
+    east = datetime.timezone(datetime.timedelta(hours=14))
+    west = datetime.timezone(-datetime.timedelta(hours=14))
+    assert signed(now=datetime.datetime(1000, 1, 1, 13, tzinfo=east))["X-Amz-Date"] == (
+        "09991231T230000Z"  # taken in UTC: a year of three digits, written with four
+    )
+    for when in (
+        datetime.datetime.min.replace(tzinfo=east),
+        datetime.datetime.max.replace(tzinfo=west),
+    ):
+        with pytest.raises(ValidationError, match="now: is out of range"):
+            signed(now=when)
+
+
+ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=30)  # lone surrogates too
+URLS = ANY_TEXT | ANY_TEXT.map(lambda tail: f"https://email.us-east-1.amazonaws.com/{tail}")
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(
+    method=st.sampled_from(["POST", "GET"]) | ANY_TEXT,
+    url=URLS,
+    headers=st.dictionaries(ANY_TEXT, ANY_TEXT, max_size=3),
+    body=st.binary(max_size=20),
+    region=st.just("us-east-1") | ANY_TEXT,
+    secret=ANY_TEXT,
+    token=st.none() | ANY_TEXT,
+)
+def test_any_input_is_signed_or_refused(
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    region: str,
+    secret: str,
+    token: str | None,
+) -> None:
+    """Whatever comes in, sign() returns headers or raises ValidationError, and its
+    text quotes neither credential (where no other argument holds the same text)."""
+    try:
+        added = sign(
+            method,
+            url,
+            headers,
+            body,
+            access_key_id="AKIAIOSFODNN7EXAMPLE",
+            secret_access_key=secret,
+            region=region,
+            service="ses",
+            session_token=token,
+            now=NOW,
+        )
+    except ValidationError as exc:
+        shown = f"{exc} {exc!r}"
+        others = f"{method} {url} {headers} {region}"
+        for credential in (secret, token):
+            if credential and len(credential) >= 4 and credential not in others:
+                assert credential not in shown
+    else:
+        assert set(added) >= {"Authorization", "X-Amz-Date"}
+        assert len(secret) < 8 or secret not in added["Authorization"]
