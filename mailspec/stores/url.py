@@ -168,16 +168,22 @@ def _options(scheme: str, query: str, known: set[str]) -> dict[str, str]:
 
 
 def _seconds(options: dict[str, str], scheme: str) -> float | None:
-    text = options.get("timeout")
+    value = _number(options, "timeout")
+    if value is not None and not value > 0:
+        raise _error(f"the {scheme}:// option 'timeout' must be a positive number of seconds")
+    return value
+
+
+def _number(options: dict[str, str], name: str) -> float | None:
+    """The option as a number; NaN (refused by every caller) when it is not a finite one."""
+    text = options.get(name)
     if text is None:
         return None
     try:
         value = float(text)
     except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise _error(f"the {scheme}:// option 'timeout' must be a positive number of seconds")
-    return value
+        return math.nan
+    return value if math.isfinite(value) else math.nan
 
 
 def _durability(options: dict[str, str], scheme: str) -> str | None:
@@ -188,14 +194,8 @@ def _durability(options: dict[str, str], scheme: str) -> str | None:
 
 
 def _retry(options: dict[str, str], scheme: str) -> float | None:
-    text = options.get("retry")
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
+    value = _number(options, "retry")
+    if value is not None and not value >= 0:
         raise _error(f"the {scheme}:// option 'retry' must be a number of seconds (0: never)")
     return value
 

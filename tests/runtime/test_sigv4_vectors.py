@@ -87,6 +87,22 @@ def case_names() -> list[str]:
     return sorted(str(p.parent.relative_to(VECTORS)) for p in VECTORS.rglob("*.req"))
 
 
+def sign_vector(vector: Vector, token: str | None) -> dict[str, str]:
+    """sign() on a case's request, with the suite's credentials, region, service and time."""
+    return sign(
+        vector.method,
+        vector.url,
+        vector.headers,
+        vector.body,
+        access_key_id=ACCESS_KEY_ID,
+        secret_access_key=SECRET_ACCESS_KEY,
+        region=REGION,
+        service=SERVICE,
+        session_token=token,
+        now=NOW,
+    )
+
+
 def applicable() -> list[object]:
     return [name for name in case_names() if name not in REFUSED | set(SIGNS_THE_TOKEN)]
 
@@ -112,18 +128,7 @@ def test_vector(name: str) -> None:
     creq = canonical_request(vector.method, vector.url, full_headers, vector.body)
     assert creq == vector.creq
     assert string_to_sign(creq, now=NOW, region=REGION, service=SERVICE) == vector.sts
-    added = sign(
-        vector.method,
-        vector.url,
-        vector.headers,
-        vector.body,
-        access_key_id=ACCESS_KEY_ID,
-        secret_access_key=SECRET_ACCESS_KEY,
-        region=REGION,
-        service=SERVICE,
-        session_token=token,
-        now=NOW,
-    )
+    added = sign_vector(vector, token)
     assert added["Authorization"] == vector.authz
     assert added["X-Amz-Date"] == "20150830T123600Z"
     assert added.get("X-Amz-Security-Token") == token
@@ -133,17 +138,7 @@ def test_vector(name: str) -> None:
 def test_folded_header_is_refused(name: str) -> None:
     vector = load(name)
     with pytest.raises(ValidationError, match="headers: My-Header1: a header value"):
-        sign(
-            vector.method,
-            vector.url,
-            vector.headers,
-            vector.body,
-            access_key_id=ACCESS_KEY_ID,
-            secret_access_key=SECRET_ACCESS_KEY,
-            region=REGION,
-            service=SERVICE,
-            now=NOW,
-        )
+        sign_vector(vector, None)
 
 
 @pytest.mark.parametrize(("name", "signed_case"), sorted(SIGNS_THE_TOKEN.items()))
@@ -153,17 +148,6 @@ def test_a_session_token_is_always_signed(name: str, signed_case: str) -> None:
     vector, signed = load(name), load(signed_case)
     token = signed.session_token  # the case's request holds none: it comes after signing
     assert token is not None and vector.session_token is None
-    added = sign(
-        vector.method,
-        vector.url,
-        vector.headers,
-        vector.body,
-        access_key_id=ACCESS_KEY_ID,
-        secret_access_key=SECRET_ACCESS_KEY,
-        region=REGION,
-        service=SERVICE,
-        session_token=token,
-        now=NOW,
-    )
+    added = sign_vector(vector, token)
     assert added["Authorization"] == signed.authz != vector.authz
     assert added["X-Amz-Security-Token"] == token
