@@ -247,7 +247,7 @@ CASES = [
     ),
     Case(
         "an-unreadable-records-path",
-        edit("timestamp_format: epoch\n", "timestamp_format: epoch\n  records: \"a b\"\n"),
+        edit("timestamp_format: epoch\n", 'timestamp_format: epoch\n  records: "a b"\n'),
         lambda t: (
             f"{at(t, 'records: ')}: webhooks.records: "
             "not a payload path the receiver can read: cannot read 'a b' at character 2"
