@@ -617,9 +617,12 @@ def _source_problem(scheme: str, text: str) -> tuple[str | None, Source | None]:
 def _distinct_sources(
     at: tuple[str | int, ...], sources: dict[str, Source], unified: dict[str, str]
 ) -> Iterator[Problem]:
-    texts = [(s.kind, s.name) for s in sources.values()]
-    if len(set(texts)) != len(texts):
-        yield at, "signature, timestamp and id need distinct sources"
+    # the id may be the signature itself (a replay carries the same one), not the time
+    time = sources.get("timestamp")
+    if time is not None and any(
+        (s.kind, s.name) == (time.kind, time.name) for r, s in sources.items() if r != "timestamp"
+    ):
+        yield at, "the timestamp needs a source of its own, apart from the signature and id"
         return
     for role, source in sources.items():
         if source.kind != "field":

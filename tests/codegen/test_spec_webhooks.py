@@ -139,10 +139,10 @@ CASES = [
     ),
     Case(
         "signature-sources-not-distinct",
-        edit("timestamp: timestamp, id: token,", "timestamp: timestamp, id: signature,"),
+        edit("timestamp: timestamp, id: token,", "timestamp: token, id: token,"),
         lambda t: (
             f"{at(t, 'signature: {')}: webhooks.signature: "
-            "signature, timestamp and id need distinct sources"
+            "the timestamp needs a source of its own, apart from the signature and id"
         ),
     ),
     Case(
