@@ -18,7 +18,7 @@ import sys
 from datetime import UTC, datetime
 
 import pytest
-from webhooks_support import JSON, spec_with_webhooks
+from webhooks_support import JSON, SPEC_DIR, spec_with_webhooks
 
 from mailspec.errors import ConfigError, WebhookPayloadError, WebhookVerificationError
 from mailspec.vocabulary import EventType
@@ -579,3 +579,19 @@ def test_a_batch_yields_every_event_and_one_object_yields_one() -> None:
         "2@example.org",
     ]
     assert len(parse(spec, json.dumps(batch[0]), auth, secret="t")) == 1
+
+
+# --- the documented examples --------------------------------------------------------
+
+
+def _documented_examples() -> list[str]:
+    text = (SPEC_DIR.parent / "docs" / "spec-format.md").read_text(encoding="utf-8")
+    section = text[text.index("\n## Webhooks\n") :]
+    return [block.split("```")[0] for block in section.split("```yaml\n")[1:]]
+
+
+def test_every_example_of_the_webhooks_section_passes_spec_check() -> None:
+    examples = _documented_examples()
+    assert len(examples) == 5
+    for example in examples:
+        assert spec_with_webhooks(example).webhooks is not None
