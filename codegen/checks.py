@@ -25,7 +25,7 @@ from mailspec.spec_model import (
     code_field,
     split_target,
 )
-from mailspec.webhooks.paths import PathError, Source, parse_path, parse_source, parse_template
+from mailspec.spec_paths import PathError, Source, parse_path, parse_source, parse_template
 
 from .loader import Located, SpecError
 from .typeexpr import TypeExpr, TypeExprError

@@ -32,13 +32,12 @@ from ..runtime import logfilter
 from ..runtime.encoding import form_urlencode
 from ..runtime.secrets import MIN_REDACTED, Secret
 from ..spec_model import Spec, Webhooks, WebhookSignature, split_target
+from ..spec_paths import parse_path, parse_source, per_event, write_path
 from ..vocabulary import DeliveryState, EventType
 from ..webhooks.events import fields_for
-from ..webhooks.paths import parse_path, parse_source, write_path
 from ..webhooks.signature import (
     Request,
     hmac_signature,
-    per_event,
     require_backend,
     signed_text,
 )

@@ -18,8 +18,8 @@ import msgspec
 
 from ..errors import WebhookPayloadError
 from ..spec_model import Spec, WebhookEventFields, Webhooks
+from ..spec_paths import PathError, parse_path, read_path
 from ..vocabulary import BounceReason, EventType
-from .paths import PathError, parse_path, read_path
 from .timestamps import parse_timestamp
 
 __all__ = ["Event", "build_event", "fields_for"]

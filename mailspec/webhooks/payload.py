@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from ..errors import WebhookPayloadError
-from .paths import PathError, Step, read_path
+from ..spec_paths import PathError, Step, read_path
 
 __all__ = ["MAX_FORM_FIELDS", "decode", "header"]
 

@@ -16,8 +16,8 @@ from datetime import datetime
 from .. import registry
 from ..errors import UnsupportedOperation, WebhookVerificationError
 from ..spec_model import Spec, Webhooks
+from ..spec_paths import parse_path
 from .events import Event, build_event
-from .paths import parse_path
 from .payload import decode, header
 from .replay import DEFAULT_GUARD, ReplayGuard
 from .shared_secret import check_shared_secret

@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import ConfigError, WebhookVerificationError
 from ..spec_model import WebhookSignature
-from .paths import PathError, Source, parse_source, parse_template, read_path
+from ..spec_paths import PathError, Source, parse_source, parse_template, per_event, read_path
 from .payload import header
 from .timestamps import parse_timestamp
 
@@ -43,7 +43,6 @@ __all__ = [
     "ECDSA_EXTRA",
     "Request",
     "hmac_signature",
-    "per_event",
     "require_backend",
     "sign",
     "signed_text",
@@ -80,15 +79,6 @@ def hmac_signature(scheme: WebhookSignature, secret: str, message: bytes) -> str
     """The signature ``scheme`` writes for ``message`` (without its ``prefix``)."""
     digest = hmac.new(_hmac_key(scheme, secret), message, _DIGESTS[scheme.algorithm]).digest()
     return digest.hex() if scheme.encoding == "hex" else base64.b64encode(digest).decode()
-
-
-def per_event(scheme: WebhookSignature) -> bool:
-    """True when the scheme reads the payload, so each event carries its own proof."""
-    sources = [scheme.signature, scheme.timestamp, scheme.id]
-    parts = [parse_source(s) for s in sources if s is not None]
-    if scheme.signed is not None:
-        parts += parse_template(scheme.signed)
-    return any(part.kind == "field" for part in parts)
 
 
 def require_backend(scheme: WebhookSignature) -> None:

@@ -21,9 +21,9 @@ import pytest
 from webhooks_support import JSON, SPEC_DIR, spec_with_webhooks
 
 from mailspec.errors import ConfigError, WebhookPayloadError, WebhookVerificationError
+from mailspec.spec_paths import PathError, parse_path, read_path
 from mailspec.vocabulary import EventType
 from mailspec.webhooks import ReplayGuard, parse
-from mailspec.webhooks.paths import PathError, parse_path, read_path
 from mailspec.webhooks.signature import Request, verify_request
 
 # --- provider shapes, from their public documentation -------------------------------

@@ -1,5 +1,9 @@
 """Payload paths and value sources: where a webhook spec finds things in a request.
 
+Part of the spec model's vocabulary (it imports nothing else from mailspec), so the
+generator's checks and the runtime read a path with the one parser: ``spec check``
+refuses exactly what the receiver could not read.
+
 A **path** names a value inside a decoded payload, one step at a time:
 
 - ``event`` is the key ``event`` of the object at hand; ``event-data.event`` steps
@@ -32,6 +36,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from .spec_model import WebhookSignature
+
 __all__ = [
     "PathError",
     "Source",
@@ -39,6 +45,7 @@ __all__ = [
     "parse_path",
     "parse_source",
     "parse_template",
+    "per_event",
     "read_path",
     "write_path",
 ]
@@ -182,3 +189,13 @@ def _constant(text: str) -> Source:
     if "{" in text or "}" in text:
         raise PathError(f"unbalanced brace in {text!r}")
     return Source("text", text)
+
+
+def per_event(scheme: WebhookSignature) -> bool:
+    """True when a signature scheme reads the payload, so each event carries its own
+    proof; False when it reads only the request (headers, body), checked once."""
+    sources = [scheme.signature, scheme.timestamp, scheme.id]
+    parts = [parse_source(s) for s in sources if s is not None]
+    if scheme.signed is not None:
+        parts += parse_template(scheme.signed)
+    return any(part.kind == "field" for part in parts)
