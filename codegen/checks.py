@@ -530,6 +530,11 @@ def _webhook_problems(spec: Spec) -> Iterator[Problem]:
     for name, row in hooks.events.items():
         if row.fields is not None:
             yield from _field_problems(("webhooks", "events", name, "fields"), _roles(row.fields))
+        if row.refine is not None:
+            at = ("webhooks", "events", name, "refine")
+            yield from _path_problems((*at, "path"), row.refine.path)
+            if not row.refine.types:
+                yield (*at, "types"), "name at least one value and the type it gives"
     sub_status_at: list[tuple[str | int, ...]] = (
         [("webhooks", "fields", "sub_status")] if hooks.fields.sub_status else []
     )

@@ -918,7 +918,7 @@ def _webhooks(a: Spec, b: Spec) -> Iterator[Change]:
                 after.tolerance_seconds,
                 most=True,
             )
-    yield from _table("webhooks", "events", old.events, new.events, ("type", "fields"))
+    yield from _table("webhooks", "events", old.events, new.events, ("type", "fields", "refine"))
     handled = ("encodings", "records", "timestamp_format", "fields", "signature", "events")
     yield from _other("webhooks", "", old, new, handled)
 

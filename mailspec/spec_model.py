@@ -50,6 +50,7 @@ __all__ = [
     "WebhookEvent",
     "WebhookEventFields",
     "WebhookFields",
+    "WebhookRefine",
     "WebhookSignature",
     "Webhooks",
     "code_field",
@@ -713,11 +714,26 @@ class WebhookSignature(_Base, kw_only=True, frozen=True):
     ] = 300
 
 
+class WebhookRefine(_Base, kw_only=True, frozen=True):
+    """A second field that says more than the event name (Mailgun's ``failed`` with a
+    ``severity`` of ``temporary``, Postmark's ``Bounce`` of ``Type`` ``SoftBounce``)."""
+
+    path: Annotated[str, _d("The payload path of the value that refines the type.")]
+    types: Annotated[
+        dict[str, EventType],
+        _d("Value -> unified event type; any other value (or none) keeps the event's `type`."),
+    ]
+
+
 class WebhookEvent(_Base, kw_only=True, frozen=True):
     """What one provider event name means as a unified event type."""
 
     type: Annotated[EventType, _d("The unified event type.")]
     description: Annotated[str, _d("The provider's meaning of the event.")] = ""
+    refine: Annotated[
+        WebhookRefine | None,
+        _d("A field whose value gives another unified type to some of these events."),
+    ] = None
     fields: Annotated[
         WebhookEventFields | None,
         _d("Where this event's parts are, where they differ from `webhooks.fields`."),

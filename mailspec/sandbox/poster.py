@@ -172,6 +172,11 @@ class WebhookPoster:
             put(fields.user_agent, _USER_AGENT)
         if fields.metadata is not None:
             self._put_echoed(event, fields.metadata, row)
+        if row_info is not None and row_info.refine is not None:
+            # a type the event name gives only with its refining value: write that value
+            refined = [v for v, t in row_info.refine.types.items() if t == event_type]
+            if refined and event_type is not EventType(row_info.type):
+                put(row_info.refine.path, refined[0])
         scheme = self.hooks.signature
         if scheme is not None and self._secret is not None and _signs_events(scheme):
             self._sign_event(event, scheme, int(now))
@@ -349,10 +354,14 @@ def _form_value(value: Any) -> str:
 
 
 def _event_names(hooks: Webhooks) -> dict[EventType, str]:
-    """Unified type -> the provider's first event name for it (the table read backwards)."""
+    """Unified type -> the provider's first event name for it (the table read backwards;
+    an event whose ``refine`` value gives the type, where no name gives it plainly)."""
     names: dict[EventType, str] = {}
     for name, row in hooks.events.items():
         names.setdefault(EventType(row.type), name)
+    for name, row in hooks.events.items():
+        for refined in row.refine.types.values() if row.refine else ():
+            names.setdefault(EventType(refined), name)
     return names
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from ..errors import WebhookPayloadError
-from ..spec_model import Spec, WebhookEventFields, Webhooks
+from ..spec_model import Spec, WebhookEvent, WebhookEventFields, Webhooks
 from ..spec_paths import PathError, parse_path, read_path
 from ..vocabulary import BounceReason, EventType
 from .timestamps import parse_timestamp
@@ -68,7 +68,7 @@ def build_event(provider: str, spec: Spec, hooks: Webhooks, raw: dict[str, Any])
     )
     return Event(
         provider=provider,
-        type=EventType(row.type) if row else EventType.UNKNOWN,
+        type=_event_type(row, reader),
         event=name,
         message_id=reader.text(fields.message_id),
         recipient=reader.text(fields.recipient),
@@ -80,6 +80,14 @@ def build_event(provider: str, spec: Spec, hooks: Webhooks, raw: dict[str, Any])
         metadata=reader.mapping(fields.metadata),
         raw=raw,
     )
+
+
+def _event_type(row: WebhookEvent | None, reader: _Reader) -> EventType:
+    """The row's type, or the one its ``refine`` field's value names."""
+    if row is None:
+        return EventType.UNKNOWN
+    refined = row.refine.types.get(reader.text(row.refine.path) or "") if row.refine else None
+    return EventType(refined or row.type)
 
 
 def fields_for(hooks: Webhooks, own: WebhookEventFields | None) -> WebhookEventFields:

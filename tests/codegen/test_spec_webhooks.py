@@ -97,7 +97,7 @@ CASES = [
         edit("deliver: {type: delivered,", "deliver: {type: delivered, state: delivered,"),
         lambda t: (
             f"{at(t, 'state: delivered')}: webhooks.events.deliver.state: "
-            "unknown field 'state' (expected one of: description, fields, type)"
+            "unknown field 'state' (expected one of: description, fields, refine, type)"
         ),
     ),
     Case(
@@ -251,6 +251,28 @@ CASES = [
         lambda t: (
             f"{at(t, 'records: ')}: webhooks.records: "
             "not a payload path the receiver can read: cannot read 'a b' at character 2"
+        ),
+    ),
+    Case(
+        "a-refining-path-the-receiver-cannot-read",
+        edit(
+            "deliver: {type: delivered,",
+            'deliver: {type: delivered, refine: {path: "a[", types: {x: opened}},',
+        ),
+        lambda t: (
+            f"{at(t, 'path: ' + chr(34))}: webhooks.events.deliver.refine.path: "
+            "not a payload path the receiver can read: cannot read 'a[' at character 2"
+        ),
+    ),
+    Case(
+        "a-refine-without-types",
+        edit(
+            "deliver: {type: delivered,",
+            "deliver: {type: delivered, refine: {path: severity, types: {}},",
+        ),
+        lambda t: (
+            f"{at(t, 'types: {}')}: webhooks.events.deliver.refine.types: "
+            "name at least one value and the type it gives"
         ),
     ),
     Case(

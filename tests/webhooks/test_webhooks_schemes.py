@@ -45,7 +45,7 @@ webhooks:
               id: signature.token}
   events:
     delivered: {type: delivered}
-    failed: {type: bounced}
+    failed: {type: bounced, refine: {path: event-data.severity, types: {temporary: soft_bounced}}}
     opened: {type: opened}
     clicked: {type: clicked}
 """
@@ -104,7 +104,8 @@ webhooks:
   events:
     Delivery: {type: delivered}
     Bounce: {type: bounced, fields: {recipient: Email, timestamp: BouncedAt,
-                                     reason: Description}}
+                                     reason: Description},
+             refine: {path: Type, types: {SoftBounce: soft_bounced, Transient: soft_bounced}}}
     Open: {type: opened, fields: {timestamp: ReceivedAt}}
     Click: {type: clicked, fields: {timestamp: ReceivedAt, url: OriginalLink}}
 """
@@ -218,6 +219,32 @@ def test_mailgun_nested_event_is_read_by_its_paths(guard: ReplayGuard) -> None:
     assert event.recipient == "recipient@example.com"
     assert event.timestamp == datetime(2018, 8, 12, 21, 17, 17, 153125, tzinfo=UTC)
     assert event.metadata == {"order": "42"}
+
+
+@pytest.mark.parametrize(
+    ("severity", "expected"),
+    [
+        ("temporary", EventType.SOFT_BOUNCED),
+        ("permanent", EventType.BOUNCED),
+        (None, EventType.BOUNCED),
+    ],
+)
+def test_a_second_field_refines_the_event_type(
+    severity: str | None, expected: EventType, guard: ReplayGuard
+) -> None:
+    body = mailgun_body(token=f"tok-severity-{severity}")
+    body["event-data"]["event"] = "failed"
+    if severity:
+        body["event-data"]["severity"] = severity
+    (event,) = parse(
+        spec_with_webhooks(MAILGUN),
+        json.dumps(body),
+        JSON,
+        secret=MAILGUN_KEY,
+        now=1534108637,
+        replay=guard,
+    )
+    assert (event.event, event.type) == ("failed", expected)
 
 
 def test_mailgun_forged_replayed_and_stale_events_are_refused(guard: ReplayGuard) -> None:
@@ -509,6 +536,9 @@ def test_postmark_reads_each_event_type_by_its_own_paths() -> None:
     (bounce,) = parse(spec, json.dumps(POSTMARK_BOUNCE), auth, secret="hooks:pm-secret")
     (delivery,) = parse(spec, json.dumps(POSTMARK_DELIVERY), auth, secret="pm-secret")
     assert (bounce.type, bounce.recipient) == (EventType.BOUNCED, "bounce@example.com")
+    soft = {**POSTMARK_BOUNCE, "Type": "SoftBounce"}
+    (soft_bounce,) = parse(spec, json.dumps(soft), auth, secret="pm-secret")
+    assert soft_bounce.type is EventType.SOFT_BOUNCED
     assert bounce.description is not None and bounce.description.startswith("The server")
     assert bounce.timestamp is not None and bounce.timestamp.year == 2016
     assert (delivery.type, delivery.recipient) == (EventType.DELIVERED, "recipient@example.com")

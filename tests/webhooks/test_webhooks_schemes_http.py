@@ -184,3 +184,15 @@ def test_the_sandbox_posts_lists_for_a_batch_provider_and_envelopes_where_declar
     finally:
         poster.close()
     assert body.startswith(b'{"Message":{"eventType":"Delivery"')
+
+
+def test_the_sandbox_writes_the_refining_value_of_a_soft_bounce() -> None:
+    spec = spec_with_webhooks(MAILGUN)
+    receiver = Receiver(spec, "mg-key")
+    try:
+        assert _post(spec, receiver.url, "mg-key", DeliveryState.SOFT_BOUNCED) == [200]
+    finally:
+        receiver.close()
+    (event,) = receiver.received
+    assert (event.event, event.type) == ("failed", EventType.SOFT_BOUNCED)
+    assert event.raw["event-data"]["severity"] == "temporary"
