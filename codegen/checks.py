@@ -20,9 +20,12 @@ from mailspec.spec_model import (
     OneOf,
     Operation,
     Spec,
+    WebhookEventFields,
+    WebhookSignature,
     code_field,
     split_target,
 )
+from mailspec.spec_paths import PathError, Source, parse_path, parse_source, parse_template
 
 from .loader import Located, SpecError
 from .typeexpr import TypeExpr, TypeExprError
@@ -476,9 +479,39 @@ def _delivery_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]
 
 
 _EMPTY_FIELD = "name the payload field (an empty name matches nothing)"
+Problem = tuple[tuple[str | int, ...], str]
+# the keys each scheme reads besides its name; the others must keep their defaults
+_SCHEME_KEYS = {
+    "hmac": {
+        "signed",
+        "signature",
+        "algorithm",
+        "encoding",
+        "key",
+        "key_prefix",
+        "separator",
+        "prefix",
+        "timestamp",
+        "timestamp_format",
+        "id",
+        "tolerance_seconds",
+    },
+    "ecdsa_p256": {
+        "signed",
+        "signature",
+        "separator",
+        "prefix",
+        "timestamp",
+        "timestamp_format",
+        "id",
+        "tolerance_seconds",
+    },
+    "basic_auth": set(),
+    "token": {"signature"},
+}
 
 
-def _webhook_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _webhook_problems(spec: Spec) -> Iterator[Problem]:
     hooks = spec.webhooks
     if hooks is None:
         return
@@ -490,38 +523,123 @@ def _webhook_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]
         yield ("webhooks", "events"), "list at least one event"
     if "" in hooks.events:
         yield ("webhooks", "events", ""), "an event name may not be empty"
-    # the receiver looks fields up by these names: an empty one silently matches nothing
-    unified = {
-        role: getattr(hooks.fields, role)
-        for role in hooks.fields.__struct_fields__
-        if getattr(hooks.fields, role) is not None
-    }
-    for role, field in unified.items():
-        if not field:
-            yield ("webhooks", "fields", role), _EMPTY_FIELD
-    if hooks.fields.sub_status is not None and (
-        spec.delivery is None or not spec.delivery.sub_states
-    ):
+    yield from _path_problems(("webhooks", "records"), hooks.records)
+    # the receiver reads fields by these paths: one it cannot read would match nothing
+    unified = _roles(hooks.fields)
+    yield from _field_problems(("webhooks", "fields"), unified)
+    for name, row in hooks.events.items():
+        if row.fields is not None:
+            yield from _field_problems(("webhooks", "events", name, "fields"), _roles(row.fields))
+        if row.refine is not None:
+            at = ("webhooks", "events", name, "refine")
+            yield from _path_problems((*at, "path"), row.refine.path)
+            if not row.refine.types:
+                yield (*at, "types"), "name at least one value and the type it gives"
+    sub_status_at: list[tuple[str | int, ...]] = (
+        [("webhooks", "fields", "sub_status")] if hooks.fields.sub_status else []
+    )
+    sub_status_at += [
+        ("webhooks", "events", name, "fields", "sub_status")
+        for name, row in hooks.events.items()
+        if row.fields is not None and row.fields.sub_status is not None
+    ]
+    if sub_status_at and (spec.delivery is None or not spec.delivery.sub_states):
         yield (
-            ("webhooks", "fields", "sub_status"),
+            sub_status_at[0],
             "a sub_status is read through delivery.sub_states, which this spec does not have",
         )
-    signature = hooks.signature
-    if signature is not None:
-        names = (signature.timestamp, signature.token, signature.signature)
-        if len(set(names)) != len(names):
-            yield ("webhooks", "signature"), "timestamp, token and signature need distinct fields"
-        for role in ("timestamp", "token", "signature"):
-            field = getattr(signature, role)
-            if not field:
-                yield ("webhooks", "signature", role), _EMPTY_FIELD
-                continue
-            # the signed timestamp may be the event's own; a token or a signature read as
-            # an event's id or name would make every event a replay, or unknown
-            owners = [r for r, f in unified.items() if f == field and not role == r == "timestamp"]
-            if owners:
-                yield (
-                    ("webhooks", "signature", role),
-                    f"{field!r} is also webhooks.fields.{owners[0]}; the {role} needs a "
-                    "field of its own",
-                )
+    if hooks.signature is not None:
+        yield from _signature_problems(hooks.signature, unified)
+
+
+def _roles(fields: WebhookEventFields) -> dict[str, str]:
+    """The paths a fields table gives, by role."""
+    named = ((role, getattr(fields, role)) for role in fields.__struct_fields__)
+    return {role: path for role, path in named if path is not None}
+
+
+def _field_problems(at: tuple[str | int, ...], paths: dict[str, str]) -> Iterator[Problem]:
+    for role, path in paths.items():
+        if not path:
+            yield (*at, role), _EMPTY_FIELD
+        else:
+            yield from _path_problems((*at, role), path)
+
+
+def _path_problems(at: tuple[str | int, ...], path: str) -> Iterator[Problem]:
+    try:
+        parse_path(path)
+    except PathError as exc:
+        yield at, f"not a payload path the receiver can read: {exc}"
+
+
+def _signature_problems(signature: WebhookSignature, unified: dict[str, str]) -> Iterator[Problem]:
+    at: tuple[str | int, ...] = ("webhooks", "signature")
+    scheme = signature.scheme
+    defaults = WebhookSignature(scheme=scheme)
+    for key in WebhookSignature.__struct_fields__:
+        unused = key != "scheme" and key not in _SCHEME_KEYS[scheme]
+        if unused and getattr(signature, key) != getattr(defaults, key):
+            yield (*at, key), f"the {scheme} scheme does not use {key}"
+    if scheme in ("hmac", "ecdsa_p256") and signature.signed is None:
+        yield at, f"the {scheme} scheme needs signed: what is signed, as {{timestamp}}{{token}}"
+    if scheme in ("hmac", "ecdsa_p256", "token") and signature.signature is None:
+        yield at, f"the {scheme} scheme needs signature: where the signature or token is"
+    if signature.signed is not None and "signed" in _SCHEME_KEYS[scheme]:
+        try:
+            parse_template(signature.signed)
+        except PathError as exc:
+            yield (*at, "signed"), f"not a template the receiver can read: {exc}"
+    sources: dict[str, Source] = {}
+    for role in ("signature", "timestamp", "id"):
+        text = getattr(signature, role)
+        if text is None or role not in _SCHEME_KEYS[scheme]:
+            continue
+        problem, source = _source_problem(scheme, text)
+        if problem:
+            yield (*at, role), problem
+        elif source is not None:
+            sources[role] = source
+    yield from _distinct_sources(at, sources, unified)
+    if scheme == "ecdsa_p256" and any(s.kind == "field" for s in sources.values()):
+        yield at, "ECDSA signs the request: its sources are headers and the body, not fields"
+
+
+def _source_problem(scheme: str, text: str) -> tuple[str | None, Source | None]:
+    if not text:
+        return _EMPTY_FIELD, None
+    try:
+        source = parse_source(text)
+    except PathError as exc:
+        return f"not a source the receiver can read: {exc}", None
+    if source.kind == "body":
+        return "the raw body is not a value: name a header, a query or a field", None
+    if scheme == "token" and source.kind not in ("header", "query"):
+        return "a token travels in a header (header:NAME) or a query (query:NAME)", None
+    return None, source
+
+
+def _distinct_sources(
+    at: tuple[str | int, ...], sources: dict[str, Source], unified: dict[str, str]
+) -> Iterator[Problem]:
+    # the id may be the signature itself (a replay carries the same one), not the time
+    time = sources.get("timestamp")
+    if time is not None and any(
+        (s.kind, s.name) == (time.kind, time.name) for r, s in sources.items() if r != "timestamp"
+    ):
+        yield at, "the timestamp needs a source of its own, apart from the signature and id"
+        return
+    for role, source in sources.items():
+        if source.kind != "field":
+            continue
+        # the signed timestamp may be the event's own; an id or a signature read as an
+        # event's message id or name would make every event a replay, or unknown
+        owners = [
+            r for r, f in unified.items() if f == source.name and not role == r == "timestamp"
+        ]
+        if owners:
+            yield (
+                (*at, role),
+                f"{source.name!r} is also webhooks.fields.{owners[0]}; the {role} needs a "
+                "field of its own",
+            )

@@ -822,6 +822,7 @@ def _delivery(a: Spec, b: Spec) -> Iterator[Change]:
         yield from _flag(
             "delivery", field, field, getattr(old, field), getattr(new, field), breaking=True
         )
+    yield from _flag("webhooks", "records", "events path", old.records, new.records, breaking=True)
     for role in old.fields.__struct_fields__:
         yield from _flag(
             "delivery",
@@ -874,6 +875,7 @@ def _webhooks(a: Spec, b: Spec) -> Iterator[Change]:
         new.timestamp_format,
         breaking=True,
     )
+    yield from _flag("webhooks", "records", "events path", old.records, new.records, breaking=True)
     for role in old.fields.__struct_fields__:
         yield from _flag(
             "webhooks",
@@ -897,7 +899,9 @@ def _webhooks(a: Spec, b: Spec) -> Iterator[Change]:
                 after,
             )
         else:
-            for field in ("scheme", "timestamp", "token", "signature"):
+            # every input of the scheme: a changed one makes the old signatures fail
+            inputs = [f for f in after.__struct_fields__ if f != "tolerance_seconds"]
+            for field in inputs:
                 yield from _flag(
                     "webhooks",
                     "signature",
@@ -914,10 +918,9 @@ def _webhooks(a: Spec, b: Spec) -> Iterator[Change]:
                 after.tolerance_seconds,
                 most=True,
             )
-    yield from _table("webhooks", "events", old.events, new.events, ("type",))
-    yield from _other(
-        "webhooks", "", old, new, ("encodings", "timestamp_format", "fields", "signature", "events")
-    )
+    yield from _table("webhooks", "events", old.events, new.events, ("type", "fields", "refine"))
+    handled = ("encodings", "records", "timestamp_format", "fields", "signature", "events")
+    yield from _other("webhooks", "", old, new, handled)
 
 
 def _codes(a: Spec, b: Spec) -> Iterator[Change]:

@@ -48,7 +48,9 @@ __all__ = [
     "StateRow",
     "SubStateRow",
     "WebhookEvent",
+    "WebhookEventFields",
     "WebhookFields",
+    "WebhookRefine",
     "WebhookSignature",
     "Webhooks",
     "code_field",
@@ -618,13 +620,13 @@ class Delivery(_Base, kw_only=True, frozen=True):
 
 
 def _payload_field(role: str) -> Meta:
-    return _d(f"The payload field (as sent) holding the {role}.")
+    return _d(f"The payload path (see the spec format's Webhooks section) of the {role}.")
 
 
-class WebhookFields(_Base, kw_only=True, frozen=True):
-    """Which payload field (its name as sent) holds each part of a unified event."""
+class WebhookEventFields(_Base, kw_only=True, frozen=True):
+    """Where an event's parts are, as payload paths (``event-data.recipient``,
+    ``data.to[0]``); each one an event type may place elsewhere (``events.*.fields``)."""
 
-    event: Annotated[str, _payload_field("provider's event name (a key of `events`)")]
     message_id: Annotated[str | None, _payload_field("provider's message id")] = None
     recipient: Annotated[str | None, _payload_field("recipient's address")] = None
     timestamp: Annotated[str | None, _payload_field("time of the event")] = None
@@ -637,24 +639,90 @@ class WebhookFields(_Base, kw_only=True, frozen=True):
     metadata: Annotated[str | None, _payload_field("metadata sent with the message")] = None
 
 
-class WebhookSignature(_Base, kw_only=True, frozen=True):
-    """How the provider signs each event.
+class WebhookFields(WebhookEventFields, kw_only=True, frozen=True):
+    """Where every event's parts are, as payload paths; ``event`` holds the provider's
+    event name (a key of ``events``)."""
 
-    ``signature`` holds the hex HMAC-SHA256 of ``str(timestamp) + token`` keyed by the
-    account's webhook key. A token seen before is refused.
+    event: Annotated[str, _payload_field("provider's event name (a key of `events`)")]
+
+
+SignatureScheme = Literal["hmac", "ecdsa_p256", "basic_auth", "token"]
+
+
+class WebhookSignature(_Base, kw_only=True, frozen=True):
+    """How the provider proves a request is its own.
+
+    ``hmac``: ``signature`` holds the HMAC of the ``signed`` template, keyed by the
+    secret. ``ecdsa_p256``: ``signature`` holds the base64 DER ECDSA P-256/SHA-256
+    signature of ``signed``, and the secret is the provider's base64 public key.
+    ``basic_auth``: the request's basic-auth credentials are the secret.
+    ``token``: the ``signature`` source (a header or query parameter) is the secret.
+    Sources are ``header:NAME``, ``query:NAME``, ``body`` or a payload path.
     """
 
-    scheme: Annotated[Literal["hmac_sha256"], _d("The signing scheme.")]
-    timestamp: Annotated[str, _payload_field("signing time")]
-    token: Annotated[str, _payload_field("one-time token")]
-    signature: Annotated[str, _payload_field("hex signature")]
+    scheme: Annotated[SignatureScheme, _d("The scheme: hmac, ecdsa_p256, basic_auth, token.")]
+    signed: Annotated[
+        str | None,
+        _d(
+            "What is signed (hmac, ecdsa_p256): sources in braces and constant text, "
+            "concatenated, as `{timestamp}{token}` or `{header:svix-id}.{header:svix-"
+            "timestamp}.{body}`."
+        ),
+    ] = None
+    signature: Annotated[
+        str | None, _d("The source of the signature (hmac, ecdsa_p256) or of the token (token).")
+    ] = None
+    algorithm: Annotated[
+        Literal["sha256", "sha1", "sha512"], _d("The HMAC's hash (default sha256).")
+    ] = "sha256"
+    encoding: Annotated[Literal["hex", "base64"], _d("How the HMAC is written (default hex).")] = (
+        "hex"
+    )
+    key: Annotated[
+        Literal["text", "base64"],
+        _d("The HMAC key: the secret's UTF-8 bytes (text, the default) or its base64 bytes."),
+    ] = "text"
+    key_prefix: Annotated[
+        str, _d("Removed from the secret first when it starts with it (Svix's `whsec_`).")
+    ] = ""
+    separator: Annotated[
+        str | None,
+        _d("Splits the signature source into several signatures, any of which may match."),
+    ] = None
+    prefix: Annotated[
+        str,
+        _d(
+            "Marks the signatures to check (Svix's `v1,`), removed before comparing; others are ignored."
+        ),
+    ] = ""
+    timestamp: Annotated[
+        str | None, _d("The source of the signing time, checked against the tolerance.")
+    ] = None
+    timestamp_format: Annotated[
+        Literal["epoch", "iso8601"], _d("How the signing time is written (default epoch).")
+    ] = "epoch"
+    id: Annotated[
+        str | None,
+        _d("The source of the request's one-time id (a token, a message id): a replay is refused."),
+    ] = None
     tolerance_seconds: Annotated[
         int,
         Meta(
             ge=1,
-            description="How far, in seconds, an event's timestamp may be from now (default 300).",
+            description="How far, in seconds, the signing time may be from now (default 300).",
         ),
     ] = 300
+
+
+class WebhookRefine(_Base, kw_only=True, frozen=True):
+    """A second field that says more than the event name (Mailgun's ``failed`` with a
+    ``severity`` of ``temporary``, Postmark's ``Bounce`` of ``Type`` ``SoftBounce``)."""
+
+    path: Annotated[str, _d("The payload path of the value that refines the type.")]
+    types: Annotated[
+        dict[str, EventType],
+        _d("Value -> unified event type; any other value (or none) keeps the event's `type`."),
+    ]
 
 
 class WebhookEvent(_Base, kw_only=True, frozen=True):
@@ -662,6 +730,14 @@ class WebhookEvent(_Base, kw_only=True, frozen=True):
 
     type: Annotated[EventType, _d("The unified event type.")]
     description: Annotated[str, _d("The provider's meaning of the event.")] = ""
+    refine: Annotated[
+        WebhookRefine | None,
+        _d("A field whose value gives another unified type to some of these events."),
+    ] = None
+    fields: Annotated[
+        WebhookEventFields | None,
+        _d("Where this event's parts are, where they differ from `webhooks.fields`."),
+    ] = None
 
 
 class Webhooks(_Base, kw_only=True, frozen=True):
@@ -670,7 +746,21 @@ class Webhooks(_Base, kw_only=True, frozen=True):
     encodings: Annotated[
         list[Literal["form", "json"]], _d("The body encodings the provider posts.")
     ]
-    fields: Annotated[WebhookFields, _d("Which payload field holds each part of an event.")]
+    records: Annotated[
+        str,
+        _d(
+            "The payload path of the events: a list of events or one event (`.`, the "
+            "default: the body itself; `Message` for SNS's JSON-in-a-string envelope)."
+        ),
+    ] = "."
+    batch: Annotated[
+        bool,
+        _d(
+            "The provider posts its events as a list (SendGrid), not one per post; the "
+            "sandbox posts lists. A receiver takes either."
+        ),
+    ] = False
+    fields: Annotated[WebhookFields, _d("Where each part of an event is (payload paths).")]
     timestamp_format: Annotated[
         Literal["epoch", "iso8601"],
         _d("`epoch` (seconds, or milliseconds when above 10^11) or `iso8601` (the default)."),

@@ -189,7 +189,6 @@ SPEC = Spec(
     webhooks=Webhooks(
         encodings=["json"],
         fields=WebhookFields(
-            event="event",
             message_id="message_id",
             recipient="recipient",
             timestamp="timestamp",
@@ -197,6 +196,7 @@ SPEC = Spec(
             url="url",
             user_agent="user_agent",
             metadata="custom_args",
+            event="event",
         ),
         events={
             "delivered": WebhookEvent(

@@ -1,10 +1,13 @@
 """The sandbox's webhooks: the provider's events for what it accepted, posted to a URL.
 
 Everything comes from the spec's ``webhooks`` table, read backwards: a unified state
-becomes the provider's event name for it, the payload uses the provider's field names,
-and the event is signed the way the provider signs (SendCloud's HMAC of timestamp and
-token), or carries the shared secret as basic auth where the provider defines no
-scheme. Posting happens on a background thread, so a slow receiver never slows a send.
+becomes the provider's event name for it, the payload is laid out by the same paths
+the receiver reads (nested objects, an event type's own paths, a list of events
+where the provider posts lists, the spec's ``records`` envelope), and the request is
+signed as the spec's scheme says (an HMAC over its template, in the payload or in
+headers; ECDSA with the private key given as ``secret``; basic auth; a token), or
+carries the shared secret as basic auth where the provider defines no scheme.
+Posting happens on a background thread, so a slow receiver never slows a send.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime
+import functools
 import logging
 import queue
 import secrets
@@ -19,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
 import urllib3
@@ -27,8 +31,16 @@ import urllib3
 from ..runtime import logfilter
 from ..runtime.encoding import form_urlencode
 from ..runtime.secrets import MIN_REDACTED, Secret
-from ..spec_model import Spec, Webhooks
+from ..spec_model import Spec, Webhooks, WebhookSignature, split_target
+from ..spec_paths import parse_path, parse_source, per_event, write_path
 from ..vocabulary import DeliveryState, EventType
+from ..webhooks.events import fields_for
+from ..webhooks.signature import (
+    Request,
+    hmac_signature,
+    require_backend,
+    signed_text,
+)
 from .emulator import Accepted
 
 __all__ = ["Posted", "WebhookPoster"]
@@ -65,9 +77,10 @@ class Posted:
 class WebhookPoster:
     """Posts a provider's events to ``url`` for messages its sandbox accepted.
 
-    ``secret`` is the webhook key events are signed with (or, for a provider without a
-    signature scheme, the basic-auth password). ``encoding`` is ``form`` or ``json``
-    (default: the first the spec lists).
+    ``secret`` is what events are signed with: the webhook key (hmac), the private key
+    in PEM (ecdsa_p256; the receiver takes its public key), the ``user:password`` or
+    password (basic_auth, and a provider without a scheme), or the token (token).
+    ``encoding`` is ``form`` or ``json`` (default: the first the spec lists).
     """
 
     def __init__(
@@ -137,62 +150,139 @@ class WebhookPoster:
     # --- payloads ------------------------------------------------------------------
 
     def payload(self, name: str, event_type: EventType, row: Accepted) -> dict[str, Any]:
-        """One event as the provider would post it, signed where it signs."""
-        fields, now = self.hooks.fields, time.time()
-        values: dict[str | None, Any] = {
-            fields.event: name,
-            fields.message_id: row.message_id,
-            fields.recipient: row.recipient,
-            fields.timestamp: int(now)
-            if self.hooks.timestamp_format == "epoch"
-            else datetime.datetime.fromtimestamp(int(now), datetime.UTC)
-            .isoformat()
-            .replace("+00:00", "Z"),
-        }
+        """One event as the provider would post it, signed where the event carries its
+        own signature."""
+
+        row_info = self.hooks.events.get(name)
+        fields, now = fields_for(self.hooks, row_info.fields if row_info else None), time.time()
+        event: dict[str, Any] = {}
+        put = functools.partial(_put, event)
+        put(self.hooks.fields.event, name)
+        put(fields.message_id, row.message_id)
+        put(fields.recipient, row.recipient)
+        put(fields.timestamp, self._time(int(now), self.hooks.timestamp_format))
         sub = row.outcome.sub_status
         if event_type in (EventType.BOUNCED, EventType.SOFT_BOUNCED) and sub is not None:
-            row_info = self.spec.delivery.sub_states.get(sub) if self.spec.delivery else None
-            values[fields.sub_status] = sub
-            values[fields.reason] = row_info.description if row_info else sub
+            sub_row = self.spec.delivery.sub_states.get(sub) if self.spec.delivery else None
+            put(fields.sub_status, sub)
+            put(fields.reason, sub_row.description if sub_row else sub)
         if event_type is EventType.CLICKED:
-            values[fields.url] = _CLICKED_URL
+            put(fields.url, _CLICKED_URL)
         if event_type in (EventType.OPENED, EventType.CLICKED):
-            values[fields.user_agent] = _USER_AGENT
+            put(fields.user_agent, _USER_AGENT)
         if fields.metadata is not None:
-            echoed = self._echoed(row)
-            if echoed is not None:
-                values[fields.metadata.partition(".")[0]] = echoed
-        out = {k: v for k, v in values.items() if k is not None}
-        signature = self.hooks.signature
-        if signature is not None and self._secret is not None:
-            from ..webhooks import sign  # the receiving side's own function, shared
+            self._put_echoed(event, fields.metadata, row)
+        if row_info is not None and row_info.refine is not None:
+            # a type the event name gives only with its refining value: write that value
+            refined = [v for v, t in row_info.refine.types.items() if t == event_type]
+            if refined and event_type is not EventType(row_info.type):
+                put(row_info.refine.path, refined[0])
+        scheme = self.hooks.signature
+        if scheme is not None and self._secret is not None and _signs_events(scheme):
+            self._sign_event(event, scheme, int(now))
+        return event
 
-            token = secrets.token_hex(25)
-            out[signature.timestamp] = out.get(signature.timestamp, int(now))
-            out[signature.token] = token
-            out[signature.signature] = sign(self._secret.reveal(), out[signature.timestamp], token)
-        return out
+    def _time(self, now: int, timestamp_format: str) -> int | str:
+        if timestamp_format == "epoch":
+            return now
+        moment = datetime.datetime.fromtimestamp(now, datetime.UTC)
+        return moment.isoformat().replace("+00:00", "Z")
 
-    def _echoed(self, row: Accepted) -> Any:
+    def _put_echoed(self, event: dict[str, Any], path: str, row: Accepted) -> None:
         """The parameter the message's metadata travelled in (``custom_args``, or the
-        custom ``headers`` holding it), as the provider echoes it on every event."""
+        custom ``headers`` holding it), where the provider echoes it on every event:
+        at the path, or, for one entry of an object parameter, at the path's parent."""
+
         target = self.spec.mapping.get(row.operation, {}).get("metadata")
         if target is None:
-            return None
-        value = row.params.get(target.partition(".")[0])
-        return value or None
+            return
+        param, entry = split_target(target)
+        value = row.params.get(param)
+        steps = parse_path(path)
+        if value and (steps[:-1] if entry else steps):
+            write_path(event, steps[:-1] if entry else steps, value)
 
-    def _request(self, body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    def _sign_event(self, event: dict[str, Any], scheme: WebhookSignature, now: int) -> None:
+        """Sign inside the event (SendCloud's and Mailgun's timestamp, token, signature)."""
+
+        secret = self._reveal()
+        for source, value in ((scheme.timestamp, now), (scheme.id, secrets.token_hex(25))):
+            part = parse_source(source) if source else None
+            if part is not None and part.kind == "field":
+                write_path(
+                    event,
+                    part.steps,
+                    value
+                    if source != scheme.timestamp
+                    else self._time(now, scheme.timestamp_format),
+                )
+        message = signed_text(scheme, Request(b"", {}), event)
+        signature = parse_source(scheme.signature or "")
+        write_path(event, signature.steps, scheme.prefix + hmac_signature(scheme, secret, message))
+
+    def _reveal(self) -> str:
+        assert self._secret is not None
+        return self._secret.reveal()
+
+    def _request(self, event: dict[str, Any]) -> tuple[bytes, dict[str, str], str]:
+        """The body, headers and URL of one post, signed where the request is signed."""
         headers: dict[str, str] = {}
-        if self.hooks.signature is None and self._secret is not None:
-            token = base64.b64encode(f"sandbox:{self._secret.reveal()}".encode()).decode()
-            headers["Authorization"] = f"Basic {token}"
+        records = _records_path(self.hooks)
+        body_value: Any = [event] if self.hooks.batch else event
+        if records:
+            envelope: dict[str, Any] = {}
+            write_path(envelope, records, body_value)
+            body_value = envelope
         if self.encoding == "json":
             headers["Content-Type"] = "application/json"
-            return msgspec.json.encode(body), headers
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        pairs = [(key, _form_value(value)) for key, value in body.items()]
-        return form_urlencode(pairs).encode("ascii"), headers
+            body = msgspec.json.encode(body_value)
+        else:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            pairs = [(key, _form_value(value)) for key, value in body_value.items()]
+            body = form_urlencode(pairs).encode("ascii")
+        url = self.url
+        scheme = self.hooks.signature
+        if self._secret is None:
+            return body, headers, url
+        if scheme is None or scheme.scheme == "basic_auth":
+            secret = self._reveal()
+            credentials = secret if ":" in secret else f"sandbox:{secret}"
+            headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
+        elif scheme.scheme == "token":
+            url = self._put_token(scheme, headers, url)
+        elif not _signs_events(scheme):
+            self._sign_request(scheme, body, headers)
+        return body, headers, url
+
+    def _put_token(self, scheme: WebhookSignature, headers: dict[str, str], url: str) -> str:
+
+        source = parse_source(scheme.signature or "")
+        if source.kind == "header":
+            headers[source.name] = self._reveal()
+            return url
+        parts = urlsplit(url)
+        query = urlencode([*parse_qsl(parts.query), (source.name, self._reveal())])
+        return urlunsplit(parts._replace(query=query))
+
+    def _sign_request(self, scheme: WebhookSignature, body: bytes, headers: dict[str, str]) -> None:
+        """Sign in headers, over the body (Svix's id, timestamp and signature; SendGrid's
+        ECDSA signature and timestamp)."""
+
+        now = int(time.time())
+        one_time = "msg_" + secrets.token_hex(12)
+        for source, value in (
+            (scheme.timestamp, self._time(now, scheme.timestamp_format)),
+            (scheme.id, one_time),
+        ):
+            part = parse_source(source) if source else None
+            if part is not None and part.kind == "header":
+                headers[part.name] = str(value)
+        message = signed_text(scheme, Request(body, headers), None)
+        if scheme.scheme == "ecdsa_p256":
+            signature = _ecdsa_sign(self._reveal(), message)
+        else:
+            signature = hmac_signature(scheme, self._reveal(), message)
+        headers[parse_source(scheme.signature or "").name] = scheme.prefix + signature
 
     # --- the background thread -----------------------------------------------------
 
@@ -202,18 +292,17 @@ class WebhookPoster:
             if item is _STOP:
                 return
             name, event_type, row = item
-            status = self._deliver(self.payload(name, event_type, row))
+            status = self._deliver(*self._request(self.payload(name, event_type, row)))
             self.posted.append(Posted(name, row.message_id, status))
             with self._idle:
                 self._pending -= 1
                 self._idle.notify_all()
 
-    def _deliver(self, payload: dict[str, Any]) -> int | None:
-        body, headers = self._request(payload)
+    def _deliver(self, body: bytes, headers: dict[str, str], url: str) -> int | None:
         status: int | None = None
         for _ in range(_ATTEMPTS):
             try:
-                status = self._pool.request("POST", self.url, body=body, headers=headers).status
+                status = self._pool.request("POST", url, body=body, headers=headers).status
             except urllib3.exceptions.HTTPError as exc:
                 log.debug("webhook to %s failed: %s", self._shown_url, type(exc).__name__)
                 status = None
@@ -265,8 +354,41 @@ def _form_value(value: Any) -> str:
 
 
 def _event_names(hooks: Webhooks) -> dict[EventType, str]:
-    """Unified type -> the provider's first event name for it (the table read backwards)."""
+    """Unified type -> the provider's first event name for it (the table read backwards;
+    an event whose ``refine`` value gives the type, where no name gives it plainly)."""
     names: dict[EventType, str] = {}
     for name, row in hooks.events.items():
         names.setdefault(EventType(row.type), name)
+    for name, row in hooks.events.items():
+        for refined in row.refine.types.values() if row.refine else ():
+            names.setdefault(EventType(refined), name)
     return names
+
+
+def _put(event: dict[str, Any], path: str | None, value: Any) -> None:
+
+    if path is not None and value is not None:
+        write_path(event, parse_path(path), value)
+
+
+def _signs_events(scheme: WebhookSignature) -> bool:
+
+    return scheme.scheme in ("hmac", "ecdsa_p256") and per_event(scheme)
+
+
+def _records_path(hooks: Webhooks) -> tuple[Any, ...]:
+
+    return parse_path(hooks.records)
+
+
+def _ecdsa_sign(private_key: str, message: bytes) -> str:
+    """SendGrid's signature: base64 DER ECDSA P-256/SHA-256, with the PEM private key."""
+
+    require_backend(WebhookSignature(scheme="ecdsa_p256"))
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = serialization.load_pem_private_key(private_key.encode(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError("an ecdsa_p256 sandbox needs an EC private key (PEM) as its secret")
+    return base64.b64encode(key.sign(message, ec.ECDSA(hashes.SHA256()))).decode()

@@ -8,9 +8,11 @@
     for event in events:
         event.type, event.message_id, event.recipient, event.timestamp, event.reason
 
-Everything provider-specific comes from the spec's ``webhooks`` table: the field
-names, the encodings (form, JSON), the timestamp format, the signature scheme and the
-table of event names. There is no code per provider.
+Everything provider-specific comes from the spec's ``webhooks`` table: the payload
+paths of each part (nested objects, list items, per event type), where the events are
+(one, a list, an envelope), the encodings (form, JSON), the timestamp format, the
+signature scheme (HMAC over a declared template, ECDSA P-256, basic auth, a token; see
+:mod:`.signature`) and the table of event names. There is no code per provider.
 
 Verification is on by default. SendCloud and AuroraSendCloud sign every event
 (HMAC-SHA256 keyed by the account's webhook key, see :func:`sign`); a missing key, a

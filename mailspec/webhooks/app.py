@@ -41,11 +41,14 @@ from wsgiref.util import request_uri
 from ..checks import arguments as args
 from ..errors import ValidationError, WebhookPayloadError, WebhookVerificationError
 from .events import Event
-from .receive import parse_with, webhooks_of
+from .receive import Received, parse_with, webhooks_of
 from .replay import DEFAULT_GUARD, ReplayGuard
+from .signature import require_backend
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
+
+    from ..spec_model import Spec
 
 __all__ = ["Answer", "WebhookApp", "WebhookReceiver"]
 
@@ -84,7 +87,7 @@ class WebhookReceiver:
 
     def __init__(
         self,
-        provider_name: str,
+        provider_name: str | Spec,
         on_event: Callable[[Event], object],
         *,
         secret: str | None = None,
@@ -97,6 +100,9 @@ class WebhookReceiver:
         # an unknown provider fails here; the spec is looked up once, not per request
         self._spec, self._hooks = webhooks_of(provider_name)
         hooks = self._hooks
+        provider_name = self._spec.provider.name
+        if verify and hooks.signature is not None:
+            require_backend(hooks.signature)
         if verify and hooks.signature is not None and not secret:
             raise ValidationError(
                 f"{provider_name} signs its webhooks: give secret= (the webhook key)",
@@ -115,7 +121,6 @@ class WebhookReceiver:
         self.tolerance = tolerance
         self.replay = replay if replay is not None else DEFAULT_GUARD
         self._secret = secret or None  # private, and out of __repr__
-        self._token_field = hooks.signature.token if hooks.signature else None
         self._clock = clock
 
     def __repr__(self) -> str:
@@ -130,9 +135,7 @@ class WebhookReceiver:
             return 413
         return None
 
-    def parse(
-        self, body: bytes, headers: dict[str, str], url: str, peer: str
-    ) -> list[Event] | Answer:
+    def parse(self, body: bytes, headers: dict[str, str], url: str, peer: str) -> Received | Answer:
         """The verified events of one request, or the answer refusing it (the reason
         logged at WARNING, never answered)."""
         try:
@@ -162,9 +165,8 @@ class WebhookReceiver:
         """Log the ``error`` ``on_event`` raised and release the request's tokens, so
         that the provider's retry is accepted."""
         log.error("%s webhook handler failed", self.provider, exc_info=error)
-        if self._token_field and self.verify:
-            tokens = [str(e.raw.get(self._token_field)) for e in events]
-            self.replay.release(self.provider, tokens)
+        if isinstance(events, Received) and events.ids:
+            self.replay.release(self.provider, events.ids)
         return 500, {"error": "internal error"}, []
 
     def answer(self, body: bytes, headers: dict[str, str], url: str, peer: str) -> Answer:

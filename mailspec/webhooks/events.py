@@ -1,9 +1,12 @@
 """The unified :class:`Event`, built from one decoded event dict by the spec's tables.
 
-Which field holds what comes from ``webhooks.fields``; the provider's event name is
-looked up in ``webhooks.events`` (a name the table does not list is kept, with type
-``unknown``); a ``sub_status`` code is looked up in ``delivery.sub_states`` for the
-bounce reason, as a status record's is.
+Where each part is comes from ``webhooks.fields``, as payload paths (see
+:mod:`.paths`: ``event-data.event``, ``data.to[0]``); an event type may place a part
+elsewhere (its row's ``fields``: Postmark's bounce names the recipient ``Email``, its
+delivery ``Recipient``). The provider's event name is looked up in ``webhooks.events``
+(a name the table does not list is kept, with type ``unknown``); a ``sub_status``
+code is looked up in ``delivery.sub_states`` for the bounce reason, as a status
+record's is.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from typing import Any
 import msgspec
 
 from ..errors import WebhookPayloadError
-from ..spec_model import Spec, Webhooks
+from ..spec_model import Spec, WebhookEvent, WebhookEventFields, Webhooks
+from ..spec_paths import PathError, parse_path, read_path
 from ..vocabulary import BounceReason, EventType
 from .timestamps import parse_timestamp
 
-__all__ = ["Event", "build_event"]
+__all__ = ["Event", "build_event", "fields_for"]
 
 _MAX_TEXT = 100_000  # digits of an int are capped by Python, too (sys.set_int_max_str_digits)
 
@@ -50,12 +54,12 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
 
 def build_event(provider: str, spec: Spec, hooks: Webhooks, raw: dict[str, Any]) -> Event:
     """``raw`` as an Event; :class:`WebhookPayloadError` if a field has the wrong type."""
-    fields = hooks.fields
     reader = _Reader(provider, raw)
-    name = raw.get(fields.event)
+    name = reader.value(hooks.fields.event)
     if not isinstance(name, str):
-        raise WebhookPayloadError(provider, f"an event has no {fields.event!r} field")
+        raise WebhookPayloadError(provider, f"an event has no {hooks.fields.event!r} field")
     row = hooks.events.get(name)
+    fields = fields_for(hooks, row.fields if row else None)
     sub_status = reader.text(fields.sub_status)
     sub_row = (
         spec.delivery.sub_states.get(sub_status)
@@ -64,7 +68,7 @@ def build_event(provider: str, spec: Spec, hooks: Webhooks, raw: dict[str, Any])
     )
     return Event(
         provider=provider,
-        type=EventType(row.type) if row else EventType.UNKNOWN,
+        type=_event_type(row, reader),
         event=name,
         message_id=reader.text(fields.message_id),
         recipient=reader.text(fields.recipient),
@@ -78,8 +82,27 @@ def build_event(provider: str, spec: Spec, hooks: Webhooks, raw: dict[str, Any])
     )
 
 
+def _event_type(row: WebhookEvent | None, reader: _Reader) -> EventType:
+    """The row's type, or the one its ``refine`` field's value names."""
+    if row is None:
+        return EventType.UNKNOWN
+    refined = row.refine.types.get(reader.text(row.refine.path) or "") if row.refine else None
+    return EventType(refined or row.type)
+
+
+def fields_for(hooks: Webhooks, own: WebhookEventFields | None) -> WebhookEventFields:
+    """The event's paths: its row's own where it gives them, else the table's."""
+    common = hooks.fields
+    if own is None:
+        return common
+    roles = WebhookEventFields.__struct_fields__
+    return WebhookEventFields(
+        **{r: getattr(own, r) if getattr(own, r) is not None else getattr(common, r) for r in roles}
+    )
+
+
 class _Reader:
-    """Reads the fields of one event, refusing a value of the wrong type by name."""
+    """Reads the fields of one event by path, refusing a value of the wrong type by name."""
 
     def __init__(self, provider: str, raw: dict[str, Any]) -> None:
         self.provider, self.raw = provider, raw
@@ -87,9 +110,18 @@ class _Reader:
     def _bad(self, field: str, expected: str) -> WebhookPayloadError:
         return WebhookPayloadError(self.provider, f"field {field[:60]!r} is not {expected}")
 
+    def value(self, field: str | None) -> Any:
+        """The value at the path ``field``; None when absent (or no path)."""
+        if field is None:
+            return None
+        try:
+            return read_path(self.raw, parse_path(field))
+        except PathError:
+            raise self._bad(field, "a JSON object") from None
+
     def text(self, field: str | None) -> str | None:
         """A string, or a number written as one; None when absent, null or empty."""
-        value = None if field is None else self.raw.get(field)
+        value = self.value(field)
         if value is None or value == "":
             return None
         if isinstance(value, str):
@@ -104,7 +136,7 @@ class _Reader:
         raise self._bad(field or "", "text or a number")
 
     def timestamp(self, field: str | None, timestamp_format: str) -> datetime | None:
-        value = None if field is None else self.raw.get(field)
+        value = self.value(field)
         if value is None or value == "":
             return None
         try:
@@ -113,27 +145,16 @@ class _Reader:
             raise self._bad(field or "", f"a timestamp ({timestamp_format})") from None
 
     def mapping(self, field: str | None) -> dict[str, Any]:
-        """An object; in a form it travels as JSON text. ``a.B`` is the entry ``B`` of
-        the object ``a`` (a custom header among the ``userHeaders`` echoed back), each
-        step read as JSON text where it is text."""
-        if field is None:
-            return {}
-        first, *entries = field.split(".")
-        value = self.raw.get(first)
-        for entry in entries:
-            if value is None or value == "":
-                return {}
-            value = self._object(field, value).get(entry)
+        """An object; where it travels as JSON text (in a form, in a header) it is read
+        as JSON."""
+        value = self.value(field)
         if value is None or value == "":
             return {}
-        return self._object(field, value)
-
-    def _object(self, field: str, value: Any) -> dict[str, Any]:
         if isinstance(value, str):
             try:
                 value = msgspec.json.decode(value)
             except (msgspec.DecodeError, RecursionError, ValueError):
-                raise self._bad(field, "a JSON object") from None
+                raise self._bad(field or "", "a JSON object") from None
         if not isinstance(value, dict):
-            raise self._bad(field, "an object")
+            raise self._bad(field or "", "an object")
         return value

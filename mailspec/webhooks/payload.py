@@ -4,6 +4,10 @@ A provider posts one event as a form or a JSON object, or several as a JSON arra
 objects. ``Content-Type`` says which; without one the body is sniffed (JSON starts
 with ``{`` or ``[``). An encoding the provider's spec does not list is refused: a
 receiver should not accept what the provider never sends.
+
+The spec's ``records`` path says where the events are in what was decoded: ``.`` (the
+body itself, one event or a list of them), or a path into an envelope (SNS's
+``Message``, a JSON document inside a JSON string, is read as JSON).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from ..errors import WebhookPayloadError
+from ..spec_paths import PathError, Step, read_path
 
 __all__ = ["MAX_FORM_FIELDS", "decode", "header"]
 
@@ -47,6 +52,7 @@ def decode(
     body: bytes | str,
     content_type: str | None,
     accepted: Sequence[Encoding],
+    records: tuple[Step, ...] = (),
 ) -> list[dict[str, Any]]:
     """The events in ``body``, each the dict of its fields as received."""
     if isinstance(body, bytes):
@@ -62,7 +68,8 @@ def decode(
             provider,
             f"{provider} posts {' or '.join(accepted)} bodies, not {encoding}",
         )
-    return _form(provider, text) if encoding == "form" else _json(provider, text)
+    value = _form(provider, text) if encoding == "form" else _json(provider, text)
+    return _records(provider, value, records)
 
 
 def _encoding(provider: str, content_type: str | None, text: str) -> Encoding:
@@ -77,7 +84,7 @@ def _encoding(provider: str, content_type: str | None, text: str) -> Encoding:
     raise WebhookPayloadError(provider, f"unsupported Content-Type {media_type[:60]!r}")
 
 
-def _form(provider: str, text: str) -> list[dict[str, Any]]:
+def _form(provider: str, text: str) -> dict[str, Any]:
     try:
         pairs = parse_qsl(
             text,
@@ -95,14 +102,26 @@ def _form(provider: str, text: str) -> list[dict[str, Any]]:
         if name in event:
             raise WebhookPayloadError(provider, f"form field {name[:60]!r} is given twice")
         event[name] = value
-    return [event]
+    return event
 
 
-def _json(provider: str, text: str) -> list[dict[str, Any]]:
+def _json(provider: str, text: str) -> Any:
     try:
-        value = msgspec.json.decode(text)
+        return msgspec.json.decode(text)
     except (msgspec.DecodeError, RecursionError, ValueError):
         raise WebhookPayloadError(provider, "the body is not JSON") from None
+
+
+def _records(provider: str, body: Any, records: tuple[Step, ...]) -> list[dict[str, Any]]:
+    """The events at the ``records`` path: a list of them, or one."""
+    try:
+        value = read_path(body, records)
+    except PathError:
+        raise WebhookPayloadError(provider, "the events are in text that is not JSON") from None
+    if value is None:
+        raise WebhookPayloadError(provider, "the body holds no events where the spec says")
+    if isinstance(value, str) and records:
+        value = _json(provider, value)  # an envelope's event, as JSON text
     events = value if isinstance(value, list) else [value]
     for index, event in enumerate(events):
         if not isinstance(event, dict):

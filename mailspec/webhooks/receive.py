@@ -1,41 +1,53 @@
 """``parse()``: one webhook request -> verified, unified events.
 
 The steps, each from the provider's spec: the shared secret is checked where the
-provider signs nothing; the body is decoded; every event's signature and timestamp
-are checked where it signs; every event is built; and only then are the signed
-events' tokens claimed from the replay guard. A request with one bad event is refused
-whole, and leaves no token behind to refuse the provider's corrected retry.
+provider signs nothing; the body is decoded and its events found (``records``); the
+signature is checked (per event or per request, see :mod:`.signature`); every event
+is built; and only then are the one-time ids claimed from the replay guard. A request
+with one bad event is refused whole, and leaves no id behind to refuse the provider's
+corrected retry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from .. import registry
 from ..checks import arguments as args
 from ..errors import UnsupportedOperation, ValidationError, WebhookVerificationError
 from ..spec_model import Spec, Webhooks
+from ..spec_paths import parse_path
 from .events import Event, build_event
 from .payload import decode, header
 from .replay import DEFAULT_GUARD, ReplayGuard
 from .shared_secret import check_shared_secret
-from .signature import verify_signatures
+from .signature import Request, verify_request
 from .timestamps import to_epoch
 
-__all__ = ["parse", "parse_with", "webhooks_of"]
+__all__ = ["Received", "parse", "parse_with", "webhooks_of"]
 
 
-def webhooks_of(provider_name: str) -> tuple[Spec, Webhooks]:
-    """A provider's spec and its ``webhooks`` table; UnsupportedOperation if it has none."""
-    spec = registry.spec(provider_name)
+class Received(list[Event]):
+    """The events of one request, and the one-time ids claimed for them (released
+    when handling them failed, so the provider's retry is accepted)."""
+
+    def __init__(self, events: Iterable[Event] = (), ids: Iterable[str] = ()) -> None:
+        super().__init__(events)
+        self.ids = list(ids)
+
+
+def webhooks_of(provider: str | Spec) -> tuple[Spec, Webhooks]:
+    """A provider's spec (by name, or a spec at hand) and its ``webhooks`` table;
+    UnsupportedOperation if it has none."""
+    spec = registry.spec(provider) if isinstance(provider, str) else provider
     if spec.webhooks is None:
-        raise UnsupportedOperation(provider_name, "webhooks")
+        raise UnsupportedOperation(spec.provider.name, "webhooks")
     return spec, spec.webhooks
 
 
 def parse(
-    provider_name: str,
+    provider_name: str | Spec,
     body: bytes | str,
     headers: Mapping[str, str],
     *,
@@ -48,16 +60,19 @@ def parse(
 ) -> list[Event]:
     """The events of one webhook request from ``provider_name``, verified.
 
-    ``body`` is the request body as received and ``headers`` its headers (any case);
+    ``provider_name`` may also be a :class:`~mailspec.spec_model.Spec` at hand. ``body``
+    is the request body as received and ``headers`` its headers (any case);
     ``Content-Type`` says form or JSON (the body is sniffed without one).
 
     Verification, with ``verify`` (the default):
 
-    - a provider that signs its events (SendCloud, AuroraSendCloud): ``secret`` is the
-      account's webhook key and is required. Each event's signature must match, its
+    - a provider with a signature scheme (``webhooks.signature``): ``secret`` is
+      required: the account's webhook key (hmac), the provider's public key
+      (ecdsa_p256), the ``user:password`` or password of the webhook URL
+      (basic_auth) or the shared token (token). The signature must match, its
       timestamp must be within ``tolerance`` seconds of ``now`` (default: the spec's
-      ``tolerance_seconds``; ``now`` defaults to the real clock), and its token must
-      not have been seen by ``replay`` (default: one guard per process).
+      ``tolerance_seconds``; ``now`` defaults to the real clock), and its one-time id
+      must not have been seen by ``replay`` (default: one guard per process).
     - a provider that signs nothing (CloudMails): ``secret`` is a secret of your own
       in the webhook URL you register, as the basic-auth password or a ``?secret=``
       query parameter; pass ``url`` (the request URL, with its query string) for the
@@ -128,10 +143,11 @@ def parse_with(
     verify: bool,
     tolerance: float | None,
     replay: ReplayGuard | None,
-) -> list[Event]:
+) -> Received:
     """:func:`parse` for a provider whose spec and webhooks table are already at hand
     (:class:`WebhookApp` looks them up once, not per request)."""
     provider_name = spec.provider.name
+    raw = body.encode() if isinstance(body, str) else body
     scheme = hooks.signature
     if verify and scheme is not None and not secret:
         raise WebhookVerificationError(
@@ -139,24 +155,28 @@ def parse_with(
         )
     if verify and scheme is None and secret:
         check_shared_secret(provider_name, headers, url, secret)
-    records = decode(provider_name, body, header(headers, "Content-Type"), hooks.encodings)
+    content_type = header(headers, "Content-Type")
+    records = decode(provider_name, raw, content_type, hooks.encodings, parse_path(hooks.records))
     tokens: list[tuple[str, float]] = []
     moment = to_epoch(now)
     if verify and scheme is not None and secret:  # (secret: raised above if missing)
         window = scheme.tolerance_seconds if tolerance is None else tolerance
         if not window > 0:
             raise ValidationError("must be a positive number of seconds", field="tolerance")
-        tokens = verify_signatures(
+        tokens = verify_request(
             provider_name,
-            records,
             scheme,
-            hooks.timestamp_format,
+            Request(raw, headers, url),
+            records,
             secret=secret,
             now=moment,
             tolerance=window,
         )
-    events = [build_event(provider_name, spec, hooks, record) for record in records]
+    received = Received(
+        (build_event(provider_name, spec, hooks, record) for record in records),
+        (token for token, _ in tokens),
+    )
     guard = replay if replay is not None else DEFAULT_GUARD  # an empty guard is falsy
     if tokens and not guard.claim(provider_name, tokens, now=moment):
         raise WebhookVerificationError(provider_name, "a token was seen before (a replay)")
-    return events
+    return received

@@ -97,7 +97,7 @@ CASES = [
         edit("deliver: {type: delivered,", "deliver: {type: delivered, state: delivered,"),
         lambda t: (
             f"{at(t, 'state: delivered')}: webhooks.events.deliver.state: "
-            "unknown field 'state' (expected one of: description, type)"
+            "unknown field 'state' (expected one of: description, fields, refine, type)"
         ),
     ),
     Case(
@@ -131,33 +131,31 @@ CASES = [
     ),
     Case(
         "signature-scheme-outside-the-list",
-        edit("scheme: hmac_sha256", "scheme: md5"),
+        edit("scheme: hmac,", "scheme: md5,"),
         lambda t: (
-            f'{at(t, "scheme: md5")}: webhooks.signature.scheme: "md5" is not one of: hmac_sha256'
+            f'{at(t, "scheme: md5")}: webhooks.signature.scheme: "md5" is not one of: '
+            "hmac, ecdsa_p256, basic_auth, token"
         ),
     ),
     Case(
-        "signature-fields-not-distinct",
-        edit("token: token, signature: signature", "token: signature, signature: signature"),
+        "signature-sources-not-distinct",
+        edit("timestamp: timestamp, id: token,", "timestamp: token, id: token,"),
         lambda t: (
             f"{at(t, 'signature: {')}: webhooks.signature: "
-            "timestamp, token and signature need distinct fields"
+            "the timestamp needs a source of its own, apart from the signature and id"
         ),
     ),
     Case(
-        "signature-token-is-an-event-field",
-        edit("token: token,", "token: emailId,"),
+        "signature-id-is-an-event-field",
+        edit("id: token,", "id: emailId,"),
         lambda t: (
-            f"{at(t, 'token: emailId')}: webhooks.signature.token: "
-            "'emailId' is also webhooks.fields.message_id; the token needs a field of its own"
+            f"{at(t, 'id: emailId, tolerance')}: webhooks.signature.id: "
+            "'emailId' is also webhooks.fields.message_id; the id needs a field of its own"
         ),
     ),
     Case(
         "signature-timestamp-is-the-message-id-field",
-        edit(
-            "signature: {scheme: hmac_sha256, timestamp: timestamp,",
-            "signature: {scheme: hmac_sha256, timestamp: emailId,",
-        ),
+        edit("timestamp: timestamp, id: token,", "timestamp: emailId, id: token,"),
         lambda t: (
             f"{at(t, 'timestamp: emailId')}: webhooks.signature.timestamp: "
             "'emailId' is also webhooks.fields.message_id; the timestamp needs a field of its own"
@@ -172,11 +170,117 @@ CASES = [
         ),
     ),
     Case(
-        "empty-signature-field-name",
-        edit("token: token,", 'token: "",'),
+        "empty-signature-source",
+        edit("id: token,", 'id: "",'),
         lambda t: (
-            f"{at(t, 'token: ' + chr(34))}: webhooks.signature.token: "
+            f"{at(t, 'id: ' + chr(34))}: webhooks.signature.id: "
             "name the payload field (an empty name matches nothing)"
+        ),
+    ),
+    Case(
+        "hmac-without-what-is-signed",
+        edit('signed: "{timestamp}{token}", ', ""),
+        lambda t: (
+            f"{at(t, 'signature: {')}: webhooks.signature: "
+            "the hmac scheme needs signed: what is signed, as {timestamp}{token}"
+        ),
+    ),
+    Case(
+        "a-template-with-an-unbalanced-brace",
+        edit('signed: "{timestamp}{token}"', 'signed: "{timestamp}token}"'),
+        lambda t: (
+            f"{at(t, 'signed: ')}: webhooks.signature.signed: "
+            "not a template the receiver can read: unbalanced brace in 'token}'"
+        ),
+    ),
+    Case(
+        "a-template-naming-an-unreadable-path",
+        edit('signed: "{timestamp}{token}"', 'signed: "{timestamp}{a..b}"'),
+        lambda t: (
+            f"{at(t, 'signed: ')}: webhooks.signature.signed: "
+            "not a template the receiver can read: nothing after the dot at character 2 of 'a..b'"
+        ),
+    ),
+    Case(
+        "the-body-as-a-signature-source",
+        edit("signature: signature,", "signature: body,"),
+        lambda t: (
+            f"{at(t, 'signature: body')}: webhooks.signature.signature: "
+            "the raw body is not a value: name a header, a query or a field"
+        ),
+    ),
+    Case(
+        "a-key-the-scheme-does-not-use",
+        edit("scheme: hmac,", "scheme: basic_auth,"),
+        lambda t: (
+            f"{at(t, 'signed: ')}: webhooks.signature.signed: "
+            "the basic_auth scheme does not use signed"
+        ),
+    ),
+    Case(
+        "a-token-in-the-payload",
+        edit(
+            'signature: {scheme: hmac, signed: "{timestamp}{token}", signature: signature,\n'
+            "              timestamp: timestamp, id: token, tolerance_seconds: 300}",
+            "signature: {scheme: token, signature: token}",
+        ),
+        lambda t: (
+            f"{at(t, 'signature: token')}: webhooks.signature.signature: "
+            "a token travels in a header (header:NAME) or a query (query:NAME)"
+        ),
+    ),
+    Case(
+        "ecdsa-over-payload-fields",
+        edit("scheme: hmac,", "scheme: ecdsa_p256,"),
+        lambda t: (
+            f"{at(t, 'signature: {')}: webhooks.signature: "
+            "ECDSA signs the request: its sources are headers and the body, not fields"
+        ),
+    ),
+    Case(
+        "an-unreadable-field-path",
+        edit("recipient: recipient,", 'recipient: "data.to[x]",'),
+        lambda t: (
+            f"{at(t, 'recipient: ' + chr(34))}: webhooks.fields.recipient: "
+            "not a payload path the receiver can read: cannot read 'data.to[x]' at character 8"
+        ),
+    ),
+    Case(
+        "an-unreadable-records-path",
+        edit("timestamp_format: epoch\n", 'timestamp_format: epoch\n  records: "a b"\n'),
+        lambda t: (
+            f"{at(t, 'records: ')}: webhooks.records: "
+            "not a payload path the receiver can read: cannot read 'a b' at character 2"
+        ),
+    ),
+    Case(
+        "a-refining-path-the-receiver-cannot-read",
+        edit(
+            "deliver: {type: delivered,",
+            'deliver: {type: delivered, refine: {path: "a[", types: {x: opened}},',
+        ),
+        lambda t: (
+            f"{at(t, 'path: ' + chr(34))}: webhooks.events.deliver.refine.path: "
+            "not a payload path the receiver can read: cannot read 'a[' at character 2"
+        ),
+    ),
+    Case(
+        "a-refine-without-types",
+        edit(
+            "deliver: {type: delivered,",
+            "deliver: {type: delivered, refine: {path: severity, types: {}},",
+        ),
+        lambda t: (
+            f"{at(t, 'types: {}')}: webhooks.events.deliver.refine.types: "
+            "name at least one value and the type it gives"
+        ),
+    ),
+    Case(
+        "an-unreadable-path-of-one-event",
+        edit("deliver: {type: delivered,", "deliver: {type: delivered, fields: {recipient: a.},"),
+        lambda t: (
+            f"{at(t, 'recipient: a.')}: webhooks.events.deliver.fields.recipient: "
+            "not a payload path the receiver can read: nothing after the dot at character 2 of 'a.'"
         ),
     ),
     Case(
@@ -216,5 +320,5 @@ def test_malformed_webhooks_report_file_line_column_path_and_message(case: Case)
 
 def test_signature_timestamp_may_share_the_event_timestamp_field() -> None:
     # SendCloud signs the very timestamp its events carry: that is not a clash
-    assert "timestamp: timestamp, token" in HOOKS
+    assert "{timestamp}{token}" in HOOKS and "timestamp: timestamp, id: token" in HOOKS
     check(load_text(REF, FILE))

@@ -11,10 +11,14 @@ import hashlib
 import hmac
 import itertools
 import json
+import textwrap
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from mailspec.spec_model import Webhooks
+from mailspec.spec_model import Spec, Webhooks
+
+SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
 
 # a secret no output, error or log record may ever contain
 SECRET = "SENTINEL-webhook-key-7f3a9c"
@@ -82,3 +86,20 @@ def spec_event(hooks: Webhooks, event: str, *, key: str = SECRET, **fields: Any)
     elif names.timestamp:
         raw[names.timestamp] = NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
     return {**raw, **fields}
+
+
+def spec_with_webhooks(webhooks_yaml: str) -> Spec:
+    """A small provider spec whose ``webhooks`` section is ``webhooks_yaml`` (the rest is
+    CloudMails'), loaded and checked as ``mailspec spec check`` would: a spec the
+    checks refuse fails the test that wrote it."""
+    from mailspec.codegen.checks import check
+    from mailspec.codegen.loader import load_text
+
+    text = (SPEC_DIR / "cloudmails.yaml").read_text(encoding="utf-8")
+    start = text.index("\nwebhooks:\n") + 1
+    end = text.index("\n\n", start) + 1
+    text = text[:start] + textwrap.dedent(webhooks_yaml).strip() + "\n" + text[end:]
+    text = text.replace("name: cloudmails", "name: hookshape", 1)
+    located = load_text(text, "spec/hookshape.yaml")
+    check(located)
+    return located.spec
