@@ -40,7 +40,15 @@ class Received(list[Event]):
 def webhooks_of(provider: str | Spec) -> tuple[Spec, Webhooks]:
     """A provider's spec (by name, or a spec at hand) and its ``webhooks`` table;
     UnsupportedOperation if it has none."""
-    spec = registry.spec(provider) if isinstance(provider, str) else provider
+    if isinstance(provider, str):
+        spec = registry.spec(provider)
+    elif isinstance(provider, Spec):
+        spec = provider
+    else:
+        raise ValidationError(
+            f"expected a provider name or a Spec, got {type(provider).__name__}",
+            field="provider_name",
+        )
     if spec.webhooks is None:
         raise UnsupportedOperation(spec.provider.name, "webhooks")
     return spec, spec.webhooks
