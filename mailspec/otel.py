@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
     from .mailer.core import Mailer
+    from .webhooks.events import Event
 
 __all__ = ["Sending", "Telemetry", "telemetry"]
 
@@ -80,6 +81,20 @@ class Telemetry:
 
     def attempt(self, attempts: Sequence[Attempt]) -> None:
         """Report the last of ``attempts`` (the send's attempts so far)."""
+
+    def recorded(self, new: Sequence[Event], repeated: int, suppressed: int) -> None:
+        """Events recorded: ``new`` ones, ``repeated`` ones already kept, and the
+        addresses they suppressed."""
+
+    def suppressed(self, recipients: int) -> None:
+        """Recipients left out of a send because they are suppressed."""
+
+    def duplicates(self, deliveries: int) -> None:
+        """A timeline read showed ``deliveries`` beyond the first."""
+
+    def redelivered(self, outcome: str) -> None:
+        """A redelivery ended: ``accepted``, ``failed`` (tried again later) or
+        ``abandoned``."""
 
 
 class _OpenTelemetry(Telemetry):
