@@ -53,6 +53,7 @@ class Outcome:
 
     state: DeliveryState = DeliveryState.DELIVERED
     sub_status: str | None = None
+    silent: bool = False  # no webhook at all (status lookups still report the state)
 
 
 @dataclass
