@@ -16,7 +16,9 @@ these are two events (a provider that reports ``delivered`` twice with two times
 **Severity.** :data:`SEVERITY`, highest first. A timeline's events are listed in that
 order (then by time, the earliest first; an event without a time last), and its
 ``state`` is the unified delivery state of the first: a late ``delivered`` never hides a
-``complained``, and any order of the same events gives the same timeline.
+``complained``, and any order of the same events gives the same timeline. One exception:
+a ``failed`` (the provider dropped the message) of a send that was redelivered stays in
+the events but no longer sets the state, which is what became of the redelivery.
 
 **Duplicates.** ``Timeline.duplicates`` counts deliveries beyond the first: for each
 recipient, the sends (provider and message id) that reported ``delivered`` to it, less
@@ -193,12 +195,27 @@ class EventBook:
 def build(key: str | None, events: list[Event], sends: list[Send]) -> Timeline:
     """A timeline of ``events`` (already deduplicated), ordered and summed up."""
     ordered = sorted(events, key=_order)
-    if ordered:
-        top = ordered[0].type
+    counted = [e for e in ordered if not _superseded(e, sends)]
+    if counted:
+        top = counted[0].type
         state = _STATE.get(top) or DeliveryState(top.value)
     else:
         state = DeliveryState.QUEUED if sends else DeliveryState.UNKNOWN
     return Timeline(key, ordered, state, _duplicates(ordered), sends)
+
+
+def _superseded(event: Event, sends: list[Send]) -> bool:
+    """Whether ``event`` is a ``failed`` (the provider dropped the message) of a send
+    that a redelivery took over: it stays in the timeline, but the message's state is
+    what became of the redelivery."""
+    if event.type is not EventType.FAILED or not any(s.redelivery for s in sends):
+        return False
+    return any(
+        not s.redelivery
+        and provider_name(s.provider) == event.provider
+        and event.message_id in s.message_ids
+        for s in sends
+    )
 
 
 def _order(event: Event) -> tuple[int, bool, float, str, str, str, str]:
