@@ -393,6 +393,7 @@ class Mailer:
         self.on_unsupported = on_unsupported
         self.rate_limit_wait = float(rate_limit_wait)
         self.claim_lease = float(claim_lease) if claim_lease is not None else None
+        self.redeliver_after = None if redeliver_after is None else float(redeliver_after)
         _check(
             redeliver_after is None or (ledger and redeliver_after > 0),
             "redeliver_after",
@@ -439,7 +440,7 @@ class Mailer:
         self._delivery = Delivery(
             self,
             retention=retention,
-            redeliver_after=None if redeliver_after is None else float(redeliver_after),
+            redeliver_after=self.redeliver_after,
             poll_window=None if poll_window is None else float(poll_window),
         )
 

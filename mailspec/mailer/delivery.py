@@ -44,7 +44,14 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from ..errors import AllProvidersFailed, MailspecError, SendInProgress, StoreError, Suppressed
+from ..errors import (
+    AllProvidersFailed,
+    MailspecError,
+    SendInProgress,
+    StoreError,
+    Suppressed,
+    UnsupportedOperation,
+)
 from ..message import Message
 from ..results import SendResult
 from ..stores.base import transact
@@ -321,6 +328,9 @@ class Delivery:
                 continue
             try:
                 statuses = entry.provider.status(None, since=since)
+            except UnsupportedOperation:
+                done[entry.key] = "cannot list its records by date: nothing to read"
+                continue
             except MailspecError as exc:
                 done[entry.key] = f"status lookup failed: {type(exc).__name__}"
                 continue
