@@ -47,7 +47,9 @@ def add_commands(
         help="the addresses no provider sends to (bounced, complained, unsubscribed)",
         description="The Mailer's suppression list, in the store of $MAILSPEC_STORE: every "
         "provider leaves these addresses out of every message.",
-    ).add_subparsers(dest="suppressions_command", required=True, title="commands", metavar="COMMAND")
+    ).add_subparsers(
+        dest="suppressions_command", required=True, title="commands", metavar="COMMAND"
+    )
 
     listing = suppressions.add_parser("list", help="print the suppressed addresses")
     provider_options(listing)
