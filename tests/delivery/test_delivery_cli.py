@@ -61,7 +61,7 @@ def test_suppressions_add_list_remove(tmp_path: Path, sandboxes) -> None:
 
 
 def test_suppressions_need_a_shared_store(sandboxes) -> None:
-    a, b = sandboxes
+    a, _b = sandboxes
     done = _cli({"MAILSPEC_PROVIDERS": a.url, "MAILSPEC_STORE": ""}, "suppressions", "list")
     assert done.returncode == 2 and "MAILSPEC_STORE" in done.stderr
 
