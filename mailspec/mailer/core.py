@@ -993,6 +993,8 @@ class Mailer:
     def _redeliver(self, message: Message, claim_key: str, had: Collection[str]) -> SendResult:
         """One redelivery of ``message``, claimed in the ledger as ``claim_key``."""
         with self._telemetry.sending() as sending, within(self.deadline):
+            if sending.span is not None:
+                sending.span.set_attribute("mailspec.redelivery", True)
             return sending.done(self._send_one(message, claim_key=claim_key, exclude=had))
 
 

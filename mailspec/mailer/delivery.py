@@ -162,10 +162,7 @@ class Delivery:
                 f"expected a SendResult or an idempotency key, got {type(result_or_key).__name__}",
                 field="result_or_key",
             )
-        timeline = self.events.timeline(key, sends)
-        if timeline.duplicates:
-            self.mailer._telemetry.duplicates(timeline.duplicates)
-        return timeline
+        return self.events.timeline(key, sends)
 
     def sends(self, key: str) -> list[Send]:
         """The acceptances of ``key`` the ledger recorded: the send, and its redelivery."""
