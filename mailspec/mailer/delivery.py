@@ -216,8 +216,14 @@ class Delivery:
         skipped: set[str] = set()
         for key, accepted_at in self._open_keys():
             if self.poll_window is not None and now - accepted_at > self.poll_window:
+                if self.redeliver_after is None:
+                    self._close(key)  # past its window, and nothing else will need it
                 continue
-            for send in self.sends(key):
+            timeline = self.timeline(key)
+            if timeline.has(*_SETTLED):
+                self._close(key)  # its outcome is known: nothing more to ask
+                continue
+            for send in timeline.sends:
                 if send.provider in skipped or not send.message_ids:
                     continue
                 found = self._ask(send, skipped)

@@ -89,7 +89,7 @@ class Pair:
 
     def flush(self) -> None:
         for sandbox in (self.a, self.b):
-            assert sandbox.webhooks is not None and sandbox.webhooks.flush(10)
+            assert sandbox.webhooks is None or sandbox.webhooks.flush(10)
 
     def requests(self) -> tuple[int, int]:
         return self.a.requests, self.b.requests
