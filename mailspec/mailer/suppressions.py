@@ -106,7 +106,11 @@ class SuppressionList:
         return None if raw is None else _decode(raw)
 
     def __contains__(self, address: object) -> bool:
-        return isinstance(address, str) and self.get(address) is not None
+        """Whether ``address`` is suppressed (False for what is not an address at all)."""
+        try:
+            return isinstance(address, str) and self.get(address) is not None
+        except ValidationError:
+            return False
 
     def add(
         self,

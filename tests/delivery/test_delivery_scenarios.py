@@ -148,3 +148,18 @@ def test_without_redeliver_after_nothing_is_ever_due(pair: Pair) -> None:
     pair.clock.advance(10**6)
     assert mailer.redeliver_due() == []
     assert pair.requests() == (1, 0)
+
+
+def test_an_event_for_something_that_is_not_an_address_is_kept_and_suppresses_nothing(
+    pair: Pair,
+) -> None:
+    from mailspec.webhooks import Event
+
+    mailer = pair.mailer()
+    odd = Event(
+        provider="cloudmails", type=EventType.BOUNCED, event="bounced",
+        message_id="clou-999", recipient="not an address",
+    )  # fmt: skip
+    assert mailer.record([odd]) == 1
+    assert list(mailer.suppressions) == []
+    assert "not an address" not in mailer.suppressions
