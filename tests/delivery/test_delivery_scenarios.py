@@ -40,7 +40,9 @@ def test_a_bounce_at_a_stops_the_next_send_before_any_request_at_a_or_b(pair: Pa
 
 def test_a_suppressed_recipient_is_left_out_and_listed(pair: Pair) -> None:
     mailer = pair.mailer()
-    mailer.suppressions.add("bob@example.org", "complained")
+    # a mailbox with a display name is its bare address, any case
+    kept = mailer.suppressions.add("Bob Smith <BOB@Example.org>", "complained")
+    assert (kept.address, kept.reason, kept.provider) == ("bob@example.org", "complained", None)
     result = mailer.send(message("ann@example.org", "bob@example.org"))
     assert result.suppressed == ["bob@example.org"]
     assert [row.recipient for row in pair.a.accepted] == ["ann@example.org"]
