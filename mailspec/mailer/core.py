@@ -24,6 +24,12 @@ First, once:
   send stops with :class:`~mailspec.ClaimLost` and no request. At the end an accepted
   result is recorded, a definite failure gives the key back, and an ambiguous one is
   left for the next send of the key to resolve.
+- **Is a recipient suppressed?** Recipients on the Mailer's suppression list (a bounce,
+  complaint or unsubscribe from any provider: :mod:`mailspec.mailer.suppressions`) are
+  left out before any request and listed in ``SendResult.suppressed``; with no ``to``
+  recipient left, :class:`~mailspec.Suppressed` is raised and nothing is sent. What
+  happens after acceptance (timelines, polling, redelivery) is
+  :mod:`mailspec.mailer.delivery`.
 
 Then provider by provider, in the strategy's order:
 
