@@ -51,19 +51,34 @@ def add_commands(
         dest="suppressions_command", required=True, title="commands", metavar="COMMAND"
     )
 
-    listing = suppressions.add_parser("list", help="print the suppressed addresses")
+    listing = suppressions.add_parser(
+        "list",
+        help="print the suppressed addresses",
+        description="Print each suppressed address, why, which provider reported it and when.",
+    )
     provider_options(listing)
     listing.set_defaults(run=lambda args: _list(args, shared_mailer))
 
-    add = suppressions.add_parser("add", help="suppress addresses")
+    add = suppressions.add_parser(
+        "add",
+        help="suppress addresses",
+        description="Suppress addresses for every provider (an address already suppressed "
+        "keeps its first reason).",
+    )
     provider_options(add)
-    add.add_argument("addresses", nargs="+", metavar="ADDRESS")
+    add.add_argument("addresses", nargs="+", metavar="ADDRESS", help="an address to suppress")
     add.add_argument("--reason", default="manual", help="why (default: manual)")
     add.set_defaults(run=lambda args: _add(args, shared_mailer))
 
-    remove = suppressions.add_parser("remove", help="suppress addresses no more")
+    remove = suppressions.add_parser(
+        "remove",
+        help="suppress addresses no more",
+        description="Suppress addresses no more; exit 1 naming those that were not suppressed.",
+    )
     provider_options(remove)
-    remove.add_argument("addresses", nargs="+", metavar="ADDRESS")
+    remove.add_argument(
+        "addresses", nargs="+", metavar="ADDRESS", help="an address to suppress no more"
+    )
     remove.set_defaults(run=lambda args: _remove(args, shared_mailer))
 
     sync = suppressions.add_parser(
