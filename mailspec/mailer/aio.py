@@ -232,7 +232,8 @@ class AsyncMailer:
 
     @property
     def suppressions(self) -> SuppressionList:
-        """The Mailer's suppression list (its calls are the store's: local, and quick).
+        """The Mailer's suppression list (its calls are the store's: local, and quick;
+        its ``sync()`` asks the providers: await :meth:`sync_suppressions` instead).
         :meth:`send` leaves suppressed recipients out, as :meth:`Mailer.send` does."""
         return self.mailer.suppressions
 
@@ -244,6 +245,10 @@ class AsyncMailer:
     async def timeline(self, result_or_key: SendResult | str) -> Timeline:
         """:meth:`Mailer.timeline`, awaited."""
         return await self._run(partial(self.mailer.timeline, result_or_key))
+
+    async def sync_suppressions(self) -> dict[str, str]:
+        """``suppressions.sync()``, awaited: its status lookups go out on the loop."""
+        return await self._run(self.mailer.suppressions.sync)
 
     async def poll(self) -> int:
         """:meth:`Mailer.poll`, awaited: the status lookups go out on the loop."""

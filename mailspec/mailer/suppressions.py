@@ -162,7 +162,11 @@ class SuppressionList:
 
     def sync(self) -> dict[str, str]:
         """Merge what the Mailer's providers can tell into the list, and say per
-        provider what was done (see :meth:`mailspec.Mailer.sync_suppressions`)."""
+        provider what was done: each provider whose status lookup lists records by date
+        is asked for those of the ledger's retention (30 days at most), and the
+        addresses they report bounced, complained or unsubscribed are added. No
+        provider's spec declares a suppression API, so nothing is pushed to them (see
+        :meth:`mailspec.mailer.delivery.Delivery.sync_suppressions`)."""
         if self._sync is None:
             return {}
         return self._sync()

@@ -65,6 +65,9 @@ def test_async_mailer_records_checks_suppressions_and_redelivers(pair: Pair) -> 
         assert redone.provider == "aurorasendcloud"
         assert redone.idempotency_key == dropped.idempotency_key
         assert await mailer.redeliver_due() == []
+        # B's status records, listed by date over the loop: the bounce at A is not there
+        done = await mailer.sync_suppressions()
+        assert done["aurorasendcloud"] == "0 added from 1 status records"
         await mailer.aclose()
 
     try:
