@@ -110,7 +110,8 @@ def _list(args: argparse.Namespace, mailer_from: MailerFrom) -> int:
         found = list(mailer_from(args, stack).suppressions)
     if args.json:
         print(json.dumps(msgspec.to_builtins(found), indent=2))
-    for s in found if not args.json else []:
+        return 0
+    for s in found:
         print(f"{s.address}  {s.reason}  {s.provider or '-'}  {s.at.isoformat()}")
     return 0
 
@@ -144,7 +145,8 @@ def _sync(args: argparse.Namespace, mailer_from: MailerFrom) -> int:
         done = mailer_from(args, stack).suppressions.sync()
     if args.json:
         print(json.dumps(done, indent=2))
-    for provider, what in done.items() if not args.json else ():
+        return 0
+    for provider, what in done.items():
         print(f"{provider}: {what}")
     return 0
 
