@@ -47,7 +47,15 @@ from ..vocabulary import BounceReason, DeliveryState, EventType
 if TYPE_CHECKING:  # the webhooks package (and the spec model) only when events come
     from ..webhooks.events import Event
 
-__all__ = ["MAX_EVENTS", "SEVERITY", "EventBook", "Send", "Timeline", "provider_name"]
+__all__ = [
+    "MAX_EVENTS",
+    "MAX_MESSAGE_ID",
+    "SEVERITY",
+    "EventBook",
+    "Send",
+    "Timeline",
+    "provider_name",
+]
 
 # Highest first. ``deferred`` and ``sent`` (steps only events show) sit just above
 # ``sending``, which they are states of; ``unknown`` (an event the spec does not name)
@@ -74,6 +82,7 @@ _STATE = {
     EventType.DEFERRED: DeliveryState.SENDING,
 }
 MAX_EVENTS = 200
+MAX_MESSAGE_ID = 1024  # a store key holds it; no provider's ids come near
 
 
 class Send(msgspec.Struct, frozen=True):
@@ -137,8 +146,9 @@ class EventBook:
 
     def record(self, events: Iterable[Event]) -> list[Event]:
         """Keep ``events``; the ones that were new (not kept before, nor earlier in
-        ``events``). An event without a message id cannot be matched to a send and is
-        not kept (its recipient can still be suppressed)."""
+        ``events``). An event without a message id (or with one longer than any
+        provider's, :data:`MAX_MESSAGE_ID` characters) cannot be matched to a send and
+        is not kept (its recipient can still be suppressed)."""
         from ..webhooks.events import Event
 
         new: list[Event] = []
@@ -148,7 +158,7 @@ class EventBook:
                     f"expected a mailspec.webhooks.Event, got {type(event).__name__}",
                     field="events",
                 )
-            if event.message_id and self._keep(event):
+            if _matchable(event) and self._keep(event):
                 new.append(event)
         return new
 
@@ -234,6 +244,10 @@ def _duplicates(events: Iterable[Event]) -> int:
             sends = delivered.setdefault(_lower(event.recipient), set())
             sends.add((event.provider, event.message_id))
     return sum(len(sends) - 1 for sends in delivered.values())
+
+
+def _matchable(event: Event) -> bool:
+    return bool(event.message_id) and len(event.message_id or "") <= MAX_MESSAGE_ID
 
 
 def _kept(event: Event) -> _Kept:

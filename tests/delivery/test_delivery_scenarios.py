@@ -5,6 +5,7 @@ state, the duplicates."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from delivery_support import Pair, message
 
@@ -165,3 +166,9 @@ def test_an_event_for_something_that_is_not_an_address_is_kept_and_suppresses_no
     assert mailer.record([odd]) == 1
     assert list(mailer.suppressions) == []
     assert "not an address" not in mailer.suppressions
+    # an id no provider makes is not kept (it would become a store key), nor one missing;
+    # their recipients are still suppressed
+    huge = msgspec.structs.replace(odd, message_id="x" * 5000, recipient="uli@example.org")
+    none = msgspec.structs.replace(odd, message_id=None, recipient="val@example.org")
+    assert mailer.record([huge, none]) == 0
+    assert [s.address for s in mailer.suppressions] == ["uli@example.org", "val@example.org"]
