@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-from delivery_support import Pair, message
+from delivery_support import SECRET, Pair, message
 
 from mailspec import DeliveryState, EventType, Suppressed
 from mailspec.sandbox import Fault
@@ -172,3 +172,28 @@ def test_an_event_for_something_that_is_not_an_address_is_kept_and_suppresses_no
     none = msgspec.structs.replace(odd, message_id=None, recipient="val@example.org")
     assert mailer.record([huge, none]) == 0
     assert [s.address for s in mailer.suppressions] == ["uli@example.org", "val@example.org"]
+
+
+def test_a_bounce_at_one_account_suppresses_the_address_at_the_other() -> None:
+    from delivery_support import Receiver
+
+    from mailspec import Mailer
+    from mailspec.sandbox import SandboxServer
+
+    first, second = SandboxServer("cloudmails").start(), SandboxServer("cloudmails").start()
+    mailer = Mailer([first.provider(), second.provider()])
+    assert mailer.providers == ["cloudmails", "cloudmails#2"]
+    receiver = Receiver("cloudmails", mailer)
+    try:
+        first.send_webhooks(receiver.url, secret=SECRET)
+        first.set_outcome("bounced")
+        result = mailer.send(message("wyn@example.org"))
+        assert first.webhooks is not None and first.webhooks.flush(10)
+        assert mailer.timeline(result).state is DeliveryState.BOUNCED
+        with pytest.raises(Suppressed):
+            mailer.send(message("wyn@example.org"))
+        assert (first.requests, second.requests) == (1, 0)
+    finally:
+        first.stop()
+        second.stop()
+        receiver.close()
