@@ -22,8 +22,9 @@ the events but no longer sets the state, which is what became of the redelivery.
 
 **Duplicates.** ``Timeline.duplicates`` counts deliveries beyond the first: for each
 recipient, the sends (provider and message id) that reported ``delivered`` to it, less
-one. A message that provider A delivered after all and B delivered after a redelivery
-has one; a provider repeating its ``delivered`` event for one send has none.
+one (a delivery reported without a recipient, as a status record may be, counts for
+each). A message that provider A delivered after all and B delivered after a
+redelivery has one; a provider repeating its ``delivered`` event for one send has none.
 
 Each events record keeps at most :data:`MAX_EVENTS` events (opens and clicks can be
 many); past it, a new event of a lower severity than all kept is not kept, otherwise
@@ -238,12 +239,19 @@ def _order(event: Event) -> tuple[int, bool, float, str, str, str, str]:
 
 
 def _duplicates(events: Iterable[Event]) -> int:
-    delivered: dict[str | None, set[tuple[str, str | None]]] = {}
+    """Per recipient, the sends that delivered to it, less one. A delivery reported
+    without a recipient (a status record that names none, as CloudMails') is a
+    delivery of its send to each recipient."""
+    named: dict[str, set[tuple[str, str | None]]] = {}
+    anonymous: set[tuple[str, str | None]] = set()
     for event in events:
         if event.type is EventType.DELIVERED:
-            sends = delivered.setdefault(_lower(event.recipient), set())
-            sends.add((event.provider, event.message_id))
-    return sum(len(sends) - 1 for sends in delivered.values())
+            send = (event.provider, event.message_id)
+            recipient = _lower(event.recipient)
+            (named.setdefault(recipient, set()) if recipient else anonymous).add(send)
+    if not named:
+        return max(0, len(anonymous) - 1)
+    return sum(len(sends | anonymous) - 1 for sends in named.values())
 
 
 def _matchable(event: Event) -> bool:

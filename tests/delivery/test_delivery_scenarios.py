@@ -118,6 +118,28 @@ def test_drop_after_accept_at_a_is_delivered_once_by_b_and_a_late_delivery_is_a_
     assert mailer.timeline(first) == timeline  # by result or by key, the same
 
 
+def test_a_late_delivery_known_from_a_status_lookup_is_a_duplicate_too(pair: Pair) -> None:
+    """CloudMails' status record names no recipient: its delivery still counts for the
+    message's recipient, beside B's redelivery (reported by a webhook, with one)."""
+    from mailspec.webhooks import Event
+
+    mailer = pair.mailer(redeliver_after=600)
+    pair.a.set_outcome("failed")
+    first = _accepted_by_a(pair, mailer)
+    assert mailer.poll() == 1
+    assert len(mailer.redeliver_due()) == 1
+    pair.flush()
+    assert mailer.timeline(first).duplicates == 0
+    (row,) = pair.a.accepted
+    looked_up = Event(
+        provider="cloudmails", type=EventType.DELIVERED, event="delivered",
+        message_id=row.message_id,
+    )  # fmt: skip
+    assert mailer.record([looked_up]) == 1
+    timeline = mailer.timeline(first)
+    assert timeline.duplicates == 1 and timeline.state is DeliveryState.DELIVERED
+
+
 def test_silence_at_a_is_redelivered_by_b_after_redeliver_after(pair: Pair) -> None:
     mailer = pair.mailer(redeliver_after=600)
     pair.a.set_outcome("queued", report=False)  # A never says anything
