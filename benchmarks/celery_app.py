@@ -45,3 +45,4 @@ def mailer() -> mailspec.Mailer:
 
 
 send = mailspec.celery.send_task(app, mailer=mailer)
+redeliver = mailspec.celery.redeliver_task(app, mailer=mailer)

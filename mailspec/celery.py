@@ -40,7 +40,19 @@ Celery is the queue; mailspec adds what makes a redelivered task safe::
   ``MAILSPEC_PROVIDERS``, ``MAILSPEC_STORE``).
 
 The task takes the message as :func:`message_payload` gives it (JSON: attachments'
-bytes as base64) and returns a JSON summary of the result.
+bytes as base64) and returns a JSON summary of the result. A message whose recipients
+are all suppressed ends the task with :class:`~mailspec.Suppressed`, never retried.
+
+Failover on the delivery outcome (``MAILSPEC_REDELIVER_AFTER``) runs from Celery beat::
+
+    redeliver = mailspec.celery.redeliver_task(app)   # the task "mailspec.redeliver"
+    app.conf.beat_schedule = {
+        "mailspec-redeliver": {"task": "mailspec.redeliver", "schedule": 60.0},
+    }
+
+Each run polls the providers' status lookups (``poll=True``) and then sends each due
+message once more (:meth:`mailspec.Mailer.redeliver_due`); runs that overlap, on several
+workers, redeliver each message once (the ledger holds each redelivery's key).
 """
 
 from __future__ import annotations
@@ -60,7 +72,14 @@ from .mailer.ledger import Claimed
 from .message import Message
 from .results import SendResult
 
-__all__ = ["enqueue", "message_from_payload", "message_payload", "resolvable", "send_task"]
+__all__ = [
+    "enqueue",
+    "message_from_payload",
+    "message_payload",
+    "redeliver_task",
+    "resolvable",
+    "send_task",
+]
 
 # a store that fails before any request: retried this often, waiting this long first
 STORE_RETRIES = 5
@@ -106,16 +125,7 @@ def send_task(
     """Register on ``app`` the task that sends one message through a Mailer (built once
     per worker process by ``mailer()``, default :meth:`mailspec.Mailer.from_env`), and
     return it. ``task_options`` go to ``app.task`` (``queue=``, ``rate_limit=``…)."""
-    build = mailer or Mailer.from_env
-    built: list[Mailer] = []
-    lock = threading.Lock()
-
-    def worker_mailer() -> Mailer:
-        with lock:
-            if not built:
-                built.append(build())
-            return built[0]
-
+    worker_mailer = _once_per_process(mailer or Mailer.from_env)
     options: dict[str, Any] = {
         "acks_late": True,
         "reject_on_worker_lost": True,
@@ -154,6 +164,50 @@ def send_task(
     return send
 
 
+def redeliver_task(
+    app: Celery,
+    *,
+    name: str = "mailspec.redeliver",
+    mailer: Callable[[], Mailer] | None = None,
+    poll: bool = True,
+    **task_options: Any,
+) -> Task:
+    """Register on ``app`` the task that runs :meth:`mailspec.Mailer.redeliver_due`
+    (after :meth:`mailspec.Mailer.poll`, with ``poll``) on a Mailer built once per
+    worker process (as :func:`send_task`'s), for Celery beat; it returns
+    ``{"polled_events": N, "redelivered": [summary, ...]}``. The Mailer needs
+    ``redeliver_after`` (``MAILSPEC_REDELIVER_AFTER``) and the senders' shared store."""
+    worker_mailer = _once_per_process(mailer or Mailer.from_env)
+
+    @app.task(name=name, **task_options)  # type: ignore[untyped-decorator]
+    def redeliver() -> dict[str, Any]:
+        mailer = worker_mailer()
+        if mailer.redeliver_after is None:
+            raise ValidationError(
+                "the Mailer has no redeliver_after (MAILSPEC_REDELIVER_AFTER): nothing is due",
+                field="redeliver_after",
+            )
+        polled = mailer.poll() if poll else 0
+        made = mailer.redeliver_due()
+        return {"polled_events": polled, "redelivered": [summary(r) for r in made]}
+
+    return redeliver
+
+
+def _once_per_process(build: Callable[[], Mailer]) -> Callable[[], Mailer]:
+    """``build()``'s Mailer, made on first use and kept for the process."""
+    built: list[Mailer] = []
+    lock = threading.Lock()
+
+    def worker_mailer() -> Mailer:
+        with lock:
+            if not built:
+                built.append(build())
+            return built[0]
+
+    return worker_mailer
+
+
 def resolvable(mailer: Mailer, error: AllProvidersFailed) -> bool:
     """Whether sending the key of ``error`` again resolves it: one provider may hold
     the message (the one the ledger keeps for the key, or else the one whose attempt
@@ -180,4 +234,5 @@ def summary(result: SendResult) -> dict[str, Any]:
         "replayed": result.replayed,
         "dropped": list(result.dropped),
         "refused": dict(result.refused),
+        "suppressed": list(result.suppressed),
     }

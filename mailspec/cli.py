@@ -496,6 +496,13 @@ def _cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mailer_from(args: argparse.Namespace, stack: contextlib.ExitStack) -> Any:
+    """A Mailer of the command's providers and every other ``MAILSPEC_*`` setting."""
+    from .mailer.config import mailer_from_env
+
+    return mailer_from_env(providers=_providers_from(args, stack))
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from .errors import NotFoundError
     from .mailer import Mailer
@@ -812,6 +819,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_spec import add_spec_commands
 
     add_spec_commands(sub)
+
+    from .cli_delivery import add_commands as add_delivery_commands
+
+    add_delivery_commands(sub, _provider_options, _mailer_from, UsageError)
 
     webhook = sub.add_parser(
         "webhook",

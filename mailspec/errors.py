@@ -35,6 +35,7 @@ __all__ = [
     "RequestNotStarted",
     "SendInProgress",
     "StoreError",
+    "Suppressed",
     "TemplateError",
     "TransportError",
     "UnsupportedOperation",
@@ -342,6 +343,22 @@ class ClaimLost(SendInProgress):
             f"idempotency key {self.idempotency_key!r} was taken over by another sender "
             f"before this send's next request, which was not made; ask again in "
             f"{self.retry_after:.3g}s"
+        )
+
+
+class Suppressed(MailspecError):
+    """Every recipient of the message is on the Mailer's suppression list (a hard
+    bounce, a complaint or an unsubscribe from any provider, or added by hand): nothing
+    was sent, and sending it again will not help. ``addresses`` are the recipients as
+    the message wrote them; ``idempotency_key`` the send's key."""
+
+    def __init__(self, addresses: Sequence[str], idempotency_key: str | None = None) -> None:
+        self.addresses = list(addresses)
+        self.idempotency_key = idempotency_key
+        count = len(self.addresses)
+        super().__init__(
+            f"every recipient ({count} address{'es' if count != 1 else ''}) is suppressed; "
+            "nothing was sent"
         )
 
 

@@ -22,7 +22,15 @@ provider's code, the retry number and whether the send had failed over. Never an
 address, a subject, a credential, or the idempotency key (a caller may build keys
 from what names a person).
 
-Metrics (meter ``mailspec``): ``mailspec.attempts`` (counter by provider, outcome,
+A redelivery (:meth:`~mailspec.Mailer.redeliver_due`) is a ``mailspec.send`` span of
+its own, marked ``mailspec.redelivery`` true.
+
+Metrics (meter ``mailspec``): ``mailspec.events`` (counter of the providers' events
+recorded, by ``mailspec.event_type`` and ``mailspec.repeat``: true for an event kept
+before, a provider's retry, counted once in the timeline), ``mailspec.suppressions``
+(counter by ``mailspec.action``: ``added`` to the list by an event, ``left_out`` of a
+send), ``mailspec.redeliveries`` (counter by ``mailspec.outcome``: ``accepted``,
+``failed`` — tried again on the next run — or ``abandoned``), ``mailspec.attempts`` (counter by provider, outcome,
 error.type), ``mailspec.failovers`` (counter by the provider failed over from and
 to), ``mailspec.attempt.duration`` and ``mailspec.send.duration`` (histograms, s),
 and ``mailspec.breaker.open`` (gauge per provider: 1 while its breaker is open),
@@ -45,6 +53,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
     from .mailer.core import Mailer
+    from .webhooks.events import Event
 
 __all__ = ["Sending", "Telemetry", "telemetry"]
 
@@ -80,6 +89,17 @@ class Telemetry:
 
     def attempt(self, attempts: Sequence[Attempt]) -> None:
         """Report the last of ``attempts`` (the send's attempts so far)."""
+
+    def recorded(self, new: Sequence[Event], repeated: int, suppressed: int) -> None:
+        """Events recorded: ``new`` ones, ``repeated`` ones already kept, and the
+        addresses they suppressed."""
+
+    def suppressed(self, recipients: int) -> None:
+        """Recipients left out of a send because they are suppressed."""
+
+    def redelivered(self, outcome: str) -> None:
+        """A redelivery ended: ``accepted``, ``failed`` (tried again later) or
+        ``abandoned``."""
 
 
 class _OpenTelemetry(Telemetry):
@@ -158,6 +178,26 @@ class _OpenTelemetry(Telemetry):
                 {"mailspec.provider": attempt.provider, "mailspec.from": before[-1].provider},
             )
 
+    def recorded(self, new: Sequence[Event], repeated: int, suppressed: int) -> None:
+        if not _set_up():
+            return
+        for event in new:
+            self._i.events.add(
+                1, {"mailspec.event_type": event.type.value, "mailspec.repeat": False}
+            )
+        if repeated:
+            self._i.events.add(repeated, {"mailspec.repeat": True})
+        if suppressed:
+            self._i.suppressions.add(suppressed, {"mailspec.action": "added"})
+
+    def suppressed(self, recipients: int) -> None:
+        if _set_up():
+            self._i.suppressions.add(recipients, {"mailspec.action": "left_out"})
+
+    def redelivered(self, outcome: str) -> None:
+        if _set_up():
+            self._i.redeliveries.add(1, {"mailspec.outcome": outcome})
+
 
 def telemetry(mailer: Mailer, enabled: bool = True) -> Telemetry:
     """The telemetry of ``mailer``: through OpenTelemetry when ``enabled`` and the API
@@ -216,6 +256,17 @@ class _Instruments:
             "mailspec.failovers",
             unit="{failover}",
             description="Moves of a send from one provider to the next",
+        )
+        self.events = meter.create_counter(
+            "mailspec.events", unit="{event}", description="Providers' events recorded"
+        )
+        self.suppressions = meter.create_counter(
+            "mailspec.suppressions",
+            unit="{address}",
+            description="Addresses suppressed by an event, or left out of a send",
+        )
+        self.redeliveries = meter.create_counter(
+            "mailspec.redeliveries", unit="{message}", description="Redeliveries, by outcome"
         )
         self.attempt_duration = meter.create_histogram(
             "mailspec.attempt.duration", unit="s", description="Duration of one attempt"

@@ -33,6 +33,8 @@ class SendResult(msgspec.Struct, frozen=True):
     without (tags, metadata), where a Mailer let it. ``idempotency_key`` is the send's
     key; ``replayed`` is true when a Mailer's ledger already held the key as accepted,
     so this result is the recorded one and no request was made (``attempts`` is empty).
+    ``suppressed`` lists the recipients left out because they are on the Mailer's
+    suppression list (as the message wrote them).
     """
 
     provider: str
@@ -42,6 +44,7 @@ class SendResult(msgspec.Struct, frozen=True):
     dropped: list[str] = []
     idempotency_key: str | None = None
     replayed: bool = False
+    suppressed: list[str] = []
 
 
 class SmsResult(msgspec.Struct, frozen=True):

@@ -17,6 +17,11 @@ parsing and the answers are :class:`~mailspec.webhooks.WebhookApp`'s (one
 verification failed, 400 for a body that is not the provider's events, 405 for a
 method other than POST, 413 over ``max_body`` bytes, 500 when a signal receiver raised
 (the tokens are then released, so the provider's retry is accepted).
+
+``webhook_view(provider, mailer=mailer)`` also records every event into a
+:class:`~mailspec.Mailer` (its timelines and suppression list; see
+:mod:`mailspec.webhooks.app`) before the signal is sent; a request is answered 200 only
+once they are recorded.
 """
 
 from __future__ import annotations
@@ -43,10 +48,11 @@ class WebhookView(View):  # type: ignore[misc]  # Django ships no types
 
     provider: str = ""
     max_body: int = 1_000_000
+    mailer: Any = None
     http_method_names: ClassVar[list[str]] = ["post"]
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        receiver = _receiver(self.provider, self.max_body)
+        receiver = _receiver(self.provider, self.max_body, self.mailer)
         # refused by its announced length before Django reads the body into memory
         problem = receiver.length_problem(request.headers.get("Content-Length") or "0")
         if problem is None and len(request.body) > self.max_body:
@@ -66,12 +72,15 @@ class WebhookView(View):  # type: ignore[misc]  # Django ships no types
         return response
 
 
-def webhook_view(provider: str, *, max_body: int = 1_000_000) -> Any:
+def webhook_view(provider: str, *, max_body: int = 1_000_000, mailer: Any = None) -> Any:
     """The view receiving ``provider``'s webhooks, CSRF-exempt (providers post without
-    a token; the signature or the shared secret is the check). A provider without
-    webhooks fails here, when the URLconf is read."""
+    a token; the signature or the shared secret is the check), recording them into
+    ``mailer`` when given. A provider without webhooks fails here, when the URLconf is
+    read."""
     webhooks_of(provider)
-    view = WebhookView.as_view(provider=provider, max_body=max_body)
+    if mailer is not None and not callable(getattr(mailer, "record", None)):
+        raise ValidationError(f"expected a Mailer, got {type(mailer).__name__}", field="mailer")
+    view = WebhookView.as_view(provider=provider, max_body=max_body, mailer=mailer)
     return csrf_exempt(view)
 
 
@@ -85,13 +94,14 @@ class _Receivers:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.apps: dict[tuple[str, int], WebhookReceiver] = {}
+        self.apps: dict[tuple[str, int, int], WebhookReceiver] = {}
 
-    def get(self, provider: str, max_body: int) -> WebhookReceiver:
+    def get(self, provider: str, max_body: int, mailer: Any = None) -> WebhookReceiver:
         with self.lock:
-            app = self.apps.get((provider, max_body))
+            key = (provider, max_body, id(mailer))
+            app = self.apps.get(key)
             if app is None:
-                app = self.apps[provider, max_body] = _make_receiver(provider, max_body)
+                app = self.apps[key] = _make_receiver(provider, max_body, mailer)
             return app
 
     def clear(self) -> None:
@@ -99,10 +109,12 @@ class _Receivers:
             self.apps.clear()
 
 
-def _make_receiver(provider: str, max_body: int) -> WebhookReceiver:
+def _make_receiver(provider: str, max_body: int, mailer: Any = None) -> WebhookReceiver:
     try:
         secret = mailspec_settings.webhook_secret(provider)
-        return WebhookReceiver(provider, _send_signal, secret=secret, max_body=max_body)
+        return WebhookReceiver(
+            provider, _send_signal, mailer=mailer, secret=secret, max_body=max_body
+        )
     except ValidationError as exc:
         if exc.field != "secret":
             raise

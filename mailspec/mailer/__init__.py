@@ -26,6 +26,8 @@ from .core import (
 from .ledger import Claim, Claimed, ClaimStatus, Ledger, Recorded
 from .limiter import BucketState, Pause, PauseState, TokenBucket
 from .store import MemoryStore, StateStore
+from .suppressions import Suppression, SuppressionList
+from .timeline import Send, Timeline
 
 __all__ = [
     "Breaker",
@@ -44,8 +46,12 @@ __all__ = [
     "PauseState",
     "ProviderPaused",
     "Recorded",
+    "Send",
     "SendManyFailed",
     "StateStore",
+    "Suppression",
+    "SuppressionList",
+    "Timeline",
     "TokenBucket",
     "counts_as_failure",
 ]

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..checks.arguments import function
 from ..errors import ValidationError
@@ -46,6 +46,11 @@ from .bulk import Outcome, Progress, messages_of, workers
 from .core import Mailer, MailProvider
 from .ledger import Ledger
 from .store import MemoryStore, StateStore
+from .suppressions import SuppressionList
+from .timeline import Timeline
+
+if TYPE_CHECKING:
+    from ..webhooks.events import Event
 
 __all__ = ["AsyncMailer", "Outcome"]
 
@@ -246,6 +251,36 @@ class AsyncMailer:
             for _ in range(tasks):
                 group.create_task(worker())
         return cast(list[Outcome], outcomes)  # every worker filled what it took
+
+    # --- after acceptance: as the Mailer's (mailer/delivery.py) ----------------------
+
+    @property
+    def suppressions(self) -> SuppressionList:
+        """The Mailer's suppression list (its calls are the store's: local, and quick;
+        its ``sync()`` asks the providers: await :meth:`sync_suppressions` instead).
+        :meth:`send` leaves suppressed recipients out, as :meth:`Mailer.send` does."""
+        return self.mailer.suppressions
+
+    async def record(self, events: Iterable[Event]) -> int:
+        """:meth:`Mailer.record`, awaited."""
+        given = list(events)
+        return await self._run(partial(self.mailer.record, given))
+
+    async def timeline(self, result_or_key: SendResult | str) -> Timeline:
+        """:meth:`Mailer.timeline`, awaited."""
+        return await self._run(partial(self.mailer.timeline, result_or_key))
+
+    async def sync_suppressions(self) -> dict[str, str]:
+        """``suppressions.sync()``, awaited: its status lookups go out on the loop."""
+        return await self._run(self.mailer.suppressions.sync)
+
+    async def poll(self) -> int:
+        """:meth:`Mailer.poll`, awaited: the status lookups go out on the loop."""
+        return await self._run(self.mailer.poll)
+
+    async def redeliver_due(self) -> list[SendResult]:
+        """:meth:`Mailer.redeliver_due`, awaited: the redeliveries go out on the loop."""
+        return await self._run(self.mailer.redeliver_due)
 
     async def aclose(self) -> None:
         """Close the idle connections this AsyncMailer keeps on the running loop, and

@@ -33,7 +33,7 @@ from ..message import MESSAGE_FIELDS, Message
 from ..results import SendResult
 from .ledger import Claimed, ClaimStatus, Ledger, Recorded
 
-__all__ = ["FINGERPRINT_SCHEME", "KeyClaim", "fingerprint", "new_key"]
+__all__ = ["FINGERPRINT_SCHEME", "KeyClaim", "fingerprint", "new_key", "recorded_result"]
 
 log = logging.getLogger("mailspec.mailer")
 
@@ -244,3 +244,10 @@ def _replay(key: str, entry: Recorded) -> SendResult:
         idempotency_key=key,
         replayed=True,
     )
+
+
+def recorded_result(ledger: Ledger, key: str) -> SendResult | None:
+    """The accepted result the ledger recorded for ``key`` (``replayed``), or None while
+    it holds no outcome."""
+    entry = ledger.lookup(key)
+    return _replay(key, entry) if isinstance(entry, Recorded) else None

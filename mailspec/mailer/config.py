@@ -161,6 +161,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Keep each idempotency key's claim and outcome in the store."),
     Setting("claim_lease", _number, "seconds", "deadline + 30",
             "How long a send holds its key in the ledger."),
+    Setting("redeliver_after", _number, "seconds", "(none)",
+            "Send a message with no delivery report this long after acceptance once more, "
+            "through the next provider (`mailspec redeliver`); none: never."),
+    Setting("poll_window", _number, "seconds", "(none)",
+            "How long after acceptance `mailer.poll()` asks the provider about a send."),
     Setting("telemetry", _flag, "true/false", "true",
             "Report spans and metrics through OpenTelemetry when its API is installed."),
 )  # fmt: skip

@@ -24,6 +24,12 @@ First, once:
   send stops with :class:`~mailspec.ClaimLost` and no request. At the end an accepted
   result is recorded, a definite failure gives the key back, and an ambiguous one is
   left for the next send of the key to resolve.
+- **Is a recipient suppressed?** Recipients on the Mailer's suppression list (a bounce,
+  complaint or unsubscribe from any provider: :mod:`mailspec.mailer.suppressions`) are
+  left out before any request and listed in ``SendResult.suppressed``; with no ``to``
+  recipient left, :class:`~mailspec.Suppressed` is raised and nothing is sent. What
+  happens after acceptance (timelines, polling, redelivery) is
+  :mod:`mailspec.mailer.delivery`.
 
 Then provider by provider, in the strategy's order:
 
@@ -108,11 +114,11 @@ import logging
 import random as _random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
@@ -142,10 +148,16 @@ from ..results import Attempt, DeliveryStatus, SendResult
 from .breaker import Breaker, Gate, counts_as_failure
 from .bulk import Progress, messages_of, send_all, workers
 from .claims import KeyClaim, new_key
+from .delivery import Delivery
 from .ledger import DEFAULT_RETENTION, Ledger
 from .limiter import Pause, TokenBucket
 from .store import MemoryStore, StateStore
 from .strategy import Order, StrategyName
+from .suppressions import SuppressionList
+from .timeline import Timeline
+
+if TYPE_CHECKING:
+    from ..webhooks.events import Event
 
 __all__ = [
     "CircuitOpen",
@@ -319,6 +331,12 @@ class Mailer:
       that died frees its keys after that, for another to resolve and send. False sends every ``send()``, keys
       still made and handed to providers that deduplicate, for a caller that records
       sends itself.
+    - ``redeliver_after``: seconds after which a message accepted with no delivery
+      report is sent once more through the next provider, by :meth:`redeliver_due`
+      (default None: never); a message its provider reports ``failed`` is due at once.
+      Needs the ledger. ``poll_window``: seconds after acceptance during which
+      :meth:`poll` asks the providers about a send (default None: only while
+      ``redeliver_after`` tracks it). See :mod:`mailspec.mailer.delivery`.
     - ``on_attempt``: called with each :class:`~mailspec.Attempt` as it is recorded
       (from the sending thread). An exception it raises is logged and ignored: a
       metrics hook must not turn a sent message into an error the caller would retry.
@@ -354,6 +372,8 @@ class Mailer:
         store: StateStore | str | None = None,
         ledger: bool = True,
         claim_lease: float | None = None,
+        redeliver_after: float | None = None,
+        poll_window: float | None = None,
         on_attempt: Callable[[Attempt], None] | None = None,
         telemetry: bool = True,
         clock: Callable[[], float] | None = None,
@@ -399,6 +419,13 @@ class Mailer:
         self.on_unsupported = on_unsupported
         self.rate_limit_wait = float(rate_limit_wait)
         self.claim_lease = float(claim_lease) if claim_lease is not None else None
+        self.redeliver_after = None if redeliver_after is None else float(redeliver_after)
+        _check(
+            redeliver_after is None or (ledger and redeliver_after > 0),
+            "redeliver_after",
+            "must be a positive number of seconds, and needs the ledger",
+        )
+        _check(poll_window is None or poll_window > 0, "poll_window", "must be positive")
         if isinstance(store, str):
             from ..stores import store as open_store
 
@@ -436,6 +463,12 @@ class Mailer:
             entries.append(_Entry(key, p, breaker, bucket, Pause(self.store, key)))
         self._entries: list[_Entry] = entries
         self._by_key: dict[str, _Entry] = {e.key: e for e in entries}
+        self._delivery = Delivery(
+            self,
+            retention=retention,
+            redeliver_after=self.redeliver_after,
+            poll_window=None if poll_window is None else float(poll_window),
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Mailer:
@@ -495,21 +528,29 @@ class Mailer:
         with self._telemetry.sending() as sending, within(self.deadline):
             return sending.done(self._send_one(message))
 
-    def _send_one(self, message: Message) -> SendResult:
+    def _send_one(
+        self, message: Message, *, claim_key: str | None = None, exclude: Collection[str] = ()
+    ) -> SendResult:
+        """One send; ``claim_key`` (default: the message's key) is its key in the ledger,
+        ``exclude`` the providers it must not go to (a redelivery's)."""
         check_message(message)  # a message error stops here, before any provider
         key = message.idempotency_key
         if key is None:
             key = new_key()
             message = msgspec.structs.replace(message, idempotency_key=key)
         taken = KeyClaim.take(
-            self.ledger, key, message, self.deadline, self._clock, self.claim_lease
+            self.ledger, claim_key or key, message, self.deadline, self._clock, self.claim_lease
         )
         if isinstance(taken, SendResult):
             return taken  # accepted before: the recorded result, no request
         deadline = self._clock() + self.deadline
         attempts: list[Attempt] = []
         try:
-            result = self._send(message, deadline, attempts, taken)
+            # suppressed recipients left out before any request (Suppressed: none left)
+            outgoing, suppressed = self._delivery.strip(message)
+            result = self._send(outgoing, deadline, attempts, taken, exclude)
+            if suppressed:
+                result = msgspec.structs.replace(result, suppressed=suppressed)
         except BaseException as exc:
             taken.failed(maybe_sent=_maybe_sent(attempts, exc))
             if isinstance(exc, AllProvidersFailed):
@@ -530,14 +571,21 @@ class Mailer:
             failure.idempotency_key = key
             raise failure from exc
         taken.accepted(result)
+        if claim_key is None:
+            self._delivery.accepted(message, result)
         return result
 
     def _send(
-        self, message: Message, deadline: float, attempts: list[Attempt], claim: KeyClaim
+        self,
+        message: Message,
+        deadline: float,
+        attempts: list[Attempt],
+        claim: KeyClaim,
+        exclude: Collection[str] = (),
     ) -> SendResult:
         """:meth:`send`'s walk through the providers, recording into ``attempts``."""
         try:
-            return self._walk(message, deadline, attempts, claim)
+            return self._walk(message, deadline, attempts, claim, exclude)
         except StoreError as exc:
             if not _requested(attempts):
                 raise  # nothing went out
@@ -546,11 +594,19 @@ class Mailer:
             ) from exc
 
     def _walk(
-        self, message: Message, deadline: float, attempts: list[Attempt], claim: KeyClaim
+        self,
+        message: Message,
+        deadline: float,
+        attempts: list[Attempt],
+        claim: KeyClaim,
+        exclude: Collection[str] = (),
     ) -> SendResult:
         """The providers in the strategy's order, after any an earlier, stopped send of
-        this key may have reached (which are resolved first, or the send stops)."""
+        this key may have reached (which are resolved first, or the send stops), but
+        for those in ``exclude``."""
         for index in self._resolve_first(claim, attempts):
+            if self._entries[index].key in exclude:
+                continue
             entry = self._entries[index]
             if self._clock() >= deadline:
                 raise AllProvidersFailed(attempts, self._out_of_time())
@@ -949,6 +1005,47 @@ class Mailer:
             until=until,
             recipient=recipient,
         )
+
+    # --- after acceptance: timeline, suppressions, redelivery (mailer/delivery.py) ----
+
+    @property
+    def suppressions(self) -> SuppressionList:
+        """The addresses this Mailer sends nothing to, whichever provider: in its store,
+        so every process sharing the store agrees. See :mod:`mailspec.mailer.suppressions`."""
+        return self._delivery.suppressions
+
+    def record(self, events: Iterable[Event]) -> int:
+        """Keep providers' events (``mailspec.webhooks.Event``: from a webhook receiver,
+        or built by hand) in their messages' timelines, and suppress the recipients a
+        bounce, complaint or unsubscribe calls for; the number of events that were new
+        (the same event again is kept once)."""
+        return self._delivery.record(events)
+
+    def timeline(self, result_or_key: SendResult | str) -> Timeline:
+        """What became of a sent message (its :class:`~mailspec.SendResult`, or its
+        idempotency key): ``.events`` in severity order, ``.state``, ``.duplicates``.
+        See :mod:`mailspec.mailer.timeline`."""
+        return self._delivery.timeline(result_or_key)
+
+    def poll(self) -> int:
+        """Ask the providers about tracked sends with no outcome yet (within their rate
+        limits) and record what they say; the number of new events. Sends are tracked
+        with ``redeliver_after`` or ``poll_window``."""
+        return self._delivery.poll()
+
+    def redeliver_due(self) -> list[SendResult]:
+        """Send each message that is due once more, through the next provider that has
+        not had it, under the same idempotency key; the results of the redeliveries made
+        now. Nothing is ever due without ``redeliver_after``. See
+        :mod:`mailspec.mailer.delivery`."""
+        return self._delivery.redeliver_due()
+
+    def _redeliver(self, message: Message, claim_key: str, had: Collection[str]) -> SendResult:
+        """One redelivery of ``message``, claimed in the ledger as ``claim_key``."""
+        with self._telemetry.sending() as sending, within(self.deadline):
+            if sending.span is not None:
+                sending.span.set_attribute("mailspec.redelivery", True)
+            return sending.done(self._send_one(message, claim_key=claim_key, exclude=had))
 
 
 def _keep_books(entry: _Entry, what: str, update: Callable[[], object]) -> None:

@@ -55,6 +55,7 @@ class Outcome:
 
     state: DeliveryState = DeliveryState.DELIVERED
     sub_status: str | None = None
+    silent: bool = False  # no webhook at all (status lookups still report the state)
 
 
 @dataclass
@@ -412,12 +413,17 @@ def _raw_status(delivery: Delivery, state: DeliveryState) -> str | None:
     """The provider's status value for a unified state. A state the provider reports
     only through a sub-status (AuroraSendCloud's "rejected" blacklist entries) goes
     under the bounce family's status, as the provider does. A message that was opened
-    or clicked was delivered: providers keep engagement apart, in counters if at all."""
+    or clicked was delivered: providers keep engagement apart, in counters if at all. A
+    queued one, where the provider has no such status, is in its sending status."""
     for value, row in delivery.states.items():
         if row.state == state:
             return value
     if state in _ENGAGED:
         return _raw_status(delivery, DeliveryState.DELIVERED)
+    if state is DeliveryState.QUEUED:  # not yet on its way: the earliest status there is
+        for value, row in delivery.states.items():
+            if row.state == DeliveryState.SENDING:
+                return value
     for value, row in delivery.states.items():
         if row.state == DeliveryState.BOUNCED:
             return value

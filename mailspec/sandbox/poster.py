@@ -8,6 +8,12 @@ signed as the spec's scheme says (an HMAC over its template, in the payload or i
 headers; ECDSA with the private key given as ``secret``; basic auth; a token), or
 carries the shared secret as basic auth where the provider defines no scheme.
 Posting happens on a background thread, so a slow receiver never slows a send.
+
+Providers report out of order and more than once; so can the sandbox, on demand:
+:meth:`WebhookPoster.post` posts any events about a message in any order (repeats
+included), and :meth:`WebhookPoster.hold` keeps every event back until
+:meth:`WebhookPoster.release` posts them shuffled, reversed or repeated. An event the
+receiver did not take is posted again, after each of ``retry_delays`` seconds when given.
 """
 
 from __future__ import annotations
@@ -18,9 +24,11 @@ import datetime
 import functools
 import logging
 import queue
+import random
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -65,6 +73,17 @@ _STOP = object()
 
 
 @dataclass(frozen=True)
+class _Item:
+    """One event to post: the provider's name for it, its type, the message, and when
+    it happened."""
+
+    name: str
+    type: EventType
+    row: Accepted
+    at: float
+
+
+@dataclass(frozen=True)
 class Posted:
     """One event the sandbox posted: the provider's event name, the message it is about,
     and the receiver's HTTP status (None when it could not be reached)."""
@@ -91,6 +110,7 @@ class WebhookPoster:
         secret: str | None = None,
         encoding: str | None = None,
         timeout: float = 2.0,
+        retry_delays: Sequence[float] = (),
     ) -> None:
         if spec.webhooks is None:
             raise ValueError(f"{spec.provider.name} posts no webhooks")
@@ -113,6 +133,8 @@ class WebhookPoster:
             timeout=urllib3.Timeout(connect=timeout, read=timeout), retries=False
         )
         self.posted: list[Posted] = []
+        self.retry_delays = [float(d) for d in retry_delays]
+        self._held: list[_Item] | None = None  # while held
         self._queue: queue.Queue[Any] = queue.Queue()
         self._idle = threading.Condition()
         self._pending = 0
@@ -125,36 +147,84 @@ class WebhookPoster:
     # --- what to post --------------------------------------------------------------
 
     def accepted(self, row: Accepted) -> None:
-        """A message was accepted: its queued event, then the events to its outcome."""
-        self._post(row, (EventType.QUEUED, *self._path(row.outcome.state)))
+        """A message was accepted: its queued event, then the events to its outcome
+        (nothing at all for a silent outcome)."""
+        if not row.outcome.silent:
+            self._post(row, (EventType.QUEUED, *self._path(row.outcome.state)))
 
     def changed(self, row: Accepted, previous: DeliveryState) -> None:
         """A message moved on from ``previous``: the events it has not yet reported."""
         done = set(self._path(previous))
         self._post(row, tuple(t for t in self._path(row.outcome.state) if t not in done))
 
+    def post(self, row: Accepted, types: Sequence[EventType]) -> int:
+        """Post these events about ``row``'s message, in this order, repeats included;
+        the number queued (a type the provider names no event for is left out)."""
+        return self._post(row, tuple(types))
+
+    def hold(self) -> None:
+        """Keep every event back from now on, until :meth:`release`."""
+        with self._idle:
+            if self._held is None:
+                self._held = []
+
+    def release(self, *, order: str = "as_made", repeat: int = 1, seed: int | None = None) -> int:
+        """Post the events kept back since :meth:`hold`, and stop holding: in the
+        ``order`` they were made, ``reversed``, or ``shuffled`` (by
+        ``random.Random(seed)``), each ``repeat`` times (the repeats shuffled among the
+        rest too); the number queued."""
+        with self._idle:
+            held, self._held = self._held or [], None
+        items = held * max(1, repeat)
+        if order == "reversed":
+            items.reverse()
+        elif order == "shuffled":
+            random.Random(seed).shuffle(items)
+        elif order != "as_made":
+            raise ValueError("order is 'as_made', 'reversed' or 'shuffled'")
+        for item in items:
+            self._enqueue(item)
+        return len(items)
+
     def _path(self, state: DeliveryState) -> tuple[EventType, ...]:
         # the failure states have event types of the same name
         return _PATH.get(state, (EventType(state.value),))
 
-    def _post(self, row: Accepted, types: tuple[EventType, ...]) -> None:
+    def _post(self, row: Accepted, types: tuple[EventType, ...]) -> int:
+        """Queue (or hold) these events; they happened now, and a repeat of one, posted
+        later, still says it happened then, as a provider's retry does."""
+        queued, now = 0, time.time()
         for event_type in types:
             name = self._names.get(event_type)
             if name is None:
                 continue  # the provider reports no such event
-            with self._idle:
-                self._pending += 1
             # a copy: the message may move on again before this event is posted
-            self._queue.put((name, event_type, dataclasses.replace(row)))
+            item = _Item(name, event_type, dataclasses.replace(row), now)
+            with self._idle:
+                if self._held is not None:
+                    self._held.append(item)
+                    queued += 1
+                    continue
+            self._enqueue(item)
+            queued += 1
+        return queued
+
+    def _enqueue(self, item: _Item) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put(item)
 
     # --- payloads ------------------------------------------------------------------
 
-    def payload(self, name: str, event_type: EventType, row: Accepted) -> dict[str, Any]:
+    def payload(
+        self, name: str, event_type: EventType, row: Accepted, at: float | None = None
+    ) -> dict[str, Any]:
         """One event as the provider would post it, signed where the event carries its
-        own signature."""
+        own signature; it happened ``at`` (default now)."""
 
         row_info = self.hooks.events.get(name)
-        fields, now = fields_for(self.hooks, row_info.fields if row_info else None), time.time()
+        fields = fields_for(self.hooks, row_info.fields if row_info else None)
+        now = time.time() if at is None else at
         event: dict[str, Any] = {}
         put = functools.partial(_put, event)
         put(self.hooks.fields.event, name)
@@ -291,16 +361,19 @@ class WebhookPoster:
             item = self._queue.get()
             if item is _STOP:
                 return
-            name, event_type, row = item
-            status = self._deliver(*self._request(self.payload(name, event_type, row)))
-            self.posted.append(Posted(name, row.message_id, status))
+            event = self.payload(item.name, item.type, item.row, item.at)
+            status = self._deliver(*self._request(event))
+            self.posted.append(Posted(item.name, item.row.message_id, status))
             with self._idle:
                 self._pending -= 1
                 self._idle.notify_all()
 
     def _deliver(self, body: bytes, headers: dict[str, str], url: str) -> int | None:
         status: int | None = None
-        for _ in range(_ATTEMPTS):
+        waits = [0.0] * (_ATTEMPTS - 1) if not self.retry_delays else self.retry_delays
+        for wait in [0.0, *waits]:
+            if wait:
+                time.sleep(wait)
             try:
                 status = self._pool.request("POST", url, body=body, headers=headers).status
             except urllib3.exceptions.HTTPError as exc:

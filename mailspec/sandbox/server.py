@@ -7,12 +7,13 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ..errors import ValidationError
-from ..vocabulary import DeliveryState, ErrorCategory
+from ..vocabulary import DeliveryState, ErrorCategory, EventType
 from .emulator import Accepted, Answer, Emulator, Outcome
 from .faults import Fault, FaultPlan
 from .latency import Latency, LatencySetting
@@ -184,23 +185,54 @@ class SandboxServer:
         *,
         sub_status: str | int | None = None,
         recipient: str = "*",
+        report: bool = True,
     ) -> None:
         """What ``status()`` reports for messages accepted from now on: for one
-        recipient, or for everyone (``"*"``)."""
+        recipient, or for everyone (``"*"``). ``report=False``: their webhooks post
+        nothing at all, not even ``queued`` (a provider that goes silent).
+
+        ``failed`` is a message the provider accepted and then dropped (its own
+        failure): status lookups report it where the spec maps a status to it
+        (CloudMails' ``failed``); no provider here names a webhook event for it, so
+        none is posted, as the provider would post none."""
         sub = None if sub_status is None else str(sub_status)
-        self.emulator.outcomes[recipient] = Outcome(DeliveryState(state), sub)
+        self.emulator.outcomes[recipient] = Outcome(DeliveryState(state), sub, not report)
 
     def send_webhooks(
-        self, url: str, *, secret: str | None = None, encoding: str | None = None
+        self,
+        url: str,
+        *,
+        secret: str | None = None,
+        encoding: str | None = None,
+        retry_delays: Sequence[float] = (),
     ) -> WebhookPoster:
         """Post the provider's events to ``url`` from now on: an accepted message's
         queued event and the events to its outcome, then each :meth:`advance`. Events
         are signed with ``secret`` as the provider signs, or carry it as the basic-auth
-        password where the provider defines no scheme."""
+        password where the provider defines no scheme. An event the receiver did not
+        take (no answer, or a 5xx) is posted again at once, twice, or after each of
+        ``retry_delays`` seconds when given (as providers retry, with backoff).
+        ``webhooks.hold()`` keeps events back until ``webhooks.release(...)`` posts
+        them, shuffled or repeated on demand."""
         if self.webhooks is not None:
             self.webhooks.close()
-        self.webhooks = WebhookPoster(self.spec, url, secret=secret, encoding=encoding)
+        self.webhooks = WebhookPoster(
+            self.spec, url, secret=secret, encoding=encoding, retry_delays=retry_delays
+        )
         return self.webhooks
+
+    def report(self, message_id: str, *types: EventType | str, repeat: int = 1) -> int:
+        """Post these events about an accepted message now, in this order (any order:
+        a ``delivered`` after a ``bounced``), each ``repeat`` times (a provider
+        retrying); the number of posts queued. An event type the provider has no
+        webhook event for is left out, as the provider would never post it. Needs
+        :meth:`send_webhooks`."""
+        if self.webhooks is None:
+            raise ValidationError("call send_webhooks(url) first", field="webhooks")
+        with self.emulator._lock:
+            row = self._row(message_id)
+        wanted = [EventType(t) for t in types] * max(1, repeat)
+        return self.webhooks.post(row, wanted)
 
     def _on_accept(self, row: Accepted) -> None:
         if self.webhooks is not None and row.operation != "send_sms":  # mail events only
@@ -212,18 +244,21 @@ class SandboxServer:
         """Move an accepted message on (delivered, then opened, say): ``status()`` reports
         the new state, and the events that lead to it are posted."""
         with self.emulator._lock:
-            rows = [a for a in self.emulator.accepted if a.message_id == message_id]
-            if not rows:
-                raise ValidationError(
-                    f"the sandbox accepted no message {message_id!r}", field="message_id"
-                )
-            row = rows[0]
+            row = self._row(message_id)
             previous = row.outcome.state
             row.outcome = Outcome(
                 DeliveryState(state), None if sub_status is None else str(sub_status)
             )
         if self.webhooks is not None:
             self.webhooks.changed(row, previous)
+
+    def _row(self, message_id: str) -> Accepted:
+        rows = [a for a in self.emulator.accepted if a.message_id == message_id]
+        if not rows:
+            raise ValidationError(
+                f"the sandbox accepted no message {message_id!r}", field="message_id"
+            )
+        return rows[0]
 
     def start(self) -> SandboxServer:
         if self._thread is None:

@@ -20,12 +20,19 @@
 (wsgiref's own server answers one request at a time: a client that opens a connection
 and stalls would hold every provider's webhook up behind it.)
 
+Given ``mailer=`` (a :class:`~mailspec.Mailer` or :class:`~mailspec.AsyncMailer`), every
+request's events are recorded into it (``mailer.record``: the messages' timelines and the
+suppression list) before ``on_event`` sees them, and ``on_event`` becomes optional. A
+request is answered 200 only once its events are recorded, so a receiver that dies
+mid-request (killed, or its store down: 500) leaves the provider to retry the request,
+and the repeat is recorded once.
+
 Answers: 200 when every event was verified and handled; 401 when verification failed
 (the body says only that; the reason is logged at WARNING on ``mailspec.webhooks``);
 400 for a body that is not the provider's events; 405 for a method other than POST;
 411 without a Content-Length (unless the server marks the input terminated); 413 for
-a body over ``max_body`` bytes; 500 when ``on_event`` raised (logged with its
-traceback). After a 500 the request's tokens are released, so the provider's retry
+a body over ``max_body`` bytes; 500 when ``on_event`` or recording raised (logged with
+its traceback). After a 500 the request's tokens are released, so the provider's retry
 is accepted: ``on_event`` may then see an event again and should be idempotent (key
 on ``event.raw``'s token or the message id and event name).
 """
@@ -35,7 +42,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from wsgiref.util import request_uri
 
 from ..checks import arguments as args
@@ -69,6 +76,13 @@ _CHUNK = 64 * 1024
 Answer = tuple[int, dict[str, Any], list[tuple[str, str]]]
 
 
+class Recorder(Protocol):
+    """What a receiver's ``mailer=`` needs: a Mailer's ``record`` (an AsyncMailer's is
+    awaited)."""
+
+    def record(self, events: Sequence[Event], /) -> Any: ...
+
+
 def refusal(status: int) -> Answer:
     """The answer refusing a request with ``status`` before its body is parsed."""
     if status == 405:
@@ -78,7 +92,8 @@ def refusal(status: int) -> Answer:
 
 class WebhookReceiver:
     """What a webhook endpoint does whatever serves it (WSGI or ASGI): verify and parse
-    a request's body into events, hand them to ``on_event``, and answer.
+    a request's body into events, record them into ``mailer`` and hand them to
+    ``on_event`` (either, or both), and answer.
 
     ``secret`` is what :func:`mailspec.webhooks.parse` verifies with (required for a
     provider that signs its events, unless ``verify=False``). ``tolerance`` and
@@ -88,8 +103,9 @@ class WebhookReceiver:
     def __init__(
         self,
         provider_name: str | Spec,
-        on_event: Callable[[Event], object],
+        on_event: Callable[[Event], object] | None = None,
         *,
+        mailer: Recorder | None = None,
         secret: str | None = None,
         max_body: int = 1_000_000,
         verify: bool = True,
@@ -114,8 +130,15 @@ class WebhookReceiver:
                 provider_name,
             )
         args.whole(max_body, "max_body")  # bytes
+        if on_event is None and mailer is None:
+            raise ValidationError("give on_event=, mailer=, or both", field="on_event")
+        if mailer is not None and not callable(getattr(mailer, "record", None)):
+            raise ValidationError(
+                f"expected a Mailer or AsyncMailer, got {type(mailer).__name__}", field="mailer"
+            )
         self.provider = provider_name
         self.on_event = on_event
+        self.mailer = mailer
         self.max_body = max_body
         self.verify = verify
         self.tolerance = tolerance
@@ -175,8 +198,11 @@ class WebhookReceiver:
         if isinstance(events, tuple):
             return events
         try:
-            for event in events:
-                self.on_event(event)
+            if self.mailer is not None:
+                self.mailer.record(events)
+            if self.on_event is not None:
+                for event in events:
+                    self.on_event(event)
         except Exception as exc:
             return self.handler_failed(events, exc)
         return self.handled(events)

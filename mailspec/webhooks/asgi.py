@@ -12,8 +12,9 @@ verifies, hands over and answers, so the answers are the same (see
 :mod:`mailspec.webhooks.app`), except that a body without a Content-Length is read up
 to ``max_body`` (an ASGI server delimits it) rather than refused with 411.
 
-``on_event`` may be a coroutine function, awaited on the event loop; a plain function
-runs in a worker thread, as verification does (a replay guard on a shared store does
+``on_event`` may be a coroutine function, awaited on the event loop, and ``mailer`` an
+:class:`~mailspec.AsyncMailer`, whose ``record`` is awaited; a plain function (a
+:class:`~mailspec.Mailer`'s ``record``) runs in a worker thread, as verification does (a replay guard on a shared store does
 I/O), so the loop is never blocked. The worker threads are asyncio's: the app runs on
 asyncio-based servers (uvicorn, hypercorn's asyncio mode).
 """
@@ -69,7 +70,7 @@ class WebhookASGIApp(WebhookReceiver):
         if body is None:
             return refusal(413)
         peer = str((scope.get("client") or ("unknown",))[0])
-        if not inspect.iscoroutinefunction(self.on_event):
+        if not (_awaited(self.on_event) or _awaited(getattr(self.mailer, "record", None))):
             return await asyncio.to_thread(self.answer, body, headers, _url(scope), peer)
         events = await asyncio.to_thread(self.parse, body, headers, _url(scope), peer)
         if isinstance(events, tuple):
@@ -78,7 +79,13 @@ class WebhookASGIApp(WebhookReceiver):
 
     async def _hand_over(self, events: Sequence[Event]) -> Answer:
         try:
-            for event in events:
+            if self.mailer is not None:
+                if _awaited(self.mailer.record):
+                    await self.mailer.record(events)
+                else:
+                    await asyncio.to_thread(self.mailer.record, events)
+            for event in events if self.on_event is not None else ():
+                assert self.on_event is not None
                 handled = self.on_event(event)
                 if inspect.isawaitable(handled):
                     await handled
@@ -102,6 +109,10 @@ class WebhookASGIApp(WebhookReceiver):
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
+
+
+def _awaited(function: object) -> bool:
+    return function is not None and inspect.iscoroutinefunction(function)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -99,3 +99,16 @@ def test_events_of_a_sent_message_reach_the_running_project(
     types = [event.type for _, event, _ in received]
     assert "queued" in types and types[-1] == "opened"
     assert {event.message_id for _, event, _ in received} == set(email.mailspec_status.message_ids)
+
+
+def test_a_view_given_a_mailer_records_the_events_and_still_sends_the_signal(
+    providers, received
+) -> None:
+    from django_test_urls import RECORDING
+
+    body = signed_sendcloud_event("invalid", recipient="Zed@Example.org")  # a hard bounce
+    answer = Client().post("/hooks/sendcloud-recorded/", body, content_type=FORM)
+    assert answer.status_code == 200
+    found = RECORDING.suppressions.get("zed@example.org")
+    assert found is not None and (found.reason, found.provider) == ("bounced", "sendcloud")
+    assert [event.type for _, event, _ in received] == ["bounced"]
