@@ -9,7 +9,7 @@ import msgspec
 import pytest
 from delivery_support import SECRET, Pair, message
 
-from mailspec import DeliveryState, EventType, Suppressed
+from mailspec import AllProvidersFailed, DeliveryState, EventType, Suppressed
 from mailspec.sandbox import Fault
 
 
@@ -47,6 +47,22 @@ def test_a_suppressed_recipient_is_left_out_and_listed(pair: Pair) -> None:
     result = mailer.send(message("ann@example.org", "bob@example.org"))
     assert result.suppressed == ["bob@example.org"]
     assert [row.recipient for row in pair.a.accepted] == ["ann@example.org"]
+
+
+def test_a_message_left_with_cc_only_goes_on_and_none_left_is_suppressed(pair: Pair) -> None:
+    """Only a message left to nobody is Suppressed. One left to its cc alone goes on:
+    both APIs here need a `to`, so each skips it by rule (no request), as for any
+    cc-only message; SMTP would send it."""
+    mailer = pair.mailer()
+    mailer.suppressions.add("ann@example.org", "bounced")
+    mailer.suppressions.add("cy@example.org", "complained")
+    with pytest.raises(AllProvidersFailed) as caught:
+        mailer.send(msgspec.structs.replace(message("ann@example.org"), cc=["bob@example.org"]))
+    assert all(attempt.outcome == "skipped" for attempt in caught.value.attempts)
+    with pytest.raises(Suppressed) as suppressed:
+        mailer.send(msgspec.structs.replace(message("ann@example.org"), cc=["cy@example.org"]))
+    assert suppressed.value.addresses == ["ann@example.org", "cy@example.org"]
+    assert pair.requests() == (0, 0)
 
 
 def test_a_complaint_at_b_suppresses_the_address_at_a_too(pair: Pair) -> None:
