@@ -321,6 +321,7 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
         ) from None
     with sandbox:
         if args.webhook_url is not None:
+            _show_warnings("mailspec.sandbox")  # an event the receiver refused is said
             sandbox.send_webhooks(args.webhook_url, secret=secret)
         if args.json:
             rows = [
@@ -337,9 +338,15 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
             for server in sandbox:
                 creds = " ".join(f"{k}={v}" for k, v in server.credentials.items())
                 print(f"{server.name:<16} {server.base_url:<34} {creds}", flush=True)
+            # ready to paste: `mailspec send`, `status` and Mailer.from_env() read it
+            urls = " ".join(server.url for server in sandbox)
+            print(f"\nexport MAILSPEC_PROVIDERS='{urls}'", flush=True)
             print("sandbox credentials are not secret; Ctrl-C stops", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait(args.seconds if args.seconds else None)
+        lost = [p for s in sandbox if s.webhooks is not None for p in s.webhooks.failed]
+        if lost:
+            print(f"webhooks: {len(lost)} event(s) the receiver did not take", file=sys.stderr)
     return 0
 
 
@@ -540,6 +547,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 f"{s.message_id}  {s.recipient or '-'}  {s.state.value}{reason}  {s.timestamp or ''}"
             )
     if missing:  # an id nobody knows is an answer too, not a silent success
+        why += _FRESH_SANDBOX if args.sandbox else ""
         print(
             f"error: no status found at {provider.name} for {', '.join(missing)}{why}",
             file=sys.stderr,
@@ -547,6 +555,12 @@ def _cmd_status(args: argparse.Namespace) -> int:
         return 1
     return 0
 
+
+# `status --sandbox` asks sandbox servers started for this one command
+_FRESH_SANDBOX = (
+    " (--sandbox starts fresh sandbox servers, which hold no message yet; to ask a "
+    "running `mailspec sandbox`, set MAILSPEC_PROVIDERS as it prints and leave out --sandbox)"
+)
 
 DEFAULT_SECRET_ENV = "MAILSPEC_WEBHOOK_SECRET"
 
@@ -860,7 +874,10 @@ def _provider_options(parser: argparse.ArgumentParser) -> None:
         "order (default: $MAILSPEC_PROVIDERS, space- or comma-separated)",
     )
     parser.add_argument(
-        "--sandbox", action="store_true", help="use local sandbox providers instead"
+        "--sandbox",
+        action="store_true",
+        help="use sandbox providers started for this command instead (empty: they hold no "
+        "message sent before; a running `mailspec sandbox` prints its MAILSPEC_PROVIDERS)",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -888,7 +905,12 @@ class _WarningsToStderr(logging.Handler):
 
 
 def _show_registry_warnings() -> None:
-    logger = logging.getLogger("mailspec.registry")
+    _show_warnings("mailspec.registry")
+
+
+def _show_warnings(name: str) -> None:
+    """The WARNING records of logger ``name`` as ``warning:`` lines on stderr."""
+    logger = logging.getLogger(name)
     if not any(isinstance(handler, _WarningsToStderr) for handler in logger.handlers):
         logger.addHandler(_WarningsToStderr(logging.WARNING))
 

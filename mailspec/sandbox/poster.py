@@ -50,6 +50,7 @@ _CLICKED_URL = "https://example.com/welcome"  # what a sandbox recipient clicks
 _USER_AGENT = "Mozilla/5.0 (mailspec sandbox)"
 _ATTEMPTS = 3  # per event; a receiver that is down for longer loses the event, as with providers
 _STOP = object()
+_REDIRECTS = (307, 308)  # redirects that keep the method and body
 
 
 @dataclass(frozen=True)
@@ -213,14 +214,49 @@ class WebhookPoster:
         status: int | None = None
         for _ in range(_ATTEMPTS):
             try:
-                status = self._pool.request("POST", self.url, body=body, headers=headers).status
+                answer = self._pool.request("POST", self.url, body=body, headers=headers)
             except urllib3.exceptions.HTTPError as exc:
                 log.debug("webhook to %s failed: %s", self._shown_url, type(exc).__name__)
                 status = None
                 continue
+            status = answer.status
+            if status in _REDIRECTS and self._follow_slash(answer.headers.get("Location", "")):
+                continue  # the same event again, at the path the receiver serves
             if status < 500:
                 break
+        if status is None or not 200 <= status < 300:
+            self._lost(payload, status)
         return status
+
+    def _follow_slash(self, location: str) -> bool:
+        """Take a redirect that only adds or removes the path's trailing slash, as a
+        mounted ASGI app (Starlette's ``Mount``) or Django's ``APPEND_SLASH`` answers:
+        post there from now on, and say which URL to register, since a provider may
+        not follow redirects. Any other redirect is an answer like a 4xx."""
+        parts = urlsplit(self.url)
+        target = urlsplit(location).path
+        if not target or target.rstrip("/") != parts.path.rstrip("/") or target == parts.path:
+            return False
+        self.url = urlunsplit(parts._replace(path=target))
+        self._shown_url = _without_secrets(self.url)
+        log.warning(
+            "webhook receiver redirected to %s: posting there from now on; register that "
+            "URL (with its trailing slash as written) at %s, which may not follow redirects",
+            self._shown_url,
+            self.spec.provider.name,
+        )
+        return True
+
+    def _lost(self, payload: dict[str, Any], status: int | None) -> None:
+        """An event the receiver did not take: said, never dropped silently."""
+        event = payload.get(self.hooks.fields.event, "?")
+        answer = "could not be reached" if status is None else f"answered {status}"
+        log.warning("webhook %s event to %s lost: the receiver %s", event, self._shown_url, answer)
+
+    @property
+    def failed(self) -> list[Posted]:
+        """The events the receiver did not accept (no answer, or not a 2xx)."""
+        return [p for p in self.posted if p.status is None or not 200 <= p.status < 300]
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued event was posted; False if ``timeout`` ran out first."""
