@@ -44,9 +44,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _default_dir(name: str) -> Path:
-    """spec/ and generated/ of the checkout this package runs from, else of the cwd."""
-    here = _PROJECT / name
-    return here if (_PROJECT / "spec").is_dir() else Path(name)
+    """mailspec's own spec/ and generated/: the checkout's this package runs from, else
+    the installed package's (its specs ship as data beside the clients made from them),
+    whatever the working directory."""
+    if (_PROJECT / "pyproject.toml").is_file() and (_PROJECT / "spec").is_dir():
+        return _PROJECT / name
+    package = Path(__file__).resolve().parent
+    return package / "_data" / "spec" if name == "spec" else package / name
 
 
 def _own_folders() -> list[Path]:
@@ -74,8 +78,7 @@ def _generate_dirs(spec_dir: Path | None, out: Path | None) -> tuple[Path, Path]
                 "(for example --out myapp/mail_providers)"
             )
         out = _default_dir("generated")
-    own_specs = _PROJECT / "spec"  # a checkout's: an installed mailspec has none
-    mine = own_specs.is_dir() and spec_dir.resolve() == own_specs.resolve()
+    mine = _is_own(spec_dir)
     target = out.resolve()
     for folder in _own_folders():
         if not mine and (target == folder or folder in target.parents):
@@ -84,6 +87,29 @@ def _generate_dirs(spec_dir: Path | None, out: Path | None) -> tuple[Path, Path]
                 "providers into a package of yours (for example --out myapp/mail_providers)"
             )
     return spec_dir, out
+
+
+def _is_own(spec_dir: Path) -> bool:
+    """Whether ``spec_dir`` is mailspec's own spec folder (not a user's)."""
+    own = _default_dir("spec")
+    return own.is_dir() and spec_dir.resolve() == own.resolve()
+
+
+SCHEMA_TITLE = "mailspec provider spec"  # what codegen.schema writes as the title
+
+
+def _schema_is_ours(spec_dir: Path, path: Path) -> bool:
+    """Whether ``generate`` may write ``path``: in mailspec's own spec/, always; in a
+    folder of yours, only a schema.json an earlier ``generate`` wrote (its title says
+    so). Only files generate made are replaced, and JSON cannot carry the do-not-edit
+    header: a schema.json of your own is never touched, and none is created."""
+    if _is_own(spec_dir):
+        return True
+    try:
+        found = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(found, dict) and found.get("title") == SCHEMA_TITLE
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -113,7 +139,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     schema_path = spec_dir / "schema.json"
     schema = schema_text()
     try:
-        schema_stale = not schema_path.exists() or schema_path.read_text(encoding="utf-8") != schema
+        schema_stale = _schema_is_ours(spec_dir, schema_path) and (
+            not schema_path.exists() or schema_path.read_text(encoding="utf-8") != schema
+        )
         if schema_stale and not args.check:
             schema_path.write_text(schema, encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -891,8 +919,18 @@ def _register_packages() -> None:
     registered is left out (and told of), as a broken entry point is."""
     from .registry import register_from
 
+    _working_directory_importable()
     for package in os.environ.get(PACKAGES_ENV, "").replace(",", " ").split():
         register_from(f"${PACKAGES_ENV}", package)
+
+
+def _working_directory_importable() -> None:
+    """Packages in the working directory import from the ``mailspec`` console script as
+    from ``python -m mailspec`` (which puts it on sys.path). Appended, not put first:
+    a file in the working directory never shadows a module mailspec or Python needs."""
+    here = os.getcwd()
+    if not {"", here} & set(sys.path):
+        sys.path.append(here)
 
 
 class _WarningsToStderr(logging.Handler):
