@@ -687,7 +687,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="a TOML (.toml) or JSON file holding Message fields (from_email, to, subject, "
         "html, text, attachments, ...), or a .jsonl file of many such objects, one a line; "
-        "the flags below override it (each line of a .jsonl)",
+        "the flags below override it (each line of a .jsonl). An attachment is "
+        '{"filename": ..., "content": BASE64, "content_type": ...}: content is the '
+        "file's bytes in base64",
     )
     send.add_argument(
         "--concurrency",
