@@ -132,7 +132,7 @@ def _placeholders() -> dict[str, Any]:
     def one(to: str) -> Message:
         return Message(from_email="shop@example.com", to=[to], subject="Hi", html="<p>Hi</p>")
 
-    body, headers = _webhook_request("sendcloud", WEBHOOK_KEY)
+    body, headers = webhook_request("sendcloud", WEBHOOK_KEY)
     return {
         "mailspec": mailspec,  # the imports every page assumes
         "Message": Message,
@@ -149,7 +149,7 @@ def _placeholders() -> dict[str, Any]:
 WEBHOOK_KEY = "examples-webhook-key"
 
 
-def _webhook_request(name: str, key: str) -> tuple[bytes, dict[str, str]]:
+def webhook_request(name: str, key: str) -> tuple[bytes, dict[str, str]]:
     """A delivered event as ``name`` posts it (form-encoded), signed with ``key``."""
     import secrets
     import time
