@@ -55,7 +55,7 @@ class Served:
 
 def _app(form: str, events: list[Event]) -> Starlette:
     hooks = WebhookASGIApp("sendcloud", events.append, secret=SECRET)
-    if form == "mount":  # as README and docs/webhooks.md show it
+    if form == "mount":  # as docs/webhooks.md and docs/providers.md show it
         app = Starlette()
         app.mount("/hooks/sendcloud", hooks)
         return app
