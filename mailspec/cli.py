@@ -921,7 +921,6 @@ def _register_packages() -> None:
     registered is left out (and told of), as a broken entry point is."""
     from .registry import register_from
 
-    _working_directory_importable()
     for package in os.environ.get(PACKAGES_ENV, "").replace(",", " ").split():
         register_from(f"${PACKAGES_ENV}", package)
 
@@ -956,6 +955,7 @@ def _show_warnings(name: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _working_directory_importable()  # before any package of providers is named
     _show_registry_warnings()
     try:
         _register_packages()
