@@ -109,7 +109,7 @@ def check_celery() -> None:
             "MAILSPEC_STORE": f"{url}/1",
         }
         worker = subprocess.Popen(
-            [BIN / "celery", "-A", "tasks", "worker", "--pool", "solo", "--loglevel", "WARNING", "--quiet"],
+            [BIN / "celery", "--quiet", "-A", "tasks", "worker", "--pool", "solo", "--loglevel", "WARNING"],
             cwd=app, env=env,
         )  # fmt: skip
         try:
