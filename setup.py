@@ -13,10 +13,13 @@ FOLDERS = {
     "mailspec.generated": "generated",
     "mailspec.adapters": "adapters",
 }
+# mailspec's own specs ship beside the clients generated from them, as package data:
+# `mailspec generate --check` on an installed mailspec compares the two
+DATA_FOLDERS = {"mailspec._data.spec": "spec"}  # not mailspec.spec: that is a function
 
 packages = []
 for package, folder in FOLDERS.items():
     packages.append(package)
     packages.extend(f"{package}.{sub}" for sub in find_packages(folder))
 
-setup(package_dir=FOLDERS, packages=packages)
+setup(package_dir=FOLDERS | DATA_FOLDERS, packages=packages + list(DATA_FOLDERS))

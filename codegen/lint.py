@@ -247,10 +247,19 @@ def _citations(comment: _Comment, docs: list[str]) -> Iterator[Citation]:
 _TITLE_WORDS = frozenset({"and", "of", "the", "for", "to", "in", "on", "a", "&"})
 
 
+# a title ended by punctuation may hold lower-case words ("Error codes", "Send an email") up
+# to this length; a longer run is prose, where the title is the capitalized words it starts with
+_MAX_TITLE_WORDS = 3
+
+
 def _section(text: str) -> str:
-    """The section title at the start of ``text``: its capitalized words (and the small
-    words between them), up to punctuation or the first word of the prose after it."""
+    """The section title at the start of ``text``, up to punctuation: all of it when it
+    is short and starts with a capital ("Error codes: ..."), else its capitalized words
+    (and the small words between them), up to the first word of the prose after it."""
     text = re.split(r"[:;.()]|, (?=[a-z])", text, maxsplit=1)[0]
+    segment = text.split()
+    if segment and segment[0][0].isupper() and len(segment) <= _MAX_TITLE_WORDS:
+        return " ".join(segment).strip('", ')
     words = []
     for word in text.split():
         bare = word.strip('",')

@@ -20,7 +20,7 @@ import msgspec
 from mailspec import spec_model, vocabulary
 from mailspec.spec_model import Spec
 
-from .writer import is_generated
+from .marks import is_generated
 
 __all__ = ["RecordError", "recorded_spec"]
 

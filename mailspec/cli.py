@@ -44,9 +44,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _default_dir(name: str) -> Path:
-    """spec/ and generated/ of the checkout this package runs from, else of the cwd."""
-    here = _PROJECT / name
-    return here if (_PROJECT / "spec").is_dir() else Path(name)
+    """mailspec's own spec/ and generated/: the checkout's this package runs from, else
+    the installed package's (its specs ship as data beside the clients made from them),
+    whatever the working directory."""
+    if (_PROJECT / "pyproject.toml").is_file() and (_PROJECT / "spec").is_dir():
+        return _PROJECT / name
+    package = Path(__file__).resolve().parent
+    return package / "_data" / "spec" if name == "spec" else package / name
 
 
 def _own_folders() -> list[Path]:
@@ -74,8 +78,7 @@ def _generate_dirs(spec_dir: Path | None, out: Path | None) -> tuple[Path, Path]
                 "(for example --out myapp/mail_providers)"
             )
         out = _default_dir("generated")
-    own_specs = _PROJECT / "spec"  # a checkout's: an installed mailspec has none
-    mine = own_specs.is_dir() and spec_dir.resolve() == own_specs.resolve()
+    mine = _is_own(spec_dir)
     target = out.resolve()
     for folder in _own_folders():
         if not mine and (target == folder or folder in target.parents):
@@ -84,6 +87,29 @@ def _generate_dirs(spec_dir: Path | None, out: Path | None) -> tuple[Path, Path]
                 "providers into a package of yours (for example --out myapp/mail_providers)"
             )
     return spec_dir, out
+
+
+def _is_own(spec_dir: Path) -> bool:
+    """Whether ``spec_dir`` is mailspec's own spec folder (not a user's)."""
+    own = _default_dir("spec")
+    return own.is_dir() and spec_dir.resolve() == own.resolve()
+
+
+SCHEMA_TITLE = "mailspec provider spec"  # what codegen.schema writes as the title
+
+
+def _schema_is_ours(spec_dir: Path, path: Path) -> bool:
+    """Whether ``generate`` may write ``path``: in mailspec's own spec/, always; in a
+    folder of yours, only a schema.json an earlier ``generate`` wrote (its title says
+    so). Only files generate made are replaced, and JSON cannot carry the do-not-edit
+    header: a schema.json of your own is never touched, and none is created."""
+    if _is_own(spec_dir):
+        return True
+    try:
+        found = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(found, dict) and found.get("title") == SCHEMA_TITLE
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -113,7 +139,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     schema_path = spec_dir / "schema.json"
     schema = schema_text()
     try:
-        schema_stale = not schema_path.exists() or schema_path.read_text(encoding="utf-8") != schema
+        schema_stale = _schema_is_ours(spec_dir, schema_path) and (
+            not schema_path.exists() or schema_path.read_text(encoding="utf-8") != schema
+        )
         if schema_stale and not args.check:
             schema_path.write_text(schema, encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -321,6 +349,7 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
         ) from None
     with sandbox:
         if args.webhook_url is not None:
+            _show_warnings("mailspec.sandbox")  # an event the receiver refused is said
             sandbox.send_webhooks(args.webhook_url, secret=secret)
         if args.json:
             rows = [
@@ -337,9 +366,15 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
             for server in sandbox:
                 creds = " ".join(f"{k}={v}" for k, v in server.credentials.items())
                 print(f"{server.name:<16} {server.base_url:<34} {creds}", flush=True)
+            # ready to paste: `mailspec send`, `status` and Mailer.from_env() read it
+            urls = " ".join(server.url for server in sandbox)
+            print(f"\nexport MAILSPEC_PROVIDERS='{urls}'", flush=True)
             print("sandbox credentials are not secret; Ctrl-C stops", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait(args.seconds if args.seconds else None)
+        lost = [p for s in sandbox if s.webhooks is not None for p in s.webhooks.failed]
+        if lost:
+            print(f"webhooks: {len(lost)} event(s) the receiver did not take", file=sys.stderr)
     return 0
 
 
@@ -549,6 +584,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 f"{s.message_id}  {s.recipient or '-'}  {s.state.value}{reason}  {s.timestamp or ''}"
             )
     if missing:  # an id nobody knows is an answer too, not a silent success
+        why += _FRESH_SANDBOX if args.sandbox else ""
         print(
             f"error: no status found at {provider.name} for {', '.join(missing)}{why}",
             file=sys.stderr,
@@ -556,6 +592,12 @@ def _cmd_status(args: argparse.Namespace) -> int:
         return 1
     return 0
 
+
+# `status --sandbox` asks sandbox servers started for this one command
+_FRESH_SANDBOX = (
+    " (--sandbox starts fresh sandbox servers, which hold no message yet; to ask a "
+    "running `mailspec sandbox`, set MAILSPEC_PROVIDERS as it prints and leave out --sandbox)"
+)
 
 DEFAULT_SECRET_ENV = "MAILSPEC_WEBHOOK_SECRET"
 
@@ -654,7 +696,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="a TOML (.toml) or JSON file holding Message fields (from_email, to, subject, "
         "html, text, attachments, ...), or a .jsonl file of many such objects, one a line; "
-        "the flags below override it (each line of a .jsonl)",
+        "the flags below override it (each line of a .jsonl). An attachment is "
+        '{"filename": ..., "content": BASE64, "content_type": ...}: content is the '
+        "file's bytes in base64",
     )
     send.add_argument(
         "--concurrency",
@@ -873,7 +917,10 @@ def _provider_options(parser: argparse.ArgumentParser) -> None:
         "order (default: $MAILSPEC_PROVIDERS, space- or comma-separated)",
     )
     parser.add_argument(
-        "--sandbox", action="store_true", help="use local sandbox providers instead"
+        "--sandbox",
+        action="store_true",
+        help="use sandbox providers started for this command instead (empty: they hold no "
+        "message sent before; a running `mailspec sandbox` prints its MAILSPEC_PROVIDERS)",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -891,6 +938,15 @@ def _register_packages() -> None:
         register_from(f"${PACKAGES_ENV}", package)
 
 
+def _working_directory_importable() -> None:
+    """Packages in the working directory import from the ``mailspec`` console script as
+    from ``python -m mailspec`` (which puts it on sys.path). Appended, not put first:
+    a file in the working directory never shadows a module mailspec or Python needs."""
+    here = os.getcwd()
+    if not {"", here} & set(sys.path):
+        sys.path.append(here)
+
+
 class _WarningsToStderr(logging.Handler):
     """The registry's warnings (a package of providers left out, and why) as
     ``warning:`` lines on stderr: mailspec's log records go nowhere unless the program
@@ -901,12 +957,18 @@ class _WarningsToStderr(logging.Handler):
 
 
 def _show_registry_warnings() -> None:
-    logger = logging.getLogger("mailspec.registry")
+    _show_warnings("mailspec.registry")
+
+
+def _show_warnings(name: str) -> None:
+    """The WARNING records of logger ``name`` as ``warning:`` lines on stderr."""
+    logger = logging.getLogger(name)
     if not any(isinstance(handler, _WarningsToStderr) for handler in logger.handlers):
         logger.addHandler(_WarningsToStderr(logging.WARNING))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _working_directory_importable()  # before any package of providers is named
     _show_registry_warnings()
     try:
         _register_packages()

@@ -44,15 +44,25 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .results import Attempt, SendResult
+
+
+class ObservedMailer(Protocol):
+    """What telemetry reads of a Mailer (for the breaker gauge): its provider keys and
+    each one's breaker. A protocol, so that this module never imports the Mailer's."""
+
+    @property
+    def providers(self) -> Iterable[str]: ...
+
+    def breaker(self, key: str) -> Any: ...
+
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import CallbackOptions, Observation
     from opentelemetry.trace import Span
 
-    from .mailer.core import Mailer
     from .webhooks.events import Event
 
 __all__ = ["Sending", "Telemetry", "telemetry"]
@@ -105,7 +115,7 @@ class Telemetry:
 class _OpenTelemetry(Telemetry):
     """Spans and metrics through the OpenTelemetry API."""
 
-    def __init__(self, mailer: Mailer) -> None:
+    def __init__(self, mailer: ObservedMailer) -> None:
         self._i = _instruments()
         _mailers.add(mailer)  # for the breaker gauge
 
@@ -199,7 +209,7 @@ class _OpenTelemetry(Telemetry):
             self._i.redeliveries.add(1, {"mailspec.outcome": outcome})
 
 
-def telemetry(mailer: Mailer, enabled: bool = True) -> Telemetry:
+def telemetry(mailer: ObservedMailer, enabled: bool = True) -> Telemetry:
     """The telemetry of ``mailer``: through OpenTelemetry when ``enabled`` and the API
     is importable, else the stand-in."""
     if enabled:
@@ -289,7 +299,7 @@ def _instruments() -> _Instruments:
     return _Instruments()
 
 
-_mailers: weakref.WeakSet[Mailer] = weakref.WeakSet()
+_mailers: weakref.WeakSet[ObservedMailer] = weakref.WeakSet()
 
 
 def _breaker_states(options: CallbackOptions) -> Iterable[Observation]:

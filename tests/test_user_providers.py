@@ -383,3 +383,48 @@ def test_broken_plugins_are_left_out_and_the_others_keep_working(
 
 
 BUILTIN_NAMES = ["aotsend", "aurorasendcloud", "cloudmails", "sendcloud"]
+
+
+def _postwave_app(root: Path) -> Path:
+    app = root / "app"
+    (app / "myspecs").mkdir(parents=True)
+    (app / "myspecs" / "postwave.yaml").write_text(
+        spec_named("postwave", "https://api.postwave.example/v2"), encoding="utf-8"
+    )
+    return app
+
+
+def test_the_console_script_imports_packages_from_the_working_directory(
+    venv: Venv, tmp_path: Path
+) -> None:
+    # as `python -m mailspec` does: no PYTHONPATH (Venv.env drops it), the project's folder
+    app = _postwave_app(tmp_path)
+    out = ("--spec-dir", "myspecs", "--out", "myapp/mail_providers")
+    assert venv.run(venv.mailspec, "generate", *out, cwd=app).returncode == 0
+    listed = venv.run(
+        venv.mailspec, "providers", "--json", cwd=app, MAILSPEC_PACKAGES="myapp.mail_providers"
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "warning" not in listed.stderr
+    assert "postwave" in json.loads(listed.stdout)
+
+
+def test_generate_never_writes_a_schema_json_into_your_folders(venv: Venv, tmp_path: Path) -> None:
+    app = _postwave_app(tmp_path)
+    out = ("--spec-dir", "myspecs", "--out", "myapp/mail_providers")
+    made = venv.run(venv.mailspec, "generate", *out, cwd=app)
+    assert made.returncode == 0, made.stderr
+    assert not (app / "myspecs" / "schema.json").exists()  # none created
+    mine = '{"title": "my own schema"}\n'
+    (app / "myspecs" / "schema.json").write_text(mine, encoding="utf-8")
+    for extra in ((), ("--check",)):
+        again = venv.run(venv.mailspec, "generate", *out, *extra, cwd=app)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "schema.json" not in again.stdout
+    assert (app / "myspecs" / "schema.json").read_text(encoding="utf-8") == mine
+
+
+def test_generate_check_verifies_the_installed_package(venv: Venv, tmp_path: Path) -> None:
+    # the default spec folder is mailspec's own, shipped in the wheel, wherever one stands
+    done = venv.run(venv.mailspec, "generate", "--check", cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, "generated code is up to date\n"), done.stderr

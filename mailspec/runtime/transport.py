@@ -101,6 +101,14 @@ def check_base_url(url: str) -> str:
         _ = parts.port  # raises for a port that is not a number below 65536
     except ValueError:
         raise ValidationError("base_url has an invalid port", field="base_url") from None
+    if "@" in parts.netloc:
+        # never used (the spec's auth says where credentials go) and never kept: a URL
+        # with user-info would show its password in every repr and log that names it
+        raise ValidationError(
+            "base_url must not carry credentials (USER:PASSWORD@): give them as the "
+            "provider's own credentials (api_key=...)",
+            field="base_url",
+        )
     if parts.scheme == "https" and parts.hostname:
         return url
     if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):

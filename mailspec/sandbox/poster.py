@@ -70,6 +70,7 @@ _CLICKED_URL = "https://example.com/welcome"  # what a sandbox recipient clicks
 _USER_AGENT = "Mozilla/5.0 (mailspec sandbox)"
 _ATTEMPTS = 3  # per event; a receiver that is down for longer loses the event, as with providers
 _STOP = object()
+_REDIRECTS = (307, 308)  # redirects that keep the method and body
 
 
 @dataclass(frozen=True)
@@ -362,27 +363,65 @@ class WebhookPoster:
             if item is _STOP:
                 return
             event = self.payload(item.name, item.type, item.row, item.at)
-            status = self._deliver(*self._request(event))
+            status = self._deliver(item.name, event)
             self.posted.append(Posted(item.name, item.row.message_id, status))
             with self._idle:
                 self._pending -= 1
                 self._idle.notify_all()
 
-    def _deliver(self, body: bytes, headers: dict[str, str], url: str) -> int | None:
+    def _deliver(self, name: str, event: dict[str, Any]) -> int | None:
+        """Post one event, retried as a provider retries; its answer's status, or None."""
+        body, headers, url = self._request(event)
         status: int | None = None
         waits = [0.0] * (_ATTEMPTS - 1) if not self.retry_delays else self.retry_delays
         for wait in [0.0, *waits]:
             if wait:
                 time.sleep(wait)
             try:
-                status = self._pool.request("POST", url, body=body, headers=headers).status
+                answer = self._pool.request("POST", url, body=body, headers=headers)
             except urllib3.exceptions.HTTPError as exc:
                 log.debug("webhook to %s failed: %s", self._shown_url, type(exc).__name__)
                 status = None
                 continue
+            status = answer.status
+            if status in _REDIRECTS and self._follow_slash(answer.headers.get("Location", "")):
+                # the same event again, at the path the receiver serves (signed for it)
+                body, headers, url = self._request(event)
+                continue
             if status < 500:
                 break
+        if status is None or not 200 <= status < 300:
+            self._lost(name, status)
         return status
+
+    def _follow_slash(self, location: str) -> bool:
+        """Take a redirect that only adds or removes the path's trailing slash, as a
+        mounted ASGI app (Starlette's ``Mount``) or Django's ``APPEND_SLASH`` answers:
+        post there from now on, and say which URL to register, since a provider may
+        not follow redirects. Any other redirect is an answer like a 4xx."""
+        parts = urlsplit(self.url)
+        target = urlsplit(location).path
+        if not target or target.rstrip("/") != parts.path.rstrip("/") or target == parts.path:
+            return False
+        self.url = urlunsplit(parts._replace(path=target))
+        self._shown_url = _without_secrets(self.url)
+        log.warning(
+            "webhook receiver redirected to %s: posting there from now on; register that "
+            "URL (with its trailing slash as written) at %s, which may not follow redirects",
+            self._shown_url,
+            self.spec.provider.name,
+        )
+        return True
+
+    def _lost(self, event: str, status: int | None) -> None:
+        """An event the receiver did not take: said, never dropped silently."""
+        answer = "could not be reached" if status is None else f"answered {status}"
+        log.warning("webhook %s event to %s lost: the receiver %s", event, self._shown_url, answer)
+
+    @property
+    def failed(self) -> list[Posted]:
+        """The events the receiver did not accept (no answer, or not a 2xx)."""
+        return [p for p in self.posted if p.status is None or not 200 <= p.status < 300]
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued event was posted; False if ``timeout`` ran out first."""

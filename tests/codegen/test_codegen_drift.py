@@ -94,7 +94,8 @@ def test_generate_removes_a_stray_package_and_its_folder(checkout_copy: Path) ->
 
 def test_check_reports_a_stale_schema(checkout_copy: Path) -> None:
     spec, out = checkout_copy / "spec", checkout_copy / "generated"
-    (spec / "schema.json").write_text("{}\n", encoding="utf-8")
+    # a schema an earlier `generate` wrote (its title says so), now out of date
+    (spec / "schema.json").write_text('{"title": "mailspec provider spec"}\n', encoding="utf-8")
     result = run_cli("generate", "--check", "--spec-dir", spec, "--out", out)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [f"differs: {spec / 'schema.json'}"]
