@@ -10,6 +10,8 @@ import keyword
 import re
 from collections.abc import Iterable, Iterator
 
+import msgspec
+
 from mailspec._naming import Scope, ascii_fold, ident
 from mailspec.spec_model import (
     MESSAGE_FIELDS,
@@ -20,7 +22,9 @@ from mailspec.spec_model import (
     OneOf,
     Operation,
     Spec,
+    auth_keywords,
     code_field,
+    placeholders,
     split_target,
 )
 
@@ -41,6 +45,8 @@ _COUNT = ("an int", frozenset({TypeExpr("scalar", "int")}))
 _PLACEHOLDER = re.compile(r"{([^{}]*)}")
 # msgspec refuses to rename a Struct field to a name holding these
 _BAD_WIRE = re.compile(r'["\\\x00-\x1f]')
+# an HTTP header name is a token (RFC 9110, 5.6.2)
+_BAD_HEADER_NAME = re.compile(r"[^!#$%&'*+.^_`|~0-9A-Za-z-]")
 # the constraints that are a Param field of the same name, which a code for them needs
 _CONSTRAINT_NEEDS = frozenset({"max_length", "max_items", "enum", "max_total_bytes"})
 
@@ -127,12 +133,16 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
             ("default_region",),
             f"{spec.default_region!r} is not a region (regions: {', '.join(spec.regions)})",
         )
-    if bool(spec.auth.body) == bool(spec.auth.bearer):
+    schemes = spec.auth.schemes()
+    if len(schemes) != 1:
         yield (
             ("auth",),
-            "give exactly one of body (credentials as parameters) or bearer (a token header)",
+            "give exactly one of body, query (credentials as parameters), bearer, headers "
+            "(credentials in headers), basic (HTTP basic) or aws_sigv4"
+            + (f"; found {', '.join(schemes)}" if schemes else ""),
         )
     yield from _auth_problems(spec)
+    yield from _placeholder_problems(spec)
     if spec.envelope.code_from == "body" and spec.envelope.code is None:
         yield (
             ("envelope",),
@@ -166,9 +176,36 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
                 yield ("codes", number, "operations", i), f"no operation {op_name!r}"
 
 
+def _placeholder_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """A base URL may hold only ``{region}`` and settings; a setting may not be a
+    secret credential as well (a URL is shown, a secret never is)."""
+    auth = spec.auth
+    fills = {"region", *auth.settings}
+    secrets = {*auth_keywords(msgspec.structs.replace(auth, settings=[]))[0]}
+    secrets.update(auth_keywords(auth)[1])
+    for i, setting in enumerate(auth.settings):
+        if setting == "region":
+            yield ("auth", "settings", i), "region is the client's region already"
+        elif setting in secrets:
+            yield (
+                ("auth", "settings", i),
+                f"{setting!r} is a credential; a setting fills URLs and is no secret",
+            )
+    bases: list[tuple[tuple[str, ...], str]]
+    bases = [(("regions", r, "base_url"), region.base_url) for r, region in spec.regions.items()]
+    bases += [(("extra_bases", b), url) for b, url in spec.extra_bases.items()]
+    for at, url in bases:
+        for name in placeholders(url):
+            if name not in fills:
+                yield at, f"placeholder {{{name}}} is neither region nor one of auth.settings"
+    for header in auth.headers:
+        if _BAD_HEADER_NAME.search(header) or not header:
+            yield ("auth", "headers", header), f"{header!r} is not an HTTP header name"
+
+
 def _auth_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     auth = spec.auth
-    every = [*auth.body, *([auth.bearer] if auth.bearer else [])]
+    every = auth_keywords(auth)[0]
     if auth.code is not None and auth.code not in spec.codes:
         yield ("auth", "code"), f"code {auth.code} is not in the codes table"
     for set_name, creds in auth.sets.items():
@@ -334,12 +371,21 @@ def _operation_problems(
                     (*p_at, "codes", constraint),
                     f"the parameter has no {constraint} for this code to explain",
                 )
+    fills = {"region", *spec.auth.settings}
     for placeholder in _PLACEHOLDER.findall(op.path):
         holder = op.params.get(placeholder)
-        if holder is None or holder.location != "path":
+        if placeholder in fills:
+            if holder is not None:
+                yield (
+                    (*at, "params", placeholder),
+                    f"{{{placeholder}}} is filled from the client's {placeholder}; "
+                    "a parameter cannot fill it too",
+                )
+        elif holder is None or holder.location != "path":
             yield (
                 (*at, "path"),
-                f"placeholder {{{placeholder}}} needs a parameter with location: path",
+                f"placeholder {{{placeholder}}} needs a parameter with location: path "
+                "(or to be region or one of auth.settings)",
             )
     for i, rule in enumerate(op.rules):
         r_at = (*at, "rules", i)

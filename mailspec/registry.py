@@ -424,7 +424,9 @@ def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
     auth = spec(name).auth
     userinfo, _, host = parts.netloc.rpartition("@")
     values = [unquote(v) for v in userinfo.split(":")]
-    names = list(auth.body) if auth.body else [auth.bearer] if auth.bearer else []
+    from .spec_model import auth_keywords
+
+    names, _ = auth_keywords(auth)
     if len(values) != len(names):
         raise ValidationError(
             f"{name} URLs carry {len(names)} credential(s): {':'.join(names).upper()}", field="url"

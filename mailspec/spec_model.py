@@ -12,6 +12,8 @@ one model. That is why this module lives in the root package and imports nothing
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from typing import Annotated, Literal
 
 import msgspec
@@ -26,6 +28,7 @@ __all__ = [
     "AnswerEnvelope",
     "AnswerField",
     "Auth",
+    "BasicAuth",
     "Capabilities",
     "Code",
     "CredentialSet",
@@ -41,6 +44,7 @@ __all__ = [
     "Rule",
     "Shape",
     "ShapeField",
+    "SigV4",
     "Signing",
     "Smtp",
     "SmtpLogin",
@@ -51,7 +55,10 @@ __all__ = [
     "WebhookFields",
     "WebhookSignature",
     "Webhooks",
+    "auth_keywords",
     "code_field",
+    "fill_template",
+    "placeholders",
     "split_target",
 ]
 
@@ -78,6 +85,21 @@ Target = Annotated[
     ),
 ]
 Url = Annotated[str, Meta(pattern=r"^https?://", description="An absolute http(s) URL.")]
+# A region's name: lower case, digits, `_` and `-` (AWS writes `us-east-1`); it fills the
+# `{region}` placeholder of base URLs and paths.
+RegionName = Annotated[
+    str,
+    Meta(pattern=r"^[a-z][a-z0-9_-]*$", description="A region name (`eu`, `us-east-1`)."),
+]
+# A text with `{name}` placeholders, each a credential or setting keyword (or `region`),
+# and no other braces: `Bearer {api_key}`, `api`, `{domain}`.
+Template = Annotated[
+    str,
+    Meta(
+        pattern=r"^([^{}]|\{[a-z][a-z0-9_]*\})*$",
+        description="Text with `{keyword}` placeholders filled from credentials or settings.",
+    ),
+]
 Port = Annotated[int, Meta(ge=1, le=65535)]
 Positive = Annotated[int, Meta(ge=1)]
 NonNegative = Annotated[int, Meta(ge=0)]
@@ -246,25 +268,71 @@ class CredentialSet(_Base, kw_only=True, frozen=True):
     ] = None
 
 
-class Auth(_Base, kw_only=True, frozen=True):
-    """Where credentials travel: as body/query parameters, or as a bearer token.
+class BasicAuth(_Base, kw_only=True, frozen=True):
+    """HTTP basic authentication: ``Authorization: Basic base64(username:password)``,
+    each part a template (Mailgun's ``api`` / ``{api_key}``, Mailjet's ``{api_key}`` /
+    ``{secret_key}``)."""
 
-    ``sets`` are further credentials some operations use instead (an SMS API's own
-    keys); they are optional when the provider is built and required by those
-    operations.
+    username: Annotated[Template, _d("The user name: a constant, or `{credential}`.")]
+    password: Annotated[Template, _d("The password: a constant, or `{credential}`.")]
+
+
+class SigV4(_Base, kw_only=True, frozen=True):
+    """AWS Signature Version 4 over the whole request (Amazon SES): the region is the
+    client's, the keys are credentials, the signed headers are added last."""
+
+    service: Annotated[str, _d("The AWS service name signed for (`ses`).")]
+    access_key_id: Annotated[Name, _d("The credential keyword of the access key id.")]
+    secret_access_key: Annotated[Name, _d("The credential keyword of the secret access key.")]
+    session_token: Annotated[
+        Name | None,
+        _d("The credential keyword of an optional session token (temporary credentials)."),
+    ] = None
+
+
+class Auth(_Base, kw_only=True, frozen=True):
+    """Where credentials travel, by exactly one scheme: body or query parameters, a
+    bearer token, named headers, HTTP basic, or AWS Signature Version 4.
+
+    ``settings`` are keywords a user passes with the credentials that are no secret and
+    only fill ``{placeholders}`` (Mailgun's ``{domain}``). ``sets`` are further
+    credentials some operations use instead (an SMS API's own keys); they are optional
+    when the provider is built and required by those operations.
     """
 
     body: Annotated[
         dict[Name, str],
         _d(
-            "Credentials sent as body or query parameters: the keyword a user passes to "
-            "`mailspec.provider()` -> its wire name."
+            "Credentials sent as body parameters (query parameters for a `query` "
+            "operation): the keyword a user passes to `mailspec.provider()` -> its wire name."
         ),
+    ] = {}
+    query: Annotated[
+        dict[Name, str],
+        _d("Credentials sent in the query string of every request: keyword -> wire name."),
     ] = {}
     bearer: (
         Annotated[Name, _d("The credential keyword sent as an `Authorization: Bearer` token.")]
         | None
     ) = None
+    headers: Annotated[
+        dict[str, Template],
+        _d(
+            "Request headers carrying credentials: header name -> template "
+            '(`X-Postmark-Server-Token: "{server_token}"`, `Authorization: "{api_key}"`).'
+        ),
+    ] = {}
+    basic: Annotated[
+        BasicAuth | None, _d("HTTP basic authentication from templates of credentials.")
+    ] = None
+    aws_sigv4: Annotated[SigV4 | None, _d("AWS Signature Version 4 signing.")] = None
+    settings: Annotated[
+        list[Name],
+        _d(
+            "Keywords passed with the credentials that are no secret and fill "
+            "`{placeholders}` in base URLs and paths (`domain`)."
+        ),
+    ] = []
     code: Annotated[
         int | None, _d("The provider's code for an answer refusing the credentials.")
     ] = None
@@ -275,6 +343,18 @@ class Auth(_Base, kw_only=True, frozen=True):
     smtp: Annotated[
         SmtpLogin | None, _d("Which credentials log in to the SMTP servers; none without SMTP.")
     ] = None
+
+    def schemes(self) -> list[str]:
+        """The schemes this auth declares (a valid spec declares exactly one)."""
+        given = {
+            "body": bool(self.body),
+            "query": bool(self.query),
+            "bearer": self.bearer is not None,
+            "headers": bool(self.headers),
+            "basic": self.basic is not None,
+            "aws_sigv4": self.aws_sigv4 is not None,
+        }
+        return [name for name, present in given.items() if present]
 
 
 class AnswerField(_Base, kw_only=True, frozen=True):
@@ -689,8 +769,8 @@ class Spec(_Base, kw_only=True, frozen=True):
     """One provider's HTTP API, as a spec file describes it."""
 
     provider: Annotated[ProviderInfo, _d("Who the provider is.")]
-    default_region: Annotated[Name, _d("The region used when none is given.")]
-    regions: Annotated[dict[Name, Region], _d("The provider's regions, by name.")]
+    default_region: Annotated[RegionName, _d("The region used when none is given.")]
+    regions: Annotated[dict[RegionName, Region], _d("The provider's regions, by name.")]
     extra_bases: Annotated[
         dict[Name, Url], _d("Other base URLs by name, for operations with `base:`.")
     ] = {}
@@ -737,3 +817,43 @@ def code_field(spec: Spec, shape_name: str) -> str | None:
         if envelope.code.wire in (field.wire or name, *field.aliases):
             return name
     return None
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+def placeholders(template: str) -> list[str]:
+    """The ``{keyword}`` names of a template, in order."""
+    return _PLACEHOLDER.findall(template)
+
+
+def fill_template(template: str, values: Mapping[str, str], quote: Callable[[str], str]) -> str:
+    """``template`` with each ``{keyword}`` replaced by ``quote(values[keyword])``; a
+    keyword without a value stays as written (a path parameter fills it later)."""
+
+    def value(found: re.Match[str]) -> str:
+        name = found.group(1)
+        return quote(values[name]) if name in values else found.group(0)
+
+    return _PLACEHOLDER.sub(value, template)
+
+
+def auth_keywords(auth: Auth) -> tuple[list[str], list[str]]:
+    """The keywords ``mailspec.provider()`` takes for ``auth``: those it requires, in
+    the order a provider URL lists them, and the optional ones (a session token, the
+    credentials of ``sets``)."""
+    required: list[str] = [*auth.body, *auth.query]
+    if auth.bearer:
+        required.append(auth.bearer)
+    for template in auth.headers.values():
+        required += placeholders(template)
+    if auth.basic is not None:
+        required += [*placeholders(auth.basic.username), *placeholders(auth.basic.password)]
+    optional: list[str] = []
+    if auth.aws_sigv4 is not None:
+        required += [auth.aws_sigv4.access_key_id, auth.aws_sigv4.secret_access_key]
+        if auth.aws_sigv4.session_token:
+            optional.append(auth.aws_sigv4.session_token)
+    required += auth.settings
+    optional += [c for creds in auth.sets.values() for c in creds.body]
+    return list(dict.fromkeys(required)), sorted(set(optional) - set(required))

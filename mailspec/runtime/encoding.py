@@ -108,12 +108,17 @@ def encode_request(
     headers: Mapping[str, str],
     signer: Signer | None = None,
     extra: Mapping[str, Any] | None = None,
+    query_credentials: Mapping[str, str] | None = None,
+    path: str | None = None,
 ) -> HttpRequest:
     """``values`` maps parameter names to values; None means not given. ``extra`` maps
     wire names no parameter declares to values, sent at the top level as given (a
     form value that is not a string as JSON). A ``signer`` adds a signature over every
-    other pair (form and query encodings)."""
-    path = operation.path
+    other pair (form and query encodings). ``query_credentials`` go in the query
+    string whatever the encoding; ``path`` is the operation's path with its settings
+    placeholders already filled (default the spec's)."""
+    path = operation.path if path is None else path
+    in_query = list((query_credentials or {}).items())
     pairs: list[tuple[str, str]] = list(body_credentials.items())
     files: list[Attachment] = []
     files_wire = ""
@@ -138,8 +143,10 @@ def encode_request(
     url = base_url.rstrip("/") + "/" + path.lstrip("/")
     out_headers = dict(headers)
     if operation.encoding == "query":
-        query = form_urlencode(pairs)
+        query = form_urlencode(in_query + pairs)
         return HttpRequest(operation.method, f"{url}?{query}" if query else url, out_headers, None)
+    if in_query:
+        url += "?" + form_urlencode(in_query)
     if operation.encoding == "json":
         out_headers["Content-Type"] = "application/json"
         json_body = {**body_credentials, **json_object(operation, values), **(extra or {})}

@@ -96,6 +96,13 @@ def check_base_url(url: str) -> str:
         _ = parts.port  # raises for a port that is not a number below 65536
     except ValueError:
         raise ValidationError("base_url has an invalid port", field="base_url") from None
+    if parts.username is not None or parts.password is not None:
+        # credentials go in their keywords, where the spec says they travel; a URL is
+        # shown (repr, logs), so it may hold none (and this one is not echoed)
+        raise ValidationError(
+            "base_url may not carry user:password@; pass the credentials as keywords",
+            field="base_url",
+        )
     if parts.scheme == "https" and parts.hostname:
         return url
     if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):

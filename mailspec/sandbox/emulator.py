@@ -8,6 +8,7 @@ the spec's envelope, response shapes and code table.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import itertools
 import json
@@ -20,14 +21,14 @@ from email.message import Message as EmailPart
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from ..checks.addresses import AddressError, parse_mailbox
 from ..checks.request import check_request
 from ..errors import ValidationError
 from ..message import Attachment
 from ..runtime.signing import valid_signature
-from ..spec_model import CredentialSet, Delivery, Operation, Param, Spec
+from ..spec_model import CredentialSet, Delivery, Operation, Param, Spec, fill_template
 from ..vocabulary import DeliveryState, ErrorCategory
 
 __all__ = ["Accepted", "Answer", "Emulator", "Outcome"]
@@ -96,8 +97,11 @@ class Emulator:
             for op_name in [None, *spec.operations]:
                 if not row.operations or op_name in row.operations:
                     self._first_codes.setdefault((op_name, ErrorCategory(row.category)), code)
+        # settings fill their placeholders as the client fills them (Mailgun's domain)
+        fills = {name: self.credentials[name] for name in spec.auth.settings}
+        fills["region"] = spec.default_region
         self._routes = [
-            (_route(self.base_path, op), name, op) for name, op in spec.operations.items()
+            (_route(self.base_path, op, fills), name, op) for name, op in spec.operations.items()
         ]
 
     # --- codes ---------------------------------------------------------------------
@@ -248,12 +252,40 @@ class Emulator:
             return True
         if creds is not None:
             return self._set_authenticated(creds, raw)
+        return self._default_authenticated(raw, headers)
+
+    def _default_authenticated(self, raw: dict[str, Any], headers: Mapping[str, str]) -> bool:
+        """Every place the spec's auth names carries exactly its credential, and no
+        other scheme's header stands in for it (a bearer token where the provider wants
+        its own header is refused, as the provider refuses it). Credentials sent as
+        parameters are taken out of ``raw``."""
         auth = self.spec.auth
+        in_params = [*auth.body.items(), *auth.query.items()]
+        params_ok = all([raw.pop(wire, None) == self.credentials[n] for n, wire in in_params])
+        if auth.aws_sigv4 is not None:
+            key_id = self.credentials[auth.aws_sigv4.access_key_id]
+            scope = f"AWS4-HMAC-SHA256 Credential={key_id}/"
+            return params_ok and headers.get("authorization", "").startswith(scope)
+        expected = self._expected_headers()
+        if "authorization" not in {n.lower() for n in expected} and "authorization" in headers:
+            return False  # an Authorization header the scheme does not use
+        sent = {name: headers.get(name.lower()) for name in expected}
+        return params_ok and all(sent[name] == value for name, value in expected.items())
+
+    def _expected_headers(self) -> dict[str, str]:
+        """The credential headers a request must carry, as the spec's auth writes them;
+        AWS Signature Version 4 is checked for its scheme and key id only (the sandbox
+        does not recompute the signature)."""
+        auth = self.spec.auth
+        creds = self.credentials
+        out = {name: fill_template(t, creds, str) for name, t in auth.headers.items()}
         if auth.bearer:
-            return headers.get("authorization", "") == f"Bearer {self.credentials[auth.bearer]}"
-        return all(
-            raw.pop(wire, None) == self.credentials[name] for name, wire in auth.body.items()
-        )
+            out["Authorization"] = f"Bearer {creds[auth.bearer]}"
+        if auth.basic is not None:
+            pair = f"{fill_template(auth.basic.username, creds, str)}:"
+            pair += fill_template(auth.basic.password, creds, str)
+            out["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        return out
 
     def _set_authenticated(self, creds: CredentialSet, raw: dict[str, Any]) -> bool:
         """Plain: every credential of the set as sent. Signed (the signature parameter
@@ -424,8 +456,9 @@ def _raw_status(delivery: Delivery, state: DeliveryState) -> str | None:
     return None
 
 
-def _route(base_path: str, op: Operation) -> re.Pattern[str]:
+def _route(base_path: str, op: Operation, fills: Mapping[str, str]) -> re.Pattern[str]:
     path = base_path.rstrip("/") + "/" + op.path.lstrip("/")
+    path = fill_template(path, fills, lambda value: quote(value, safe=""))
     pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(path))
     return re.compile(pattern)
 
