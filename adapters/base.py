@@ -163,8 +163,14 @@ class Provider(Sender):
         )
 
     def _values(self, message: Message) -> tuple[str, dict[str, Any]]:
-        """The operation to call and its parameter values for ``message``."""
-        raise NotImplementedError
+        """The operation to call and its parameter values for ``message``: by the
+        spec's ``mapping`` alone (``send_template`` for a message naming a template, where
+        the spec has it), each parameter then written in its declared wire form."""
+        operation = "send_template" if message.template else "send"
+        if operation not in self.spec.operations:
+            operation = "send"
+        self._require(operation)
+        return operation, self._mapped(operation, message, {})
 
     def _mapped(
         self, operation: str, message: Message, transform: dict[str, Any]

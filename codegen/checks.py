@@ -335,6 +335,8 @@ def _operation_problems(
             problem = _path_problem(spec, op.response, dotted, leaf) if dotted else None
             if problem:
                 yield (*at, role), problem
+    if op.body is not None:
+        yield from _body_problems(op, at)
     if op.multipart_param is not None:
         files = op.params.get(op.multipart_param)
         if files is None or files.type != "files":
@@ -352,6 +354,7 @@ def _operation_problems(
             yield p_at, clash
         if param.join is not None and param.type != "list[str]":
             yield (*p_at, "join"), "join applies to list[str] parameters only"
+        yield from _wire_form_problems(spec, name, op, param_name)
         if param.max_items is not None and param.type not in ("list[str]", "list[object]", "files"):
             yield (*p_at, "max_items"), "max_items applies to list parameters only"
         if param.max_length is not None and param.type != "str":
@@ -449,6 +452,74 @@ def _path_problem(
     return None
 
 
+_CONST_TYPES = {"str": str, "int": int, "bool": bool}
+
+
+def _wire_form_problems(
+    spec: Spec, op_name: str, op: Operation, name: str
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """The wire-form keys of one parameter, each where the runtime can write it."""
+    param = op.params[name]
+    at = ("operations", op_name, "params", name)
+    form_like = op.encoding in ("form", "query")
+    if param.const is not None:
+        kind = _CONST_TYPES.get(param.type)
+        if kind is None or type(param.const) is not kind:
+            yield (
+                (*at, "const"),
+                f"a {param.type} parameter cannot hold the constant {param.const!r}",
+            )
+        if name in spec.mapping.get(op_name, {}).values():
+            yield (*at, "const"), "a constant is sent as it is: no mapping row may fill it"
+    if param.repeat and (param.type != "list[str]" or not form_like or param.join is not None):
+        yield (
+            (*at, "repeat"),
+            "repeat sends one form or query field per item: a list[str] without join, "
+            "in a form or query operation",
+        )
+    if param.prefix is not None and (param.type != "object" or op.encoding == "query"):
+        yield (
+            (*at, "prefix"),
+            "prefix names one field per entry of an object, in a form or JSON body",
+        )
+    if param.pairs is not None and (param.type != "object" or op.encoding != "json"):
+        yield (*at, "pairs"), "pairs write an object as a JSON list: an object in a JSON body"
+    if param.prefix is not None and param.pairs is not None:
+        yield (*at, "prefix"), "give prefix or pairs, not both"
+    if param.keys is not None and (param.type != "files" or op.encoding != "json"):
+        yield (*at, "keys"), "keys name the attachment objects of a files parameter in JSON"
+    if param.type == "object" and op.encoding != "json" and param.prefix is None:
+        yield (
+            (*at, "type"),
+            "an object in a form or query has no wire form: give it a prefix, or type json "
+            "(a JSON string)",
+        )
+    if param.inline_to is not None:
+        target = op.params.get(param.inline_to)
+        if param.type != "files" or target is None or target.type != "files":
+            yield (*at, "inline_to"), "inline_to moves inline files to another files parameter"
+        elif param.inline_to == name or target.inline_to is not None:
+            yield (*at, "inline_to"), "inline_to names another files parameter, not a chain"
+        if not spec.capabilities.inline_attachments:
+            yield (*at, "inline_to"), "inline parts need capabilities.inline_attachments"
+
+
+def _body_problems(
+    op: Operation, at: tuple[str, ...]
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """A body that is one parameter's value: a JSON list, and nothing else in the body."""
+    assert op.body is not None
+    param = op.params.get(op.body)
+    if param is None or param.type != "list[object]" or op.encoding != "json":
+        yield (*at, "body"), "body names a list[object] parameter of a JSON operation"
+    others = [n for n, p in op.params.items() if n != op.body and p.location != "path"]
+    if others:
+        yield (
+            (*at, "body"),
+            f"the body is {op.body!r} alone, so {', '.join(others)} would have no place",
+        )
+
+
 def _mapping_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     for op_name, rows in spec.mapping.items():
         op = spec.operations.get(op_name)
@@ -472,6 +543,12 @@ def _mapping_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]
                 yield (
                     ("mapping", op_name, field),
                     f"operation {op_name!r} has no parameter {name!r}",
+                )
+            elif field == "tags" and entry is None and op.params[name].type == "str":
+                yield (
+                    ("mapping", op_name, field),
+                    f"tags are a list, and {name!r} is one string: make it list[str] (with "
+                    "join for one string, and max_items: 1 where it holds one tag)",
                 )
             elif entry is not None and op.params[name].type not in ("json", "object"):
                 yield (

@@ -51,6 +51,7 @@ __all__ = [
 
 # API style (a spec's provider.style) -> the adapter class that speaks it
 _STYLES = {
+    "generic": ("mailspec.adapters.base", "Provider"),
     "sendcloud": ("mailspec.adapters.sendcloud", "SendCloudStyle"),
     "cloudmails": ("mailspec.adapters.cloudmails", "CloudMailsStyle"),
     "aotsend": ("mailspec.adapters.aotsend", "AotSendStyle"),

@@ -34,10 +34,12 @@ __all__ = [
     "CredentialSet",
     "Delivery",
     "DeliveryFields",
+    "FileKeys",
     "Limits",
     "MaxSpan",
     "OneOf",
     "Operation",
+    "PairKeys",
     "Param",
     "ProviderInfo",
     "Region",
@@ -183,9 +185,13 @@ class ProviderInfo(_Base, kw_only=True, frozen=True):
     name: Annotated[Name, _d("The provider's name, as `mailspec.provider()` takes it.")]
     title: Annotated[str, _d("The provider's display name.")]
     style: Annotated[
-        Literal["sendcloud", "cloudmails", "aotsend"],
-        _d("The API style, which picks the adapter that speaks it."),
-    ]
+        Literal["generic", "sendcloud", "cloudmails", "aotsend"],
+        _d(
+            "How a Message becomes requests: `generic` (the default) by the `mapping` "
+            "and the parameters' wire forms alone; the others are the first providers' "
+            "hand-written adapters, on their way into the spec."
+        ),
+    ] = "generic"
     docs: Annotated[list[str], _d("The provider documents this spec is built from.")] = []
     description: Annotated[str, _d("What the provider offers, in a sentence or two.")] = ""
 
@@ -450,6 +456,22 @@ class Capabilities(_Base, kw_only=True, frozen=True):
     ] = None
 
 
+class PairKeys(_Base, kw_only=True, frozen=True):
+    """An object written as a list of ``{key: ..., value: ...}`` objects."""
+
+    key: Annotated[str, _d("The key holding an entry's name (`Name`).")]
+    value: Annotated[str, _d("The key holding an entry's value (`Value`).")]
+
+
+class FileKeys(_Base, kw_only=True, frozen=True):
+    """The keys of an attachment object in a JSON body; its content is base64."""
+
+    filename: Annotated[str, _d("The key of the file name.")] = "filename"
+    content: Annotated[str, _d("The key of the base64 content.")] = "content"
+    content_type: Annotated[str, _d("The key of the MIME type.")] = "content_type"
+    content_id: Annotated[str, _d("The key of an inline part's content id.")] = "content_id"
+
+
 class Param(_Base, kw_only=True, frozen=True):
     """One request parameter of an operation, keyed by its Python name."""
 
@@ -490,6 +512,36 @@ class Param(_Base, kw_only=True, frozen=True):
         dict[Constraint, int],
         _d("The provider's own code for each broken constraint (`required`, `format`, ...)."),
     ] = {}
+    const: Annotated[
+        str | int | bool | None,
+        _d("A value sent on every request (`MessageStream: outbound`); no other is taken."),
+    ] = None
+    repeat: Annotated[
+        bool,
+        _d("A `list[str]` in a form or query: one field per item (`o:tag`), not one joined."),
+    ] = False
+    prefix: Annotated[
+        str | None,
+        _d(
+            "An `object` written as one field per entry, named the prefix and the key "
+            "(`h:` makes `h:X-Order`); the wire name is then unused."
+        ),
+    ] = None
+    pairs: Annotated[
+        PairKeys | None,
+        _d("An `object` written as a list of `{key, value}` objects (`{Name, Value}`)."),
+    ] = None
+    keys: Annotated[
+        FileKeys | None,
+        _d("The attachment objects' keys in a JSON body (default filename, content, ...)."),
+    ] = None
+    inline_to: Annotated[
+        Name | None,
+        _d(
+            "A `files` parameter whose inline parts (those with a content id) go to this "
+            "other `files` parameter instead (Mailgun's `inline`)."
+        ),
+    ] = None
 
 
 class OneOf(_Base, kw_only=True, frozen=True, tag="one_of", tag_field="rule"):
@@ -558,6 +610,13 @@ class Operation(_Base, kw_only=True, frozen=True):
     ] = None
     params: Annotated[dict[Name, Param], _d("The parameters, by Python name.")] = {}
     rules: Annotated[list[Rule], _d("Rules across parameters, checked before any I/O.")] = []
+    body: Annotated[
+        Name | None,
+        _d(
+            "A JSON operation whose body is this one parameter's value alone (a top-level "
+            "array: a batch), not an object of its parameters."
+        ),
+    ] = None
 
 
 class ShapeField(_Base, kw_only=True, frozen=True):

@@ -15,7 +15,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from email.message import Message as EmailPart
 from email.parser import BytesParser
@@ -28,7 +28,15 @@ from ..checks.request import check_request
 from ..errors import ValidationError
 from ..message import Attachment
 from ..runtime.signing import valid_signature
-from ..spec_model import CredentialSet, Delivery, Operation, Param, Spec, fill_template
+from ..spec_model import (
+    CredentialSet,
+    Delivery,
+    FileKeys,
+    Operation,
+    Param,
+    Spec,
+    fill_template,
+)
 from ..vocabulary import DeliveryState, ErrorCategory
 
 __all__ = ["Accepted", "Answer", "Emulator", "Outcome"]
@@ -194,7 +202,7 @@ class Emulator:
         # path parameters after the credentials: a signature covers the sent pairs only
         raw.update({k: unquote(v) for k, v in match.groupdict().items()})
         try:
-            values = _decode_params(op, raw)
+            values = _decode_params(op, raw, as_json=op.encoding == "json")
             check_request(self.spec.provider.name, op, values)
         except ValidationError as exc:
             return self.error(ErrorCategory.VALIDATION, str(exc), code=exc.code, operation=name)
@@ -207,18 +215,43 @@ class Emulator:
     def _raw_params(
         self, op: Operation, query: str, headers: Mapping[str, str], body: bytes
     ) -> dict[str, Any]:
-        raw: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+        """The request's fields by wire name. A field the spec repeats (``repeat``)
+        gathers every value into a list; any other field sent twice keeps its last
+        value, as before. A JSON body is an object of known keys only, or, where the
+        operation's ``body`` says so, one parameter's value (a top-level array)."""
+        repeated = {p.wire or n for n, p in op.params.items() if p.repeat}
+        raw: dict[str, Any] = _fields(parse_qsl(query, keep_blank_values=True), repeated)
         content_type = headers.get("content-type", "")
         if content_type.startswith("application/json"):
             decoded = json.loads(body or b"{}")
+            if op.body is not None:
+                if not isinstance(decoded, list):
+                    raise ValueError("expected a JSON array")
+                decoded = {op.params[op.body].wire or op.body: decoded}
             if not isinstance(decoded, dict):
                 raise ValueError("expected a JSON object")
+            unknown = sorted(set(decoded) - self._json_keys(op, decoded))
+            if unknown:
+                raise ValueError(f"unknown field(s) {', '.join(map(repr, unknown))}")
             raw.update(decoded)
         elif content_type.startswith("multipart/form-data"):
-            raw.update(_multipart(op, content_type, body))
+            raw.update(_multipart(op, content_type, body, repeated))
         elif body:
-            raw.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            raw.update(_fields(parse_qsl(body.decode("utf-8"), keep_blank_values=True), repeated))
         return raw
+
+    def _json_keys(self, op: Operation, decoded: Mapping[str, Any]) -> set[str]:
+        """The keys a JSON body of ``op`` may hold: its parameters' wire names (and the
+        keys a ``prefix`` parameter names), and where credentials travel in the body."""
+        auth = self.spec.auth
+        keys = {p.wire or n for n, p in op.params.items()}
+        keys.update(auth.body.values())
+        for creds in auth.sets.values():
+            keys.update(creds.body.values())
+        for p in op.params.values():
+            if p.prefix is not None:
+                keys.update(k for k in decoded if k.startswith(p.prefix))
+        return keys
 
     def _refusal(
         self, name: str, op: Operation, raw: dict[str, Any], headers: Mapping[str, str]
@@ -463,7 +496,20 @@ def _route(base_path: str, op: Operation, fills: Mapping[str, str]) -> re.Patter
     return re.compile(pattern)
 
 
-def _multipart(op: Operation, content_type: str, body: bytes) -> dict[str, Any]:
+def _fields(pairs: list[tuple[str, str]], repeated: Collection[str]) -> dict[str, Any]:
+    """Form or query pairs by name: the last value, or every value of a repeated one."""
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in repeated:
+            out.setdefault(name, []).append(value)
+        else:
+            out[name] = value
+    return out
+
+
+def _multipart(
+    op: Operation, content_type: str, body: bytes, repeated: Collection[str] = ()
+) -> dict[str, Any]:
     message = BytesParser(policy=HTTP).parsebytes(
         b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
     )
@@ -485,47 +531,81 @@ def _multipart(op: Operation, content_type: str, body: bytes) -> dict[str, Any]:
             if isinstance(charset, str):
                 kind = f"{kind}; charset={charset}"
             out.setdefault(name, []).append(Attachment(filename, payload, kind))
+        elif name in repeated:
+            out.setdefault(name, []).append(payload.decode("utf-8"))
         else:
             out[name] = payload.decode("utf-8")
     return out
 
 
-def _decode_params(op: Operation, raw: dict[str, Any]) -> dict[str, Any]:
+def _decode_params(op: Operation, raw: dict[str, Any], *, as_json: bool = False) -> dict[str, Any]:
     """Wire values → typed parameter values; a value of the wrong form is a
-    ValidationError carrying the parameter's own ``format`` code."""
+    ValidationError carrying the parameter's own ``format`` code. A ``prefix``
+    parameter gathers the fields its prefix names into one object."""
     values: dict[str, Any] = {}
     for name, param in op.params.items():
         wire = param.wire or name
+        if param.prefix is not None:
+            found = {
+                k[len(param.prefix) :]: v for k, v in raw.items() if k.startswith(param.prefix)
+            }
+            if found:
+                values[name] = found
+            continue
         if wire not in raw:
             continue
         try:
-            values[name] = _decode_value(param, raw[wire])
-        except (ValueError, TypeError):
+            values[name] = _decode_value(param, raw[wire], as_json=as_json)
+        except (ValueError, TypeError, KeyError):
             raise ValidationError(
-                f"cannot read {raw[wire]!r} as {param.type}",
+                f"cannot read {raw[wire]!r} as {_wire_form(param, as_json)}",
                 field=name,
                 code=param.codes.get("format"),
             ) from None
     return values
 
 
-def _decode_value(param: Param, value: Any) -> Any:
+def _wire_form(param: Param, as_json: bool) -> str:
+    """What the spec says a parameter looks like on the wire, for a refusal."""
+    if param.type == "list[str]" and param.join is not None and as_json:
+        return f"one string joined by {param.join!r}"
+    if param.pairs is not None:
+        return f"a list of {{{param.pairs.key!r}, {param.pairs.value!r}}} objects"
+    if param.type == "files" and as_json:
+        keys = param.keys or FileKeys()
+        return f"a list of {{{keys.filename!r}, {keys.content!r}, {keys.content_type!r}}} objects"
+    return param.type
+
+
+def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
     if param.type == "files":
         if isinstance(value, list) and all(isinstance(v, Attachment) for v in value):
             return value
         if isinstance(value, list):  # JSON attachment objects with base64 content
-            import base64
-
+            keys = param.keys or FileKeys()
+            allowed = {keys.filename, keys.content, keys.content_type, keys.content_id}
+            if not all(isinstance(v, dict) and set(v) <= allowed for v in value):
+                raise TypeError("attachment objects with other keys")
             return [
                 Attachment(
-                    v["filename"],
-                    base64.b64decode(v["content"]),
-                    v.get("content_type", "application/octet-stream"),
-                    v.get("content_id"),  # an inline part's, kept for the tests to see
+                    v[keys.filename],
+                    base64.b64decode(v[keys.content], validate=True),
+                    v.get(keys.content_type, "application/octet-stream"),
+                    v.get(keys.content_id),  # an inline part's, kept for the tests to see
                 )
                 for v in value
             ]
         raise TypeError("expected files")
+    if param.pairs is not None:
+        if not isinstance(value, list):
+            raise TypeError("expected a list of pairs")
+        pair = {param.pairs.key, param.pairs.value}
+        if not all(isinstance(v, dict) and set(v) == pair for v in value):
+            raise TypeError("expected pair objects")
+        return {v[param.pairs.key]: v[param.pairs.value] for v in value}
+    joined = as_json and param.type == "list[str]" and param.join is not None
+    if joined and not isinstance(value, str):
+        raise TypeError("a joined string is wanted")  # a list where the spec joins
     if not isinstance(value, str):
         return value  # JSON bodies arrive typed already
     if param.type == "int":
