@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+import msgspec
+
 from mailspec._naming import ident
 from mailspec.checks.carry import HINTS
 from mailspec.checks.message import check_message, check_required
@@ -30,6 +32,7 @@ from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
 from mailspec.runtime.client import Call
+from mailspec.runtime.encoding import HttpRequest
 from mailspec.runtime.mime import mailbox
 from mailspec.runtime.numbers import int_or_none
 from mailspec.spec_model import Delivery, Operation, Spec, code_field, split_target
@@ -93,6 +96,7 @@ class Provider(Sender):
             operation = "send"
         mapping = self.spec.mapping.get(operation, {})
         ignored = self.implied | HINTS | {"provider_options"}  # see with_options
+        ignored |= set(self.spec.operations[operation].ignores)
         return [f for f in message.set_fields() if f not in mapping and f not in ignored]
 
     def deliver(self, message: Message) -> SendResult:
@@ -132,11 +136,46 @@ class Provider(Sender):
         )
         return results
 
+    def requests(self, message: Message) -> list[HttpRequest]:
+        """The HTTP requests ``send(message)`` would make, encoded with this provider's
+        credentials, without I/O: what goes out, for review and for the documented
+        examples a spec carries. ValidationError where ``send`` would refuse."""
+        self.check(message)
+        return [self.client.encode(call) for _, call in self._calls(message)]
+
     def _steps(self, message: Message) -> list[Step]:
-        """The requests that send ``message``, each prepared (no I/O): by default the
-        one ``_values`` makes."""
-        operation, values = self._values(message)
-        return [self._step(list(message.to), self._prepare(operation, values, message))]
+        """The requests that send ``message``, each prepared (no I/O)."""
+        return [self._step(recipients, call) for recipients, call in self._calls(message)]
+
+    def _calls(self, message: Message) -> list[tuple[list[str], Call]]:
+        """The prepared calls of ``message``, each with the recipients it reaches: the
+        one ``_values`` makes, or, for an operation sending ``per_recipient``, one per
+        ``to`` address with that recipient's variables."""
+        if self.spec.capabilities.template_only and not message.template:
+            raise ValidationError(
+                f"{self.name} sends stored templates only: set the template id",
+                field="template",
+                provider=self.name,
+            )
+        if not self.spec.operations[self._operation(message)].per_recipient:
+            operation, values = self._values(message)
+            return [(list(message.to), self._prepare(operation, values, message))]
+        calls = []
+        for to in message.to:
+            data = {**message.variables, **message.recipient_variables.get(to, {})}
+            one = msgspec.structs.replace(message, to=[to], variables=data, recipient_variables={})
+            operation, values = self._values(one)
+            calls.append(([to], self._prepare(operation, values, message)))
+        return calls
+
+    def _operation(self, message: Message) -> str:
+        """The send operation of ``message``: ``send_template`` for a message naming a
+        template, where the spec has it, else ``send`` (UnsupportedOperation without)."""
+        operation = "send_template" if message.template else "send"
+        if operation not in self.spec.operations:
+            operation = "send"
+        self._require(operation)
+        return operation
 
     def _prepare(self, operation: str, values: dict[str, Any], message: Message) -> Call:
         """The call of ``operation`` with ``values`` and ``message``'s options for this
@@ -166,10 +205,7 @@ class Provider(Sender):
         """The operation to call and its parameter values for ``message``: by the
         spec's ``mapping`` alone (``send_template`` for a message naming a template, where
         the spec has it), each parameter then written in its declared wire form."""
-        operation = "send_template" if message.template else "send"
-        if operation not in self.spec.operations:
-            operation = "send"
-        self._require(operation)
+        operation = self._operation(message)
         return operation, self._mapped(operation, message, {})
 
     def _mapped(
@@ -190,6 +226,8 @@ class Provider(Sender):
             target = mapping.get(field)
             if field == "provider_options" or (target is None and field in HINTS):
                 continue  # options join the request in _prepare; a hint may go unsent
+            if target is None and field in op.ignores:
+                continue  # the provider's own value is used
             if target is None:
                 raise UnsupportedOperation(
                     self.name, f"the message field {field!r}", f"{operation} has no place for it"

@@ -337,6 +337,14 @@ def _operation_problems(
                 yield (*at, role), problem
     if op.body is not None:
         yield from _body_problems(op, at)
+    rows = spec.mapping.get(name, {})
+    for i, field in enumerate(op.ignores):
+        if field not in MESSAGE_FIELDS:
+            yield (*at, "ignores", i), f"{field!r} is not a Message field"
+        elif field in rows:
+            yield (*at, "ignores", i), f"{field!r} has a mapping row: it is sent, not ignored"
+    if op.per_recipient and "to" not in rows:
+        yield (*at, "per_recipient"), "one request per `to` address needs a mapping row for to"
     if op.multipart_param is not None:
         files = op.params.get(op.multipart_param)
         if files is None or files.type != "files":

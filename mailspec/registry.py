@@ -54,7 +54,6 @@ _STYLES = {
     "generic": ("mailspec.adapters.base", "Provider"),
     "sendcloud": ("mailspec.adapters.sendcloud", "SendCloudStyle"),
     "cloudmails": ("mailspec.adapters.cloudmails", "CloudMailsStyle"),
-    "aotsend": ("mailspec.adapters.aotsend", "AotSendStyle"),
 }
 
 # generated/ installs as mailspec.generated (see setup.py)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -34,6 +34,7 @@ __all__ = [
     "CredentialSet",
     "Delivery",
     "DeliveryFields",
+    "Example",
     "FileKeys",
     "Limits",
     "MaxSpan",
@@ -185,7 +186,7 @@ class ProviderInfo(_Base, kw_only=True, frozen=True):
     name: Annotated[Name, _d("The provider's name, as `mailspec.provider()` takes it.")]
     title: Annotated[str, _d("The provider's display name.")]
     style: Annotated[
-        Literal["generic", "sendcloud", "cloudmails", "aotsend"],
+        Literal["generic", "sendcloud", "cloudmails"],
         _d(
             "How a Message becomes requests: `generic` (the default) by the `mapping` "
             "and the parameters' wire forms alone; the others are the first providers' "
@@ -570,6 +571,40 @@ class MaxSpan(_Base, kw_only=True, frozen=True, tag="max_span", tag_field="rule"
 Rule = OneOf | AnyOf | MaxSpan
 
 
+class Example(_Base, kw_only=True, frozen=True):
+    """A request or an answer the provider's documents show for an operation, cited.
+
+    With ``message`` and ``request``, the unified Message of ``message`` must encode
+    into ``request`` (its fields by wire name, credentials left out); with ``answer``,
+    the body ``answer`` at HTTP ``status`` must decode to ``outcome`` (and, for a
+    success, to the message ids ``ids``). ``mailspec spec check`` and the tests prove
+    both.
+    """
+
+    source: Annotated[
+        str, _d("The document and section it is taken from (title and URL for web pages).")
+    ]
+    message: Annotated[
+        dict[str, Any] | None, _d("The equivalent Message, by field (`to`, `subject`, ...).")
+    ] = None
+    request: Annotated[
+        dict[str, Any] | None,
+        _d("The documented request's fields by wire name, credentials left out."),
+    ] = None
+    partial: Annotated[
+        bool,
+        _d("The document shows only these fields of the request (default false: all of them)."),
+    ] = False
+    status: Annotated[int, _d("The documented answer's HTTP status (default 200).")] = 200
+    answer: Annotated[Any, _d("The documented answer body, as JSON.")] = None
+    outcome: Annotated[
+        ErrorCategory, _d("What the answer means: `success` or the error category.")
+    ] = ErrorCategory.SUCCESS
+    ids: Annotated[
+        list[str] | None, _d("The message ids a success answer yields, where it names any.")
+    ] = None
+
+
 class Operation(_Base, kw_only=True, frozen=True):
     """One HTTP call, which becomes one method of the generated client."""
 
@@ -617,6 +652,23 @@ class Operation(_Base, kw_only=True, frozen=True):
             "array: a batch), not an object of its parameters."
         ),
     ] = None
+    per_recipient: Annotated[
+        bool,
+        _d(
+            "A message goes out as one request per `to` address, each with the message's "
+            "`variables` overridden by that recipient's `recipient_variables` (default false)."
+        ),
+    ] = False
+    examples: Annotated[
+        list[Example], _d("The provider's documented requests and answers, cited.")
+    ] = []
+    ignores: Annotated[
+        list[Name],
+        _d(
+            "Message fields this operation takes without sending them, where the provider "
+            "uses a value of its own (AOTsend's template sender for `from_email`)."
+        ),
+    ] = []
 
 
 class ShapeField(_Base, kw_only=True, frozen=True):
