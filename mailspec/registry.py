@@ -394,7 +394,52 @@ def provider(
             ca_certs=ca_certs,
         )
         return smtp
+    if resolved.hooks is not None:
+        table = _hooks(name)
+        client = instance.client
+        client.request_hook = _hook(name, table, resolved.hooks.request)
+        client.answer_hook = _hook(name, table, resolved.hooks.answer)
     return instance
+
+
+def _hooks(name: str) -> dict[str, Any]:
+    """The ``HOOKS`` table of the ``hooks`` module beside provider ``name``'s generated
+    package: the package ``register()``, an entry point or ``$MAILSPEC_PACKAGES``
+    brought in. ``mailspec generate`` leaves a hand-written module there alone."""
+    _providers()
+    package = _TABLE.origin.get(name, _BUILTIN_PACKAGE)
+    try:
+        module = importlib.import_module(f"{package}.hooks")
+    except ModuleNotFoundError as exc:
+        raise ValidationError(
+            f"{name!r} names hooks, but {package}.hooks cannot be imported: {exc}",
+            field="hooks",
+        ) from None
+    except (Exception, SystemExit) as exc:
+        raise ValidationError(
+            f"{name!r}: importing {package}.hooks raised {type(exc).__name__}: {exc}",
+            field="hooks",
+        ) from None
+    table = getattr(module, "HOOKS", None)
+    if not isinstance(table, dict):
+        raise ValidationError(
+            f"{name!r}: {package}.hooks has no HOOKS table of name -> function", field="hooks"
+        )
+    return table
+
+
+def _hook(name: str, table: dict[str, Any], hook: str | None) -> Any:
+    """The function ``hook`` names in ``table``; None where the spec names none."""
+    if hook is None:
+        return None
+    function = table.get(hook)
+    if not callable(function):
+        raise ValidationError(
+            f"{name!r} names the hook {hook!r}, which its package's HOOKS lacks "
+            f"(it has: {', '.join(sorted(table)) or 'none'})",
+            field="hooks",
+        )
+    return function
 
 
 def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:

@@ -36,6 +36,7 @@ __all__ = [
     "DeliveryFields",
     "Example",
     "FileKeys",
+    "Hooks",
     "Limits",
     "MaxSpan",
     "OneOf",
@@ -876,6 +877,27 @@ class Webhooks(_Base, kw_only=True, frozen=True):
     events: Annotated[dict[str, WebhookEvent], _d("Provider event name -> unified event type.")]
 
 
+class Hooks(_Base, kw_only=True, frozen=True):
+    """Python for what the spec cannot say: each value names a function in the
+    ``HOOKS`` table of the ``hooks`` module of the user's package that holds this
+    provider (``mailspec.register()``, an entry point or ``$MAILSPEC_PACKAGES``)."""
+
+    request: Annotated[
+        Name | None,
+        _d(
+            "Called as `hook(operation, request)` with each encoded HttpRequest (after the "
+            "credentials, before an AWS signature); returns the request to send."
+        ),
+    ] = None
+    answer: Annotated[
+        Name | None,
+        _d(
+            "Called as `hook(operation, status, headers, body)` with each answer; returns "
+            "the body bytes the spec's shapes and codes then read."
+        ),
+    ] = None
+
+
 class Spec(_Base, kw_only=True, frozen=True):
     """One provider's HTTP API, as a spec file describes it."""
 
@@ -908,6 +930,10 @@ class Spec(_Base, kw_only=True, frozen=True):
         Webhooks | None, _d("The events the provider posts; none when it posts none.")
     ] = None
     codes: Annotated[dict[int, Code], _d("Every documented status code.")]
+    hooks: Annotated[
+        Hooks | None,
+        _d("Python hooks of the user's package for what YAML cannot say; none built in."),
+    ] = None
 
 
 def split_target(target: str) -> tuple[str, str | None]:

@@ -17,6 +17,7 @@ that sends a message in several requests prepares them all before executing the 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import importlib
 import math
 import re
@@ -31,15 +32,20 @@ import urllib3
 
 from .._naming import ident
 from ..checks.request import check_request
-from ..errors import UnsupportedOperation, ValidationError
+from ..errors import MalformedResponseError, UnsupportedOperation, ValidationError
 from ..spec_model import Operation, SigV4, Spec, auth_keywords, fill_template
 from .answers import read_answer
 from .bounds import max_answer_bytes as answer_bytes
+from .bounds import may_have_acted
 from .encoding import HttpRequest, Signer, encode_request
 from .secrets import Secret
-from .transport import Transport, check_base_url
+from .transport import Answer, Transport, check_base_url
 
-__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "Call", "timeout_seconds"]
+__all__ = ["DEFAULT_TIMEOUT", "AnswerHook", "BaseClient", "Call", "RequestHook", "timeout_seconds"]
+
+# the two hook points of a spec's `hooks` (see spec_model.Hooks)
+RequestHook = Callable[[str, HttpRequest], HttpRequest]
+AnswerHook = Callable[[str, int, Mapping[str, str], bytes], bytes]
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -140,6 +146,9 @@ class BaseClient:
             self.name, timeout=timeout, ca_certs=ca_certs, max_answer_bytes=max_answer_bytes
         )
         self._plans = {name: _plan(op) for name, op in spec.operations.items()}
+        # the spec's `hooks`, which the registry resolves in the user's package
+        self.request_hook: RequestHook | None = None
+        self.answer_hook: AnswerHook | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
@@ -199,6 +208,8 @@ class BaseClient:
         answer = self._transport.send(
             request.method, request.url, request.headers, request.body, budget
         )
+        if self.answer_hook is not None:
+            answer = self._hooked_answer(op, call.operation, answer)
         return read_answer(
             self.spec,
             op,
@@ -239,9 +250,48 @@ class BaseClient:
             extra=call.extra,
             path=self._filled(op.path),
         )
+        if self.request_hook is not None:
+            request = self._hooked_request(call.operation, request)
         if op.auth == "default" and auth.aws_sigv4 is not None:
             request = self._signed_v4(request, auth.aws_sigv4)
         return request
+
+    def _hooked_request(self, operation: str, request: HttpRequest) -> HttpRequest:
+        """The spec's request hook applied; a hook that fails or returns something
+        else is a ValidationError (nothing was sent)."""
+        assert self.request_hook is not None
+        try:
+            hooked = self.request_hook(operation, request)
+        except Exception as exc:  # the user's code: one typed error, never a bare one
+            raise ValidationError(
+                f"the request hook raised {type(exc).__name__}: {exc}",
+                field="hooks",
+                provider=self.name,
+            ) from exc
+        if not isinstance(hooked, HttpRequest):
+            raise ValidationError(
+                f"the request hook returned {type(hooked).__name__}, not an HttpRequest",
+                field="hooks",
+                provider=self.name,
+            )
+        return hooked
+
+    def _hooked_answer(self, op: Operation, operation: str, answer: Answer) -> Answer:
+        """The spec's answer hook applied to the body; a hook that fails makes the
+        answer unreadable (ambiguous where the provider may have acted on it)."""
+        assert self.answer_hook is not None
+        try:
+            body = self.answer_hook(operation, answer.status, answer.headers, answer.body)
+            if not isinstance(body, bytes):
+                raise TypeError(f"it returned {type(body).__name__}, not bytes")
+        except Exception as exc:
+            raise MalformedResponseError(
+                self.name,
+                f"the answer hook failed on HTTP {answer.status}: {type(exc).__name__}: {exc}",
+                http_status=answer.status,
+                ambiguous=may_have_acted(op.method, answer.status),
+            ) from exc
+        return dataclasses.replace(answer, body=body)
 
     def _auth_headers(self) -> dict[str, str]:
         """The headers the spec's default auth puts credentials in: a bearer token,
