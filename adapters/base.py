@@ -186,11 +186,13 @@ class Provider(Sender):
 
     def _step(self, recipients: list[str], call: Call) -> Step:
         """A step that executes ``call`` and returns the message ids of its answer."""
-        ids_path = self.spec.operations[call.operation].ids
+        op = self.spec.operations[call.operation]
 
         def send() -> list[str]:
-            response = self.client.execute(call)
-            return id_list(at_path(response, ids_path) if ids_path else None)
+            response, headers = self.client.exchange(call)
+            if op.ids_header is not None:
+                return id_list(headers.get(op.ids_header))
+            return id_list(at_path(response, op.ids) if op.ids else None)
 
         return Step(recipients, send)
 

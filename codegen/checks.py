@@ -153,6 +153,15 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
         for wire in (source.wire, *source.aliases) if source is not None else ():
             if _BAD_WIRE.search(wire):
                 yield ("envelope", part), _bad_wire(wire)
+    named = spec.envelope.error_name
+    if named is not None and (named.header is None) == (named.wire is None):
+        yield ("envelope", "error_name"), "give the header or the body key (wire), one of them"
+    if (named is None) != (not spec.envelope.errors):
+        yield (
+            ("envelope", "errors" if named is None else "error_name"),
+            "error_name says where an error names itself and errors what each name means: "
+            "give both or neither",
+        )
     if not any(row.category == "success" for row in spec.codes.values()):
         yield ("codes",), "no code has category success, so no answer could ever succeed"
     for number, row in spec.codes.items():
@@ -337,6 +346,8 @@ def _operation_problems(
                 yield (*at, role), problem
     if op.body is not None:
         yield from _body_problems(op, at)
+    if op.ids_header is not None and op.ids is not None:
+        yield (*at, "ids_header"), "the id is in the body (ids) or in a header, not both"
     rows = spec.mapping.get(name, {})
     for i, field in enumerate(op.ignores):
         if field not in MESSAGE_FIELDS:

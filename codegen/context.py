@@ -230,6 +230,9 @@ def _envelope_struct(spec: Spec, name: str) -> StructContext:
             continue
         shape_field = ShapeField(type=annotation, wire=source.wire, aliases=source.aliases)
         fields.append(_response_field(attr, shape_field, {}))
+    named = spec.envelope.error_name
+    if named is not None and named.wire is not None:  # an error's name in the body
+        fields.append(_response_field("error_name", ShapeField(type="str", wire=named.wire), {}))
     return StructContext(name, "The code and message every answer carries.", fields, "response")
 
 

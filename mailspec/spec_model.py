@@ -34,6 +34,7 @@ __all__ = [
     "CredentialSet",
     "Delivery",
     "DeliveryFields",
+    "ErrorName",
     "Example",
     "FileKeys",
     "Hooks",
@@ -165,9 +166,12 @@ RESERVED_OPERATION_NAMES = frozenset(
         "call",
         "prepare",
         "execute",
+        "exchange",
         "encode",
         "values_of",
         "ensure_pool_size",
+        "request_hook",
+        "answer_hook",
     }
 )
 
@@ -374,6 +378,15 @@ class AnswerField(_Base, kw_only=True, frozen=True):
     ] = []
 
 
+class ErrorName(_Base, kw_only=True, frozen=True):
+    """Where an error answer names its kind: a response header (SES's
+    ``x-amzn-ErrorType``, read up to its first ``:``) or a key of the JSON body
+    (Resend's ``name``). Exactly one."""
+
+    header: Annotated[str | None, _d("The response header holding the error's name.")] = None
+    wire: Annotated[str | None, _d("The body key holding the error's name.")] = None
+
+
 class AnswerEnvelope(_Base, kw_only=True, frozen=True):
     """How every answer says how it went."""
 
@@ -391,6 +404,17 @@ class AnswerEnvelope(_Base, kw_only=True, frozen=True):
         AnswerField | None,
         _d("A boolean success flag beside the code (SendCloud's `result`)."),
     ] = None
+    error_name: Annotated[
+        ErrorName | None,
+        _d("Where an error answer names its kind, which `errors` maps to a category."),
+    ] = None
+    errors: Annotated[
+        dict[str, ErrorCategory],
+        _d(
+            "Error name -> the category it raises, over the HTTP status's: one status "
+            "(400) can be a validation, a quota or a permission error by its name."
+        ),
+    ] = {}
 
 
 class Limits(_Base, kw_only=True, frozen=True):
@@ -636,6 +660,10 @@ class Operation(_Base, kw_only=True, frozen=True):
         _d(
             "The dotted path, in the response shape, of the message id (or list of ids) a send returns."
         ),
+    ] = None
+    ids_header: Annotated[
+        str | None,
+        _d("The response header holding the message id, where the body has none (SendGrid)."),
     ] = None
     count: Annotated[
         str | None,

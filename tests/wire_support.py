@@ -29,6 +29,8 @@ def mini_spec(
     operation: str = "",
     capabilities: str = "attachments: true\n  inline_attachments: true\n  cc_bcc: true",
     response: str = "message_id: {type: str}",
+    envelope: str = "code_from: http\n  message: {wire: message}",
+    ids: str = "ids: message_id",
 ) -> str:
     """A spec whose ``send`` (``POST send``, answer ``{"message_id": ...}``) has the
     ``params`` and ``mapping`` given as YAML lines (indented as under their keys), an
@@ -48,8 +50,7 @@ auth:
   {auth}
   code: 401
 envelope:
-  code_from: http
-  message: {{wire: message}}
+  {envelope}
 capabilities:
   {capabilities}
 operations:
@@ -59,7 +60,7 @@ operations:
     path: send
     encoding: {encoding}
     response: SendResponse
-    ids: message_id
+    {ids}
     params:
 {params}
 {operation}
@@ -72,6 +73,7 @@ mapping:
 {mapping}
 codes:
   200: {{message: OK, category: success}}
+  202: {{message: Accepted, category: success}}
   400: {{message: Bad request, category: validation}}
   401: {{message: Unauthorized, category: authentication}}
   422: {{message: Unprocessable, category: validation}}

@@ -200,6 +200,11 @@ class BaseClient:
     def execute(self, call: Call) -> Any:
         """Send a prepared call and read its answer: the decoded response, or the typed
         error of its code."""
+        return self.exchange(call)[0]
+
+    def exchange(self, call: Call) -> tuple[Any, Mapping[str, str]]:
+        """:meth:`execute`, with the answer's headers (where an operation's
+        ``ids_header`` is)."""
         op = self.spec.operations[call.operation]
         base = self._bases[op.base] if op.base else self.base_url
         budget = self._transport.start()  # the request's time runs from the connect on
@@ -210,7 +215,7 @@ class BaseClient:
         )
         if self.answer_hook is not None:
             answer = self._hooked_answer(op, call.operation, answer)
-        return read_answer(
+        decoded = read_answer(
             self.spec,
             op,
             answer,
@@ -218,6 +223,7 @@ class BaseClient:
             self.envelope_decoder,
             self._secrets.values(),
         )
+        return decoded, answer.headers
 
     def call(self, operation: str, values: Mapping[str, Any]) -> Any:
         """:meth:`prepare`, then :meth:`execute`."""

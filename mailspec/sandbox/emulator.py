@@ -148,11 +148,26 @@ class Emulator:
         row = self.spec.codes.get(code)
         text = message or (row.message if row is not None else category.value)
         if self.spec.envelope.code_from == "http":
-            return self._answer(
+            answer = self._answer(
                 code if 400 <= code < 600 else 400, self._envelope(None, text, ok=False)
             )
-        status = 500 if category == ErrorCategory.SERVER else 200
-        return self._answer(status, self._envelope(code, text, ok=False))
+        else:
+            status = 500 if category == ErrorCategory.SERVER else 200
+            answer = self._answer(status, self._envelope(code, text, ok=False))
+        return self._named(answer, category)
+
+    def _named(self, answer: Answer, category: ErrorCategory) -> Answer:
+        """``answer`` naming its error as the spec's `error_name` says, by the first
+        name `errors` files under ``category`` (none when it files none)."""
+        source = self.spec.envelope.error_name
+        names = [n for n, c in self.spec.envelope.errors.items() if c == category]
+        if source is None or not names:
+            return answer
+        if source.header is not None:
+            answer.headers[source.header] = names[0]
+            return answer
+        body = {**json.loads(answer.body), str(source.wire): names[0]}
+        return _json_answer(answer.status, body)
 
     def _answer(self, status: int, body: dict[str, Any], shape: str | None = None) -> Answer:
         """A JSON answer: ``body`` follows ``shape`` (a response shape; None: the
@@ -386,7 +401,10 @@ class Emulator:
         placed = {op.ids: ids_value} if op.ids else {}
         if op.count is not None:  # every recipient was taken
             placed[op.count] = len(ids)
-        return self._success(name, op, placed)
+        answer = self._success(name, op, placed)
+        if op.ids_header is not None:  # the id travels in a header only (SendGrid)
+            answer.headers[op.ids_header] = ids[0]
+        return answer
 
     def _outcome(self, recipient: str) -> Outcome:
         return self.outcomes.get(recipient, self.outcomes.get("*", Outcome()))
