@@ -55,9 +55,11 @@ _attr = functools.cache(ident)
 
 def at_path(value: Any, dotted: str) -> Any:
     """Follow ``a.b.c`` through decoded answer Structs; None where a step is missing.
-    ``.`` is the value itself."""
+    ``.`` is the value itself; a list answer is followed into each of its items."""
     if dotted == ".":
         return value
+    if isinstance(value, list):  # a list answer: the path in every item
+        return [at_path(item, dotted) for item in value]
     for part in dotted.split("."):
         if value is None:
             return None

@@ -661,6 +661,13 @@ class Operation(_Base, kw_only=True, frozen=True):
             "The dotted path, in the response shape, of the message id (or list of ids) a send returns."
         ),
     ] = None
+    response_list: Annotated[
+        bool,
+        _d(
+            "The answer is a JSON array of `response` objects (a batch answering one per "
+            "message); `ids` is then read from every item (default false)."
+        ),
+    ] = False
     ids_header: Annotated[
         str | None,
         _d("The response header holding the message id, where the body has none (SendGrid)."),

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import urllib3
 
 import mailspec
 from mailspec import (
@@ -35,6 +36,7 @@ from mailspec import (
     ProviderValidationError,
     registry,
 )
+from mailspec.conformance import example_problems
 from mailspec.sandbox import Fault, Sandbox
 
 SPECS = Path(__file__).resolve().parent / "user_specs"
@@ -135,6 +137,37 @@ def test_both_send_as_their_documents_say(registered: None) -> None:
 
 def _fields(message: Message) -> dict[str, Any]:
     return {name: getattr(message, name) for name in message.__struct_fields__}
+
+
+def test_both_conform_to_the_examples_of_their_documents(registered: None) -> None:
+    for name in ("postmark_shaped", "mailgun_shaped"):
+        assert mailspec.spec(name).operations["send"].examples
+        assert example_problems(name) == []
+
+
+def test_a_batch_is_a_top_level_array_answered_by_one(registered: None) -> None:
+    with Sandbox(["postmark_shaped"]) as sandbox:
+        server = sandbox["postmark_shaped"]
+        client = server.provider().client
+        messages = [
+            {"From": "a@example.com", "To": "b@example.org", "Subject": "1", "TextBody": "x"},
+            {"From": "a@example.com", "To": "c@example.org", "Subject": "2", "TextBody": "y"},
+        ]
+        answer = client.call("send_batch", {"messages": messages})
+        assert [type(item).__name__ for item in answer] == ["SendResponse", "SendResponse"]
+        assert [item.message_id for item in answer] == [a.message_id for a in server.accepted]
+        headers = {
+            "X-Postmark-Server-Token": server.credentials["server_token"],
+            "Content-Type": "application/json",
+        }
+        wrapped = json.dumps({"messages": messages}).encode()  # the trial's mistake
+        refused = urllib3.request(
+            "POST", server.base_url + "email/batch", body=wrapped, headers=headers
+        )
+        assert refused.status == 422 and len(server.accepted) == 2
+        # the client's own batch request is the documented array, not an object
+        request = client.encode(client.prepare("send_batch", {"messages": messages}))
+        assert json.loads(request.body or b"") == messages
 
 
 def test_they_fail_over_one_to_the_other(registered: None) -> None:

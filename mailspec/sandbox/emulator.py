@@ -401,6 +401,10 @@ class Emulator:
         placed = {op.ids: ids_value} if op.ids else {}
         if op.count is not None:  # every recipient was taken
             placed[op.count] = len(ids)
+        if op.response_list:  # one object per message, each with its own id
+            count = len(values.get(op.body or "") or ids)
+            items = [self._success(name, op, {op.ids: i} if op.ids else {}) for i in ids[:count]]
+            return _json_answer(200, [json.loads(item.body) for item in items])
         answer = self._success(name, op, placed)
         if op.ids_header is not None:  # the id travels in a header only (SendGrid)
             answer.headers[op.ids_header] = ids[0]
@@ -712,7 +716,7 @@ def _as_strings(spec: Spec, kind: str | None, value: Any) -> Any:
     return value
 
 
-def _json_answer(status: int, body: dict[str, Any]) -> Answer:
+def _json_answer(status: int, body: dict[str, Any] | list[Any]) -> Answer:
     return Answer(
         status,
         json.dumps(body, ensure_ascii=False).encode("utf-8"),
