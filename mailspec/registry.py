@@ -52,6 +52,8 @@ __all__ = [
 # API style (a spec's provider.style) -> the adapter class that speaks it
 _STYLES = {
     "generic": ("mailspec.adapters.base", "Provider"),
+    # retired: AOTsend's adapter became its spec's per_recipient and ignores
+    "aotsend": ("mailspec.adapters.base", "Provider"),
     "sendcloud": ("mailspec.adapters.sendcloud", "SendCloudStyle"),
     "cloudmails": ("mailspec.adapters.cloudmails", "CloudMailsStyle"),
 }
