@@ -35,6 +35,7 @@ from mailspec.runtime.client import Call
 from mailspec.runtime.encoding import HttpRequest
 from mailspec.runtime.mime import mailbox
 from mailspec.runtime.numbers import int_or_none
+from mailspec.runtime.xsmtpapi import xsmtpapi
 from mailspec.spec_model import Delivery, Operation, Spec, code_field, split_target
 from mailspec.vocabulary import BounceReason, DeliveryState
 
@@ -210,7 +211,26 @@ class Provider(Sender):
         spec's ``mapping`` alone (``send_template`` for a message naming a template, where
         the spec has it), each parameter then written in its declared wire form."""
         operation = self._operation(message)
-        return operation, self._mapped(operation, message, {})
+        return operation, self._mapped(operation, message, self._substituted(operation, message))
+
+    def _substituted(self, operation: str, message: Message) -> dict[str, Any]:
+        """The values of the fields whose mapping row names a ``substitution``
+        parameter: the block built from the message's recipients and variables (the
+        SendCloud platform's ``xsmtpapi``), written where the message has variables, or
+        always where the recipients themselves travel in it."""
+        op = self.spec.operations[operation]
+        mapping = self.spec.mapping.get(operation, {})
+        rows = ("variables", "recipient_variables", "to")
+        for field in rows:
+            param = op.params.get(mapping.get(field, ""))
+            if param is None or param.substitution != "xsmtpapi":
+                continue
+            carries_to = mapping.get("to") == mapping[field]
+            if not (message.variables or message.recipient_variables or carries_to):
+                return {}
+            block = xsmtpapi(message, self.spec.capabilities.variable_syntax)
+            return {f: block for f in rows if mapping.get(f) == mapping[field]}
+        return {}
 
     def _mapped(
         self, operation: str, message: Message, transform: dict[str, Any]

@@ -12,10 +12,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from mailspec.errors import UnsupportedOperation, ValidationError
-from mailspec.message import Message
 from mailspec.results import DeliveryStatus
 from mailspec.runtime.numbers import int_or_none
-from mailspec.runtime.xsmtpapi import xsmtpapi
 from mailspec.spec_model import Delivery, MaxSpan, Operation
 
 from .base import Provider, at_path, status_query
@@ -33,22 +31,8 @@ MAX_STATUS_REQUESTS = 500
 
 
 class SendCloudStyle(Provider):
-    def _values(self, message: Message) -> tuple[str, dict[str, Any]]:
-        operation = "send_template" if message.template else "send"
-        self._require(operation)
-        transform: dict[str, Any] = {}
-        mapping = self.spec.mapping.get(operation, {})
-        # a spec may put the recipients in xsmtpapi's "to" too (SendCloud v2's sendtemplate)
-        xsmtpapi_param = mapping.get("variables")
-        in_xsmtpapi = xsmtpapi_param is not None and mapping.get("to") == xsmtpapi_param
-        if message.variables or message.recipient_variables or in_xsmtpapi:
-            # {"to": [...], "sub": {"%name%": [one value per recipient]}}, built where the
-            # SMTP transport builds its X-SMTPAPI header too
-            substitution = xsmtpapi(message, self.spec.capabilities.variable_syntax)
-            transform["variables"] = transform["recipient_variables"] = substitution
-            if in_xsmtpapi:
-                transform["to"] = substitution
-        return operation, self._mapped(operation, message, transform)
+    """The SendCloud platform's status query: by time window and page. Sending is the
+    generic runtime's (the ``xsmtpapi`` parameter is a declared ``substitution``)."""
 
     def status(
         self,

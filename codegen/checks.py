@@ -513,6 +513,8 @@ def _wire_form_problems(
             "an object in a form or query has no wire form: give it a prefix, or type json "
             "(a JSON string)",
         )
+    if param.substitution is not None and param.type not in ("json", "object"):
+        yield (*at, "substitution"), "a substitution block is an object: type json or object"
     if param.inline_to is not None:
         target = op.params.get(param.inline_to)
         if param.type != "files" or target is None or target.type != "files":

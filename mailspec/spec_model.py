@@ -563,6 +563,16 @@ class Param(_Base, kw_only=True, frozen=True):
         FileKeys | None,
         _d("The attachment objects' keys in a JSON body (default filename, content, ...)."),
     ] = None
+    substitution: Annotated[
+        Literal["xsmtpapi"] | None,
+        _d(
+            "The parameter is a per-recipient substitution block built from the message's "
+            "recipients and variables: `xsmtpapi` is the SendCloud platform's "
+            '`{"to": [...], "sub": {"%name%": [one value per recipient]}}`, placeholders '
+            "spelled by `capabilities.variable_syntax`. Mapping rows of `variables`, "
+            "`recipient_variables` (and `to`, where the recipients travel in it) name it."
+        ),
+    ] = None
     inline_to: Annotated[
         Name | None,
         _d(

@@ -400,3 +400,30 @@ def test_spec_check_refuses_a_body_parameter_with_others_beside_it(root: Path) -
     """
     text = mini_spec(params, ROWS + "to: to", operation=batch)
     assert "the body is 'messages' alone, so stream would have no place" in spec_error(root, text)
+
+
+def test_a_per_recipient_substitution_block(
+    root: Path, httpserver: HTTPServer, recorded: list[Request]
+) -> None:
+    params = FORM.replace("repeat: true", 'join: ";"') + (
+        "xsmtpapi: {type: json, substitution: xsmtpapi}"
+    )
+    rows = FORM_ROWS + "variables: xsmtpapi\nrecipient_variables: xsmtpapi"
+    caps = 'recipient_variables: true\n  variable_syntax: "%{name}%"'
+    name = register_spec(root, mini_spec(params, rows, encoding="form", capabilities=caps))
+    sent = send_recorded(
+        name,
+        httpserver,
+        recorded,
+        to=["a@example.org", "b@example.org"],
+        variables={"shop": "Acme"},
+        recipient_variables={"a@example.org": {"name": "Ann"}},
+    )
+    form = dict(parse_qsl(sent.get_data().decode()))
+    assert form["to"] == "a@example.org;b@example.org"
+    assert json.loads(form["xsmtpapi"]) == {
+        "to": ["a@example.org", "b@example.org"],
+        "sub": {"%name%": ["Ann", ""], "%shop%": ["Acme", "Acme"]},
+    }
+    without = send_recorded(name, httpserver, recorded)  # no variables: no block
+    assert "xsmtpapi" not in dict(parse_qsl(without.get_data().decode()))
