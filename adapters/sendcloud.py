@@ -59,9 +59,12 @@ class SendCloudStyle(Provider):
         message_ids, since, until = status_query(self.name, message_ids, since, until)
         if message_ids == []:
             return []  # no ids asks for nothing, not for every message in the window
+        if op.paging is None:  # the spec checks refuse this; a hand-built spec may not
+            raise UnsupportedOperation(self.name, "status", "its spec declares no paging")
         delivery = self.spec.delivery
         assert delivery is not None  # a spec with a status operation has delivery tables (checked)
-        id_chunk = op.params["email_ids"].max_items or 100 if "email_ids" in op.params else 0
+        ids_param = op.query.ids if op.query is not None else None
+        id_chunk = (op.params[ids_param].max_items or 100) if ids_param is not None else 0
         id_groups: list[list[str] | None] = (
             [list(message_ids[i : i + id_chunk]) for i in range(0, len(message_ids), id_chunk)]
             if message_ids
@@ -72,19 +75,23 @@ class SendCloudStyle(Provider):
         records: list[Any] = []
         for window in windows:
             for ids in id_groups:
-                records.extend(self._pages(op, delivery, {**window, "email_ids": ids}, budget))
+                query = {**window, ids_param: ids} if ids_param is not None else window
+                records.extend(self._pages(op, delivery, query, budget))
         return self._statuses(delivery, records, recipient)
 
     def _pages(
         self, op: Operation, delivery: Delivery, query: dict[str, Any], budget: _Budget
     ) -> list[Any]:
-        """Every record of one window and id group, page by page (at most MAX_PAGES)."""
+        """Every record of one window and id group, page by page (at most MAX_PAGES),
+        by the operation's declared offset paging."""
+        assert op.paging is not None  # status() checked
+        offset, limit = op.paging.offset, op.paging.limit
         page = self.spec.limits.page_size or 100
         records: list[Any] = []
         start = 0
         for _ in range(MAX_PAGES):
             budget.take()
-            response = self.client.call("status", {**query, "start": start, "limit": page})
+            response = self.client.call("status", {**query, offset: start, limit: page})
             batch = at_path(response, delivery.records) or []
             records.extend(batch)
             start += len(batch)
@@ -131,9 +138,10 @@ def _windows(
     dates are windows too, not an OverflowError."""
     span = next((r for r in op.rules if isinstance(r, MaxSpan)), None)
     days = span.days if span else 1
-    if since is None and until is None and "days" in op.params:
+    recent = op.query.recent if op.query is not None else None
+    if since is None and until is None and recent is not None:
         _check_plan(provider, 1, groups, limit, f"the last {days} days")
-        return [{"days": days}]
+        return [{recent: days}]
     if span is None:
         raise UnsupportedOperation(provider, "a status time window", f"{op.path} takes none")
     today = date.today()

@@ -346,6 +346,18 @@ def _operation_problems(
                 yield (*at, role), problem
     if op.body is not None:
         yield from _body_problems(op, at)
+    if op.paging is not None:
+        for role in ("offset", "limit"):
+            param = op.params.get(getattr(op.paging, role))
+            if param is None or param.type != "int":
+                yield (*at, "paging", role), f"{role} names an int parameter of {name!r}"
+    if op.query is not None:
+        for role, kind in (("ids", "list[str]"), ("recent", "int")):
+            chosen = getattr(op.query, role)
+            if chosen is not None and (chosen not in op.params or op.params[chosen].type != kind):
+                yield (*at, "query", role), f"{role} names a {kind} parameter of {name!r}"
+    if name == "status" and spec.delivery is not None and spec.delivery.total and op.paging is None:
+        yield (*at, "paging"), "delivery.total counts records for paging: declare paging"
     if op.ids_header is not None and op.ids is not None:
         yield (*at, "ids_header"), "the id is in the body (ids) or in a header, not both"
     rows = spec.mapping.get(name, {})

@@ -42,6 +42,7 @@ __all__ = [
     "MaxSpan",
     "OneOf",
     "Operation",
+    "Paging",
     "PairKeys",
     "Param",
     "ProviderInfo",
@@ -55,6 +56,7 @@ __all__ = [
     "SmtpLogin",
     "Spec",
     "StateRow",
+    "StatusQuery",
     "SubStateRow",
     "WebhookEvent",
     "WebhookFields",
@@ -608,6 +610,27 @@ class MaxSpan(_Base, kw_only=True, frozen=True, tag="max_span", tag_field="rule"
 Rule = OneOf | AnyOf | MaxSpan
 
 
+class Paging(_Base, kw_only=True, frozen=True):
+    """Offset paging of a list answer: ask again from ``offset`` (the records read so
+    far), ``limit`` at a time (``limits.page_size``), until a page comes back short or
+    ``delivery.total`` records are read."""
+
+    offset: Annotated[Name, _d("The int parameter of the first record's index.")]
+    limit: Annotated[Name, _d("The int parameter of the page size.")]
+
+
+class StatusQuery(_Base, kw_only=True, frozen=True):
+    """Which parameters of a status operation select what it reports."""
+
+    ids: Annotated[
+        Name | None, _d("The list parameter filtering by message ids (sent in groups).")
+    ] = None
+    recent: Annotated[
+        Name | None,
+        _d("The int parameter asking for the last N days, used when no window is given."),
+    ] = None
+
+
 class Example(_Base, kw_only=True, frozen=True):
     """A request or an answer the provider's documents show for an operation, cited.
 
@@ -672,6 +695,12 @@ class Operation(_Base, kw_only=True, frozen=True):
         _d(
             "The dotted path, in the response shape, of the message id (or list of ids) a send returns."
         ),
+    ] = None
+    paging: Annotated[
+        Paging | None, _d("How a list answer continues, page by page (offset paging).")
+    ] = None
+    query: Annotated[
+        StatusQuery | None, _d("Which parameters of a status operation select its records.")
     ] = None
     response_list: Annotated[
         bool,

@@ -424,7 +424,8 @@ class Emulator:
         delivery = self.spec.delivery
         if delivery is None:
             return self._success(name, op, {})
-        wanted = values.get("email_ids") or values.get("message_id")
+        ids_param = op.query.ids if op.query is not None else None
+        wanted = values.get(ids_param or "") or values.get("message_id")
         wanted_ids = {wanted} if isinstance(wanted, str) else set(wanted or [])
         with self._lock:
             rows = [a for a in self.accepted if not wanted_ids or a.message_id in wanted_ids]
@@ -438,8 +439,9 @@ class Emulator:
                     **record,
                 }
             return self._answer(200, record, op.response)
-        start = int(values.get("start") or 0)
-        limit = int(values.get("limit") or self.spec.limits.page_size or 100)
+        offset, limit_param = (op.paging.offset, op.paging.limit) if op.paging else ("", "")
+        start = int(values.get(offset) or 0)
+        limit = int(values.get(limit_param) or self.spec.limits.page_size or 100)
         page = rows[start : start + limit]
         records = [self._record(a) for a in page]
         out: dict[str, Any] = {delivery.records: records}
