@@ -259,8 +259,8 @@ def test_a_provider_url_lists_the_credentials_and_settings_in_spec_order(root: P
     assert "KEY" not in repr(provider)
 
 
-def test_aws_sigv4_is_declared_and_refused_clearly_without_the_signing_module(
-    root: Path,
+def test_aws_sigv4_signs_with_the_signing_module_or_is_refused_clearly_without_it(
+    root: Path, httpserver: HTTPServer, recorded: list[Request]
 ) -> None:
     auth = (
         "  aws_sigv4: {service: ses, access_key_id: access_key_id,\n"
@@ -275,8 +275,24 @@ def test_aws_sigv4_is_declared_and_refused_clearly_without_the_signing_module(
     except ImportError:
         with pytest.raises(UnsupportedOperation, match=r"mailspec\.runtime\.sigv4"):
             provider.send(MESSAGE)
-    else:  # pragma: no cover - once the signing module is part of the package
-        pytest.skip("mailspec.runtime.sigv4 exists: its wiring is tested with it")
+    else:  # the signing module is there: the request carries its signature
+        signed = mailspec.provider(
+            name,
+            access_key_id="AKID",
+            secret_access_key="SECRET",
+            session_token="TOKEN",
+            region="eu",
+            base_url=httpserver.url_for("/v1"),
+        )
+        assert signed.send(MESSAGE).message_ids == ["m-1"]
+        (request,) = recorded
+        authorization = request.headers["Authorization"]
+        assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKID/")
+        assert "/eu/ses/aws4_request" in authorization
+        assert request.headers["X-Amz-Security-Token"] == "TOKEN"
+        assert "SECRET" not in authorization
+        with SandboxServer(name) as server:
+            assert server.provider().send(MESSAGE).message_ids
     with pytest.raises(ValidationError, match="missing secret_access_key"):
         mailspec.provider(name, access_key_id="AKID")
 
