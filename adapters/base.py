@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+import msgspec
+
 from mailspec._naming import ident
 from mailspec.checks.carry import HINTS
 from mailspec.checks.message import check_message, check_required
@@ -31,8 +33,10 @@ from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
 from mailspec.runtime.client import Call
+from mailspec.runtime.encoding import HttpRequest
 from mailspec.runtime.mime import mailbox
 from mailspec.runtime.numbers import int_or_none
+from mailspec.runtime.xsmtpapi import xsmtpapi
 from mailspec.spec_model import Delivery, Operation, Spec, code_field, split_target
 from mailspec.vocabulary import BounceReason, DeliveryState
 
@@ -53,9 +57,11 @@ _attr = functools.cache(ident)
 
 def at_path(value: Any, dotted: str) -> Any:
     """Follow ``a.b.c`` through decoded answer Structs; None where a step is missing.
-    ``.`` is the value itself."""
+    ``.`` is the value itself; a list answer is followed into each of its items."""
     if dotted == ".":
         return value
+    if isinstance(value, list):  # a list answer: the path in every item
+        return [at_path(item, dotted) for item in value]
     for part in dotted.split("."):
         if value is None:
             return None
@@ -94,6 +100,7 @@ class Provider(Sender):
             operation = "send"
         mapping = self.spec.mapping.get(operation, {})
         ignored = self.implied | HINTS | {"provider_options"}  # see with_options
+        ignored |= set(self.spec.operations[operation].ignores)
         return [f for f in message.set_fields() if f not in mapping and f not in ignored]
 
     def deliver(self, message: Message) -> SendResult:
@@ -133,11 +140,46 @@ class Provider(Sender):
         )
         return results
 
+    def requests(self, message: Message) -> list[HttpRequest]:
+        """The HTTP requests ``send(message)`` would make, encoded with this provider's
+        credentials, without I/O: what goes out, for review and for the documented
+        examples a spec carries. ValidationError where ``send`` would refuse."""
+        self.check(message)
+        return [self.client.encode(call) for _, call in self._calls(message)]
+
     def _steps(self, message: Message) -> list[Step]:
-        """The requests that send ``message``, each prepared (no I/O): by default the
-        one ``_values`` makes."""
-        operation, values = self._values(message)
-        return [self._step(list(message.to), self._prepare(operation, values, message))]
+        """The requests that send ``message``, each prepared (no I/O)."""
+        return [self._step(recipients, call) for recipients, call in self._calls(message)]
+
+    def _calls(self, message: Message) -> list[tuple[list[str], Call]]:
+        """The prepared calls of ``message``, each with the recipients it reaches: the
+        one ``_values`` makes, or, for an operation sending ``per_recipient``, one per
+        ``to`` address with that recipient's variables."""
+        if self.spec.capabilities.template_only and not message.template:
+            raise ValidationError(
+                f"{self.name} sends stored templates only: set the template id",
+                field="template",
+                provider=self.name,
+            )
+        if not self.spec.operations[self._operation(message)].per_recipient:
+            operation, values = self._values(message)
+            return [(list(message.to), self._prepare(operation, values, message))]
+        calls = []
+        for to in message.to:
+            data = {**message.variables, **message.recipient_variables.get(to, {})}
+            one = msgspec.structs.replace(message, to=[to], variables=data, recipient_variables={})
+            operation, values = self._values(one)
+            calls.append(([to], self._prepare(operation, values, message)))
+        return calls
+
+    def _operation(self, message: Message) -> str:
+        """The send operation of ``message``: ``send_template`` for a message naming a
+        template, where the spec has it, else ``send`` (UnsupportedOperation without)."""
+        operation = "send_template" if message.template else "send"
+        if operation not in self.spec.operations:
+            operation = "send"
+        self._require(operation)
+        return operation
 
     def _prepare(self, operation: str, values: dict[str, Any], message: Message) -> Call:
         """The call of ``operation`` with ``values`` and ``message``'s options for this
@@ -148,11 +190,13 @@ class Provider(Sender):
 
     def _step(self, recipients: list[str], call: Call) -> Step:
         """A step that executes ``call`` and returns the message ids of its answer."""
-        ids_path = self.spec.operations[call.operation].ids
+        op = self.spec.operations[call.operation]
 
         def send() -> list[str]:
-            response = self.client.execute(call)
-            return id_list(at_path(response, ids_path) if ids_path else None)
+            response, headers = self.client.exchange(call)
+            if op.ids_header is not None:
+                return id_list(headers.get(op.ids_header))
+            return id_list(at_path(response, op.ids) if op.ids else None)
 
         return Step(recipients, send)
 
@@ -164,8 +208,30 @@ class Provider(Sender):
         )
 
     def _values(self, message: Message) -> tuple[str, dict[str, Any]]:
-        """The operation to call and its parameter values for ``message``."""
-        raise NotImplementedError
+        """The operation to call and its parameter values for ``message``: by the
+        spec's ``mapping`` alone (``send_template`` for a message naming a template, where
+        the spec has it), each parameter then written in its declared wire form."""
+        operation = self._operation(message)
+        return operation, self._mapped(operation, message, self._substituted(operation, message))
+
+    def _substituted(self, operation: str, message: Message) -> dict[str, Any]:
+        """The values of the fields whose mapping row names a ``substitution``
+        parameter: the block built from the message's recipients and variables (the
+        SendCloud platform's ``xsmtpapi``), written where the message has variables, or
+        always where the recipients themselves travel in it."""
+        op = self.spec.operations[operation]
+        mapping = self.spec.mapping.get(operation, {})
+        rows = ("variables", "recipient_variables", "to")
+        for field in rows:
+            param = op.params.get(mapping.get(field, ""))
+            if param is None or param.substitution != "xsmtpapi":
+                continue
+            carries_to = mapping.get("to") == mapping[field]
+            if not (message.variables or message.recipient_variables or carries_to):
+                return {}
+            block = xsmtpapi(message, self.spec.capabilities.variable_syntax)
+            return {f: block for f in rows if mapping.get(f) == mapping[field]}
+        return {}
 
     def _mapped(
         self, operation: str, message: Message, transform: dict[str, Any]
@@ -185,6 +251,8 @@ class Provider(Sender):
             target = mapping.get(field)
             if field == "provider_options" or (target is None and field in HINTS):
                 continue  # options join the request in _prepare; a hint may go unsent
+            if target is None and field in op.ignores:
+                continue  # the provider's own value is used
             if target is None:
                 raise UnsupportedOperation(
                     self.name, f"the message field {field!r}", f"{operation} has no place for it"

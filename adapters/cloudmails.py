@@ -83,6 +83,11 @@ class CloudMailsStyle(Provider):
         per_message = [self._entries(message) for message in messages]
         return self._send_batches(per_message, [message.to for message in messages])
 
+    def _calls(self, message: Message) -> list[tuple[list[str], Call]]:
+        """The ``/send`` calls of ``message``, one per ``to`` address (``deliver`` sends
+        several of them as one batch)."""
+        return [([to], call) for to, call in zip(message.to, self._entries(message), strict=True)]
+
     def _entries(self, message: Message) -> list[Call]:
         """``/send`` calls, one per ``to`` address, each prepared (no I/O)."""
         if len(message.to) > 1:

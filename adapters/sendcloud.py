@@ -12,10 +12,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from mailspec.errors import UnsupportedOperation, ValidationError
-from mailspec.message import Message
 from mailspec.results import DeliveryStatus
 from mailspec.runtime.numbers import int_or_none
-from mailspec.runtime.xsmtpapi import xsmtpapi
 from mailspec.spec_model import Delivery, MaxSpan, Operation
 
 from .base import Provider, at_path, status_query
@@ -33,22 +31,8 @@ MAX_STATUS_REQUESTS = 500
 
 
 class SendCloudStyle(Provider):
-    def _values(self, message: Message) -> tuple[str, dict[str, Any]]:
-        operation = "send_template" if message.template else "send"
-        self._require(operation)
-        transform: dict[str, Any] = {}
-        mapping = self.spec.mapping.get(operation, {})
-        # a spec may put the recipients in xsmtpapi's "to" too (SendCloud v2's sendtemplate)
-        xsmtpapi_param = mapping.get("variables")
-        in_xsmtpapi = xsmtpapi_param is not None and mapping.get("to") == xsmtpapi_param
-        if message.variables or message.recipient_variables or in_xsmtpapi:
-            # {"to": [...], "sub": {"%name%": [one value per recipient]}}, built where the
-            # SMTP transport builds its X-SMTPAPI header too
-            substitution = xsmtpapi(message, self.spec.capabilities.variable_syntax)
-            transform["variables"] = transform["recipient_variables"] = substitution
-            if in_xsmtpapi:
-                transform["to"] = substitution
-        return operation, self._mapped(operation, message, transform)
+    """The SendCloud platform's status query: by time window and page. Sending is the
+    generic runtime's (the ``xsmtpapi`` parameter is a declared ``substitution``)."""
 
     def status(
         self,
@@ -75,9 +59,12 @@ class SendCloudStyle(Provider):
         message_ids, since, until = status_query(self.name, message_ids, since, until)
         if message_ids == []:
             return []  # no ids asks for nothing, not for every message in the window
+        if op.paging is None:  # the spec checks refuse this; a hand-built spec may not
+            raise UnsupportedOperation(self.name, "status", "its spec declares no paging")
         delivery = self.spec.delivery
         assert delivery is not None  # a spec with a status operation has delivery tables (checked)
-        id_chunk = op.params["email_ids"].max_items or 100 if "email_ids" in op.params else 0
+        ids_param = op.query.ids if op.query is not None else None
+        id_chunk = (op.params[ids_param].max_items or 100) if ids_param is not None else 0
         id_groups: list[list[str] | None] = (
             [list(message_ids[i : i + id_chunk]) for i in range(0, len(message_ids), id_chunk)]
             if message_ids
@@ -88,19 +75,23 @@ class SendCloudStyle(Provider):
         records: list[Any] = []
         for window in windows:
             for ids in id_groups:
-                records.extend(self._pages(op, delivery, {**window, "email_ids": ids}, budget))
+                query = {**window, ids_param: ids} if ids_param is not None else window
+                records.extend(self._pages(op, delivery, query, budget))
         return self._statuses(delivery, records, recipient)
 
     def _pages(
         self, op: Operation, delivery: Delivery, query: dict[str, Any], budget: _Budget
     ) -> list[Any]:
-        """Every record of one window and id group, page by page (at most MAX_PAGES)."""
+        """Every record of one window and id group, page by page (at most MAX_PAGES),
+        by the operation's declared offset paging."""
+        assert op.paging is not None  # status() checked
+        offset, limit = op.paging.offset, op.paging.limit
         page = self.spec.limits.page_size or 100
         records: list[Any] = []
         start = 0
         for _ in range(MAX_PAGES):
             budget.take()
-            response = self.client.call("status", {**query, "start": start, "limit": page})
+            response = self.client.call("status", {**query, offset: start, limit: page})
             batch = at_path(response, delivery.records) or []
             records.extend(batch)
             start += len(batch)
@@ -147,9 +138,10 @@ def _windows(
     dates are windows too, not an OverflowError."""
     span = next((r for r in op.rules if isinstance(r, MaxSpan)), None)
     days = span.days if span else 1
-    if since is None and until is None and "days" in op.params:
+    recent = op.query.recent if op.query is not None else None
+    if since is None and until is None and recent is not None:
         _check_plan(provider, 1, groups, limit, f"the last {days} days")
-        return [{"days": days}]
+        return [{recent: days}]
     if span is None:
         raise UnsupportedOperation(provider, "a status time window", f"{op.path} takes none")
     today = date.today()

@@ -10,6 +10,8 @@ import keyword
 import re
 from collections.abc import Iterable, Iterator
 
+import msgspec
+
 from mailspec._naming import Scope, ascii_fold, ident
 from mailspec.spec_model import (
     MESSAGE_FIELDS,
@@ -22,7 +24,9 @@ from mailspec.spec_model import (
     Spec,
     WebhookEventFields,
     WebhookSignature,
+    auth_keywords,
     code_field,
+    placeholders,
     split_target,
 )
 from mailspec.spec_paths import PathError, Source, parse_path, parse_source, parse_template
@@ -44,6 +48,8 @@ _COUNT = ("an int", frozenset({TypeExpr("scalar", "int")}))
 _PLACEHOLDER = re.compile(r"{([^{}]*)}")
 # msgspec refuses to rename a Struct field to a name holding these
 _BAD_WIRE = re.compile(r'["\\\x00-\x1f]')
+# an HTTP header name is a token (RFC 9110, 5.6.2)
+_BAD_HEADER_NAME = re.compile(r"[^!#$%&'*+.^_`|~0-9A-Za-z-]")
 # the constraints that are a Param field of the same name, which a code for them needs
 _CONSTRAINT_NEEDS = frozenset({"max_length", "max_items", "enum", "max_total_bytes"})
 
@@ -130,12 +136,16 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
             ("default_region",),
             f"{spec.default_region!r} is not a region (regions: {', '.join(spec.regions)})",
         )
-    if bool(spec.auth.body) == bool(spec.auth.bearer):
+    schemes = spec.auth.schemes()
+    if len(schemes) != 1:
         yield (
             ("auth",),
-            "give exactly one of body (credentials as parameters) or bearer (a token header)",
+            "give exactly one of body, query (credentials as parameters), bearer, headers "
+            "(credentials in headers), basic (HTTP basic) or aws_sigv4"
+            + (f"; found {', '.join(schemes)}" if schemes else ""),
         )
     yield from _auth_problems(spec)
+    yield from _placeholder_problems(spec)
     if spec.envelope.code_from == "body" and spec.envelope.code is None:
         yield (
             ("envelope",),
@@ -146,6 +156,15 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
         for wire in (source.wire, *source.aliases) if source is not None else ():
             if _BAD_WIRE.search(wire):
                 yield ("envelope", part), _bad_wire(wire)
+    named = spec.envelope.error_name
+    if named is not None and (named.header is None) == (named.wire is None):
+        yield ("envelope", "error_name"), "give the header or the body key (wire), one of them"
+    if (named is None) != (not spec.envelope.errors):
+        yield (
+            ("envelope", "errors" if named is None else "error_name"),
+            "error_name says where an error names itself and errors what each name means: "
+            "give both or neither",
+        )
     if not any(row.category == "success" for row in spec.codes.values()):
         yield ("codes",), "no code has category success, so no answer could ever succeed"
     for number, row in spec.codes.items():
@@ -169,9 +188,36 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
                 yield ("codes", number, "operations", i), f"no operation {op_name!r}"
 
 
+def _placeholder_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """A base URL may hold only ``{region}`` and settings; a setting may not be a
+    secret credential as well (a URL is shown, a secret never is)."""
+    auth = spec.auth
+    fills = {"region", *auth.settings}
+    secrets = {*auth_keywords(msgspec.structs.replace(auth, settings=[]))[0]}
+    secrets.update(auth_keywords(auth)[1])
+    for i, setting in enumerate(auth.settings):
+        if setting == "region":
+            yield ("auth", "settings", i), "region is the client's region already"
+        elif setting in secrets:
+            yield (
+                ("auth", "settings", i),
+                f"{setting!r} is a credential; a setting fills URLs and is no secret",
+            )
+    bases: list[tuple[tuple[str, ...], str]]
+    bases = [(("regions", r, "base_url"), region.base_url) for r, region in spec.regions.items()]
+    bases += [(("extra_bases", b), url) for b, url in spec.extra_bases.items()]
+    for at, url in bases:
+        for name in placeholders(url):
+            if name not in fills:
+                yield at, f"placeholder {{{name}}} is neither region nor one of auth.settings"
+    for header in auth.headers:
+        if _BAD_HEADER_NAME.search(header) or not header:
+            yield ("auth", "headers", header), f"{header!r} is not an HTTP header name"
+
+
 def _auth_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     auth = spec.auth
-    every = [*auth.body, *([auth.bearer] if auth.bearer else [])]
+    every = auth_keywords(auth)[0]
     if auth.code is not None and auth.code not in spec.codes:
         yield ("auth", "code"), f"code {auth.code} is not in the codes table"
     for set_name, creds in auth.sets.items():
@@ -301,6 +347,30 @@ def _operation_problems(
             problem = _path_problem(spec, op.response, dotted, leaf) if dotted else None
             if problem:
                 yield (*at, role), problem
+    if op.body is not None:
+        yield from _body_problems(op, at)
+    if op.paging is not None:
+        for role in ("offset", "limit"):
+            param = op.params.get(getattr(op.paging, role))
+            if param is None or param.type != "int":
+                yield (*at, "paging", role), f"{role} names an int parameter of {name!r}"
+    if op.query is not None:
+        for role, kind in (("ids", "list[str]"), ("recent", "int")):
+            chosen = getattr(op.query, role)
+            if chosen is not None and (chosen not in op.params or op.params[chosen].type != kind):
+                yield (*at, "query", role), f"{role} names a {kind} parameter of {name!r}"
+    if name == "status" and spec.delivery is not None and spec.delivery.total and op.paging is None:
+        yield (*at, "paging"), "delivery.total counts records for paging: declare paging"
+    if op.ids_header is not None and op.ids is not None:
+        yield (*at, "ids_header"), "the id is in the body (ids) or in a header, not both"
+    rows = spec.mapping.get(name, {})
+    for i, field in enumerate(op.ignores):
+        if field not in MESSAGE_FIELDS:
+            yield (*at, "ignores", i), f"{field!r} is not a Message field"
+        elif field in rows:
+            yield (*at, "ignores", i), f"{field!r} has a mapping row: it is sent, not ignored"
+    if op.per_recipient and "to" not in rows:
+        yield (*at, "per_recipient"), "one request per `to` address needs a mapping row for to"
     if op.multipart_param is not None:
         files = op.params.get(op.multipart_param)
         if files is None or files.type != "files":
@@ -318,6 +388,7 @@ def _operation_problems(
             yield p_at, clash
         if param.join is not None and param.type != "list[str]":
             yield (*p_at, "join"), "join applies to list[str] parameters only"
+        yield from _wire_form_problems(spec, name, op, param_name)
         if param.max_items is not None and param.type not in ("list[str]", "list[object]", "files"):
             yield (*p_at, "max_items"), "max_items applies to list parameters only"
         if param.max_length is not None and param.type != "str":
@@ -337,12 +408,21 @@ def _operation_problems(
                     (*p_at, "codes", constraint),
                     f"the parameter has no {constraint} for this code to explain",
                 )
+    fills = {"region", *spec.auth.settings}
     for placeholder in _PLACEHOLDER.findall(op.path):
         holder = op.params.get(placeholder)
-        if holder is None or holder.location != "path":
+        if placeholder in fills:
+            if holder is not None:
+                yield (
+                    (*at, "params", placeholder),
+                    f"{{{placeholder}}} is filled from the client's {placeholder}; "
+                    "a parameter cannot fill it too",
+                )
+        elif holder is None or holder.location != "path":
             yield (
                 (*at, "path"),
-                f"placeholder {{{placeholder}}} needs a parameter with location: path",
+                f"placeholder {{{placeholder}}} needs a parameter with location: path "
+                "(or to be region or one of auth.settings)",
             )
     for i, rule in enumerate(op.rules):
         r_at = (*at, "rules", i)
@@ -406,6 +486,76 @@ def _path_problem(
     return None
 
 
+_CONST_TYPES = {"str": str, "int": int, "bool": bool}
+
+
+def _wire_form_problems(
+    spec: Spec, op_name: str, op: Operation, name: str
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """The wire-form keys of one parameter, each where the runtime can write it."""
+    param = op.params[name]
+    at = ("operations", op_name, "params", name)
+    form_like = op.encoding in ("form", "query")
+    if param.const is not None:
+        kind = _CONST_TYPES.get(param.type)
+        if kind is None or type(param.const) is not kind:
+            yield (
+                (*at, "const"),
+                f"a {param.type} parameter cannot hold the constant {param.const!r}",
+            )
+        if name in spec.mapping.get(op_name, {}).values():
+            yield (*at, "const"), "a constant is sent as it is: no mapping row may fill it"
+    if param.repeat and (param.type != "list[str]" or not form_like or param.join is not None):
+        yield (
+            (*at, "repeat"),
+            "repeat sends one form or query field per item: a list[str] without join, "
+            "in a form or query operation",
+        )
+    if param.prefix is not None and (param.type != "object" or op.encoding == "query"):
+        yield (
+            (*at, "prefix"),
+            "prefix names one field per entry of an object, in a form or JSON body",
+        )
+    if param.pairs is not None and (param.type != "object" or op.encoding != "json"):
+        yield (*at, "pairs"), "pairs write an object as a JSON list: an object in a JSON body"
+    if param.prefix is not None and param.pairs is not None:
+        yield (*at, "prefix"), "give prefix or pairs, not both"
+    if param.keys is not None and (param.type != "files" or op.encoding != "json"):
+        yield (*at, "keys"), "keys name the attachment objects of a files parameter in JSON"
+    if param.type == "object" and op.encoding != "json" and param.prefix is None:
+        yield (
+            (*at, "type"),
+            "an object in a form or query has no wire form: give it a prefix, or type json "
+            "(a JSON string)",
+        )
+    if param.substitution is not None and param.type not in ("json", "object"):
+        yield (*at, "substitution"), "a substitution block is an object: type json or object"
+    if param.inline_to is not None:
+        target = op.params.get(param.inline_to)
+        if param.type != "files" or target is None or target.type != "files":
+            yield (*at, "inline_to"), "inline_to moves inline files to another files parameter"
+        elif param.inline_to == name or target.inline_to is not None:
+            yield (*at, "inline_to"), "inline_to names another files parameter, not a chain"
+        if not spec.capabilities.inline_attachments:
+            yield (*at, "inline_to"), "inline parts need capabilities.inline_attachments"
+
+
+def _body_problems(
+    op: Operation, at: tuple[str, ...]
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """A body that is one parameter's value: a JSON list, and nothing else in the body."""
+    assert op.body is not None
+    param = op.params.get(op.body)
+    if param is None or param.type != "list[object]" or op.encoding != "json":
+        yield (*at, "body"), "body names a list[object] parameter of a JSON operation"
+    others = [n for n, p in op.params.items() if n != op.body and p.location != "path"]
+    if others:
+        yield (
+            (*at, "body"),
+            f"the body is {op.body!r} alone, so {', '.join(others)} would have no place",
+        )
+
+
 def _mapping_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     for op_name, rows in spec.mapping.items():
         op = spec.operations.get(op_name)
@@ -429,6 +579,12 @@ def _mapping_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]
                 yield (
                     ("mapping", op_name, field),
                     f"operation {op_name!r} has no parameter {name!r}",
+                )
+            elif field == "tags" and entry is None and op.params[name].type == "str":
+                yield (
+                    ("mapping", op_name, field),
+                    f"tags are a list, and {name!r} is one string: make it list[str] (with "
+                    "join for one string, and max_items: 1 where it holds one tag)",
                 )
             elif entry is not None and op.params[name].type not in ("json", "object"):
                 yield (

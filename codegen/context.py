@@ -86,8 +86,9 @@ class OperationContext:
     method: str
     path: str
     request: str
-    response: str
+    response: str  # the struct, imported
     decoder: str
+    returns: str  # the method's return type: the struct, or a list of them
 
     @property
     def docstring(self) -> str:
@@ -107,7 +108,7 @@ class ProviderContext:
     spec: Spec  # with every code's retryability resolved
     structs: list[StructContext] = field(default_factory=list)
     operations: list[OperationContext] = field(default_factory=list)
-    decoders: dict[str, str] = field(default_factory=dict)  # decoder name -> struct name
+    decoders: dict[str, str] = field(default_factory=dict)  # decoder name -> decoded type
     code_members: list[tuple[str, int]] = field(default_factory=list)
 
     @property
@@ -133,6 +134,16 @@ class ProviderContext:
         while grown := {name for name, used in words.items() if used & found} - found:
             found |= grown
         return found
+
+    @property
+    def decoder_lines(self) -> list[tuple[str, str, bool]]:
+        """Each decoder: its name, the type it decodes (a struct, or ``list[Struct]``)
+        and whether it takes ``dec_hook=decode_number``."""
+        numbers = self.number_structs
+        return [
+            (name, decoded, decoded.removeprefix("list[").removesuffix("]") in numbers)
+            for name, decoded in self.decoders.items()
+        ]
 
     @property
     def uses_any(self) -> bool:
@@ -190,16 +201,18 @@ def build(located: Located, spec_file: str) -> ProviderContext:
         request = module_scope.claim(f"{camel}Request")
         model.structs.append(_request_struct(request, op.summary, op.params))
         response = shape_names[op.response]
-        decoder = decoder_of.get(response)
-        if decoder is None:  # one decoder per response struct, never two under one name
-            decoder = decoder_of[response] = module_scope.claim(
-                f"{response.upper()}_DECODER"
-                if response.isupper()
-                else f"{_snake(response).upper()}_DECODER"
+        decoded = f"list[{response}]" if op.response_list else response
+        decoder = decoder_of.get(decoded)
+        if decoder is None:  # one decoder per decoded type, never two under one name
+            stem = response.upper() if response.isupper() else _snake(response).upper()
+            decoder = decoder_of[decoded] = module_scope.claim(
+                f"{stem}_LIST_DECODER" if op.response_list else f"{stem}_DECODER"
             )
-        model.decoders[decoder] = response
+        model.decoders[decoder] = decoded
         model.operations.append(
-            OperationContext(op_name, op.summary, op.method, op.path, request, response, decoder)
+            OperationContext(
+                op_name, op.summary, op.method, op.path, request, response, decoder, decoded
+            )
         )
     # a code's `name:`, else the first words of its message (checks.py decides both)
     model.code_members = [(name, code) for code, name in code_member_names(spec).items()]
@@ -230,6 +243,9 @@ def _envelope_struct(spec: Spec, name: str) -> StructContext:
             continue
         shape_field = ShapeField(type=annotation, wire=source.wire, aliases=source.aliases)
         fields.append(_response_field(attr, shape_field, {}))
+    named = spec.envelope.error_name
+    if named is not None and named.wire is not None:  # an error's name in the body
+        fields.append(_response_field("error_name", ShapeField(type="str", wire=named.wire), {}))
     return StructContext(name, "The code and message every answer carries.", fields, "response")
 
 

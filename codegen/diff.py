@@ -523,6 +523,15 @@ def _operations(a: Spec, b: Spec) -> Iterator[Change]:
                 "operations", name, field, getattr(old, field), getattr(new, field), breaking=False
             )
         yield from _texts("operations", name, old, new, "summary")
+        if old.examples != new.examples:  # the documents' examples: checked, never called
+            yield Change(
+                "operations",
+                f"{name}.examples",
+                f"documented examples: {len(old.examples)} -> {len(new.examples)}",
+                False,
+                len(old.examples),
+                len(new.examples),
+            )
         yield from _params(name, old, new)
         yield from _rules(name, old.rules, new.rules)
         yield from _other(
@@ -543,6 +552,7 @@ def _operations(a: Spec, b: Spec) -> Iterator[Change]:
                 "summary",
                 "params",
                 "rules",
+                "examples",
             ),
         )
 

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from .checks import problems
-from .loader import MAX_BYTES, PathKey, SpecError, compose, decode, dotted
+from .loader import MAX_BYTES, Located, PathKey, SpecError, compose, decode, dotted
 
 __all__ = ["Assumption", "Citation", "Finding", "Report", "lint_file", "lint_text"]
 
@@ -119,12 +119,30 @@ def lint_text(text: str, file: str) -> Report:
     except SpecError as exc:
         report.findings.append(Finding(exc.line, exc.column, exc.path, exc.message))
     else:
-        for problem in problems(located):
+        found = problems(located)
+        # the examples are run only through a spec the checks accept
+        for problem in found or _example_problems(located):
             report.findings.append(
                 Finding(problem.line, problem.column, problem.path, problem.message)
             )
     report.findings.sort(key=lambda f: (f.line, f.column))
     return report
+
+
+def _example_problems(located: Located) -> list[SpecError]:
+    """Where the spec's documented examples and what its generated client sends or
+    reads disagree. Checked against the provider's generated package when it was made
+    from this very file (the same sha256); a spec not generated yet is not run."""
+    from mailspec import registry
+    from mailspec.conformance import example_problems, generated_sha256
+
+    spec = located.spec
+    name = spec.provider.name
+    if not any(op.examples for op in spec.operations.values()):
+        return []
+    if name not in registry.available() or generated_sha256(name) != located.sha256:
+        return []
+    return [located.error(path, message) for path, message in example_problems(name)]
 
 
 # --- comments --------------------------------------------------------------------------

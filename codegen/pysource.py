@@ -12,6 +12,7 @@ import enum
 import functools
 import re
 import textwrap
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -124,6 +125,14 @@ def docstring(text: str, indent: int) -> str:
     return f'{pad}"""{body}\n{pad}"""'
 
 
+def width(text: str) -> int:
+    """The columns ``text`` takes as ruff measures a line: an East Asian wide or
+    full-width character (``请``) takes two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def literal(value: Any, indent: int = 0, prefix: int = 0, suffix: int = 0) -> str:
     """Source for ``value``; ``prefix``/``suffix`` are the columns taken on its first/last
     line by what surrounds it (``name = `` before, ``,`` after)."""
@@ -147,7 +156,7 @@ class _Writer:
 
     def literal(self, value: Any, indent: int, prefix: int, suffix: int) -> str:
         flat = self.flat(value)
-        if indent + prefix + len(flat) + suffix <= LINE_LENGTH or not _explodable(value):
+        if indent + prefix + width(flat) + suffix <= LINE_LENGTH or not _explodable(value):
             return flat
         pad = " " * (indent + 4)
         if isinstance(value, msgspec.Struct):
@@ -169,7 +178,7 @@ class _Writer:
 def call(func: str, args: list[str], indent: int, prefix: int = 0, suffix: int = 0) -> str:
     """``func(args...)`` on one line when it fits, else one argument per line."""
     flat = f"{func}({', '.join(args)})"
-    if not args or indent + prefix + len(flat) + suffix <= LINE_LENGTH:
+    if not args or indent + prefix + width(flat) + suffix <= LINE_LENGTH:
         return flat
     pad = " " * (indent + 4)
     return f"{func}(\n" + "".join(f"{pad}{arg},\n" for arg in args) + " " * indent + ")"

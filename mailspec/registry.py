@@ -51,9 +51,11 @@ __all__ = [
 
 # API style (a spec's provider.style) -> the adapter class that speaks it
 _STYLES = {
+    "generic": ("mailspec.adapters.base", "Provider"),
+    # retired: AOTsend's adapter became its spec's per_recipient and ignores
+    "aotsend": ("mailspec.adapters.base", "Provider"),
     "sendcloud": ("mailspec.adapters.sendcloud", "SendCloudStyle"),
     "cloudmails": ("mailspec.adapters.cloudmails", "CloudMailsStyle"),
-    "aotsend": ("mailspec.adapters.aotsend", "AotSendStyle"),
 }
 
 # generated/ installs as mailspec.generated (see setup.py)
@@ -394,7 +396,52 @@ def provider(
             ca_certs=ca_certs,
         )
         return smtp
+    if resolved.hooks is not None:
+        table = _hooks(name)
+        client = instance.client
+        client.request_hook = _hook(name, table, resolved.hooks.request)
+        client.answer_hook = _hook(name, table, resolved.hooks.answer)
     return instance
+
+
+def _hooks(name: str) -> dict[str, Any]:
+    """The ``HOOKS`` table of the ``hooks`` module beside provider ``name``'s generated
+    package: the package ``register()``, an entry point or ``$MAILSPEC_PACKAGES``
+    brought in. ``mailspec generate`` leaves a hand-written module there alone."""
+    _providers()
+    package = _TABLE.origin.get(name, _BUILTIN_PACKAGE)
+    try:
+        module = importlib.import_module(f"{package}.hooks")
+    except ModuleNotFoundError as exc:
+        raise ValidationError(
+            f"{name!r} names hooks, but {package}.hooks cannot be imported: {exc}",
+            field="hooks",
+        ) from None
+    except (Exception, SystemExit) as exc:
+        raise ValidationError(
+            f"{name!r}: importing {package}.hooks raised {type(exc).__name__}: {exc}",
+            field="hooks",
+        ) from None
+    table = getattr(module, "HOOKS", None)
+    if not isinstance(table, dict):
+        raise ValidationError(
+            f"{name!r}: {package}.hooks has no HOOKS table of name -> function", field="hooks"
+        )
+    return table
+
+
+def _hook(name: str, table: dict[str, Any], hook: str | None) -> Any:
+    """The function ``hook`` names in ``table``; None where the spec names none."""
+    if hook is None:
+        return None
+    function = table.get(hook)
+    if not callable(function):
+        raise ValidationError(
+            f"{name!r} names the hook {hook!r}, which its package's HOOKS lacks "
+            f"(it has: {', '.join(sorted(table)) or 'none'})",
+            field="hooks",
+        )
+    return function
 
 
 def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
@@ -424,7 +471,9 @@ def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
     auth = spec(name).auth
     userinfo, _, host = parts.netloc.rpartition("@")
     values = [unquote(v) for v in userinfo.split(":")]
-    names = list(auth.body) if auth.body else [auth.bearer] if auth.bearer else []
+    from .spec_model import auth_keywords
+
+    names, _ = auth_keywords(auth)
     if len(values) != len(names):
         raise ValidationError(
             f"{name} URLs carry {len(names)} credential(s): {':'.join(names).upper()}", field="url"

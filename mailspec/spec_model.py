@@ -12,7 +12,9 @@ one model. That is why this module lives in the root package and imports nothing
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -26,26 +28,35 @@ __all__ = [
     "AnswerEnvelope",
     "AnswerField",
     "Auth",
+    "BasicAuth",
     "Capabilities",
     "Code",
     "CredentialSet",
     "Delivery",
     "DeliveryFields",
+    "ErrorName",
+    "Example",
+    "FileKeys",
+    "Hooks",
     "Limits",
     "MaxSpan",
     "OneOf",
     "Operation",
+    "Paging",
+    "PairKeys",
     "Param",
     "ProviderInfo",
     "Region",
     "Rule",
     "Shape",
     "ShapeField",
+    "SigV4",
     "Signing",
     "Smtp",
     "SmtpLogin",
     "Spec",
     "StateRow",
+    "StatusQuery",
     "SubStateRow",
     "WebhookEvent",
     "WebhookEventFields",
@@ -53,7 +64,10 @@ __all__ = [
     "WebhookRefine",
     "WebhookSignature",
     "Webhooks",
+    "auth_keywords",
     "code_field",
+    "fill_template",
+    "placeholders",
     "split_target",
 ]
 
@@ -80,6 +94,21 @@ Target = Annotated[
     ),
 ]
 Url = Annotated[str, Meta(pattern=r"^https?://", description="An absolute http(s) URL.")]
+# A region's name: lower case, digits, `_` and `-` (AWS writes `us-east-1`); it fills the
+# `{region}` placeholder of base URLs and paths.
+RegionName = Annotated[
+    str,
+    Meta(pattern=r"^[a-z][a-z0-9_-]*$", description="A region name (`eu`, `us-east-1`)."),
+]
+# A text with `{name}` placeholders, each a credential or setting keyword (or `region`),
+# and no other braces: `Bearer {api_key}`, `api`, `{domain}`.
+Template = Annotated[
+    str,
+    Meta(
+        pattern=r"^([^{}]|\{[a-z][a-z0-9_]*\})*$",
+        description="Text with `{keyword}` placeholders filled from credentials or settings.",
+    ),
+]
 Port = Annotated[int, Meta(ge=1, le=65535)]
 Positive = Annotated[int, Meta(ge=1)]
 NonNegative = Annotated[int, Meta(ge=0)]
@@ -141,9 +170,12 @@ RESERVED_OPERATION_NAMES = frozenset(
         "call",
         "prepare",
         "execute",
+        "exchange",
         "encode",
         "values_of",
         "ensure_pool_size",
+        "request_hook",
+        "answer_hook",
     }
 )
 
@@ -163,9 +195,15 @@ class ProviderInfo(_Base, kw_only=True, frozen=True):
     name: Annotated[Name, _d("The provider's name, as `mailspec.provider()` takes it.")]
     title: Annotated[str, _d("The provider's display name.")]
     style: Annotated[
-        Literal["sendcloud", "cloudmails", "aotsend"],
-        _d("The API style, which picks the adapter that speaks it."),
-    ]
+        Literal["generic", "sendcloud", "cloudmails", "aotsend"],
+        _d(
+            "How a Message becomes requests: `generic` (the default) by the `mapping` "
+            "and the parameters' wire forms alone; `sendcloud` and `cloudmails` are two "
+            "first providers' hand-written adapters, on their way into the spec. "
+            "`aotsend` is retired (read as `generic`: say `per_recipient` and `ignores`), "
+            "kept so that older specs still load and compare."
+        ),
+    ] = "generic"
     docs: Annotated[list[str], _d("The provider documents this spec is built from.")] = []
     description: Annotated[str, _d("What the provider offers, in a sentence or two.")] = ""
 
@@ -248,25 +286,71 @@ class CredentialSet(_Base, kw_only=True, frozen=True):
     ] = None
 
 
-class Auth(_Base, kw_only=True, frozen=True):
-    """Where credentials travel: as body/query parameters, or as a bearer token.
+class BasicAuth(_Base, kw_only=True, frozen=True):
+    """HTTP basic authentication: ``Authorization: Basic base64(username:password)``,
+    each part a template (Mailgun's ``api`` / ``{api_key}``, Mailjet's ``{api_key}`` /
+    ``{secret_key}``)."""
 
-    ``sets`` are further credentials some operations use instead (an SMS API's own
-    keys); they are optional when the provider is built and required by those
-    operations.
+    username: Annotated[Template, _d("The user name: a constant, or `{credential}`.")]
+    password: Annotated[Template, _d("The password: a constant, or `{credential}`.")]
+
+
+class SigV4(_Base, kw_only=True, frozen=True):
+    """AWS Signature Version 4 over the whole request (Amazon SES): the region is the
+    client's, the keys are credentials, the signed headers are added last."""
+
+    service: Annotated[str, _d("The AWS service name signed for (`ses`).")]
+    access_key_id: Annotated[Name, _d("The credential keyword of the access key id.")]
+    secret_access_key: Annotated[Name, _d("The credential keyword of the secret access key.")]
+    session_token: Annotated[
+        Name | None,
+        _d("The credential keyword of an optional session token (temporary credentials)."),
+    ] = None
+
+
+class Auth(_Base, kw_only=True, frozen=True):
+    """Where credentials travel, by exactly one scheme: body or query parameters, a
+    bearer token, named headers, HTTP basic, or AWS Signature Version 4.
+
+    ``settings`` are keywords a user passes with the credentials that are no secret and
+    only fill ``{placeholders}`` (Mailgun's ``{domain}``). ``sets`` are further
+    credentials some operations use instead (an SMS API's own keys); they are optional
+    when the provider is built and required by those operations.
     """
 
     body: Annotated[
         dict[Name, str],
         _d(
-            "Credentials sent as body or query parameters: the keyword a user passes to "
-            "`mailspec.provider()` -> its wire name."
+            "Credentials sent as body parameters (query parameters for a `query` "
+            "operation): the keyword a user passes to `mailspec.provider()` -> its wire name."
         ),
+    ] = {}
+    query: Annotated[
+        dict[Name, str],
+        _d("Credentials sent in the query string of every request: keyword -> wire name."),
     ] = {}
     bearer: (
         Annotated[Name, _d("The credential keyword sent as an `Authorization: Bearer` token.")]
         | None
     ) = None
+    headers: Annotated[
+        dict[str, Template],
+        _d(
+            "Request headers carrying credentials: header name -> template "
+            '(`X-Postmark-Server-Token: "{server_token}"`, `Authorization: "{api_key}"`).'
+        ),
+    ] = {}
+    basic: Annotated[
+        BasicAuth | None, _d("HTTP basic authentication from templates of credentials.")
+    ] = None
+    aws_sigv4: Annotated[SigV4 | None, _d("AWS Signature Version 4 signing.")] = None
+    settings: Annotated[
+        list[Name],
+        _d(
+            "Keywords passed with the credentials that are no secret and fill "
+            "`{placeholders}` in base URLs and paths (`domain`)."
+        ),
+    ] = []
     code: Annotated[
         int | None, _d("The provider's code for an answer refusing the credentials.")
     ] = None
@@ -278,6 +362,18 @@ class Auth(_Base, kw_only=True, frozen=True):
         SmtpLogin | None, _d("Which credentials log in to the SMTP servers; none without SMTP.")
     ] = None
 
+    def schemes(self) -> list[str]:
+        """The schemes this auth declares (a valid spec declares exactly one)."""
+        given = {
+            "body": bool(self.body),
+            "query": bool(self.query),
+            "bearer": self.bearer is not None,
+            "headers": bool(self.headers),
+            "basic": self.basic is not None,
+            "aws_sigv4": self.aws_sigv4 is not None,
+        }
+        return [name for name, present in given.items() if present]
+
 
 class AnswerField(_Base, kw_only=True, frozen=True):
     """Where one part of the answer envelope is in the JSON body."""
@@ -286,6 +382,15 @@ class AnswerField(_Base, kw_only=True, frozen=True):
     aliases: Annotated[
         list[str], _d("Other spellings of the key the provider is documented to send.")
     ] = []
+
+
+class ErrorName(_Base, kw_only=True, frozen=True):
+    """Where an error answer names its kind: a response header (SES's
+    ``x-amzn-ErrorType``, read up to its first ``:``) or a key of the JSON body
+    (Resend's ``name``). Exactly one."""
+
+    header: Annotated[str | None, _d("The response header holding the error's name.")] = None
+    wire: Annotated[str | None, _d("The body key holding the error's name.")] = None
 
 
 class AnswerEnvelope(_Base, kw_only=True, frozen=True):
@@ -305,6 +410,17 @@ class AnswerEnvelope(_Base, kw_only=True, frozen=True):
         AnswerField | None,
         _d("A boolean success flag beside the code (SendCloud's `result`)."),
     ] = None
+    error_name: Annotated[
+        ErrorName | None,
+        _d("Where an error answer names its kind, which `errors` maps to a category."),
+    ] = None
+    errors: Annotated[
+        dict[str, ErrorCategory],
+        _d(
+            "Error name -> the category it raises, over the HTTP status's: one status "
+            "(400) can be a validation, a quota or a permission error by its name."
+        ),
+    ] = {}
 
 
 class Limits(_Base, kw_only=True, frozen=True):
@@ -372,6 +488,22 @@ class Capabilities(_Base, kw_only=True, frozen=True):
     ] = None
 
 
+class PairKeys(_Base, kw_only=True, frozen=True):
+    """An object written as a list of ``{key: ..., value: ...}`` objects."""
+
+    key: Annotated[str, _d("The key holding an entry's name (`Name`).")]
+    value: Annotated[str, _d("The key holding an entry's value (`Value`).")]
+
+
+class FileKeys(_Base, kw_only=True, frozen=True):
+    """The keys of an attachment object in a JSON body; its content is base64."""
+
+    filename: Annotated[str, _d("The key of the file name.")] = "filename"
+    content: Annotated[str, _d("The key of the base64 content.")] = "content"
+    content_type: Annotated[str, _d("The key of the MIME type.")] = "content_type"
+    content_id: Annotated[str, _d("The key of an inline part's content id.")] = "content_id"
+
+
 class Param(_Base, kw_only=True, frozen=True):
     """One request parameter of an operation, keyed by its Python name."""
 
@@ -412,6 +544,46 @@ class Param(_Base, kw_only=True, frozen=True):
         dict[Constraint, int],
         _d("The provider's own code for each broken constraint (`required`, `format`, ...)."),
     ] = {}
+    const: Annotated[
+        str | int | bool | None,
+        _d("A value sent on every request (`MessageStream: outbound`); no other is taken."),
+    ] = None
+    repeat: Annotated[
+        bool,
+        _d("A `list[str]` in a form or query: one field per item (`o:tag`), not one joined."),
+    ] = False
+    prefix: Annotated[
+        str | None,
+        _d(
+            "An `object` written as one field per entry, named the prefix and the key "
+            "(`h:` makes `h:X-Order`); the wire name is then unused."
+        ),
+    ] = None
+    pairs: Annotated[
+        PairKeys | None,
+        _d("An `object` written as a list of `{key, value}` objects (`{Name, Value}`)."),
+    ] = None
+    keys: Annotated[
+        FileKeys | None,
+        _d("The attachment objects' keys in a JSON body (default filename, content, ...)."),
+    ] = None
+    substitution: Annotated[
+        Literal["xsmtpapi"] | None,
+        _d(
+            "The parameter is a per-recipient substitution block built from the message's "
+            "recipients and variables: `xsmtpapi` is the SendCloud platform's "
+            '`{"to": [...], "sub": {"%name%": [one value per recipient]}}`, placeholders '
+            "spelled by `capabilities.variable_syntax`. Mapping rows of `variables`, "
+            "`recipient_variables` (and `to`, where the recipients travel in it) name it."
+        ),
+    ] = None
+    inline_to: Annotated[
+        Name | None,
+        _d(
+            "A `files` parameter whose inline parts (those with a content id) go to this "
+            "other `files` parameter instead (Mailgun's `inline`)."
+        ),
+    ] = None
 
 
 class OneOf(_Base, kw_only=True, frozen=True, tag="one_of", tag_field="rule"):
@@ -438,6 +610,61 @@ class MaxSpan(_Base, kw_only=True, frozen=True, tag="max_span", tag_field="rule"
 
 
 Rule = OneOf | AnyOf | MaxSpan
+
+
+class Paging(_Base, kw_only=True, frozen=True):
+    """Offset paging of a list answer: ask again from ``offset`` (the records read so
+    far), ``limit`` at a time (``limits.page_size``), until a page comes back short or
+    ``delivery.total`` records are read."""
+
+    offset: Annotated[Name, _d("The int parameter of the first record's index.")]
+    limit: Annotated[Name, _d("The int parameter of the page size.")]
+
+
+class StatusQuery(_Base, kw_only=True, frozen=True):
+    """Which parameters of a status operation select what it reports."""
+
+    ids: Annotated[
+        Name | None, _d("The list parameter filtering by message ids (sent in groups).")
+    ] = None
+    recent: Annotated[
+        Name | None,
+        _d("The int parameter asking for the last N days, used when no window is given."),
+    ] = None
+
+
+class Example(_Base, kw_only=True, frozen=True):
+    """A request or an answer the provider's documents show for an operation, cited.
+
+    With ``message`` and ``request``, the unified Message of ``message`` must encode
+    into ``request`` (its fields by wire name, credentials left out); with ``answer``,
+    the body ``answer`` at HTTP ``status`` must decode to ``outcome`` (and, for a
+    success, to the message ids ``ids``). ``mailspec spec check`` and the tests prove
+    both.
+    """
+
+    source: Annotated[
+        str, _d("The document and section it is taken from (title and URL for web pages).")
+    ]
+    message: Annotated[
+        dict[str, Any] | None, _d("The equivalent Message, by field (`to`, `subject`, ...).")
+    ] = None
+    request: Annotated[
+        dict[str, Any] | None,
+        _d("The documented request's fields by wire name, credentials left out."),
+    ] = None
+    partial: Annotated[
+        bool,
+        _d("The document shows only these fields of the request (default false: all of them)."),
+    ] = False
+    status: Annotated[int, _d("The documented answer's HTTP status (default 200).")] = 200
+    answer: Annotated[Any, _d("The documented answer body, as JSON.")] = None
+    outcome: Annotated[
+        ErrorCategory, _d("What the answer means: `success` or the error category.")
+    ] = ErrorCategory.SUCCESS
+    ids: Annotated[
+        list[str] | None, _d("The message ids a success answer yields, where it names any.")
+    ] = None
 
 
 class Operation(_Base, kw_only=True, frozen=True):
@@ -471,6 +698,23 @@ class Operation(_Base, kw_only=True, frozen=True):
             "The dotted path, in the response shape, of the message id (or list of ids) a send returns."
         ),
     ] = None
+    paging: Annotated[
+        Paging | None, _d("How a list answer continues, page by page (offset paging).")
+    ] = None
+    query: Annotated[
+        StatusQuery | None, _d("Which parameters of a status operation select its records.")
+    ] = None
+    response_list: Annotated[
+        bool,
+        _d(
+            "The answer is a JSON array of `response` objects (a batch answering one per "
+            "message); `ids` is then read from every item (default false)."
+        ),
+    ] = False
+    ids_header: Annotated[
+        str | None,
+        _d("The response header holding the message id, where the body has none (SendGrid)."),
+    ] = None
     count: Annotated[
         str | None,
         _d(
@@ -480,6 +724,30 @@ class Operation(_Base, kw_only=True, frozen=True):
     ] = None
     params: Annotated[dict[Name, Param], _d("The parameters, by Python name.")] = {}
     rules: Annotated[list[Rule], _d("Rules across parameters, checked before any I/O.")] = []
+    body: Annotated[
+        Name | None,
+        _d(
+            "A JSON operation whose body is this one parameter's value alone (a top-level "
+            "array: a batch), not an object of its parameters."
+        ),
+    ] = None
+    per_recipient: Annotated[
+        bool,
+        _d(
+            "A message goes out as one request per `to` address, each with the message's "
+            "`variables` overridden by that recipient's `recipient_variables` (default false)."
+        ),
+    ] = False
+    examples: Annotated[
+        list[Example], _d("The provider's documented requests and answers, cited.")
+    ] = []
+    ignores: Annotated[
+        list[Name],
+        _d(
+            "Message fields this operation takes without sending them, where the provider "
+            "uses a value of its own (AOTsend's template sender for `from_email`)."
+        ),
+    ] = []
 
 
 class ShapeField(_Base, kw_only=True, frozen=True):
@@ -775,12 +1043,33 @@ class Webhooks(_Base, kw_only=True, frozen=True):
     events: Annotated[dict[str, WebhookEvent], _d("Provider event name -> unified event type.")]
 
 
+class Hooks(_Base, kw_only=True, frozen=True):
+    """Python for what the spec cannot say: each value names a function in the
+    ``HOOKS`` table of the ``hooks`` module of the user's package that holds this
+    provider (``mailspec.register()``, an entry point or ``$MAILSPEC_PACKAGES``)."""
+
+    request: Annotated[
+        Name | None,
+        _d(
+            "Called as `hook(operation, request)` with each encoded HttpRequest (after the "
+            "credentials, before an AWS signature); returns the request to send."
+        ),
+    ] = None
+    answer: Annotated[
+        Name | None,
+        _d(
+            "Called as `hook(operation, status, headers, body)` with each answer; returns "
+            "the body bytes the spec's shapes and codes then read."
+        ),
+    ] = None
+
+
 class Spec(_Base, kw_only=True, frozen=True):
     """One provider's HTTP API, as a spec file describes it."""
 
     provider: Annotated[ProviderInfo, _d("Who the provider is.")]
-    default_region: Annotated[Name, _d("The region used when none is given.")]
-    regions: Annotated[dict[Name, Region], _d("The provider's regions, by name.")]
+    default_region: Annotated[RegionName, _d("The region used when none is given.")]
+    regions: Annotated[dict[RegionName, Region], _d("The provider's regions, by name.")]
     extra_bases: Annotated[
         dict[Name, Url], _d("Other base URLs by name, for operations with `base:`.")
     ] = {}
@@ -807,6 +1096,10 @@ class Spec(_Base, kw_only=True, frozen=True):
         Webhooks | None, _d("The events the provider posts; none when it posts none.")
     ] = None
     codes: Annotated[dict[int, Code], _d("Every documented status code.")]
+    hooks: Annotated[
+        Hooks | None,
+        _d("Python hooks of the user's package for what YAML cannot say; none built in."),
+    ] = None
 
 
 def split_target(target: str) -> tuple[str, str | None]:
@@ -827,3 +1120,43 @@ def code_field(spec: Spec, shape_name: str) -> str | None:
         if envelope.code.wire in (field.wire or name, *field.aliases):
             return name
     return None
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+def placeholders(template: str) -> list[str]:
+    """The ``{keyword}`` names of a template, in order."""
+    return _PLACEHOLDER.findall(template)
+
+
+def fill_template(template: str, values: Mapping[str, str], quote: Callable[[str], str]) -> str:
+    """``template`` with each ``{keyword}`` replaced by ``quote(values[keyword])``; a
+    keyword without a value stays as written (a path parameter fills it later)."""
+
+    def value(found: re.Match[str]) -> str:
+        name = found.group(1)
+        return quote(values[name]) if name in values else found.group(0)
+
+    return _PLACEHOLDER.sub(value, template)
+
+
+def auth_keywords(auth: Auth) -> tuple[list[str], list[str]]:
+    """The keywords ``mailspec.provider()`` takes for ``auth``: those it requires, in
+    the order a provider URL lists them, and the optional ones (a session token, the
+    credentials of ``sets``)."""
+    required: list[str] = [*auth.body, *auth.query]
+    if auth.bearer:
+        required.append(auth.bearer)
+    for template in auth.headers.values():
+        required += placeholders(template)
+    if auth.basic is not None:
+        required += [*placeholders(auth.basic.username), *placeholders(auth.basic.password)]
+    optional: list[str] = []
+    if auth.aws_sigv4 is not None:
+        required += [auth.aws_sigv4.access_key_id, auth.aws_sigv4.secret_access_key]
+        if auth.aws_sigv4.session_token:
+            optional.append(auth.aws_sigv4.session_token)
+    required += auth.settings
+    optional += [c for creds in auth.sets.values() for c in creds.body]
+    return list(dict.fromkeys(required)), sorted(set(optional) - set(required))

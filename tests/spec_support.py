@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import mailspec
-from mailspec.spec_model import Spec
+from mailspec.spec_model import Spec, auth_keywords
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 
@@ -31,8 +31,7 @@ def names(where: Callable[[Spec], object]) -> list[str]:
 
 def credentials(name: str, value: str = "k") -> dict[str, str]:
     """Keyword credentials for ``mailspec.provider(name, ...)``, as the spec names them."""
-    auth = SPECS[name].auth
-    keys = list(auth.body) if auth.body else [auth.bearer] if auth.bearer else []
+    keys, _ = auth_keywords(SPECS[name].auth)
     return dict.fromkeys(keys, value)
 
 

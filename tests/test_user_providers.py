@@ -9,6 +9,8 @@ About 20 s: one virtualenv for the module, the session's wheel."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -428,3 +430,97 @@ def test_generate_check_verifies_the_installed_package(venv: Venv, tmp_path: Pat
     # the default spec folder is mailspec's own, shipped in the wheel, wherever one stands
     done = venv.run(venv.mailspec, "generate", "--check", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (0, "generated code is up to date\n"), done.stderr
+
+
+# --- the escape hatch: a Python hook in the user's own installed package ----------------
+
+HOOKS_MODULE = '''\
+"""Hand-written beside the generated providers: what the spec cannot say."""
+import hashlib, hmac, json
+from mailspec.runtime.encoding import HttpRequest
+
+
+def sign_body(operation, request):
+    digest = hmac.new(b"shop-secret", request.body or b"", hashlib.sha256).hexdigest()
+    headers = {**request.headers, "X-Shop-Signature": digest, "X-Shop-Operation": operation}
+    return HttpRequest(request.method, request.url, headers, request.body)
+
+
+def unwrap(operation, status, headers, body):
+    # this API wraps every answer in {"data": ...}
+    return json.dumps(json.loads(body)["data"]).encode() if status < 300 else body
+
+
+HOOKS = {"sign_body": sign_body, "unwrap": unwrap}
+'''
+
+HOOKED_SEND = """\
+import json, threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+import mailspec
+from mailspec import Message
+
+seen = []
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        seen.append({"headers": dict(self.headers), "body": body.decode()})
+        answer = json.dumps({"data": {"message_id": "m-42"}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+p = mailspec.provider("hookpost", api_key="k", base_url=f"http://127.0.0.1:{server.server_port}/v1")
+result = p.send(Message(from_email="a@shop.example", to="b@example.org", subject="s", html="h"))
+server.shutdown()
+print(json.dumps({"ids": result.message_ids, "seen": seen}))
+"""
+
+
+def test_a_hook_of_an_installed_package_signs_requests_and_reads_answers(
+    venv: Venv, tmp_path: Path
+) -> None:
+    dist = tmp_path / "hookpost-mail"
+    (dist / "specs").mkdir(parents=True)
+    spec = spec_named("hookpost", "https://api.hookpost.example/v1")
+    spec += "\nhooks: {request: sign_body, answer: unwrap}\n"
+    (dist / "specs" / "hookpost.yaml").write_text(spec, encoding="utf-8")
+    pyproject = PYPROJECT.replace("parcelpost", "hookpost")
+    (dist / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    made = venv.run(
+        venv.mailspec, "generate", "--spec-dir", "specs", "--out", "hookpost_mail", cwd=dist
+    )
+    assert made.returncode == 0, made.stderr
+    (dist / "hookpost_mail" / "hooks.py").write_text(HOOKS_MODULE, encoding="utf-8")
+    again = venv.run(
+        venv.mailspec, "generate", "--spec-dir", "specs", "--out", "hookpost_mail", cwd=dist
+    )
+    assert again.returncode == 0, again.stderr  # the hand-written module is left alone
+    assert (dist / "hookpost_mail" / "hooks.py").read_text(encoding="utf-8") == HOOKS_MODULE
+    installed = venv.run(
+        venv.python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+        "--disable-pip-version-check", dist, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "send.py").write_text(HOOKED_SEND, encoding="utf-8")
+
+    sent = venv.run(venv.python, "send.py", cwd=elsewhere)
+
+    assert sent.returncode == 0, sent.stderr
+    out = json.loads(sent.stdout)
+    assert out["ids"] == ["m-42"]  # read through the answer hook
+    (request,) = out["seen"]
+    expected = hmac.new(b"shop-secret", request["body"].encode(), hashlib.sha256).hexdigest()
+    assert request["headers"]["X-Shop-Signature"] == expected
+    assert request["headers"]["X-Shop-Operation"] == "send"
+    assert request["headers"]["Authorization"] == "Bearer k"  # the spec's auth still applies

@@ -56,8 +56,10 @@ def read_answer(
     code, message = _envelope(spec, op, answer, envelope_decoder, secrets)
     row = spec.codes.get(code) if code is not None else None
     if row is not None and row.category == ErrorCategory.SUCCESS and 200 <= answer.status < 300:
+        # an operation whose id is in a header may answer with no body at all (SendGrid)
+        body = answer.body or (b"{}" if op.ids_header is not None else b"")
         try:
-            return decoder.decode(answer.body)
+            return decoder.decode(body)
         except _UNREADABLE as exc:
             raise _malformed(name, op, answer, f"unexpected answer shape: {exc}", secrets) from None
     if row is None and (code is None or spec.envelope.code_from == "http"):
@@ -69,6 +71,9 @@ def read_answer(
         )
     else:
         category = row.category if row is not None else ErrorCategory.UNKNOWN
+    named = _named_category(spec, answer, envelope_decoder)
+    if named is not None:  # the error's own name decides over its status
+        category, row = named, None
     if category == ErrorCategory.SUCCESS:  # a success code on a failed HTTP status
         category = ErrorCategory.SERVER if answer.status >= 500 else ErrorCategory.UNKNOWN
     text = redact(message or (row.message if row else f"HTTP {answer.status}"), secrets)
@@ -81,6 +86,25 @@ def read_answer(
         retryable=row.retryable if row is not None and row.category == category else None,
         retry_after=_retry_after(answer),
     )
+
+
+def _named_category(
+    spec: Spec, answer: Answer, envelope_decoder: msgspec.json.Decoder[Any]
+) -> ErrorCategory | None:
+    """The category the answer's error name maps to (``envelope.errors``), or None."""
+    source = spec.envelope.error_name
+    if source is None:
+        return None
+    name: object = None
+    if source.header is not None:
+        name = (answer.headers.get(source.header) or "").split(":", 1)[0].strip()
+    elif answer.body:
+        try:
+            name = getattr(envelope_decoder.decode(answer.body), "error_name", None)
+        except _UNREADABLE:
+            return None
+    found = spec.envelope.errors.get(name) if isinstance(name, str) else None
+    return ErrorCategory(found) if found is not None else None
 
 
 def _envelope(

@@ -16,27 +16,36 @@ that sends a message in several requests prepares them all before executing the 
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import importlib
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import msgspec
 import urllib3
 
 from .._naming import ident
 from ..checks.request import check_request
-from ..errors import ValidationError, mark_written
-from ..spec_model import Operation, Spec
+from ..errors import MalformedResponseError, UnsupportedOperation, ValidationError, mark_written
+from ..spec_model import Operation, SigV4, Spec, auth_keywords, fill_template
 from .answers import read_answer
 from .bounds import max_answer_bytes as answer_bytes
+from .bounds import may_have_acted
 from .encoding import HttpRequest, Signer, encode_request
 from .secrets import Secret
-from .transport import Transport, check_base_url
+from .transport import Answer, Transport, check_base_url
 
-__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "Call", "timeout_seconds"]
+__all__ = ["DEFAULT_TIMEOUT", "AnswerHook", "BaseClient", "Call", "RequestHook", "timeout_seconds"]
+
+# the two hook points of a spec's `hooks` (see spec_model.Hooks)
+RequestHook = Callable[[str, HttpRequest], HttpRequest]
+AnswerHook = Callable[[str, int, Mapping[str, str], bytes], bytes]
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -75,9 +84,7 @@ class BaseClient:
     ) -> None:
         spec = self.spec
         self.name = spec.provider.name
-        expected = sorted(spec.auth.body) if spec.auth.body else [spec.auth.bearer or ""]
-        # the credentials of auth.sets are optional here: the operations that use them ask
-        optional = sorted(c for creds in spec.auth.sets.values() for c in creds.body)
+        expected, optional = auth_keywords(spec.auth)
         missing = [c for c in expected if not credentials.get(c)]
         unknown = sorted(set(credentials) - set(expected) - set(optional))
         if missing or unknown:
@@ -110,16 +117,21 @@ class BaseClient:
         # sign the requests of credential sets that define a signing scheme, rather than
         # sending their key
         self.signed = signed
+        region = region or spec.default_region
+        if base_url is None and (not isinstance(region, str) or region not in spec.regions):
+            raise ValidationError(
+                f"unknown region {region!r}; choose one of {', '.join(spec.regions)}",
+                field="region",
+                provider=self.name,
+            )
+        # the region (a signing scope too) and the settings fill {placeholders} of base
+        # URLs and paths; they are no secrets, so the filled URLs may be shown
+        self.region = region if isinstance(region, str) else spec.default_region
+        self._fills = {s: credentials[s] for s in spec.auth.settings}
+        self._fills["region"] = self.region
         if base_url is None:
-            region = region or spec.default_region
-            if not isinstance(region, str) or region not in spec.regions:
-                raise ValidationError(
-                    f"unknown region {region!r}; choose one of {', '.join(spec.regions)}",
-                    field="region",
-                    provider=self.name,
-                )
-            self.base_url = spec.regions[region].base_url
-            self._bases = dict(spec.extra_bases)
+            self.base_url = self._filled(spec.regions[self.region].base_url)
+            self._bases = {name: self._filled(url) for name, url in spec.extra_bases.items()}
         else:
             # base_url replaces every base, extra ones included: the sandbox and test
             # servers answer all of a provider's paths on one address
@@ -134,9 +146,17 @@ class BaseClient:
             self.name, timeout=timeout, ca_certs=ca_certs, max_answer_bytes=max_answer_bytes
         )
         self._plans = {name: _plan(op) for name, op in spec.operations.items()}
+        # the spec's `hooks`, which the registry resolves in the user's package
+        self.request_hook: RequestHook | None = None
+        self.answer_hook: AnswerHook | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def _filled(self, template: str) -> str:
+        """A base URL or path with its region and settings placeholders filled, each
+        value percent-encoded so that it stays one host label or path segment."""
+        return fill_template(template, self._fills, lambda v: quote(v, safe=""))
 
     def close(self) -> None:
         self._transport.close()
@@ -172,12 +192,19 @@ class BaseClient:
                     field="credentials",
                     provider=self.name,
                 )
+        if op.auth == "default" and self.spec.auth.aws_sigv4 is not None:
+            _sigv4_sign(self.name)  # UnsupportedOperation before any I/O where it is missing
         check_request(self.name, op, values)
         return Call(operation, values, dict(extra or {}))
 
     def execute(self, call: Call) -> Any:
         """Send a prepared call and read its answer: the decoded response, or the typed
         error of its code."""
+        return self.exchange(call)[0]
+
+    def exchange(self, call: Call) -> tuple[Any, Mapping[str, str]]:
+        """:meth:`execute`, with the answer's headers (where an operation's
+        ``ids_header`` is)."""
         op = self.spec.operations[call.operation]
         base = self._bases[op.base] if op.base else self.base_url
         budget = self._transport.start()  # the request's time runs from the connect on
@@ -186,8 +213,10 @@ class BaseClient:
         answer = self._transport.send(
             request.method, request.url, request.headers, request.body, budget
         )
+        if self.answer_hook is not None:
+            answer = self._hooked_answer(op, call.operation, answer)
         try:
-            return read_answer(
+            decoded = read_answer(
                 self.spec,
                 op,
                 answer,
@@ -199,6 +228,7 @@ class BaseClient:
             if not isinstance(exc, Exception):  # interrupted with the answer in hand
                 mark_written(exc, self.name)
             raise
+        return decoded, answer.headers
 
     def call(self, operation: str, values: Mapping[str, Any]) -> Any:
         """:meth:`prepare`, then :meth:`execute`."""
@@ -208,33 +238,109 @@ class BaseClient:
         """The HTTP request of ``call``, with the credentials its operation's ``auth``
         names (signed where the client was built with ``signed=True``). No I/O."""
         op = self.spec.operations[call.operation]
+        auth = self.spec.auth
         body_credentials: dict[str, str] = {}
+        query_credentials: dict[str, str] = {}
         headers: dict[str, str] = {}
         signer: Signer | None = None
         if op.auth == "default":
-            if self.spec.auth.bearer:
-                headers["Authorization"] = "Bearer " + self._secrets[self.spec.auth.bearer].reveal()
-            else:
-                body_credentials = {
-                    wire: self._secrets[c].reveal() for c, wire in self.spec.auth.body.items()
-                }
+            headers = self._auth_headers()
+            body_credentials = {wire: self._secrets[c].reveal() for c, wire in auth.body.items()}
+            query_credentials = {wire: self._secrets[c].reveal() for c, wire in auth.query.items()}
         elif op.auth != "none":
             body_credentials, signer = self._credential_set(op.auth)
         base = self._bases[op.base] if op.base else self.base_url
-        return encode_request(
+        request = encode_request(
             op,
             base,
             call.values,
             body_credentials=body_credentials,
+            query_credentials=query_credentials,
             headers=headers,
             signer=signer,
             extra=call.extra,
+            path=self._filled(op.path),
         )
+        if self.request_hook is not None:
+            request = self._hooked_request(call.operation, request)
+        if op.auth == "default" and auth.aws_sigv4 is not None:
+            request = self._signed_v4(request, auth.aws_sigv4)
+        return request
+
+    def _hooked_request(self, operation: str, request: HttpRequest) -> HttpRequest:
+        """The spec's request hook applied; a hook that fails or returns something
+        else is a ValidationError (nothing was sent)."""
+        assert self.request_hook is not None
+        try:
+            hooked = self.request_hook(operation, request)
+        except Exception as exc:  # the user's code: one typed error, never a bare one
+            raise ValidationError(
+                f"the request hook raised {type(exc).__name__}: {exc}",
+                field="hooks",
+                provider=self.name,
+            ) from exc
+        if not isinstance(hooked, HttpRequest):
+            raise ValidationError(
+                f"the request hook returned {type(hooked).__name__}, not an HttpRequest",
+                field="hooks",
+                provider=self.name,
+            )
+        return hooked
+
+    def _hooked_answer(self, op: Operation, operation: str, answer: Answer) -> Answer:
+        """The spec's answer hook applied to the body; a hook that fails makes the
+        answer unreadable (ambiguous where the provider may have acted on it)."""
+        assert self.answer_hook is not None
+        try:
+            body = self.answer_hook(operation, answer.status, answer.headers, answer.body)
+            if not isinstance(body, bytes):
+                raise TypeError(f"it returned {type(body).__name__}, not bytes")
+        except Exception as exc:
+            raise MalformedResponseError(
+                self.name,
+                f"the answer hook failed on HTTP {answer.status}: {type(exc).__name__}: {exc}",
+                http_status=answer.status,
+                ambiguous=may_have_acted(op.method, answer.status),
+            ) from exc
+        return dataclasses.replace(answer, body=body)
+
+    def _auth_headers(self) -> dict[str, str]:
+        """The headers the spec's default auth puts credentials in: a bearer token,
+        named headers (templates of credentials), HTTP basic."""
+        auth = self.spec.auth
+        values = {name: secret.reveal() for name, secret in self._secrets.items()}
+        headers: dict[str, str] = {}
+        if auth.bearer:
+            headers["Authorization"] = "Bearer " + values[auth.bearer]
+        for name, template in auth.headers.items():
+            headers[name] = fill_template(template, values, str)
+        if auth.basic is not None:
+            pair = ":".join(
+                fill_template(t, values, str) for t in (auth.basic.username, auth.basic.password)
+            )
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        return headers
+
+    def _signed_v4(self, request: HttpRequest, scheme: SigV4) -> HttpRequest:
+        """``request`` with the AWS Signature Version 4 headers of the client's keys."""
+        token = self._secrets.get(scheme.session_token) if scheme.session_token else None
+        added = _sigv4_sign(self.name)(
+            request.method,
+            request.url,
+            request.headers,
+            request.body or b"",
+            access_key_id=self._secrets[scheme.access_key_id].reveal(),
+            secret_access_key=self._secrets[scheme.secret_access_key].reveal(),
+            region=self.region,
+            service=scheme.service,
+            session_token=token.reveal() if token is not None else None,
+        )
+        return HttpRequest(request.method, request.url, {**request.headers, **added}, request.body)
 
     def _credential_wires(self) -> set[str]:
         """The wire names credentials travel under, in any of the spec's sets."""
         auth = self.spec.auth
-        wires = set(auth.body.values())
+        wires = {*auth.body.values(), *auth.query.values()}
         for credentials in auth.sets.values():
             wires.update(credentials.body.values())
         return wires
@@ -258,6 +364,21 @@ class BaseClient:
             body[signing.timestamp] = str(int(time.time() * 1000))
         key = self._secrets[signing.key].reveal()
         return body, Signer(signing.param, signing.algorithm, key)
+
+
+def _sigv4_sign(provider: str) -> Callable[..., dict[str, str]]:
+    """``mailspec.runtime.sigv4.sign``, imported when a spec first asks for it; an
+    installation without that module cannot sign, which is UnsupportedOperation."""
+    try:
+        module = importlib.import_module("mailspec.runtime.sigv4")
+    except ImportError:
+        raise UnsupportedOperation(
+            provider,
+            "AWS Signature Version 4 (auth: aws_sigv4)",
+            "this installation has no mailspec.runtime.sigv4 to sign with",
+        ) from None
+    sign: Callable[..., dict[str, str]] = module.sign
+    return sign
 
 
 def _plan(op: Operation) -> list[tuple[str, str]]:

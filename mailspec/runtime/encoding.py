@@ -7,6 +7,7 @@ here does I/O: a transport, sync or async, sends the :class:`HttpRequest` as it 
 
 from __future__ import annotations
 
+import base64
 import datetime
 import re
 from collections.abc import Iterable, Mapping
@@ -18,7 +19,7 @@ import msgspec
 import urllib3
 
 from ..message import Attachment
-from ..spec_model import Operation, Param
+from ..spec_model import FileKeys, Operation, Param
 from .signing import signature
 
 __all__ = ["HttpRequest", "Signer", "encode_request", "form_urlencode", "json_object"]
@@ -108,29 +109,30 @@ def encode_request(
     headers: Mapping[str, str],
     signer: Signer | None = None,
     extra: Mapping[str, Any] | None = None,
+    query_credentials: Mapping[str, str] | None = None,
+    path: str | None = None,
 ) -> HttpRequest:
     """``values`` maps parameter names to values; None means not given. ``extra`` maps
     wire names no parameter declares to values, sent at the top level as given (a
     form value that is not a string as JSON). A ``signer`` adds a signature over every
-    other pair (form and query encodings)."""
-    path = operation.path
+    other pair (form and query encodings). ``query_credentials`` go in the query
+    string whatever the encoding; ``path`` is the operation's path with its settings
+    placeholders already filled (default the spec's)."""
+    path = operation.path if path is None else path
+    in_query = list((query_credentials or {}).items())
     pairs: list[tuple[str, str]] = list(body_credentials.items())
-    files: list[Attachment] = []
-    files_wire = ""
+    files: list[tuple[str, Attachment]] = []
     as_json = operation.encoding == "json"  # its body comes from json_object() below
-    for name, param in operation.params.items():
-        value = values.get(name)
-        if value is None:
-            continue
+    for name, param, value in _given(operation, values):
         wire = param.wire or name
         if param.location == "path":
             path = path.replace(f"{{{name}}}", quote(_scalar(param, value), safe=""))
         elif as_json:
             continue
         elif param.type == "files":
-            files, files_wire = list(value), wire
+            files += [(wire, a) for a in value]
         else:
-            pairs.append((wire, _scalar(param, value)))
+            pairs += _form_fields(param, wire, value)
     if not as_json:
         pairs += [(name, _extra_scalar(value)) for name, value in (extra or {}).items()]
     if signer is not None:
@@ -138,20 +140,66 @@ def encode_request(
     url = base_url.rstrip("/") + "/" + path.lstrip("/")
     out_headers = dict(headers)
     if operation.encoding == "query":
-        query = form_urlencode(pairs)
+        query = form_urlencode(in_query + pairs)
         return HttpRequest(operation.method, f"{url}?{query}" if query else url, out_headers, None)
+    if in_query:
+        url += "?" + form_urlencode(in_query)
     if operation.encoding == "json":
         out_headers["Content-Type"] = "application/json"
-        json_body = {**body_credentials, **json_object(operation, values), **(extra or {})}
+        document = json_object(operation, values)
+        if operation.body is not None:  # the body is one parameter's value (a batch array)
+            param = operation.params[operation.body]
+            body = document.get(param.wire or operation.body, [])
+            return HttpRequest(operation.method, url, out_headers, _json.encode(body))
+        json_body = {**body_credentials, **document, **(extra or {})}
         return HttpRequest(operation.method, url, out_headers, _json.encode(json_body))
     if files:
         fields: list[tuple[str, Any]] = list(pairs)
-        fields += [(files_wire, (a.filename, a.content, a.declared_type)) for a in files]
+        fields += [(wire, (a.filename, a.content, a.declared_type)) for wire, a in files]
         body, content_type = urllib3.encode_multipart_formdata(fields)
         out_headers["Content-Type"] = content_type
         return HttpRequest(operation.method, url, out_headers, body)
     out_headers["Content-Type"] = "application/x-www-form-urlencoded"
     return HttpRequest(operation.method, url, out_headers, form_urlencode(pairs).encode("ascii"))
+
+
+def _given(operation: Operation, values: Mapping[str, Any]) -> list[tuple[str, Param, Any]]:
+    """The parameters a request carries, in spec order, with their values: those given,
+    and constants; the inline parts of a ``files`` parameter with ``inline_to`` are the
+    other parameter's (Mailgun's ``attachment`` and ``inline``)."""
+    moved: dict[str, list[Attachment]] = {}
+    for name, param in operation.params.items():
+        files = values.get(name)
+        if param.type == "files" and param.inline_to is not None and files:
+            moved[param.inline_to] = [a for a in files if a.content_id]
+    out: list[tuple[str, Param, Any]] = []
+    for name, param in operation.params.items():
+        value: Any = values.get(name)
+        if param.const is not None and value is None:
+            value = param.const
+        if param.type == "files" and param.inline_to is not None and value:
+            value = [a for a in value if not a.content_id]
+        if name in moved:
+            value = [*(value or []), *moved[name]]
+        if value is None:
+            continue
+        out.append((name, param, value))
+    return out
+
+
+def _form_fields(param: Param, wire: str, value: Any) -> list[tuple[str, str]]:
+    """One parameter as form (or query) fields: one field, one per item (``repeat``:
+    ``o:tag=a&o:tag=b``) or one per entry of an object (``prefix``: ``h:X-Order=7``)."""
+    if param.repeat and isinstance(value, list):
+        return [(wire, str(item)) for item in value]
+    if param.prefix is not None and isinstance(value, Mapping):
+        return [(param.prefix + key, _entry_text(item)) for key, item in value.items()]
+    return [(wire, _scalar(param, value))]
+
+
+def _entry_text(value: Any) -> str:
+    """An object's entry as one field's text: a string as it is, anything else as JSON."""
+    return value if isinstance(value, str) else _json.encode(value).decode("utf-8")
 
 
 def _extra_scalar(value: Any) -> str:
@@ -161,26 +209,40 @@ def _extra_scalar(value: Any) -> str:
 
 def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON object a json-encoded ``operation`` sends for ``values`` (credentials and
-    path parameters aside), e.g. to nest one message inside a batch."""
+    path parameters aside), e.g. to nest one message inside a batch. Each parameter is
+    written in its declared wire form: a joined string, ``{key, value}`` pairs, entries
+    named by a prefix at the top level, attachment objects with the provider's keys."""
     out: dict[str, Any] = {}
-    for name, param in operation.params.items():
-        value = values.get(name)
-        if value is None or param.location == "path":
+    for name, param, value in _given(operation, values):
+        if param.location == "path":
             continue
         wire = param.wire or name
         if param.type == "files":
-            out[wire] = [_attachment_json(a) for a in value]
+            out[wire] = [_attachment_json(a, param.keys or _DEFAULT_KEYS) for a in value]
+        elif param.type == "list[str]" and param.join is not None:
+            out[wire] = param.join.join(value)
+        elif param.pairs is not None and isinstance(value, Mapping):
+            keys = param.pairs
+            out[wire] = [{keys.key: k, keys.value: v} for k, v in value.items()]
+        elif param.prefix is not None and isinstance(value, Mapping):
+            out.update({param.prefix + k: v for k, v in value.items()})
         else:
             out[wire] = value.isoformat() if isinstance(value, datetime.date) else value
     return out
 
 
-def _attachment_json(attachment: Attachment) -> dict[str, Any]:
-    # ASSUMED for JSON APIs (CloudMails documents "attachment objects" without fields):
+_DEFAULT_KEYS = FileKeys()
+
+
+def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:
+    # ASSUMED for JSON APIs that document "attachment objects" without fields (CloudMails):
     # filename, base64 content, content_type (a text type with its charset), and
-    # content_id for inline parts.
-    out: dict[str, Any] = msgspec.to_builtins(attachment)
-    out["content_type"] = attachment.declared_type
-    if out.get("content_id") is None:
-        out.pop("content_id", None)
+    # content_id for inline parts; a spec names other keys with `keys:`.
+    out: dict[str, Any] = {
+        keys.filename: attachment.filename,
+        keys.content: base64.b64encode(attachment.content).decode("ascii"),
+        keys.content_type: attachment.declared_type,
+    }
+    if attachment.content_id is not None:
+        out[keys.content_id] = attachment.content_id
     return out

@@ -8,26 +8,35 @@ the spec's envelope, response shapes and code table.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import itertools
 import json
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from email.message import Message as EmailPart
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from ..checks.addresses import AddressError, parse_mailbox
 from ..checks.request import check_request
 from ..errors import ValidationError
 from ..message import Attachment
 from ..runtime.signing import valid_signature
-from ..spec_model import CredentialSet, Delivery, Operation, Param, Spec
+from ..spec_model import (
+    CredentialSet,
+    Delivery,
+    FileKeys,
+    Operation,
+    Param,
+    Spec,
+    fill_template,
+)
 from ..vocabulary import DeliveryState, ErrorCategory
 
 __all__ = ["Accepted", "Answer", "Emulator", "Outcome"]
@@ -97,8 +106,11 @@ class Emulator:
             for op_name in [None, *spec.operations]:
                 if not row.operations or op_name in row.operations:
                     self._first_codes.setdefault((op_name, ErrorCategory(row.category)), code)
+        # settings fill their placeholders as the client fills them (Mailgun's domain)
+        fills = {name: self.credentials[name] for name in spec.auth.settings}
+        fills["region"] = spec.default_region
         self._routes = [
-            (_route(self.base_path, op), name, op) for name, op in spec.operations.items()
+            (_route(self.base_path, op, fills), name, op) for name, op in spec.operations.items()
         ]
 
     # --- codes ---------------------------------------------------------------------
@@ -137,11 +149,26 @@ class Emulator:
         row = self.spec.codes.get(code)
         text = message or (row.message if row is not None else category.value)
         if self.spec.envelope.code_from == "http":
-            return self._answer(
+            answer = self._answer(
                 code if 400 <= code < 600 else 400, self._envelope(None, text, ok=False)
             )
-        status = 500 if category == ErrorCategory.SERVER else 200
-        return self._answer(status, self._envelope(code, text, ok=False))
+        else:
+            status = 500 if category == ErrorCategory.SERVER else 200
+            answer = self._answer(status, self._envelope(code, text, ok=False))
+        return self._named(answer, category)
+
+    def _named(self, answer: Answer, category: ErrorCategory) -> Answer:
+        """``answer`` naming its error as the spec's `error_name` says, by the first
+        name `errors` files under ``category`` (none when it files none)."""
+        source = self.spec.envelope.error_name
+        names = [n for n, c in self.spec.envelope.errors.items() if c == category]
+        if source is None or not names:
+            return answer
+        if source.header is not None:
+            answer.headers[source.header] = names[0]
+            return answer
+        body = {**json.loads(answer.body), str(source.wire): names[0]}
+        return _json_answer(answer.status, body)
 
     def _answer(self, status: int, body: dict[str, Any], shape: str | None = None) -> Answer:
         """A JSON answer: ``body`` follows ``shape`` (a response shape; None: the
@@ -191,7 +218,7 @@ class Emulator:
         # path parameters after the credentials: a signature covers the sent pairs only
         raw.update({k: unquote(v) for k, v in match.groupdict().items()})
         try:
-            values = _decode_params(op, raw)
+            values = _decode_params(op, raw, as_json=op.encoding == "json")
             check_request(self.spec.provider.name, op, values)
         except ValidationError as exc:
             return self.error(ErrorCategory.VALIDATION, str(exc), code=exc.code, operation=name)
@@ -204,18 +231,43 @@ class Emulator:
     def _raw_params(
         self, op: Operation, query: str, headers: Mapping[str, str], body: bytes
     ) -> dict[str, Any]:
-        raw: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+        """The request's fields by wire name. A field the spec repeats (``repeat``)
+        gathers every value into a list; any other field sent twice keeps its last
+        value, as before. A JSON body is an object of known keys only, or, where the
+        operation's ``body`` says so, one parameter's value (a top-level array)."""
+        repeated = {p.wire or n for n, p in op.params.items() if p.repeat}
+        raw: dict[str, Any] = _fields(parse_qsl(query, keep_blank_values=True), repeated)
         content_type = headers.get("content-type", "")
         if content_type.startswith("application/json"):
             decoded = json.loads(body or b"{}")
+            if op.body is not None:
+                if not isinstance(decoded, list):
+                    raise ValueError("expected a JSON array")
+                decoded = {op.params[op.body].wire or op.body: decoded}
             if not isinstance(decoded, dict):
                 raise ValueError("expected a JSON object")
+            unknown = sorted(set(decoded) - self._json_keys(op, decoded))
+            if unknown:
+                raise ValueError(f"unknown field(s) {', '.join(map(repr, unknown))}")
             raw.update(decoded)
         elif content_type.startswith("multipart/form-data"):
-            raw.update(_multipart(op, content_type, body))
+            raw.update(_multipart(op, content_type, body, repeated))
         elif body:
-            raw.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            raw.update(_fields(parse_qsl(body.decode("utf-8"), keep_blank_values=True), repeated))
         return raw
+
+    def _json_keys(self, op: Operation, decoded: Mapping[str, Any]) -> set[str]:
+        """The keys a JSON body of ``op`` may hold: its parameters' wire names (and the
+        keys a ``prefix`` parameter names), and where credentials travel in the body."""
+        auth = self.spec.auth
+        keys = {p.wire or n for n, p in op.params.items()}
+        keys.update(auth.body.values())
+        for creds in auth.sets.values():
+            keys.update(creds.body.values())
+        for p in op.params.values():
+            if p.prefix is not None:
+                keys.update(k for k in decoded if k.startswith(p.prefix))
+        return keys
 
     def _refusal(
         self, name: str, op: Operation, raw: dict[str, Any], headers: Mapping[str, str]
@@ -249,12 +301,40 @@ class Emulator:
             return True
         if creds is not None:
             return self._set_authenticated(creds, raw)
+        return self._default_authenticated(raw, headers)
+
+    def _default_authenticated(self, raw: dict[str, Any], headers: Mapping[str, str]) -> bool:
+        """Every place the spec's auth names carries exactly its credential, and no
+        other scheme's header stands in for it (a bearer token where the provider wants
+        its own header is refused, as the provider refuses it). Credentials sent as
+        parameters are taken out of ``raw``."""
         auth = self.spec.auth
+        in_params = [*auth.body.items(), *auth.query.items()]
+        params_ok = all([raw.pop(wire, None) == self.credentials[n] for n, wire in in_params])
+        if auth.aws_sigv4 is not None:
+            key_id = self.credentials[auth.aws_sigv4.access_key_id]
+            scope = f"AWS4-HMAC-SHA256 Credential={key_id}/"
+            return params_ok and headers.get("authorization", "").startswith(scope)
+        expected = self._expected_headers()
+        if "authorization" not in {n.lower() for n in expected} and "authorization" in headers:
+            return False  # an Authorization header the scheme does not use
+        sent = {name: headers.get(name.lower()) for name in expected}
+        return params_ok and all(sent[name] == value for name, value in expected.items())
+
+    def _expected_headers(self) -> dict[str, str]:
+        """The credential headers a request must carry, as the spec's auth writes them;
+        AWS Signature Version 4 is checked for its scheme and key id only (the sandbox
+        does not recompute the signature)."""
+        auth = self.spec.auth
+        creds = self.credentials
+        out = {name: fill_template(t, creds, str) for name, t in auth.headers.items()}
         if auth.bearer:
-            return headers.get("authorization", "") == f"Bearer {self.credentials[auth.bearer]}"
-        return all(
-            raw.pop(wire, None) == self.credentials[name] for name, wire in auth.body.items()
-        )
+            out["Authorization"] = f"Bearer {creds[auth.bearer]}"
+        if auth.basic is not None:
+            pair = f"{fill_template(auth.basic.username, creds, str)}:"
+            pair += fill_template(auth.basic.password, creds, str)
+            out["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        return out
 
     def _set_authenticated(self, creds: CredentialSet, raw: dict[str, Any]) -> bool:
         """Plain: every credential of the set as sent. Signed (the signature parameter
@@ -322,7 +402,14 @@ class Emulator:
         placed = {op.ids: ids_value} if op.ids else {}
         if op.count is not None:  # every recipient was taken
             placed[op.count] = len(ids)
-        return self._success(name, op, placed)
+        if op.response_list:  # one object per message, each with its own id
+            count = len(values.get(op.body or "") or ids)
+            items = [self._success(name, op, {op.ids: i} if op.ids else {}) for i in ids[:count]]
+            return _json_answer(200, [json.loads(item.body) for item in items])
+        answer = self._success(name, op, placed)
+        if op.ids_header is not None:  # the id travels in a header only (SendGrid)
+            answer.headers[op.ids_header] = ids[0]
+        return answer
 
     def _outcome(self, recipient: str) -> Outcome:
         return self.outcomes.get(recipient, self.outcomes.get("*", Outcome()))
@@ -338,7 +425,8 @@ class Emulator:
         delivery = self.spec.delivery
         if delivery is None:
             return self._success(name, op, {})
-        wanted = values.get("email_ids") or values.get("message_id")
+        ids_param = op.query.ids if op.query is not None else None
+        wanted = values.get(ids_param or "") or values.get("message_id")
         wanted_ids = {wanted} if isinstance(wanted, str) else set(wanted or [])
         with self._lock:
             rows = [a for a in self.accepted if not wanted_ids or a.message_id in wanted_ids]
@@ -352,8 +440,9 @@ class Emulator:
                     **record,
                 }
             return self._answer(200, record, op.response)
-        start = int(values.get("start") or 0)
-        limit = int(values.get("limit") or self.spec.limits.page_size or 100)
+        offset, limit_param = (op.paging.offset, op.paging.limit) if op.paging else ("", "")
+        start = int(values.get(offset) or 0)
+        limit = int(values.get(limit_param) or self.spec.limits.page_size or 100)
         page = rows[start : start + limit]
         records = [self._record(a) for a in page]
         out: dict[str, Any] = {delivery.records: records}
@@ -430,13 +519,27 @@ def _raw_status(delivery: Delivery, state: DeliveryState) -> str | None:
     return None
 
 
-def _route(base_path: str, op: Operation) -> re.Pattern[str]:
+def _route(base_path: str, op: Operation, fills: Mapping[str, str]) -> re.Pattern[str]:
     path = base_path.rstrip("/") + "/" + op.path.lstrip("/")
+    path = fill_template(path, fills, lambda value: quote(value, safe=""))
     pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(path))
     return re.compile(pattern)
 
 
-def _multipart(op: Operation, content_type: str, body: bytes) -> dict[str, Any]:
+def _fields(pairs: list[tuple[str, str]], repeated: Collection[str]) -> dict[str, Any]:
+    """Form or query pairs by name: the last value, or every value of a repeated one."""
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in repeated:
+            out.setdefault(name, []).append(value)
+        else:
+            out[name] = value
+    return out
+
+
+def _multipart(
+    op: Operation, content_type: str, body: bytes, repeated: Collection[str] = ()
+) -> dict[str, Any]:
     message = BytesParser(policy=HTTP).parsebytes(
         b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
     )
@@ -458,47 +561,81 @@ def _multipart(op: Operation, content_type: str, body: bytes) -> dict[str, Any]:
             if isinstance(charset, str):
                 kind = f"{kind}; charset={charset}"
             out.setdefault(name, []).append(Attachment(filename, payload, kind))
+        elif name in repeated:
+            out.setdefault(name, []).append(payload.decode("utf-8"))
         else:
             out[name] = payload.decode("utf-8")
     return out
 
 
-def _decode_params(op: Operation, raw: dict[str, Any]) -> dict[str, Any]:
+def _decode_params(op: Operation, raw: dict[str, Any], *, as_json: bool = False) -> dict[str, Any]:
     """Wire values → typed parameter values; a value of the wrong form is a
-    ValidationError carrying the parameter's own ``format`` code."""
+    ValidationError carrying the parameter's own ``format`` code. A ``prefix``
+    parameter gathers the fields its prefix names into one object."""
     values: dict[str, Any] = {}
     for name, param in op.params.items():
         wire = param.wire or name
+        if param.prefix is not None:
+            found = {
+                k[len(param.prefix) :]: v for k, v in raw.items() if k.startswith(param.prefix)
+            }
+            if found:
+                values[name] = found
+            continue
         if wire not in raw:
             continue
         try:
-            values[name] = _decode_value(param, raw[wire])
-        except (ValueError, TypeError):
+            values[name] = _decode_value(param, raw[wire], as_json=as_json)
+        except (ValueError, TypeError, KeyError):
             raise ValidationError(
-                f"cannot read {raw[wire]!r} as {param.type}",
+                f"cannot read {raw[wire]!r} as {_wire_form(param, as_json)}",
                 field=name,
                 code=param.codes.get("format"),
             ) from None
     return values
 
 
-def _decode_value(param: Param, value: Any) -> Any:
+def _wire_form(param: Param, as_json: bool) -> str:
+    """What the spec says a parameter looks like on the wire, for a refusal."""
+    if param.type == "list[str]" and param.join is not None and as_json:
+        return f"one string joined by {param.join!r}"
+    if param.pairs is not None:
+        return f"a list of {{{param.pairs.key!r}, {param.pairs.value!r}}} objects"
+    if param.type == "files" and as_json:
+        keys = param.keys or FileKeys()
+        return f"a list of {{{keys.filename!r}, {keys.content!r}, {keys.content_type!r}}} objects"
+    return param.type
+
+
+def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
     if param.type == "files":
         if isinstance(value, list) and all(isinstance(v, Attachment) for v in value):
             return value
         if isinstance(value, list):  # JSON attachment objects with base64 content
-            import base64
-
+            keys = param.keys or FileKeys()
+            allowed = {keys.filename, keys.content, keys.content_type, keys.content_id}
+            if not all(isinstance(v, dict) and set(v) <= allowed for v in value):
+                raise TypeError("attachment objects with other keys")
             return [
                 Attachment(
-                    v["filename"],
-                    base64.b64decode(v["content"]),
-                    v.get("content_type", "application/octet-stream"),
-                    v.get("content_id"),  # an inline part's, kept for the tests to see
+                    v[keys.filename],
+                    base64.b64decode(v[keys.content], validate=True),
+                    v.get(keys.content_type, "application/octet-stream"),
+                    v.get(keys.content_id),  # an inline part's, kept for the tests to see
                 )
                 for v in value
             ]
         raise TypeError("expected files")
+    if param.pairs is not None:
+        if not isinstance(value, list):
+            raise TypeError("expected a list of pairs")
+        pair = {param.pairs.key, param.pairs.value}
+        if not all(isinstance(v, dict) and set(v) == pair for v in value):
+            raise TypeError("expected pair objects")
+        return {v[param.pairs.key]: v[param.pairs.value] for v in value}
+    joined = as_json and param.type == "list[str]" and param.join is not None
+    if joined and not isinstance(value, str):
+        raise TypeError("a joined string is wanted")  # a list where the spec joins
     if not isinstance(value, str):
         return value  # JSON bodies arrive typed already
     if param.type == "int":
@@ -587,7 +724,7 @@ def _as_strings(spec: Spec, kind: str | None, value: Any) -> Any:
     return value
 
 
-def _json_answer(status: int, body: dict[str, Any]) -> Answer:
+def _json_answer(status: int, body: dict[str, Any] | list[Any]) -> Answer:
     return Answer(
         status,
         json.dumps(body, ensure_ascii=False).encode("utf-8"),

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ..errors import ValidationError
+from ..spec_model import auth_keywords, fill_template
 from ..vocabulary import DeliveryState, ErrorCategory, EventType
 from .emulator import Accepted, Answer, Emulator, Outcome
 from .faults import Fault, FaultPlan
@@ -86,6 +87,11 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # requests carry credentials; the sandbox keeps its own records instead
 
 
+def _segment(value: str) -> str:
+    """A setting as one URL segment, as the client writes it."""
+    return quote(value, safe="")
+
+
 class SandboxServer:
     """A local HTTP server that behaves like one provider, driven by its spec.
 
@@ -115,18 +121,15 @@ class SandboxServer:
 
         self.name = name
         self.spec = spec(name)
-        self._main_credentials = (
-            list(self.spec.auth.body) if self.spec.auth.body else [self.spec.auth.bearer]
-        )
-        # the credentials of auth.sets too (AuroraSendCloud's SMS keys), so that
+        # the optional credentials too (AuroraSendCloud's SMS keys), so that
         # provider() can call every operation
-        names = [
-            *self._main_credentials,
-            *(c for creds in self.spec.auth.sets.values() for c in creds.body),
-        ]
+        self._main_credentials, optional = auth_keywords(self.spec.auth)
+        names = [*self._main_credentials, *optional]
         self.credentials = {c: f"sandbox-{c.replace('_', '-')}" for c in names}
         base = self.spec.regions[self.spec.default_region].base_url
-        self._base_path = urlsplit(base).path or "/"
+        fills = {s: self.credentials[s] for s in self.spec.auth.settings}
+        fills["region"] = self.spec.default_region
+        self._base_path = urlsplit(fill_template(base, fills, _segment)).path or "/"
         self.emulator = Emulator(self.spec, self.credentials, self._base_path)
         self.emulator.listeners.append(self._on_accept)
         self.emulator.numbers_as_strings = numbers_as_strings

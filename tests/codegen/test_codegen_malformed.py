@@ -265,7 +265,8 @@ CASES = [
         "camel-case-region-name",
         edit("regions:\n  sg:", "regions:\n  Sg:"),
         lambda t: (
-            f'{at(t, "Sg:")}: regions.Sg: key "Sg": expected a lower_snake_case name, got "Sg"'
+            f'{at(t, "Sg:")}: regions.Sg: key "Sg": expected a region name '
+            '(`eu`, `us-east-1`), got "Sg"'
         ),
     ),
     Case(
@@ -447,8 +448,9 @@ CASES = [
         "auth-with-body-and-bearer",
         edit("auth:\n  body:", "auth:\n  bearer: token\n  body:"),
         lambda t: (
-            f"{at(t, 'auth:')}: auth: give exactly one of body (credentials as parameters) "
-            "or bearer (a token header)"
+            f"{at(t, 'auth:')}: auth: give exactly one of body, query (credentials as "
+            "parameters), bearer, headers (credentials in headers), basic (HTTP basic) or "
+            "aws_sigv4; found body, bearer"
         ),
     ),
     Case(
@@ -479,7 +481,8 @@ CASES = [
         edit("path: api/mail/send", "path: api/mail/{id}/send"),
         lambda t: (
             f"{at(t, 'path: api/mail/{id}')}: operations.send.path: "
-            "placeholder {id} needs a parameter with location: path"
+            "placeholder {id} needs a parameter with location: path "
+            "(or to be region or one of auth.settings)"
         ),
     ),
     Case(

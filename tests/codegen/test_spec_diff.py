@@ -66,6 +66,8 @@ EDITS = [
     Edit("delivery-state", "aurorasendcloud", '    "5": {state: soft_bounced, description: soft bounce}\n', '    "5": {state: bounced, description: soft bounce}\n', "delivery", "states.5", True, "state: soft_bounced -> bounced", True),
     Edit("base-url", "cloudmails", "base_url: https://api.cloudmails.eu/v1", "base_url: https://api.cloudmails.eu/v2", "regions", "eu", True, "base_url", True),
     Edit("format-mailbox-to-email", "cloudmails", "from, type: str, required: true, format: mailbox,", "from, type: str, required: true, format: email,", "parameters", "send.from_email", True, "format: 'mailbox' -> 'email'", False),
+    Edit("example-removed", "sendcloud", "      - source: \"SendCloud API v2: Rules, API Return Code (authentication failed)\"\n        answer: {result: false, statusCode: 40005, message: 认证失败, info: {}}\n        outcome: authentication\n", "", "operations", "send.examples", False, "documented examples: 2 -> 1", False),
+    Edit("auth-scheme", "cloudmails", "  bearer: api_key\n", "  headers: {X-Api-Key: \"{api_key}\"}\n", "auth", "headers", True, "headers changed", True),
     Edit("idempotency-window-shorter", "sendcloud", "  idempotency_window: 3600\n", "  idempotency_window: 600\n", "capabilities", "idempotency_window", True, "3600 -> 600 seconds", False),
 ]  # fmt: skip
 
