@@ -16,10 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = {"mailspec": "mailspec", "mailspec.codegen": "codegen", "mailspec.adapters": "adapters"}
 
 KNOWN: dict[frozenset[str], str] = {
-    frozenset({"mailspec.errors", "mailspec.results"}): (
-        "errors annotates AllProvidersFailed.attempts with results.Attempt (type checking "
-        "only), and Attempt.error holds a MailspecError"
-    ),
     frozenset({"mailspec.mailer.config", "mailspec.mailer.core"}): (
         "lazy both ways: Mailer.from_env/from_config call config, which builds a Mailer"
     ),
