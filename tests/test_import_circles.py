@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = {"mailspec": "mailspec", "mailspec.codegen": "codegen", "mailspec.adapters": "adapters"}
 
 KNOWN: dict[frozenset[str], str] = {
-    frozenset({"mailspec.mailer.config", "mailspec.mailer.core"}): (
-        "lazy both ways: Mailer.from_env/from_config call config, which builds a Mailer"
+    frozenset({"mailspec.mailer.core", "mailspec.mailer.delivery"}): (
+        "delivery annotates Delivery.mailer with core.Mailer (type checking only), whose "
+        "private state (entries, clock, telemetry) it reads; the Mailer holds a Delivery"
     ),
 }
 

@@ -81,9 +81,9 @@ def providers_from(args: argparse.Namespace, stack: contextlib.ExitStack) -> lis
 
 def mailer_from(args: argparse.Namespace, stack: contextlib.ExitStack) -> Any:
     """A Mailer of the command's providers and every other ``MAILSPEC_*`` setting."""
-    from ..mailer.config import mailer_from_env
+    from ..mailer import Mailer
 
-    return mailer_from_env(providers=providers_from(args, stack))
+    return Mailer.from_env(providers=providers_from(args, stack))
 
 
 DEFAULT_SECRET_ENV = "MAILSPEC_WEBHOOK_SECRET"

@@ -105,7 +105,7 @@ def _name_value(text: str) -> tuple[str, str]:
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
-    from ..mailer.config import mailer_from_env
+    from ..mailer import Mailer
 
     bulk = args.file is not None and Path(args.file).suffix in BULK_SUFFIXES
     if args.concurrency is not None and not bulk:
@@ -113,7 +113,7 @@ def _cmd_send(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         # every other setting from the MAILSPEC_* variables, as Mailer.from_env reads them
         flags = {} if args.on_ambiguous is None else {"on_ambiguous": args.on_ambiguous}
-        mailer = mailer_from_env(providers=providers_from(args, stack), **flags)
+        mailer = Mailer.from_env(providers=providers_from(args, stack), **flags)
         if bulk:
             return send_file(
                 mailer.send_many,
