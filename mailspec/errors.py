@@ -8,12 +8,10 @@ category names (from the generated tables); network faults become
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+
+import msgspec
 
 from .vocabulary import RETRYABLE_CATEGORIES, ErrorCategory
-
-if TYPE_CHECKING:
-    from .results import Attempt
 
 __all__ = [
     "AllProvidersFailed",
@@ -290,6 +288,18 @@ def _describe(error: BaseException) -> str:
     """An error's text, prefixed with its class where it is not one of ours (ours name
     their provider; a bare ``UnicodeEncodeError`` text does not say what it is)."""
     return str(error) if isinstance(error, MailspecError) else f"{type(error).__name__}: {error}"
+
+
+class Attempt(msgspec.Struct, frozen=True):
+    """One try at one provider: ``outcome`` is ``accepted``, ``failed`` or ``skipped``.
+    ``dropped`` names the message fields the provider had no place for and was sent
+    without (tags, metadata; see ``Mailer(on_unsupported=...)``)."""
+
+    provider: str
+    outcome: str
+    duration: float = 0.0
+    error: MailspecError | None = None
+    dropped: list[str] = []
 
 
 class AllProvidersFailed(MailspecError):

@@ -6,22 +6,12 @@ from datetime import datetime
 
 import msgspec
 
-from .errors import MailspecError
+# Attempt is defined beside the errors that carry it (AllProvidersFailed.attempts) and
+# holds one of them, so that neither module needs the other back; this is its home
+from .errors import Attempt
 from .vocabulary import BounceReason, DeliveryState, ErrorCategory
 
 __all__ = ["Attempt", "CodeInfo", "DeliveryStatus", "SendResult", "SmsResult"]
-
-
-class Attempt(msgspec.Struct, frozen=True):
-    """One try at one provider: ``outcome`` is ``accepted``, ``failed`` or ``skipped``.
-    ``dropped`` names the message fields the provider had no place for and was sent
-    without (tags, metadata; see ``Mailer(on_unsupported=...)``)."""
-
-    provider: str
-    outcome: str
-    duration: float = 0.0
-    error: MailspecError | None = None
-    dropped: list[str] = []
 
 
 class SendResult(msgspec.Struct, frozen=True):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mailspec import SendResult, ValidationError
-from mailspec.cli_bulk import Progress
+from mailspec.cli.bulk import Progress
 from mailspec.sandbox import SandboxServer
 
 

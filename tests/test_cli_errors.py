@@ -108,13 +108,13 @@ def test_an_unexpected_error_is_one_line_without_the_key(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The last resort, for a bug: in-process, as a child process cannot be made to fail."""
-    from mailspec import cli
+    from mailspec.cli import main, send
 
     def broken(args: object) -> int:
         raise RuntimeError("boom near SENTINEL-KEY-99")
 
-    monkeypatch.setattr(cli, "_cmd_status", broken)
-    code = cli.main(["status", "--provider", "sendcloud://user:SENTINEL-KEY-99@", "id-1"])
+    monkeypatch.setattr(send, "_cmd_status", broken)
+    code = main(["status", "--provider", "sendcloud://user:SENTINEL-KEY-99@", "id-1"])
     out, err = capsys.readouterr()
     assert code == 1 and out == ""
     assert (

@@ -39,7 +39,7 @@ from django.core.signals import setting_changed
 
 from ..errors import ValidationError
 from ..mailer import Mailer
-from ..mailer.config import SETTINGS, mailer_from_settings
+from ..mailer.config import SETTINGS, from_settings
 from ..runtime.secrets import Concealed
 
 __all__ = [
@@ -123,7 +123,7 @@ def build_mailer(config: Mapping[str, Any]) -> Mailer:
     given = {_KEYS[key]: value for key, value in config.items() if key in _KEYS}
     names = {key: f"{SETTING}[{upper!r}]" for upper, key in _KEYS.items()}
     try:
-        return mailer_from_settings(given, names)
+        return from_settings(Mailer, given, names)
     except ValidationError as exc:  # a ConfigError names the key as MAILSPEC has it
         raise ImproperlyConfigured(str(exc)) from None
 

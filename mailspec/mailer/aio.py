@@ -111,11 +111,9 @@ class AsyncMailer:
     ) -> AsyncMailer:
         """An AsyncMailer from the ``MAILSPEC_*`` variables, as :meth:`Mailer.from_env`
         reads them; ``options`` go to the constructor and win."""
-        from .config import mailer_from_env
-
         self = cls.__new__(cls)
         self._start(sleep, connections)
-        self._adopt(mailer_from_env(environ, sleep=self._sleep, **options))
+        self._adopt(Mailer.from_env(environ, sleep=self._sleep, **options))
         return self
 
     @classmethod
@@ -129,11 +127,9 @@ class AsyncMailer:
     ) -> AsyncMailer:
         """An AsyncMailer from a mapping of settings, as :meth:`Mailer.from_config`
         reads it; ``options`` go to the constructor and win."""
-        from .config import mailer_from_config
-
         self = cls.__new__(cls)
         self._start(sleep, connections)
-        self._adopt(mailer_from_config(config, sleep=self._sleep, **options))
+        self._adopt(Mailer.from_config(config, sleep=self._sleep, **options))
         return self
 
     def _start(

@@ -3,9 +3,9 @@
 :data:`SETTINGS` lists every setting once: its key (the Mailer's parameter, as a
 mapping names it: ``{"providers": [...], "store": "redis://…", "deadline": 10}``), its
 environment variable (``MAILSPEC_`` and the key in capitals), its kind, and what it
-means. :func:`mailer_from_config` and :func:`mailer_from_env` read them; the command
-line reads the environment through the same table, and docs/configuration.md shows
-it.
+means. :func:`from_config` and :func:`from_env` read them into a Mailer (its class is
+given: this module is below the Mailer, whose ``from_env`` calls it); the command line
+reads the environment through the same table, and docs/configuration.md shows it.
 
 A bad value is a :class:`~mailspec.ConfigError` naming the setting as it was given
 (the variable, or the key). Provider and store URLs hold credentials: their values
@@ -18,7 +18,7 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import ConfigError, MailspecError, ValidationError
@@ -26,14 +26,13 @@ from ..errors import ConfigError, MailspecError, ValidationError
 if TYPE_CHECKING:
     from ..adapters.base import Provider
     from ..adapters.smtp import SmtpProvider
-    from .core import Mailer
 
 __all__ = [
     "SETTINGS",
     "Setting",
-    "mailer_from_config",
-    "mailer_from_env",
-    "mailer_from_settings",
+    "from_config",
+    "from_env",
+    "from_settings",
     "providers_from_urls",
     "settings_from_env",
 ]
@@ -173,20 +172,29 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_KEY = {s.key: s for s in SETTINGS}
 
 
-def mailer_from_config(config: Mapping[str, Any], **options: Any) -> Mailer:
-    """A Mailer from settings keyed as :data:`SETTINGS` names them; ``options`` go to
-    the Mailer as they are and win over ``config`` (``clock=``, ``on_attempt=``, …)."""
+# what the settings are read into: the Mailer class (or a subclass), given by the caller
+Built = TypeVar("Built")
+
+
+def from_config(make: Callable[..., Built], config: Mapping[str, Any], **options: Any) -> Built:
+    """A Mailer (``make(providers, **settings)``) from settings keyed as :data:`SETTINGS`
+    names them; ``options`` go to it as they are and win over ``config`` (``clock=``,
+    ``on_attempt=``, …)."""
     if not isinstance(config, Mapping):
         raise ConfigError(
             f"expected a mapping of settings, got {type(config).__name__}", field="config"
         )
-    return mailer_from_settings(config, {s.key: s.key for s in SETTINGS}, **options)
+    return from_settings(make, config, {s.key: s.key for s in SETTINGS}, **options)
 
 
-def mailer_from_env(environ: Mapping[str, str] | None = None, **options: Any) -> Mailer:
-    """A Mailer from the ``MAILSPEC_*`` variables of :data:`SETTINGS` (an empty one is
-    unset); ``options`` go to the Mailer as they are and win over the environment."""
-    return mailer_from_settings(_set_in(environ), {s.key: s.variable for s in SETTINGS}, **options)
+def from_env(
+    make: Callable[..., Built], environ: Mapping[str, str] | None = None, **options: Any
+) -> Built:
+    """A Mailer (``make(providers, **settings)``) from the ``MAILSPEC_*`` variables of
+    :data:`SETTINGS` (an empty one is unset); ``options`` go to it as they are and win
+    over the environment."""
+    names = {s.key: s.variable for s in SETTINGS}
+    return from_settings(make, _set_in(environ), names, **options)
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -261,13 +269,12 @@ def _read(config: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]
     return values
 
 
-def mailer_from_settings(
-    config: Mapping[str, Any], names: Mapping[str, str], **options: Any
-) -> Mailer:
-    """A Mailer from settings keyed as :data:`SETTINGS` names them, where an error
-    names each setting as ``names`` does (a variable, a framework's setting key)."""
-    from .core import Mailer
-
+def from_settings(
+    make: Callable[..., Built], config: Mapping[str, Any], names: Mapping[str, str], **options: Any
+) -> Built:
+    """A Mailer (``make(providers, **settings)``) from settings keyed as :data:`SETTINGS`
+    names them, where an error names each setting as ``names`` does (a variable, a
+    framework's setting key)."""
     values = _read(config, names)
     timeout = values.pop("timeout", None)
     urls = values.pop("providers", [])
@@ -275,7 +282,7 @@ def mailer_from_settings(
     if providers is None:
         providers = providers_from_urls(urls, names["providers"], timeout)
     try:
-        return Mailer(providers, **{**values, **options})
+        return make(providers, **{**values, **options})
     except ConfigError:
         raise
     except ValidationError as exc:

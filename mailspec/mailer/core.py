@@ -148,6 +148,7 @@ from ..results import Attempt, DeliveryStatus, SendResult
 from .breaker import Breaker, Gate, counts_as_failure
 from .bulk import Progress, messages_of, send_all, workers
 from .claims import KeyClaim, new_key
+from .config import from_config, from_env
 from .delivery import Delivery
 from .ledger import DEFAULT_RETENTION, Ledger
 from .limiter import Pause, TokenBucket
@@ -475,18 +476,14 @@ class Mailer:
         """A Mailer from the ``MAILSPEC_*`` variables the command line reads
         (``MAILSPEC_PROVIDERS``, ``MAILSPEC_STORE``, ``MAILSPEC_DEADLINE``…); ``options``
         go to the constructor and win. See :mod:`mailspec.mailer.config`."""
-        from .config import mailer_from_env
-
-        return mailer_from_env(environ, **options)
+        return from_env(cls, environ, **options)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], **options: Any) -> Mailer:
         """A Mailer from a mapping of the same settings (``{"providers": [...],
         "store": "redis://…", "deadline": 10}``); ``options`` go to the constructor and
         win. See :mod:`mailspec.mailer.config`."""
-        from .config import mailer_from_config
-
-        return mailer_from_config(config, **options)
+        return from_config(cls, config, **options)
 
     def __repr__(self) -> str:
         return f"<Mailer {self.strategy} [{', '.join(self.providers)}]>"

@@ -40,7 +40,7 @@ import logging
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
@@ -61,9 +61,15 @@ from .suppressions import SuppressionList, suppressing
 from .timeline import EventBook, Send, Timeline
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Mapping, Sequence
+
+    from ..contract import MailProvider
+    from ..otel import Telemetry
     from ..results import DeliveryStatus
     from ..webhooks.events import Event
-    from .core import Mailer
+    from .ledger import Ledger
+    from .limiter import TokenBucket
+    from .store import StateStore
 
 __all__ = ["OPEN_SHARDS", "REDELIVERY_SUFFIX", "Delivery", "redelivery_key"]
 
@@ -105,12 +111,54 @@ class _Open(msgspec.Struct, frozen=True):
     keys: dict[str, float] = {}  # idempotency key -> accepted at
 
 
+class ProviderEntry(Protocol):
+    """What delivery reads of one of its Mailer's providers."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def provider(self) -> MailProvider: ...
+
+    @property
+    def bucket(self) -> TokenBucket | None: ...
+
+
+class Owner(Protocol):
+    """What delivery reads of the Mailer it works for: its store, ledger, clock,
+    telemetry and providers, and its redelivery. A protocol, so that this module never
+    imports the Mailer's, which holds a Delivery."""
+
+    @property
+    def store(self) -> StateStore: ...
+
+    @property
+    def ledger(self) -> Ledger | None: ...
+
+    @property
+    def providers(self) -> list[str]: ...
+
+    @property
+    def _clock(self) -> Callable[[], float]: ...
+
+    @property
+    def _telemetry(self) -> Telemetry: ...
+
+    @property
+    def _entries(self) -> Sequence[ProviderEntry]: ...
+
+    @property
+    def _by_key(self) -> Mapping[str, ProviderEntry]: ...
+
+    def _redeliver(self, message: Message, claim_key: str, had: Collection[str]) -> SendResult: ...
+
+
 class Delivery:
     """A Mailer's timeline, suppressions, polling and redelivery, on its store."""
 
     def __init__(
         self,
-        mailer: Mailer,
+        mailer: Owner,
         *,
         retention: float,
         redeliver_after: float | None,

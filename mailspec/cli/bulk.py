@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import AllProvidersFailed, MailspecError, ValidationError
-from .message import Message
-from .results import Attempt, SendResult
+from ..errors import AllProvidersFailed, MailspecError, ValidationError
+from ..message import Message
+from ..results import Attempt, SendResult
 
 __all__ = ["BULK_SUFFIXES", "Progress", "attempts_json", "read_messages", "send_file"]
 

@@ -18,30 +18,27 @@ from typing import Any
 
 import msgspec
 
-from .mailer import Mailer
+from ..mailer import Mailer
+from .common import UsageError, mailer_from, provider_options
 
 __all__ = ["add_commands"]
 
-# what the two commands need from the main command line module (passed in, not imported
-# from it: it imports this one)
-ProviderOptions = Callable[[argparse.ArgumentParser], None]
 MailerFrom = Callable[[argparse.Namespace, contextlib.ExitStack], Mailer]
 
 
-def add_commands(
-    sub: Any, provider_options: ProviderOptions, mailer_from: MailerFrom, usage_error: type
-) -> None:
+def _shared_mailer(args: argparse.Namespace, stack: contextlib.ExitStack) -> Mailer:
+    """The command's Mailer, when its store is one other processes share."""
+    mailer: Mailer = mailer_from(args, stack)
+    if not getattr(mailer.store, "shared", False):
+        raise UsageError(
+            "the suppression list and redelivery live in the store: set MAILSPEC_STORE "
+            "to the sqlite:// or redis:// store your application uses"
+        )
+    return mailer
+
+
+def add_commands(sub: Any) -> None:
     """Add ``suppressions`` and ``redeliver`` to the subcommands ``sub``."""
-
-    def shared_mailer(args: argparse.Namespace, stack: contextlib.ExitStack) -> Mailer:
-        mailer = mailer_from(args, stack)
-        if not getattr(mailer.store, "shared", False):
-            raise usage_error(
-                "the suppression list and redelivery live in the store: set MAILSPEC_STORE "
-                "to the sqlite:// or redis:// store your application uses"
-            )
-        return mailer
-
     suppressions = sub.add_parser(
         "suppressions",
         help="the addresses no provider sends to (bounced, complained, unsubscribed)",
@@ -57,7 +54,7 @@ def add_commands(
         description="Print each suppressed address, why, which provider reported it and when.",
     )
     provider_options(listing)
-    listing.set_defaults(run=lambda args: _list(args, shared_mailer))
+    listing.set_defaults(run=lambda args: _list(args, _shared_mailer))
 
     add = suppressions.add_parser(
         "add",
@@ -68,7 +65,7 @@ def add_commands(
     provider_options(add)
     add.add_argument("addresses", nargs="+", metavar="ADDRESS", help="an address to suppress")
     add.add_argument("--reason", default="manual", help="why (default: manual)")
-    add.set_defaults(run=lambda args: _add(args, shared_mailer))
+    add.set_defaults(run=lambda args: _add(args, _shared_mailer))
 
     remove = suppressions.add_parser(
         "remove",
@@ -79,7 +76,7 @@ def add_commands(
     remove.add_argument(
         "addresses", nargs="+", metavar="ADDRESS", help="an address to suppress no more"
     )
-    remove.set_defaults(run=lambda args: _remove(args, shared_mailer))
+    remove.set_defaults(run=lambda args: _remove(args, _shared_mailer))
 
     sync = suppressions.add_parser(
         "sync",
@@ -90,7 +87,7 @@ def add_commands(
         "nothing is pushed to them.",
     )
     provider_options(sync)
-    sync.set_defaults(run=lambda args: _sync(args, shared_mailer))
+    sync.set_defaults(run=lambda args: _sync(args, _shared_mailer))
 
     redeliver = sub.add_parser(
         "redeliver",
@@ -102,7 +99,7 @@ def add_commands(
     )
     provider_options(redeliver)
     redeliver.add_argument("--poll", action="store_true", help="poll the providers first")
-    redeliver.set_defaults(run=lambda args: _redeliver(args, shared_mailer, usage_error))
+    redeliver.set_defaults(run=lambda args: _redeliver(args, _shared_mailer))
 
 
 def _list(args: argparse.Namespace, mailer_from: MailerFrom) -> int:
@@ -151,11 +148,11 @@ def _sync(args: argparse.Namespace, mailer_from: MailerFrom) -> int:
     return 0
 
 
-def _redeliver(args: argparse.Namespace, mailer_from: MailerFrom, usage_error: type) -> int:
+def _redeliver(args: argparse.Namespace, mailer_from: MailerFrom) -> int:
     with contextlib.ExitStack() as stack:
         mailer = mailer_from(args, stack)
         if mailer.redeliver_after is None:
-            raise usage_error("set MAILSPEC_REDELIVER_AFTER (seconds): without it nothing is due")
+            raise UsageError("set MAILSPEC_REDELIVER_AFTER (seconds): without it nothing is due")
         polled = mailer.poll() if args.poll else 0
         results = mailer.redeliver_due()
     if args.json:

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .codegen.changes import ProviderChanges
-    from .codegen.diff import Change
-    from .codegen.lint import Report
+    from ..codegen.changes import ProviderChanges
+    from ..codegen.diff import Change
+    from ..codegen.lint import Report
 
-__all__ = ["add_spec_commands", "changes_lines"]
+__all__ = ["add_commands", "changes_lines"]
 
 _NEEDS_CODEGEN = "mailspec spec needs the codegen extra: pip install 'mailspec[codegen]'"
 
@@ -78,8 +78,8 @@ def changes_json(found: Sequence[ProviderChanges]) -> list[dict[str, Any]]:
 
 def _cmd_diff(args: argparse.Namespace) -> int:
     try:
-        from .codegen import SpecError
-        from .codegen.diff import diff_files
+        from ..codegen import SpecError
+        from ..codegen.diff import diff_files
     except ImportError as exc:
         print(f"error: {_NEEDS_CODEGEN} ({exc})", file=sys.stderr)
         return 2
@@ -143,7 +143,7 @@ def _report_lines(report: Report) -> list[str]:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     try:
-        from .codegen.lint import lint_file
+        from ..codegen.lint import lint_file
     except ImportError as exc:
         print(f"error: {_NEEDS_CODEGEN} ({exc})", file=sys.stderr)
         return 2
@@ -170,7 +170,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
-def add_spec_commands(sub: Any) -> None:
+def add_commands(sub: Any) -> None:
     """``mailspec spec diff`` and ``mailspec spec check``."""
     spec = sub.add_parser(
         "spec",
