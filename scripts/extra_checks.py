@@ -240,6 +240,58 @@ def check_asgi() -> None:
             server.wait(timeout=10)
 
 
+def check_webhooks_ecdsa() -> None:
+    """An ECDSA P-256 signed webhook (SendGrid's scheme) verified, and a forged one
+    refused, by mailspec's receiver with the extra's cryptography: CloudMails' events
+    signed as a spec of that scheme declares."""
+    import base64
+    import json
+
+    import msgspec
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    import mailspec
+    from mailspec.errors import WebhookVerificationError
+    from mailspec.spec_model import WebhookSignature
+    from mailspec.webhooks import parse
+
+    base = mailspec.spec("cloudmails")
+    assert base.webhooks is not None
+    scheme = WebhookSignature(
+        scheme="ecdsa_p256",
+        signed="{header:X-Timestamp}{body}",
+        signature="header:X-Signature",
+        timestamp="header:X-Timestamp",
+        id="header:X-Signature",
+    )
+    hooks = msgspec.structs.replace(base.webhooks, signature=scheme)
+    spec = msgspec.structs.replace(base, webhooks=hooks)
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    now = int(time.time())
+    body = json.dumps(
+        {"event": "delivered", "message_id": "m-1", "recipient": "ann@example.org",
+         "timestamp": "2026-12-06T00:00:00Z"}
+    ).encode()  # fmt: skip
+    signature = key.sign(str(now).encode() + body, ec.ECDSA(hashes.SHA256()))
+    headers = {
+        "Content-Type": "application/json",
+        "X-Timestamp": str(now),
+        "X-Signature": base64.b64encode(signature).decode(),
+    }
+    secret = base64.b64encode(public).decode()
+    (event,) = parse(spec, body, headers, secret=secret, now=now)
+    assert (event.type.value, event.message_id) == ("delivered", "m-1"), event
+    try:
+        parse(spec, body.replace(b"m-1", b"m-2"), headers, secret=secret, now=now)
+    except WebhookVerificationError:
+        return
+    raise SystemExit("webhooks-ecdsa: a forged body was accepted")
+
+
 CHECKS: dict[str, Callable[[], None]] = {
     "codegen": check_codegen,
     "redis": check_redis,
@@ -248,6 +300,7 @@ CHECKS: dict[str, Callable[[], None]] = {
     "django": check_django,
     "async": check_async,
     "asgi": check_asgi,
+    "webhooks-ecdsa": check_webhooks_ecdsa,
 }
 
 if __name__ == "__main__":
