@@ -54,8 +54,9 @@ _STYLES = {
     "generic": ("mailspec.adapters.base", "Provider"),
     # retired: AOTsend's adapter became its spec's per_recipient and ignores
     "aotsend": ("mailspec.adapters.base", "Provider"),
-    "sendcloud": ("mailspec.adapters.sendcloud", "SendCloudStyle"),
-    "cloudmails": ("mailspec.adapters.cloudmails", "CloudMailsStyle"),
+    # retired: their adapters became their specs' per_recipient, batch, status query
+    "sendcloud": ("mailspec.adapters.base", "Provider"),
+    "cloudmails": ("mailspec.adapters.base", "Provider"),
 }
 
 # generated/ installs as mailspec.generated (see setup.py)

@@ -625,12 +625,33 @@ class StatusQuery(_Base, kw_only=True, frozen=True):
     """Which parameters of a status operation select what it reports."""
 
     ids: Annotated[
-        Name | None, _d("The list parameter filtering by message ids (sent in groups).")
+        Name | None,
+        _d(
+            "The parameter selecting by message id: a list parameter (ids sent in groups of "
+            "its `max_items`, default 100) or a str path parameter (one request per id)."
+        ),
     ] = None
     recent: Annotated[
         Name | None,
         _d("The int parameter asking for the last N days, used when no window is given."),
     ] = None
+    client_window: Annotated[
+        bool,
+        _d(
+            "The operation takes no time window: `since`/`until` keep the records whose "
+            "time (`delivery.fields.timestamp`, else `accepted_at`) is inside them, a date "
+            "`since` from its start and a date `until` through its end, in UTC "
+            "(default false)."
+        ),
+    ] = False
+
+
+class Batch(_Base, kw_only=True, frozen=True):
+    """The operation that sends several copies or messages in one request, each the JSON
+    object the sending operation would send, as one item of a list parameter."""
+
+    operation: Annotated[Name, _d("The batch operation.")]
+    items: Annotated[Name, _d("Its `list[object]` parameter taking one object per message.")]
 
 
 class Example(_Base, kw_only=True, frozen=True):
@@ -738,6 +759,22 @@ class Operation(_Base, kw_only=True, frozen=True):
             "`variables` overridden by that recipient's `recipient_variables` (default false)."
         ),
     ] = False
+    fill_variables: Annotated[
+        bool,
+        _d(
+            "With `per_recipient`: each copy's `subject`, `html` and `text` have the "
+            "recipient's variables substituted client-side, in `capabilities."
+            "variable_syntax`, and the copy carries no variables (default false)."
+        ),
+    ] = False
+    batch: Annotated[
+        Batch | None,
+        _d(
+            "Several copies of a message (`per_recipient`) and several messages "
+            "(`send_many`) go out through this batch operation, in chunks of its items' "
+            "`max_items` (else `limits.batch_size`)."
+        ),
+    ] = None
     examples: Annotated[
         list[Example], _d("The provider's documented requests and answers, cited.")
     ] = []
@@ -840,6 +877,16 @@ class DeliveryFields(_Base, kw_only=True, frozen=True):
         None
     )
     timestamp: Annotated[Name, _record_field("time of the status")] | None = None
+    accepted_at: (
+        Annotated[
+            Name,
+            _d(
+                "The record field holding when the message was accepted: the status time "
+                "where `timestamp` is empty."
+            ),
+        ]
+        | None
+    ) = None
     opens: (
         Annotated[
             Name,

@@ -43,7 +43,7 @@ EDITS = [
     Edit("minimum-raised", "aurorasendcloud", "minimum: 1, maximum: 3,", "minimum: 2, maximum: 3,", "parameters", "status.days", True, "minimum 1 -> 2 (tightened)", False),
     Edit("max-length-added", "cloudmails", "      subject: {type: str, required: true}", "      subject: {type: str, required: true, max_length: 998}", "parameters", "send.subject", True, "max_length 998 added (tightened)", False),
     Edit("format-added", "cloudmails", '      cc: {type: "list[str]", format: mailbox}', '      cc: {type: "list[str]"}', "parameters", "send.cc", False, "format: 'mailbox' -> none", True),
-    Edit("operation-removed", "cloudmails", "  send_batch:\n", "  send_many:\n", "operations", "send_batch", True, "removed (POST /send/batch)"),
+    Edit("operation-removed", "cloudmails", "  send_batch:\n", "  send_many:\n", "operations", "send_batch", True, "removed (POST /send/batch)", None, (("batch: {operation: send_batch,", "batch: {operation: send_many,"),)),
     Edit("path", "aurorasendcloud", "    path: api/mail/send\n", "    path: api/v2/mail/send\n", "operations", "send", True, "POST api/mail/send -> POST api/v2/mail/send", True),
     Edit("rule-days", "aurorasendcloud", "end: end_date, days: 3}", "end: end_date, days: 2}", "rules", "status", True, "2 (tightened)", False),
     Edit("rule-removed", "aurorasendcloud", "    rules:\n      - {rule: any_of, params: [html, plain], code: 40870}\n", "", "rules", "send", False, "rule removed: any_of html, plain", True),
