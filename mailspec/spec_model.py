@@ -190,20 +190,10 @@ def _d(description: str) -> Meta:
 
 
 class ProviderInfo(_Base, kw_only=True, frozen=True):
-    """Who the provider is and which adapter speaks its API."""
+    """Who the provider is."""
 
     name: Annotated[Name, _d("The provider's name, as `mailspec.provider()` takes it.")]
     title: Annotated[str, _d("The provider's display name.")]
-    style: Annotated[
-        Literal["generic", "sendcloud", "cloudmails", "aotsend"],
-        _d(
-            "How a Message becomes requests: `generic` (the default) by the `mapping` "
-            "and the parameters' wire forms alone; `sendcloud` and `cloudmails` are two "
-            "first providers' hand-written adapters, on their way into the spec. "
-            "`aotsend` is retired (read as `generic`: say `per_recipient` and `ignores`), "
-            "kept so that older specs still load and compare."
-        ),
-    ] = "generic"
     docs: Annotated[list[str], _d("The provider documents this spec is built from.")] = []
     description: Annotated[str, _d("What the provider offers, in a sentence or two.")] = ""
 

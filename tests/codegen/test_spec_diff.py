@@ -196,3 +196,22 @@ def test_generate_changes_compares_with_the_package_it_replaces(tmp_path: Path) 
     assert wrote.returncode == 0 and "cloudmails: 1 change, 1 breaking" in wrote.stdout
     again = run_cli("generate", "--spec-dir", spec_dir, "--out", out, "--changes")
     assert again.stdout.splitlines()[0] == "no spec changes since the generated packages"
+
+
+@pytest.mark.parametrize("style", ["generic", "sendcloud", "cloudmails", "aotsend"])
+def test_an_older_spec_naming_a_retired_style_still_loads_and_compares(
+    tmp_path: Path, style: str
+) -> None:
+    text = (SPEC_DIR / "cloudmails.yaml").read_text(encoding="utf-8")
+    assert "  style:" not in text
+    older = text.replace("  title: CloudMails\n", f"  title: CloudMails\n  style: {style}\n", 1)
+    assert diff_files(write(tmp_path, "cloudmails.yaml", older), SPEC_DIR / "cloudmails.yaml") == []
+
+
+def test_any_other_style_is_an_unknown_key(tmp_path: Path) -> None:
+    from mailspec.codegen.loader import SpecError
+
+    text = (SPEC_DIR / "cloudmails.yaml").read_text(encoding="utf-8")
+    fancy = text.replace("  title: CloudMails\n", "  title: CloudMails\n  style: fancy\n", 1)
+    with pytest.raises(SpecError, match="style"):
+        load_checked(write(tmp_path, "cloudmails.yaml", fancy))
