@@ -304,7 +304,7 @@ def test_aws_sigv4_signs_with_the_signing_module_or_is_refused_clearly_without_i
 def test_a_base_url_with_user_info_is_refused_and_never_echoed(url: str) -> None:
     with pytest.raises(ValidationError) as caught:
         mailspec.provider("cloudmails", api_key="k", base_url=url)
-    assert "may not carry user:password@" in str(caught.value)
+    assert "must not carry credentials (USER:PASSWORD@)" in str(caught.value)
     assert url.split("@")[0].split("//")[1] not in str(caught.value)
 
 
