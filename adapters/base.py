@@ -29,8 +29,10 @@ from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
     MalformedResponseError,
     PartialDeliveryError,
+    ProviderError,
     UnsupportedOperation,
     ValidationError,
+    error_class_for,
     mark_written,
 )
 from mailspec.message import Message
@@ -42,7 +44,7 @@ from mailspec.runtime.mime import mailbox
 from mailspec.runtime.numbers import int_or_none
 from mailspec.runtime.xsmtpapi import xsmtpapi
 from mailspec.spec_model import Batch, Delivery, Operation, Spec, code_field, split_target
-from mailspec.vocabulary import BounceReason, DeliveryState
+from mailspec.vocabulary import BounceReason, DeliveryState, ErrorCategory
 
 from . import status as _status
 from .status import MAX_STATUS_REQUESTS
@@ -199,18 +201,25 @@ class Provider(Sender):
                 ]
                 response = self.client.call(batch.operation, {batch.items: objects})
                 elapsed = time.perf_counter() - started
+                refused = self._refused_items(op, response)
+                accepted = [item for i, item in enumerate(chunk) if i not in refused]
+                if refused:
+                    response = [r for i, r in enumerate(response) if i not in refused]
                 got = id_list(at_path(response, op.ids) if op.ids else None)
-                if len(got) != len(chunk):
+                if len(got) != len(accepted):
                     raise MalformedResponseError(
                         self.name,
-                        f"sent a batch of {len(chunk)} messages, got {len(got)} message ids back",
+                        f"sent a batch of {len(accepted)} messages, got {len(got)} message "
+                        "ids back",
                         http_status=None,
                         ambiguous=True,
                     )
-                for (owner, _), message_id in zip(chunk, got, strict=True):
+                for (owner, _), message_id in zip(accepted, got, strict=True):
                     ids[owner].append(message_id)
                 for owner in {owner for owner, _ in chunk}:
                     durations[owner] += elapsed
+                if refused:
+                    raise self._partly_refused(chunk, accepted, got, refused)
                 return got
 
             return send_chunk
@@ -226,6 +235,52 @@ class Provider(Sender):
             )
             for message_ids, duration in zip(ids, durations, strict=True)
         ]
+
+    def _refused_items(self, op: Operation, response: Any) -> dict[int, ProviderError]:
+        """The items of a list answer that say their message was refused
+        (``item_errors``), by index, each as the error its code's category raises."""
+        rule = op.item_errors
+        if rule is None or not isinstance(response, list):
+            return {}
+        refused: dict[int, ProviderError] = {}
+        for i, item in enumerate(response):
+            raw = at_path(item, rule.code)
+            code = int_or_none(raw)
+            if raw is None or code in rule.ok:
+                continue  # an item that names no code is taken as accepted
+            row = self.spec.codes.get(code) if code is not None else None
+            category = row.category if row is not None else ErrorCategory.UNKNOWN
+            if category == ErrorCategory.SUCCESS:
+                continue
+            text = at_path(item, rule.message) if rule.message else None
+            refused[i] = error_class_for(category)(
+                self.name,
+                code,
+                str(text or (row.message if row else f"code {raw}")),
+                http_status=None,
+                retryable=row.retryable if row is not None else None,
+            )
+        return refused
+
+    def _partly_refused(
+        self,
+        chunk: Sequence[tuple[int, tuple[list[str], Call]]],
+        accepted: Sequence[tuple[int, tuple[list[str], Call]]],
+        ids: list[str],
+        refused: dict[int, ProviderError],
+    ) -> ProviderError | PartialDeliveryError:
+        """What a batch some of whose items were refused raises: the first refusal as
+        it is where none went out, else PartialDeliveryError naming who was reached."""
+        cause = refused[min(refused)]
+        if not accepted:
+            return cause
+        return PartialDeliveryError(
+            self.name,
+            cause,
+            sent_to=[r for _, (rs, _) in accepted for r in rs],
+            pending=[r for i, (_, (rs, _)) in enumerate(chunk) if i in refused for r in rs],
+            message_ids=ids,
+        )
 
     def _calls(self, message: Message) -> list[tuple[list[str], Call]]:
         """The prepared calls of ``message``, each with the recipients it reaches: the
@@ -552,7 +607,8 @@ class Step(NamedTuple):
 def send_steps(provider: str, steps: Sequence[Step]) -> list[list[str]]:
     """Send ``steps`` in order; the ids of each.
 
-    A failure of the first step is raised as it is (nothing went out). Any failure of a
+    A failure of the first step is raised as it is (nothing went out), unless the step
+    was partial itself (a batch some of whose items were refused). Any failure of a
     later one — a provider error, a network fault, or any other exception, such as a
     value that cannot be encoded or a bug — raises PartialDeliveryError naming who was
     reached and who was not (the original error as its ``cause`` and ``__cause__``), so
@@ -567,8 +623,8 @@ def send_steps(provider: str, steps: Sequence[Step]) -> list[list[str]]:
         try:
             done.append(step.send())
         except Exception as exc:
-            if not done:
-                raise
+            if not done and not isinstance(exc, PartialDeliveryError):
+                raise  # nothing went out
             raise _partial(provider, steps, i, done, exc) from exc
         except BaseException as exc:
             if done:

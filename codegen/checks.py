@@ -358,6 +358,8 @@ def _operation_problems(
         yield from _query_problems(name, op, at)
     if name == "status" and spec.delivery is not None and spec.delivery.total and op.paging is None:
         yield (*at, "paging"), "delivery.total counts records for paging: declare paging"
+    if op.item_errors is not None and not op.response_list:
+        yield (*at, "item_errors"), "errors per item need a list answer: say response_list"
     if op.ids_header is not None and op.ids is not None:
         yield (*at, "ids_header"), "the id is in the body (ids) or in a header, not both"
     rows = spec.mapping.get(name, {})

@@ -636,6 +636,19 @@ class StatusQuery(_Base, kw_only=True, frozen=True):
     ] = False
 
 
+class ItemErrors(_Base, kw_only=True, frozen=True):
+    """Where each item of a 2xx list answer (``response_list``) says whether its own
+    message was refused (Postmark's batch: an ``ErrorCode`` per message, 0 for sent)."""
+
+    code: Annotated[
+        str, _d("The dotted path, in each item, of its code (an item without one is accepted).")
+    ]
+    message: Annotated[str | None, _d("The dotted path, in each item, of its error text.")] = None
+    ok: Annotated[
+        list[int], _d("The codes meaning the item's message was accepted (default [0]).")
+    ] = msgspec.field(default_factory=lambda: [0])
+
+
 class Batch(_Base, kw_only=True, frozen=True):
     """The operation that sends several copies or messages in one request, each the JSON
     object the sending operation would send, as one item of a list parameter."""
@@ -725,6 +738,14 @@ class Operation(_Base, kw_only=True, frozen=True):
     ids_header: Annotated[
         str | None,
         _d("The response header holding the message id, where the body has none (SendGrid)."),
+    ] = None
+    item_errors: Annotated[
+        ItemErrors | None,
+        _d(
+            "In a list answer, where each item says whether its message was refused: a "
+            "refused item's code is read by the `codes` table (its category picks the "
+            "error raised) while the other messages went out."
+        ),
     ] = None
     count: Annotated[
         str | None,

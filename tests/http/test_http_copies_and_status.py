@@ -309,3 +309,98 @@ def test_a_long_window_is_split_into_spans_per_group_of_ids(
         )
     assert info.value.field == "since"
     assert asked == []
+
+
+# --- errors per item of a 2xx batch answer ----------------------------------------------
+
+ITEM_BATCH = """
+send_batch:
+  summary: Send several emails; the answer has one item per message.
+  method: POST
+  path: send/batch
+  encoding: json
+  body: messages
+  response: BatchItem
+  response_list: true
+  ids: message_id
+  item_errors: {code: error_code, message: message}
+  params:
+    messages: {type: "list[object]", required: true, max_items: 10}
+"""
+BATCH_ITEM = """  BatchItem:
+    fields:
+      error_code: {wire: ErrorCode, type: int}
+      message: {wire: Message, type: str}
+      message_id: {wire: MessageID, type: str}
+"""
+
+
+def item_errors_spec() -> str:
+    text = mini_spec(PARAMS, ROWS, operation=ITEM_BATCH)
+    text = text.replace(
+        "    ids: message_id\n",
+        "    ids: message_id\n    batch: {operation: send_batch, items: messages}\n",
+        1,
+    )
+    text = text.replace("shapes:\n", "shapes:\n" + BATCH_ITEM)
+    return text.replace(
+        "codes:\n", "codes:\n  406: {message: Inactive recipient, category: validation}\n"
+    )
+
+
+def answer_items(httpserver: HTTPServer, refused: set[str]) -> list[Any]:
+    """Answer 200 with one item per message: ErrorCode 406 for the addresses in
+    ``refused``, 0 and an id for the others."""
+    bodies: list[Any] = []
+
+    def answer(request: Request) -> Response:
+        items = json.loads(request.get_data())
+        bodies.append(items)
+        out = [
+            {"ErrorCode": 406, "Message": f"{item['to']} is inactive"}
+            if item["to"] in refused
+            else {"ErrorCode": 0, "Message": "OK", "MessageID": f"m-{item['to']}"}
+            for item in items
+        ]
+        return Response(json.dumps(out), 200, content_type="application/json")
+
+    httpserver.expect_request("/send/batch", method="POST").respond_with_handler(answer)
+    return bodies
+
+
+def test_a_refused_item_in_a_2xx_batch_is_a_partial_delivery(
+    root: Path, httpserver: HTTPServer
+) -> None:
+    bodies = answer_items(httpserver, {"r1@example.org"})
+    sender = provider(register_spec(root, item_errors_spec()), httpserver)
+    to = [f"r{i}@example.org" for i in range(3)]
+    with pytest.raises(mailspec.PartialDeliveryError) as info:
+        sender.send_many([Message(**{**MESSAGE, "to": [a]}) for a in to])
+    assert [item["to"] for item in bodies[0]] == to  # one request, a top-level array
+    error = info.value
+    assert (error.sent_to, error.pending) == (
+        ["r0@example.org", "r2@example.org"],
+        ["r1@example.org"],
+    )
+    assert error.message_ids == ["m-r0@example.org", "m-r2@example.org"]
+    assert isinstance(error.cause, mailspec.ProviderError)
+    assert error.cause.category == "validation"
+    assert (error.cause.code, error.cause.message) == (406, "r1@example.org is inactive")
+
+
+def test_a_batch_whose_every_item_is_refused_raises_the_refusal_itself(
+    root: Path, httpserver: HTTPServer
+) -> None:
+    answer_items(httpserver, {"r0@example.org", "r1@example.org"})
+    sender = provider(register_spec(root, item_errors_spec()), httpserver)
+    with pytest.raises(mailspec.ProviderError) as info:
+        sender.send_many([Message(**{**MESSAGE, "to": [f"r{i}@example.org"]}) for i in range(2)])
+    assert not isinstance(info.value, mailspec.PartialDeliveryError)
+    assert info.value.code == 406
+
+
+def test_item_errors_without_a_list_answer_are_refused(root: Path) -> None:
+    error = spec_error(
+        root, item_errors_spec().replace("response_list: true", "response_list: false")
+    )
+    assert "item_errors" in error and "response_list" in error
