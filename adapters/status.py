@@ -1,7 +1,8 @@
 """The status query, as a spec declares it: which parameter selects ids (in groups, or
 one path request per id), the time window (split into the spans a ``max_span`` rule
 allows, asked as the last N days by ``recent``, or kept client-side by
-``client_window``), and offset paging; every request counted against a budget."""
+``client_window``), and offset or cursor paging; every request counted against a
+budget."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from mailspec.errors import UnsupportedOperation, ValidationError
 from mailspec.results import DeliveryStatus
 from mailspec.runtime.numbers import int_or_none
-from mailspec.spec_model import MaxSpan, Operation, Spec, StatusQuery
+from mailspec.spec_model import MaxSpan, Operation, Paging, Spec, StatusQuery
 
 __all__ = ["MAX_PAGES", "MAX_STATUS_REQUESTS", "Budget", "check_budget", "id_groups", "windows"]
 
@@ -155,8 +156,11 @@ def pages(
         budget.take()
         found = at_path(call(query), delivery.records)
         return found if isinstance(found, list) else [found] if found else []
-    offset, limit = op.paging.offset, op.paging.limit
     size = spec.limits.page_size or 100
+    if op.paging.cursor is not None and op.paging.next is not None:
+        return _cursor_pages(spec, op.paging, call, at_path, query, budget)
+    offset, limit = op.paging.offset, op.paging.limit
+    assert offset is not None and limit is not None  # offset paging (checked)
     records: list[Any] = []
     start = 0
     for _ in range(MAX_PAGES):
@@ -169,6 +173,37 @@ def pages(
         total = int_or_none(at_path(response, delivery.total)) if delivery.total else None
         if len(batch) < size or (total is not None and start >= total):
             break
+    return records
+
+
+def _cursor_pages(
+    spec: Spec,
+    paging: Paging,
+    call: Callable[[dict[str, Any]], Any],
+    at_path: Callable[[Any, str], Any],
+    query: dict[str, Any],
+    budget: Budget,
+) -> list[Any]:
+    """Every record of one window and id group by cursor paging: the first page
+    without a cursor, then each answer's ``next`` cursor until one has none (at most
+    MAX_PAGES; a cursor seen before ends it too, so a provider repeating itself cannot
+    loop)."""
+    delivery = spec.delivery
+    assert delivery is not None and paging.cursor is not None and paging.next is not None
+    limit = paging.limit
+    first = {**query, limit: spec.limits.page_size or 100} if limit is not None else query
+    records: list[Any] = []
+    seen: set[str] = set()
+    values = first
+    for _ in range(MAX_PAGES):
+        budget.take()
+        response = call(values)
+        records.extend(at_path(response, delivery.records) or [])
+        token = at_path(response, paging.next)
+        if token in (None, "") or str(token) in seen:
+            break
+        seen.add(str(token))
+        values = {**first, paging.cursor: token}
     return records
 
 

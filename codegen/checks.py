@@ -350,10 +350,7 @@ def _operation_problems(
     if op.body is not None:
         yield from _body_problems(op, at)
     if op.paging is not None:
-        for role in ("offset", "limit"):
-            param = op.params.get(getattr(op.paging, role))
-            if param is None or param.type != "int":
-                yield (*at, "paging", role), f"{role} names an int parameter of {name!r}"
+        yield from _paging_problems(name, op, at)
     if op.query is not None:
         yield from _query_problems(name, op, at)
     if name == "status" and spec.delivery is not None and spec.delivery.total and op.paging is None:
@@ -445,6 +442,27 @@ def _operation_problems(
                     yield r_at, f"max_span needs date parameters; {n!r} is {op.params[n].type}"
         if rule.code is not None and rule.code not in spec.codes:
             yield (*r_at, "code"), f"code {rule.code} is not in the codes table"
+
+
+def _paging_problems(name: str, op: Operation, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """Offset paging (offset and limit) or cursor paging (cursor and next), not both."""
+    paging = op.paging
+    assert paging is not None
+    cursor = paging.cursor is not None or paging.next is not None
+    roles = ("limit",) if cursor else ("offset", "limit")
+    for role in roles:
+        chosen = getattr(paging, role)
+        param = op.params.get(chosen) if chosen is not None else None
+        if (chosen is not None or not cursor) and (param is None or param.type != "int"):
+            yield (*at, "paging", role), f"{role} names an int parameter of {name!r}"
+    if cursor and paging.offset is not None:
+        yield (*at, "paging", "offset"), "offset paging or cursor paging, not both"
+    if cursor and (paging.cursor not in op.params or not paging.next):
+        yield (
+            (*at, "paging", "cursor"),
+            f"cursor paging names a parameter of {name!r} (cursor) and the answer's path "
+            "of the next cursor (next)",
+        )
 
 
 def _query_problems(name: str, op: Operation, at: tuple[str | int, ...]) -> Iterator[Problem]:

@@ -603,12 +603,21 @@ Rule = OneOf | AnyOf | MaxSpan
 
 
 class Paging(_Base, kw_only=True, frozen=True):
-    """Offset paging of a list answer: ask again from ``offset`` (the records read so
-    far), ``limit`` at a time (``limits.page_size``), until a page comes back short or
-    ``delivery.total`` records are read."""
+    """How a list answer continues, in one of two kinds. Offset paging: ask again from
+    ``offset`` (the records read so far), ``limit`` at a time (``limits.page_size``),
+    until a page comes back short or ``delivery.total`` records are read. Cursor paging:
+    ask again with the answer's ``next`` cursor in the ``cursor`` parameter, until an
+    answer has none (``limit``, where given, asks for ``limits.page_size`` at a time)."""
 
-    offset: Annotated[Name, _d("The int parameter of the first record's index.")]
-    limit: Annotated[Name, _d("The int parameter of the page size.")]
+    offset: Annotated[Name | None, _d("The int parameter of the first record's index.")] = None
+    limit: Annotated[Name | None, _d("The int parameter of the page size.")] = None
+    cursor: Annotated[
+        Name | None, _d("The parameter taking the cursor of the next page (cursor paging).")
+    ] = None
+    next: Annotated[
+        str | None,
+        _d("The dotted path, in the answer, of the next page's cursor; none on the last page."),
+    ] = None
 
 
 class StatusQuery(_Base, kw_only=True, frozen=True):

@@ -404,3 +404,76 @@ def test_item_errors_without_a_list_answer_are_refused(root: Path) -> None:
         root, item_errors_spec().replace("response_list: true", "response_list: false")
     )
     assert "item_errors" in error and "response_list" in error
+
+
+# --- cursor paging ----------------------------------------------------------------------
+
+CURSORED = """
+status:
+  summary: Statuses, a page at a time.
+  method: GET
+  path: statuses
+  encoding: query
+  response: Records
+  paging: {cursor: page_token, next: next_page, limit: size}
+  params:
+    page_token: {type: str}
+    size: {type: int}
+"""
+RECORDS = """  Records:
+    fields:
+      records: {type: "list[Record]"}
+      next_page: {type: str}
+"""
+
+
+def cursored_spec() -> str:
+    text = status_spec(CURSORED, WINDOWED_DELIVERY)
+    return text.replace("shapes:\n", "shapes:\n" + RECORDS)
+
+
+def test_cursor_paging_follows_each_next_cursor_until_there_is_none(
+    root: Path, httpserver: HTTPServer
+) -> None:
+    asked: list[dict[str, str]] = []
+    pages = {"": ("p2", ["a", "b"]), "p2": ("p3", ["c"]), "p3": (None, ["d"])}
+
+    def answer(request: Request) -> Response:
+        query = dict(parse_qsl(request.query_string.decode()))
+        asked.append(query)
+        token, ids = pages[query.get("page_token", "")]
+        body = {"records": [{"id": i, "state": "delivered"} for i in ids], "next_page": token}
+        return Response(json.dumps(body), 200, content_type="application/json")
+
+    httpserver.expect_request("/statuses", method="GET").respond_with_handler(answer)
+    sender = provider(register_spec(root, cursored_spec()), httpserver)
+    assert [s.message_id for s in sender.status()] == ["a", "b", "c", "d"]
+    assert [q.get("page_token") for q in asked] == [None, "p2", "p3"]
+    assert {q["size"] for q in asked} == {"100"}
+
+
+def test_cursor_paging_stops_at_the_budget_and_at_a_repeated_cursor(
+    root: Path, httpserver: HTTPServer
+) -> None:
+    asked: list[str] = []
+
+    def endless(request: Request) -> Response:
+        query = dict(parse_qsl(request.query_string.decode()))
+        asked.append(query.get("page_token", ""))
+        token = "again" if len(asked) > 3 else f"p{len(asked)}"
+        body = {"records": [{"id": "x", "state": "delivered"}], "next_page": token}
+        return Response(json.dumps(body), 200, content_type="application/json")
+
+    httpserver.expect_request("/statuses", method="GET").respond_with_handler(endless)
+    sender = provider(register_spec(root, cursored_spec()), httpserver)
+    with pytest.raises(ValidationError) as info:
+        sender.status(max_requests=2)
+    assert info.value.field == "max_requests" and len(asked) == 2
+    asked.clear()
+    assert len(sender.status()) == 5  # p1, p2, p3, again, again: seen, so it ends
+    assert asked == ["", "p1", "p2", "p3", "again"]
+
+
+def test_paging_of_both_kinds_at_once_is_refused(root: Path) -> None:
+    both = cursored_spec().replace("limit: size}", "limit: size, offset: size}")
+    assert "not both" in spec_error(root, both)
