@@ -169,7 +169,7 @@ def webhook_request(name: str, key: str) -> tuple[bytes, dict[str, str]]:
         fields.recipient: "ann@example.org",
         fields.timestamp: now,
         signature.timestamp: now,
-        signature.token: token,
+        signature.id: token,
         signature.signature: sign(key, now, token),
     }
     form = urlencode({k: v for k, v in values.items() if k is not None}).encode()
