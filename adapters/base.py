@@ -1,17 +1,20 @@
-"""What every provider object is, whatever its API style.
+"""The one runtime behind every provider: a unified :class:`~mailspec.Message` becomes
+requests, and a status query becomes records, by the provider's spec alone.
 
-A style adapter supplies two things: how a unified :class:`~mailspec.Message` becomes
-parameter values (``_values``, or ``_steps`` where a message takes several calls),
-and how the provider's status answer is queried. Every call goes through the client's
-one call path (``prepare`` checks, ``execute`` sends; ``call`` does both). The spec's ``mapping`` says which
-parameter each Message field fills, so a new provider of an existing style needs YAML
-only.
+The spec's ``mapping`` says which parameter each Message field fills and each
+parameter's wire form how it is written; an operation may send one copy per recipient
+(``per_recipient``, with the variables filled in client-side by ``fill_variables``) and
+send copies and several messages through a batch operation (``batch``). The status
+query follows the ``status`` operation's declarations (:mod:`.status`). Every call
+goes through the client's one call path (``prepare`` checks, ``execute`` sends;
+``call`` does both), so a new provider needs YAML only.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -24,21 +27,27 @@ from mailspec.checks.carry import HINTS
 from mailspec.checks.message import check_message, check_required
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
+    MalformedResponseError,
     PartialDeliveryError,
+    ProviderError,
     UnsupportedOperation,
     ValidationError,
+    error_class_for,
     mark_written,
 )
 from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
 from mailspec.runtime.client import Call
-from mailspec.runtime.encoding import HttpRequest
+from mailspec.runtime.encoding import HttpRequest, json_object
 from mailspec.runtime.mime import mailbox
 from mailspec.runtime.numbers import int_or_none
 from mailspec.runtime.xsmtpapi import xsmtpapi
-from mailspec.spec_model import Delivery, Operation, Spec, code_field, split_target
-from mailspec.vocabulary import BounceReason, DeliveryState
+from mailspec.spec_model import Batch, Delivery, Operation, Spec, code_field, split_target
+from mailspec.vocabulary import BounceReason, DeliveryState, ErrorCategory
+
+from . import status as _status
+from .status import MAX_STATUS_REQUESTS
 
 __all__ = [
     "Provider",
@@ -72,7 +81,7 @@ def at_path(value: Any, dotted: str) -> Any:
 class Provider(Sender):
     """One provider behind the unified ``send()``/``status()``."""
 
-    # Message fields this style handles without a mapping row of their own (not
+    # Message fields a subclass handles without a mapping row of their own (not
     # refused, not unplaced)
     implied: frozenset[str] = frozenset()
 
@@ -106,8 +115,12 @@ class Provider(Sender):
     def deliver(self, message: Message) -> SendResult:
         """Send a message :meth:`check` has passed. The Mailer checks once and may
         deliver several times (retries), so the check is not repeated here. Every
-        request is prepared (checked against the spec) before the first is sent."""
+        request is prepared (checked against the spec) before the first is sent; copies
+        of a message go out through the operation's ``batch`` where it declares one."""
         started = time.perf_counter()
+        batch = self._batch([message])
+        if batch is not None and len(message.to) > 1:
+            return self._send_batches(batch, [self._calls(message)])[0]
         return self._accepted(send_steps(self.name, self._steps(message)), started)
 
     def ensure_pool_size(self, size: int) -> None:
@@ -120,6 +133,11 @@ class Provider(Sender):
         """One result per message, in order. Every message is validated (and its
         requests prepared) before the first is sent; a failure after the first raises
         PartialDeliveryError naming who was reached."""
+        batch = self._batch(messages)
+        if batch is not None:
+            for message in messages:
+                self.check(message)
+            return self._send_batches(batch, [self._calls(message) for message in messages])
         planned = []
         for message in messages:
             self.check(message)
@@ -151,6 +169,119 @@ class Provider(Sender):
         """The requests that send ``message``, each prepared (no I/O)."""
         return [self._step(recipients, call) for recipients, call in self._calls(message)]
 
+    def _batch(self, messages: Sequence[Message]) -> Batch | None:
+        """The batch operation all of ``messages`` go out through (their send
+        operations declare the same ``batch``), or None."""
+        batches = set()
+        for message in messages:
+            op = self.spec.operations.get("send_template" if message.template else "send")
+            op = op or self.spec.operations.get("send")
+            batches.add(op.batch if op is not None else None)
+        return batches.pop() if len(batches) == 1 else None
+
+    def _send_batches(
+        self, batch: Batch, per_message: list[list[tuple[list[str], Call]]]
+    ) -> list[SendResult]:
+        """Every call, as the JSON object its operation sends, through ``batch`` in
+        chunks the API allows (its items' ``max_items``, else ``limits.batch_size``);
+        one result per message, whose ids come back in the order sent. A chunk failing
+        after an earlier one went out raises PartialDeliveryError (:func:`send_steps`)."""
+        op = self._require(batch.operation)
+        size = op.params[batch.items].max_items or self.spec.limits.batch_size or 1000
+        flat = [(owner, call) for owner, calls in enumerate(per_message) for call in calls]
+        ids: list[list[str]] = [[] for _ in per_message]
+        durations = [0.0] * len(per_message)
+
+        def sender(chunk: list[tuple[int, tuple[list[str], Call]]]) -> Callable[[], list[str]]:
+            def send_chunk() -> list[str]:
+                started = time.perf_counter()
+                objects = [
+                    {**json_object(self.spec.operations[c.operation], c.values), **c.extra}
+                    for _, (_, c) in chunk
+                ]
+                response = self.client.call(batch.operation, {batch.items: objects})
+                elapsed = time.perf_counter() - started
+                refused = self._refused_items(op, response)
+                accepted = [item for i, item in enumerate(chunk) if i not in refused]
+                if refused:
+                    response = [r for i, r in enumerate(response) if i not in refused]
+                got = id_list(at_path(response, op.ids) if op.ids else None)
+                if len(got) != len(accepted):
+                    raise MalformedResponseError(
+                        self.name,
+                        f"sent a batch of {len(accepted)} messages, got {len(got)} message "
+                        "ids back",
+                        http_status=None,
+                        ambiguous=True,
+                    )
+                for (owner, _), message_id in zip(accepted, got, strict=True):
+                    ids[owner].append(message_id)
+                for owner in {owner for owner, _ in chunk}:
+                    durations[owner] += elapsed
+                if refused:
+                    raise self._partly_refused(chunk, accepted, got, refused)
+                return got
+
+            return send_chunk
+
+        chunks = [flat[start : start + size] for start in range(0, len(flat), size)]
+        steps = [Step([r for _, (rs, _) in chunk for r in rs], sender(chunk)) for chunk in chunks]
+        send_steps(self.name, steps)
+        return [
+            SendResult(
+                provider=self.name,
+                message_ids=message_ids,
+                attempts=[Attempt(self.name, "accepted", duration)],
+            )
+            for message_ids, duration in zip(ids, durations, strict=True)
+        ]
+
+    def _refused_items(self, op: Operation, response: Any) -> dict[int, ProviderError]:
+        """The items of a list answer that say their message was refused
+        (``item_errors``), by index, each as the error its code's category raises."""
+        rule = op.item_errors
+        if rule is None or not isinstance(response, list):
+            return {}
+        refused: dict[int, ProviderError] = {}
+        for i, item in enumerate(response):
+            raw = at_path(item, rule.code)
+            code = int_or_none(raw)
+            if raw is None or code in rule.ok:
+                continue  # an item that names no code is taken as accepted
+            row = self.spec.codes.get(code) if code is not None else None
+            category = row.category if row is not None else ErrorCategory.UNKNOWN
+            if category == ErrorCategory.SUCCESS:
+                continue
+            text = at_path(item, rule.message) if rule.message else None
+            refused[i] = error_class_for(category)(
+                self.name,
+                code,
+                str(text or (row.message if row else f"code {raw}")),
+                http_status=None,
+                retryable=row.retryable if row is not None else None,
+            )
+        return refused
+
+    def _partly_refused(
+        self,
+        chunk: Sequence[tuple[int, tuple[list[str], Call]]],
+        accepted: Sequence[tuple[int, tuple[list[str], Call]]],
+        ids: list[str],
+        refused: dict[int, ProviderError],
+    ) -> ProviderError | PartialDeliveryError:
+        """What a batch some of whose items were refused raises: the first refusal as
+        it is where none went out, else PartialDeliveryError naming who was reached."""
+        cause = refused[min(refused)]
+        if not accepted:
+            return cause
+        return PartialDeliveryError(
+            self.name,
+            cause,
+            sent_to=[r for _, (rs, _) in accepted for r in rs],
+            pending=[r for i, (_, (rs, _)) in enumerate(chunk) if i in refused for r in rs],
+            message_ids=ids,
+        )
+
     def _calls(self, message: Message) -> list[tuple[list[str], Call]]:
         """The prepared calls of ``message``, each with the recipients it reaches: the
         one ``_values`` makes, or, for an operation sending ``per_recipient``, one per
@@ -161,16 +292,42 @@ class Provider(Sender):
                 field="template",
                 provider=self.name,
             )
-        if not self.spec.operations[self._operation(message)].per_recipient:
+        op = self.spec.operations[self._operation(message)]
+        if not op.per_recipient:
             operation, values = self._values(message)
             return [(list(message.to), self._prepare(operation, values, message))]
+        if len(message.to) > 1:
+            _refuse_copied_fields(self.name, message)
         calls = []
         for to in message.to:
             data = {**message.variables, **message.recipient_variables.get(to, {})}
             one = msgspec.structs.replace(message, to=[to], variables=data, recipient_variables={})
+            if op.fill_variables:
+                one = self._filled(one, data, to in message.recipient_variables)
             operation, values = self._values(one)
             calls.append(([to], self._prepare(operation, values, message)))
         return calls
+
+    def _filled(self, copy: Message, data: dict[str, str], own: bool) -> Message:
+        """One recipient's copy with ``data`` substituted into its subject, html and text
+        (``fill_variables``), carrying no variables itself. A value that would put a
+        line break into the subject is refused (header injection), naming
+        ``recipient_variables`` where the recipient has values of its own (``own``)."""
+        syntax = self.spec.capabilities.variable_syntax or "{{{{{name}}}}}"
+        subject = fill(copy.subject, data, syntax)
+        if subject is not None and _LINE_BREAK.search(subject):
+            raise ValidationError(
+                "a value would put a line break into the subject (header injection)",
+                field="recipient_variables" if own else "variables",
+                provider=self.name,
+            )
+        return msgspec.structs.replace(
+            copy,
+            subject=subject,
+            html=fill(copy.html, data, syntax),
+            text=fill(copy.text, data, syntax),
+            variables={},
+        )
 
     def _operation(self, message: Message) -> str:
         """The send operation of ``message``: ``send_template`` for a message naming a
@@ -236,8 +393,8 @@ class Provider(Sender):
     def _mapped(
         self, operation: str, message: Message, transform: dict[str, Any]
     ) -> dict[str, Any]:
-        """Parameter values from the spec's mapping; ``transform`` holds the values of the
-        fields this style reshapes. A set field with no mapping row is refused.
+        """Parameter values from the spec's mapping; ``transform`` holds the values of
+        fields built from several (the ``substitution`` block). A set field with no mapping row is refused.
 
         Two kinds of row share a parameter with another field: a sender name whose row
         names the sender address's parameter makes it one mailbox
@@ -246,7 +403,7 @@ class Provider(Sender):
         mapping = self.spec.mapping.get(operation, {})
         op = self.spec.operations[operation]
         values: dict[str, Any] = {}
-        entries: dict[str, dict[str, str]] = {}
+        entries: dict[str, dict[str, tuple[str, Any]]] = {}
         for field in message.set_fields():
             target = mapping.get(field)
             if field == "provider_options" or (target is None and field in HINTS):
@@ -267,8 +424,9 @@ class Provider(Sender):
                     )
             value = transform[field] if field in transform else getattr(message, field)
             param, entry = split_target(target)
-            if entry is not None:
-                entries.setdefault(param, {})[entry] = _as_text(value)
+            if entry is not None:  # an object parameter keeps the value as it is
+                kept = value if op.params[param].type == "object" else _as_text(value)
+                entries.setdefault(param, {})[entry] = (field, kept)
                 continue
             if field == "from_name" and target == mapping.get("from_email"):
                 continue  # written with the address, below
@@ -277,24 +435,31 @@ class Provider(Sender):
             if field in _RECIPIENT_FIELDS and op.params[param].format == "mailbox":
                 value = _with_names(value, message.display_names)
             values[param] = _fit_to_param(op, param, field, value, self.name)
+        owners = {split_target(t)[0]: f for f, t in mapping.items() if "." not in t}
         for param, extra in entries.items():
-            values[param] = self._with_entries(param, values.get(param), extra)
+            fold = op.params[param].type != "object"  # header names ignore case
+            values[param] = self._with_entries(owners.get(param), values.get(param), extra, fold)
         return values
 
-    def _with_entries(self, param: str, given: Any, extra: dict[str, str]) -> dict[str, Any]:
+    def _with_entries(
+        self, owner: str | None, given: Any, extra: dict[str, tuple[str, Any]], fold: bool
+    ) -> dict[str, Any]:
         """An object parameter's value with the entries other fields put there; an entry
-        the message set itself (a header of that name) is refused, not overwritten."""
+        the message set itself (a header of that name, a metadata key), through the
+        field ``owner`` whose row fills the whole parameter, is refused, not overwritten
+        (compared ignoring case where ``fold``)."""
         merged = dict(given or {})
-        taken = {name.lower() for name in merged}
-        for name, text in extra.items():
-            if name.lower() in taken:
+        taken = {name.lower() if fold else name for name in merged}
+        for name, (field, value) in extra.items():
+            if (name.lower() if fold else name) in taken:
                 raise ValidationError(
-                    f"{name!r} is where {self.name} carries another field of the message; "
-                    "do not set it yourself",
-                    field=f"{param}[{name}]",
+                    f"{owner} may not use the key {name!r} when the message has {field} "
+                    f"(both travel in the same parameter of {self.name})",
+                    # a header is named in the field; an object's key is the field's own
+                    field=f"{owner}[{name}]" if fold else owner,
                     provider=self.name,
                 )
-            merged[name] = text
+            merged[name] = value
         return merged
 
     def _require(self, operation: str) -> Operation:
@@ -355,8 +520,47 @@ class Provider(Sender):
         since: datetime | date | None = None,
         until: datetime | date | None = None,
         recipient: str | None = None,
+        max_requests: int = MAX_STATUS_REQUESTS,
     ) -> list[DeliveryStatus]:
-        raise UnsupportedOperation(self.name, "status")
+        """Statuses by message id and/or time window, as the spec's ``status`` operation
+        asks for them (:mod:`~mailspec.adapters.status`): ids in groups the API takes or
+        one request per id, a window longer than the provider allows split into allowed
+        spans (or kept client-side), and every page of each.
+
+        At most ``max_requests`` requests are made (default
+        :data:`~mailspec.adapters.status.MAX_STATUS_REQUESTS`): a window and id list
+        needing more spans x groups than that is refused with a ValidationError naming
+        ``since``/``until`` before any request; answers with more pages than the rest of
+        the budget raise a ValidationError naming ``max_requests`` when the budget runs
+        out (status changes nothing, so nothing is lost: narrow the window or raise the
+        bound).
+        """
+        op = self._require("status")
+        _status.check_budget(self.name, max_requests)
+        message_ids, first, last = status_query(self.name, message_ids, since, until)
+        if message_ids == []:
+            return []  # no ids asks for nothing, not for every message in the window
+        delivery = self.spec.delivery
+        assert delivery is not None  # a spec with a status operation has delivery tables (checked)
+        if recipient is not None and delivery.fields.recipient is None:
+            raise UnsupportedOperation(
+                self.name, "status by recipient", "a status answer names no recipient"
+            )
+        query = _status.query_of(op)
+        groups = _status.id_groups(self.name, op, message_ids)
+        spans = _status.windows(self.name, op, first, last, max_requests, len(groups))
+        budget = _status.Budget(self.name, max_requests)
+
+        def call(values: dict[str, Any]) -> Any:
+            return self.client.call("status", values)
+
+        records: list[Any] = []
+        for span in spans:
+            for ids in groups:
+                values = span if ids is None or query.ids is None else {**span, query.ids: ids}
+                records.extend(_status.pages(self.spec, op, call, at_path, values, budget))
+        statuses = self._statuses(delivery, records, recipient)
+        return _status.within(statuses, since, until) if query.client_window else statuses
 
     def _statuses(
         self, delivery: Delivery, records: Sequence[Any], recipient: str | None
@@ -403,7 +607,8 @@ class Step(NamedTuple):
 def send_steps(provider: str, steps: Sequence[Step]) -> list[list[str]]:
     """Send ``steps`` in order; the ids of each.
 
-    A failure of the first step is raised as it is (nothing went out). Any failure of a
+    A failure of the first step is raised as it is (nothing went out), unless the step
+    was partial itself (a batch some of whose items were refused). Any failure of a
     later one — a provider error, a network fault, or any other exception, such as a
     value that cannot be encoded or a bug — raises PartialDeliveryError naming who was
     reached and who was not (the original error as its ``cause`` and ``__cause__``), so
@@ -418,8 +623,8 @@ def send_steps(provider: str, steps: Sequence[Step]) -> list[list[str]]:
         try:
             done.append(step.send())
         except Exception as exc:
-            if not done:
-                raise
+            if not done and not isinstance(exc, PartialDeliveryError):
+                raise  # nothing went out
             raise _partial(provider, steps, i, done, exc) from exc
         except BaseException as exc:
             if done:
@@ -572,7 +777,8 @@ def to_status(provider: str, delivery: Delivery, record: Any) -> DeliveryStatus:
         sub_code=None if raw_sub in (None, "") else str(raw_sub),
         description=get(fields.description)
         or (sub.description if sub else row.description if row else None),
-        timestamp=_timestamp(get(fields.timestamp), delivery.timestamp_format),
+        timestamp=_timestamp(get(fields.timestamp), delivery.timestamp_format)
+        or _timestamp(get(fields.accepted_at), delivery.timestamp_format),
     )
 
 
@@ -587,3 +793,32 @@ def _timestamp(value: Any, fmt: str) -> datetime | None:
         )
     except ValueError:
         return None  # the raw text stays in the provider's record; a bad date is no reason to fail
+
+
+_LINE_BREAK = re.compile(r"[\r\n\x00]")
+
+
+def fill(text: str | None, values: Mapping[str, str], syntax: str) -> str | None:
+    """``text`` with every placeholder of ``syntax`` (``{{{{{name}}}}}``: ``{{name}}``)
+    that has a value substituted, in one pass: a value is never searched again, so a
+    value that itself reads ``{{other}}`` stays as written. Placeholders with no value
+    are left as they are; values are inserted as given (not HTML-escaped)."""
+    if not text or not values:
+        return text
+    prefix, _, suffix = syntax.format(name="\0").partition("\0")
+    names = "|".join(re.escape(n) for n in sorted(values, key=len, reverse=True))
+    pattern = re.compile(f"{re.escape(prefix)}({names}){re.escape(suffix)}")
+    return pattern.sub(lambda m: values[m.group(1)], text)
+
+
+def _refuse_copied_fields(provider: str, message: Message) -> None:
+    """A message going out as one copy per ``to`` address may not have cc or bcc:
+    every copy would go to them again."""
+    for field in ("cc", "bcc"):
+        if getattr(message, field):
+            raise UnsupportedOperation(
+                provider,
+                f"the message field {field!r} with several `to` addresses",
+                "each `to` address gets its own copy, and every copy would go to "
+                f"the {field} addresses again; send one message per recipient",
+            )

@@ -350,17 +350,13 @@ def _operation_problems(
     if op.body is not None:
         yield from _body_problems(op, at)
     if op.paging is not None:
-        for role in ("offset", "limit"):
-            param = op.params.get(getattr(op.paging, role))
-            if param is None or param.type != "int":
-                yield (*at, "paging", role), f"{role} names an int parameter of {name!r}"
+        yield from _paging_problems(name, op, at)
     if op.query is not None:
-        for role, kind in (("ids", "list[str]"), ("recent", "int")):
-            chosen = getattr(op.query, role)
-            if chosen is not None and (chosen not in op.params or op.params[chosen].type != kind):
-                yield (*at, "query", role), f"{role} names a {kind} parameter of {name!r}"
+        yield from _query_problems(name, op, at)
     if name == "status" and spec.delivery is not None and spec.delivery.total and op.paging is None:
         yield (*at, "paging"), "delivery.total counts records for paging: declare paging"
+    if op.item_errors is not None and not op.response_list:
+        yield (*at, "item_errors"), "errors per item need a list answer: say response_list"
     if op.ids_header is not None and op.ids is not None:
         yield (*at, "ids_header"), "the id is in the body (ids) or in a header, not both"
     rows = spec.mapping.get(name, {})
@@ -371,6 +367,10 @@ def _operation_problems(
             yield (*at, "ignores", i), f"{field!r} has a mapping row: it is sent, not ignored"
     if op.per_recipient and "to" not in rows:
         yield (*at, "per_recipient"), "one request per `to` address needs a mapping row for to"
+    if op.fill_variables and not op.per_recipient:
+        yield (*at, "fill_variables"), "variables are filled into each copy: say per_recipient"
+    if op.batch is not None:
+        yield from _batch_problems(spec, op, at)
     if op.multipart_param is not None:
         files = op.params.get(op.multipart_param)
         if files is None or files.type != "files":
@@ -442,6 +442,69 @@ def _operation_problems(
                     yield r_at, f"max_span needs date parameters; {n!r} is {op.params[n].type}"
         if rule.code is not None and rule.code not in spec.codes:
             yield (*r_at, "code"), f"code {rule.code} is not in the codes table"
+
+
+def _paging_problems(name: str, op: Operation, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """Offset paging (offset and limit) or cursor paging (cursor and next), not both."""
+    paging = op.paging
+    assert paging is not None
+    cursor = paging.cursor is not None or paging.next is not None
+    roles = ("limit",) if cursor else ("offset", "limit")
+    for role in roles:
+        chosen = getattr(paging, role)
+        param = op.params.get(chosen) if chosen is not None else None
+        if (chosen is not None or not cursor) and (param is None or param.type != "int"):
+            yield (*at, "paging", role), f"{role} names an int parameter of {name!r}"
+    if cursor and paging.offset is not None:
+        yield (*at, "paging", "offset"), "offset paging or cursor paging, not both"
+    if cursor and (paging.cursor not in op.params or not paging.next):
+        yield (
+            (*at, "paging", "cursor"),
+            f"cursor paging names a parameter of {name!r} (cursor) and the answer's path "
+            "of the next cursor (next)",
+        )
+
+
+def _query_problems(name: str, op: Operation, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """A status query's parameters: ids a list (sent in groups) or a str path parameter
+    (one request per id), recent an int."""
+    query = op.query
+    assert query is not None
+    ids = op.params.get(query.ids) if query.ids is not None else None
+    if query.ids is not None and not (
+        ids is not None
+        and (ids.type == "list[str]" or (ids.type == "str" and ids.location == "path"))
+    ):
+        yield (
+            (*at, "query", "ids"),
+            f"ids names a list[str] parameter (or a str path parameter) of {name!r}",
+        )
+    recent = op.params.get(query.recent) if query.recent is not None else None
+    if query.recent is not None and (recent is None or recent.type != "int"):
+        yield (*at, "query", "recent"), f"recent names a int parameter of {name!r}"
+    if query.client_window and (query.recent is not None or op.paging is not None):
+        yield (
+            (*at, "query", "client_window"),
+            "a window kept client-side asks no window and no pages (recent, paging)",
+        )
+
+
+def _batch_problems(spec: Spec, op: Operation, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """A batch takes one JSON object per message, through a list[object] parameter, and
+    answers one id per message."""
+    assert op.batch is not None
+    where = (*at, "batch")
+    batch = spec.operations.get(op.batch.operation)
+    if batch is None:
+        yield (*where, "operation"), f"no operation named {op.batch.operation!r}"
+        return
+    items = batch.params.get(op.batch.items)
+    if items is None or items.type != "list[object]":
+        yield (*where, "items"), f"{op.batch.items!r} names no list[object] parameter of the batch"
+    if op.encoding != "json":
+        yield (*where,), "each message travels as the JSON object it sends: encoding json"
+    if batch.ids is None:
+        yield (*where, "operation"), "the batch answers no message ids (ids)"
 
 
 def _sms_problems(spec: Spec, op: Operation) -> Iterator[tuple[tuple[str | int, ...], str]]:

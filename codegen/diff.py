@@ -260,9 +260,6 @@ def _provider(a: Spec, b: Spec) -> Iterator[Change]:
         new.name,
         breaking=True,
     )
-    yield from _flag(
-        "provider", "style", "API style (another adapter)", old.style, new.style, breaking=True
-    )
     yield from _texts("provider", "", old, new, "title", "description")
     for doc in old.docs:
         if doc not in new.docs:
@@ -270,7 +267,7 @@ def _provider(a: Spec, b: Spec) -> Iterator[Change]:
     for doc in new.docs:
         if doc not in old.docs:
             yield Change("provider", "docs", f"now also built from {doc!r}", False, None, doc)
-    yield from _other("provider", "", old, new, ("name", "style", "title", "description", "docs"))
+    yield from _other("provider", "", old, new, ("name", "title", "description", "docs"))
 
 
 def _regions(a: Spec, b: Spec) -> Iterator[Change]:

@@ -113,11 +113,24 @@ def compose(text: str, file: str) -> tuple[Any, dict[PathKey, tuple[int, int]]]:
 def decode(data: Any, positions: dict[PathKey, tuple[int, int]], file: str, text: str) -> Located:
     """Composed data decoded into the spec model; SpecError at the offending line."""
     try:
-        spec = msgspec.convert(data, Spec)
+        spec = msgspec.convert(_without_retired_style(data), Spec)
     except msgspec.ValidationError as exc:
         raise _explain(exc, data, positions, file) from None
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Located(spec=spec, file=file, positions=positions, sha256=digest)
+
+
+# `provider.style` named a hand-written adapter; every provider is now its spec alone.
+# An older spec's style is read and dropped, so that older versions still load (and
+# `mailspec spec diff` compares them); any other value is an unknown key as before.
+_RETIRED_STYLES = frozenset({"generic", "sendcloud", "cloudmails", "aotsend"})
+
+
+def _without_retired_style(data: Any) -> Any:
+    provider = data.get("provider") if isinstance(data, dict) else None
+    if isinstance(provider, dict) and provider.get("style") in _RETIRED_STYLES:
+        return {**data, "provider": {k: v for k, v in provider.items() if k != "style"}}
+    return data
 
 
 # --- YAML with positions -------------------------------------------------------------

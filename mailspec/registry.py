@@ -49,14 +49,6 @@ __all__ = [
     "spec",
 ]
 
-# API style (a spec's provider.style) -> the adapter class that speaks it
-_STYLES = {
-    "generic": ("mailspec.adapters.base", "Provider"),
-    # retired: AOTsend's adapter became its spec's per_recipient and ignores
-    "aotsend": ("mailspec.adapters.base", "Provider"),
-    "sendcloud": ("mailspec.adapters.sendcloud", "SendCloudStyle"),
-    "cloudmails": ("mailspec.adapters.cloudmails", "CloudMailsStyle"),
-}
 
 # generated/ installs as mailspec.generated (see setup.py)
 _BUILTIN_PACKAGE = "mailspec.generated"
@@ -364,15 +356,6 @@ def provider(
     client_class = _member(name, "", "CLIENT", type)
     if transport == "smtp" and resolved.auth.smtp is None:
         raise UnsupportedOperation(name, "transport='smtp'", "its spec names no SMTP login")
-    style = _STYLES.get(resolved.provider.style)
-    if style is None:
-        raise ValidationError(
-            f"{name!r} has an unknown API style {resolved.provider.style!r}; expected "
-            f"{', '.join(sorted(_STYLES))}",
-            field="provider",
-        )
-    module, cls = style
-    adapter = getattr(importlib.import_module(module), cls)
     options: dict[str, Any] = {
         "region": region,
         "base_url": base_url,
@@ -383,7 +366,8 @@ def provider(
         options["timeout"] = timeout
     if max_answer_bytes is not None:
         options["max_answer_bytes"] = max_answer_bytes
-    instance: Provider = adapter(client_class(credentials=credentials, **options))
+    runtime: type[Provider] = importlib.import_module("mailspec.adapters.base").Provider
+    instance = runtime(client_class(credentials=credentials, **options))
     if transport == "smtp":
         smtp: SmtpProvider = importlib.import_module("mailspec.adapters.smtp").SmtpProvider.build(
             instance,

@@ -190,20 +190,10 @@ def _d(description: str) -> Meta:
 
 
 class ProviderInfo(_Base, kw_only=True, frozen=True):
-    """Who the provider is and which adapter speaks its API."""
+    """Who the provider is."""
 
     name: Annotated[Name, _d("The provider's name, as `mailspec.provider()` takes it.")]
     title: Annotated[str, _d("The provider's display name.")]
-    style: Annotated[
-        Literal["generic", "sendcloud", "cloudmails", "aotsend"],
-        _d(
-            "How a Message becomes requests: `generic` (the default) by the `mapping` "
-            "and the parameters' wire forms alone; `sendcloud` and `cloudmails` are two "
-            "first providers' hand-written adapters, on their way into the spec. "
-            "`aotsend` is retired (read as `generic`: say `per_recipient` and `ignores`), "
-            "kept so that older specs still load and compare."
-        ),
-    ] = "generic"
     docs: Annotated[list[str], _d("The provider documents this spec is built from.")] = []
     description: Annotated[str, _d("What the provider offers, in a sentence or two.")] = ""
 
@@ -613,24 +603,67 @@ Rule = OneOf | AnyOf | MaxSpan
 
 
 class Paging(_Base, kw_only=True, frozen=True):
-    """Offset paging of a list answer: ask again from ``offset`` (the records read so
-    far), ``limit`` at a time (``limits.page_size``), until a page comes back short or
-    ``delivery.total`` records are read."""
+    """How a list answer continues, in one of two kinds. Offset paging: ask again from
+    ``offset`` (the records read so far), ``limit`` at a time (``limits.page_size``),
+    until a page comes back short or ``delivery.total`` records are read. Cursor paging:
+    ask again with the answer's ``next`` cursor in the ``cursor`` parameter, until an
+    answer has none (``limit``, where given, asks for ``limits.page_size`` at a time)."""
 
-    offset: Annotated[Name, _d("The int parameter of the first record's index.")]
-    limit: Annotated[Name, _d("The int parameter of the page size.")]
+    offset: Annotated[Name | None, _d("The int parameter of the first record's index.")] = None
+    limit: Annotated[Name | None, _d("The int parameter of the page size.")] = None
+    cursor: Annotated[
+        Name | None, _d("The parameter taking the cursor of the next page (cursor paging).")
+    ] = None
+    next: Annotated[
+        str | None,
+        _d("The dotted path, in the answer, of the next page's cursor; none on the last page."),
+    ] = None
 
 
 class StatusQuery(_Base, kw_only=True, frozen=True):
     """Which parameters of a status operation select what it reports."""
 
     ids: Annotated[
-        Name | None, _d("The list parameter filtering by message ids (sent in groups).")
+        Name | None,
+        _d(
+            "The parameter selecting by message id: a list parameter (ids sent in groups of "
+            "its `max_items`, default 100) or a str path parameter (one request per id)."
+        ),
     ] = None
     recent: Annotated[
         Name | None,
         _d("The int parameter asking for the last N days, used when no window is given."),
     ] = None
+    client_window: Annotated[
+        bool,
+        _d(
+            "The operation takes no time window: `since`/`until` keep the records whose "
+            "time (`delivery.fields.timestamp`, else `accepted_at`) is inside them, a date "
+            "`since` from its start and a date `until` through its end, in UTC "
+            "(default false)."
+        ),
+    ] = False
+
+
+class ItemErrors(_Base, kw_only=True, frozen=True):
+    """Where each item of a 2xx list answer (``response_list``) says whether its own
+    message was refused (Postmark's batch: an ``ErrorCode`` per message, 0 for sent)."""
+
+    code: Annotated[
+        str, _d("The dotted path, in each item, of its code (an item without one is accepted).")
+    ]
+    message: Annotated[str | None, _d("The dotted path, in each item, of its error text.")] = None
+    ok: Annotated[
+        list[int], _d("The codes meaning the item's message was accepted (default [0]).")
+    ] = msgspec.field(default_factory=lambda: [0])
+
+
+class Batch(_Base, kw_only=True, frozen=True):
+    """The operation that sends several copies or messages in one request, each the JSON
+    object the sending operation would send, as one item of a list parameter."""
+
+    operation: Annotated[Name, _d("The batch operation.")]
+    items: Annotated[Name, _d("Its `list[object]` parameter taking one object per message.")]
 
 
 class Example(_Base, kw_only=True, frozen=True):
@@ -715,6 +748,14 @@ class Operation(_Base, kw_only=True, frozen=True):
         str | None,
         _d("The response header holding the message id, where the body has none (SendGrid)."),
     ] = None
+    item_errors: Annotated[
+        ItemErrors | None,
+        _d(
+            "In a list answer, where each item says whether its message was refused: a "
+            "refused item's code is read by the `codes` table (its category picks the "
+            "error raised) while the other messages went out."
+        ),
+    ] = None
     count: Annotated[
         str | None,
         _d(
@@ -738,6 +779,22 @@ class Operation(_Base, kw_only=True, frozen=True):
             "`variables` overridden by that recipient's `recipient_variables` (default false)."
         ),
     ] = False
+    fill_variables: Annotated[
+        bool,
+        _d(
+            "With `per_recipient`: each copy's `subject`, `html` and `text` have the "
+            "recipient's variables substituted client-side, in `capabilities."
+            "variable_syntax`, and the copy carries no variables (default false)."
+        ),
+    ] = False
+    batch: Annotated[
+        Batch | None,
+        _d(
+            "Several copies of a message (`per_recipient`) and several messages "
+            "(`send_many`) go out through this batch operation, in chunks of its items' "
+            "`max_items` (else `limits.batch_size`)."
+        ),
+    ] = None
     examples: Annotated[
         list[Example], _d("The provider's documented requests and answers, cited.")
     ] = []
@@ -840,6 +897,16 @@ class DeliveryFields(_Base, kw_only=True, frozen=True):
         None
     )
     timestamp: Annotated[Name, _record_field("time of the status")] | None = None
+    accepted_at: (
+        Annotated[
+            Name,
+            _d(
+                "The record field holding when the message was accepted: the status time "
+                "where `timestamp` is empty."
+            ),
+        ]
+        | None
+    ) = None
     opens: (
         Annotated[
             Name,

@@ -31,7 +31,7 @@ def test_wheel_holds_one_import_package(wheel: zipfile.ZipFile) -> None:
         "mailspec/codegen/templates/client.py.j2",
         "mailspec/generated/__init__.py",
         "mailspec/generated/aurorasendcloud/client.py",
-        "mailspec/adapters/sendcloud.py",
+        "mailspec/adapters/status.py",
         "mailspec/runtime/client.py",
     ):
         assert expected in names

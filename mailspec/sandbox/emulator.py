@@ -440,7 +440,9 @@ class Emulator:
                     **record,
                 }
             return self._answer(200, record, op.response)
-        offset, limit_param = (op.paging.offset, op.paging.limit) if op.paging else ("", "")
+        offset, limit_param = (
+            (op.paging.offset or "", op.paging.limit or "") if op.paging else ("", "")
+        )
         start = int(values.get(offset) or 0)
         limit = int(values.get(limit_param) or self.spec.limits.page_size or 100)
         page = rows[start : start + limit]

@@ -165,10 +165,10 @@ CASES = [
     ),
     Case(
         "duplicate-yaml-key",
-        edit("  style: sendcloud\n", "  style: sendcloud\n  style: cloudmails\n"),
+        edit("  title: AuroraSendCloud\n", "  title: AuroraSendCloud\n  title: Other\n"),
         lambda t: (
-            f"{at(t, '  style: cloudmails', 2)}: provider.style: duplicate key 'style' "
-            f"(first at line {position(t, '  style: sendcloud')[0]})"
+            f"{at(t, '  title: Other', 2)}: provider.title: duplicate key 'title' "
+            f"(first at line {position(t, '  title: AuroraSendCloud')[0]})"
         ),
     ),
     Case(

@@ -98,7 +98,7 @@ def test_the_cli_reports_and_exits_by_findings(tmp_path: Path) -> None:
     assert good.returncode == 0, good.stdout + good.stderr
     assert good.stdout.rstrip().endswith(f"{len(SPECS)} specs, 0 finding(s)")
     cloudmails = len(lint_file(SPEC_DIR / "cloudmails.yaml").assumptions)
-    assert f"  assumed: {cloudmails}\n    line 26   envelope: " in good.stdout
+    assert f"  assumed: {cloudmails}\n    line 25   envelope: " in good.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text(MINIMAL_SPEC.replace("category: success", "category: sucess"), encoding="utf-8")
     result = run_cli("spec", "check", "--json", bad)

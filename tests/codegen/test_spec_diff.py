@@ -43,7 +43,7 @@ EDITS = [
     Edit("minimum-raised", "aurorasendcloud", "minimum: 1, maximum: 3,", "minimum: 2, maximum: 3,", "parameters", "status.days", True, "minimum 1 -> 2 (tightened)", False),
     Edit("max-length-added", "cloudmails", "      subject: {type: str, required: true}", "      subject: {type: str, required: true, max_length: 998}", "parameters", "send.subject", True, "max_length 998 added (tightened)", False),
     Edit("format-added", "cloudmails", '      cc: {type: "list[str]", format: mailbox}', '      cc: {type: "list[str]"}', "parameters", "send.cc", False, "format: 'mailbox' -> none", True),
-    Edit("operation-removed", "cloudmails", "  send_batch:\n", "  send_many:\n", "operations", "send_batch", True, "removed (POST /send/batch)"),
+    Edit("operation-removed", "cloudmails", "  send_batch:\n", "  send_many:\n", "operations", "send_batch", True, "removed (POST /send/batch)", None, (("batch: {operation: send_batch,", "batch: {operation: send_many,"),)),
     Edit("path", "aurorasendcloud", "    path: api/mail/send\n", "    path: api/v2/mail/send\n", "operations", "send", True, "POST api/mail/send -> POST api/v2/mail/send", True),
     Edit("rule-days", "aurorasendcloud", "end: end_date, days: 3}", "end: end_date, days: 2}", "rules", "status", True, "2 (tightened)", False),
     Edit("rule-removed", "aurorasendcloud", "    rules:\n      - {rule: any_of, params: [html, plain], code: 40870}\n", "", "rules", "send", False, "rule removed: any_of html, plain", True),
@@ -196,3 +196,22 @@ def test_generate_changes_compares_with_the_package_it_replaces(tmp_path: Path) 
     assert wrote.returncode == 0 and "cloudmails: 1 change, 1 breaking" in wrote.stdout
     again = run_cli("generate", "--spec-dir", spec_dir, "--out", out, "--changes")
     assert again.stdout.splitlines()[0] == "no spec changes since the generated packages"
+
+
+@pytest.mark.parametrize("style", ["generic", "sendcloud", "cloudmails", "aotsend"])
+def test_an_older_spec_naming_a_retired_style_still_loads_and_compares(
+    tmp_path: Path, style: str
+) -> None:
+    text = (SPEC_DIR / "cloudmails.yaml").read_text(encoding="utf-8")
+    assert "  style:" not in text
+    older = text.replace("  title: CloudMails\n", f"  title: CloudMails\n  style: {style}\n", 1)
+    assert diff_files(write(tmp_path, "cloudmails.yaml", older), SPEC_DIR / "cloudmails.yaml") == []
+
+
+def test_any_other_style_is_an_unknown_key(tmp_path: Path) -> None:
+    from mailspec.codegen.loader import SpecError
+
+    text = (SPEC_DIR / "cloudmails.yaml").read_text(encoding="utf-8")
+    fancy = text.replace("  title: CloudMails\n", "  title: CloudMails\n  style: fancy\n", 1)
+    with pytest.raises(SpecError, match="style"):
+        load_checked(write(tmp_path, "cloudmails.yaml", fancy))

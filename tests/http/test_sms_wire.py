@@ -27,7 +27,7 @@ from mailspec import (
     UnsupportedOperation,
     ValidationError,
 )
-from mailspec.adapters.sendcloud import SendCloudStyle
+from mailspec.adapters.base import Provider
 from mailspec.generated.aurorasendcloud import AurorasendcloudClient
 from mailspec.generated.aurorasendcloud.spec import SPEC
 from mailspec.runtime.signing import valid_signature
@@ -194,7 +194,7 @@ def test_sha256_signing(httpserver: HTTPServer, fixed_clock: None) -> None:
         base_url=httpserver.url_for("/"),
         signed=True,
     )
-    SendCloudStyle(client).send_sms(NUMBERS, "T-1001", VARIABLES)
+    Provider(client).send_sms(NUMBERS, "T-1001", VARIABLES)
     form = sent_form(httpserver)
     assert form["signature"] == SHA256_SIGNATURE
     assert "smsKey" not in form
