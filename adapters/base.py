@@ -551,8 +551,9 @@ class Provider(Sender):
         spans = _status.windows(self.name, op, first, last, max_requests, len(groups))
         budget = _status.Budget(self.name, max_requests)
 
-        def call(values: dict[str, Any]) -> Any:
-            return self.client.call("status", values)
+        def call(values: dict[str, Any], url: str | None = None) -> Any:
+            prepared = self.client.prepare("status", values)
+            return self.client.execute(Call(prepared.operation, prepared.values, url=url))
 
         records: list[Any] = []
         for span in spans:

@@ -445,9 +445,21 @@ def _operation_problems(
 
 
 def _paging_problems(name: str, op: Operation, at: tuple[str | int, ...]) -> Iterator[Problem]:
-    """Offset paging (offset and limit) or cursor paging (cursor and next), not both."""
+    """Offset paging (offset and limit), cursor paging (cursor and next) or next-URL
+    paging (next_url), one kind only."""
     paging = op.paging
     assert paging is not None
+    if paging.next_url is not None:
+        others = [r for r in ("offset", "cursor", "next") if getattr(paging, r) is not None]
+        for role in others:
+            yield (
+                (*at, "paging", role),
+                "next-URL paging follows the answer's URL: no offset or cursor paging with it",
+            )
+        limit = op.params.get(paging.limit) if paging.limit is not None else None
+        if paging.limit is not None and (limit is None or limit.type != "int"):
+            yield (*at, "paging", "limit"), f"limit names an int parameter of {name!r}"
+        return
     cursor = paging.cursor is not None or paging.next is not None
     roles = ("limit",) if cursor else ("offset", "limit")
     for role in roles:
