@@ -530,6 +530,14 @@ class Param(_Base, kw_only=True, frozen=True):
     minimum: Annotated[int | None, _d("The smallest value an `int` may take.")] = None
     maximum: Annotated[int | None, _d("The largest value an `int` may take.")] = None
     enum: Annotated[list[int | str] | None, _d("The only values the parameter may take.")] = None
+    values: Annotated[
+        dict[str | int | bool, str | int | bool] | None,
+        _d(
+            "The provider's word for each value of the Message field its mapping row "
+            "names (`{true: HtmlAndText}`): a value with no entry is a ValidationError, "
+            "and only these words are taken on the wire."
+        ),
+    ] = None
     codes: Annotated[
         dict[Constraint, int],
         _d("The provider's own code for each broken constraint (`required`, `format`, ...)."),

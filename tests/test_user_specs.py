@@ -135,6 +135,20 @@ def test_both_send_as_their_documents_say(registered: None) -> None:
         assert result.provider == "mailgun_shaped"
 
 
+def test_postmark_tracking_goes_out_as_its_document_words(registered: None) -> None:
+    """TrackOpens a bool, TrackLinks one of None/HtmlAndText/HtmlOnly/TextOnly ("Postmark
+    API: Email", Send a single email): track_clicks True and False are its words."""
+    with Sandbox(["postmark_shaped"]) as sandbox:
+        postmark = sandbox["postmark_shaped"].provider()
+        fields = {**_fields(MESSAGE), "attachments": []}
+        postmark.send(Message(**{**fields, "track_opens": True, "track_clicks": True}))
+        postmark.send(Message(**{**fields, "track_clicks": False}))
+        held = sandbox["postmark_shaped"].accepted  # one row per recipient
+        first, second = held[0].params, held[-1].params
+    assert (first["track_opens"], first["track_links"]) == (True, "HtmlAndText")
+    assert second["track_links"] == "None" and "track_opens" not in second
+
+
 def _fields(message: Message) -> dict[str, Any]:
     return {name: getattr(message, name) for name in message.__struct_fields__}
 
