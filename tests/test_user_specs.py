@@ -149,6 +149,25 @@ def test_postmark_tracking_goes_out_as_its_document_words(registered: None) -> N
     assert second["track_links"] == "None" and "track_opens" not in second
 
 
+def test_mailgun_sends_a_stored_template_with_its_variables(registered: None) -> None:
+    """``template`` names the stored template and ``t:variables`` carries the variables
+    as one JSON string ("Mailgun API: Templates", Send templates)."""
+    with Sandbox(["mailgun_shaped"]) as sandbox:
+        mailgun = sandbox["mailgun_shaped"]
+        message = Message(
+            from_email="shop@example.com",
+            to=["ann@example.org"],
+            subject="Your order",
+            template="order.shipped",
+            variables={"order_id": "7", "name": "Ann"},
+        )
+        assert mailgun.provider().send(message).message_ids
+        held = mailgun.accepted[0].params
+    assert held["template"] == "order.shipped"
+    assert held["template_variables"] == {"order_id": "7", "name": "Ann"}
+    assert "html" not in held and "text" not in held
+
+
 def _fields(message: Message) -> dict[str, Any]:
     return {name: getattr(message, name) for name in message.__struct_fields__}
 
