@@ -404,7 +404,15 @@ class Provider(Sender):
         op = self.spec.operations[operation]
         values: dict[str, Any] = {}
         entries: dict[str, dict[str, tuple[str, Any]]] = {}
-        for field in message.set_fields():
+        fields = message.set_fields()
+        # a value map with a word for an unset-looking value (False) sends that word too:
+        # track_clicks=False is then the provider's "no tracking", not its default
+        fields += [
+            f
+            for f, target in mapping.items()
+            if f not in fields and _word_for(op, target, getattr(message, f, None)) is not None
+        ]
+        for field in fields:
             target = mapping.get(field)
             if field == "provider_options" or (target is None and field in HINTS):
                 continue  # options join the request in _prepare; a hint may go unsent
@@ -434,7 +442,8 @@ class Provider(Sender):
                 value = mailbox(message.from_name, value)
             if field in _RECIPIENT_FIELDS and op.params[param].format == "mailbox":
                 value = _with_names(value, message.display_names)
-            values[param] = _fit_to_param(op, param, field, value, self.name)
+            value = _fit_to_param(op, param, field, value, self.name)
+            values[param] = _wire_word(op.params[param].values, field, value, self.name)
         owners = {split_target(t)[0]: f for f, t in mapping.items() if "." not in t}
         for param, extra in entries.items():
             fold = op.params[param].type != "object"  # header names ignore case
@@ -551,8 +560,9 @@ class Provider(Sender):
         spans = _status.windows(self.name, op, first, last, max_requests, len(groups))
         budget = _status.Budget(self.name, max_requests)
 
-        def call(values: dict[str, Any]) -> Any:
-            return self.client.call("status", values)
+        def call(values: dict[str, Any], url: str | None = None) -> Any:
+            prepared = self.client.prepare("status", values)
+            return self.client.execute(Call(prepared.operation, prepared.values, url=url))
 
         records: list[Any] = []
         for span in spans:
@@ -724,6 +734,32 @@ def _with_names(value: Any, names: Mapping[str, str]) -> Any:
     if isinstance(value, str):
         return mailbox(names[value], value) if value in names else value
     return [mailbox(names[a], a) if a in names else a for a in value]
+
+
+def _word_for(op: Operation, target: str, value: Any) -> Any:
+    """The word a value map gives ``value`` in the parameter of ``target``, or None."""
+    param = op.params.get(split_target(target)[0])
+    if param is None or param.values is None or value is None:
+        return None
+    return next((w for k, w in param.values.items() if type(k) is type(value) and k == value), None)
+
+
+def _wire_word(
+    words: Mapping[str | int | bool, str | int | bool] | None, field: str, value: Any, provider: str
+) -> Any:
+    """The provider's word for a Message field's value, where the parameter declares
+    ``values``; a value the provider has no word for is a ValidationError (a rule of
+    this provider: a Mailer moves on to the next), before any I/O."""
+    if words is None:
+        return value
+    for given, word in words.items():
+        if type(given) is type(value) and given == value:  # True is not 1
+            return word
+    raise ValidationError(
+        f"{provider} has no value for {value!r} (it takes {', '.join(map(repr, words))})",
+        field=field,
+        provider=provider,
+    )
 
 
 def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:

@@ -1,7 +1,7 @@
 """The status query, as a spec declares it: which parameter selects ids (in groups, or
 one path request per id), the time window (split into the spans a ``max_span`` rule
 allows, asked as the last N days by ``recent``, or kept client-side by
-``client_window``), and offset or cursor paging; every request counted against a
+``client_window``), and offset, cursor or next-URL paging; every request counted against a
 budget."""
 
 from __future__ import annotations
@@ -143,13 +143,13 @@ def _check_plan(provider: str, windows: int, groups: int, limit: int, what: str)
 def pages(
     spec: Spec,
     op: Operation,
-    call: Callable[[dict[str, Any]], Any],
+    call: Callable[..., Any],
     at_path: Callable[[Any, str], Any],
     query: dict[str, Any],
     budget: Budget,
 ) -> list[Any]:
     """Every record of one window and id group: one answer, or page by page (at most
-    MAX_PAGES) by the operation's declared offset paging."""
+    MAX_PAGES) by the operation's declared offset, cursor or next-URL paging."""
     delivery = spec.delivery
     assert delivery is not None  # a spec with a status operation has delivery tables (checked)
     if op.paging is None:
@@ -157,6 +157,8 @@ def pages(
         found = at_path(call(query), delivery.records)
         return found if isinstance(found, list) else [found] if found else []
     size = spec.limits.page_size or 100
+    if op.paging.next_url is not None:
+        return _next_url_pages(spec, op.paging, call, at_path, query, budget)
     if op.paging.cursor is not None and op.paging.next is not None:
         return _cursor_pages(spec, op.paging, call, at_path, query, budget)
     offset, limit = op.paging.offset, op.paging.limit
@@ -204,6 +206,36 @@ def _cursor_pages(
             break
         seen.add(str(token))
         values = {**first, paging.cursor: token}
+    return records
+
+
+def _next_url_pages(
+    spec: Spec,
+    paging: Paging,
+    call: Callable[..., Any],
+    at_path: Callable[[Any, str], Any],
+    query: dict[str, Any],
+    budget: Budget,
+) -> list[Any]:
+    """Every record of one window and id group by next-URL paging: the first page
+    from the query, then the URL each answer gives at ``next_url`` until one has none
+    or repeats one (at most MAX_PAGES; the client refuses a URL on another host)."""
+    delivery = spec.delivery
+    assert delivery is not None and paging.next_url is not None
+    limit = paging.limit
+    first = {**query, limit: spec.limits.page_size or 100} if limit is not None else query
+    records: list[Any] = []
+    seen: set[str] = set()
+    url: str | None = None
+    for _ in range(MAX_PAGES):
+        budget.take()
+        response = call(first, url)
+        records.extend(at_path(response, delivery.records) or [])
+        found = at_path(response, paging.next_url)
+        if not isinstance(found, str) or not found or found in seen:
+            break
+        seen.add(found)
+        url = found
     return records
 
 

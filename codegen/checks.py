@@ -21,6 +21,7 @@ from mailspec.spec_model import (
     MaxSpan,
     OneOf,
     Operation,
+    Param,
     Spec,
     WebhookEventFields,
     WebhookSignature,
@@ -445,9 +446,21 @@ def _operation_problems(
 
 
 def _paging_problems(name: str, op: Operation, at: tuple[str | int, ...]) -> Iterator[Problem]:
-    """Offset paging (offset and limit) or cursor paging (cursor and next), not both."""
+    """Offset paging (offset and limit), cursor paging (cursor and next) or next-URL
+    paging (next_url), one kind only."""
     paging = op.paging
     assert paging is not None
+    if paging.next_url is not None:
+        others = [r for r in ("offset", "cursor", "next") if getattr(paging, r) is not None]
+        for role in others:
+            yield (
+                (*at, "paging", role),
+                "next-URL paging follows the answer's URL: no offset or cursor paging with it",
+            )
+        limit = op.params.get(paging.limit) if paging.limit is not None else None
+        if paging.limit is not None and (limit is None or limit.type != "int"):
+            yield (*at, "paging", "limit"), f"limit names an int parameter of {name!r}"
+        return
     cursor = paging.cursor is not None or paging.next is not None
     roles = ("limit",) if cursor else ("offset", "limit")
     for role in roles:
@@ -568,6 +581,7 @@ def _wire_form_problems(
             )
         if name in spec.mapping.get(op_name, {}).values():
             yield (*at, "const"), "a constant is sent as it is: no mapping row may fill it"
+    yield from _value_map_problems(param, at, name in spec.mapping.get(op_name, {}).values())
     if param.repeat and (param.type != "list[str]" or not form_like or param.join is not None):
         yield (
             (*at, "repeat"),
@@ -601,6 +615,24 @@ def _wire_form_problems(
             yield (*at, "inline_to"), "inline_to names another files parameter, not a chain"
         if not spec.capabilities.inline_attachments:
             yield (*at, "inline_to"), "inline parts need capabilities.inline_attachments"
+
+
+def _value_map_problems(param: Param, at: tuple[str | int, ...], mapped: bool) -> Iterator[Problem]:
+    """A value map turns a Message field's value (a mapping row names the parameter)
+    into one word of a scalar parameter's type, inside its enum where one is given."""
+    if param.values is None:
+        return
+    kind = _CONST_TYPES.get(param.type)
+    if kind is None:
+        yield (*at, "values"), f"values map to one word of a str, int or bool, not {param.type}"
+    elif any(type(word) is not kind for word in param.values.values()):
+        yield (*at, "values"), f"every word of values is a {param.type}"
+    if not mapped:
+        yield (*at, "values"), "values map a Message field's value: a mapping row names it"
+    if param.enum is not None and any(w not in param.enum for w in param.values.values()):
+        yield (*at, "values"), "every word of values is one of the enum"
+    if not param.values:
+        yield (*at, "values"), "a value map has at least one entry"
 
 
 def _body_problems(

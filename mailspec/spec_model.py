@@ -530,6 +530,14 @@ class Param(_Base, kw_only=True, frozen=True):
     minimum: Annotated[int | None, _d("The smallest value an `int` may take.")] = None
     maximum: Annotated[int | None, _d("The largest value an `int` may take.")] = None
     enum: Annotated[list[int | str] | None, _d("The only values the parameter may take.")] = None
+    values: Annotated[
+        dict[str | int | bool, str | int | bool] | None,
+        _d(
+            "The provider's word for each value of the Message field its mapping row "
+            "names (`{true: HtmlAndText}`): a value with no entry is a ValidationError, "
+            "and only these words are taken on the wire."
+        ),
+    ] = None
     codes: Annotated[
         dict[Constraint, int],
         _d("The provider's own code for each broken constraint (`required`, `format`, ...)."),
@@ -603,11 +611,14 @@ Rule = OneOf | AnyOf | MaxSpan
 
 
 class Paging(_Base, kw_only=True, frozen=True):
-    """How a list answer continues, in one of two kinds. Offset paging: ask again from
+    """How a list answer continues, in one of three kinds. Offset paging: ask again from
     ``offset`` (the records read so far), ``limit`` at a time (``limits.page_size``),
     until a page comes back short or ``delivery.total`` records are read. Cursor paging:
     ask again with the answer's ``next`` cursor in the ``cursor`` parameter, until an
-    answer has none (``limit``, where given, asks for ``limits.page_size`` at a time)."""
+    answer has none (``limit``, where given, asks for ``limits.page_size`` at a time).
+    Next-URL paging: ask the URL the answer gives at ``next_url`` (whole, or a path
+    relative to the base URL), on the provider's own host only, until an answer has
+    none or repeats one."""
 
     offset: Annotated[Name | None, _d("The int parameter of the first record's index.")] = None
     limit: Annotated[Name | None, _d("The int parameter of the page size.")] = None
@@ -617,6 +628,13 @@ class Paging(_Base, kw_only=True, frozen=True):
     next: Annotated[
         str | None,
         _d("The dotted path, in the answer, of the next page's cursor; none on the last page."),
+    ] = None
+    next_url: Annotated[
+        str | None,
+        _d(
+            "The dotted path, in the answer, of the next page's URL (whole, or a path "
+            "relative to the base URL; next-URL paging); none on the last page."
+        ),
     ] = None
 
 
@@ -732,7 +750,8 @@ class Operation(_Base, kw_only=True, frozen=True):
         ),
     ] = None
     paging: Annotated[
-        Paging | None, _d("How a list answer continues, page by page (offset paging).")
+        Paging | None,
+        _d("How a list answer continues, page by page (offset, cursor or next-URL paging)."),
     ] = None
     query: Annotated[
         StatusQuery | None, _d("Which parameters of a status operation select its records.")

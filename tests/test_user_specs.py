@@ -135,6 +135,39 @@ def test_both_send_as_their_documents_say(registered: None) -> None:
         assert result.provider == "mailgun_shaped"
 
 
+def test_postmark_tracking_goes_out_as_its_document_words(registered: None) -> None:
+    """TrackOpens a bool, TrackLinks one of None/HtmlAndText/HtmlOnly/TextOnly ("Postmark
+    API: Email", Send a single email): track_clicks True and False are its words."""
+    with Sandbox(["postmark_shaped"]) as sandbox:
+        postmark = sandbox["postmark_shaped"].provider()
+        fields = {**_fields(MESSAGE), "attachments": []}
+        postmark.send(Message(**{**fields, "track_opens": True, "track_clicks": True}))
+        postmark.send(Message(**{**fields, "track_clicks": False}))
+        held = sandbox["postmark_shaped"].accepted  # one row per recipient
+        first, second = held[0].params, held[-1].params
+    assert (first["track_opens"], first["track_links"]) == (True, "HtmlAndText")
+    assert second["track_links"] == "None" and "track_opens" not in second
+
+
+def test_mailgun_sends_a_stored_template_with_its_variables(registered: None) -> None:
+    """``template`` names the stored template and ``t:variables`` carries the variables
+    as one JSON string ("Mailgun API: Templates", Send templates)."""
+    with Sandbox(["mailgun_shaped"]) as sandbox:
+        mailgun = sandbox["mailgun_shaped"]
+        message = Message(
+            from_email="shop@example.com",
+            to=["ann@example.org"],
+            subject="Your order",
+            template="order.shipped",
+            variables={"order_id": "7", "name": "Ann"},
+        )
+        assert mailgun.provider().send(message).message_ids
+        held = mailgun.accepted[0].params
+    assert held["template"] == "order.shipped"
+    assert held["template_variables"] == {"order_id": "7", "name": "Ann"}
+    assert "html" not in held and "text" not in held
+
+
 def _fields(message: Message) -> dict[str, Any]:
     return {name: getattr(message, name) for name in message.__struct_fields__}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..errors import ValidationError
@@ -106,6 +106,9 @@ def _check_param(provider: str, name: str, p: Param, value: Any) -> None:
         _fail(
             provider, name, p, "max_length", f"at most {p.max_length} characters, got {len(value)}"
         )
+    if p.values is not None and not _among(value, p.values.values()):
+        words = ", ".join(map(str, p.values.values()))
+        _fail(provider, name, p, "enum", f"must be one of {words}, got {value!r}")
     if p.enum is not None and value not in p.enum:
         _fail(
             provider,
@@ -178,3 +181,8 @@ def _check_rule(
                 f"the span may cover at most {rule.days} days",
                 rule.code,
             )
+
+
+def _among(value: object, words: Iterable[object]) -> bool:
+    """``value`` is one of ``words``, of the same type (True is not 1)."""
+    return any(type(word) is type(value) and word == value for word in words)

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 import msgspec
 import urllib3
@@ -37,7 +37,7 @@ from ..spec_model import Operation, SigV4, Spec, auth_keywords, fill_template
 from .answers import read_answer
 from .bounds import max_answer_bytes as answer_bytes
 from .bounds import may_have_acted
-from .encoding import HttpRequest, Signer, encode_request
+from .encoding import HttpRequest, Signer, encode_request, form_urlencode
 from .secrets import Secret
 from .transport import Answer, Transport, check_base_url
 
@@ -56,11 +56,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: no credential 
 class Call:
     """One operation with parameter values that passed the spec's checks, and ``extra``
     wire fields no parameter declares (``Message.provider_options``), sent at the top
-    level of the request as given."""
+    level of the request as given. ``url``, where given, is asked instead of the
+    operation's path and query: a next page's URL from an answer (next-URL paging), on
+    the base URL's host only."""
 
     operation: str
     values: Mapping[str, Any]
     extra: Mapping[str, Any] = field(default_factory=dict)
+    url: str | None = None
 
 
 class BaseClient:
@@ -261,11 +264,40 @@ class BaseClient:
             extra=call.extra,
             path=self._filled(op.path),
         )
+        if call.url is not None:
+            request = self._at_url(request, call.url, base, signer)
         if self.request_hook is not None:
             request = self._hooked_request(call.operation, request)
         if op.auth == "default" and auth.aws_sigv4 is not None:
             request = self._signed_v4(request, auth.aws_sigv4)
         return request
+
+    def _at_url(
+        self, request: HttpRequest, url: str, base: str, signer: Signer | None
+    ) -> HttpRequest:
+        """``request`` sent to ``url`` (a next page's URL, whole or relative to
+        ``base``) with the credentials it carries: the URL's own query, plus the
+        credentials the operation sends in the query. A URL on another host than the
+        base URL is refused, so the credentials never go anywhere else."""
+        target = urljoin(base.rstrip("/") + "/", url)
+        here, there = urlsplit(base), urlsplit(target)
+        if (there.scheme, there.hostname, there.port) != (here.scheme, here.hostname, here.port):
+            raise MalformedResponseError(
+                self.name,
+                f"the next page's URL is on {there.hostname or 'no host'}, not the "
+                f"provider's {here.hostname}: not followed (the credentials stay here)",
+                http_status=None,
+                ambiguous=False,
+            )
+        if signer is not None:
+            raise UnsupportedOperation(
+                self.name, "a next page's URL", "a signed request signs its own fields"
+            )
+        sent = dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
+        credentials = {k: v for k, v in sent.items() if k in self._credential_wires()}
+        if credentials:
+            target += ("&" if there.query else "?") + form_urlencode(list(credentials.items()))
+        return HttpRequest(request.method, target, request.headers, None)
 
     def _hooked_request(self, operation: str, request: HttpRequest) -> HttpRequest:
         """The spec's request hook applied; a hook that fails or returns something

@@ -21,7 +21,7 @@ from email.message import Message as EmailPart
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from ..checks.addresses import AddressError, parse_mailbox
 from ..checks.request import check_request
@@ -223,7 +223,7 @@ class Emulator:
         except ValidationError as exc:
             return self.error(ErrorCategory.VALIDATION, str(exc), code=exc.code, operation=name)
         if name == "status":
-            return self._status(name, op, values)
+            return self._status(name, op, values, parts.path, parts.query)
         if name in _SEND_OPERATIONS:
             return self._send(name, op, values)
         return self._success(name, op, {})
@@ -421,7 +421,9 @@ class Emulator:
             shape = self.spec.shapes[shape.fields[part].type]
         return shape.fields[leaf].type == "str"
 
-    def _status(self, name: str, op: Operation, values: dict[str, Any]) -> Answer:
+    def _status(
+        self, name: str, op: Operation, values: dict[str, Any], path: str = "", query: str = ""
+    ) -> Answer:
         delivery = self.spec.delivery
         if delivery is None:
             return self._success(name, op, {})
@@ -443,11 +445,19 @@ class Emulator:
         offset, limit_param = (
             (op.paging.offset or "", op.paging.limit or "") if op.paging else ("", "")
         )
-        start = int(values.get(offset) or 0)
+        pairs = parse_qsl(query, keep_blank_values=True)
+        next_url = op.paging.next_url if op.paging else None
+        page_at = dict(pairs).get(_PAGE, "") if next_url else ""
+        start = int(values.get(offset) or (page_at if page_at.isdigit() else 0))
         limit = int(values.get(limit_param) or self.spec.limits.page_size or 100)
         page = rows[start : start + limit]
         records = [self._record(a) for a in page]
         out: dict[str, Any] = {delivery.records: records}
+        if next_url and start + limit < len(rows):
+            # the next page's URL, relative to the base, keeping the query's filters
+            kept = [(k, v) for k, v in pairs if k != _PAGE] + [(_PAGE, str(start + limit))]
+            relative = path[len(self.base_path) :].lstrip("/")
+            out[next_url] = f"{relative}?{urlencode(kept)}"
         if delivery.total:
             out[delivery.total] = len(rows)
         return self._success(name, op, out)
@@ -490,6 +500,10 @@ class Emulator:
         for dotted, value in values_by_path.items():
             _place(self.spec, op.response, dotted, value, body)
         return self._answer(200, body, op.response)
+
+
+# the query field of the sandbox's own next-page URLs (next-URL paging): where a page starts
+_PAGE = "page"
 
 
 def _age_seconds(stamp: Any) -> float | None:

@@ -3,7 +3,7 @@ small spec generated in the test: copies per recipient with the variables filled
 client-side and sent as one batch (``fill_variables``, ``batch``), several fields in one
 object parameter (``metadata: args``, ``tags: args.tags``), and the status query (one
 request per id with a client-side window; a window split into ``max_span`` spans per
-group of ids, bounded by ``max_requests``).
+group of ids, bounded by ``max_requests``; offset, cursor and next-URL paging).
 
 Real HTTP on 127.0.0.1 (pytest-httpserver records every request); nothing of mailspec
 is mocked.
@@ -26,6 +26,7 @@ from wire_support import mini_spec, register_spec, spec_error
 
 import mailspec
 from mailspec import Message, UnsupportedOperation, ValidationError, registry
+from mailspec.sandbox import Sandbox
 from mailspec.vocabulary import DeliveryState
 
 MESSAGE: dict[str, Any] = {
@@ -477,3 +478,105 @@ def test_cursor_paging_stops_at_the_budget_and_at_a_repeated_cursor(
 def test_paging_of_both_kinds_at_once_is_refused(root: Path) -> None:
     both = cursored_spec().replace("limit: size}", "limit: size, offset: size}")
     assert "not both" in spec_error(root, both)
+
+
+# --- next-URL paging --------------------------------------------------------------------
+
+LINKED = """
+status:
+  summary: Statuses, a page at a time, each answer linking the next.
+  method: GET
+  path: statuses
+  encoding: query
+  response: Linked
+  paging: {next_url: paging.next, limit: size}
+  params:
+    size: {type: int}
+"""
+LINKS = """  Linked:
+    fields:
+      records: {type: "list[Record]"}
+      paging: {type: Links}
+  Links:
+    fields:
+      next: {type: str}
+"""
+
+
+def linked_spec() -> str:
+    text = status_spec(LINKED, WINDOWED_DELIVERY)
+    return text.replace("shapes:\n", "shapes:\n" + LINKS)
+
+
+def answer_links(
+    httpserver: HTTPServer, links: dict[str, tuple[str | None, list[str]]]
+) -> list[str]:
+    """Answer each asked page (by its ``p`` query field, none on the first) with its
+    records and next link; the asked targets are returned."""
+    asked: list[str] = []
+
+    def answer(request: Request) -> Response:
+        asked.append(request.full_path.rstrip("?"))
+        query = dict(parse_qsl(request.query_string.decode()))
+        link, ids = links[query.get("p", "")]
+        records = [{"id": i, "state": "delivered"} for i in ids]
+        body = {"records": records, "paging": {"next": link} if link else {}}
+        return Response(json.dumps(body), 200, content_type="application/json")
+
+    httpserver.expect_request(re.compile("/statuses.*"), method="GET").respond_with_handler(answer)
+    return asked
+
+
+def test_next_url_paging_follows_each_link_relative_or_whole(
+    root: Path, httpserver: HTTPServer
+) -> None:
+    whole = httpserver.url_for("/statuses/more?p=3")
+    asked = answer_links(
+        httpserver,
+        {"": ("statuses/more?p=2", ["a", "b"]), "2": (whole, ["c"]), "3": (None, ["d"])},
+    )
+    sender = provider(register_spec(root, linked_spec()), httpserver)
+    assert [s.message_id for s in sender.status()] == ["a", "b", "c", "d"]
+    assert asked == ["/statuses?size=100", "/statuses/more?p=2", "/statuses/more?p=3"]
+
+
+def test_next_url_paging_stops_at_a_repeated_link_and_at_the_budget(
+    root: Path, httpserver: HTTPServer
+) -> None:
+    asked = answer_links(httpserver, {"": ("statuses?p=2", ["a"]), "2": ("statuses?p=2", ["b"])})
+    sender = provider(register_spec(root, linked_spec()), httpserver)
+    assert [s.message_id for s in sender.status()] == ["a", "b"]
+    assert len(asked) == 2  # the second answer links itself again: seen, so it ends
+    with pytest.raises(ValidationError) as info:
+        sender.status(max_requests=1)
+    assert info.value.field == "max_requests"
+
+
+def test_a_next_url_on_another_host_is_not_followed(root: Path, httpserver: HTTPServer) -> None:
+    # the same server under another name: were it followed, it would be asked again
+    elsewhere = httpserver.url_for("/statuses?p=2").replace("127.0.0.1", "localhost")
+    asked = answer_links(httpserver, {"": (elsewhere, ["a"]), "2": (None, ["b"])})
+    sender = provider(register_spec(root, linked_spec()), httpserver)
+    with pytest.raises(mailspec.MalformedResponseError) as info:
+        sender.status()
+    assert "localhost" in str(info.value) and "not followed" in str(info.value)
+    assert len(asked) == 1
+
+
+def test_next_url_paging_with_offset_or_cursor_paging_is_refused(root: Path) -> None:
+    for other in ("offset: size", "cursor: size, next: records"):
+        both = linked_spec().replace("limit: size}", f"limit: size, {other}}}")
+        assert "no offset or cursor paging" in spec_error(root, both)
+
+
+def test_the_sandbox_links_its_pages_and_the_client_follows_them(root: Path) -> None:
+    text = linked_spec().replace("shapes:\n", "limits:\n  page_size: 2\nshapes:\n", 1)
+    name = register_spec(root, text)
+    with Sandbox([name]) as sandbox:
+        server = sandbox[name]
+        sender = server.provider()
+        sent = [sender.send(Message(**{**MESSAGE, "to": [f"r{i}@example.org"]})) for i in range(5)]
+        before = server.requests
+        found = [s.message_id for s in sender.status()]
+        assert server.requests - before == 3  # pages of 2, 2 and 1, each linking the next
+    assert found == [r.message_ids[0] for r in sent]
