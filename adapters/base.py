@@ -43,7 +43,15 @@ from mailspec.runtime.encoding import HttpRequest, json_object
 from mailspec.runtime.mime import mailbox
 from mailspec.runtime.numbers import int_or_none
 from mailspec.runtime.xsmtpapi import xsmtpapi
-from mailspec.spec_model import Batch, Delivery, Operation, Spec, code_field, split_target
+from mailspec.spec_model import (
+    Batch,
+    Delivery,
+    Operation,
+    RecipientKeys,
+    Spec,
+    code_field,
+    split_target,
+)
 from mailspec.vocabulary import BounceReason, DeliveryState, ErrorCategory
 
 from . import status as _status
@@ -412,8 +420,19 @@ class Provider(Sender):
             for f, target in mapping.items()
             if f not in fields and _word_for(op, target, getattr(message, f, None)) is not None
         ]
+        listed = _recipient_params(op, mapping)
+        for param, keys in listed.items():
+            rows = [f for f in ("to", "cc", "bcc") if mapping.get(f) == param]
+            if any(getattr(message, f) for f in rows):
+                values[param] = _recipient_objects(keys, message, rows)
+            if keys.cc_header and "cc" in rows and message.cc and "headers" in mapping:
+                cc = ", ".join(_with_names(message.cc, message.display_names))
+                headers_param = split_target(mapping["headers"])[0]
+                entries.setdefault(headers_param, {})[keys.cc_header] = ("cc", cc)
         for field in fields:
             target = mapping.get(field)
+            if target in listed and field in ("to", "cc", "bcc"):
+                continue  # written with the other recipients, above
             if field == "provider_options" or (target is None and field in HINTS):
                 continue  # options join the request in _prepare; a hint may go unsent
             if target is None and field in op.ignores:
@@ -445,8 +464,10 @@ class Provider(Sender):
             value = _fit_to_param(op, param, field, value, self.name)
             values[param] = _wire_word(op.params[param].values, field, value, self.name)
         owners = {split_target(t)[0]: f for f, t in mapping.items() if "." not in t}
+        headers_param = split_target(mapping.get("headers", ""))[0]
         for param, extra in entries.items():
-            fold = op.params[param].type != "object"  # header names ignore case
+            # header names ignore case
+            fold = op.params[param].type != "object" or param == headers_param
             values[param] = self._with_entries(owners.get(param), values.get(param), extra, fold)
         return values
 
@@ -727,6 +748,47 @@ def _as_text(value: Any) -> str:
 # the fields whose addresses may have display names (Message.display_names); a
 # parameter of `format: mailbox` carries them, any other the bare address
 _RECIPIENT_FIELDS = frozenset({"to", "cc", "bcc", "reply_to"})
+
+
+def _recipient_params(op: Operation, mapping: Mapping[str, str]) -> dict[str, RecipientKeys]:
+    """The parameters carrying the recipients as objects (``recipients``) that a
+    ``to``, ``cc`` or ``bcc`` row names, with their keys."""
+    out: dict[str, RecipientKeys] = {}
+    for field in ("to", "cc", "bcc"):
+        name = mapping.get(field)
+        param = op.params.get(name) if name is not None else None
+        if name is not None and param is not None and param.recipients is not None:
+            out[name] = param.recipients
+    return out
+
+
+def _recipient_objects(
+    keys: RecipientKeys, message: Message, rows: Sequence[str]
+) -> list[dict[str, Any]]:
+    """One object per address of the ``rows`` fields (to, then cc, then bcc): its
+    address, and either the To header every recipient is shown (``header_to``: the to
+    mailboxes) or its own display name (``name``), where the keys name them."""
+    names = message.display_names
+    shown = ", ".join(_with_names(message.to, names)) if keys.header_to else None
+    out: list[dict[str, Any]] = []
+    for field in rows:
+        for address in getattr(message, field):
+            item: dict[str, Any] = {}
+            _put_key(item, keys.email, address)
+            if shown is not None and keys.header_to is not None:
+                _put_key(item, keys.header_to, shown)
+            elif keys.name is not None and names.get(address):
+                _put_key(item, keys.name, names[address])
+            out.append(item)
+    return out
+
+
+def _put_key(target: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``value`` at the dotted key ``a.b`` of ``target``, making the objects on the way."""
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[leaf] = value
 
 
 def _with_names(value: Any, names: Mapping[str, str]) -> Any:

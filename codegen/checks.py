@@ -605,6 +605,34 @@ def _wire_form_problems(
             "an object in a form or query has no wire form: give it a prefix, or type json "
             "(a JSON string)",
         )
+    if param.recipients is not None:
+        if param.type != "list[object]" or op.encoding != "json":
+            yield (
+                (*at, "recipients"),
+                "recipients are objects in a JSON list: a list[object] of a JSON body",
+            )
+        rows = spec.mapping.get(op_name, {})
+        if param.recipients.cc_header is not None and "headers" not in rows:
+            yield (
+                (*at, "recipients", "cc_header"),
+                "the cc header goes where the headers mapping row puts headers: add that row",
+            )
+        if param.recipients.cc_header is not None and _BAD_HEADER_NAME.search(
+            param.recipients.cc_header
+        ):
+            yield (*at, "recipients", "cc_header"), "not an HTTP header name"
+    wire = param.wire or name
+    if op.encoding == "json" and "." in wire:
+        others = {p.wire or n for n, p in op.params.items() if n != name}
+        parents = [wire.rsplit(".", i)[0] for i in range(1, wire.count(".") + 1)]
+        clash = [p for p in parents if p in others]
+        if clash or "" in wire.split("."):
+            yield (
+                (*at, "wire"),
+                f"{wire!r} is a key inside {clash[0]!r}, which another parameter fills whole"
+                if clash
+                else f"{wire!r} has an empty key between its dots",
+            )
     if param.substitution is not None and param.type not in ("json", "object"):
         yield (*at, "substitution"), "a substitution block is an object: type json or object"
     if param.inline_to is not None:

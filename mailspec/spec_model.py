@@ -46,6 +46,7 @@ __all__ = [
     "PairKeys",
     "Param",
     "ProviderInfo",
+    "RecipientKeys",
     "Region",
     "Rule",
     "Shape",
@@ -494,10 +495,43 @@ class FileKeys(_Base, kw_only=True, frozen=True):
     content_id: Annotated[str, _d("The key of an inline part's content id.")] = "content_id"
 
 
+class RecipientKeys(_Base, kw_only=True, frozen=True):
+    """The message's recipients as one JSON list of objects, one per address (keys may
+    be dotted, `address.email`, for nested objects): `to`, then `cc` and `bcc` where
+    their mapping rows name the same parameter (SparkPost's `recipients`)."""
+
+    email: Annotated[str, _d("The key of each recipient's address (`address.email`).")]
+    name: Annotated[
+        str | None,
+        _d("The key of a recipient's display name, where it has one (without header_to)."),
+    ] = None
+    header_to: Annotated[
+        str | None,
+        _d(
+            "The key of the To header every recipient is shown: the `to` mailboxes, joined "
+            "by `, ` (SparkPost's `address.header_to`); a cc or bcc recipient is then not "
+            "shown in To."
+        ),
+    ] = None
+    cc_header: Annotated[
+        str | None,
+        _d(
+            "A header listing the cc mailboxes (joined by `, `), put into the parameter the "
+            "`headers` mapping row fills (SparkPost's `CC` in `content.headers`)."
+        ),
+    ] = None
+
+
 class Param(_Base, kw_only=True, frozen=True):
     """One request parameter of an operation, keyed by its Python name."""
 
-    wire: Annotated[str | None, _d("The name on the wire; default the key.")] = None
+    wire: Annotated[
+        str | None,
+        _d(
+            "The name on the wire; default the key. In a JSON body a dotted name is a key "
+            "inside an object (`content.subject`)."
+        ),
+    ] = None
     type: Annotated[
         ParamType,
         _d(
@@ -580,6 +614,13 @@ class Param(_Base, kw_only=True, frozen=True):
         _d(
             "A `files` parameter whose inline parts (those with a content id) go to this "
             "other `files` parameter instead (Mailgun's `inline`)."
+        ),
+    ] = None
+    recipients: Annotated[
+        RecipientKeys | None,
+        _d(
+            "A `list[object]` of a JSON body carrying the recipients as objects "
+            "(`{address: {email, header_to}}`); the `to`, `cc` and `bcc` rows name it."
         ),
     ] = None
 

@@ -22,7 +22,15 @@ from ..message import Attachment
 from ..spec_model import FileKeys, Operation, Param
 from .signing import signature
 
-__all__ = ["HttpRequest", "Signer", "encode_request", "form_urlencode", "json_object"]
+__all__ = [
+    "HttpRequest",
+    "Signer",
+    "encode_request",
+    "form_urlencode",
+    "json_object",
+    "merged",
+    "nested",
+]
 
 _json = msgspec.json.Encoder()
 
@@ -151,7 +159,7 @@ def encode_request(
             param = operation.params[operation.body]
             body = document.get(param.wire or operation.body, [])
             return HttpRequest(operation.method, url, out_headers, _json.encode(body))
-        json_body = {**body_credentials, **document, **(extra or {})}
+        json_body = merged({**body_credentials, **document}, extra or {})
         return HttpRequest(operation.method, url, out_headers, _json.encode(json_body))
     if files:
         fields: list[tuple[str, Any]] = list(pairs)
@@ -211,7 +219,8 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
     """The JSON object a json-encoded ``operation`` sends for ``values`` (credentials and
     path parameters aside), e.g. to nest one message inside a batch. Each parameter is
     written in its declared wire form: a joined string, ``{key, value}`` pairs, entries
-    named by a prefix at the top level, attachment objects with the provider's keys."""
+    named by a prefix at the top level, attachment objects with the provider's keys.
+    A dotted wire name is a key inside an object (``content.subject``)."""
     out: dict[str, Any] = {}
     for name, param, value in _given(operation, values):
         if param.location == "path":
@@ -228,6 +237,42 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
             out.update({param.prefix + k: v for k, v in value.items()})
         else:
             out[wire] = value.isoformat() if isinstance(value, datetime.date) else value
+    dotted = {p.wire for p in operation.params.values() if p.wire and "." in p.wire}
+    return nested(out, dotted) if dotted else out
+
+
+def nested(flat: Mapping[str, Any], dotted: Iterable[str]) -> dict[str, Any]:
+    """``flat`` with each of its ``dotted`` keys (parameters' wire names) made a key
+    inside objects: ``{"content.subject": s}`` is ``{"content": {"subject": s}}``,
+    beside the other keys of ``content``. Other keys stay as they are, dots and all."""
+    dotted = set(dotted)
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        if key not in dotted:
+            out[key] = value
+            continue
+        *parents, leaf = key.split(".")
+        here = out
+        for part in parents:
+            child = here.get(part)
+            if not isinstance(child, dict):
+                child = here[part] = {}
+            here = child
+        here[leaf] = value
+    return out
+
+
+def merged(document: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``document`` with ``extra`` merged in: an object into an object key by key (at
+    every depth: ``{"options": {"sandbox": true}}`` keeps the other options), anything
+    else replacing what is there (anymail's ``esp_extra``)."""
+    out = dict(document)
+    for key, value in extra.items():
+        here = out.get(key)
+        if isinstance(value, Mapping) and isinstance(here, Mapping):
+            out[key] = merged(here, value)
+        else:
+            out[key] = value
     return out
 
 

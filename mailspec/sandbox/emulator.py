@@ -23,7 +23,7 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from ..checks.addresses import AddressError, parse_mailbox
+from ..checks.addresses import AddressError, is_email, parse_mailbox
 from ..checks.request import check_request
 from ..errors import ValidationError
 from ..message import Attachment
@@ -34,6 +34,7 @@ from ..spec_model import (
     FileKeys,
     Operation,
     Param,
+    RecipientKeys,
     Spec,
     fill_template,
 )
@@ -193,25 +194,32 @@ class Emulator:
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
         headers = {name.lower(): value for name, value in headers.items()}  # any case, as HTTP
         parts = urlsplit(target)
-        found = next(
-            (
-                (name, op, m)
-                for route, name, op in self._routes
-                if op.method == method and (m := route.fullmatch(parts.path))
-            ),
-            None,
-        )
-        if found is None:
+        found = [
+            (name, op, m)
+            for route, name, op in self._routes
+            if op.method == method and (m := route.fullmatch(parts.path))
+        ]
+        if not found:
             return Answer(
                 404, b'{"message": "no such operation"}', {"Content-Type": "application/json"}
             )
-        name, op, match = found
-        try:
-            raw = self._raw_params(op, parts.query, headers, body)
-        except ValueError as exc:
+        # operations sharing a method and path (SparkPost's inline and template
+        # transmissions): the first whose parameters read the request
+        readable: tuple[str, Operation, re.Match[str], dict[str, Any]] | None = None
+        first_error: ValueError | None = None
+        for name, op, match in found:
+            try:
+                readable = (name, op, match, self._raw_params(op, parts.query, headers, body))
+                break
+            except ValueError as exc:
+                first_error = first_error or exc
+        if readable is None:
             return self.error(
-                ErrorCategory.VALIDATION, f"unreadable request: {exc}", operation=name
+                ErrorCategory.VALIDATION,
+                f"unreadable request: {first_error}",
+                operation=found[0][0],
             )
+        name, op, match, raw = readable
         refusal = self._refusal(name, op, raw, headers)
         if refusal is not None:
             return refusal
@@ -246,6 +254,7 @@ class Emulator:
                 decoded = {op.params[op.body].wire or op.body: decoded}
             if not isinstance(decoded, dict):
                 raise ValueError("expected a JSON object")
+            decoded = _flattened(op, decoded)
             unknown = sorted(set(decoded) - self._json_keys(op, decoded))
             if unknown:
                 raise ValueError(f"unknown field(s) {', '.join(map(repr, unknown))}")
@@ -382,12 +391,19 @@ class Emulator:
             return answer
 
     def _accept(self, name: str, op: Operation, values: dict[str, Any]) -> Answer:
-        recipients = _recipients(values)
+        recipients = _recipients(values, op)
         now = datetime.datetime.now().replace(microsecond=0)
+        # an answer naming one id (a text id, or an id header) names the whole request:
+        # every recipient's copy has that id (a SparkPost transmission); else one each
+        one = not op.response_list and (
+            op.ids_header is not None or (op.ids is not None and self._leaf_is_str(op))
+        )
         with self._lock:
             ids = [
                 f"{self.spec.provider.name[:4]}-{next(self._ids):06d}" for _ in recipients or [""]
             ]
+            if one:
+                ids = [ids[0]] * len(ids)
             rows = [
                 Accepted(message_id, name, recipient, values, now, self._outcome(recipient))
                 for message_id, recipient in zip(ids, recipients or [""], strict=True)
@@ -542,6 +558,36 @@ def _route(base_path: str, op: Operation, fills: Mapping[str, str]) -> re.Patter
     return re.compile(pattern)
 
 
+def _flattened(op: Operation, decoded: dict[str, Any]) -> dict[str, Any]:
+    """A JSON body with the values of ``op``'s dotted wire names (``content.subject``)
+    taken out of their objects and keyed by those names, as the client nests them;
+    any other key inside those objects keeps its dotted name (``content.foo``), so that
+    a key the spec does not declare is refused by name."""
+    dotted = {p.wire for p in op.params.values() if p.wire and "." in p.wire}
+    if not dotted:
+        return decoded
+    plain = {p.wire or n for n, p in op.params.items()} - dotted
+    parents = {w.rsplit(".", i)[0] for w in dotted for i in range(1, w.count(".") + 1)}
+    out: dict[str, Any] = {}
+
+    def walk(value: Any, name: str) -> None:
+        if not isinstance(value, dict):
+            raise ValueError(f"{name!r} is not an object")
+        for key, item in value.items():
+            full = f"{name}.{key}"
+            if full in parents and full not in dotted:
+                walk(item, full)
+            else:
+                out[full] = item
+
+    for key, item in decoded.items():
+        if key in parents and key not in plain:
+            walk(item, key)
+        else:
+            out[key] = item
+    return out
+
+
 def _fields(pairs: list[tuple[str, str]], repeated: Collection[str]) -> dict[str, Any]:
     """Form or query pairs by name: the last value, or every value of a repeated one."""
     out: dict[str, Any] = {}
@@ -617,6 +663,8 @@ def _wire_form(param: Param, as_json: bool) -> str:
         return f"one string joined by {param.join!r}"
     if param.pairs is not None:
         return f"a list of {{{param.pairs.key!r}, {param.pairs.value!r}}} objects"
+    if param.recipients is not None:
+        return f"a list of recipient objects with an address at {param.recipients.email!r}"
     if param.type == "files" and as_json:
         keys = param.keys or FileKeys()
         return f"a list of {{{keys.filename!r}, {keys.content!r}, {keys.content_type!r}}} objects"
@@ -624,6 +672,8 @@ def _wire_form(param: Param, as_json: bool) -> str:
 
 
 def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
+    if param.recipients is not None:
+        return _recipient_objects(param.recipients, value)
     if param.type == "files":
         if isinstance(value, list) and all(isinstance(v, Attachment) for v in value):
             return value
@@ -667,9 +717,43 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
     return value
 
 
-def _recipients(values: dict[str, Any]) -> list[str]:
+def _recipient_objects(keys: RecipientKeys, value: Any) -> list[dict[str, Any]]:
+    """A ``recipients`` list as sent: objects holding an address at ``keys.email`` and
+    nothing but the keys the spec names; TypeError for any other form."""
+    allowed = {k for k in (keys.email, keys.name, keys.header_to) if k is not None}
+    if not isinstance(value, list) or not value:
+        raise TypeError("expected a list of recipient objects")
+    for item in value:
+        if not isinstance(item, dict) or not set(_dotted_keys(item)) <= allowed:
+            raise TypeError("recipient objects with other keys")
+        address = _at_key(item, keys.email)
+        if not isinstance(address, str) or not is_email(address):
+            raise ValueError("a recipient object without an address")
+    return value
+
+
+def _dotted_keys(value: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted names of the values inside an object (``address.email``)."""
+    out: list[str] = []
+    for key, item in value.items():
+        name = f"{prefix}{key}"
+        out += _dotted_keys(item, name + ".") if isinstance(item, dict) else [name]
+    return out
+
+
+def _at_key(value: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _recipients(values: dict[str, Any], op: Operation | None = None) -> list[str]:
     """Who a request sends to, as addresses (a `to` written as a mailbox,
-    ``Ann <ann@example.org>``, is its address: the recipient a status names)."""
+    ``Ann <ann@example.org>``, is its address: the recipient a status names; a `to`
+    of recipient objects, the address each holds)."""
+    keys = op.params["to"].recipients if op is not None and "to" in op.params else None
+    if keys is not None and isinstance(values.get("to"), list):
+        return [str(_at_key(item, keys.email)) for item in values["to"]]
     messages = values.get("messages")
     if isinstance(messages, list):  # a batch: one recipient per message
         return [_address(str(m.get("to", ""))) for m in messages if isinstance(m, dict)]

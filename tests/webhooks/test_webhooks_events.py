@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -97,6 +98,18 @@ def test_the_known_providers_with_webhooks_still_have_them() -> None:
     assert "aotsend" not in with_hooks  # documents no webhooks
 
 
+def headers_for(provider: str, secret: str | None) -> dict[str, str]:
+    """The headers of a JSON post: with the secret as the basic-auth password where
+    the provider's scheme is HTTP basic auth (its signature is then the request's)."""
+    scheme = SPECS[provider].webhooks.signature  # type: ignore[union-attr]
+    if secret is None or scheme is None or scheme.scheme != "basic_auth":
+        return JSON
+    return {
+        **JSON,
+        "Authorization": "Basic " + base64.b64encode(f"hooks:{secret}".encode()).decode(),
+    }
+
+
 def event_body(provider: str, name: str) -> tuple[bytes, str | None]:
     """A JSON body carrying one ``name`` event, and the secret that verifies it: the
     hand-written payloads for the known providers, else laid out as the spec says."""
@@ -120,7 +133,9 @@ def test_every_event_name_maps_to_the_expected_type(provider: str, guard: Replay
         assert expected == KNOWN[provider], "the spec's event table changed"
     for name, type_ in expected.items():
         body, secret = event_body(provider, name)
-        (event,) = parse(provider, body, JSON, secret=secret, now=NOW, replay=guard)
+        (event,) = parse(
+            provider, body, headers_for(provider, secret), secret=secret, now=NOW, replay=guard
+        )
         assert (event.provider, event.event, event.type) == (provider, name, type_)
         assert isinstance(event.type, EventType)
 
@@ -129,7 +144,9 @@ def test_every_event_name_maps_to_the_expected_type(provider: str, guard: Replay
 def test_an_unknown_event_name_is_kept_with_type_unknown(provider: str, guard: ReplayGuard) -> None:
     assert "teleported" not in SPECS[provider].webhooks.events  # type: ignore[union-attr]
     body, secret = event_body(provider, "teleported")
-    (event,) = parse(provider, body, JSON, secret=secret, now=NOW, replay=guard)
+    (event,) = parse(
+        provider, body, headers_for(provider, secret), secret=secret, now=NOW, replay=guard
+    )
     assert (event.type, event.event) == (EventType.UNKNOWN, "teleported")
 
 

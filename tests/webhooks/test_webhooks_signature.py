@@ -19,10 +19,20 @@ from webhooks_support import (
 )
 
 from mailspec import WebhookError, WebhookVerificationError
+from mailspec.spec_paths import per_event
 from mailspec.webhooks import DEFAULT_GUARD, ReplayGuard, parse, sign
 
-# the specs with a signature scheme; the known ones must stay among them
-PROVIDERS = names(lambda spec: spec.webhooks is not None and spec.webhooks.signature is not None)
+# the specs signing each event SendCloud's way (an HMAC of timestamp and token, in the
+# payload); the known ones must stay among them. Other schemes (headers, basic auth,
+# ECDSA): tests/webhooks/test_webhooks_schemes.py and each provider's own tests.
+PROVIDERS = names(
+    lambda spec: (
+        spec.webhooks is not None
+        and spec.webhooks.signature is not None
+        and spec.webhooks.signature.scheme == "hmac"
+        and per_event(spec.webhooks.signature)
+    )
+)
 KNOWN_SIGNING = ("sendcloud", "aurorasendcloud")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from mailspec.spec_model import Spec, Webhooks
+from mailspec.spec_paths import parse_path, per_event, write_path
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
 
@@ -69,22 +70,35 @@ def json_body(events: dict[str, Any] | list[dict[str, Any]]) -> bytes:
 
 
 def spec_event(hooks: Webhooks, event: str, *, key: str = SECRET, **fields: Any) -> dict[str, Any]:
-    """One event laid out as a spec's ``webhooks`` section says (its field names, its
-    signature fields, signed with ``key`` when it has a scheme): for a provider whose
-    payload no test writes out by hand."""
+    """One event laid out as a spec's ``webhooks`` section says (its payload paths, the
+    event's own message id path first, since a ``*`` step writes into the object
+    already there; its signature fields, signed with ``key``, where the scheme is
+    SendCloud's HMAC in the payload): for a provider whose payload no test writes out
+    by hand."""
     names = hooks.fields
-    raw: dict[str, Any] = {names.event: event}
-    if names.message_id:
-        raw[names.message_id] = "spec-event-message-1"
-    if names.recipient:
-        raw[names.recipient] = "ann@example.org"
-    if hooks.signature is not None:
+    row = hooks.events.get(event)
+    own = row.fields if row is not None else None
+    message_id = (own.message_id if own is not None else None) or names.message_id
+    recipient = (own.recipient if own is not None else None) or names.recipient
+    timestamp = (own.timestamp if own is not None else None) or names.timestamp
+    raw: dict[str, Any] = {}
+
+    def put(path: str, value: Any) -> None:
+        write_path(raw, parse_path(path), value)
+
+    if message_id:
+        put(message_id, "spec-event-message-1")
+    put(names.event, event)
+    if recipient:
+        put(recipient, "ann@example.org")
+    scheme = hooks.signature
+    if scheme is not None and scheme.scheme == "hmac" and per_event(scheme):
         token = fresh_token()
-        raw[hooks.signature.timestamp] = NOW
-        raw[hooks.signature.token] = token
-        raw[hooks.signature.signature] = hmac_hex(key, NOW, token)
-    elif names.timestamp:
-        raw[names.timestamp] = NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
+        put(scheme.timestamp or "timestamp", NOW)
+        put(scheme.id or "token", token)
+        put(scheme.signature or "signature", hmac_hex(key, NOW, token))
+    elif timestamp:
+        put(timestamp, NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z")
     return {**raw, **fields}
 
 
