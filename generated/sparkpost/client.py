@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from mailspec.runtime import BaseClient
+from mailspec.runtime.numbers import AnswerDecoder
 from mailspec.spec_model import Spec
 
 from .models import (
@@ -37,7 +38,7 @@ class SparkpostClient(BaseClient):
         "send_template": SendTemplateRequest,
         "status": StatusRequest,
     }
-    decoders: ClassVar[dict[str, msgspec.json.Decoder[Any]]] = {
+    decoders: ClassVar[dict[str, AnswerDecoder[Any]]] = {
         "send": TRANSMISSION_RESPONSE_DECODER,
         "send_template": TRANSMISSION_RESPONSE_DECODER,
         "status": EVENTS_PAGE_DECODER,

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from mailspec.message import Attachment
-from mailspec.runtime.numbers import WireInt, decode_number
+from mailspec.runtime.numbers import AnswerDecoder
 
 __all__ = [
     "ENVELOPE_DECODER",
@@ -42,7 +42,7 @@ class EventsPage(msgspec.Struct, kw_only=True):
     """A page of message events: {results, total_count, links: {next}}."""
 
     results: list[MessageEvent] = msgspec.field(default_factory=list)
-    total_count: WireInt | None = None
+    total_count: int | None = None
     links: EventLinks | None = None
 
 
@@ -71,8 +71,8 @@ class TransmissionResult(msgspec.Struct, kw_only=True):
     """The accepted transmission."""
 
     transmission_id: str | None = msgspec.field(default=None, name="id")
-    total_accepted_recipients: WireInt | None = None
-    total_rejected_recipients: WireInt | None = None
+    total_accepted_recipients: int | None = None
+    total_rejected_recipients: int | None = None
 
 
 class SendRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -117,6 +117,6 @@ class StatusRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     per_page: int | None = None
 
 
-ENVELOPE_DECODER = msgspec.json.Decoder(Envelope)
-TRANSMISSION_RESPONSE_DECODER = msgspec.json.Decoder(TransmissionResponse, dec_hook=decode_number)
-EVENTS_PAGE_DECODER = msgspec.json.Decoder(EventsPage, dec_hook=decode_number)
+ENVELOPE_DECODER = AnswerDecoder(Envelope)
+TRANSMISSION_RESPONSE_DECODER = AnswerDecoder(TransmissionResponse)
+EVENTS_PAGE_DECODER = AnswerDecoder(EventsPage)
