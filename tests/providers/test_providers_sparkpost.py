@@ -28,7 +28,7 @@ from mailspec.errors import (
     WebhookVerificationError,
 )
 from mailspec.sandbox import SandboxServer
-from mailspec.vocabulary import DeliveryState, EventType
+from mailspec.vocabulary import BounceReason, DeliveryState, EventType
 from mailspec.webhooks import parse
 
 SEND = "/api/v1/transmissions"
@@ -367,6 +367,8 @@ def test_status_reads_message_events_page_by_page(httpserver, sparkpost):
         ("t1", "bob@example.org", DeliveryState.BOUNCED),
     ]
     assert statuses[2].description == "550 5.1.1 no such user"
+    # "SparkPost: Bounce Classification Codes": 10, Invalid Recipient (Hard)
+    assert statuses[2].reason == BounceReason.NO_SUCH_USER
     for request in requests(httpserver):
         assert request.headers["Authorization"] == "sp-key"
 
@@ -532,6 +534,7 @@ def test_a_webhook_batch_is_read_whatever_wraps_each_event():
     assert events[0].metadata == {"customKey": "customValue"}
     assert events[1].url == "http://example.com"
     assert events[2].description == "550 5.1.1 no such user"
+    assert events[2].reason == BounceReason.NO_SUCH_USER
     assert events[0].timestamp == datetime(2016, 4, 18, 14, 25, 7, tzinfo=UTC)
 
 
@@ -595,3 +598,37 @@ def test_the_sandbox_posts_batches_that_verify_with_basic_auth(tmp_path):
     click = next(e for e in events if e.type == EventType.CLICKED)
     assert "track_event" in json.dumps([json.loads(d) for _, d in received])
     assert click.metadata == {"order": "7"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "bounce_class", "state", "reason"),
+    [
+        ("bounce", "10", EventType.BOUNCED, BounceReason.NO_SUCH_USER),
+        ("bounce", "25", EventType.REJECTED, BounceReason.BLACKLISTED),
+        ("bounce", "51", EventType.SOFT_BOUNCED, BounceReason.SPAM),
+        ("delay", "22", EventType.SOFT_BOUNCED, BounceReason.OTHER),
+        ("out_of_band", "30", EventType.BOUNCED, BounceReason.INVALID_ADDRESS),
+    ],
+)
+def test_a_bounce_class_gives_the_state_and_reason(kind, bounce_class, state, reason):
+    """ "SparkPost: Bounce Classification Codes": hard ones bounce, soft and block ones
+    are temporary, Admin Failure (25) is SparkPost's own policy."""
+    event = {
+        "type": kind,
+        "transmission_id": "t1",
+        "rcpt_to": "ann@example.org",
+        "timestamp": "1460989507",
+        "bounce_class": bounce_class,
+    }
+    body = json.dumps([{"msys": {"message_event": event}}])
+    (parsed,) = parse("sparkpost", body, _basic("hooks:s3cret"), secret="hooks:s3cret")
+    assert (parsed.type, parsed.reason) == (state, reason)
+
+
+def test_the_sandbox_reports_a_hard_bounce_with_its_class():
+    with SandboxServer("sparkpost") as sandbox:
+        provider = sandbox.provider()
+        sandbox.set_outcome("bounced", sub_status=10)
+        sent = provider.send(message(to=["gone@example.org"]))
+        (status,) = provider.status(sent.message_ids)
+        assert (status.state, status.reason) == (DeliveryState.BOUNCED, BounceReason.NO_SUCH_USER)
