@@ -632,3 +632,18 @@ def test_the_sandbox_reports_a_hard_bounce_with_its_class():
         sent = provider.send(message(to=["gone@example.org"]))
         (status,) = provider.status(sent.message_ids)
         assert (status.state, status.reason) == (DeliveryState.BOUNCED, BounceReason.NO_SUCH_USER)
+
+
+def test_attachments_over_the_documented_content_limit_are_refused_before_any_request(
+    httpserver, sparkpost
+):
+    """ "SparkPost API: Transmissions", Create a Transmission: content "is limited to
+    20 MBs"; inline images count with the attachments."""
+    files = [
+        Attachment("a.bin", b"x" * 15_000_000, "application/octet-stream"),
+        Attachment("i.png", b"x" * 6_000_000, "image/png", content_id="i"),
+    ]
+    with pytest.raises(ValidationError) as info:
+        sparkpost.send(message(attachments=files))
+    assert info.value.field == "attachments"
+    assert httpserver.log == []
