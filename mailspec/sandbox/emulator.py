@@ -420,6 +420,8 @@ class Emulator:
             return _json_answer(200, [json.loads(item.body) for item in items])
         answer = self._success(name, op, placed)
         if op.ids_header is not None:  # the id travels in a header only (SendGrid)
+            if not self.spec.shapes[op.response].fields:  # and the body is empty
+                answer = Answer(answer.status, b"", {})
             answer.headers[op.ids_header] = ids[0]
         return answer
 
@@ -511,7 +513,10 @@ class Emulator:
         )
         for dotted, value in values_by_path.items():
             _place(self.spec, op.response, dotted, value, body)
-        return self._answer(200, body, op.response)
+        # where the HTTP status is the code, the operation's success code is the status
+        # (SendGrid's 202 Accepted); elsewhere success is a 200 carrying its code
+        status = code if self.spec.envelope.code_from == "http" and 200 <= code < 300 else 200
+        return self._answer(status, body, op.response)
 
 
 # the query field of the sandbox's own next-page URLs (next-URL paging): where a page starts
