@@ -25,6 +25,7 @@ __all__ = [
     "ANY_OF",
     "MESSAGE_FIELDS",
     "RESERVED_OPERATION_NAMES",
+    "AddressKeys",
     "AnswerEnvelope",
     "AnswerField",
     "Auth",
@@ -495,12 +496,29 @@ class FileKeys(_Base, kw_only=True, frozen=True):
     content: Annotated[str, _d("The key of the base64 content.")] = "content"
     content_type: Annotated[str, _d("The key of the MIME type.")] = "content_type"
     content_id: Annotated[str, _d("The key of an inline part's content id.")] = "content_id"
+    inline: Annotated[
+        dict[str, str],
+        _d(
+            "Keys and constant values an inline part (one with a content id) carries "
+            "besides (SendGrid's `disposition: inline`)."
+        ),
+    ] = {}
+
+
+class AddressKeys(_Base, kw_only=True, frozen=True):
+    """A mailbox written as a JSON object: ``{"email": ..., "name": ...}``, the name
+    left out where there is none."""
+
+    email: Annotated[str, _d("The key of the address.")] = "email"
+    name: Annotated[str, _d("The key of the display name.")] = "name"
 
 
 class RecipientKeys(_Base, kw_only=True, frozen=True):
     """The message's recipients as one JSON list of objects, one per address (keys may
     be dotted, `address.email`, for nested objects): `to`, then `cc` and `bcc` where
-    their mapping rows name the same parameter (SparkPost's `recipients`)."""
+    their mapping rows name the same parameter (SparkPost's `recipients`). Beyond
+    `address` (one field's mailboxes as objects): several fields in one list, the To
+    header each recipient is shown, and a header listing the cc mailboxes."""
 
     email: Annotated[str, _d("The key of each recipient's address (`address.email`).")]
     name: Annotated[
@@ -530,8 +548,10 @@ class Param(_Base, kw_only=True, frozen=True):
     wire: Annotated[
         str | None,
         _d(
-            "The name on the wire; default the key. In a JSON body a dotted name is a key "
-            "inside an object (`content.subject`)."
+            "The name on the wire; default the key. In a JSON body, a path of steps "
+            "joined by `.` places the value inside nested objects and lists: `key`, "
+            "`key[N]` (item N of a list), `key[field=value]` (the list item whose field "
+            "is value): `personalizations[0].to`, `content[type=text/plain].value`."
         ),
     ] = None
     type: Annotated[
@@ -600,6 +620,13 @@ class Param(_Base, kw_only=True, frozen=True):
     keys: Annotated[
         FileKeys | None,
         _d("The attachment objects' keys in a JSON body (default filename, content, ...)."),
+    ] = None
+    address: Annotated[
+        AddressKeys | None,
+        _d(
+            "A `mailbox` parameter (str or list[str]) in a JSON body written as address "
+            "objects with these keys (`{email, name}`) instead of `Name <address>` text."
+        ),
     ] = None
     substitution: Annotated[
         Literal["xsmtpapi"] | None,

@@ -24,7 +24,7 @@ from mailspec.sandbox import Sandbox
 ROOT = Path(__file__).resolve().parent.parent
 CLOUDMAILS = (ROOT / "spec" / "cloudmails.yaml").read_text(encoding="utf-8")
 _unique = itertools.count()
-BUILTINS = ["aotsend", "aurorasendcloud", "cloudmails", "sendcloud", "sparkpost"]
+BUILTINS = ["aotsend", "aurorasendcloud", "cloudmails", "sendcloud", "sendgrid", "sparkpost"]
 CLOUDMAILS_URL = "https://api.cloudmails.eu/v1"
 
 
@@ -178,6 +178,7 @@ def test_the_cli_takes_packages_from_the_environment(root: Path) -> None:
         "cloudmails",
         "postwave",
         "sendcloud",
+        "sendgrid",
         "sparkpost",
     ]
     codes = subprocess.run(

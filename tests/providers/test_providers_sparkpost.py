@@ -182,7 +182,9 @@ def test_a_mailer_skips_sparkpost_for_two_tags():
         assert sandbox.accepted == []
 
 
-def test_provider_options_merge_into_nested_objects(httpserver, sparkpost):
+def test_provider_options_join_the_request(httpserver, sparkpost):
+    """anymail's esp_extra: a key naming a nested place's first step (`options`)
+    replaces that whole value; others join the top level."""
     answer(httpserver)
     sparkpost.send(
         message(
@@ -193,7 +195,7 @@ def test_provider_options_merge_into_nested_objects(httpserver, sparkpost):
         )
     )
     sent = body(only_request(httpserver))
-    assert sent["options"] == {"open_tracking": True, "transactional": True}
+    assert sent["options"] == {"transactional": True}
     assert sent["description"] == "d"
 
 

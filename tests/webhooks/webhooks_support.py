@@ -7,17 +7,19 @@ Signatures here are computed with ``hmac``/``hashlib`` directly, never with
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from mailspec.spec_model import Spec, Webhooks
-from mailspec.spec_paths import parse_path, per_event, write_path
+from mailspec.spec_model import Spec, Webhooks, WebhookSignature
+from mailspec.spec_paths import parse_path, write_path
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
 
@@ -70,35 +72,22 @@ def json_body(events: dict[str, Any] | list[dict[str, Any]]) -> bytes:
 
 
 def spec_event(hooks: Webhooks, event: str, *, key: str = SECRET, **fields: Any) -> dict[str, Any]:
-    """One event laid out as a spec's ``webhooks`` section says (its payload paths, the
-    event's own message id path first, since a ``*`` step writes into the object
-    already there; its signature fields, signed with ``key``, where the scheme is
-    SendCloud's HMAC in the payload): for a provider whose payload no test writes out
-    by hand."""
+    """One event laid out as a spec's ``webhooks`` section says (its field names, its
+    signature fields, signed with ``key`` when it has a scheme): for a provider whose
+    payload no test writes out by hand."""
     names = hooks.fields
-    row = hooks.events.get(event)
-    own = row.fields if row is not None else None
-    message_id = (own.message_id if own is not None else None) or names.message_id
-    recipient = (own.recipient if own is not None else None) or names.recipient
-    timestamp = (own.timestamp if own is not None else None) or names.timestamp
-    raw: dict[str, Any] = {}
-
-    def put(path: str, value: Any) -> None:
-        write_path(raw, parse_path(path), value)
-
-    if message_id:
-        put(message_id, "spec-event-message-1")
-    put(names.event, event)
-    if recipient:
-        put(recipient, "ann@example.org")
-    scheme = hooks.signature
-    if scheme is not None and scheme.scheme == "hmac" and per_event(scheme):
+    raw: dict[str, Any] = {names.event: event}
+    if names.message_id:
+        raw[names.message_id] = "spec-event-message-1"
+    if names.recipient:
+        raw[names.recipient] = "ann@example.org"
+    if hooks.signature is not None:
         token = fresh_token()
-        put(scheme.timestamp or "timestamp", NOW)
-        put(scheme.id or "token", token)
-        put(scheme.signature or "signature", hmac_hex(key, NOW, token))
-    elif timestamp:
-        put(timestamp, NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z")
+        raw[hooks.signature.timestamp] = NOW
+        raw[hooks.signature.token] = token
+        raw[hooks.signature.signature] = hmac_hex(key, NOW, token)
+    elif names.timestamp:
+        raw[names.timestamp] = NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
     return {**raw, **fields}
 
 
@@ -117,3 +106,94 @@ def spec_with_webhooks(webhooks_yaml: str) -> Spec:
     located = load_text(text, "spec/hookshape.yaml")
     check(located)
     return located.spec
+
+
+def path_event(hooks: Webhooks, event: str) -> dict[str, Any]:
+    """One event laid out by the spec's payload paths (nested ones too: SparkPost's
+    ``msys.*.type``): the event's own message id path first, since a ``*`` step
+    writes into the object already there, then its name, recipient and time."""
+    own = hooks.events[event].fields if event in hooks.events else None
+    raw: dict[str, Any] = {}
+    message_id = (own.message_id if own else None) or hooks.fields.message_id
+    if message_id:
+        write_path(raw, parse_path(message_id), "spec-event-message-1")
+    write_path(raw, parse_path(hooks.fields.event), event)
+    recipient = (own.recipient if own else None) or hooks.fields.recipient
+    if recipient:
+        write_path(raw, parse_path(recipient), "ann@example.org")
+    timestamp = (own.timestamp if own else None) or hooks.fields.timestamp
+    if timestamp:
+        stamp = NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
+        write_path(raw, parse_path(timestamp), stamp)
+    return raw
+
+
+def basic_auth(secret: str) -> dict[str, str]:
+    """JSON headers with ``hooks:secret`` as HTTP basic auth (the basic_auth scheme)."""
+    token = base64.b64encode(f"hooks:{secret}".encode()).decode()
+    return {**JSON, "Authorization": f"Basic {token}"}
+
+
+def header_signed(signature: WebhookSignature | None) -> bool:
+    """The scheme signs the request in its headers (Svix's HMAC, SendGrid's ECDSA), not
+    inside each event (SendCloud, Mailgun)."""
+    if signature is None or signature.scheme not in ("hmac", "ecdsa_p256"):
+        return False
+    return "{header:" in (signature.signed or "") or "{body}" in (signature.signed or "")
+
+
+def _ecdsa_pair() -> tuple[Any, str]:
+    """A fresh P-256 key pair: the private key, and the public key as SendGrid shows
+    its verification key (base64 DER), the receiver's secret."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    der = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, base64.b64encode(der).decode()
+
+
+def sign_headers(
+    signature: WebhookSignature, body: bytes, *, timestamp: int = NOW
+) -> tuple[dict[str, str], str]:
+    """Headers signing ``body`` in a header-signed scheme, written out here with
+    ``hmac``/``cryptography`` from the scheme's keys, and the secret that verifies them:
+    the HMAC key (``SECRET``, with the scheme's key prefix, as base64 where the scheme
+    reads it so), or a fresh ECDSA key pair's public key."""
+    headers = dict(JSON)
+    one_time = fresh_token()
+    for source, value in ((signature.timestamp, str(timestamp)), (signature.id, one_time)):
+        if source and source.startswith("header:") and source != signature.signature:
+            headers[source.removeprefix("header:")] = value
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "body":
+            return body.decode()
+        return headers[name.removeprefix("header:")]
+
+    message = re.sub(r"\{([^}]+)\}", fill, signature.signed or "").encode()
+    target = (signature.signature or "").removeprefix("header:")
+    if signature.scheme == "ecdsa_p256":
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        private, public = _ecdsa_pair()
+        der = private.sign(message, ec.ECDSA(hashes.SHA256()))
+        headers[target] = signature.prefix + base64.b64encode(der).decode()
+        return headers, public
+    raw_key = SECRET.encode()
+    secret = SECRET
+    if signature.key == "base64":
+        secret = signature.key_prefix + base64.b64encode(raw_key).decode()
+    elif signature.key_prefix:
+        secret = signature.key_prefix + SECRET
+    algorithm = {"sha1": hashlib.sha1, "sha512": hashlib.sha512}.get(
+        signature.algorithm, hashlib.sha256
+    )
+    digest = hmac.new(raw_key, message, algorithm).digest()
+    text = base64.b64encode(digest).decode() if signature.encoding == "base64" else digest.hex()
+    headers[target] = signature.prefix + text
+    return headers, secret
