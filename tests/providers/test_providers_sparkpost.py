@@ -649,3 +649,20 @@ def test_attachments_over_the_documented_content_limit_are_refused_before_any_re
         sparkpost.send(message(attachments=files))
     assert info.value.field == "attachments"
     assert httpserver.log == []
+
+
+@pytest.mark.parametrize("fault", ["server_error", "rate_limit"])
+def test_sparkpost_down_fails_over_to_sendgrid_over_real_http(fault):
+    """A pool of mainstream providers, each a sandbox on 127.0.0.1: SparkPost answering
+    500 (or 429) moves the message to SendGrid, which delivers it."""
+    with SandboxServer("sparkpost") as sparkpost, SandboxServer("sendgrid") as sendgrid:
+        sparkpost.faults.queue(fault, times=5)
+        mailer = mailspec.Mailer(
+            [sparkpost.provider(), sendgrid.provider()], max_attempts=2, backoff=0
+        )
+        result = mailer.send(message(to=["Ann <ann@example.org>"], cc=["cy@example.org"]))
+        assert result.provider == "sendgrid"
+        tried = [a.provider for a in result.attempts]
+        assert tried[0] == "sparkpost" and tried[-1] == "sendgrid", tried
+        assert sparkpost.accepted == []
+        assert {a.recipient for a in sendgrid.accepted} >= {"ann@example.org"}
