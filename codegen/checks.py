@@ -835,6 +835,8 @@ def _webhook_problems(spec: Spec) -> Iterator[Problem]:
     if "" in hooks.events:
         yield ("webhooks", "events", ""), "an event name may not be empty"
     yield from _path_problems(("webhooks", "records"), hooks.records)
+    if hooks.ping is not None:
+        yield from _path_problems(("webhooks", "ping"), hooks.ping)
     # the receiver reads fields by these paths: one it cannot read would match nothing
     unified = _roles(hooks.fields)
     yield from _field_problems(("webhooks", "fields"), unified)

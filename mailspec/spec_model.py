@@ -1219,6 +1219,14 @@ class Webhooks(_Base, kw_only=True, frozen=True):
             "sandbox posts lists. A receiver takes either."
         ),
     ] = False
+    ping: Annotated[
+        str | None,
+        _d(
+            "The payload path that, holding an empty object or list, marks a record as "
+            "the provider's test ping (SparkPost's validation batch `[{\"msys\": {}}]`): "
+            "it yields no event, and the request is answered as any verified one."
+        ),
+    ] = None
     fields: Annotated[WebhookFields, _d("Where each part of an event is (payload paths).")]
     timestamp_format: Annotated[
         Literal["epoch", "iso8601"],

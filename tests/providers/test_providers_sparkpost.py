@@ -666,3 +666,44 @@ def test_sparkpost_down_fails_over_to_sendgrid_over_real_http(fault):
         assert tried[0] == "sparkpost" and tried[-1] == "sendgrid", tried
         assert sparkpost.accepted == []
         assert {a.recipient for a in sendgrid.accepted} >= {"ann@example.org"}
+
+
+def test_the_validation_ping_yields_no_event_and_is_answered_200():
+    """ "SparkPost API: Event Webhooks", Validate a Webhook: SparkPost posts
+    [{"msys": {}}] and wants HTTP 200; still behind the basic-auth credentials."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    import urllib3
+
+    from mailspec.webhooks import WebhookApp
+
+    ping = json.dumps([{"msys": {}}])
+    assert parse("sparkpost", ping, _basic("hooks:s3cret"), secret="hooks:s3cret") == []
+    with pytest.raises(WebhookVerificationError):
+        parse("sparkpost", ping, _basic("hooks:forged"), secret="hooks:s3cret")
+    # a ping beside an event: the event only
+    mixed = json.dumps([{"msys": {}}, BATCH[0]])
+    (event,) = parse("sparkpost", mixed, _basic("hooks:s3cret"), secret="hooks:s3cret")
+    assert event.type == EventType.DELIVERED
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    received: list[Any] = []
+    app = WebhookApp("sparkpost", received.append, secret="hooks:s3cret")
+    server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02})
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hooks"
+        http = urllib3.PoolManager(timeout=5, retries=False)
+        ok = http.request("POST", url, body=ping, headers=_basic("hooks:s3cret"))
+        forged = http.request("POST", url, body=ping, headers=_basic("hooks:nope"))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    assert (ok.status, forged.status) == (200, 401)
+    assert received == []
