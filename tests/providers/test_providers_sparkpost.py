@@ -151,7 +151,7 @@ def test_one_tag_is_the_campaign_and_metadata_scheduling_and_tracking_are_option
         message(
             tags=["welcome"],
             metadata={"order_id": "7", "tier": "gold"},
-            send_at=datetime(2026, 12, 24, 9, 30, tzinfo=UTC),
+            send_at=datetime(2026, 12, 24, 9, 30, 0, 250000, tzinfo=UTC),
             track_opens=True,
             track_clicks=False,
         )
