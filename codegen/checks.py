@@ -581,6 +581,24 @@ def _wire_form_problems(
             )
         if name in spec.mapping.get(op_name, {}).values():
             yield (*at, "const"), "a constant is sent as it is: no mapping row may fill it"
+    if param.beside is not None and (param.const is None or param.beside not in op.params):
+        yield (
+            (*at, "beside"),
+            "beside names another parameter of the operation, for a constant only",
+        )
+    wire = param.wire or name
+    if "." in wire and op.encoding == "json":
+        parts = wire.split(".")
+        if "" in parts:
+            yield (*at, "wire"), f"the dotted wire name {wire!r} has an empty step"
+        for other_name, other in op.params.items():
+            other_wire = other.wire or other_name
+            if other_name != name and other_wire.startswith(wire + "."):
+                yield (
+                    (*at, "wire"),
+                    f"{wire!r} holds a value, so {other_name!r} cannot nest inside it "
+                    f"({other_wire!r})",
+                )
     yield from _value_map_problems(param, at, name in spec.mapping.get(op_name, {}).values())
     if param.repeat and (param.type != "list[str]" or not form_like or param.join is not None):
         yield (

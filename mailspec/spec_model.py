@@ -34,6 +34,7 @@ __all__ = [
     "CredentialSet",
     "Delivery",
     "DeliveryFields",
+    "Disposition",
     "ErrorName",
     "Example",
     "FileKeys",
@@ -485,6 +486,17 @@ class PairKeys(_Base, kw_only=True, frozen=True):
     value: Annotated[str, _d("The key holding an entry's value (`Value`).")]
 
 
+class Disposition(_Base, kw_only=True, frozen=True):
+    """Where an attachment object says how it is shown: the key, and its word for an
+    inline part (one with a content id) and for any other attachment."""
+
+    key: Annotated[str, _d("The key of the disposition (`ContentDisposition`).")]
+    inline: Annotated[str, _d("The word for an inline part (default `inline`).")] = "inline"
+    attachment: Annotated[str, _d("The word for an attachment (default `attachment`).")] = (
+        "attachment"
+    )
+
+
 class FileKeys(_Base, kw_only=True, frozen=True):
     """The keys of an attachment object in a JSON body; its content is base64."""
 
@@ -492,12 +504,25 @@ class FileKeys(_Base, kw_only=True, frozen=True):
     content: Annotated[str, _d("The key of the base64 content.")] = "content"
     content_type: Annotated[str, _d("The key of the MIME type.")] = "content_type"
     content_id: Annotated[str, _d("The key of an inline part's content id.")] = "content_id"
+    disposition: Annotated[
+        Disposition | None,
+        _d(
+            "Where each object names its disposition (`{key: ContentDisposition, inline: "
+            "INLINE, attachment: ATTACHMENT}`); none: the objects carry no disposition."
+        ),
+    ] = None
 
 
 class Param(_Base, kw_only=True, frozen=True):
     """One request parameter of an operation, keyed by its Python name."""
 
-    wire: Annotated[str | None, _d("The name on the wire; default the key.")] = None
+    wire: Annotated[
+        str | None,
+        _d(
+            "The name on the wire; default the key. In a JSON body, a dotted name is a "
+            "path of nested objects (`Content.Simple.Subject.Data`)."
+        ),
+    ] = None
     type: Annotated[
         ParamType,
         _d(
@@ -545,6 +570,13 @@ class Param(_Base, kw_only=True, frozen=True):
     const: Annotated[
         str | int | bool | None,
         _d("A value sent on every request (`MessageStream: outbound`); no other is taken."),
+    ] = None
+    beside: Annotated[
+        Name | None,
+        _d(
+            "A constant written only where the named parameter has a value (a body "
+            "part's `Charset` beside its `Data`); default: on every request."
+        ),
     ] = None
     repeat: Annotated[
         bool,
@@ -1155,6 +1187,14 @@ class Spec(_Base, kw_only=True, frozen=True):
 
     provider: Annotated[ProviderInfo, _d("Who the provider is.")]
     default_region: Annotated[RegionName, _d("The region used when none is given.")]
+    region_required: Annotated[
+        bool,
+        _d(
+            "A client must name its region (`region=`), since no region is a sensible "
+            "default (Amazon SES); `default_region` then serves only a client given "
+            "`base_url=` (the sandbox, a test server) and the generator (default false)."
+        ),
+    ] = False
     regions: Annotated[dict[RegionName, Region], _d("The provider's regions, by name.")]
     extra_bases: Annotated[
         dict[Name, Url], _d("Other base URLs by name, for operations with `base:`.")

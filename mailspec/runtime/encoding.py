@@ -22,7 +22,14 @@ from ..message import Attachment
 from ..spec_model import FileKeys, Operation, Param
 from .signing import signature
 
-__all__ = ["HttpRequest", "Signer", "encode_request", "form_urlencode", "json_object"]
+__all__ = [
+    "HttpRequest",
+    "Signer",
+    "encode_request",
+    "form_urlencode",
+    "json_object",
+    "merge_json",
+]
 
 _json = msgspec.json.Encoder()
 
@@ -151,7 +158,7 @@ def encode_request(
             param = operation.params[operation.body]
             body = document.get(param.wire or operation.body, [])
             return HttpRequest(operation.method, url, out_headers, _json.encode(body))
-        json_body = {**body_credentials, **document, **(extra or {})}
+        json_body = merge_json({**body_credentials, **document}, extra or {})
         return HttpRequest(operation.method, url, out_headers, _json.encode(json_body))
     if files:
         fields: list[tuple[str, Any]] = list(pairs)
@@ -175,7 +182,9 @@ def _given(operation: Operation, values: Mapping[str, Any]) -> list[tuple[str, P
     out: list[tuple[str, Param, Any]] = []
     for name, param in operation.params.items():
         value: Any = values.get(name)
-        if param.const is not None and value is None:
+        # a constant `beside` another parameter goes only where that one has a value
+        beside_ok = param.beside is None or values.get(param.beside) is not None
+        if param.const is not None and value is None and beside_ok:
             value = param.const
         if param.type == "files" and param.inline_to is not None and value:
             value = [a for a in value if not a.content_id]
@@ -216,18 +225,48 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
     for name, param, value in _given(operation, values):
         if param.location == "path":
             continue
-        wire = param.wire or name
+        *parents, wire = (param.wire or name).split(".")  # a dotted name nests objects
+        node = out
+        for key in parents:
+            node = node.setdefault(key, {})
         if param.type == "files":
-            out[wire] = [_attachment_json(a, param.keys or _DEFAULT_KEYS) for a in value]
+            node[wire] = [_attachment_json(a, param.keys or _DEFAULT_KEYS) for a in value]
         elif param.type == "list[str]" and param.join is not None:
-            out[wire] = param.join.join(value)
+            node[wire] = param.join.join(value)
         elif param.pairs is not None and isinstance(value, Mapping):
-            keys = param.pairs
-            out[wire] = [{keys.key: k, keys.value: v} for k, v in value.items()]
+            node[wire] = _pairs(param, value)
         elif param.prefix is not None and isinstance(value, Mapping):
-            out.update({param.prefix + k: v for k, v in value.items()})
+            node.update({param.prefix + k: v for k, v in value.items()})
+        elif param.type == "json":  # an object sent as a JSON string
+            node[wire] = _json.encode(value).decode("utf-8")
         else:
-            out[wire] = value.isoformat() if isinstance(value, datetime.date) else value
+            node[wire] = value.isoformat() if isinstance(value, datetime.date) else value
+    return out
+
+
+def _pairs(param: Param, value: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An object as ``{key, value}`` objects; an entry holding a list is one object per
+    item, under the same name (one ``X-Tag`` header per tag)."""
+    assert param.pairs is not None
+    keys = param.pairs
+    return [
+        {keys.key: k, keys.value: item}
+        for k, v in value.items()
+        for item in (v if isinstance(v, list) else [v])
+    ]
+
+
+def merge_json(document: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``document`` with ``extra`` merged in: an object into an object of the same name
+    key by key, at any depth (``{"Content": {"Simple": {...}}}`` adds to the nested
+    objects a spec writes), anything else replacing what is there."""
+    out = dict(document)
+    for key, value in extra.items():
+        here = out.get(key)
+        if isinstance(value, Mapping) and isinstance(here, dict):
+            out[key] = merge_json(here, value)
+        else:
+            out[key] = value
     return out
 
 
@@ -245,4 +284,8 @@ def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:
     }
     if attachment.content_id is not None:
         out[keys.content_id] = attachment.content_id
+    if keys.disposition is not None:
+        disposition = keys.disposition
+        inline = attachment.content_id is not None
+        out[disposition.key] = disposition.inline if inline else disposition.attachment
     return out

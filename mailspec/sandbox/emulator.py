@@ -193,25 +193,34 @@ class Emulator:
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
         headers = {name.lower(): value for name, value in headers.items()}  # any case, as HTTP
         parts = urlsplit(target)
-        found = next(
-            (
-                (name, op, m)
-                for route, name, op in self._routes
-                if op.method == method and (m := route.fullmatch(parts.path))
-            ),
-            None,
-        )
-        if found is None:
+        candidates = [
+            (name, op, m)
+            for route, name, op in self._routes
+            if op.method == method and (m := route.fullmatch(parts.path))
+        ]
+        if not candidates:
             return Answer(
                 404, b'{"message": "no such operation"}', {"Content-Type": "application/json"}
             )
-        name, op, match = found
-        try:
-            raw = self._raw_params(op, parts.query, headers, body)
-        except ValueError as exc:
+        # operations sharing a method and path (SES's simple and template sends) are
+        # told apart by the body: the first whose parameters read it takes it
+        problems: list[str] = []
+        chosen: tuple[str, Operation, re.Match[str], dict[str, Any]] | None = None
+        for candidate in candidates:
+            try:
+                raw = self._raw_params(candidate[1], parts.query, headers, body)
+            except ValueError as exc:
+                problems.append(str(exc))
+                continue
+            chosen = (*candidate, raw)
+            break
+        if chosen is None:
             return self.error(
-                ErrorCategory.VALIDATION, f"unreadable request: {exc}", operation=name
+                ErrorCategory.VALIDATION,
+                f"unreadable request: {problems[0]}",
+                operation=candidates[0][0],
             )
+        name, op, match, raw = chosen
         refusal = self._refusal(name, op, raw, headers)
         if refusal is not None:
             return refusal
@@ -246,6 +255,7 @@ class Emulator:
                 decoded = {op.params[op.body].wire or op.body: decoded}
             if not isinstance(decoded, dict):
                 raise ValueError("expected a JSON object")
+            decoded = _flat_json(op, decoded)
             unknown = sorted(set(decoded) - self._json_keys(op, decoded))
             if unknown:
                 raise ValueError(f"unknown field(s) {', '.join(map(repr, unknown))}")
@@ -384,10 +394,13 @@ class Emulator:
     def _accept(self, name: str, op: Operation, values: dict[str, Any]) -> Answer:
         recipients = _recipients(values)
         now = datetime.datetime.now().replace(microsecond=0)
+        one_id = op.ids is not None and self._leaf_is_str(op) and not op.response_list
         with self._lock:
             ids = [
                 f"{self.spec.provider.name[:4]}-{next(self._ids):06d}" for _ in recipients or [""]
             ]
+            if one_id:  # one id answers for the whole message (SES's MessageId)
+                ids = [ids[0]] * len(ids)
             rows = [
                 Accepted(message_id, name, recipient, values, now, self._outcome(recipient))
                 for message_id, recipient in zip(ids, recipients or [""], strict=True)
@@ -542,6 +555,27 @@ def _route(base_path: str, op: Operation, fills: Mapping[str, str]) -> re.Patter
     return re.compile(pattern)
 
 
+def _flat_json(op: Operation, decoded: dict[str, Any]) -> dict[str, Any]:
+    """A JSON body's values by wire name, a parameter whose wire name is dotted read
+    from its nested objects (``Content.Simple.Subject.Data``). Any other key inside
+    those objects is kept under its own dotted name, which no parameter declares, so
+    the request is refused as one with an unknown field."""
+    wires = {p.wire or n for n, p in op.params.items()}
+    containers = {w.rsplit(".", i)[0] for w in wires for i in range(1, w.count(".") + 1)}
+    out: dict[str, Any] = {}
+
+    def walk(node: dict[str, Any], at: str) -> None:
+        for key, value in node.items():
+            name = at + key
+            if name not in wires and name in containers and isinstance(value, dict):
+                walk(value, name + ".")
+            else:
+                out[name] = value
+
+    walk(decoded, "")
+    return out
+
+
 def _fields(pairs: list[tuple[str, str]], repeated: Collection[str]) -> dict[str, Any]:
     """Form or query pairs by name: the last value, or every value of a repeated one."""
     out: dict[str, Any] = {}
@@ -630,9 +664,11 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
         if isinstance(value, list):  # JSON attachment objects with base64 content
             keys = param.keys or FileKeys()
             allowed = {keys.filename, keys.content, keys.content_type, keys.content_id}
+            if keys.disposition is not None:
+                allowed.add(keys.disposition.key)
             if not all(isinstance(v, dict) and set(v) <= allowed for v in value):
                 raise TypeError("attachment objects with other keys")
-            return [
+            found = [
                 Attachment(
                     v[keys.filename],
                     base64.b64decode(v[keys.content], validate=True),
@@ -641,6 +677,8 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
                 )
                 for v in value
             ]
+            _check_dispositions(keys, value)
+            return found
         raise TypeError("expected files")
     if param.pairs is not None:
         if not isinstance(value, list):
@@ -648,7 +686,17 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
         pair = {param.pairs.key, param.pairs.value}
         if not all(isinstance(v, dict) and set(v) == pair for v in value):
             raise TypeError("expected pair objects")
-        return {v[param.pairs.key]: v[param.pairs.value] for v in value}
+        out: dict[str, Any] = {}
+        for v in value:  # a name given several times (X-Tag per tag) keeps every value
+            name, item = v[param.pairs.key], v[param.pairs.value]
+            if name in out:
+                kept = out[name]
+                out[name] = [*kept, item] if isinstance(kept, list) else [kept, item]
+            else:
+                out[name] = item
+        return out
+    if param.type == "json" and as_json and not isinstance(value, str):
+        raise TypeError("a JSON string is wanted")  # an object where the spec wants text
     joined = as_json and param.type == "list[str]" and param.join is not None
     if joined and not isinstance(value, str):
         raise TypeError("a joined string is wanted")  # a list where the spec joins
@@ -665,6 +713,20 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
     if param.type in ("json", "object"):
         return json.loads(value)
     return value
+
+
+def _check_dispositions(keys: FileKeys, objects: list[dict[str, Any]]) -> None:
+    """Each attachment object's disposition is the spec's word for it: the inline word
+    for a part with a content id, the attachment word for any other (absent: the
+    provider's default, taken as it is)."""
+    disposition = keys.disposition
+    if disposition is None:
+        return
+    for v in objects:
+        word = v.get(disposition.key)
+        wanted = disposition.inline if v.get(keys.content_id) else disposition.attachment
+        if word is not None and word != wanted:
+            raise ValueError(f"disposition {word!r} where {wanted!r} is wanted")
 
 
 def _recipients(values: dict[str, Any]) -> list[str]:
