@@ -13,4 +13,5 @@ PROVIDERS: dict[str, str] = {
     "aurorasendcloud": ".aurorasendcloud",
     "cloudmails": ".cloudmails",
     "sendcloud": ".sendcloud",
+    "ses": ".ses",
 }
