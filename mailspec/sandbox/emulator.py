@@ -700,6 +700,8 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
     joined = as_json and param.type == "list[str]" and param.join is not None
     if joined and not isinstance(value, str):
         raise TypeError("a joined string is wanted")  # a list where the spec joins
+    if as_json and param.type == "list[str]" and not joined and not isinstance(value, list):
+        raise TypeError("a JSON array is wanted")  # a string where the spec wants a list
     if not isinstance(value, str):
         return value  # JSON bodies arrive typed already
     if param.type == "int":
