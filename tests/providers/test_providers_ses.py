@@ -508,3 +508,21 @@ def test_the_sandbox_posts_sns_events_that_verify(tmp_path: Any) -> None:
     assert "Message" in json.loads(data)  # an SNS envelope
     with pytest.raises(WebhookVerificationError):
         parse("ses", data, headers, secret="another-pass")
+
+
+def test_the_sandbox_answers_the_mailbox_simulator_as_documented() -> None:
+    """Amazon SES Developer Guide, Using the mailbox simulator: success@ delivered,
+    bounce@ and suppressionlist@ bounced, complaint@ complained, labels allowed."""
+    from mailspec.vocabulary import DeliveryState
+
+    simulator = {
+        "success+signup@simulator.amazonses.com": DeliveryState.DELIVERED,
+        "bounce@simulator.amazonses.com": DeliveryState.BOUNCED,
+        "suppressionlist@simulator.amazonses.com": DeliveryState.BOUNCED,
+        "complaint@simulator.amazonses.com": DeliveryState.COMPLAINED,
+        "ooto@simulator.amazonses.com": DeliveryState.DELIVERED,
+    }
+    with SandboxServer("ses") as server:
+        for address in simulator:
+            server.provider().send(message(to=[address]))
+        assert {a.recipient: a.outcome.state for a in server.accepted} == simulator
