@@ -526,3 +526,17 @@ def test_the_sandbox_answers_the_mailbox_simulator_as_documented() -> None:
         for address in simulator:
             server.provider().send(message(to=[address]))
         assert {a.recipient: a.outcome.state for a in server.accepted} == simulator
+
+
+def test_ses_throttled_fails_over_to_the_next_provider() -> None:
+    """SES answering TooManyRequestsException (its sandbox, over HTTP) on every try: a
+    Mailer retries it, then sends through the next provider of the pool."""
+    with SandboxServer("ses") as ses_box, SandboxServer("cloudmails") as other:
+        ses_box.faults.queue("rate_limit", times=10)
+        mailer = mailspec.Mailer(
+            [ses_box.provider(), other.provider()], max_attempts=2, backoff=0, backoff_max=0
+        )
+        result = mailer.send(message())
+        assert result.provider == "cloudmails"
+        assert [a.provider for a in result.attempts][:1] == ["ses"]
+        assert ses_box.accepted == [] and len(other.accepted) == 1
