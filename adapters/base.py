@@ -39,7 +39,7 @@ from mailspec.message import Message
 from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
 from mailspec.runtime.client import Call
-from mailspec.runtime.encoding import HttpRequest, json_object, merge_json
+from mailspec.runtime.encoding import HttpRequest, json_object
 from mailspec.runtime.mime import mailbox
 from mailspec.runtime.numbers import int_or_none
 from mailspec.runtime.xsmtpapi import xsmtpapi
@@ -202,7 +202,7 @@ class Provider(Sender):
             def send_chunk() -> list[str]:
                 started = time.perf_counter()
                 objects = [
-                    merge_json(json_object(self.spec.operations[c.operation], c.values), c.extra)
+                    {**json_object(self.spec.operations[c.operation], c.values), **c.extra}
                     for _, (_, c) in chunk
                 ]
                 response = self.client.call(batch.operation, {batch.items: objects})
@@ -782,8 +782,12 @@ def _wire_word(
 
 def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:
     """Shape a value to its parameter's type: one address into a list, or a list of one
-    into a string; anything else that does not fit is an error naming the field."""
+    into a string, a time (``send_at``) into Unix seconds for an int parameter or ISO
+    8601 text for a str one; anything else that does not fit is an error naming the
+    field."""
     kind = op.params[param].type
+    if isinstance(value, datetime) and kind in ("int", "str"):
+        return int(value.timestamp()) if kind == "int" else value.isoformat()
     if kind == "list[str]" and isinstance(value, str):
         return [value]
     if kind == "str" and isinstance(value, list):

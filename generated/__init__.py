@@ -13,5 +13,6 @@ PROVIDERS: dict[str, str] = {
     "aurorasendcloud": ".aurorasendcloud",
     "cloudmails": ".cloudmails",
     "sendcloud": ".sendcloud",
+    "sendgrid": ".sendgrid",
     "ses": ".ses",
 }

@@ -25,6 +25,7 @@ __all__ = [
     "ANY_OF",
     "MESSAGE_FIELDS",
     "RESERVED_OPERATION_NAMES",
+    "AddressKeys",
     "AnswerEnvelope",
     "AnswerField",
     "Auth",
@@ -34,7 +35,6 @@ __all__ = [
     "CredentialSet",
     "Delivery",
     "DeliveryFields",
-    "Disposition",
     "ErrorName",
     "Example",
     "FileKeys",
@@ -488,17 +488,6 @@ class PairKeys(_Base, kw_only=True, frozen=True):
     value: Annotated[str, _d("The key holding an entry's value (`Value`).")]
 
 
-class Disposition(_Base, kw_only=True, frozen=True):
-    """Where an attachment object says how it is shown: the key, and its word for an
-    inline part (one with a content id) and for any other attachment."""
-
-    key: Annotated[str, _d("The key of the disposition (`ContentDisposition`).")]
-    inline: Annotated[str, _d("The word for an inline part (default `inline`).")] = "inline"
-    attachment: Annotated[str, _d("The word for an attachment (default `attachment`).")] = (
-        "attachment"
-    )
-
-
 class FileKeys(_Base, kw_only=True, frozen=True):
     """The keys of an attachment object in a JSON body; its content is base64."""
 
@@ -506,13 +495,21 @@ class FileKeys(_Base, kw_only=True, frozen=True):
     content: Annotated[str, _d("The key of the base64 content.")] = "content"
     content_type: Annotated[str, _d("The key of the MIME type.")] = "content_type"
     content_id: Annotated[str, _d("The key of an inline part's content id.")] = "content_id"
-    disposition: Annotated[
-        Disposition | None,
+    inline: Annotated[
+        dict[str, str],
         _d(
-            "Where each object names its disposition (`{key: ContentDisposition, inline: "
-            "INLINE, attachment: ATTACHMENT}`); none: the objects carry no disposition."
+            "Keys and constant values an inline part (one with a content id) carries "
+            "besides (SendGrid's `disposition: inline`)."
         ),
-    ] = None
+    ] = {}
+
+
+class AddressKeys(_Base, kw_only=True, frozen=True):
+    """A mailbox written as a JSON object: ``{"email": ..., "name": ...}``, the name
+    left out where there is none."""
+
+    email: Annotated[str, _d("The key of the address.")] = "email"
+    name: Annotated[str, _d("The key of the display name.")] = "name"
 
 
 class Param(_Base, kw_only=True, frozen=True):
@@ -521,8 +518,10 @@ class Param(_Base, kw_only=True, frozen=True):
     wire: Annotated[
         str | None,
         _d(
-            "The name on the wire; default the key. In a JSON body, a dotted name is a "
-            "path of nested objects (`Content.Simple.Subject.Data`)."
+            "The name on the wire; default the key. In a JSON body, a path of steps "
+            "joined by `.` places the value inside nested objects and lists: `key`, "
+            "`key[N]` (item N of a list), `key[field=value]` (the list item whose field "
+            "is value): `personalizations[0].to`, `content[type=text/plain].value`."
         ),
     ] = None
     type: Annotated[
@@ -598,6 +597,13 @@ class Param(_Base, kw_only=True, frozen=True):
     keys: Annotated[
         FileKeys | None,
         _d("The attachment objects' keys in a JSON body (default filename, content, ...)."),
+    ] = None
+    address: Annotated[
+        AddressKeys | None,
+        _d(
+            "A `mailbox` parameter (str or list[str]) in a JSON body written as address "
+            "objects with these keys (`{email, name}`) instead of `Name <address>` text."
+        ),
     ] = None
     substitution: Annotated[
         Literal["xsmtpapi"] | None,

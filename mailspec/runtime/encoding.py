@@ -12,24 +12,20 @@ import datetime
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from typing import Any
 from urllib.parse import quote
 
 import msgspec
 import urllib3
 
+from .. import wire_paths as wirepath
+from ..checks.addresses import parse_mailbox
 from ..message import Attachment
-from ..spec_model import FileKeys, Operation, Param
+from ..spec_model import AddressKeys, FileKeys, Operation, Param
 from .signing import signature
 
-__all__ = [
-    "HttpRequest",
-    "Signer",
-    "encode_request",
-    "form_urlencode",
-    "json_object",
-    "merge_json",
-]
+__all__ = ["HttpRequest", "Signer", "encode_request", "form_urlencode", "json_object"]
 
 _json = msgspec.json.Encoder()
 
@@ -158,7 +154,7 @@ def encode_request(
             param = operation.params[operation.body]
             body = document.get(param.wire or operation.body, [])
             return HttpRequest(operation.method, url, out_headers, _json.encode(body))
-        json_body = merge_json({**body_credentials, **document}, extra or {})
+        json_body = {**body_credentials, **document, **(extra or {})}
         return HttpRequest(operation.method, url, out_headers, _json.encode(json_body))
     if files:
         fields: list[tuple[str, Any]] = list(pairs)
@@ -220,27 +216,34 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
     """The JSON object a json-encoded ``operation`` sends for ``values`` (credentials and
     path parameters aside), e.g. to nest one message inside a batch. Each parameter is
     written in its declared wire form: a joined string, ``{key, value}`` pairs, entries
-    named by a prefix at the top level, attachment objects with the provider's keys."""
+    named by a prefix at the top level, attachment objects with the provider's keys,
+    address objects; a wire path (``personalizations[0].to``) places it inside nested
+    objects and lists (:mod:`mailspec.wire_paths`)."""
     out: dict[str, Any] = {}
     for name, param, value in _given(operation, values):
         if param.location == "path":
             continue
-        *parents, wire = (param.wire or name).split(".")  # a dotted name nests objects
-        node = out
-        for key in parents:
-            node = node.setdefault(key, {})
+        wire = param.wire or name
+        written: Any
         if param.type == "files":
-            node[wire] = [_attachment_json(a, param.keys or _DEFAULT_KEYS) for a in value]
+            written = [_attachment_json(a, param.keys or _DEFAULT_KEYS) for a in value]
+        elif param.address is not None:
+            written = _address_json(param.address, value)
         elif param.type == "list[str]" and param.join is not None:
-            node[wire] = param.join.join(value)
+            written = param.join.join(value)
         elif param.pairs is not None and isinstance(value, Mapping):
-            node[wire] = _pairs(param, value)
+            written = _pairs(param, value)
         elif param.prefix is not None and isinstance(value, Mapping):
-            node.update({param.prefix + k: v for k, v in value.items()})
-        elif param.type == "json":  # an object sent as a JSON string
-            node[wire] = _json.encode(value).decode("utf-8")
+            out.update({param.prefix + k: v for k, v in value.items()})
+            continue
+        elif param.type == "json":  # an object sent as a JSON string (SES's TemplateData)
+            written = _json.encode(value).decode("utf-8")
         else:
-            node[wire] = value.isoformat() if isinstance(value, datetime.date) else value
+            written = value.isoformat() if isinstance(value, datetime.date) else value
+        if wirepath.is_path(wire):  # a place inside nested objects and lists
+            wirepath.put(out, wire, written)
+        else:
+            out[wire] = written
     return out
 
 
@@ -256,17 +259,19 @@ def _pairs(param: Param, value: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def merge_json(document: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    """``document`` with ``extra`` merged in: an object into an object of the same name
-    key by key, at any depth (``{"Content": {"Simple": {...}}}`` adds to the nested
-    objects a spec writes), anything else replacing what is there."""
-    out = dict(document)
-    for key, value in extra.items():
-        here = out.get(key)
-        if isinstance(value, Mapping) and isinstance(here, dict):
-            out[key] = merge_json(here, value)
-        else:
-            out[key] = value
+def _address_json(keys: AddressKeys, value: Any) -> Any:
+    """Mailboxes (``Ann <ann@example.org>`` or an address; one or a list) as address
+    objects (``{"email": ..., "name": ...}``), the name left out where there is none,
+    and given back as written (encoded words, which a header needs, decoded)."""
+    if isinstance(value, list):
+        return [_address_json(keys, item) for item in value]
+    box = parse_mailbox(value)
+    out = {keys.email: box.address}
+    if box.name:
+        name = box.name
+        if "=?" in name:  # the encoded words mime.display_name wrote for a header
+            name = str(make_header(decode_header(name)))
+        out[keys.name] = name
     return out
 
 
@@ -284,8 +289,5 @@ def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:
     }
     if attachment.content_id is not None:
         out[keys.content_id] = attachment.content_id
-    if keys.disposition is not None:
-        disposition = keys.disposition
-        inline = attachment.content_id is not None
-        out[disposition.key] = disposition.inline if inline else disposition.attachment
+        out.update(keys.inline)  # an inline part's own marks (SendGrid's disposition)
     return out

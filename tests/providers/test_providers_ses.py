@@ -201,7 +201,6 @@ def test_names_headers_tags_metadata_and_attachments(httpserver: HTTPServer, ses
             "FileName": "invoice.pdf",
             "RawContent": base64.b64encode(b"%PDF-1.4").decode(),
             "ContentType": "application/pdf",
-            "ContentDisposition": "ATTACHMENT",
         },
         {
             "FileName": "logo.png",

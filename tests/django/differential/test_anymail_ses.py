@@ -390,7 +390,6 @@ def simple() -> tuple[Message, dict[str, Any]]:
                         "FileName": "invoice.pdf",
                         "RawContent": b"%PDF-1.4",  # botocore base64-encodes a blob
                         "ContentType": "application/pdf",
-                        "ContentDisposition": "ATTACHMENT",
                     },
                     {
                         "FileName": "logo.png",
