@@ -47,6 +47,7 @@ from mailspec.spec_model import (
     Batch,
     Delivery,
     Operation,
+    Param,
     RecipientKeys,
     Spec,
     code_field,
@@ -458,7 +459,7 @@ class Provider(Sender):
             value = transform[field] if field in transform else getattr(message, field)
             param, entry = split_target(target)
             if entry is not None:  # an object parameter keeps the value as it is
-                kept = value if op.params[param].type == "object" else _as_text(value)
+                kept = _entry_value(op.params[param], value)
                 entries.setdefault(param, {})[entry] = (field, kept)
                 continue
             if field == "from_name" and target == mapping.get("from_email"):
@@ -472,8 +473,13 @@ class Provider(Sender):
         owners = {split_target(t)[0]: f for f, t in mapping.items() if "." not in t}
         headers_param = split_target(mapping.get("headers", ""))[0]
         for param, extra in entries.items():
-            # header names ignore case
-            fold = op.params[param].type != "object" or param == headers_param
+            # header names ignore case (a JSON string of them, {Name, Value} pairs, or
+            # the headers row's object)
+            fold = (
+                op.params[param].type != "object"
+                or op.params[param].pairs is not None
+                or param == headers_param
+            )
             values[param] = self._with_entries(owners.get(param), values.get(param), extra, fold)
         return values
 
@@ -795,6 +801,17 @@ def _put_key(target: dict[str, Any], dotted: str, value: Any) -> None:
     for part in parents:
         target = target.setdefault(part, {})
     target[leaf] = value
+
+
+def _entry_value(param: Param, value: Any) -> Any:
+    """A field's value as an entry of an object parameter: as it is in an ``object``
+    parameter, one text per item of a list of texts in a ``pairs`` one (one ``X-Tag``
+    pair per tag), and as text otherwise."""
+    if param.type == "object" and param.pairs is None:
+        return value
+    if param.pairs is not None and isinstance(value, list):
+        return [_as_text(item) for item in value]
+    return _as_text(value)
 
 
 def _with_names(value: Any, names: Mapping[str, str]) -> Any:

@@ -14,5 +14,6 @@ PROVIDERS: dict[str, str] = {
     "cloudmails": ".cloudmails",
     "sendcloud": ".sendcloud",
     "sendgrid": ".sendgrid",
+    "ses": ".ses",
     "sparkpost": ".sparkpost",
 }

@@ -14,14 +14,13 @@ from webhooks_support import (
     JSON,
     NOW,
     SECRET,
-    basic_auth,
     form_body,
     header_signed,
     json_body,
-    path_event,
     sign_headers,
     signed,
     spec_event,
+    spec_headers,
 )
 
 import mailspec
@@ -121,10 +120,7 @@ def event_body(provider: str, name: str) -> tuple[bytes, dict[str, str], str | N
         body = json_body([event] if hooks.batch else event)
         headers, key = sign_headers(hooks.signature, body)
         return body, headers, key
-    if hooks.signature is not None and hooks.signature.scheme == "basic_auth":
-        event = path_event(hooks, name)
-        return json_body([event] if hooks.batch else event), basic_auth(SECRET), SECRET
-    return json_body(spec_event(hooks, name)), JSON, secret
+    return json_body(spec_event(hooks, name)), {**JSON, **spec_headers(hooks)}, secret
 
 
 @pytest.mark.parametrize("provider", WITH_WEBHOOKS)
