@@ -433,7 +433,8 @@ class Provider(Sender):
             value = transform[field] if field in transform else getattr(message, field)
             param, entry = split_target(target)
             if entry is not None:  # an object parameter keeps the value as it is
-                kept = value if op.params[param].type == "object" else _as_text(value)
+                as_is = op.params[param].type == "object" and not op.params[param].text_entries
+                kept = value if as_is else _as_text(value)
                 entries.setdefault(param, {})[entry] = (field, kept)
                 continue
             if field == "from_name" and target == mapping.get("from_email"):
@@ -446,7 +447,8 @@ class Provider(Sender):
             values[param] = _wire_word(op.params[param].values, field, value, self.name)
         owners = {split_target(t)[0]: f for f, t in mapping.items() if "." not in t}
         for param, extra in entries.items():
-            fold = op.params[param].type != "object"  # header names ignore case
+            # header names ignore case: a json parameter's entries, or text_entries
+            fold = op.params[param].type != "object" or op.params[param].text_entries
             values[param] = self._with_entries(owners.get(param), values.get(param), extra, fold)
         return values
 
@@ -763,11 +765,18 @@ def _wire_word(
 
 
 def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:
-    """Shape a value to its parameter's type: one address into a list, or a list of one
-    into a string; anything else that does not fit is an error naming the field."""
+    """Shape a value to its parameter's type: one address into a list, a list of one
+    into a string, a text of digits into an int (a template id, which a Message holds
+    as text); anything else that does not fit is an error naming the field."""
     kind = op.params[param].type
     if kind == "list[str]" and isinstance(value, str):
         return [value]
+    if kind == "int" and isinstance(value, str):  # a stored template's number (Brevo)
+        if not value.isascii() or not value.isdigit():
+            raise ValidationError(
+                f"{provider} takes a number here, got {value!r}", field=field, provider=provider
+            )
+        return int(value)
     if kind == "str" and isinstance(value, list):
         if len(value) != 1:
             raise ValidationError(

@@ -599,6 +599,19 @@ def _wire_form_problems(
         yield (*at, "prefix"), "give prefix or pairs, not both"
     if param.keys is not None and (param.type != "files" or op.encoding != "json"):
         yield (*at, "keys"), "keys name the attachment objects of a files parameter in JSON"
+    if param.address is not None and (
+        param.type not in ("str", "list[str]")
+        or op.encoding != "json"
+        or param.format != "mailbox"
+        or param.join is not None
+    ):
+        yield (
+            (*at, "address"),
+            "address writes mailboxes as JSON objects: a str or list[str] of format "
+            "mailbox, without join, in a JSON body",
+        )
+    if param.text_entries and param.type != "object":
+        yield (*at, "text_entries"), "text_entries is for an object parameter"
     if param.type == "object" and op.encoding != "json" and param.prefix is None:
         yield (
             (*at, "type"),

@@ -25,6 +25,7 @@ __all__ = [
     "ANY_OF",
     "MESSAGE_FIELDS",
     "RESERVED_OPERATION_NAMES",
+    "AddressKeys",
     "AnswerEnvelope",
     "AnswerField",
     "Auth",
@@ -440,6 +441,13 @@ class Limits(_Base, kw_only=True, frozen=True):
     daily_quota: Annotated[
         Positive | None, _d("Requests per day; informational, nothing enforces it.")
     ] = None
+    retry_after_header: Annotated[
+        str | None,
+        _d(
+            "The response header saying how many seconds to wait after a refusal, read "
+            "where the answer has no Retry-After (Brevo's `x-sib-ratelimit-reset`)."
+        ),
+    ] = None
 
 
 class Capabilities(_Base, kw_only=True, frozen=True):
@@ -485,12 +493,26 @@ class PairKeys(_Base, kw_only=True, frozen=True):
     value: Annotated[str, _d("The key holding an entry's value (`Value`).")]
 
 
+class AddressKeys(_Base, kw_only=True, frozen=True):
+    """A mailbox written as a JSON object: its address under one key and its display
+    name, where it has one, under another (``{"email": ..., "name": ...}``)."""
+
+    email: Annotated[str, _d("The key of the address (default `email`).")] = "email"
+    name: Annotated[str, _d("The key of the display name (default `name`).")] = "name"
+
+
 class FileKeys(_Base, kw_only=True, frozen=True):
     """The keys of an attachment object in a JSON body; its content is base64."""
 
     filename: Annotated[str, _d("The key of the file name.")] = "filename"
     content: Annotated[str, _d("The key of the base64 content.")] = "content"
-    content_type: Annotated[str, _d("The key of the MIME type.")] = "content_type"
+    content_type: Annotated[
+        str | None,
+        _d(
+            "The key of the MIME type; null where the provider takes no type and reads it "
+            "from the file name (Brevo's `attachment`)."
+        ),
+    ] = "content_type"
     content_id: Annotated[str, _d("The key of an inline part's content id.")] = "content_id"
 
 
@@ -565,6 +587,22 @@ class Param(_Base, kw_only=True, frozen=True):
         FileKeys | None,
         _d("The attachment objects' keys in a JSON body (default filename, content, ...)."),
     ] = None
+    address: Annotated[
+        AddressKeys | None,
+        _d(
+            "A `format: mailbox` parameter in a JSON body written as address objects: a "
+            "`str` as one `{email, name}` object, a `list[str]` as a list of them; the "
+            "name key is left out for an address without a display name."
+        ),
+    ] = None
+    text_entries: Annotated[
+        bool,
+        _d(
+            "An `object` parameter whose entries are text (headers): another field a "
+            "mapping row puts into one of its entries is written as text (compact JSON "
+            "for a list or an object), and entry names are compared ignoring case."
+        ),
+    ] = False
     substitution: Annotated[
         Literal["xsmtpapi"] | None,
         _d(

@@ -12,14 +12,17 @@ import datetime
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from typing import Any
 from urllib.parse import quote
 
 import msgspec
 import urllib3
 
+from ..checks.addresses import AddressError, needs_parsing, parse_mailbox
 from ..message import Attachment
-from ..spec_model import FileKeys, Operation, Param
+from ..spec_model import AddressKeys, FileKeys, Operation, Param
 from .signing import signature
 
 __all__ = ["HttpRequest", "Signer", "encode_request", "form_urlencode", "json_object"]
@@ -219,6 +222,8 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
         wire = param.wire or name
         if param.type == "files":
             out[wire] = [_attachment_json(a, param.keys or _DEFAULT_KEYS) for a in value]
+        elif param.address is not None:
+            out[wire] = _address_json(value, param.address)
         elif param.type == "list[str]" and param.join is not None:
             out[wire] = param.join.join(value)
         elif param.pairs is not None and isinstance(value, Mapping):
@@ -234,15 +239,49 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
 _DEFAULT_KEYS = FileKeys()
 
 
+def _address_json(value: str | list[str], keys: AddressKeys) -> Any:
+    """Mailboxes (``Ann <ann@example.org>`` or an address) as address objects
+    (``{"email": "ann@example.org", "name": "Ann"}``), one or a list as given; the name
+    key only where there is a display name."""
+    if isinstance(value, str):
+        return _address_object(value, keys)
+    return [_address_object(item, keys) for item in value]
+
+
+def _address_object(text: str, keys: AddressKeys) -> dict[str, str]:
+    if not needs_parsing(text):
+        return {keys.email: text}
+    try:
+        box = parse_mailbox(text)
+    except AddressError:  # checked before (format: mailbox): written as it is
+        return {keys.email: text}
+    out = {keys.email: box.address}
+    if box.name:  # as text: a JSON field is no header, so no RFC 2047 encoded words
+        out[keys.name] = _decoded(box.name) if "=?" in box.name else box.name
+    return out
+
+
+def _decoded(name: str) -> str:
+    """A display name written as RFC 2047 encoded words (as a mailbox carries a
+    non-ASCII name) back as its text; one that does not decode stays as it is."""
+    try:
+        return str(make_header(decode_header(name)))
+    except (HeaderParseError, LookupError, UnicodeDecodeError):
+        return name
+
+
 def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:
     # ASSUMED for JSON APIs that document "attachment objects" without fields (CloudMails):
     # filename, base64 content, content_type (a text type with its charset), and
     # content_id for inline parts; a spec names other keys with `keys:`.
+    # A spec whose provider reads the type from the file name (Brevo) names no
+    # content_type key: none is sent.
     out: dict[str, Any] = {
         keys.filename: attachment.filename,
         keys.content: base64.b64encode(attachment.content).decode("ascii"),
-        keys.content_type: attachment.declared_type,
     }
+    if keys.content_type is not None:
+        out[keys.content_type] = attachment.declared_type
     if attachment.content_id is not None:
         out[keys.content_id] = attachment.content_id
     return out

@@ -27,8 +27,10 @@ from ..checks.addresses import AddressError, parse_mailbox
 from ..checks.request import check_request
 from ..errors import ValidationError
 from ..message import Attachment
+from ..runtime.mime import mailbox
 from ..runtime.signing import valid_signature
 from ..spec_model import (
+    AddressKeys,
     CredentialSet,
     Delivery,
     FileKeys,
@@ -155,6 +157,9 @@ class Emulator:
         else:
             status = 500 if category == ErrorCategory.SERVER else 200
             answer = self._answer(status, self._envelope(code, text, ok=False))
+        wait = self.spec.limits.retry_after_header
+        if category == ErrorCategory.RATE_LIMIT and wait is not None:
+            answer.headers[wait] = "1"  # the provider's own "seconds until it resets"
         return self._named(answer, category)
 
     def _named(self, answer: Answer, category: ErrorCategory) -> Answer:
@@ -384,10 +389,16 @@ class Emulator:
     def _accept(self, name: str, op: Operation, values: dict[str, Any]) -> Answer:
         recipients = _recipients(values)
         now = datetime.datetime.now().replace(microsecond=0)
+        # an answer holding one id (Brevo's messageId) names one message, whoever it
+        # goes to: every recipient's row carries that id, as the provider's events do
+        one_id = op.ids is not None and self._leaf_is_str(op) and not op.response_list
         with self._lock:
             ids = [
-                f"{self.spec.provider.name[:4]}-{next(self._ids):06d}" for _ in recipients or [""]
+                f"{self.spec.provider.name[:4]}-{next(self._ids):06d}"
+                for _ in ([""] if one_id else recipients or [""])
             ]
+            if one_id:
+                ids *= max(1, len(recipients))
             rows = [
                 Accepted(message_id, name, recipient, values, now, self._outcome(recipient))
                 for message_id, recipient in zip(ids, recipients or [""], strict=True)
@@ -619,7 +630,11 @@ def _wire_form(param: Param, as_json: bool) -> str:
         return f"a list of {{{param.pairs.key!r}, {param.pairs.value!r}}} objects"
     if param.type == "files" and as_json:
         keys = param.keys or FileKeys()
-        return f"a list of {{{keys.filename!r}, {keys.content!r}, {keys.content_type!r}}} objects"
+        named = [k for k in (keys.filename, keys.content, keys.content_type) if k is not None]
+        return f"a list of {{{', '.join(map(repr, named))}}} objects"
+    if param.address is not None:
+        one = f"{{{param.address.email!r}, {param.address.name!r}}}"
+        return f"a list of {one} objects" if param.type == "list[str]" else f"one {one} object"
     return param.type
 
 
@@ -629,19 +644,25 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
             return value
         if isinstance(value, list):  # JSON attachment objects with base64 content
             keys = param.keys or FileKeys()
-            allowed = {keys.filename, keys.content, keys.content_type, keys.content_id}
+            allowed = {keys.filename, keys.content, keys.content_type, keys.content_id} - {None}
             if not all(isinstance(v, dict) and set(v) <= allowed for v in value):
                 raise TypeError("attachment objects with other keys")
             return [
                 Attachment(
                     v[keys.filename],
                     base64.b64decode(v[keys.content], validate=True),
-                    v.get(keys.content_type, "application/octet-stream"),
+                    v.get(keys.content_type or "", "application/octet-stream"),
                     v.get(keys.content_id),  # an inline part's, kept for the tests to see
                 )
                 for v in value
             ]
         raise TypeError("expected files")
+    if param.address is not None:  # address objects, read back as mailboxes
+        if param.type == "str":
+            return _mailbox_of(param.address, value)
+        if not isinstance(value, list):
+            raise TypeError("expected a list of address objects")
+        return [_mailbox_of(param.address, v) for v in value]
     if param.pairs is not None:
         if not isinstance(value, list):
             raise TypeError("expected a list of pairs")
@@ -665,6 +686,17 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
     if param.type in ("json", "object"):
         return json.loads(value)
     return value
+
+
+def _mailbox_of(keys: AddressKeys, value: Any) -> str:
+    """An address object (``{"email": ..., "name": ...}``) as the mailbox it stands for;
+    anything else (a bare string, other keys, a missing address) is refused."""
+    if not isinstance(value, dict) or not set(value) <= {keys.email, keys.name}:
+        raise TypeError("expected an address object")
+    address, name = value[keys.email], value.get(keys.name)
+    if not isinstance(address, str) or not isinstance(name, str | None):
+        raise TypeError("expected text in an address object")
+    return mailbox(name or "", address)
 
 
 def _recipients(values: dict[str, Any]) -> list[str]:
