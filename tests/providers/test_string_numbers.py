@@ -27,7 +27,7 @@ from mailspec import (
     RateLimitError,
 )
 from mailspec.registry import spec as spec_of
-from mailspec.spec_model import Spec
+from mailspec.spec_model import Spec, auth_keywords
 
 PROVIDERS = sorted(importlib.import_module("mailspec.generated").PROVIDERS)
 
@@ -123,11 +123,8 @@ def test_every_envelope_reads_its_code_written_as_a_string(name: str) -> None:
 
 
 def _credentials(name: str) -> dict[str, str]:
-    spec = spec_of(name)
-    names = [*spec.auth.body, *(c for s in spec.auth.sets.values() for c in s.body)]
-    if spec.auth.bearer:
-        names.append(spec.auth.bearer)
-    return {c: "x" for c in names}
+    required, optional = auth_keywords(spec_of(name).auth)  # every scheme's keywords
+    return {c: "x" for c in [*required, *optional]}
 
 
 # --- over HTTP: send, status, SMS, error codes --------------------------------------

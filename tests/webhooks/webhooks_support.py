@@ -7,6 +7,7 @@ Signatures here are computed with ``hmac``/``hashlib`` directly, never with
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
@@ -78,7 +79,7 @@ def spec_event(hooks: Webhooks, event: str, *, key: str = SECRET, **fields: Any)
         raw[names.message_id] = "spec-event-message-1"
     if names.recipient:
         raw[names.recipient] = "ann@example.org"
-    if hooks.signature is not None:
+    if hooks.signature is not None and _signs_in_payload(hooks):
         token = fresh_token()
         raw[hooks.signature.timestamp] = NOW
         raw[hooks.signature.token] = token
@@ -86,6 +87,32 @@ def spec_event(hooks: Webhooks, event: str, *, key: str = SECRET, **fields: Any)
     elif names.timestamp:
         raw[names.timestamp] = NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
     return {**raw, **fields}
+
+
+def _signs_in_payload(hooks: Webhooks) -> bool:
+    """Whether the scheme signs inside each event (an HMAC whose signature is a payload
+    field, as SendCloud's); basic auth and tokens travel beside the body."""
+    scheme = hooks.signature
+    source = (scheme.signature or "") if scheme is not None else ""
+    return (
+        scheme is not None
+        and scheme.scheme == "hmac"
+        and not source.startswith(("header:", "query:"))
+    )
+
+
+def spec_headers(hooks: Webhooks, *, key: str = SECRET) -> dict[str, str]:
+    """The headers that prove a post of a spec whose scheme is basic auth or a token
+    in a header (none for one that signs inside its events)."""
+    scheme = hooks.signature
+    if scheme is None:
+        return {}
+    if scheme.scheme == "basic_auth":
+        return {"Authorization": "Basic " + base64.b64encode(f"hooks:{key}".encode()).decode()}
+    source = scheme.signature or ""
+    if scheme.scheme == "token" and source.startswith("header:"):
+        return {source.removeprefix("header:"): key}
+    return {}
 
 
 def spec_with_webhooks(webhooks_yaml: str) -> Spec:
