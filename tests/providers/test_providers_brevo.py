@@ -468,3 +468,23 @@ def test_a_replayed_or_stale_post_is_kept_once_in_the_timeline() -> None:
     assert mailer.record([event]) == 1
     assert mailer.record([again]) == 0  # the replay adds nothing
     assert mailer.suppressions.get("example@domain.com") is not None  # the bounce counted once
+
+
+def test_a_rate_limited_brevo_fails_over_to_the_next_provider() -> None:
+    """Brevo down for now (429 with its reset header) in a failover pool: the message
+    goes out through the next provider, over real HTTP to both sandboxes."""
+    from mailspec.sandbox import Sandbox
+
+    with Sandbox(["brevo", "cloudmails"]) as sandbox:
+        sandbox["brevo"].faults.queue("rate_limit", times=5)
+        mailer = mailspec.Mailer(
+            [sandbox["brevo"].provider(), sandbox["cloudmails"].provider()],
+            max_attempts=1,
+            backoff=0,
+            backoff_max=0,
+        )
+        result = mailer.send(message(text="Hi"))
+        assert result.provider == "cloudmails"
+        assert [a.provider for a in result.attempts] == ["brevo", "cloudmails"]
+        assert sandbox["brevo"].accepted == []
+        assert [a.recipient for a in sandbox["cloudmails"].accepted] == ["ann@example.org"]
