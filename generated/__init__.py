@@ -14,4 +14,5 @@ PROVIDERS: dict[str, str] = {
     "brevo": ".brevo",
     "cloudmails": ".cloudmails",
     "sendcloud": ".sendcloud",
+    "sendgrid": ".sendgrid",
 }

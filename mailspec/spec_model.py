@@ -495,14 +495,6 @@ class PairKeys(_Base, kw_only=True, frozen=True):
     value: Annotated[str, _d("The key holding an entry's value (`Value`).")]
 
 
-class AddressKeys(_Base, kw_only=True, frozen=True):
-    """A mailbox written as a JSON object: its address under one key and its display
-    name, where it has one, under another (``{"email": ..., "name": ...}``)."""
-
-    email: Annotated[str, _d("The key of the address (default `email`).")] = "email"
-    name: Annotated[str, _d("The key of the display name (default `name`).")] = "name"
-
-
 class FileKeys(_Base, kw_only=True, frozen=True):
     """The keys of an attachment object in a JSON body; its content is base64."""
 
@@ -516,12 +508,35 @@ class FileKeys(_Base, kw_only=True, frozen=True):
         ),
     ] = "content_type"
     content_id: Annotated[str, _d("The key of an inline part's content id.")] = "content_id"
+    inline: Annotated[
+        dict[str, str],
+        _d(
+            "Keys and constant values an inline part (one with a content id) carries "
+            "besides (SendGrid's `disposition: inline`)."
+        ),
+    ] = {}
+
+
+class AddressKeys(_Base, kw_only=True, frozen=True):
+    """A mailbox written as a JSON object: ``{"email": ..., "name": ...}``, the name
+    left out where there is none."""
+
+    email: Annotated[str, _d("The key of the address.")] = "email"
+    name: Annotated[str, _d("The key of the display name.")] = "name"
 
 
 class Param(_Base, kw_only=True, frozen=True):
     """One request parameter of an operation, keyed by its Python name."""
 
-    wire: Annotated[str | None, _d("The name on the wire; default the key.")] = None
+    wire: Annotated[
+        str | None,
+        _d(
+            "The name on the wire; default the key. In a JSON body, a path of steps "
+            "joined by `.` places the value inside nested objects and lists: `key`, "
+            "`key[N]` (item N of a list), `key[field=value]` (the list item whose field "
+            "is value): `personalizations[0].to`, `content[type=text/plain].value`."
+        ),
+    ] = None
     type: Annotated[
         ParamType,
         _d(
@@ -592,9 +607,8 @@ class Param(_Base, kw_only=True, frozen=True):
     address: Annotated[
         AddressKeys | None,
         _d(
-            "A `format: mailbox` parameter in a JSON body written as address objects: a "
-            "`str` as one `{email, name}` object, a `list[str]` as a list of them; the "
-            "name key is left out for an address without a display name."
+            "A `mailbox` parameter (str or list[str]) in a JSON body written as address "
+            "objects with these keys (`{email, name}`) instead of `Name <address>` text."
         ),
     ] = None
     text_entries: Annotated[

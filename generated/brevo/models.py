@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from mailspec.message import Attachment
-from mailspec.runtime.numbers import WireInt, decode_number
+from mailspec.runtime.numbers import AnswerDecoder
 
 __all__ = [
     "ENVELOPE_DECODER",
@@ -45,7 +45,7 @@ class EmailEvent(msgspec.Struct, kw_only=True):
     ip: str | None = None
     link: str | None = None
     sender: str | None = msgspec.field(default=None, name="from")
-    template_id: WireInt | None = msgspec.field(default=None, name="templateId")
+    template_id: int | None = msgspec.field(default=None, name="templateId")
 
 
 class EventReport(msgspec.Struct, kw_only=True):
@@ -98,6 +98,6 @@ class StatusRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     event: str | None = None
 
 
-ENVELOPE_DECODER = msgspec.json.Decoder(Envelope)
-SEND_RESPONSE_DECODER = msgspec.json.Decoder(SendResponse)
-EVENT_REPORT_DECODER = msgspec.json.Decoder(EventReport, dec_hook=decode_number)
+ENVELOPE_DECODER = AnswerDecoder(Envelope)
+SEND_RESPONSE_DECODER = AnswerDecoder(SendResponse)
+EVENT_REPORT_DECODER = AnswerDecoder(EventReport)

@@ -211,7 +211,7 @@ def test_the_sandbox_names_its_wait_header_on_a_rate_limit(name: str) -> None:
             'to: {type: "list[str]", required: true, format: mailbox, join: ",", '
             "address: {email: email}}",
             "address",
-            "without join",
+            "no join",
         ),
         (
             "to: {type: str, required: true}\nx: {type: str, text_entries: true}",
@@ -233,4 +233,4 @@ def test_address_objects_need_a_json_body(root: Path) -> None:
         "to: to",
         encoding="form",
     )
-    assert "in a JSON body" in spec_error(root, text)
+    assert "in a json operation" in spec_error(root, text)
