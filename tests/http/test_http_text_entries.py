@@ -1,6 +1,5 @@
-"""Address objects (``address: {email, name}``), attachment objects without a type
-(``keys.content_type: null``), object parameters whose entries are text
-(``text_entries``), an int parameter taking a template number written as text, and a
+"""Attachment objects without a type (``keys.content_type: null``), object parameters
+whose entries are text (``text_entries``), an int parameter taking a template number written as text, and a
 provider's own "seconds to wait" header (``limits.retry_after_header``): what goes out,
 what ``spec check`` refuses, what the sandbox takes and refuses.
 
@@ -77,28 +76,6 @@ def sent(httpserver: HTTPServer, name: str, message: Message) -> Any:
     return body
 
 
-def test_mailboxes_go_out_as_address_objects(httpserver: HTTPServer, name: str) -> None:
-    body = sent(
-        httpserver,
-        name,
-        Message(
-            from_email='"Shop, Inc." <shop@example.com>',
-            to=["Ann Smith <ann@example.org>", "bob@example.org", "Zoë <zoe@example.org>"],
-            reply_to=["Help <help@example.com>"],
-            subject="Hi",
-            html="<p>Hi</p>",
-        ),
-    )
-    assert body["sender"] == {"email": "shop@example.com", "name": "Shop, Inc."}
-    # the name key only where there is a name; a non-ASCII name as text, not RFC 2047
-    assert body["to"] == [
-        {"email": "ann@example.org", "name": "Ann Smith"},
-        {"email": "bob@example.org"},
-        {"email": "zoe@example.org", "name": "Zoë"},
-    ]
-    assert body["replyTo"] == {"address": "help@example.com", "label": "Help"}
-
-
 def test_text_entries_attachments_without_a_type_and_a_template_number(
     httpserver: HTTPServer, name: str
 ) -> None:
@@ -159,7 +136,7 @@ def test_the_providers_wait_header_is_read_where_there_is_no_retry_after(
     assert caught.value.retry_after == 7.0
 
 
-def test_the_sandbox_takes_address_objects_and_refuses_strings(name: str) -> None:
+def test_the_sandbox_takes_typeless_attachments_and_refuses_other_forms(name: str) -> None:
     with SandboxServer(name) as server:
         provider = server.provider()
         provider.send(
@@ -206,13 +183,6 @@ def test_the_sandbox_names_its_wait_header_on_a_rate_limit(name: str) -> None:
 @pytest.mark.parametrize(
     ("params", "key", "why"),
     [
-        ("to: {type: str, required: true, address: {email: email}}", "address", "mailbox"),
-        (
-            'to: {type: "list[str]", required: true, format: mailbox, join: ",", '
-            "address: {email: email}}",
-            "address",
-            "no join",
-        ),
         (
             "to: {type: str, required: true}\nx: {type: str, text_entries: true}",
             "text_entries",
@@ -225,12 +195,3 @@ def test_spec_check_refuses_forms_the_runtime_cannot_write(
 ) -> None:
     error = spec_error(root, mini_spec(params, "to: to"))
     assert key in error and why in error
-
-
-def test_address_objects_need_a_json_body(root: Path) -> None:
-    text = mini_spec(
-        'to: {type: "list[str]", required: true, format: mailbox, address: {email: email}}',
-        "to: to",
-        encoding="form",
-    )
-    assert "in a json operation" in spec_error(root, text)
