@@ -15,4 +15,5 @@ PROVIDERS: dict[str, str] = {
     "cloudmails": ".cloudmails",
     "sendcloud": ".sendcloud",
     "sendgrid": ".sendgrid",
+    "ses": ".ses",
 }

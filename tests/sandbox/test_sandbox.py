@@ -238,7 +238,7 @@ def test_every_provider_round_trips_through_its_sandbox(name: str) -> None:
             "bob@example.org",
         ]
         if provider.spec.operations["send"].ids:
-            # one id per message taken (several recipients of one message may share it)
+            # one id per recipient, or one for the message where the answer has one (SES)
             assert result.message_ids == list(dict.fromkeys(a.message_id for a in server.accepted))
         if provider.capabilities.status:
             server.set_outcome("bounced")

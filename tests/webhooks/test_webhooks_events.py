@@ -120,7 +120,6 @@ def event_body(provider: str, name: str) -> tuple[bytes, dict[str, str], str | N
         body = json_body([event] if hooks.batch else event)
         headers, key = sign_headers(hooks.signature, body)
         return body, headers, key
-    # basic auth or a header token beside the body, where the scheme is one of those
     return json_body(spec_event(hooks, name)), {**JSON, **spec_headers(hooks)}, secret
 
 
