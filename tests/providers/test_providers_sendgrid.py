@@ -504,3 +504,20 @@ def test_a_documented_bounce_event_reads_its_fields():
     assert parsed[0].message_id == "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0"
     assert parsed[0].description == "500 unknown recipient"
     assert (parsed[2].url, parsed[2].user_agent) == ("https://example.com/a", "Mozilla/5.0")
+
+
+def test_provider_options_merge_into_nested_settings(httpserver, sendgrid):
+    """Options join the request object by object (anymail's esp_extra): the message's
+    own tracking stays beside an option's."""
+    accepted(httpserver)
+    options = {
+        "tracking_settings": {"subscription_tracking": {"enable": False}},
+        "mail_settings": {"sandbox_mode": {"enable": True}},
+    }
+    sendgrid.send(message(track_opens=True, provider_options={"sendgrid": options}))
+    sent = body(httpserver)
+    assert sent["tracking_settings"] == {
+        "open_tracking": {"enable": True},
+        "subscription_tracking": {"enable": False},
+    }
+    assert sent["mail_settings"] == {"sandbox_mode": {"enable": True}}
