@@ -521,3 +521,23 @@ def test_provider_options_merge_into_nested_settings(httpserver, sendgrid):
         "subscription_tracking": {"enable": False},
     }
     assert sent["mail_settings"] == {"sandbox_mode": {"enable": True}}
+
+
+def test_failover_past_a_sendgrid_that_is_down_and_into_one_that_is_rate_limited():
+    """Over real HTTP to two sandboxes: SendGrid answering 500 moves the message on to
+    CloudMails; CloudMails rate-limited moves it on to SendGrid."""
+    from mailspec import Mailer
+    from mailspec.sandbox import Fault, Sandbox
+
+    fast = {"max_attempts": 3, "backoff": 0, "backoff_max": 0}
+    with Sandbox(["sendgrid", "cloudmails"]) as sandbox:
+        sendgrid, cloudmails = sandbox["sendgrid"], sandbox["cloudmails"]
+        sendgrid.faults.queue(Fault.SERVER_ERROR, times=5)
+        first = Mailer([sendgrid.provider(), cloudmails.provider()], **fast).send(message())
+        assert first.provider == "cloudmails"
+        assert [a.provider for a in first.attempts][0] == "sendgrid"
+        sendgrid.faults.clear()
+        cloudmails.faults.queue(Fault.RATE_LIMIT, times=5)
+        second = Mailer([cloudmails.provider(), sendgrid.provider()], **fast).send(message())
+        assert second.provider == "sendgrid" and second.message_ids
+        assert [r.recipient for r in sendgrid.accepted] == ["ann@example.org"]
