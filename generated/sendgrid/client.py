@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from mailspec.runtime import BaseClient
+from mailspec.runtime.numbers import AnswerDecoder
 from mailspec.spec_model import Spec
 
 from .models import (
@@ -35,7 +36,7 @@ class SendgridClient(BaseClient):
         "send": SendRequest,
         "status": StatusRequest,
     }
-    decoders: ClassVar[dict[str, msgspec.json.Decoder[Any]]] = {
+    decoders: ClassVar[dict[str, AnswerDecoder[Any]]] = {
         "send": EMPTY_DECODER,
         "status": ACTIVITY_MESSAGE_DECODER,
     }

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from mailspec.message import Attachment
-from mailspec.runtime.numbers import WireInt, decode_number
+from mailspec.runtime.numbers import AnswerDecoder
 
 __all__ = [
     "ACTIVITY_MESSAGE_DECODER",
@@ -35,8 +35,8 @@ class ActivityMessage(msgspec.Struct, kw_only=True):
     subject: str | None = None
     to_email: str | None = None
     status: str | None = None
-    opens_count: WireInt | None = None
-    clicks_count: WireInt | None = None
+    opens_count: int | None = None
+    clicks_count: int | None = None
     last_event_time: str | None = None
 
 
@@ -81,6 +81,6 @@ class StatusRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     msg_id: str
 
 
-ENVELOPE_DECODER = msgspec.json.Decoder(Envelope)
-EMPTY_DECODER = msgspec.json.Decoder(Empty)
-ACTIVITY_MESSAGE_DECODER = msgspec.json.Decoder(ActivityMessage, dec_hook=decode_number)
+ENVELOPE_DECODER = AnswerDecoder(Envelope)
+EMPTY_DECODER = AnswerDecoder(Empty)
+ACTIVITY_MESSAGE_DECODER = AnswerDecoder(ActivityMessage)
