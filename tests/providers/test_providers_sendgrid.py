@@ -351,6 +351,7 @@ GOOD = {
         ({"personalizations": [{"to": [{"email": "not an address"}]}]}, 400),
         ({"categories": [f"c{i}" for i in range(11)]}, 400),
         ({"reply_to": {"email": "x@y.org"}}, 400),  # undeclared: reply_to_list is the place
+        ({"mail_settings": {"sandbox_mode": {"enable": True}}}, 202),  # documented, declared
     ],
 )
 def test_the_sandbox_refuses_other_forms(change, status):
