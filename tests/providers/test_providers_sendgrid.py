@@ -217,6 +217,7 @@ def test_error_answers_raise_their_category(httpserver, sendgrid, status, error,
         sendgrid.send(message())
     assert caught.value.http_status == status
     assert caught.value.retryable is retryable
+    assert "nope" in str(caught.value)  # errors[0].message
     assert KEY not in str(caught.value) and KEY not in repr(caught.value)
 
 
@@ -361,6 +362,8 @@ def test_the_sandbox_refuses_other_forms(change, status):
         if status == 202:  # SendGrid v3 API: Mail Send, Responses: 202, no body
             assert answer.data == b""
             assert answer.headers.get("X-Message-Id")
+        else:  # SendGrid's error shape: {"errors": [{"message": ...}]}
+            assert json.loads(answer.data)["errors"][0]["message"]
 
 
 def test_the_sandbox_refuses_a_wrong_key():
