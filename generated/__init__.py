@@ -14,4 +14,5 @@ PROVIDERS: dict[str, str] = {
     "cloudmails": ".cloudmails",
     "sendcloud": ".sendcloud",
     "sendgrid": ".sendgrid",
+    "ses": ".ses",
 }
