@@ -169,8 +169,8 @@ SIGNING = {"MAILSPEC_WEBHOOK_SECRET": "cli-errors-key"}
         (("sendcloud", "--webhook-url", "http://h:port/x"), "--webhook-url: not a URL"),
         (
             ("aotsend", "--webhook-url", "http://127.0.0.1:9/x"),
-            "aotsend posts no webhooks; --webhook-url needs one of aurorasendcloud, cloudmails, "
-            "sendcloud",
+            "aotsend posts no webhooks; --webhook-url needs one of "
+            + ", ".join(sorted(n for n, s in SPECS.items() if s.webhooks is not None)),
         ),
     ],
 )
