@@ -150,8 +150,8 @@ def test_cli_codes_and_providers() -> None:
         assert cell(row, "send") == "yes"  # every spec has a send operation
         has_template = (
             "send_template" in SPECS[name].operations
-            or "template" in SPECS[name].mapping.get("send", {})  # a template in send
             or template_only(name)
+            or "template" in SPECS[name].mapping.get("send", {})  # stored templates via send
         )
         assert cell(row, "template") == ("yes" if has_template else "-"), row
         limit = SPECS[name].limits.recipients_per_request

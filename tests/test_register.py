@@ -19,14 +19,13 @@ import pytest
 import mailspec
 from mailspec import Mailer, Message, ValidationError, registry
 from mailspec.codegen.writer import generate
-from mailspec.generated import PROVIDERS as BUILT_IN
 from mailspec.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOUDMAILS = (ROOT / "spec" / "cloudmails.yaml").read_text(encoding="utf-8")
 _unique = itertools.count()
-# mailspec's own providers, in name order (every spec the project builds in)
-BUILTINS = sorted(BUILT_IN)
+# mailspec's own providers: one per spec in spec/
+BUILTINS = sorted(path.stem for path in (ROOT / "spec").glob("*.yaml"))
 CLOUDMAILS_URL = "https://api.cloudmails.eu/v1"
 
 

@@ -183,8 +183,8 @@ def test_a_mailer_skips_sparkpost_for_two_tags():
 
 
 def test_provider_options_join_the_request(httpserver, sparkpost):
-    """anymail's esp_extra: a key naming a nested place's first step (`options`)
-    replaces that whole value; others join the top level."""
+    """anymail's esp_extra: an object merged into the nested place it names, key by key
+    (`options` keeps the tracking options); others join the top level."""
     answer(httpserver)
     sparkpost.send(
         message(
@@ -195,7 +195,7 @@ def test_provider_options_join_the_request(httpserver, sparkpost):
         )
     )
     sent = body(only_request(httpserver))
-    assert sent["options"] == {"transactional": True}
+    assert sent["options"] == {"open_tracking": True, "transactional": True}
     assert sent["description"] == "d"
 
 
@@ -293,6 +293,7 @@ def test_documented_error_answers_raise_their_class(httpserver, sparkpost, statu
     with pytest.raises(error) as info:
         sparkpost.send(message())
     assert info.value.http_status == status
+    assert doc["errors"][0]["message"] in str(info.value)  # errors[0].message
     assert "sp-key" not in repr(info.value) and "sp-key" not in str(info.value)
 
 
