@@ -663,6 +663,22 @@ def _wire_form_problems(
             "an object in a form or query has no wire form: give it a prefix, or type json "
             "(a JSON string)",
         )
+    if param.recipients is not None:
+        if param.type != "list[object]" or op.encoding != "json":
+            yield (
+                (*at, "recipients"),
+                "recipients are objects in a JSON list: a list[object] of a JSON body",
+            )
+        rows = spec.mapping.get(op_name, {})
+        if param.recipients.cc_header is not None and "headers" not in rows:
+            yield (
+                (*at, "recipients", "cc_header"),
+                "the cc header goes where the headers mapping row puts headers: add that row",
+            )
+        if param.recipients.cc_header is not None and _BAD_HEADER_NAME.search(
+            param.recipients.cc_header
+        ):
+            yield (*at, "recipients", "cc_header"), "not an HTTP header name"
     if param.substitution is not None and param.type not in ("json", "object"):
         yield (*at, "substitution"), "a substitution block is an object: type json or object"
     if param.inline_to is not None:
@@ -833,6 +849,8 @@ def _webhook_problems(spec: Spec) -> Iterator[Problem]:
     if "" in hooks.events:
         yield ("webhooks", "events", ""), "an event name may not be empty"
     yield from _path_problems(("webhooks", "records"), hooks.records)
+    if hooks.ping is not None:
+        yield from _path_problems(("webhooks", "ping"), hooks.ping)
     # the receiver reads fields by these paths: one it cannot read would match nothing
     unified = _roles(hooks.fields)
     yield from _field_problems(("webhooks", "fields"), unified)

@@ -16,4 +16,5 @@ PROVIDERS: dict[str, str] = {
     "sendcloud": ".sendcloud",
     "sendgrid": ".sendgrid",
     "ses": ".ses",
+    "sparkpost": ".sparkpost",
 }

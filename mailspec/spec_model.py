@@ -47,6 +47,7 @@ __all__ = [
     "PairKeys",
     "Param",
     "ProviderInfo",
+    "RecipientKeys",
     "Region",
     "Rule",
     "Sandbox",
@@ -525,6 +526,35 @@ class AddressKeys(_Base, kw_only=True, frozen=True):
     name: Annotated[str, _d("The key of the display name.")] = "name"
 
 
+class RecipientKeys(_Base, kw_only=True, frozen=True):
+    """The message's recipients as one JSON list of objects, one per address (keys may
+    be dotted, `address.email`, for nested objects): `to`, then `cc` and `bcc` where
+    their mapping rows name the same parameter (SparkPost's `recipients`). Beyond
+    `address` (one field's mailboxes as objects): several fields in one list, the To
+    header each recipient is shown, and a header listing the cc mailboxes."""
+
+    email: Annotated[str, _d("The key of each recipient's address (`address.email`).")]
+    name: Annotated[
+        str | None,
+        _d("The key of a recipient's display name, where it has one (without header_to)."),
+    ] = None
+    header_to: Annotated[
+        str | None,
+        _d(
+            "The key of the To header every recipient is shown: the `to` mailboxes, joined "
+            "by `, ` (SparkPost's `address.header_to`); a cc or bcc recipient is then not "
+            "shown in To."
+        ),
+    ] = None
+    cc_header: Annotated[
+        str | None,
+        _d(
+            "A header listing the cc mailboxes (joined by `, `), put into the parameter the "
+            "`headers` mapping row fills (SparkPost's `CC` in `content.headers`)."
+        ),
+    ] = None
+
+
 class Param(_Base, kw_only=True, frozen=True):
     """One request parameter of an operation, keyed by its Python name."""
 
@@ -641,6 +671,13 @@ class Param(_Base, kw_only=True, frozen=True):
         _d(
             "A `files` parameter whose inline parts (those with a content id) go to this "
             "other `files` parameter instead (Mailgun's `inline`)."
+        ),
+    ] = None
+    recipients: Annotated[
+        RecipientKeys | None,
+        _d(
+            "A `list[object]` of a JSON body carrying the recipients as objects "
+            "(`{address: {email, header_to}}`); the `to`, `cc` and `bcc` rows name it."
         ),
     ] = None
 
@@ -1217,6 +1254,14 @@ class Webhooks(_Base, kw_only=True, frozen=True):
             "sandbox posts lists. A receiver takes either."
         ),
     ] = False
+    ping: Annotated[
+        str | None,
+        _d(
+            "The payload path that, holding an empty object or list, marks a record as "
+            "the provider's test ping (SparkPost's validation batch `[{\"msys\": {}}]`): "
+            "it yields no event, and the request is answered as any verified one."
+        ),
+    ] = None
     fields: Annotated[WebhookFields, _d("Where each part of an event is (payload paths).")]
     timestamp_format: Annotated[
         Literal["epoch", "iso8601"],
