@@ -226,9 +226,16 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
             out[wire] = [{keys.key: k, keys.value: v} for k, v in value.items()]
         elif param.prefix is not None and isinstance(value, Mapping):
             out.update({param.prefix + k: v for k, v in value.items()})
+        elif param.number_wire is not None and _is_number_text(value):
+            out[param.number_wire] = int(value)  # Postmark's TemplateId: 1234
         else:
             out[wire] = value.isoformat() if isinstance(value, datetime.date) else value
     return out
+
+
+def _is_number_text(value: Any) -> bool:
+    """Text of ASCII decimal digits (an id a `number_wire` parameter sends as a number)."""
+    return isinstance(value, str) and value.isascii() and value.isdecimal()
 
 
 _DEFAULT_KEYS = FileKeys()
@@ -244,5 +251,5 @@ def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:
         keys.content_type: attachment.declared_type,
     }
     if attachment.content_id is not None:
-        out[keys.content_id] = attachment.content_id
+        out[keys.content_id] = keys.content_id_prefix + attachment.content_id
     return out
