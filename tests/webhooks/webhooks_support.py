@@ -7,6 +7,7 @@ Signatures here are computed with ``hmac``/``hashlib`` directly, never with
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from mailspec.spec_model import Spec, Webhooks
+from mailspec.webhooks.events import fields_for
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
 
@@ -69,16 +71,19 @@ def json_body(events: dict[str, Any] | list[dict[str, Any]]) -> bytes:
 
 
 def spec_event(hooks: Webhooks, event: str, *, key: str = SECRET, **fields: Any) -> dict[str, Any]:
-    """One event laid out as a spec's ``webhooks`` section says (its field names, its
-    signature fields, signed with ``key`` when it has a scheme): for a provider whose
-    payload no test writes out by hand."""
-    names = hooks.fields
-    raw: dict[str, Any] = {names.event: event}
+    """One event laid out as a spec's ``webhooks`` section says (its field names, the
+    event type's own where it has them, and the signature fields of a scheme that signs
+    each event in its payload, signed with ``key``): for a provider whose payload no test
+    writes out by hand. A scheme proven by the request's headers (basic auth) adds
+    nothing here: see :func:`spec_headers`."""
+    row = hooks.events.get(event)
+    names = fields_for(hooks, row.fields if row is not None else None)
+    raw: dict[str, Any] = {hooks.fields.event: event}
     if names.message_id:
         raw[names.message_id] = "spec-event-message-1"
     if names.recipient:
         raw[names.recipient] = "ann@example.org"
-    if hooks.signature is not None:
+    if hooks.signature is not None and hooks.signature.scheme == "hmac":
         token = fresh_token()
         raw[hooks.signature.timestamp] = NOW
         raw[hooks.signature.token] = token
@@ -86,6 +91,16 @@ def spec_event(hooks: Webhooks, event: str, *, key: str = SECRET, **fields: Any)
     elif names.timestamp:
         raw[names.timestamp] = NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
     return {**raw, **fields}
+
+
+def spec_headers(hooks: Webhooks, headers: dict[str, str], *, key: str = SECRET) -> dict[str, str]:
+    """``headers`` with what the spec's scheme proves in the request's headers: basic
+    auth (``hooks:KEY``, Postmark's credentials in the webhook URL); unchanged for a
+    scheme that signs each event in its payload."""
+    if hooks.signature is not None and hooks.signature.scheme == "basic_auth":
+        token = base64.b64encode(f"hooks:{key}".encode()).decode()
+        return {**headers, "Authorization": f"Basic {token}"}
+    return headers
 
 
 def spec_with_webhooks(webhooks_yaml: str) -> Spec:
