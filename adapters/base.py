@@ -24,7 +24,7 @@ import msgspec
 
 from mailspec._naming import ident
 from mailspec.checks.carry import HINTS
-from mailspec.checks.message import check_message, check_required
+from mailspec.checks.message import check_message, check_required, check_rules
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
     MalformedResponseError,
@@ -98,7 +98,13 @@ class Provider(Sender):
 
     def check(self, message: Message) -> None:
         """Validate ``message`` against this provider's spec: ValidationError, no I/O."""
-        check_message(message, self.spec)
+        check_message(message)
+        self.check_rules(message)
+
+    def check_rules(self, message: Message) -> None:
+        """This provider's limits and required fields, for a message ``check_message``
+        has passed."""
+        check_rules(message, self.spec)
         check_required(message, self.spec)
 
     def unplaced(self, message: Message) -> list[str]:
@@ -774,8 +780,12 @@ def _wire_word(
 
 def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:
     """Shape a value to its parameter's type: one address into a list, or a list of one
-    into a string; anything else that does not fit is an error naming the field."""
+    into a string, a time (``send_at``) into Unix seconds for an int parameter or ISO
+    8601 text for a str one; anything else that does not fit is an error naming the
+    field."""
     kind = op.params[param].type
+    if isinstance(value, datetime) and kind in ("int", "str"):
+        return int(value.timestamp()) if kind == "int" else value.isoformat()
     if kind == "list[str]" and isinstance(value, str):
         return [value]
     if kind == "str" and isinstance(value, list):

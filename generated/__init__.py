@@ -14,4 +14,5 @@ PROVIDERS: dict[str, str] = {
     "cloudmails": ".cloudmails",
     "postmark": ".postmark",
     "sendcloud": ".sendcloud",
+    "sendgrid": ".sendgrid",
 }

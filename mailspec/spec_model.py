@@ -25,6 +25,7 @@ __all__ = [
     "ANY_OF",
     "MESSAGE_FIELDS",
     "RESERVED_OPERATION_NAMES",
+    "AddressKeys",
     "AnswerEnvelope",
     "AnswerField",
     "Auth",
@@ -48,6 +49,8 @@ __all__ = [
     "ProviderInfo",
     "Region",
     "Rule",
+    "Sandbox",
+    "SandboxRecipient",
     "Shape",
     "ShapeField",
     "SigV4",
@@ -499,12 +502,35 @@ class FileKeys(_Base, kw_only=True, frozen=True):
             "sandbox requires it and reads the id after it (default none)."
         ),
     ] = ""
+    inline: Annotated[
+        dict[str, str],
+        _d(
+            "Keys and constant values an inline part (one with a content id) carries "
+            "besides (SendGrid's `disposition: inline`)."
+        ),
+    ] = {}
+
+
+class AddressKeys(_Base, kw_only=True, frozen=True):
+    """A mailbox written as a JSON object: ``{"email": ..., "name": ...}``, the name
+    left out where there is none."""
+
+    email: Annotated[str, _d("The key of the address.")] = "email"
+    name: Annotated[str, _d("The key of the display name.")] = "name"
 
 
 class Param(_Base, kw_only=True, frozen=True):
     """One request parameter of an operation, keyed by its Python name."""
 
-    wire: Annotated[str | None, _d("The name on the wire; default the key.")] = None
+    wire: Annotated[
+        str | None,
+        _d(
+            "The name on the wire; default the key. In a JSON body, a path of steps "
+            "joined by `.` places the value inside nested objects and lists: `key`, "
+            "`key[N]` (item N of a list), `key[field=value]` (the list item whose field "
+            "is value): `personalizations[0].to`, `content[type=text/plain].value`."
+        ),
+    ] = None
     type: Annotated[
         ParamType,
         _d(
@@ -586,6 +612,13 @@ class Param(_Base, kw_only=True, frozen=True):
     keys: Annotated[
         FileKeys | None,
         _d("The attachment objects' keys in a JSON body (default filename, content, ...)."),
+    ] = None
+    address: Annotated[
+        AddressKeys | None,
+        _d(
+            "A `mailbox` parameter (str or list[str]) in a JSON body written as address "
+            "objects with these keys (`{email, name}`) instead of `Name <address>` text."
+        ),
     ] = None
     substitution: Annotated[
         Literal["xsmtpapi"] | None,
@@ -1119,6 +1152,41 @@ class WebhookEvent(_Base, kw_only=True, frozen=True):
     ] = None
 
 
+class SandboxRecipient(_Base, kw_only=True, frozen=True):
+    """What becomes of a message sent to one of the provider's documented test
+    addresses (Resend's ``bounced@resend.dev``, the SES mailbox simulator)."""
+
+    state: Annotated[
+        DeliveryState, _d("The state the message reaches: `delivered`, `bounced`, `complained`…")
+    ]
+    sub_status: Annotated[
+        str | None, _d("The provider's sub-status for it, where its status records have one.")
+    ] = None
+    silent: Annotated[
+        bool, _d("Posts no webhook event (a status lookup still reports the state).")
+    ] = False
+
+
+class Sandbox(_Base, kw_only=True, frozen=True):
+    """What the provider documents for testing, so mailspec's sandbox behaves alike.
+
+    ``recipients`` are matched without case and without a ``+label`` in the local part
+    (Resend and the SES mailbox simulator document labels); ``credentials`` are
+    documented test values of a credential (Postmark's ``POSTMARK_API_TEST``), accepted
+    beside the configured one, and a message sent with one is accepted and never
+    delivered: no webhook, its state stays ``queued``.
+    """
+
+    source: Annotated[str, _d("The document and section these come from.")]
+    recipients: Annotated[
+        dict[str, SandboxRecipient], _d("Documented test address -> what becomes of its messages.")
+    ] = {}
+    credentials: Annotated[
+        dict[Name, list[str]],
+        _d("Credential keyword -> its documented test values, which send nothing."),
+    ] = {}
+
+
 class Webhooks(_Base, kw_only=True, frozen=True):
     """The events a provider posts, and how they are verified."""
 
@@ -1210,6 +1278,10 @@ class Spec(_Base, kw_only=True, frozen=True):
     hooks: Annotated[
         Hooks | None,
         _d("Python hooks of the user's package for what YAML cannot say; none built in."),
+    ] = None
+    sandbox: Annotated[
+        Sandbox | None,
+        _d("The provider's documented test addresses and credentials, for mailspec's sandbox."),
     ] = None
 
 

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from mailspec.runtime import BaseClient
+from mailspec.runtime.numbers import AnswerDecoder
 from mailspec.spec_model import Spec
 
 from .models import (
@@ -40,7 +41,7 @@ class PostmarkClient(BaseClient):
         "send_template": SendTemplateRequest,
         "status": StatusRequest,
     }
-    decoders: ClassVar[dict[str, msgspec.json.Decoder[Any]]] = {
+    decoders: ClassVar[dict[str, AnswerDecoder[Any]]] = {
         "send": SEND_RESPONSE_DECODER,
         "send_batch": SEND_RESPONSE_LIST_DECODER,
         "send_template": SEND_RESPONSE_DECODER,

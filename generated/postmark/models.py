@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from mailspec.message import Attachment
-from mailspec.runtime.numbers import WireInt, decode_number
+from mailspec.runtime.numbers import AnswerDecoder
 
 __all__ = [
     "ENVELOPE_DECODER",
@@ -52,7 +52,7 @@ class SendResponse(msgspec.Struct, kw_only=True):
     to: str | None = msgspec.field(default=None, name="To")
     submitted_at: str | None = msgspec.field(default=None, name="SubmittedAt")
     message_id: str | None = msgspec.field(default=None, name="MessageID")
-    error_code: WireInt | None = msgspec.field(default=None, name="ErrorCode")
+    error_code: int | None = msgspec.field(default=None, name="ErrorCode")
     message: str | None = msgspec.field(default=None, name="Message")
 
 
@@ -108,7 +108,7 @@ class StatusRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     message_id: str
 
 
-ENVELOPE_DECODER = msgspec.json.Decoder(Envelope)
-SEND_RESPONSE_DECODER = msgspec.json.Decoder(SendResponse, dec_hook=decode_number)
-SEND_RESPONSE_LIST_DECODER = msgspec.json.Decoder(list[SendResponse], dec_hook=decode_number)
-MESSAGE_DETAILS_DECODER = msgspec.json.Decoder(MessageDetails)
+ENVELOPE_DECODER = AnswerDecoder(Envelope)
+SEND_RESPONSE_DECODER = AnswerDecoder(SendResponse)
+SEND_RESPONSE_LIST_DECODER = AnswerDecoder(list[SendResponse])
+MESSAGE_DETAILS_DECODER = AnswerDecoder(MessageDetails)
