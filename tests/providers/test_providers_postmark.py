@@ -451,6 +451,39 @@ def test_the_sandbox_takes_mailspecs_sends_and_reports_them():
         ]
 
 
+def test_the_sandbox_honours_postmarks_test_token_and_bounce_addresses(receiver):
+    """Postmark User Guide: Generate fake bounces: <type>@bounce-testing.postmarkapp.com
+    bounces with that type (any case) and posts the Bounce webhook; Postmark API:
+    Overview, Authentication: POSTMARK_API_TEST is accepted and sends nothing."""
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks"
+    with SandboxServer("postmark") as server:
+        poster = server.send_webhooks(url, secret=HOOK_AUTH)
+        provider = server.provider()
+        for to in ("HardBounce@bounce-testing.postmarkapp.com",
+                   "softbounce@bounce-testing.postmarkapp.com",
+                   "blocked@bounce-testing.postmarkapp.com"):  # fmt: skip
+            provider.send(message(to=[to]))
+        test = mailspec.provider(
+            "postmark", server_token="POSTMARK_API_TEST", base_url=server.base_url
+        )
+        sent = test.send(message(to=["ann@example.org"]))
+        wrong = mailspec.provider(
+            "postmark", server_token="POSTMARK_API_TESTS", base_url=server.base_url
+        )
+        with pytest.raises(AuthenticationError):
+            wrong.send(message())
+        assert poster.flush()
+        states = {row.recipient: row.outcome.state for row in server.accepted}
+    assert states["ann@example.org"] == DeliveryState.QUEUED  # the test token sends nothing
+    events = [e for h, d in receiver.received for e in parse("postmark", d, h, secret=HOOK_AUTH)]
+    assert sent.message_ids[0] not in {e.message_id for e in events}
+    assert sorted((e.event, e.raw.get("Type"), e.type, e.reason) for e in events) == [
+        ("Bounce", "Blocked", EventType.REJECTED, BounceReason.BLACKLISTED),
+        ("Bounce", "HardBounce", EventType.BOUNCED, BounceReason.NO_SUCH_USER),
+        ("Bounce", "SoftBounce", EventType.SOFT_BOUNCED, BounceReason.OTHER),
+    ]
+
+
 def raw_post(server: SandboxServer, path: str, payload: Any, **headers: str) -> Any:
     return urllib3.request(
         "POST",
