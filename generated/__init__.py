@@ -15,4 +15,5 @@ PROVIDERS: dict[str, str] = {
     "postmark": ".postmark",
     "sendcloud": ".sendcloud",
     "sendgrid": ".sendgrid",
+    "ses": ".ses",
 }
