@@ -134,9 +134,14 @@ class Provider(Sender):
         of a message go out through the operation's ``batch`` where it declares one."""
         started = time.perf_counter()
         batch = self._batch([message])
-        if batch is not None and len(message.to) > 1:
-            return self._send_batches(batch, [self._calls(message)])[0]
-        return self._accepted(send_steps(self.name, self._steps(message)), started)
+        calls = self._calls(message)
+        # several copies go out together; one message is one request of its own (a
+        # Postmark message to two addresses is one /email, not a batch of one)
+        if batch is not None and len(calls) > 1:
+            return self._send_batches(batch, [calls])[0]
+        return self._accepted(
+            send_steps(self.name, [self._step(r, call) for r, call in calls]), started
+        )
 
     def ensure_pool_size(self, size: int) -> None:
         """Keep at least ``size`` keep-alive connections to the provider, for that many
@@ -265,6 +270,11 @@ class Provider(Sender):
                 continue  # an item that names no code is taken as accepted
             row = self.spec.codes.get(code) if code is not None else None
             category = row.category if row is not None else ErrorCategory.UNKNOWN
+            # an item's code named in the envelope's `errors` (Postmark's ErrorCode: 406 an
+            # inactive recipient) is read as an error answer's name is, over the codes table
+            named = self.spec.envelope.errors.get(str(code)) if code is not None else None
+            if named is not None:
+                category, row = ErrorCategory(named), None
             if category == ErrorCategory.SUCCESS:
                 continue
             text = at_path(item, rule.message) if rule.message else None

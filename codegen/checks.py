@@ -627,6 +627,14 @@ def _wire_form_problems(
         yield (*at, "pairs"), "pairs write an object as a JSON list: an object in a JSON body"
     if param.prefix is not None and param.pairs is not None:
         yield (*at, "prefix"), "give prefix or pairs, not both"
+    if param.default is not None and param.type != "object":
+        yield (*at, "default"), "a default is an object, for an object parameter"
+    if param.number_wire is not None and (param.type != "str" or op.encoding != "json"):
+        yield (*at, "number_wire"), "number_wire sends a str of digits as a number: in JSON"
+    if param.number_wire is not None and param.number_wire in {
+        p.wire or n for n, p in op.params.items()
+    }:
+        yield (*at, "number_wire"), f"{param.number_wire!r} is another parameter's wire name"
     wire = param.wire or name
     if wirepath.is_path(wire):
         try:

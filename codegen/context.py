@@ -219,7 +219,8 @@ def _envelope_struct(spec: Spec, name: str) -> StructContext:
         fields.append(_response_field(attr, shape_field, {}))
     named = spec.envelope.error_name
     if named is not None and named.wire is not None:  # an error's name in the body
-        fields.append(_response_field("error_name", ShapeField(type="str", wire=named.wire), {}))
+        # text, or a number (Postmark's ErrorCode), which the runtime reads as its digits
+        fields.append(_response_field("error_name", ShapeField(type="any", wire=named.wire), {}))
     return StructContext(name, "The code and message every answer carries.", fields, "response")
 
 

@@ -13,6 +13,7 @@ PROVIDERS: dict[str, str] = {
     "aurorasendcloud": ".aurorasendcloud",
     "brevo": ".brevo",
     "cloudmails": ".cloudmails",
+    "postmark": ".postmark",
     "sendcloud": ".sendcloud",
     "sendgrid": ".sendgrid",
     "ses": ".ses",

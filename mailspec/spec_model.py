@@ -509,6 +509,13 @@ class FileKeys(_Base, kw_only=True, frozen=True):
         ),
     ] = "content_type"
     content_id: Annotated[str, _d("The key of an inline part's content id.")] = "content_id"
+    content_id_prefix: Annotated[
+        str,
+        _d(
+            "Text written before an inline part's content id (Postmark's `cid:`); the "
+            "sandbox requires it and reads the id after it (default none)."
+        ),
+    ] = ""
     inline: Annotated[
         dict[str, str],
         _d(
@@ -615,6 +622,14 @@ class Param(_Base, kw_only=True, frozen=True):
         str | int | bool | None,
         _d("A value sent on every request (`MessageStream: outbound`); no other is taken."),
     ] = None
+    default: Annotated[
+        dict[str, Any] | None,
+        _d(
+            "An `object` sent when no Message field fills it (Postmark's required "
+            "`TemplateModel: {}` for a template without variables); a required parameter "
+            "with a default never refuses a message."
+        ),
+    ] = None
     beside: Annotated[
         Name | None,
         _d(
@@ -631,6 +646,13 @@ class Param(_Base, kw_only=True, frozen=True):
         _d(
             "An `object` written as one field per entry, named the prefix and the key "
             "(`h:` makes `h:X-Order`); the wire name is then unused."
+        ),
+    ] = None
+    number_wire: Annotated[
+        str | None,
+        _d(
+            "A `str` in a JSON body whose value is decimal digits goes under this other key "
+            "instead, as a number (Postmark's `TemplateId` beside `TemplateAlias`)."
         ),
     ] = None
     pairs: Annotated[
@@ -1180,7 +1202,10 @@ class WebhookRefine(_Base, kw_only=True, frozen=True):
     path: Annotated[str, _d("The payload path of the value that refines the type.")]
     types: Annotated[
         dict[str, EventType],
-        _d("Value -> unified event type; any other value (or none) keeps the event's `type`."),
+        _d(
+            "Value (text, a number's digits, or a boolean's `true`/`false`) -> unified event "
+            "type; any other value (or none) keeps the event's `type`."
+        ),
     ]
 
 

@@ -29,7 +29,7 @@ class Envelope(msgspec.Struct, kw_only=True):
     """The code and message every answer carries."""
 
     message: str | None = None
-    error_name: str | None = msgspec.field(default=None, name="code")
+    error_name: Any | None = msgspec.field(default=None, name="code")
 
 
 class EmailEvent(msgspec.Struct, kw_only=True):

@@ -201,8 +201,8 @@ def check_required(message: Message, spec: Spec) -> None:
         filled.setdefault(target.partition(".")[0], []).append(field)
     for name, fields in filled.items():
         param = op.params.get(name)
-        if param is None or not param.required:
-            continue
+        if param is None or not param.required or param.default is not None:
+            continue  # a default fills what the message leaves unset
         if not any(getattr(message, field, None) for field in fields):
             raise ValidationError(
                 f"{spec.provider.name} requires it (its {param.wire or name} parameter)",

@@ -54,7 +54,8 @@ def check_request(provider: str, operation: Operation, values: Mapping[str, Any]
     for name, param in operation.params.items():
         value = values.get(name)
         if _empty(value):
-            if param.required:
+            # a parameter's own default (Postmark's TemplateModel {}) is given, not empty
+            if param.required and (value is None or value != param.default):
                 _fail(provider, name, param, "required", "is required")
             continue
         given.add(name)

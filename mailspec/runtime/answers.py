@@ -105,6 +105,8 @@ def _named_category(
             name = getattr(envelope_decoder.decode(answer.body), "error_name", None)
         except _UNREADABLE:
             return None
+    if isinstance(name, int) and not isinstance(name, bool):
+        name = str(name)  # a numbered error (Postmark's ErrorCode 406) is named by its digits
     found = spec.envelope.errors.get(name) if isinstance(name, str) else None
     return ErrorCategory(found) if found is not None else None
 

@@ -204,6 +204,13 @@ class BaseClient:
                 )
         if op.auth == "default" and self.spec.auth.aws_sigv4 is not None:
             _sigv4_sign(self.name)  # UnsupportedOperation before any I/O where it is missing
+        defaults = {
+            name: dict(param.default)
+            for name, param in op.params.items()
+            if param.default is not None and values.get(name) is None
+        }
+        if defaults:  # an object no Message field filled (Postmark's TemplateModel: {})
+            values = {**values, **defaults}
         check_request(self.name, op, values)
         return Call(operation, values, dict(extra or {}))
 

@@ -250,6 +250,9 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
         elif param.prefix is not None and isinstance(value, Mapping):
             out.update({param.prefix + k: v for k, v in value.items()})
             continue
+        elif param.number_wire is not None and _is_number_text(value):
+            written = int(value)  # Postmark's TemplateId: 1234
+            wire = param.number_wire
         elif param.type == "json":  # an object sent as a JSON string (SES's TemplateData)
             written = _json.encode(value).decode("utf-8")
         else:
@@ -289,6 +292,11 @@ def _address_json(keys: AddressKeys, value: Any) -> Any:
     return out
 
 
+def _is_number_text(value: Any) -> bool:
+    """Text of ASCII decimal digits (an id a `number_wire` parameter sends as a number)."""
+    return isinstance(value, str) and value.isascii() and value.isdecimal()
+
+
 _DEFAULT_KEYS = FileKeys()
 
 
@@ -305,6 +313,6 @@ def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:
     if keys.content_type is not None:
         out[keys.content_type] = attachment.declared_type
     if attachment.content_id is not None:
-        out[keys.content_id] = attachment.content_id
+        out[keys.content_id] = keys.content_id_prefix + attachment.content_id
         out.update(keys.inline)  # an inline part's own marks (SendGrid's disposition)
     return out

@@ -178,7 +178,10 @@ class Emulator:
         if source.header is not None:
             answer.headers[source.header] = names[0]
             return answer
-        body = {**json.loads(answer.body), str(source.wire): names[0]}
+        # a name of digits is a number in the body, as the provider writes it (Postmark's
+        # ErrorCode); the client reads either form
+        value: str | int = int(names[0]) if names[0].isdecimal() else names[0]
+        body = {**json.loads(answer.body), str(source.wire): value}
         return _json_answer(answer.status, body)
 
     def _answer(self, status: int, body: dict[str, Any], shape: str | None = None) -> Answer:
@@ -293,6 +296,7 @@ class Emulator:
         keys a ``prefix`` parameter names), and where credentials travel in the body."""
         auth = self.spec.auth
         keys = {p.wire or n for n, p in op.params.items()}
+        keys.update(p.number_wire for p in op.params.values() if p.number_wire is not None)
         keys.update(auth.body.values())
         for creds in auth.sets.values():
             keys.update(creds.body.values())
@@ -446,9 +450,12 @@ class Emulator:
     ) -> Answer:
         recipients = _recipients(values, op)
         now = datetime.datetime.now().replace(microsecond=0)
-        # an answer holding one id (Brevo's messageId) names one message, whoever it
-        # goes to: every recipient's row carries that id, as the provider's events do
-        one_id = op.ids is not None and self._leaf_is_str(op) and not op.response_list
+        # an answer holding one id (Brevo's messageId, SES's MessageId, Postmark's
+        # MessageID), or one in a header (SendGrid's X-Message-Id), names one message,
+        # whoever it goes to: every recipient's row carries that id, as its events do
+        one_id = not op.response_list and (
+            op.ids_header is not None or (op.ids is not None and self._leaf_is_str(op))
+        )
         with self._lock:
             ids = [
                 f"{self.spec.provider.name[:4]}-{next(self._ids):06d}"
@@ -627,6 +634,11 @@ def _raw_status(delivery: Delivery, state: DeliveryState) -> str | None:
     for value, row in delivery.states.items():
         if row.state == DeliveryState.BOUNCED:
             return value
+    # a status that only says how far the provider got (Postmark's Queued and Sent, with
+    # delivery and bounces as events apart): whatever happened after, it was sent
+    for value, row in delivery.states.items():
+        if row.state == DeliveryState.SENDING:
+            return value
     return None
 
 
@@ -693,6 +705,17 @@ def _decode_params(op: Operation, raw: dict[str, Any], *, as_json: bool = False)
             if found:
                 values[name] = found
             continue
+        if param.number_wire is not None and param.number_wire in raw:
+            number = raw[param.number_wire]
+            if wire in raw or type(number) is not int or number < 0:
+                # both keys, or not a number: another form than the spec's
+                raise ValidationError(
+                    f"{param.number_wire} takes a number, in place of {wire}",
+                    field=name,
+                    code=param.codes.get("format"),
+                )
+            values[name] = str(number)
+            continue
         if wire not in raw:
             continue
         try:
@@ -721,6 +744,16 @@ def _wire_form(param: Param, as_json: bool) -> str:
     return param.type
 
 
+def _content_id(value: Any, prefix: str) -> Any:
+    """An attachment object's content id without the spec's ``content_id_prefix``
+    (Postmark's ``cid:``); one without the prefix is in another form, refused."""
+    if value is None or not prefix:
+        return value
+    if not isinstance(value, str) or not value.startswith(prefix):
+        raise TypeError(f"a content id that does not start with {prefix!r}")
+    return value[len(prefix) :]
+
+
 def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
     if param.recipients is not None:
         return _recipient_objects(param.recipients, value)
@@ -741,7 +774,8 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
                     v[keys.filename],
                     base64.b64decode(v[keys.content], validate=True),
                     v.get(keys.content_type or "", "application/octet-stream"),
-                    v.get(keys.content_id),  # an inline part's, kept for the tests to see
+                    # an inline part's, kept for the tests to see
+                    _content_id(v.get(keys.content_id), keys.content_id_prefix),
                 )
                 for v in value
             ]

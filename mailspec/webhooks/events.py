@@ -86,7 +86,7 @@ def _event_type(row: WebhookEvent | None, reader: _Reader) -> EventType:
     """The row's type, or the one its ``refine`` field's value names."""
     if row is None:
         return EventType.UNKNOWN
-    refined = row.refine.types.get(reader.text(row.refine.path) or "") if row.refine else None
+    refined = row.refine.types.get(reader.word(row.refine.path) or "") if row.refine else None
     return EventType(refined or row.type)
 
 
@@ -118,6 +118,14 @@ class _Reader:
             return read_path(self.raw, parse_path(field))
         except PathError:
             raise self._bad(field, "a JSON object") from None
+
+    def word(self, field: str | None) -> str | None:
+        """:meth:`text`, or a boolean as its JSON word (``true``/``false``: Postmark's
+        ``SuppressSending``), for the value that refines an event's type."""
+        value = self.value(field)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return self.text(field)
 
     def text(self, field: str | None) -> str | None:
         """A string, or a number written as one; None when absent, null or empty."""

@@ -629,6 +629,8 @@ def test_every_error_is_the_same_without_libyaml(
 TRICKY = [
     "a: 1\nb: [1, 2, {c: d}]\n",
     "true: 1\n",
+    "a: {true: HtmlAndText, false: None}\n",  # a value map's boolean keys
+    "a: {1: x, true: y}\n",  # the same key to Python: the reference loader explains
     "1.5: x\n",
     "a: &x 1\nb: *x\n",
     "a: !!str 5\n",

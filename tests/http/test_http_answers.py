@@ -6,6 +6,7 @@ sandbox driven by the same spec)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -69,9 +70,20 @@ NAMED_IN_BODY = """code_from: http
            rate_limit_exceeded: rate_limit}"""
 
 
+NAMED_BY_NUMBER = """code_from: http
+  message: {wire: Message}
+  error_name: {wire: ErrorCode}
+  errors: {"405": quota, "406": validation, "412": permission}"""
+
+
 @pytest.mark.parametrize(
     ("envelope", "status", "body", "headers", "error"),
     [
+        # a numbered error (Postmark's ErrorCode) is named by its digits
+        (NAMED_BY_NUMBER, 422, '{"ErrorCode": 405, "Message": "q"}', {}, QuotaExceededError),
+        (NAMED_BY_NUMBER, 422, '{"ErrorCode": 412, "Message": "p"}', {}, PermissionDeniedError),
+        (NAMED_BY_NUMBER, 422, '{"ErrorCode": "406", "Message": "v"}', {}, ProviderValidationError),
+        (NAMED_BY_NUMBER, 422, '{"ErrorCode": true, "Message": "v"}', {}, ProviderValidationError),
         (
             NAMED_BY_HEADER,
             400,
@@ -129,6 +141,19 @@ def test_the_sandbox_names_its_refusals_as_the_spec_reads_them(root: Path, envel
         server.faults.queue(Fault.RATE_LIMIT, times=5)
         with pytest.raises(RateLimitError):
             server.provider().send(MESSAGE)
+
+
+def test_the_sandbox_writes_a_numbered_error_name_as_a_number(root: Path) -> None:
+    envelope = NAMED_BY_NUMBER.replace(
+        '"412": permission}', '"412": permission, "429": rate_limit}'
+    )
+    name = register_spec(root, mini_spec(PARAMS, ROWS, envelope=envelope))
+    with SandboxServer(name) as server:
+        server.faults.queue(Fault.RATE_LIMIT, times=5)
+        with pytest.raises(RateLimitError):
+            server.provider().send(MESSAGE)
+        answer = server.emulator.error(mailspec.ErrorCategory.QUOTA)
+        assert json.loads(answer.body)["ErrorCode"] == 405
 
 
 @pytest.mark.parametrize(

@@ -175,6 +175,70 @@ def test_attachment_objects_with_the_providers_own_keys(
         assert post_raw(server, json.dumps(lower).encode()).status == 400
 
 
+def test_an_inline_content_id_after_a_fixed_prefix(
+    root: Path, httpserver: HTTPServer, recorded: list[Request]
+) -> None:
+    """`content_id_prefix` writes a text before an inline part's content id (Postmark's
+    `cid:`); the sandbox reads the id after it and refuses one without it."""
+    params = BASE + "to: {wire: To, type: str, required: true}\n"
+    params += (
+        "attachments: {wire: Attachments, type: files, keys: {filename: Name, "
+        'content: Content, content_type: ContentType, content_id: ContentID, content_id_prefix: "cid:"}}'
+    )
+    name = register_spec(root, mini_spec(params, ROWS + "to: to\nattachments: attachments"))
+    files = [
+        Attachment("a.pdf", b"%PDF", "application/pdf"),
+        Attachment("logo.png", b"\x89PNG", "image/png", content_id="logo@shop.example"),
+    ]
+    sent = send_recorded(name, httpserver, recorded, attachments=files)
+    objects = json.loads(sent.get_data())["Attachments"]
+    assert "ContentID" not in objects[0]
+    assert objects[1]["ContentID"] == "cid:logo@shop.example"
+    with SandboxServer(name) as server:
+        server.provider().send(Message(**MESSAGE, attachments=files))
+        assert server.accepted[0].params["attachments"] == files
+        good = {"From": "s@example.com", "Subject": "s", "To": "a@example.org"}
+        bare = {
+            **good,
+            "Attachments": [
+                {"Name": "l.png", "Content": "eA==", "ContentType": "image/png", "ContentID": "l"}
+            ],
+        }
+        assert post_raw(server, json.dumps(bare).encode()).status == 400
+
+
+def test_digits_go_under_the_number_wire_as_a_number(
+    root: Path, httpserver: HTTPServer, recorded: list[Request]
+) -> None:
+    """`number_wire` sends a text of digits under another key, as a number (Postmark's
+    `TemplateId` beside `TemplateAlias`); the sandbox takes either key, never both."""
+    params = (
+        "from_email: {wire: From, type: str, required: true}\nhtml: {wire: HtmlBody, type: str}\n"
+        "to: {wire: To, type: str, required: true}\n"
+        "alias: {wire: Alias, number_wire: Id, type: str, required: true}"
+    )
+    rows = "from_email: from_email\nhtml: html\nto: to\nsubject: alias"
+    name = register_spec(root, mini_spec(params, rows))
+    for value, expected in (("1234", {"Id": 1234}), ("welcome-1", {"Alias": "welcome-1"})):
+        recorded.clear()
+        sent = send_recorded(name, httpserver, recorded, subject=value)
+        got = json.loads(sent.get_data())
+        assert {k: got[k] for k in ("Id", "Alias") if k in got} == expected
+    with SandboxServer(name) as server:
+        server.provider().send(Message(**{**MESSAGE, "subject": "0042"}))
+        assert server.accepted[0].params["alias"] == "42"  # the number the provider reads
+        good = {"From": "s@example.com", "HtmlBody": "x", "To": "a@example.org"}
+        assert post_raw(server, json.dumps({**good, "Id": 7}).encode()).status == 200
+        for bad in ({"Id": "7"}, {"Id": 7, "Alias": "x"}, {"Id": True}, {"Id": -1}):
+            assert post_raw(server, json.dumps({**good, **bad}).encode()).status == 400
+
+
+def test_spec_check_refuses_a_number_wire_outside_a_json_str(root: Path) -> None:
+    params = BASE + "to: {wire: To, type: str, required: true}\n"
+    params += "alias: {wire: Alias, number_wire: To, type: str}"
+    assert "another parameter's wire name" in spec_error(root, mini_spec(params, ROWS + "to: to"))
+
+
 def test_the_sandbox_refuses_an_unknown_key_and_a_missing_required_field(root: Path) -> None:
     params = BASE + "to: {wire: To, type: str, required: true}"
     name = register_spec(root, mini_spec(params, ROWS + "to: to"))

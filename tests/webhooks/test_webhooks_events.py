@@ -104,7 +104,7 @@ def event_body(provider: str, name: str) -> tuple[bytes, dict[str, str], str | N
     """A JSON body carrying one ``name`` event, its headers and the secret that
     verifies it: the hand-written payloads for the known providers, else laid out as the
     spec says (a list for a provider posting lists), signed in the headers where the
-    scheme signs there."""
+    scheme signs there, with basic auth where the scheme is basic auth (Postmark)."""
     hooks = SPECS[provider].webhooks
     assert hooks is not None
     secret = SECRET if hooks.signature is not None else None
