@@ -43,7 +43,15 @@ from mailspec.runtime.encoding import HttpRequest, json_object
 from mailspec.runtime.mime import mailbox
 from mailspec.runtime.numbers import int_or_none
 from mailspec.runtime.xsmtpapi import xsmtpapi
-from mailspec.spec_model import Batch, Delivery, Operation, Spec, code_field, split_target
+from mailspec.spec_model import (
+    Batch,
+    Delivery,
+    Operation,
+    Param,
+    Spec,
+    code_field,
+    split_target,
+)
 from mailspec.vocabulary import BounceReason, DeliveryState, ErrorCategory
 
 from . import status as _status
@@ -66,16 +74,17 @@ _attr = functools.cache(ident)
 
 def at_path(value: Any, dotted: str) -> Any:
     """Follow ``a.b.c`` through decoded answer Structs; None where a step is missing.
-    ``.`` is the value itself; a list answer is followed into each of its items."""
+    ``.`` is the value itself; a list (the answer, or a field on the way) is followed
+    into each of its items (``data.id`` of ``{"data": [{"id": ...}, ...]}``)."""
     if dotted == ".":
         return value
-    if isinstance(value, list):  # a list answer: the path in every item
+    if isinstance(value, list):  # a list answer (or a list on the way): the path in every item
         return [at_path(item, dotted) for item in value]
-    for part in dotted.split("."):
-        if value is None:
-            return None
-        value = getattr(value, _attr(part), None)
-    return value
+    if value is None:
+        return None
+    part, _, rest = dotted.partition(".")
+    value = getattr(value, _attr(part), None)
+    return at_path(value, rest) if rest else value
 
 
 class Provider(Sender):
@@ -433,7 +442,7 @@ class Provider(Sender):
             value = transform[field] if field in transform else getattr(message, field)
             param, entry = split_target(target)
             if entry is not None:  # an object parameter keeps the value as it is
-                kept = value if op.params[param].type == "object" else _as_text(value)
+                kept = value if _keeps_values(op.params[param]) else _as_text(value)
                 entries.setdefault(param, {})[entry] = (field, kept)
                 continue
             if field == "from_name" and target == mapping.get("from_email"):
@@ -446,7 +455,7 @@ class Provider(Sender):
             values[param] = _wire_word(op.params[param].values, field, value, self.name)
         owners = {split_target(t)[0]: f for f, t in mapping.items() if "." not in t}
         for param, extra in entries.items():
-            fold = op.params[param].type != "object"  # header names ignore case
+            fold = not _keeps_values(op.params[param])  # header names ignore case
             values[param] = self._with_entries(owners.get(param), values.get(param), extra, fold)
         return values
 
@@ -714,6 +723,12 @@ def _sms_variables(provider: str, variables: Any) -> dict[str, str] | None:
             "expected a mapping of str to str", field="variables", provider=provider
         )
     return dict(variables)
+
+
+def _keeps_values(param: Param) -> bool:
+    """Whether an entry of ``param`` keeps its value as it is (an ``object`` parameter),
+    rather than as text (a ``json`` one, or an object of ``text_entries``: headers)."""
+    return param.type == "object" and not param.text_entries
 
 
 def _as_text(value: Any) -> str:

@@ -510,10 +510,12 @@ class Param(_Base, kw_only=True, frozen=True):
     )
     description: Annotated[str, _d("What the parameter means, for the generated docstring.")] = ""
     location: Annotated[
-        Literal["body", "query", "path"] | None,
+        Literal["body", "query", "path", "header"] | None,
         _d(
             "`path` fills the `{placeholder}` of the same name in the operation's path; "
-            "otherwise the parameter goes where the operation's encoding puts it."
+            "`header` sends a `str` or `int` as the request header named by the wire name "
+            "(Resend's `Idempotency-Key`); otherwise the parameter goes where the "
+            "operation's encoding puts it."
         ),
     ] = None
     format: Annotated[
@@ -575,6 +577,14 @@ class Param(_Base, kw_only=True, frozen=True):
             "`recipient_variables` (and `to`, where the recipients travel in it) name it."
         ),
     ] = None
+    text_entries: Annotated[
+        bool,
+        _d(
+            "An `object` whose values are text, such as headers as a JSON object: an entry "
+            "a `parameter.Entry` mapping row puts there is written as text (compact JSON "
+            "for a list or an object), and its keys are compared ignoring case."
+        ),
+    ] = False
     inline_to: Annotated[
         Name | None,
         _d(

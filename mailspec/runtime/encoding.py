@@ -18,6 +18,7 @@ from urllib.parse import quote
 import msgspec
 import urllib3
 
+from ..errors import ValidationError
 from ..message import Attachment
 from ..spec_model import FileKeys, Operation, Param
 from .signing import signature
@@ -100,6 +101,17 @@ def _scalar(param: Param, value: Any) -> str:
     return str(value)
 
 
+_HEADER_UNSAFE = re.compile(r"[^\x20-\x7e]")
+
+
+def _header_value(name: str, text: str) -> str:
+    """A parameter's text as a request header value: printable ASCII only, so that no
+    line break can add a header of its own (the value is not quoted: it may be a key)."""
+    if _HEADER_UNSAFE.search(text):
+        raise ValidationError("a header value takes printable ASCII characters only", field=name)
+    return text
+
+
 def encode_request(
     operation: Operation,
     base_url: str,
@@ -123,10 +135,13 @@ def encode_request(
     pairs: list[tuple[str, str]] = list(body_credentials.items())
     files: list[tuple[str, Attachment]] = []
     as_json = operation.encoding == "json"  # its body comes from json_object() below
+    in_headers: dict[str, str] = {}
     for name, param, value in _given(operation, values):
         wire = param.wire or name
         if param.location == "path":
             path = path.replace(f"{{{name}}}", quote(_scalar(param, value), safe=""))
+        elif param.location == "header":
+            in_headers[wire] = _header_value(name, _scalar(param, value))
         elif as_json:
             continue
         elif param.type == "files":
@@ -138,7 +153,7 @@ def encode_request(
     if signer is not None:
         pairs.append((signer.param, signature(pairs, algorithm=signer.algorithm, key=signer.key)))
     url = base_url.rstrip("/") + "/" + path.lstrip("/")
-    out_headers = dict(headers)
+    out_headers = {**headers, **in_headers}
     if operation.encoding == "query":
         query = form_urlencode(in_query + pairs)
         return HttpRequest(operation.method, f"{url}?{query}" if query else url, out_headers, None)
@@ -214,7 +229,7 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
     named by a prefix at the top level, attachment objects with the provider's keys."""
     out: dict[str, Any] = {}
     for name, param, value in _given(operation, values):
-        if param.location == "path":
+        if param.location in ("path", "header"):
             continue
         wire = param.wire or name
         if param.type == "files":
