@@ -78,12 +78,19 @@ def _numbers(spec: Spec, type_text: str, value: Any) -> list[Any]:
     ]
 
 
-# the providers with answers beyond the envelope (not AOTsend), and those whose envelope
+# the providers with answers beyond the envelope (not AOTsend) that hold a number
+# somewhere (not Resend: its answers are ids and text), and those whose envelope
 # carries a code in the body (not CloudMails: its code is the HTTP status)
 WITH_SHAPES = [
     n
     for n in PROVIDERS
     if any(op.response in spec_of(n).shapes for op in spec_of(n).operations.values())
+    and any(
+        kind in f.type
+        for shape in spec_of(n).shapes.values()
+        for f in shape.fields.values()
+        for kind in ("int", "float")
+    )
 ]
 WITH_BODY_CODE = [n for n in PROVIDERS if spec_of(n).envelope.code is not None]
 

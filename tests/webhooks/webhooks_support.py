@@ -7,6 +7,7 @@ Signatures here are computed with ``hmac``/``hashlib`` directly, never with
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
@@ -68,26 +69,6 @@ def json_body(events: dict[str, Any] | list[dict[str, Any]]) -> bytes:
     return json.dumps(events).encode()
 
 
-def spec_event(hooks: Webhooks, event: str, *, key: str = SECRET, **fields: Any) -> dict[str, Any]:
-    """One event laid out as a spec's ``webhooks`` section says (its field names, its
-    signature fields, signed with ``key`` when it has a scheme): for a provider whose
-    payload no test writes out by hand."""
-    names = hooks.fields
-    raw: dict[str, Any] = {names.event: event}
-    if names.message_id:
-        raw[names.message_id] = "spec-event-message-1"
-    if names.recipient:
-        raw[names.recipient] = "ann@example.org"
-    if hooks.signature is not None:
-        token = fresh_token()
-        raw[hooks.signature.timestamp] = NOW
-        raw[hooks.signature.token] = token
-        raw[hooks.signature.signature] = hmac_hex(key, NOW, token)
-    elif names.timestamp:
-        raw[names.timestamp] = NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
-    return {**raw, **fields}
-
-
 def spec_with_webhooks(webhooks_yaml: str) -> Spec:
     """A small provider spec whose ``webhooks`` section is ``webhooks_yaml`` (the rest is
     CloudMails'), loaded and checked as ``mailspec spec check`` would: a spec the
@@ -103,3 +84,81 @@ def spec_with_webhooks(webhooks_yaml: str) -> Spec:
     located = load_text(text, "spec/hookshape.yaml")
     check(located)
     return located.spec
+
+
+def spec_request(
+    hooks: Webhooks, event: str, *, key: str = SECRET, encoding: str = "json", **fields: Any
+) -> tuple[bytes, dict[str, str]]:
+    """One event posted as a spec's ``webhooks`` section says, whatever its scheme reads:
+    the body (``encoding``) and the request headers, the payload's fields at their paths
+    (nested ones too: ``data.to[0]``), signed with ``key`` as an ``hmac`` scheme says
+    (sources in headers or in the payload; the HMAC computed here with ``hmac`` and
+    ``hashlib``), the signing time ``NOW``. Other schemes (ECDSA, basic auth, a token)
+    are left to the tests of their own: their events get no proof here."""
+    from mailspec.spec_paths import parse_source, parse_template, write_path
+
+    names = hooks.fields
+    iso = "2023-11-14T22:13:20Z"
+    payload: dict[str, Any] = {}
+    plain = {names.event: event, names.message_id: "spec-event-message-1"}
+    plain[names.recipient] = "ann@example.org"
+    plain[names.timestamp] = NOW if hooks.timestamp_format == "epoch" else iso
+    for path, value in {**plain, **fields}.items():
+        if path:
+            write_path(payload, parse_source(path).steps, value)
+    headers = dict(JSON if encoding == "json" else FORM)
+    scheme = hooks.signature
+    if scheme is None or scheme.scheme != "hmac" or scheme.signed is None:
+        return _encoded(payload, encoding), headers
+    stamp: Any = NOW if scheme.timestamp_format == "epoch" else iso
+    token = fresh_token()
+
+    def put(source_text: str | None, value: Any) -> None:
+        if source_text is None:
+            return
+        source = parse_source(source_text)
+        if source.kind == "header":
+            headers[source.name] = str(value)
+        elif source.kind == "field":
+            write_path(payload, source.steps, value)
+
+    put(scheme.timestamp, stamp)
+    put(scheme.id, token)
+    body = _encoded(payload, encoding)
+    signed = b""
+    for part in parse_template(scheme.signed):
+        if part.kind == "text":
+            signed += part.name.encode()
+        elif part.kind == "body":
+            signed += body
+        elif part.kind == "header":
+            signed += headers[part.name].encode()
+        else:
+            signed += str(_read(payload, part.steps)).encode()
+    secret = key.removeprefix(scheme.key_prefix)
+    raw_key = base64.b64decode(secret) if scheme.key == "base64" else secret.encode()
+    digest = hmac.new(raw_key, signed, getattr(hashlib, scheme.algorithm)).digest()
+    text = base64.b64encode(digest).decode() if scheme.encoding == "base64" else digest.hex()
+    put(scheme.signature, scheme.prefix + text)
+    if parse_source(scheme.signature or "").kind == "field":
+        body = _encoded(payload, encoding)  # the signature travels in the payload itself
+    return body, headers
+
+
+def _read(payload: Any, steps: tuple[Any, ...]) -> Any:
+    for step in steps:
+        payload = payload[step]
+    return payload
+
+
+def _encoded(payload: dict[str, Any], encoding: str) -> bytes:
+    return json_body(payload) if encoding == "json" else form_body(payload)
+
+
+def webhook_key(hooks: Webhooks) -> str:
+    """A signing secret of the form the spec's scheme takes: Svix's ``whsec_`` and base64
+    where the key is base64 bytes, else the plain test secret."""
+    scheme = hooks.signature
+    if scheme is not None and scheme.key == "base64":
+        return scheme.key_prefix + base64.b64encode(SECRET.encode()).decode()
+    return SECRET
