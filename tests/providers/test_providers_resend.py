@@ -174,6 +174,18 @@ def test_a_stored_template_with_its_variables(httpserver, resend):
     }
 
 
+def test_a_template_may_give_the_subject(httpserver, resend):
+    """Resend API Reference: Send Email, template: the payload's subject takes precedence
+    over the template's default, so a template message needs none of its own."""
+    httpserver.expect_request(SEND, method="POST").respond_with_json(ANSWER)
+    resend.send(Message(from_email="orders@shop.example", to=["a@example.org"], template="t1"))
+    assert body(only_request(httpserver)) == {
+        "from": "orders@shop.example",
+        "to": ["a@example.org"],
+        "template": {"id": "t1"},
+    }
+
+
 def test_a_header_named_like_the_tags_header_is_refused_before_io(httpserver, resend):
     with pytest.raises(ValidationError, match="X-Tags"):
         resend.send(simple(headers={"x-tags": "mine"}, tags=["order"]))
