@@ -464,3 +464,31 @@ def test_forged_replayed_and_stale_events_are_refused(sandbox, receiver):
     with pytest.raises(WebhookVerificationError):
         parse("resend", data, headers, secret=WHSEC, now=stamp + 3600)
     assert abs(stamp - time.time()) < 300
+
+
+# --- failover --------------------------------------------------------------------
+
+
+def test_a_throttled_resend_fails_over_and_the_key_goes_along():
+    """Resend answers 429 rate_limit_exceeded (the sandbox's fault): the Mailer moves
+    the message on to CloudMails; with Resend back, its next send carries the Mailer's
+    idempotency key as the Idempotency-Key header."""
+    from time_support import FakeClock
+
+    from mailspec import Mailer
+    from mailspec.sandbox import Sandbox
+
+    clock = FakeClock()
+    with Sandbox(["resend", "cloudmails"]) as running:
+        running["resend"].faults.queue("rate_limit", times=1)
+        providers = [running[name].provider(timeout=2.0) for name in ("resend", "cloudmails")]
+        mailer = Mailer(providers, max_attempts=1, clock=clock, sleep=clock.sleep)
+        first = mailer.send(simple(to=["ann@example.org"], subject="one"))
+        assert first.provider == "cloudmails"
+        assert [a.provider for a in first.attempts][:1] == ["resend"]
+        assert running["resend"].accepted == []
+        clock.advance(3600)  # past any pause the rate-limit answer asked for
+        second = mailer.send(simple(to=["bob@example.org"], subject="two", idempotency_key="k-9"))
+        assert second.provider == "resend"
+        (row,) = running["resend"].accepted
+        assert row.params["idempotency_key"] == "k-9"
