@@ -14,4 +14,5 @@ PROVIDERS: dict[str, str] = {
     "cloudmails": ".cloudmails",
     "resend": ".resend",
     "sendcloud": ".sendcloud",
+    "sendgrid": ".sendgrid",
 }

@@ -12,12 +12,13 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from mailspec.spec_model import Spec, Webhooks
+from mailspec.spec_model import Spec, Webhooks, WebhookSignature
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
 
@@ -69,6 +70,26 @@ def json_body(events: dict[str, Any] | list[dict[str, Any]]) -> bytes:
     return json.dumps(events).encode()
 
 
+def spec_event(hooks: Webhooks, event: str, *, key: str = SECRET, **fields: Any) -> dict[str, Any]:
+    """One event laid out as a spec's ``webhooks`` section says (its field names, its
+    signature fields, signed with ``key`` when it has a scheme): for a provider whose
+    payload no test writes out by hand."""
+    names = hooks.fields
+    raw: dict[str, Any] = {names.event: event}
+    if names.message_id:
+        raw[names.message_id] = "spec-event-message-1"
+    if names.recipient:
+        raw[names.recipient] = "ann@example.org"
+    if hooks.signature is not None:
+        token = fresh_token()
+        raw[hooks.signature.timestamp] = NOW
+        raw[hooks.signature.token] = token
+        raw[hooks.signature.signature] = hmac_hex(key, NOW, token)
+    elif names.timestamp:
+        raw[names.timestamp] = NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
+    return {**raw, **fields}
+
+
 def spec_with_webhooks(webhooks_yaml: str) -> Spec:
     """A small provider spec whose ``webhooks`` section is ``webhooks_yaml`` (the rest is
     CloudMails'), loaded and checked as ``mailspec spec check`` would: a spec the
@@ -86,79 +107,66 @@ def spec_with_webhooks(webhooks_yaml: str) -> Spec:
     return located.spec
 
 
-def spec_request(
-    hooks: Webhooks, event: str, *, key: str = SECRET, encoding: str = "json", **fields: Any
-) -> tuple[bytes, dict[str, str]]:
-    """One event posted as a spec's ``webhooks`` section says, whatever its scheme reads:
-    the body (``encoding``) and the request headers, the payload's fields at their paths
-    (nested ones too: ``data.to[0]``), signed with ``key`` as an ``hmac`` scheme says
-    (sources in headers or in the payload; the HMAC computed here with ``hmac`` and
-    ``hashlib``), the signing time ``NOW``. Other schemes (ECDSA, basic auth, a token)
-    are left to the tests of their own: their events get no proof here."""
-    from mailspec.spec_paths import parse_source, parse_template, write_path
-
-    names = hooks.fields
-    iso = "2023-11-14T22:13:20Z"
-    payload: dict[str, Any] = {}
-    plain = {names.event: event, names.message_id: "spec-event-message-1"}
-    plain[names.recipient] = "ann@example.org"
-    plain[names.timestamp] = NOW if hooks.timestamp_format == "epoch" else iso
-    for path, value in {**plain, **fields}.items():
-        if path:
-            write_path(payload, parse_source(path).steps, value)
-    headers = dict(JSON if encoding == "json" else FORM)
-    scheme = hooks.signature
-    if scheme is None or scheme.scheme != "hmac" or scheme.signed is None:
-        return _encoded(payload, encoding), headers
-    stamp: Any = NOW if scheme.timestamp_format == "epoch" else iso
-    token = fresh_token()
-
-    def put(source_text: str | None, value: Any) -> None:
-        if source_text is None:
-            return
-        source = parse_source(source_text)
-        if source.kind == "header":
-            headers[source.name] = str(value)
-        elif source.kind == "field":
-            write_path(payload, source.steps, value)
-
-    put(scheme.timestamp, stamp)
-    put(scheme.id, token)
-    body = _encoded(payload, encoding)
-    signed = b""
-    for part in parse_template(scheme.signed):
-        if part.kind == "text":
-            signed += part.name.encode()
-        elif part.kind == "body":
-            signed += body
-        elif part.kind == "header":
-            signed += headers[part.name].encode()
-        else:
-            signed += str(_read(payload, part.steps)).encode()
-    secret = key.removeprefix(scheme.key_prefix)
-    raw_key = base64.b64decode(secret) if scheme.key == "base64" else secret.encode()
-    digest = hmac.new(raw_key, signed, getattr(hashlib, scheme.algorithm)).digest()
-    text = base64.b64encode(digest).decode() if scheme.encoding == "base64" else digest.hex()
-    put(scheme.signature, scheme.prefix + text)
-    if parse_source(scheme.signature or "").kind == "field":
-        body = _encoded(payload, encoding)  # the signature travels in the payload itself
-    return body, headers
+def header_signed(signature: WebhookSignature | None) -> bool:
+    """The scheme signs the request in its headers (Svix's HMAC, SendGrid's ECDSA), not
+    inside each event (SendCloud, Mailgun)."""
+    if signature is None or signature.scheme not in ("hmac", "ecdsa_p256"):
+        return False
+    return "{header:" in (signature.signed or "") or "{body}" in (signature.signed or "")
 
 
-def _read(payload: Any, steps: tuple[Any, ...]) -> Any:
-    for step in steps:
-        payload = payload[step]
-    return payload
+def _ecdsa_pair() -> tuple[Any, str]:
+    """A fresh P-256 key pair: the private key, and the public key as SendGrid shows
+    its verification key (base64 DER), the receiver's secret."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    der = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, base64.b64encode(der).decode()
 
 
-def _encoded(payload: dict[str, Any], encoding: str) -> bytes:
-    return json_body(payload) if encoding == "json" else form_body(payload)
+def sign_headers(
+    signature: WebhookSignature, body: bytes, *, timestamp: int = NOW
+) -> tuple[dict[str, str], str]:
+    """Headers signing ``body`` in a header-signed scheme, written out here with
+    ``hmac``/``cryptography`` from the scheme's keys, and the secret that verifies them:
+    the HMAC key (``SECRET``, with the scheme's key prefix, as base64 where the scheme
+    reads it so), or a fresh ECDSA key pair's public key."""
+    headers = dict(JSON)
+    one_time = fresh_token()
+    for source, value in ((signature.timestamp, str(timestamp)), (signature.id, one_time)):
+        if source and source.startswith("header:") and source != signature.signature:
+            headers[source.removeprefix("header:")] = value
 
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "body":
+            return body.decode()
+        return headers[name.removeprefix("header:")]
 
-def webhook_key(hooks: Webhooks) -> str:
-    """A signing secret of the form the spec's scheme takes: Svix's ``whsec_`` and base64
-    where the key is base64 bytes, else the plain test secret."""
-    scheme = hooks.signature
-    if scheme is not None and scheme.key == "base64":
-        return scheme.key_prefix + base64.b64encode(SECRET.encode()).decode()
-    return SECRET
+    message = re.sub(r"\{([^}]+)\}", fill, signature.signed or "").encode()
+    target = (signature.signature or "").removeprefix("header:")
+    if signature.scheme == "ecdsa_p256":
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        private, public = _ecdsa_pair()
+        der = private.sign(message, ec.ECDSA(hashes.SHA256()))
+        headers[target] = signature.prefix + base64.b64encode(der).decode()
+        return headers, public
+    raw_key = SECRET.encode()
+    secret = SECRET
+    if signature.key == "base64":
+        secret = signature.key_prefix + base64.b64encode(raw_key).decode()
+    elif signature.key_prefix:
+        secret = signature.key_prefix + SECRET
+    algorithm = {"sha1": hashlib.sha1, "sha512": hashlib.sha512}.get(
+        signature.algorithm, hashlib.sha256
+    )
+    digest = hmac.new(raw_key, message, algorithm).digest()
+    text = base64.b64encode(digest).decode() if signature.encoding == "base64" else digest.hex()
+    headers[target] = signature.prefix + text
+    return headers, secret
