@@ -15,4 +15,5 @@ PROVIDERS: dict[str, str] = {
     "resend": ".resend",
     "sendcloud": ".sendcloud",
     "sendgrid": ".sendgrid",
+    "ses": ".ses",
 }
