@@ -659,6 +659,8 @@ def _wire_form_problems(
         )
     if param.keys is not None and (param.type != "files" or op.encoding != "json"):
         yield (*at, "keys"), "keys name the attachment objects of a files parameter in JSON"
+    if param.text_entries and param.type != "object":
+        yield (*at, "text_entries"), "text_entries is for an object parameter"
     if param.type == "object" and op.encoding != "json" and param.prefix is None:
         yield (
             (*at, "type"),
@@ -667,8 +669,6 @@ def _wire_form_problems(
         )
     if param.location == "header" and param.type not in ("str", "int"):
         yield (*at, "location"), "a header parameter holds one str or int"
-    if param.text_entries and param.type != "object":
-        yield (*at, "text_entries"), "text_entries is for an object parameter"
     if param.substitution is not None and param.type not in ("json", "object"):
         yield (*at, "substitution"), "a substitution block is an object: type json or object"
     if param.inline_to is not None:
