@@ -75,16 +75,17 @@ _attr = functools.cache(ident)
 
 def at_path(value: Any, dotted: str) -> Any:
     """Follow ``a.b.c`` through decoded answer Structs; None where a step is missing.
-    ``.`` is the value itself; a list answer is followed into each of its items."""
+    ``.`` is the value itself; a list (the answer, or a field on the way) is followed
+    into each of its items (``data.id`` of ``{"data": [{"id": ...}, ...]}``)."""
     if dotted == ".":
         return value
-    if isinstance(value, list):  # a list answer: the path in every item
+    if isinstance(value, list):  # a list answer (or a list on the way): the path in every item
         return [at_path(item, dotted) for item in value]
-    for part in dotted.split("."):
-        if value is None:
-            return None
-        value = getattr(value, _attr(part), None)
-    return value
+    if value is None:
+        return None
+    part, _, rest = dotted.partition(".")
+    value = getattr(value, _attr(part), None)
+    return at_path(value, rest) if rest else value
 
 
 class Provider(Sender):

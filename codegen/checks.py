@@ -370,7 +370,8 @@ def _operation_problems(
         yield (*at, "base"), f"no base named {op.base!r} in extra_bases"
     if op.response in spec.shapes:
         for role, dotted, leaf in (("ids", op.ids, _IDS), ("count", op.count, _COUNT)):
-            problem = _path_problem(spec, op.response, dotted, leaf) if dotted else None
+            through = role == "ids"  # ids are read from every item of a list; a count is one
+            problem = _path_problem(spec, op.response, dotted, leaf, through) if dotted else None
             if problem:
                 yield (*at, role), problem
     if op.body is not None:
@@ -564,9 +565,15 @@ def _sms_problems(spec: Spec, op: Operation) -> Iterator[tuple[tuple[str | int, 
 
 
 def _path_problem(
-    spec: Spec, shape_name: str, dotted: str, leaf: tuple[str, frozenset[TypeExpr]]
+    spec: Spec,
+    shape_name: str,
+    dotted: str,
+    leaf: tuple[str, frozenset[TypeExpr]],
+    role_through_lists: bool = True,
 ) -> str | None:
-    """Why ``dotted`` does not lead through ``shape_name`` to a field of a ``leaf`` type."""
+    """Why ``dotted`` does not lead through ``shape_name`` to a field of a ``leaf`` type.
+    A step into a list of objects goes on in each of them (message ids in
+    ``data[].id``) where ``role_through_lists``: the path then reads one value per item."""
     shape = spec.shapes[shape_name]
     parts = dotted.split(".")
     for i, part in enumerate(parts):
@@ -581,6 +588,10 @@ def _path_problem(
         if last:
             wanted, types = leaf
             return None if expr in types else f"{dotted!r} must be {wanted} field, not {field.type}"
+        if expr.kind == "list" and expr.item is not None and expr.item.kind == "shape":
+            if role_through_lists is False:
+                return f"{part!r} is a list, so {dotted!r} cannot go further"
+            expr = expr.item  # a list of objects: the rest of the path in each of them
         if expr.kind != "shape" or expr.name not in spec.shapes:
             return f"{part!r} is not a shape, so {dotted!r} cannot go further"
         shape_name, shape = expr.name, spec.shapes[expr.name]
@@ -687,6 +698,8 @@ def _wire_form_problems(
             param.recipients.cc_header
         ):
             yield (*at, "recipients", "cc_header"), "not an HTTP header name"
+    if param.location == "header" and param.type not in ("str", "int"):
+        yield (*at, "location"), "a header parameter holds one str or int"
     if param.substitution is not None and param.type not in ("json", "object"):
         yield (*at, "substitution"), "a substitution block is an object: type json or object"
     if param.inline_to is not None:
@@ -725,7 +738,9 @@ def _body_problems(
     param = op.params.get(op.body)
     if param is None or param.type != "list[object]" or op.encoding != "json":
         yield (*at, "body"), "body names a list[object] parameter of a JSON operation"
-    others = [n for n, p in op.params.items() if n != op.body and p.location != "path"]
+    others = [
+        n for n, p in op.params.items() if n != op.body and p.location not in ("path", "header")
+    ]
     if others:
         yield (
             (*at, "body"),

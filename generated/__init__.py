@@ -14,6 +14,7 @@ PROVIDERS: dict[str, str] = {
     "brevo": ".brevo",
     "cloudmails": ".cloudmails",
     "postmark": ".postmark",
+    "resend": ".resend",
     "sendcloud": ".sendcloud",
     "sendgrid": ".sendgrid",
     "ses": ".ses",

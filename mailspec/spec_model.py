@@ -586,10 +586,12 @@ class Param(_Base, kw_only=True, frozen=True):
     )
     description: Annotated[str, _d("What the parameter means, for the generated docstring.")] = ""
     location: Annotated[
-        Literal["body", "query", "path"] | None,
+        Literal["body", "query", "path", "header"] | None,
         _d(
             "`path` fills the `{placeholder}` of the same name in the operation's path; "
-            "otherwise the parameter goes where the operation's encoding puts it."
+            "`header` sends a `str` or `int` as the request header named by the wire name "
+            "(Resend's `Idempotency-Key`); otherwise the parameter goes where the "
+            "operation's encoding puts it."
         ),
     ] = None
     format: Annotated[

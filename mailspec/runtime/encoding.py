@@ -21,6 +21,7 @@ import urllib3
 
 from .. import wire_paths as wirepath
 from ..checks.addresses import parse_mailbox
+from ..errors import ValidationError
 from ..message import Attachment
 from ..spec_model import AddressKeys, FileKeys, Operation, Param
 from .signing import signature
@@ -103,6 +104,17 @@ def _scalar(param: Param, value: Any) -> str:
     return str(value)
 
 
+_HEADER_UNSAFE = re.compile(r"[^\x20-\x7e]")
+
+
+def _header_value(name: str, text: str) -> str:
+    """A parameter's text as a request header value: printable ASCII only, so that no
+    line break can add a header of its own (the value is not quoted: it may be a key)."""
+    if _HEADER_UNSAFE.search(text):
+        raise ValidationError("a header value takes printable ASCII characters only", field=name)
+    return text
+
+
 def encode_request(
     operation: Operation,
     base_url: str,
@@ -126,10 +138,13 @@ def encode_request(
     pairs: list[tuple[str, str]] = list(body_credentials.items())
     files: list[tuple[str, Attachment]] = []
     as_json = operation.encoding == "json"  # its body comes from json_object() below
+    in_headers: dict[str, str] = {}
     for name, param, value in _given(operation, values):
         wire = param.wire or name
         if param.location == "path":
             path = path.replace(f"{{{name}}}", quote(_scalar(param, value), safe=""))
+        elif param.location == "header":
+            in_headers[wire] = _header_value(name, _scalar(param, value))
         elif as_json:
             continue
         elif param.type == "files":
@@ -141,7 +156,7 @@ def encode_request(
     if signer is not None:
         pairs.append((signer.param, signature(pairs, algorithm=signer.algorithm, key=signer.key)))
     url = base_url.rstrip("/") + "/" + path.lstrip("/")
-    out_headers = dict(headers)
+    out_headers = {**headers, **in_headers}
     if operation.encoding == "query":
         query = form_urlencode(in_query + pairs)
         return HttpRequest(operation.method, f"{url}?{query}" if query else url, out_headers, None)
@@ -235,7 +250,7 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
     objects and lists (:mod:`mailspec.wire_paths`)."""
     out: dict[str, Any] = {}
     for name, param, value in _given(operation, values):
-        if param.location == "path":
+        if param.location in ("path", "header"):
             continue
         wire = param.wire or name
         written: Any

@@ -289,13 +289,19 @@ class Emulator:
             raw.update(_multipart(op, content_type, body, repeated))
         elif body:
             raw.update(_fields(parse_qsl(body.decode("utf-8"), keep_blank_values=True), repeated))
+        for name, param in op.params.items():  # a header parameter travels as a header only
+            if param.location == "header":
+                wire = param.wire or name
+                raw.pop(wire, None)
+                if wire.lower() in headers:
+                    raw[wire] = headers[wire.lower()]
         return raw
 
     def _json_keys(self, op: Operation, decoded: Mapping[str, Any]) -> set[str]:
         """The keys a JSON body of ``op`` may hold: its parameters' wire names (and the
         keys a ``prefix`` parameter names), and where credentials travel in the body."""
         auth = self.spec.auth
-        keys = {p.wire or n for n, p in op.params.items()}
+        keys = {p.wire or n for n, p in op.params.items() if p.location != "header"}
         keys.update(p.number_wire for p in op.params.values() if p.number_wire is not None)
         keys.update(auth.body.values())
         for creds in auth.sets.values():
@@ -507,7 +513,10 @@ class Emulator:
         shape = self.spec.shapes[op.response]
         *parents, leaf = (op.ids or "").split(".")
         for part in parents:
-            shape = self.spec.shapes[shape.fields[part].type]
+            kind = shape.fields[part].type
+            if kind.startswith("list["):
+                return False  # through a list: one id per item
+            shape = self.spec.shapes[kind]
         return shape.fields[leaf].type == "str"
 
     def _status(
@@ -909,13 +918,19 @@ def _typed(kind: str, value: str | None) -> Any:
 def _place(spec: Spec, shape_name: str, dotted: str, value: Any, body: dict[str, Any]) -> None:
     """Put ``value`` at ``dotted`` (field names) in ``body`` (wire names), following shapes."""
     shape = spec.shapes[shape_name]
-    *parents, leaf = dotted.split(".")
-    node = body
-    for part in parents:
-        field_def = shape.fields[part]
-        node = node.setdefault(field_def.wire or part, {})
-        shape = spec.shapes[field_def.type]
-    node[shape.fields[leaf].wire or leaf] = value
+    part, _, rest = dotted.partition(".")
+    field_def = shape.fields[part]
+    wire = field_def.wire or part
+    if not rest:
+        body[wire] = value
+    elif field_def.type.startswith("list["):  # one object per value (ids in data[].id)
+        item = field_def.type[len("list[") : -1]
+        body[wire] = []
+        for one in value if isinstance(value, list) else [value]:
+            body[wire].append({})
+            _place(spec, item, rest, one, body[wire][-1])
+    else:
+        _place(spec, field_def.type, rest, value, body.setdefault(wire, {}))
 
 
 def _numbers_as_strings(spec: Spec, shape: str | None, body: dict[str, Any]) -> dict[str, Any]:

@@ -115,8 +115,9 @@ def event_body(provider: str, name: str) -> tuple[bytes, dict[str, str], str | N
     if header_signed(hooks.signature):
         assert hooks.signature is not None
         event = {hooks.fields.event: name}
-        if hooks.fields.timestamp:
-            event[hooks.fields.timestamp] = NOW  # type: ignore[assignment]
+        if hooks.fields.timestamp:  # in the spec's format (Resend's created_at is ISO 8601)
+            stamp = NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
+            event[hooks.fields.timestamp] = stamp  # type: ignore[assignment]
         body = json_body([event] if hooks.batch else event)
         headers, key = sign_headers(hooks.signature, body)
         return body, headers, key
