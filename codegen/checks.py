@@ -607,6 +607,8 @@ def _wire_form_problems(
         )
     if param.substitution is not None and param.type not in ("json", "object"):
         yield (*at, "substitution"), "a substitution block is an object: type json or object"
+    if param.filename_from is not None and (param.type != "files" or op.encoding != "form"):
+        yield (*at, "filename_from"), "filename_from names the parts of a files parameter in a form"
     if param.inline_to is not None:
         target = op.params.get(param.inline_to)
         if param.type != "files" or target is None or target.type != "files":

@@ -582,6 +582,15 @@ class Param(_Base, kw_only=True, frozen=True):
             "other `files` parameter instead (Mailgun's `inline`)."
         ),
     ] = None
+    filename_from: Annotated[
+        Literal["content_id"] | None,
+        _d(
+            "What names each part of a multipart `files` parameter: `content_id`, the "
+            "attachment's content id instead of its file name, where the provider makes "
+            "the file name an inline part's `cid:` (Mailgun's `inline`); default the "
+            "file name."
+        ),
+    ] = None
 
 
 class OneOf(_Base, kw_only=True, frozen=True, tag="one_of", tag_field="rule"):

@@ -121,7 +121,7 @@ def encode_request(
     path = operation.path if path is None else path
     in_query = list((query_credentials or {}).items())
     pairs: list[tuple[str, str]] = list(body_credentials.items())
-    files: list[tuple[str, Attachment]] = []
+    files: list[tuple[str, Attachment, str]] = []  # wire name, file, the part's file name
     as_json = operation.encoding == "json"  # its body comes from json_object() below
     for name, param, value in _given(operation, values):
         wire = param.wire or name
@@ -130,7 +130,10 @@ def encode_request(
         elif as_json:
             continue
         elif param.type == "files":
-            files += [(wire, a) for a in value]
+            by_id = param.filename_from == "content_id"
+            files += [
+                (wire, a, (a.content_id or a.filename) if by_id else a.filename) for a in value
+            ]
         else:
             pairs += _form_fields(param, wire, value)
     if not as_json:
@@ -155,7 +158,7 @@ def encode_request(
         return HttpRequest(operation.method, url, out_headers, _json.encode(json_body))
     if files:
         fields: list[tuple[str, Any]] = list(pairs)
-        fields += [(wire, (a.filename, a.content, a.declared_type)) for wire, a in files]
+        fields += [(wire, (name, a.content, a.declared_type)) for wire, a, name in files]
         body, content_type = urllib3.encode_multipart_formdata(fields)
         out_headers["Content-Type"] = content_type
         return HttpRequest(operation.method, url, out_headers, body)

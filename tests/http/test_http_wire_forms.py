@@ -310,6 +310,41 @@ def test_inline_parts_go_apart_from_attachments(
         assert [a.filename for a in held["inline"]] == ["logo.png"]
 
 
+def test_inline_parts_may_be_named_by_their_content_id(
+    root: Path, httpserver: HTTPServer, recorded: list[Request]
+) -> None:
+    # a provider that makes an inline part's file name its `cid:` (Mailgun's `inline`)
+    params = FORM + "attachment: {type: files, inline_to: inline}\n"
+    params += "inline: {type: files, filename_from: content_id}"
+    name = register_spec(
+        root, mini_spec(params, FORM_ROWS + "attachments: attachment", encoding="form")
+    )
+    files = [
+        Attachment("a.pdf", b"%PDF", "application/pdf", content_id=None),
+        Attachment("logo.png", b"\x89PNG", "image/png", content_id="logo@shop.example"),
+    ]
+    sent = send_recorded(name, httpserver, recorded, attachments=files)
+    parsed = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + sent.headers["Content-Type"].encode() + b"\r\n\r\n" + sent.get_data()
+    )
+    parts = [
+        (p.get_param("name", header="content-disposition"), p.get_filename(), p.get_content_type())
+        for p in parsed.iter_parts()
+    ]
+    # the attachment keeps its file name; the inline part is named by its content id
+    assert ("attachment", "a.pdf", "application/pdf") in parts
+    assert ("inline", "logo@shop.example", "image/png") in parts
+    with SandboxServer(name) as server:
+        server.provider().send(Message(**MESSAGE, attachments=files))
+        assert [a.filename for a in server.accepted[0].params["inline"]] == ["logo@shop.example"]
+
+
+def test_spec_check_refuses_filename_from_outside_a_form(root: Path) -> None:
+    params = BASE + "to: {wire: To, type: str}\na: {type: files, filename_from: content_id}"
+    problem = spec_error(root, mini_spec(params, ROWS + "to: to\nattachments: a", encoding="json"))
+    assert "filename_from names the parts of a files parameter in a form" in problem
+
+
 # --- spec check: every combination the runtime cannot write ----------------------------
 
 
