@@ -384,10 +384,17 @@ class Emulator:
     def _accept(self, name: str, op: Operation, values: dict[str, Any]) -> Answer:
         recipients = _recipients(values)
         now = datetime.datetime.now().replace(microsecond=0)
+        # an answer with room for one id (a `str` at `ids`, or `ids_header`) names the
+        # whole message: every recipient shares it (Mailgun's `id`, SendGrid's header)
+        one_id = not op.response_list and (
+            op.ids_header is not None or (op.ids is not None and self._leaf_is_str(op))
+        )
         with self._lock:
             ids = [
                 f"{self.spec.provider.name[:4]}-{next(self._ids):06d}" for _ in recipients or [""]
             ]
+            if one_id:
+                ids = ids[:1] * len(ids)
             rows = [
                 Accepted(message_id, name, recipient, values, now, self._outcome(recipient))
                 for message_id, recipient in zip(ids, recipients or [""], strict=True)

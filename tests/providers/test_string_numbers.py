@@ -26,8 +26,9 @@ from mailspec import (
     ProviderValidationError,
     RateLimitError,
 )
+from mailspec._naming import ident
 from mailspec.registry import spec as spec_of
-from mailspec.spec_model import Spec
+from mailspec.spec_model import Spec, auth_keywords
 
 PROVIDERS = sorted(importlib.import_module("mailspec.generated").PROVIDERS)
 
@@ -62,6 +63,11 @@ def _sample(spec: Spec, type_text: str, *, as_text: bool) -> Any:
     }
 
 
+def _attr(value: Any, name: str) -> str:
+    """The attribute of a shape field in its generated struct (``id`` is ``id_``)."""
+    return name if hasattr(value, name) else ident(name)
+
+
 def _numbers(spec: Spec, type_text: str, value: Any) -> list[Any]:
     """Every decoded value at a field the spec types int or float."""
     if type_text.startswith("list["):
@@ -74,16 +80,35 @@ def _numbers(spec: Spec, type_text: str, value: Any) -> list[Any]:
         return []
     shape = spec.shapes[type_text]
     return [
-        n for name, f in shape.fields.items() for n in _numbers(spec, f.type, getattr(value, name))
+        n
+        for name, f in shape.fields.items()
+        for n in _numbers(spec, f.type, getattr(value, _attr(value, name)))
     ]
 
 
-# the providers with answers beyond the envelope (not AOTsend), and those whose envelope
-# carries a code in the body (not CloudMails: its code is the HTTP status)
+def _has_numbers(spec: Spec, type_text: str, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a response type holds an int or float field somewhere."""
+    for prefix in ("list[", "dict[str,"):
+        if type_text.startswith(prefix):
+            return _has_numbers(spec, type_text[len(prefix) : -1].strip(), seen)
+    if type_text in ("int", "float"):
+        return True
+    if type_text not in spec.shapes or type_text in seen:
+        return False
+    fields = spec.shapes[type_text].fields.values()
+    return any(_has_numbers(spec, f.type, seen | {type_text}) for f in fields)
+
+
+# the providers with answers beyond the envelope holding numbers (not AOTsend, not
+# Mailgun's {id, message}), and those whose envelope carries a code in the body (not
+# CloudMails: its code is the HTTP status)
 WITH_SHAPES = [
     n
     for n in PROVIDERS
-    if any(op.response in spec_of(n).shapes for op in spec_of(n).operations.values())
+    if any(
+        op.response in spec_of(n).shapes and _has_numbers(spec_of(n), op.response)
+        for op in spec_of(n).operations.values()
+    )
 ]
 WITH_BODY_CODE = [n for n in PROVIDERS if spec_of(n).envelope.code is not None]
 
@@ -123,11 +148,8 @@ def test_every_envelope_reads_its_code_written_as_a_string(name: str) -> None:
 
 
 def _credentials(name: str) -> dict[str, str]:
-    spec = spec_of(name)
-    names = [*spec.auth.body, *(c for s in spec.auth.sets.values() for c in s.body)]
-    if spec.auth.bearer:
-        names.append(spec.auth.bearer)
-    return {c: "x" for c in names}
+    required, optional = auth_keywords(spec_of(name).auth)  # every scheme, settings too
+    return {c: "x" for c in [*required, *optional]}
 
 
 # --- over HTTP: send, status, SMS, error codes --------------------------------------

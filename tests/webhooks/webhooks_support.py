@@ -68,24 +68,50 @@ def json_body(events: dict[str, Any] | list[dict[str, Any]]) -> bytes:
     return json.dumps(events).encode()
 
 
+def _put(raw: dict[str, Any], path: str, value: Any) -> None:
+    """Put ``value`` at a dotted payload path (``event-data.message.headers.message-id``)."""
+    *parents, leaf = path.split(".")
+    for step in parents:
+        raw = raw.setdefault(step, {})
+    raw[leaf] = value
+
+
 def spec_event(hooks: Webhooks, event: str, *, key: str = SECRET, **fields: Any) -> dict[str, Any]:
-    """One event laid out as a spec's ``webhooks`` section says (its field names, its
-    signature fields, signed with ``key`` when it has a scheme): for a provider whose
-    payload no test writes out by hand."""
+    """One event laid out as a spec's ``webhooks`` section says (its payload paths, its
+    signature fields, signed with ``key`` when it has an HMAC scheme over payload fields,
+    such as Mailgun's ``{signature.timestamp}{signature.token}``): for a provider whose
+    payload no test writes out by hand. ``fields`` are set at their paths last."""
     names = hooks.fields
-    raw: dict[str, Any] = {names.event: event}
+    raw: dict[str, Any] = {}
+    _put(raw, names.event, event)
     if names.message_id:
-        raw[names.message_id] = "spec-event-message-1"
+        _put(raw, names.message_id, "spec-event-message-1")
     if names.recipient:
-        raw[names.recipient] = "ann@example.org"
-    if hooks.signature is not None:
-        token = fresh_token()
-        raw[hooks.signature.timestamp] = NOW
-        raw[hooks.signature.token] = token
-        raw[hooks.signature.signature] = hmac_hex(key, NOW, token)
-    elif names.timestamp:
-        raw[names.timestamp] = NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
-    return {**raw, **fields}
+        _put(raw, names.recipient, "ann@example.org")
+    if names.timestamp:
+        _put(
+            raw,
+            names.timestamp,
+            NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z",
+        )
+    scheme = hooks.signature
+    if scheme is not None:
+        if scheme.scheme != "hmac" or scheme.signed is None or "header:" in scheme.signed:
+            raise NotImplementedError(f"spec_event signs payload HMAC schemes only: {scheme}")
+        values = {scheme.timestamp: str(NOW)} if scheme.timestamp else {}
+        if scheme.id:
+            values[scheme.id] = fresh_token()
+        for path, value in values.items():
+            _put(raw, path, value)
+        text = scheme.signed
+        for path, value in values.items():
+            text = text.replace("{" + path + "}", value)
+        digest = getattr(hashlib, scheme.algorithm)
+        assert scheme.encoding == "hex" and scheme.signature is not None
+        _put(raw, scheme.signature, hmac.new(key.encode(), text.encode(), digest).hexdigest())
+    for path, value in fields.items():
+        _put(raw, path, value)
+    return raw
 
 
 def spec_with_webhooks(webhooks_yaml: str) -> Spec:
