@@ -607,6 +607,13 @@ def _wire_form_problems(
         )
     if param.substitution is not None and param.type not in ("json", "object"):
         yield (*at, "substitution"), "a substitution block is an object: type json or object"
+    if param.date_format is not None and param.type != (
+        "int" if param.date_format == "epoch" else "str"
+    ):
+        yield (
+            (*at, "date_format"),
+            "date_format epoch writes an int parameter, iso8601 and rfc2822 a str one",
+        )
     if param.filename_from is not None and (param.type != "files" or op.encoding != "form"):
         yield (*at, "filename_from"), "filename_from names the parts of a files parameter in a form"
     if param.inline_to is not None:

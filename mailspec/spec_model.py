@@ -582,6 +582,14 @@ class Param(_Base, kw_only=True, frozen=True):
             "other `files` parameter instead (Mailgun's `inline`)."
         ),
     ] = None
+    date_format: Annotated[
+        Literal["iso8601", "rfc2822", "epoch"] | None,
+        _d(
+            "How a date or time (`Message.send_at`) is written: `iso8601` (the default, "
+            "`2030-01-01T09:30:00+00:00`), `rfc2822` (`Tue, 01 Jan 2030 09:30:00 +0000`: "
+            "Mailgun's `o:deliverytime`) or `epoch` (whole seconds, an `int` parameter)."
+        ),
+    ] = None
     filename_from: Annotated[
         Literal["content_id"] | None,
         _d(

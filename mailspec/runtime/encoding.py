@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import email.utils
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -88,6 +89,21 @@ class HttpRequest:
         return f"HttpRequest({self.method} {self.url.split('?', 1)[0]})"
 
 
+def _date(param: Param, value: datetime.date) -> str | int:
+    """A date or time in the parameter's ``date_format`` (a date alone as midnight UTC,
+    where the format wants a time)."""
+    if param.date_format in ("rfc2822", "epoch"):
+        moment = (
+            value
+            if isinstance(value, datetime.datetime)
+            else datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.UTC)
+        )
+        if param.date_format == "epoch":
+            return int(moment.timestamp())
+        return email.utils.format_datetime(moment)
+    return value.isoformat()
+
+
 def _scalar(param: Param, value: Any) -> str:
     if param.type == "list[str]":
         return (param.join or ",").join(value)
@@ -96,7 +112,7 @@ def _scalar(param: Param, value: Any) -> str:
     if param.type == "bool":
         return "true" if value else "false"
     if isinstance(value, datetime.date):
-        return value.isoformat()
+        return str(_date(param, value))
     return str(value)
 
 
@@ -230,7 +246,7 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
         elif param.prefix is not None and isinstance(value, Mapping):
             out.update({param.prefix + k: v for k, v in value.items()})
         else:
-            out[wire] = value.isoformat() if isinstance(value, datetime.date) else value
+            out[wire] = _date(param, value) if isinstance(value, datetime.date) else value
     return out
 
 

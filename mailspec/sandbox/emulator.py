@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import email.utils
 import itertools
 import json
 import re
@@ -659,6 +660,10 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
     joined = as_json and param.type == "list[str]" and param.join is not None
     if joined and not isinstance(value, str):
         raise TypeError("a joined string is wanted")  # a list where the spec joins
+    if param.date_format == "rfc2822" and isinstance(value, str):
+        email.utils.parsedate_to_datetime(value)  # a ValueError on any other writing
+    elif param.date_format == "iso8601" and isinstance(value, str):
+        datetime.datetime.fromisoformat(value)
     if not isinstance(value, str):
         return value  # JSON bodies arrive typed already
     if param.type == "int":

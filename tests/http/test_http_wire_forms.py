@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -337,6 +338,43 @@ def test_inline_parts_may_be_named_by_their_content_id(
     with SandboxServer(name) as server:
         server.provider().send(Message(**MESSAGE, attachments=files))
         assert [a.filename for a in server.accepted[0].params["inline"]] == ["logo@shop.example"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "declared", "sent"),
+    [
+        ("form", "{type: str, date_format: rfc2822}", "Tue, 01 Jan 2030 09:30:00 +0200"),
+        ("json", "{type: int, date_format: epoch}", 1893483000),
+        ("json", "{type: str, date_format: iso8601}", "2030-01-01T09:30:00+02:00"),
+    ],
+)
+def test_a_send_time_is_written_in_the_parameters_date_format(
+    root: Path,
+    httpserver: HTTPServer,
+    recorded: list[Request],
+    encoding: str,
+    declared: str,
+    sent: Any,
+) -> None:
+    params = FORM if encoding == "form" else BASE + "to: {wire: To, type: str}\n"
+    params += f"when: {{wire: When, {declared[1:]}"
+    rows = (FORM_ROWS if encoding == "form" else ROWS + "to: to\n") + "send_at: when"
+    name = register_spec(root, mini_spec(params, rows, encoding=encoding))
+    when = datetime(2030, 1, 1, 9, 30, tzinfo=timezone(timedelta(hours=2)))
+    request = send_recorded(name, httpserver, recorded, send_at=when)
+    if encoding == "form":
+        assert dict(parse_qsl(request.get_data(as_text=True)))["When"] == sent
+    else:
+        assert json.loads(request.get_data())["When"] == sent
+    with SandboxServer(name) as server:  # the sandbox takes it back in that format
+        server.provider().send(Message(**MESSAGE, send_at=when))
+        assert server.accepted[0].params["when"] == sent
+
+
+def test_spec_check_refuses_a_date_format_of_another_type(root: Path) -> None:
+    params = BASE + "to: {wire: To, type: str}\nwhen: {type: str, date_format: epoch}"
+    problem = spec_error(root, mini_spec(params, ROWS + "to: to\nsend_at: when"))
+    assert "date_format epoch writes an int parameter" in problem
 
 
 def test_spec_check_refuses_filename_from_outside_a_form(root: Path) -> None:

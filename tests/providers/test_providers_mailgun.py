@@ -16,7 +16,7 @@ import hmac
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime, timedelta, timezone
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,7 +36,6 @@ from mailspec import (
     ProviderServerError,
     ProviderValidationError,
     RateLimitError,
-    UnsupportedOperation,
     ValidationError,
     WebhookVerificationError,
 )
@@ -214,12 +213,19 @@ def test_a_message_without_body_or_template_is_refused_before_any_request(httpse
     assert httpserver.log == []
 
 
-def test_scheduled_sending_has_no_place_yet(httpserver, mailgun):
-    """o:deliverytime takes an RFC 2822 date ("Mailgun: Sending Options"); this spec
-    does not map send_at, so a scheduled message is refused, never sent at once."""
-    with pytest.raises(UnsupportedOperation):
-        mailgun.send(message(send_at=datetime(2030, 1, 1, tzinfo=UTC)))
-    assert httpserver.log == []
+def test_scheduled_sending_writes_an_rfc_2822_delivery_time(httpserver, mailgun):
+    """ "Mailgun: Sending Options": o:deliverytime, in RFC 2822 format ("Mailgun API:
+    Messages", Date Format), the way django-anymail writes it too."""
+    httpserver.expect_request(SEND, method="POST").respond_with_json(QUEUED)
+    when = datetime(2030, 1, 1, 9, 30, tzinfo=timezone(timedelta(hours=2)))
+    mailgun.send(message(send_at=when))
+    assert form(only_request(httpserver))["o:deliverytime"] == ["Tue, 01 Jan 2030 09:30:00 +0200"]
+    with SandboxServer("mailgun") as server:
+        server.provider().send(message(send_at=when))
+        assert server.accepted[0].params["deliverytime"] == "Tue, 01 Jan 2030 09:30:00 +0200"
+        # the sandbox takes only RFC 2822, as Mailgun does
+        iso = [*BASE_FIELDS, ("o:deliverytime", "2030-01-01T09:30:00+02:00")]
+        assert _raw(server, iso).status == 400
 
 
 # --- error answers --------------------------------------------------------------------
