@@ -24,7 +24,7 @@ import msgspec
 
 from mailspec._naming import ident
 from mailspec.checks.carry import HINTS
-from mailspec.checks.message import check_message, check_required
+from mailspec.checks.message import check_message, check_required, check_rules
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
     MalformedResponseError,
@@ -98,7 +98,13 @@ class Provider(Sender):
 
     def check(self, message: Message) -> None:
         """Validate ``message`` against this provider's spec: ValidationError, no I/O."""
-        check_message(message, self.spec)
+        check_message(message)
+        self.check_rules(message)
+
+    def check_rules(self, message: Message) -> None:
+        """This provider's limits and required fields, for a message ``check_message``
+        has passed."""
+        check_rules(message, self.spec)
         check_required(message, self.spec)
 
     def unplaced(self, message: Message) -> list[str]:

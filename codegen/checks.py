@@ -182,11 +182,28 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     yield from _idempotency_problems(spec)
     yield from _delivery_problems(spec)
     yield from _webhook_problems(spec)
+    yield from _sandbox_problems(spec)
     # after the operations' own problems: an operation renamed is reported there first
     for number, row in spec.codes.items():
         for i, op_name in enumerate(row.operations):
             if op_name not in spec.operations:
                 yield ("codes", number, "operations", i), f"no operation {op_name!r}"
+
+
+def _sandbox_problems(spec: Spec) -> Iterator[Problem]:
+    if spec.sandbox is None:
+        return
+    known = auth_keywords(spec.auth)[0]
+    for credential, values in spec.sandbox.credentials.items():
+        at = ("sandbox", "credentials", credential)
+        if credential not in known or credential in spec.auth.settings:
+            yield at, f"not a credential of this spec's auth ({', '.join(known)})"
+        elif not values:
+            yield at, "give at least one documented test value"
+    for address in spec.sandbox.recipients:
+        local, at_sign, domain = address.partition("@")
+        if not (local and at_sign and domain) or address != address.strip().lower():
+            yield ("sandbox", "recipients", address), "expected one address in lower case"
 
 
 def _placeholder_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:

@@ -108,6 +108,11 @@ class MailProvider(Protocol):
         ``message``; no I/O."""
         ...
 
+    def check_rules(self, message: Message) -> None:
+        """:meth:`check` for a message ``check_message`` has passed: only what this
+        provider's own rules refuse, so a Mailer does not check a message twice."""
+        ...
+
     def deliver(self, message: Message) -> SendResult:
         """Send a message :meth:`check` has passed."""
         ...
@@ -143,6 +148,10 @@ class Sender:
 
     def check(self, message: Message) -> None:
         raise NotImplementedError
+
+    def check_rules(self, message: Message) -> None:
+        """The whole :meth:`check` unless an implementation knows a cheaper one."""
+        self.check(message)
 
     def deliver(self, message: Message) -> SendResult:
         raise NotImplementedError

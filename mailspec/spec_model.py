@@ -48,6 +48,8 @@ __all__ = [
     "ProviderInfo",
     "Region",
     "Rule",
+    "Sandbox",
+    "SandboxRecipient",
     "Shape",
     "ShapeField",
     "SigV4",
@@ -1111,6 +1113,41 @@ class WebhookEvent(_Base, kw_only=True, frozen=True):
     ] = None
 
 
+class SandboxRecipient(_Base, kw_only=True, frozen=True):
+    """What becomes of a message sent to one of the provider's documented test
+    addresses (Resend's ``bounced@resend.dev``, the SES mailbox simulator)."""
+
+    state: Annotated[
+        DeliveryState, _d("The state the message reaches: `delivered`, `bounced`, `complained`…")
+    ]
+    sub_status: Annotated[
+        str | None, _d("The provider's sub-status for it, where its status records have one.")
+    ] = None
+    silent: Annotated[
+        bool, _d("Posts no webhook event (a status lookup still reports the state).")
+    ] = False
+
+
+class Sandbox(_Base, kw_only=True, frozen=True):
+    """What the provider documents for testing, so mailspec's sandbox behaves alike.
+
+    ``recipients`` are matched without case and without a ``+label`` in the local part
+    (Resend and the SES mailbox simulator document labels); ``credentials`` are
+    documented test values of a credential (Postmark's ``POSTMARK_API_TEST``), accepted
+    beside the configured one, and a message sent with one is accepted and never
+    delivered: no webhook, its state stays ``queued``.
+    """
+
+    source: Annotated[str, _d("The document and section these come from.")]
+    recipients: Annotated[
+        dict[str, SandboxRecipient], _d("Documented test address -> what becomes of its messages.")
+    ] = {}
+    credentials: Annotated[
+        dict[Name, list[str]],
+        _d("Credential keyword -> its documented test values, which send nothing."),
+    ] = {}
+
+
 class Webhooks(_Base, kw_only=True, frozen=True):
     """The events a provider posts, and how they are verified."""
 
@@ -1202,6 +1239,10 @@ class Spec(_Base, kw_only=True, frozen=True):
     hooks: Annotated[
         Hooks | None,
         _d("Python hooks of the user's package for what YAML cannot say; none built in."),
+    ] = None
+    sandbox: Annotated[
+        Sandbox | None,
+        _d("The provider's documented test addresses and credentials, for mailspec's sandbox."),
     ] = None
 
 

@@ -89,6 +89,11 @@ class Emulator:
         self.base_path = "/" + base_path.strip("/")
         self.accepted: list[Accepted] = []
         self.outcomes: dict[str, Outcome] = {}  # recipient -> outcome; "*" for everyone else
+        # the provider's documented test addresses (spec `sandbox.recipients`)
+        self._documented = {
+            address: Outcome(row.state, row.sub_status, row.silent)
+            for address, row in (spec.sandbox.recipients if spec.sandbox else {}).items()
+        }
         # told of every message accepted, after the fact (the webhook poster listens)
         self.listeners: list[Callable[[Accepted], None]] = []
         # write every number the spec types int or float as a string ("200", "2"), as
@@ -213,7 +218,7 @@ class Emulator:
             return self.error(
                 ErrorCategory.VALIDATION, f"unreadable request: {exc}", operation=name
             )
-        refusal = self._refusal(name, op, raw, headers)
+        refusal, testing = self._refusal(name, op, raw, headers)
         if refusal is not None:
             return refusal
         # path parameters after the credentials: a signature covers the sent pairs only
@@ -226,7 +231,7 @@ class Emulator:
         if name == "status":
             return self._status(name, op, values, parts.path, parts.query)
         if name in _SEND_OPERATIONS:
-            return self._send(name, op, values)
+            return self._send(name, op, values, testing=testing)
         return self._success(name, op, {})
 
     def _raw_params(
@@ -272,24 +277,44 @@ class Emulator:
 
     def _refusal(
         self, name: str, op: Operation, raw: dict[str, Any], headers: Mapping[str, str]
-    ) -> Answer | None:
-        """The answer refusing the request's credentials (or its stale signing time);
-        None when they pass, with the credentials taken out of ``raw``."""
+    ) -> tuple[Answer | None, bool]:
+        """The answer refusing the request's credentials (or its stale signing time),
+        None when they pass, with the credentials taken out of ``raw``; and whether they
+        are one of the provider's documented test credentials (nothing is delivered)."""
         creds = self.spec.auth.sets.get(op.auth)
+        testing = False
         if not self._authenticated(op, creds, raw, headers):
-            code = creds.code if creds is not None else self.spec.auth.code
-            return self.error(ErrorCategory.AUTHENTICATION, code=code, operation=name)
+            testing = creds is None and self._test_authenticated(raw, headers)
+            if not testing:
+                code = creds.code if creds is not None else self.spec.auth.code
+                return self.error(ErrorCategory.AUTHENTICATION, code=code, operation=name), False
         signing = creds.signing if creds is not None else None
         if signing is None or signing.timestamp is None or signing.timestamp not in raw:
-            return None
+            return None, testing
         stamp = raw.pop(signing.timestamp)
         age = _age_seconds(stamp)
         if age is None or age > signing.tolerance_seconds:
             text = f"the timestamp {stamp!r} is more than {signing.tolerance_seconds} s from now"
-            return self.error(
+            answer = self.error(
                 ErrorCategory.VALIDATION, text, code=signing.stale_code, operation=name
             )
-        return None
+            return answer, False
+        return None, testing
+
+    def _test_authenticated(self, raw: dict[str, Any], headers: Mapping[str, str]) -> bool:
+        """Whether the request carries one of the spec's documented test credentials in
+        place of the configured one (``raw`` loses the credentials when it does)."""
+        documented = self.spec.sandbox.credentials if self.spec.sandbox else {}
+        for keyword, values in documented.items():
+            for value in values:
+                trial = dict(raw)
+                if self._default_authenticated(
+                    trial, headers, {**self.credentials, keyword: value}
+                ):
+                    raw.clear()
+                    raw.update(trial)
+                    return True
+        return False
 
     def _authenticated(
         self,
@@ -304,30 +329,36 @@ class Emulator:
             return self._set_authenticated(creds, raw)
         return self._default_authenticated(raw, headers)
 
-    def _default_authenticated(self, raw: dict[str, Any], headers: Mapping[str, str]) -> bool:
+    def _default_authenticated(
+        self,
+        raw: dict[str, Any],
+        headers: Mapping[str, str],
+        credentials: Mapping[str, str] | None = None,
+    ) -> bool:
         """Every place the spec's auth names carries exactly its credential, and no
         other scheme's header stands in for it (a bearer token where the provider wants
         its own header is refused, as the provider refuses it). Credentials sent as
-        parameters are taken out of ``raw``."""
+        parameters are taken out of ``raw``. ``credentials``: the configured ones by
+        default."""
         auth = self.spec.auth
+        creds = self.credentials if credentials is None else credentials
         in_params = [*auth.body.items(), *auth.query.items()]
-        params_ok = all([raw.pop(wire, None) == self.credentials[n] for n, wire in in_params])
+        params_ok = all([raw.pop(wire, None) == creds[n] for n, wire in in_params])
         if auth.aws_sigv4 is not None:
-            key_id = self.credentials[auth.aws_sigv4.access_key_id]
+            key_id = creds[auth.aws_sigv4.access_key_id]
             scope = f"AWS4-HMAC-SHA256 Credential={key_id}/"
             return params_ok and headers.get("authorization", "").startswith(scope)
-        expected = self._expected_headers()
+        expected = self._expected_headers(creds)
         if "authorization" not in {n.lower() for n in expected} and "authorization" in headers:
             return False  # an Authorization header the scheme does not use
         sent = {name: headers.get(name.lower()) for name in expected}
         return params_ok and all(sent[name] == value for name, value in expected.items())
 
-    def _expected_headers(self) -> dict[str, str]:
+    def _expected_headers(self, creds: Mapping[str, str]) -> dict[str, str]:
         """The credential headers a request must carry, as the spec's auth writes them;
         AWS Signature Version 4 is checked for its scheme and key id only (the sandbox
         does not recompute the signature)."""
         auth = self.spec.auth
-        creds = self.credentials
         out = {name: fill_template(t, creds, str) for name, t in auth.headers.items()}
         if auth.bearer:
             out["Authorization"] = f"Bearer {creds[auth.bearer]}"
@@ -363,7 +394,9 @@ class Emulator:
 
     # --- operations ----------------------------------------------------------------
 
-    def _send(self, name: str, op: Operation, values: dict[str, Any]) -> Answer:
+    def _send(
+        self, name: str, op: Operation, values: dict[str, Any], *, testing: bool = False
+    ) -> Answer:
         """Accept a message; a repeat of an idempotency key within the spec's window is
         answered as the first was, and accepts nothing more (ASSUMED: the documents say
         a repeat is processed once, not what it is answered)."""
@@ -371,18 +404,20 @@ class Emulator:
         window = self.spec.capabilities.idempotency_window
         key = values.get(param) if param is not None else None
         if not key or window is None:
-            return self._accept(name, op, values)
+            return self._accept(name, op, values, testing=testing)
         with self._keyed:
             now = time.monotonic()
             seen = self._answered.get((name, key))
             if seen is not None and now - seen[0] < window:
                 return seen[1]
-            answer = self._accept(name, op, values)
+            answer = self._accept(name, op, values, testing=testing)
             if answer.status < 300:
                 self._answered[(name, key)] = (now, answer)
             return answer
 
-    def _accept(self, name: str, op: Operation, values: dict[str, Any]) -> Answer:
+    def _accept(
+        self, name: str, op: Operation, values: dict[str, Any], *, testing: bool = False
+    ) -> Answer:
         recipients = _recipients(values)
         now = datetime.datetime.now().replace(microsecond=0)
         # an answer with room for one id (a `str` at `ids`, or `ids_header`) names the
@@ -397,7 +432,14 @@ class Emulator:
             if one_id:
                 ids = ids[:1] * len(ids)
             rows = [
-                Accepted(message_id, name, recipient, values, now, self._outcome(recipient))
+                Accepted(
+                    message_id,
+                    name,
+                    recipient,
+                    values,
+                    now,
+                    _NEVER_DELIVERED if testing else self._outcome(recipient),
+                )
                 for message_id, recipient in zip(ids, recipients or [""], strict=True)
             ]
             self.accepted.extend(rows)
@@ -420,7 +462,12 @@ class Emulator:
         return answer
 
     def _outcome(self, recipient: str) -> Outcome:
-        return self.outcomes.get(recipient, self.outcomes.get("*", Outcome()))
+        """The outcome a test set for ``recipient``, else the one the provider documents
+        for it as a test address, else the one set for everyone (``"*"``)."""
+        if recipient in self.outcomes:
+            return self.outcomes[recipient]
+        documented = self._documented.get(_unlabelled(recipient))
+        return documented or self.outcomes.get("*", Outcome())
 
     def _leaf_is_str(self, op: Operation) -> bool:
         shape = self.spec.shapes[op.response]
@@ -512,6 +559,16 @@ class Emulator:
 
 # the query field of the sandbox's own next-page URLs (next-URL paging): where a page starts
 _PAGE = "page"
+
+
+# a message sent with a documented test credential: accepted, never delivered
+_NEVER_DELIVERED = Outcome(DeliveryState.QUEUED, silent=True)
+
+
+def _unlabelled(address: str) -> str:
+    """``ann+label@x.org`` -> ``ann@x.org``, lower case: how test addresses match."""
+    local, _, domain = address.lower().rpartition("@")
+    return f"{local.partition('+')[0]}@{domain}"
 
 
 def _age_seconds(stamp: Any) -> float | None:
