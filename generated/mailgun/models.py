@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from mailspec.message import Attachment
+from mailspec.runtime.numbers import AnswerDecoder
 
 __all__ = [
     "ENVELOPE_DECODER",
@@ -59,5 +60,5 @@ class SendRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     inline: list[Attachment] | None = None
 
 
-ENVELOPE_DECODER = msgspec.json.Decoder(Envelope)
-SEND_RESPONSE_DECODER = msgspec.json.Decoder(SendResponse)
+ENVELOPE_DECODER = AnswerDecoder(Envelope)
+SEND_RESPONSE_DECODER = AnswerDecoder(SendResponse)
