@@ -124,7 +124,7 @@ def both(case: str) -> tuple[Any, Any]:
 def provider_url(base_url: str) -> str:
     """mailspec's provider URL for Mailgun: the key and the sending domain; the base URL
     without anymail's ``/v3`` (mailspec keeps the version in the operation path)."""
-    return f"mailgun://{KEY}:{DOMAIN}@?base_url={base_url}"
+    return f"mailgun://api:{KEY}@?domain={DOMAIN}&base_url={base_url}"
 
 
 # Where the two may differ, and the document that allows it: case -> key -> why.
