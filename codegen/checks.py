@@ -496,18 +496,16 @@ def _paging_problems(name: str, op: Operation, at: tuple[str | int, ...]) -> Ite
 
 
 def _query_problems(name: str, op: Operation, at: tuple[str | int, ...]) -> Iterator[Problem]:
-    """A status query's parameters: ids a list (sent in groups) or a str path parameter
-    (one request per id), recent an int."""
+    """A status query's parameters: ids a list (sent in groups) or a str parameter (one
+    request per id: a path parameter, or a query filter such as Mailgun's `message-id`),
+    recent an int."""
     query = op.query
     assert query is not None
     ids = op.params.get(query.ids) if query.ids is not None else None
-    if query.ids is not None and not (
-        ids is not None
-        and (ids.type == "list[str]" or (ids.type == "str" and ids.location == "path"))
-    ):
+    if query.ids is not None and not (ids is not None and ids.type in ("list[str]", "str")):
         yield (
             (*at, "query", "ids"),
-            f"ids names a list[str] parameter (or a str path parameter) of {name!r}",
+            f"ids names a list[str] parameter (or a str one) of {name!r}",
         )
     recent = op.params.get(query.recent) if query.recent is not None else None
     if query.recent is not None and (recent is None or recent.type != "int"):
@@ -732,6 +730,18 @@ def _idempotency_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], s
         )
 
 
+def _record_path_type(spec: Spec, shape_name: str, dotted: str) -> str | None:
+    """The type of the field at ``dotted`` (field names through nested shapes) of a
+    record shape, or None where a step names no field."""
+    kind = shape_name
+    for part in dotted.split("."):
+        shape = spec.shapes.get(kind)
+        if shape is None or part not in shape.fields:
+            return None
+        kind = shape.fields[part].type
+    return kind
+
+
 def _delivery_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     delivery = spec.delivery
     if delivery is None:
@@ -742,7 +752,7 @@ def _delivery_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]
         return
     for role in delivery.fields.__struct_fields__:
         field = getattr(delivery.fields, role)
-        if field is not None and field not in shape.fields:
+        if field is not None and _record_path_type(spec, delivery.record, field) is None:
             yield ("delivery", "fields", role), f"shape {delivery.record!r} has no field {field!r}"
     status = spec.operations.get("status")
     if status is None:

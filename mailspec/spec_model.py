@@ -922,22 +922,32 @@ def _record_field(role: str) -> Meta:
     return _d(f"The record field holding the {role}.")
 
 
+# a record field, or a dotted path of fields through nested shapes (`message.headers.id`)
+FieldPath = Annotated[
+    str,
+    Meta(
+        pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$",
+        description="A lower_snake_case field name, or a dotted path of them.",
+    ),
+]
+
+
 class DeliveryFields(_Base, kw_only=True, frozen=True):
     """Which field of a status record holds each part of a unified DeliveryStatus."""
 
-    message_id: Annotated[Name, _record_field("provider's message id")]
-    status: Annotated[Name, _record_field("provider's status value (a key of `states`)")]
-    recipient: Annotated[Name, _record_field("recipient's address")] | None = None
+    message_id: Annotated[FieldPath, _record_field("provider's message id")]
+    status: Annotated[FieldPath, _record_field("provider's status value (a key of `states`)")]
+    recipient: Annotated[FieldPath, _record_field("recipient's address")] | None = None
     sub_status: (
-        Annotated[Name, _record_field("sub-status value (a key of `sub_states`)")] | None
+        Annotated[FieldPath, _record_field("sub-status value (a key of `sub_states`)")] | None
     ) = None
-    description: Annotated[Name, _record_field("provider's description of the status")] | None = (
-        None
-    )
-    timestamp: Annotated[Name, _record_field("time of the status")] | None = None
+    description: (
+        Annotated[FieldPath, _record_field("provider's description of the status")] | None
+    ) = None
+    timestamp: Annotated[FieldPath, _record_field("time of the status")] | None = None
     accepted_at: (
         Annotated[
-            Name,
+            FieldPath,
             _d(
                 "The record field holding when the message was accepted: the status time "
                 "where `timestamp` is empty."
@@ -947,7 +957,7 @@ class DeliveryFields(_Base, kw_only=True, frozen=True):
     ) = None
     opens: (
         Annotated[
-            Name,
+            FieldPath,
             _d(
                 "The record field counting opens: above zero, a sent or delivered message "
                 "is reported as opened."
@@ -957,7 +967,7 @@ class DeliveryFields(_Base, kw_only=True, frozen=True):
     ) = None
     clicks: (
         Annotated[
-            Name,
+            FieldPath,
             _d(
                 "The record field counting clicks: above zero, a sent, delivered or opened "
                 "message is reported as clicked."
@@ -983,7 +993,11 @@ class Delivery(_Base, kw_only=True, frozen=True):
     )
     fields: Annotated[DeliveryFields, _d("Which record field holds each part of a status.")]
     timestamp_format: Annotated[
-        str, _d("The strftime format of the record's timestamp, as the provider writes it.")
+        str,
+        _d(
+            "The strftime format of the record's timestamp, as the provider writes it; "
+            "`epoch` for seconds since 1970 (a number, a fraction allowed)."
+        ),
     ] = ""
     states: Annotated[dict[str, StateRow], _d("Provider status value (as text) -> unified state.")]
     sub_states: Annotated[

@@ -16,7 +16,7 @@ import hmac
 import json
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,7 +40,7 @@ from mailspec import (
     WebhookVerificationError,
 )
 from mailspec.sandbox import SandboxServer
-from mailspec.vocabulary import EventType
+from mailspec.vocabulary import DeliveryState, EventType
 from mailspec.webhooks import ReplayGuard, parse
 
 KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
@@ -263,6 +263,70 @@ def test_a_rate_limit_answer_reads_retry_after(httpserver, mailgun):
     assert raised.value.retryable
 
 
+# --- status: the events API ----------------------------------------------------------
+
+EVENTS = f"/v3/{DOMAIN}/events"
+
+
+def _event(event: str, at: float, **more: Any) -> dict[str, Any]:
+    """An event as "Mailgun API: Events" lists it (the fields the spec reads)."""
+    return {
+        "id": f"ev-{event}",
+        "event": event,
+        "timestamp": at,
+        "recipient": "ann@example.org",
+        "message": {"headers": {"message-id": "20111114174239.25659.5817@samples.mailgun.org"}},
+        **more,
+    }
+
+
+def test_status_reads_the_events_page_by_page(httpserver, mailgun):
+    """ "Mailgun API: Events": GET /v3/{domain}/events?message-id=..., items and a
+    paging.next URL; the last page is empty."""
+    first = {
+        "items": [_event("accepted", 1700000000.5)],
+        "paging": {"next": httpserver.url_for(EVENTS) + "?page=2", "previous": ""},
+    }
+    second = {
+        "items": [
+            _event(
+                "failed",
+                1700000060.25,
+                severity="temporary",
+                **{"delivery-status": {"code": 452, "description": "mailbox full"}},
+            ),
+        ],
+        "paging": {"next": httpserver.url_for(EVENTS) + "?page=3"},
+    }
+    last = {"items": [], "paging": {"next": httpserver.url_for(EVENTS) + "?page=3"}}
+    httpserver.expect_ordered_request(EVENTS, method="GET").respond_with_json(first)
+    httpserver.expect_ordered_request(EVENTS, method="GET").respond_with_json(second)
+    httpserver.expect_ordered_request(EVENTS, method="GET").respond_with_json(last)
+    statuses = mailgun.status([QUEUED["id"]])
+    asked = [request for request, _ in httpserver.log]
+    assert asked[0].args.to_dict() == {"message-id": QUEUED["id"], "limit": "300"}
+    assert [r.args.get("page") for r in asked] == [None, "2", "3"]
+    assert all(basic_auth(r) == ("api", KEY) for r in asked)
+    assert [(s.state, s.code, s.sub_code) for s in statuses] == [
+        (DeliveryState.QUEUED, "accepted", None),
+        (DeliveryState.SOFT_BOUNCED, "failed", "temporary"),
+    ]
+    assert statuses[1].description == "mailbox full"
+    assert statuses[0].timestamp == datetime(2023, 11, 14, 22, 13, 20, 500000, tzinfo=UTC)
+    assert statuses[0].message_id == "20111114174239.25659.5817@samples.mailgun.org"
+
+
+def test_the_sandbox_answers_status_from_its_events() -> None:
+    with SandboxServer("mailgun") as server:
+        provider = server.provider()
+        server.set_outcome("bounced")
+        sent = provider.send(message(to=["ann@example.org", "bob@example.org"]))
+        statuses = provider.status(sent.message_ids)
+        assert sorted(s.recipient or "" for s in statuses) == ["ann@example.org", "bob@example.org"]
+        assert {s.state for s in statuses} == {DeliveryState.BOUNCED}
+        assert all(s.timestamp is not None and s.timestamp.tzinfo for s in statuses)
+
+
 # --- provider URL ---------------------------------------------------------------------
 
 
@@ -432,3 +496,42 @@ def test_forged_replayed_and_stale_events_are_refused(receiver):
     with pytest.raises(WebhookVerificationError, match="stale") as stale:
         parse("mailgun", body, headers, secret=WEBHOOK_KEY, now=now + 301, replay=ReplayGuard())
     assert WEBHOOK_KEY not in str(stale.value) and WEBHOOK_KEY not in repr(stale.value)
+
+
+def test_a_webhook_event_lands_on_the_timeline_of_its_send(httpserver, mailgun):
+    """Mailgun answers a send with `<id>` and names `id` (no angle brackets) in its
+    events: one message either way (RFC 5322 msg-id), so the event joins the send."""
+    httpserver.expect_request(SEND, method="POST").respond_with_json(QUEUED)
+    mailer = mailspec.Mailer([mailgun])
+    result = mailer.send(message())
+    assert result.message_ids == [QUEUED["id"]]
+    timestamp, token = "1700000000", "b" * 50
+    body = json.dumps(
+        {
+            "signature": {
+                "timestamp": timestamp,
+                "token": token,
+                "signature": hmac.new(
+                    WEBHOOK_KEY.encode(), (timestamp + token).encode(), hashlib.sha256
+                ).hexdigest(),
+            },
+            "event-data": {
+                "event": "delivered",
+                "timestamp": 1700000000.25,
+                "recipient": "ann@example.org",
+                "message": {"headers": {"message-id": QUEUED["id"][1:-1]}},
+            },
+        }
+    )
+    events = parse(
+        "mailgun",
+        body,
+        {"Content-Type": "application/json"},
+        secret=WEBHOOK_KEY,
+        now=1700000000,
+        replay=ReplayGuard(),
+    )
+    assert mailer.record(events) == 1
+    timeline = mailer.timeline(result)
+    assert timeline.state == DeliveryState.DELIVERED
+    assert [e.type for e in timeline.events] == [EventType.DELIVERED]
