@@ -771,8 +771,12 @@ def _wire_word(
 
 def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:
     """Shape a value to its parameter's type: one address into a list, or a list of one
-    into a string; anything else that does not fit is an error naming the field."""
+    into a string, a time (``send_at``) into Unix seconds for an int parameter or ISO
+    8601 text for a str one; anything else that does not fit is an error naming the
+    field."""
     kind = op.params[param].type
+    if isinstance(value, datetime) and kind in ("int", "str"):
+        return int(value.timestamp()) if kind == "int" else value.isoformat()
     if kind == "list[str]" and isinstance(value, str):
         return [value]
     if kind == "str" and isinstance(value, list):

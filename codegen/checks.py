@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 import msgspec
 
+from mailspec import wire_paths as wirepath
 from mailspec._naming import Scope, ascii_fold, ident
 from mailspec.spec_model import (
     MESSAGE_FIELDS,
@@ -612,6 +613,32 @@ def _wire_form_problems(
         yield (*at, "pairs"), "pairs write an object as a JSON list: an object in a JSON body"
     if param.prefix is not None and param.pairs is not None:
         yield (*at, "prefix"), "give prefix or pairs, not both"
+    wire = param.wire or name
+    if wirepath.is_path(wire):
+        try:
+            wirepath.parse(wire)
+        except ValueError as exc:
+            yield (*at, "wire"), f"not a wire path: {exc}"
+        if op.encoding != "json" or param.prefix is not None or param.location is not None:
+            yield (
+                (*at, "wire"),
+                "a wire path places a value inside a JSON body: a json operation, "
+                "no prefix, no location",
+            )
+        plain = {p.wire or n for n, p in op.params.items()}
+        if wire.split(".")[0].split("[")[0] in plain:
+            yield (*at, "wire"), "the path starts at a key another parameter fills whole"
+    if param.address is not None and (
+        param.type not in ("str", "list[str]")
+        or op.encoding != "json"
+        or param.format != "mailbox"
+        or param.join is not None
+    ):
+        yield (
+            (*at, "address"),
+            "address objects write mailboxes in JSON: a str or list[str] parameter "
+            "with format: mailbox, no join, in a json operation",
+        )
     if param.keys is not None and (param.type != "files" or op.encoding != "json"):
         yield (*at, "keys"), "keys name the attachment objects of a files parameter in JSON"
     if param.type == "object" and op.encoding != "json" and param.prefix is None:

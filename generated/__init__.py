@@ -14,4 +14,5 @@ PROVIDERS: dict[str, str] = {
     "cloudmails": ".cloudmails",
     "mailgun": ".mailgun",
     "sendcloud": ".sendcloud",
+    "sendgrid": ".sendgrid",
 }

@@ -63,8 +63,7 @@ class Capabilities(msgspec.Struct, frozen=True):
         files = send.params.get(mapping.get("attachments", "")) if send is not None else None
         return cls(
             send="send" in ops,
-            # a send_template operation, or stored templates through send's own
-            # `template` row (Mailgun's `template` parameter)
+            # a template endpoint, or stored templates through send (a `template` row)
             template_send="send_template" in ops or declared.template_only or "template" in mapping,
             batch="send_batch" in ops,
             status="status" in ops,

@@ -25,6 +25,7 @@ __all__ = [
     "ANY_OF",
     "MESSAGE_FIELDS",
     "RESERVED_OPERATION_NAMES",
+    "AddressKeys",
     "AnswerEnvelope",
     "AnswerField",
     "Auth",
@@ -494,12 +495,35 @@ class FileKeys(_Base, kw_only=True, frozen=True):
     content: Annotated[str, _d("The key of the base64 content.")] = "content"
     content_type: Annotated[str, _d("The key of the MIME type.")] = "content_type"
     content_id: Annotated[str, _d("The key of an inline part's content id.")] = "content_id"
+    inline: Annotated[
+        dict[str, str],
+        _d(
+            "Keys and constant values an inline part (one with a content id) carries "
+            "besides (SendGrid's `disposition: inline`)."
+        ),
+    ] = {}
+
+
+class AddressKeys(_Base, kw_only=True, frozen=True):
+    """A mailbox written as a JSON object: ``{"email": ..., "name": ...}``, the name
+    left out where there is none."""
+
+    email: Annotated[str, _d("The key of the address.")] = "email"
+    name: Annotated[str, _d("The key of the display name.")] = "name"
 
 
 class Param(_Base, kw_only=True, frozen=True):
     """One request parameter of an operation, keyed by its Python name."""
 
-    wire: Annotated[str | None, _d("The name on the wire; default the key.")] = None
+    wire: Annotated[
+        str | None,
+        _d(
+            "The name on the wire; default the key. In a JSON body, a path of steps "
+            "joined by `.` places the value inside nested objects and lists: `key`, "
+            "`key[N]` (item N of a list), `key[field=value]` (the list item whose field "
+            "is value): `personalizations[0].to`, `content[type=text/plain].value`."
+        ),
+    ] = None
     type: Annotated[
         ParamType,
         _d(
@@ -566,6 +590,13 @@ class Param(_Base, kw_only=True, frozen=True):
     keys: Annotated[
         FileKeys | None,
         _d("The attachment objects' keys in a JSON body (default filename, content, ...)."),
+    ] = None
+    address: Annotated[
+        AddressKeys | None,
+        _d(
+            "A `mailbox` parameter (str or list[str]) in a JSON body written as address "
+            "objects with these keys (`{email, name}`) instead of `Name <address>` text."
+        ),
     ] = None
     substitution: Annotated[
         Literal["xsmtpapi"] | None,

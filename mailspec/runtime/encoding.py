@@ -13,14 +13,17 @@ import email.utils
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from typing import Any
 from urllib.parse import quote
 
 import msgspec
 import urllib3
 
+from .. import wire_paths as wirepath
+from ..checks.addresses import parse_mailbox
 from ..message import Attachment
-from ..spec_model import FileKeys, Operation, Param
+from ..spec_model import AddressKeys, FileKeys, Operation, Param
 from .signing import signature
 
 __all__ = ["HttpRequest", "Signer", "encode_request", "form_urlencode", "json_object"]
@@ -230,23 +233,49 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
     """The JSON object a json-encoded ``operation`` sends for ``values`` (credentials and
     path parameters aside), e.g. to nest one message inside a batch. Each parameter is
     written in its declared wire form: a joined string, ``{key, value}`` pairs, entries
-    named by a prefix at the top level, attachment objects with the provider's keys."""
+    named by a prefix at the top level, attachment objects with the provider's keys,
+    address objects; a wire path (``personalizations[0].to``) places it inside nested
+    objects and lists (:mod:`mailspec.wire_paths`)."""
     out: dict[str, Any] = {}
     for name, param, value in _given(operation, values):
         if param.location == "path":
             continue
         wire = param.wire or name
+        written: Any
         if param.type == "files":
-            out[wire] = [_attachment_json(a, param.keys or _DEFAULT_KEYS) for a in value]
+            written = [_attachment_json(a, param.keys or _DEFAULT_KEYS) for a in value]
+        elif param.address is not None:
+            written = _address_json(param.address, value)
         elif param.type == "list[str]" and param.join is not None:
-            out[wire] = param.join.join(value)
+            written = param.join.join(value)
         elif param.pairs is not None and isinstance(value, Mapping):
             keys = param.pairs
-            out[wire] = [{keys.key: k, keys.value: v} for k, v in value.items()]
+            written = [{keys.key: k, keys.value: v} for k, v in value.items()]
         elif param.prefix is not None and isinstance(value, Mapping):
             out.update({param.prefix + k: v for k, v in value.items()})
+            continue
         else:
-            out[wire] = _date(param, value) if isinstance(value, datetime.date) else value
+            written = _date(param, value) if isinstance(value, datetime.date) else value
+        if wirepath.is_path(wire):  # a place inside nested objects and lists
+            wirepath.put(out, wire, written)
+        else:
+            out[wire] = written
+    return out
+
+
+def _address_json(keys: AddressKeys, value: Any) -> Any:
+    """Mailboxes (``Ann <ann@example.org>`` or an address; one or a list) as address
+    objects (``{"email": ..., "name": ...}``), the name left out where there is none,
+    and given back as written (encoded words, which a header needs, decoded)."""
+    if isinstance(value, list):
+        return [_address_json(keys, item) for item in value]
+    box = parse_mailbox(value)
+    out = {keys.email: box.address}
+    if box.name:
+        name = box.name
+        if "=?" in name:  # the encoded words mime.display_name wrote for a header
+            name = str(make_header(decode_header(name)))
+        out[keys.name] = name
     return out
 
 
@@ -264,4 +293,5 @@ def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:
     }
     if attachment.content_id is not None:
         out[keys.content_id] = attachment.content_id
+        out.update(keys.inline)  # an inline part's own marks (SendGrid's disposition)
     return out

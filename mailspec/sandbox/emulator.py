@@ -24,10 +24,12 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from .. import wire_paths as wirepath
 from ..checks.addresses import AddressError, parse_mailbox
 from ..checks.request import check_request
 from ..errors import ValidationError
 from ..message import Attachment
+from ..runtime.mime import mailbox
 from ..runtime.signing import valid_signature
 from ..spec_model import (
     CredentialSet,
@@ -252,10 +254,20 @@ class Emulator:
                 decoded = {op.params[op.body].wire or op.body: decoded}
             if not isinstance(decoded, dict):
                 raise ValueError("expected a JSON object")
-            unknown = sorted(set(decoded) - self._json_keys(op, decoded))
+            keys = self._json_keys(op, decoded)
+            paths = [w for w in keys if wirepath.is_path(w)]
+            tops = {wirepath.parse(w)[0].key for w in paths}
+            unknown = sorted(set(decoded) - keys - tops)
+            if paths:  # nested places: anything else inside them is unknown too
+                nested = {k: v for k, v in decoded.items() if k in tops}
+                unknown += wirepath.leftover(nested, [*paths, *(keys & tops)])
             if unknown:
                 raise ValueError(f"unknown field(s) {', '.join(map(repr, unknown))}")
             raw.update(decoded)
+            for wire in paths:
+                value = wirepath.get(decoded, wire)
+                if wirepath.found(value):
+                    raw[wire] = value
         elif content_type.startswith("multipart/form-data"):
             raw.update(_multipart(op, content_type, body, repeated))
         elif body:
@@ -458,6 +470,8 @@ class Emulator:
             return _json_answer(200, [json.loads(item.body) for item in items])
         answer = self._success(name, op, placed)
         if op.ids_header is not None:  # the id travels in a header only (SendGrid)
+            if not self.spec.shapes[op.response].fields:  # and the body is empty
+                answer = Answer(answer.status, b"", {})
             answer.headers[op.ids_header] = ids[0]
         return answer
 
@@ -568,7 +582,10 @@ class Emulator:
         )
         for dotted, value in values_by_path.items():
             _place(self.spec, op.response, dotted, value, body)
-        return self._answer(200, body, op.response)
+        # where the HTTP status is the code, the operation's success code is the status
+        # (SendGrid's 202 Accepted); elsewhere success is a 200 carrying its code
+        status = code if self.spec.envelope.code_from == "http" and 200 <= code < 300 else 200
+        return self._answer(status, body, op.response)
 
 
 # the query field of the sandbox's own next-page URLs (next-URL paging): where a page starts
@@ -709,8 +726,12 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
         if isinstance(value, list):  # JSON attachment objects with base64 content
             keys = param.keys or FileKeys()
             allowed = {keys.filename, keys.content, keys.content_type, keys.content_id}
+            allowed |= set(keys.inline)
             if not all(isinstance(v, dict) and set(v) <= allowed for v in value):
                 raise TypeError("attachment objects with other keys")
+            for v in value:  # an inline part carries its marks (disposition: inline)
+                if keys.content_id in v and any(v.get(k) != w for k, w in keys.inline.items()):
+                    raise TypeError("an inline part without its marks")
             return [
                 Attachment(
                     v[keys.filename],
@@ -728,6 +749,8 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
         if not all(isinstance(v, dict) and set(v) == pair for v in value):
             raise TypeError("expected pair objects")
         return {v[param.pairs.key]: v[param.pairs.value] for v in value}
+    if param.address is not None and as_json:
+        return _mailboxes(param, value)
     joined = as_json and param.type == "list[str]" and param.join is not None
     if joined and not isinstance(value, str):
         raise TypeError("a joined string is wanted")  # a list where the spec joins
@@ -748,6 +771,28 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
     if param.type in ("json", "object"):
         return json.loads(value)
     return value
+
+
+def _mailboxes(param: Param, value: Any) -> Any:
+    """Address objects (``{"email": ..., "name": ...}``) as the mailboxes the client
+    checks (``Ann <ann@example.org>``): one object for a str parameter, a list of them
+    for a list; any other form is refused."""
+    keys = param.address
+    assert keys is not None
+
+    def one(item: Any) -> str:
+        if not isinstance(item, dict) or not set(item) <= {keys.email, keys.name}:
+            raise TypeError("an address object is wanted")
+        email, name = item.get(keys.email), item.get(keys.name, "")
+        if not isinstance(email, str) or not isinstance(name, str):
+            raise TypeError("an address object is wanted")
+        return mailbox(name, email)
+
+    if param.type == "list[str]":
+        if not isinstance(value, list):
+            raise TypeError("a list of address objects is wanted")
+        return [one(item) for item in value]
+    return one(value)
 
 
 def _recipients(values: dict[str, Any]) -> list[str]:
