@@ -775,6 +775,8 @@ def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: s
     8601 text for a str one; anything else that does not fit is an error naming the
     field."""
     kind = op.params[param].type
+    if isinstance(value, datetime) and op.params[param].date_format is not None:
+        return value  # the encoder writes it in the parameter's date_format (rfc2822, ...)
     if isinstance(value, datetime) and kind in ("int", "str"):
         return int(value.timestamp()) if kind == "int" else value.isoformat()
     if kind == "list[str]" and isinstance(value, str):
