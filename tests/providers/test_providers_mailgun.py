@@ -535,3 +535,24 @@ def test_a_webhook_event_lands_on_the_timeline_of_its_send(httpserver, mailgun):
     timeline = mailer.timeline(result)
     assert timeline.state == DeliveryState.DELIVERED
     assert [e.type for e in timeline.events] == [EventType.DELIVERED]
+
+
+# --- failover in a mainstream pool, over real HTTP to the sandboxes ----------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "first", "second"),
+    [
+        ("server_error", "mailgun", "sendgrid"),  # Mailgun down -> SendGrid
+        ("rate_limit", "sendgrid", "mailgun"),  # SendGrid throttled -> Mailgun
+    ],
+)
+def test_a_mainstream_pool_fails_over_to_the_next_provider(
+    fault: str, first: str, second: str
+) -> None:
+    with SandboxServer(first) as down, SandboxServer(second) as up:
+        down.faults.queue(fault, times=10)
+        mailer = mailspec.Mailer([down.provider(), up.provider()], max_attempts=2, backoff=0)
+        result = mailer.send(message(tags=["order"], metadata={"order": "7"}))
+        assert result.provider == second
+        assert down.accepted == [] and [a.recipient for a in up.accepted] == ["ann@example.org"]
