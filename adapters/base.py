@@ -44,7 +44,7 @@ from mailspec.runtime.encoding import HttpRequest, json_object
 from mailspec.runtime.mime import mailbox
 from mailspec.runtime.numbers import int_or_none
 from mailspec.runtime.xsmtpapi import xsmtpapi
-from mailspec.spec_model import Batch, Delivery, Operation, Spec, code_field, split_target
+from mailspec.spec_model import Batch, Delivery, Operation, Param, Spec, code_field, split_target
 from mailspec.vocabulary import BounceReason, DeliveryState, ErrorCategory
 
 from . import status as _status
@@ -440,7 +440,7 @@ class Provider(Sender):
             value = transform[field] if field in transform else getattr(message, field)
             param, entry = split_target(target)
             if entry is not None:  # an object parameter keeps the value as it is
-                kept = value if op.params[param].type == "object" else _as_text(value)
+                kept = _entry_value(op.params[param], value)
                 entries.setdefault(param, {})[entry] = (field, kept)
                 continue
             if field == "from_name" and target == mapping.get("from_email"):
@@ -453,7 +453,8 @@ class Provider(Sender):
             values[param] = _wire_word(op.params[param].values, field, value, self.name)
         owners = {split_target(t)[0]: f for f, t in mapping.items() if "." not in t}
         for param, extra in entries.items():
-            fold = op.params[param].type != "object"  # header names ignore case
+            # header names ignore case (a JSON string of them, or {Name, Value} pairs)
+            fold = op.params[param].type != "object" or op.params[param].pairs is not None
             values[param] = self._with_entries(owners.get(param), values.get(param), extra, fold)
         return values
 
@@ -734,6 +735,17 @@ def _as_text(value: Any) -> str:
 # the fields whose addresses may have display names (Message.display_names); a
 # parameter of `format: mailbox` carries them, any other the bare address
 _RECIPIENT_FIELDS = frozenset({"to", "cc", "bcc", "reply_to"})
+
+
+def _entry_value(param: Param, value: Any) -> Any:
+    """A field's value as an entry of an object parameter: as it is in an ``object``
+    parameter, one text per item of a list of texts in a ``pairs`` one (one ``X-Tag``
+    pair per tag), and as text otherwise."""
+    if param.type == "object" and param.pairs is None:
+        return value
+    if param.pairs is not None and isinstance(value, list):
+        return [_as_text(item) for item in value]
+    return _as_text(value)
 
 
 def _with_names(value: Any, names: Mapping[str, str]) -> Any:

@@ -597,6 +597,11 @@ def _wire_form_problems(
             )
         if name in spec.mapping.get(op_name, {}).values():
             yield (*at, "const"), "a constant is sent as it is: no mapping row may fill it"
+    if param.beside is not None and (param.const is None or param.beside not in op.params):
+        yield (
+            (*at, "beside"),
+            "beside names another parameter of the operation, for a constant only",
+        )
     yield from _value_map_problems(param, at, name in spec.mapping.get(op_name, {}).values())
     if param.repeat and (param.type != "list[str]" or not form_like or param.join is not None):
         yield (

@@ -15,4 +15,5 @@ PROVIDERS: dict[str, str] = {
     "mailgun": ".mailgun",
     "sendcloud": ".sendcloud",
     "sendgrid": ".sendgrid",
+    "ses": ".ses",
 }

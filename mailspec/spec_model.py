@@ -572,6 +572,13 @@ class Param(_Base, kw_only=True, frozen=True):
         str | int | bool | None,
         _d("A value sent on every request (`MessageStream: outbound`); no other is taken."),
     ] = None
+    beside: Annotated[
+        Name | None,
+        _d(
+            "A constant written only where the named parameter has a value (a body "
+            "part's `Charset` beside its `Data`); default: on every request."
+        ),
+    ] = None
     repeat: Annotated[
         bool,
         _d("A `list[str]` in a form or query: one field per item (`o:tag`), not one joined."),
@@ -1254,6 +1261,14 @@ class Spec(_Base, kw_only=True, frozen=True):
 
     provider: Annotated[ProviderInfo, _d("Who the provider is.")]
     default_region: Annotated[RegionName, _d("The region used when none is given.")]
+    region_required: Annotated[
+        bool,
+        _d(
+            "A client must name its region (`region=`), since no region is a sensible "
+            "default (Amazon SES); `default_region` then serves only a client given "
+            "`base_url=` (the sandbox, a test server) and the generator (default false)."
+        ),
+    ] = False
     regions: Annotated[dict[RegionName, Region], _d("The provider's regions, by name.")]
     extra_bases: Annotated[
         dict[Name, Url], _d("Other base URLs by name, for operations with `base:`.")

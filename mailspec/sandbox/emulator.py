@@ -201,25 +201,34 @@ class Emulator:
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
         headers = {name.lower(): value for name, value in headers.items()}  # any case, as HTTP
         parts = urlsplit(target)
-        found = next(
-            (
-                (name, op, m)
-                for route, name, op in self._routes
-                if op.method == method and (m := route.fullmatch(parts.path))
-            ),
-            None,
-        )
-        if found is None:
+        candidates = [
+            (name, op, m)
+            for route, name, op in self._routes
+            if op.method == method and (m := route.fullmatch(parts.path))
+        ]
+        if not candidates:
             return Answer(
                 404, b'{"message": "no such operation"}', {"Content-Type": "application/json"}
             )
-        name, op, match = found
-        try:
-            raw = self._raw_params(op, parts.query, headers, body)
-        except ValueError as exc:
+        # operations sharing a method and path (SES's simple and template sends) are
+        # told apart by the body: the first whose parameters read it takes it
+        problems: list[str] = []
+        chosen: tuple[str, Operation, re.Match[str], dict[str, Any]] | None = None
+        for candidate in candidates:
+            try:
+                raw = self._raw_params(candidate[1], parts.query, headers, body)
+            except ValueError as exc:
+                problems.append(str(exc))
+                continue
+            chosen = (*candidate, raw)
+            break
+        if chosen is None:
             return self.error(
-                ErrorCategory.VALIDATION, f"unreadable request: {exc}", operation=name
+                ErrorCategory.VALIDATION,
+                f"unreadable request: {problems[0]}",
+                operation=candidates[0][0],
             )
+        name, op, match, raw = chosen
         refusal, testing = self._refusal(name, op, raw, headers)
         if refusal is not None:
             return refusal
@@ -748,12 +757,24 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
         pair = {param.pairs.key, param.pairs.value}
         if not all(isinstance(v, dict) and set(v) == pair for v in value):
             raise TypeError("expected pair objects")
-        return {v[param.pairs.key]: v[param.pairs.value] for v in value}
+        out: dict[str, Any] = {}
+        for v in value:  # a name given several times (X-Tag per tag) keeps every value
+            name, item = v[param.pairs.key], v[param.pairs.value]
+            if name in out:
+                kept = out[name]
+                out[name] = [*kept, item] if isinstance(kept, list) else [kept, item]
+            else:
+                out[name] = item
+        return out
+    if param.type == "json" and as_json and not isinstance(value, str):
+        raise TypeError("a JSON string is wanted")  # an object where the spec wants text
     if param.address is not None and as_json:
         return _mailboxes(param, value)
     joined = as_json and param.type == "list[str]" and param.join is not None
     if joined and not isinstance(value, str):
         raise TypeError("a joined string is wanted")  # a list where the spec joins
+    if as_json and param.type == "list[str]" and not joined and not isinstance(value, list):
+        raise TypeError("a JSON array is wanted")  # a string where the spec wants a list
     if param.date_format == "rfc2822" and isinstance(value, str):
         email.utils.parsedate_to_datetime(value)  # a ValueError on any other writing
     elif param.date_format == "iso8601" and isinstance(value, str):

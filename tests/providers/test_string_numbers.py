@@ -26,7 +26,6 @@ from mailspec import (
     ProviderValidationError,
     RateLimitError,
 )
-from mailspec._naming import ident
 from mailspec.registry import spec as spec_of
 from mailspec.spec_model import Spec, auth_keywords
 
@@ -63,11 +62,6 @@ def _sample(spec: Spec, type_text: str, *, as_text: bool) -> Any:
     }
 
 
-def _attr(value: Any, name: str) -> str:
-    """The attribute of a shape field in its generated struct (``id`` is ``id_``)."""
-    return name if hasattr(value, name) else ident(name)
-
-
 def _numbers(spec: Spec, type_text: str, value: Any) -> list[Any]:
     """Every decoded value at a field the spec types int or float."""
     if type_text.startswith("list["):
@@ -80,17 +74,16 @@ def _numbers(spec: Spec, type_text: str, value: Any) -> list[Any]:
         return []
     shape = spec.shapes[type_text]
     return [
-        n
-        for name, f in shape.fields.items()
-        for n in _numbers(spec, f.type, getattr(value, _attr(value, name)))
+        n for name, f in shape.fields.items() for n in _numbers(spec, f.type, getattr(value, name))
     ]
 
 
 def _has_numbers(spec: Spec, type_text: str, seen: frozenset[str] = frozenset()) -> bool:
-    """Whether a response type holds an int or float field somewhere."""
-    for prefix in ("list[", "dict[str,"):
-        if type_text.startswith(prefix):
-            return _has_numbers(spec, type_text[len(prefix) : -1].strip(), seen)
+    """Whether a response type holds an int or float anywhere."""
+    if type_text.startswith("list["):
+        return _has_numbers(spec, type_text[5:-1], seen)
+    if type_text.startswith("dict[str,"):
+        return _has_numbers(spec, type_text[9:-1].strip(), seen)
     if type_text in ("int", "float"):
         return True
     if type_text not in spec.shapes or type_text in seen:
@@ -99,8 +92,8 @@ def _has_numbers(spec: Spec, type_text: str, seen: frozenset[str] = frozenset())
     return any(_has_numbers(spec, f.type, seen | {type_text}) for f in fields)
 
 
-# the providers with answers beyond the envelope holding numbers (not AOTsend, not
-# Mailgun's {id, message}), and those whose envelope carries a code in the body (not
+# the providers with numbers in answers beyond the envelope (not AOTsend, not SES, whose
+# answers hold only text), and those whose envelope carries a code in the body (not
 # CloudMails: its code is the HTTP status)
 WITH_SHAPES = [
     n
@@ -115,7 +108,7 @@ WITH_BODY_CODE = [n for n in PROVIDERS if spec_of(n).envelope.code is not None]
 
 def test_the_applicable_providers_are_the_known_ones() -> None:
     assert {"sendcloud", "aurorasendcloud", "cloudmails"} <= set(WITH_SHAPES)
-    assert "aotsend" not in WITH_SHAPES
+    assert "aotsend" not in WITH_SHAPES and "ses" not in WITH_SHAPES
     assert {"sendcloud", "aurorasendcloud", "aotsend"} <= set(WITH_BODY_CODE)
     assert "cloudmails" not in WITH_BODY_CODE
 
@@ -148,8 +141,14 @@ def test_every_envelope_reads_its_code_written_as_a_string(name: str) -> None:
 
 
 def _credentials(name: str) -> dict[str, str]:
-    required, optional = auth_keywords(spec_of(name).auth)  # every scheme, settings too
-    return {c: "x" for c in [*required, *optional]}
+    """Credentials (and a region, where the spec requires one) for any auth scheme."""
+    spec = spec_of(name)
+    required, _ = auth_keywords(spec.auth)
+    names = [*required, *(c for s in spec.auth.sets.values() for c in s.body)]
+    out = {c: "x" for c in names}
+    if spec.region_required:
+        out["region"] = spec.default_region
+    return out
 
 
 # --- over HTTP: send, status, SMS, error codes --------------------------------------
