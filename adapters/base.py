@@ -453,8 +453,13 @@ class Provider(Sender):
             values[param] = _wire_word(op.params[param].values, field, value, self.name)
         owners = {split_target(t)[0]: f for f, t in mapping.items() if "." not in t}
         for param, extra in entries.items():
-            # header names ignore case (a JSON string of them, or {Name, Value} pairs)
-            fold = op.params[param].type != "object" or op.params[param].pairs is not None
+            # header names ignore case (a JSON string of them, {Name, Value} pairs,
+            # or an object of text entries)
+            fold = (
+                op.params[param].type != "object"
+                or op.params[param].pairs is not None
+                or op.params[param].text_entries
+            )
             values[param] = self._with_entries(owners.get(param), values.get(param), extra, fold)
         return values
 
@@ -739,9 +744,9 @@ _RECIPIENT_FIELDS = frozenset({"to", "cc", "bcc", "reply_to"})
 
 def _entry_value(param: Param, value: Any) -> Any:
     """A field's value as an entry of an object parameter: as it is in an ``object``
-    parameter, one text per item of a list of texts in a ``pairs`` one (one ``X-Tag``
+    parameter (as text where its entries are text: ``text_entries``), one text per item of a list of texts in a ``pairs`` one (one ``X-Tag``
     pair per tag), and as text otherwise."""
-    if param.type == "object" and param.pairs is None:
+    if param.type == "object" and param.pairs is None and not param.text_entries:
         return value
     if param.pairs is not None and isinstance(value, list):
         return [_as_text(item) for item in value]
@@ -784,7 +789,8 @@ def _wire_word(
 def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:
     """Shape a value to its parameter's type: one address into a list, or a list of one
     into a string, a time (``send_at``) into Unix seconds for an int parameter or ISO
-    8601 text for a str one; anything else that does not fit is an error naming the
+    8601 text for a str one, a text of digits into an int (a template id, which a
+    Message holds as text); anything else that does not fit is an error naming the
     field."""
     kind = op.params[param].type
     if isinstance(value, datetime) and op.params[param].date_format is not None:
@@ -793,6 +799,12 @@ def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: s
         return int(value.timestamp()) if kind == "int" else value.isoformat()
     if kind == "list[str]" and isinstance(value, str):
         return [value]
+    if kind == "int" and isinstance(value, str):  # a stored template's number (Brevo)
+        if not value.isascii() or not value.isdigit():
+            raise ValidationError(
+                f"{provider} takes a number here, got {value!r}", field=field, provider=provider
+            )
+        return int(value)
     if kind == "str" and isinstance(value, list):
         if len(value) != 1:
             raise ValidationError(

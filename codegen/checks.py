@@ -646,6 +646,8 @@ def _wire_form_problems(
         )
     if param.keys is not None and (param.type != "files" or op.encoding != "json"):
         yield (*at, "keys"), "keys name the attachment objects of a files parameter in JSON"
+    if param.text_entries and param.type != "object":
+        yield (*at, "text_entries"), "text_entries is for an object parameter"
     if param.type == "object" and op.encoding != "json" and param.prefix is None:
         yield (
             (*at, "type"),

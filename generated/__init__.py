@@ -11,6 +11,7 @@ __all__ = ["PROVIDERS"]
 PROVIDERS: dict[str, str] = {
     "aotsend": ".aotsend",
     "aurorasendcloud": ".aurorasendcloud",
+    "brevo": ".brevo",
     "cloudmails": ".cloudmails",
     "mailgun": ".mailgun",
     "sendcloud": ".sendcloud",

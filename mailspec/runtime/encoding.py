@@ -301,11 +301,14 @@ def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:
     # ASSUMED for JSON APIs that document "attachment objects" without fields (CloudMails):
     # filename, base64 content, content_type (a text type with its charset), and
     # content_id for inline parts; a spec names other keys with `keys:`.
+    # A spec whose provider reads the type from the file name (Brevo) names no
+    # content_type key: none is sent.
     out: dict[str, Any] = {
         keys.filename: attachment.filename,
         keys.content: base64.b64encode(attachment.content).decode("ascii"),
-        keys.content_type: attachment.declared_type,
     }
+    if keys.content_type is not None:
+        out[keys.content_type] = attachment.declared_type
     if attachment.content_id is not None:
         out[keys.content_id] = attachment.content_id
         out.update(keys.inline)  # an inline part's own marks (SendGrid's disposition)

@@ -163,6 +163,9 @@ class Emulator:
         else:
             status = 500 if category == ErrorCategory.SERVER else 200
             answer = self._answer(status, self._envelope(code, text, ok=False))
+        wait = self.spec.limits.retry_after_header
+        if category == ErrorCategory.RATE_LIMIT and wait is not None:
+            answer.headers[wait] = "1"  # the provider's own "seconds until it resets"
         return self._named(answer, category)
 
     def _named(self, answer: Answer, category: ErrorCategory) -> Answer:
@@ -448,10 +451,11 @@ class Emulator:
         )
         with self._lock:
             ids = [
-                f"{self.spec.provider.name[:4]}-{next(self._ids):06d}" for _ in recipients or [""]
+                f"{self.spec.provider.name[:4]}-{next(self._ids):06d}"
+                for _ in ([""] if one_id else recipients or [""])
             ]
             if one_id:
-                ids = ids[:1] * len(ids)
+                ids *= max(1, len(recipients))
             rows = [
                 Accepted(
                     message_id,
@@ -724,7 +728,8 @@ def _wire_form(param: Param, as_json: bool) -> str:
         return f"a list of {{{param.pairs.key!r}, {param.pairs.value!r}}} objects"
     if param.type == "files" and as_json:
         keys = param.keys or FileKeys()
-        return f"a list of {{{keys.filename!r}, {keys.content!r}, {keys.content_type!r}}} objects"
+        named = [k for k in (keys.filename, keys.content, keys.content_type) if k is not None]
+        return f"a list of {{{', '.join(map(repr, named))}}} objects"
     return param.type
 
 
@@ -734,7 +739,7 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
             return value
         if isinstance(value, list):  # JSON attachment objects with base64 content
             keys = param.keys or FileKeys()
-            allowed = {keys.filename, keys.content, keys.content_type, keys.content_id}
+            allowed = {keys.filename, keys.content, keys.content_type, keys.content_id} - {None}
             allowed |= set(keys.inline)
             if not all(isinstance(v, dict) and set(v) <= allowed for v in value):
                 raise TypeError("attachment objects with other keys")
@@ -745,7 +750,7 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
                 Attachment(
                     v[keys.filename],
                     base64.b64decode(v[keys.content], validate=True),
-                    v.get(keys.content_type, "application/octet-stream"),
+                    v.get(keys.content_type or "", "application/octet-stream"),
                     v.get(keys.content_id),  # an inline part's, kept for the tests to see
                 )
                 for v in value
