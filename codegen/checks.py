@@ -158,6 +158,13 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
         for wire in (source.wire, *source.aliases) if source is not None else ():
             if _BAD_WIRE.search(wire):
                 yield ("envelope", part), _bad_wire(wire)
+            elif wirepath.is_path(wire) and part != "message":
+                yield ("envelope", part), "only the message may be a path into the answer"
+            elif wirepath.is_path(wire):
+                try:
+                    wirepath.parse(wire)
+                except ValueError as exc:
+                    yield ("envelope", part), f"not a wire path: {exc}"
     named = spec.envelope.error_name
     if named is not None and (named.header is None) == (named.wire is None):
         yield ("envelope", "error_name"), "give the header or the body key (wire), one of them"

@@ -788,6 +788,13 @@ class Example(_Base, kw_only=True, frozen=True):
     ] = False
     status: Annotated[int, _d("The documented answer's HTTP status (default 200).")] = 200
     answer: Annotated[Any, _d("The documented answer body, as JSON.")] = None
+    headers: Annotated[
+        dict[str, str],
+        _d(
+            "The documented answer's headers (SendGrid's `X-Message-Id`); with no "
+            "`answer`, the body is empty."
+        ),
+    ] = {}
     outcome: Annotated[
         ErrorCategory, _d("What the answer means: `success` or the error category.")
     ] = ErrorCategory.SUCCESS

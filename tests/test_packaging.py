@@ -151,7 +151,7 @@ def test_cli_codes_and_providers() -> None:
         has_template = (
             "send_template" in SPECS[name].operations
             or template_only(name)
-            or "template" in SPECS[name].mapping.get("send", {})  # Mailgun's template field
+            or "template" in SPECS[name].mapping.get("send", {})  # stored templates via send
         )
         assert cell(row, "template") == ("yes" if has_template else "-"), row
         limit = SPECS[name].limits.recipients_per_request

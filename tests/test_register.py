@@ -173,8 +173,9 @@ def test_the_cli_takes_packages_from_the_environment(root: Path) -> None:
         [*run, "providers"], capture_output=True, text=True, env=env, timeout=60
     )
     assert matrix.returncode == 0, matrix.stderr
-    rows = [row.split()[0] for row in matrix.stdout.splitlines()[1:]]
-    assert rows == sorted([*BUILTINS, "postwave"])
+    assert [row.split()[0] for row in matrix.stdout.splitlines()[1:]] == sorted(
+        [*BUILTINS, "postwave"]
+    )
     codes = subprocess.run(
         [*run, "codes", "postwave", "404"], capture_output=True, text=True, env=env, timeout=60
     )

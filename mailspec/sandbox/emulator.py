@@ -195,7 +195,9 @@ class Emulator:
             body[env.ok.wire] = ok
         if env.code is not None and code is not None and env.code_from == "body":
             body[env.code.wire] = code
-        if env.message is not None:
+        if env.message is not None and wirepath.is_path(env.message.wire):
+            wirepath.put(body, env.message.wire, message)  # {"errors": [{"message": ...}]}
+        elif env.message is not None:
             body[env.message.wire] = message
         return body
 

@@ -125,6 +125,13 @@ def _check_arguments(
         raise ValidationError(
             f"expected bytes or a string, got {type(body).__name__}", field="body"
         )
+    if isinstance(body, str):
+        try:
+            body.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(
+                "cannot be encoded as UTF-8 (a lone surrogate)", field="body"
+            ) from None
     args.mapping_of_strings(headers, "headers")
     args.optional_text(secret, "secret")
     args.optional_text(url, "url")
