@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 import msgspec
@@ -866,6 +867,8 @@ def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: s
     id, which a Message holds as text); anything else that does not fit is an error
     naming the field."""
     kind = op.params[param].type
+    if isinstance(value, datetime) and op.params[param].date_format is not None:
+        return value  # the encoder writes it in the parameter's date_format (rfc2822, ...)
     if isinstance(value, datetime) and kind in ("int", "str"):
         # to the second: a schedule has no use for less, and a format such as
         # SparkPost's start_time (YYYY-MM-DDTHH:MM:SS+-HH:MM) takes no fraction
@@ -898,7 +901,7 @@ def to_status(provider: str, delivery: Delivery, record: Any) -> DeliveryStatus:
     fields = delivery.fields
 
     def get(name: str | None) -> Any:
-        return getattr(record, _attr(name), None) if name else None
+        return at_path(record, name) if name else None  # a field, or a dotted path
 
     # numbers the decoder left as text (a field the spec types `str` or `any`) are read
     # as the numbers they are: "0" is no sub-status, "2" clicks are clicks
@@ -929,6 +932,19 @@ def to_status(provider: str, delivery: Delivery, record: Any) -> DeliveryStatus:
 
 
 def _timestamp(value: Any, fmt: str) -> datetime | None:
+    if fmt == "epoch":  # seconds since 1970, a number or its text (Mailgun's 1529704976.104692)
+        number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                return None
+        if number is None or not math.isfinite(number):
+            return None
+        try:
+            return datetime.fromtimestamp(number, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
     if not isinstance(value, str) or not value:
         return None
     try:

@@ -61,10 +61,13 @@ class Budget:
 
 def id_groups(provider: str, op: Operation, message_ids: list[str] | None) -> list[Any]:
     """The id values of each request: one id per request for a path parameter, groups
-    of the list parameter's ``max_items`` (default 100), or ``[None]`` (no id filter)."""
+    of the list parameter's ``max_items`` (default 100), one id per request for any other
+    ``str`` parameter (Mailgun's ``message-id`` filter), or ``[None]`` (no id filter)."""
     name = query_of(op).ids
     if name is None:
         return [None]
+    if op.params[name].type == "str" and op.params[name].location != "path":
+        return list(message_ids) if message_ids else [None]
     if op.params[name].location == "path":
         if not message_ids:
             raise UnsupportedOperation(

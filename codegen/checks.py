@@ -505,18 +505,16 @@ def _paging_problems(name: str, op: Operation, at: tuple[str | int, ...]) -> Ite
 
 
 def _query_problems(name: str, op: Operation, at: tuple[str | int, ...]) -> Iterator[Problem]:
-    """A status query's parameters: ids a list (sent in groups) or a str path parameter
-    (one request per id), recent an int."""
+    """A status query's parameters: ids a list (sent in groups) or a str parameter (one
+    request per id: a path parameter, or a query filter such as Mailgun's `message-id`),
+    recent an int."""
     query = op.query
     assert query is not None
     ids = op.params.get(query.ids) if query.ids is not None else None
-    if query.ids is not None and not (
-        ids is not None
-        and (ids.type == "list[str]" or (ids.type == "str" and ids.location == "path"))
-    ):
+    if query.ids is not None and not (ids is not None and ids.type in ("list[str]", "str")):
         yield (
             (*at, "query", "ids"),
-            f"ids names a list[str] parameter (or a str path parameter) of {name!r}",
+            f"ids names a list[str] parameter (or a str one) of {name!r}",
         )
     recent = op.params.get(query.recent) if query.recent is not None else None
     if query.recent is not None and (recent is None or recent.type != "int"):
@@ -702,6 +700,15 @@ def _wire_form_problems(
         yield (*at, "location"), "a header parameter holds one str or int"
     if param.substitution is not None and param.type not in ("json", "object"):
         yield (*at, "substitution"), "a substitution block is an object: type json or object"
+    if param.date_format is not None and param.type != (
+        "int" if param.date_format == "epoch" else "str"
+    ):
+        yield (
+            (*at, "date_format"),
+            "date_format epoch writes an int parameter, iso8601 and rfc2822 a str one",
+        )
+    if param.filename_from is not None and (param.type != "files" or op.encoding != "form"):
+        yield (*at, "filename_from"), "filename_from names the parts of a files parameter in a form"
     if param.inline_to is not None:
         target = op.params.get(param.inline_to)
         if param.type != "files" or target is None or target.type != "files":
@@ -803,6 +810,18 @@ def _idempotency_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], s
         )
 
 
+def _record_path_type(spec: Spec, shape_name: str, dotted: str) -> str | None:
+    """The type of the field at ``dotted`` (field names through nested shapes) of a
+    record shape, or None where a step names no field."""
+    kind = shape_name
+    for part in dotted.split("."):
+        shape = spec.shapes.get(kind)
+        if shape is None or part not in shape.fields:
+            return None
+        kind = shape.fields[part].type
+    return kind
+
+
 def _delivery_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     delivery = spec.delivery
     if delivery is None:
@@ -813,7 +832,7 @@ def _delivery_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]
         return
     for role in delivery.fields.__struct_fields__:
         field = getattr(delivery.fields, role)
-        if field is not None and field not in shape.fields:
+        if field is not None and _record_path_type(spec, delivery.record, field) is None:
             yield ("delivery", "fields", role), f"shape {delivery.record!r} has no field {field!r}"
     status = spec.operations.get("status")
     if status is None:

@@ -13,6 +13,7 @@ PROVIDERS: dict[str, str] = {
     "aurorasendcloud": ".aurorasendcloud",
     "brevo": ".brevo",
     "cloudmails": ".cloudmails",
+    "mailgun": ".mailgun",
     "postmark": ".postmark",
     "resend": ".resend",
     "sendcloud": ".sendcloud",

@@ -704,6 +704,23 @@ class Param(_Base, kw_only=True, frozen=True):
             "(`{address: {email, header_to}}`); the `to`, `cc` and `bcc` rows name it."
         ),
     ] = None
+    date_format: Annotated[
+        Literal["iso8601", "rfc2822", "epoch"] | None,
+        _d(
+            "How a date or time (`Message.send_at`) is written: `iso8601` (the default, "
+            "`2030-01-01T09:30:00+00:00`), `rfc2822` (`Tue, 01 Jan 2030 09:30:00 +0000`: "
+            "Mailgun's `o:deliverytime`) or `epoch` (whole seconds, an `int` parameter)."
+        ),
+    ] = None
+    filename_from: Annotated[
+        Literal["content_id"] | None,
+        _d(
+            "What names each part of a multipart `files` parameter: `content_id`, the "
+            "attachment's content id instead of its file name, where the provider makes "
+            "the file name an inline part's `cid:` (Mailgun's `inline`); default the "
+            "file name."
+        ),
+    ] = None
 
 
 class OneOf(_Base, kw_only=True, frozen=True, tag="one_of", tag_field="rule"):
@@ -1032,22 +1049,32 @@ def _record_field(role: str) -> Meta:
     return _d(f"The record field holding the {role}.")
 
 
+# a record field, or a dotted path of fields through nested shapes (`message.headers.id`)
+FieldPath = Annotated[
+    str,
+    Meta(
+        pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$",
+        description="A lower_snake_case field name, or a dotted path of them.",
+    ),
+]
+
+
 class DeliveryFields(_Base, kw_only=True, frozen=True):
     """Which field of a status record holds each part of a unified DeliveryStatus."""
 
-    message_id: Annotated[Name, _record_field("provider's message id")]
-    status: Annotated[Name, _record_field("provider's status value (a key of `states`)")]
-    recipient: Annotated[Name, _record_field("recipient's address")] | None = None
+    message_id: Annotated[FieldPath, _record_field("provider's message id")]
+    status: Annotated[FieldPath, _record_field("provider's status value (a key of `states`)")]
+    recipient: Annotated[FieldPath, _record_field("recipient's address")] | None = None
     sub_status: (
-        Annotated[Name, _record_field("sub-status value (a key of `sub_states`)")] | None
+        Annotated[FieldPath, _record_field("sub-status value (a key of `sub_states`)")] | None
     ) = None
-    description: Annotated[Name, _record_field("provider's description of the status")] | None = (
-        None
-    )
-    timestamp: Annotated[Name, _record_field("time of the status")] | None = None
+    description: (
+        Annotated[FieldPath, _record_field("provider's description of the status")] | None
+    ) = None
+    timestamp: Annotated[FieldPath, _record_field("time of the status")] | None = None
     accepted_at: (
         Annotated[
-            Name,
+            FieldPath,
             _d(
                 "The record field holding when the message was accepted: the status time "
                 "where `timestamp` is empty."
@@ -1057,7 +1084,7 @@ class DeliveryFields(_Base, kw_only=True, frozen=True):
     ) = None
     opens: (
         Annotated[
-            Name,
+            FieldPath,
             _d(
                 "The record field counting opens: above zero, a sent or delivered message "
                 "is reported as opened."
@@ -1067,7 +1094,7 @@ class DeliveryFields(_Base, kw_only=True, frozen=True):
     ) = None
     clicks: (
         Annotated[
-            Name,
+            FieldPath,
             _d(
                 "The record field counting clicks: above zero, a sent, delivered or opened "
                 "message is reported as clicked."
@@ -1093,7 +1120,11 @@ class Delivery(_Base, kw_only=True, frozen=True):
     )
     fields: Annotated[DeliveryFields, _d("Which record field holds each part of a status.")]
     timestamp_format: Annotated[
-        str, _d("The strftime format of the record's timestamp, as the provider writes it.")
+        str,
+        _d(
+            "The strftime format of the record's timestamp, as the provider writes it; "
+            "`epoch` for seconds since 1970 (a number, a fraction allowed)."
+        ),
     ] = ""
     states: Annotated[dict[str, StateRow], _d("Provider status value (as text) -> unified state.")]
     sub_states: Annotated[

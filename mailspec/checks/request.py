@@ -80,6 +80,8 @@ def _fail(
 def _check_param(provider: str, name: str, p: Param, value: Any) -> None:
     if p.const is not None and value != p.const:
         _fail(provider, name, p, "enum", f"must be {p.const!r}, got {value!r}")
+    if p.date_format is not None and isinstance(value, datetime.date):
+        return  # a date or time, written in the parameter's date_format
     expected = _TYPES[p.type]
     if not isinstance(value, expected) or (p.type == "int" and isinstance(value, bool)):
         _fail(provider, name, p, "format", f"expected {p.type}, got {type(value).__name__}")

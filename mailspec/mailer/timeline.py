@@ -224,7 +224,7 @@ def _superseded(event: Event, sends: list[Send]) -> bool:
     return any(
         not s.redelivery
         and provider_name(s.provider) == event.provider
-        and event.message_id in s.message_ids
+        and _bare(event.message_id or "") in {_bare(m) for m in s.message_ids}
         for s in sends
     )
 
@@ -286,8 +286,17 @@ def _event(provider: str, message_id: str, kept: _Kept) -> Event:
     )
 
 
+def _bare(message_id: str) -> str:
+    """A Message-ID without the angle brackets around it: ``<a@b>`` and ``a@b`` are one
+    message (RFC 5322 msg-id; Mailgun answers a send with ``<id>`` and names ``id`` in
+    its events and webhooks)."""
+    if len(message_id) > 2 and message_id[0] == "<" and message_id[-1] == ">":
+        return message_id[1:-1]
+    return message_id
+
+
 def _store_key(provider: str, message_id: str) -> str:
-    return f"events:{provider}:{message_id}"
+    return f"events:{provider}:{_bare(message_id)}"
 
 
 def _lower(address: str | None) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import email.utils
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -92,6 +93,21 @@ class HttpRequest:
         return f"HttpRequest({self.method} {self.url.split('?', 1)[0]})"
 
 
+def _date(param: Param, value: datetime.date) -> str | int:
+    """A date or time in the parameter's ``date_format`` (a date alone as midnight UTC,
+    where the format wants a time)."""
+    if param.date_format in ("rfc2822", "epoch"):
+        moment = (
+            value
+            if isinstance(value, datetime.datetime)
+            else datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.UTC)
+        )
+        if param.date_format == "epoch":
+            return int(moment.timestamp())
+        return email.utils.format_datetime(moment)
+    return value.isoformat()
+
+
 def _scalar(param: Param, value: Any) -> str:
     if param.type == "list[str]":
         return (param.join or ",").join(value)
@@ -100,7 +116,7 @@ def _scalar(param: Param, value: Any) -> str:
     if param.type == "bool":
         return "true" if value else "false"
     if isinstance(value, datetime.date):
-        return value.isoformat()
+        return str(_date(param, value))
     return str(value)
 
 
@@ -136,7 +152,7 @@ def encode_request(
     path = operation.path if path is None else path
     in_query = list((query_credentials or {}).items())
     pairs: list[tuple[str, str]] = list(body_credentials.items())
-    files: list[tuple[str, Attachment]] = []
+    files: list[tuple[str, Attachment, str]] = []  # wire name, file, the part's file name
     as_json = operation.encoding == "json"  # its body comes from json_object() below
     in_headers: dict[str, str] = {}
     for name, param, value in _given(operation, values):
@@ -148,7 +164,10 @@ def encode_request(
         elif as_json:
             continue
         elif param.type == "files":
-            files += [(wire, a) for a in value]
+            by_id = param.filename_from == "content_id"
+            files += [
+                (wire, a, (a.content_id or a.filename) if by_id else a.filename) for a in value
+            ]
         else:
             pairs += _form_fields(param, wire, value)
     if not as_json:
@@ -173,7 +192,7 @@ def encode_request(
         return HttpRequest(operation.method, url, out_headers, _json.encode(json_body))
     if files:
         fields: list[tuple[str, Any]] = list(pairs)
-        fields += [(wire, (a.filename, a.content, a.declared_type)) for wire, a in files]
+        fields += [(wire, (name, a.content, a.declared_type)) for wire, a, name in files]
         body, content_type = urllib3.encode_multipart_formdata(fields)
         out_headers["Content-Type"] = content_type
         return HttpRequest(operation.method, url, out_headers, body)
@@ -271,7 +290,7 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
         elif param.type == "json":  # an object sent as a JSON string (SES's TemplateData)
             written = _json.encode(value).decode("utf-8")
         else:
-            written = value.isoformat() if isinstance(value, datetime.date) else value
+            written = _date(param, value) if isinstance(value, datetime.date) else value
         if wirepath.is_path(wire):  # a place inside nested objects and lists
             wirepath.put(out, wire, written)
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import email.utils
 import itertools
 import json
 import re
@@ -563,13 +564,20 @@ class Emulator:
     def _record(self, accepted: Accepted) -> dict[str, Any]:
         delivery = self.spec.delivery
         assert delivery is not None
-        shape = self.spec.shapes[delivery.record]
         fields = delivery.fields
         raw_status = _raw_status(delivery, accepted.outcome.state)
         sub = accepted.outcome.sub_status
+
+        def kind(dotted: str) -> str:  # the type of a record field, or of a nested one
+            shape = self.spec.shapes[delivery.record]
+            *parents, leaf = dotted.split(".")
+            for part in parents:
+                shape = self.spec.shapes[shape.fields[part].type]
+            return shape.fields[leaf].type
+
         values: dict[str, Any] = {
             fields.message_id: accepted.message_id,
-            fields.status: _typed(shape.fields[fields.status].type, raw_status),
+            fields.status: _typed(kind(fields.status), raw_status),
         }
         if fields.recipient:
             values[fields.recipient] = accepted.recipient
@@ -579,16 +587,23 @@ class Emulator:
         if fields.clicks:
             values[fields.clicks] = int(state == DeliveryState.CLICKED)
         if fields.sub_status and sub is not None:
-            values[fields.sub_status] = _typed(shape.fields[fields.sub_status].type, sub)
+            values[fields.sub_status] = _typed(kind(fields.sub_status), sub)
         if fields.description:
             row = delivery.sub_states.get(sub or "") or delivery.states.get(raw_status or "")
             values[fields.description] = row.description if row else ""
         if fields.timestamp:
-            fmt = delivery.timestamp_format
+            fmt, at = delivery.timestamp_format, accepted.accepted_at
             values[fields.timestamp] = (
-                accepted.accepted_at.strftime(fmt) if fmt else accepted.accepted_at.isoformat()
+                at.astimezone(datetime.UTC).timestamp()  # the sandbox's local time, as epoch
+                if fmt == "epoch"
+                else at.strftime(fmt)
+                if fmt
+                else at.isoformat()
             )
-        return {(shape.fields[k].wire or k): v for k, v in values.items()}
+        record: dict[str, Any] = {}
+        for dotted, value in values.items():  # a dotted path is a field of a nested shape
+            _place(self.spec, delivery.record, dotted, value, record)
+        return record
 
     def _success(self, name: str, op: Operation, values_by_path: dict[str, Any]) -> Answer:
         code = self.code_for(ErrorCategory.SUCCESS, name)
@@ -813,6 +828,10 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
         raise TypeError("a joined string is wanted")  # a list where the spec joins
     if as_json and param.type == "list[str]" and not joined and not isinstance(value, list):
         raise TypeError("a JSON array is wanted")  # a string where the spec wants a list
+    if param.date_format == "rfc2822" and isinstance(value, str):
+        email.utils.parsedate_to_datetime(value)  # a ValueError on any other writing
+    elif param.date_format == "iso8601" and isinstance(value, str):
+        datetime.datetime.fromisoformat(value)
     if not isinstance(value, str):
         return value  # JSON bodies arrive typed already
     if param.type == "int":

@@ -39,3 +39,38 @@ def test_a_status_query_the_runtime_cannot_run_is_refused(
     tmp_path: Path, old: str, new: str, problem: str
 ) -> None:
     assert problem in refused(tmp_path, old, new)
+
+
+MAILGUN = Path(__file__).resolve().parents[2] / "spec" / "mailgun.yaml"
+DOTTED = "fields: {message_id: message.headers.message_id, status: event,"
+
+
+@pytest.mark.parametrize(
+    ("new", "problem"),
+    [
+        # a dotted record field walks nested shapes: every step must be a field
+        (
+            "fields: {message_id: message.headers.msgid, status: event,",
+            "has no field 'message.headers.msgid'",
+        ),
+        ("fields: {message_id: message.nothing.id, status: event,", "has no field"),
+        ("fields: {message_id: Message.Headers, status: event,", "delivery.fields.message_id"),
+    ],
+)
+def test_a_record_field_path_must_lead_to_a_field(tmp_path: Path, new: str, problem: str) -> None:
+    text = MAILGUN.read_text(encoding="utf-8")
+    assert text.count(DOTTED) == 1
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "mailgun.yaml").write_text(text.replace(DOTTED, new), "utf-8")
+    with pytest.raises(SpecError) as caught:
+        generate(tmp_path / "specs", tmp_path / "out")
+    assert problem in str(caught.value)
+
+
+def test_a_str_query_filter_is_one_request_per_id() -> None:
+    from adapters.status import id_groups
+    from mailspec.registry import spec
+
+    status = spec("mailgun").operations["status"]
+    assert id_groups("mailgun", status, ["<a@x>", "<b@x>"]) == ["<a@x>", "<b@x>"]
+    assert id_groups("mailgun", status, None) == [None]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -372,6 +373,78 @@ def test_inline_parts_go_apart_from_attachments(
         held = server.accepted[0].params
         assert [a.filename for a in held["attachment"]] == ["a.pdf"]
         assert [a.filename for a in held["inline"]] == ["logo.png"]
+
+
+def test_inline_parts_may_be_named_by_their_content_id(
+    root: Path, httpserver: HTTPServer, recorded: list[Request]
+) -> None:
+    # a provider that makes an inline part's file name its `cid:` (Mailgun's `inline`)
+    params = FORM + "attachment: {type: files, inline_to: inline}\n"
+    params += "inline: {type: files, filename_from: content_id}"
+    name = register_spec(
+        root, mini_spec(params, FORM_ROWS + "attachments: attachment", encoding="form")
+    )
+    files = [
+        Attachment("a.pdf", b"%PDF", "application/pdf", content_id=None),
+        Attachment("logo.png", b"\x89PNG", "image/png", content_id="logo@shop.example"),
+    ]
+    sent = send_recorded(name, httpserver, recorded, attachments=files)
+    parsed = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + sent.headers["Content-Type"].encode() + b"\r\n\r\n" + sent.get_data()
+    )
+    parts = [
+        (p.get_param("name", header="content-disposition"), p.get_filename(), p.get_content_type())
+        for p in parsed.iter_parts()
+    ]
+    # the attachment keeps its file name; the inline part is named by its content id
+    assert ("attachment", "a.pdf", "application/pdf") in parts
+    assert ("inline", "logo@shop.example", "image/png") in parts
+    with SandboxServer(name) as server:
+        server.provider().send(Message(**MESSAGE, attachments=files))
+        assert [a.filename for a in server.accepted[0].params["inline"]] == ["logo@shop.example"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "declared", "sent"),
+    [
+        ("form", "{type: str, date_format: rfc2822}", "Tue, 01 Jan 2030 09:30:00 +0200"),
+        ("json", "{type: int, date_format: epoch}", 1893483000),
+        ("json", "{type: str, date_format: iso8601}", "2030-01-01T09:30:00+02:00"),
+    ],
+)
+def test_a_send_time_is_written_in_the_parameters_date_format(
+    root: Path,
+    httpserver: HTTPServer,
+    recorded: list[Request],
+    encoding: str,
+    declared: str,
+    sent: Any,
+) -> None:
+    params = FORM if encoding == "form" else BASE + "to: {wire: To, type: str}\n"
+    params += f"when: {{wire: When, {declared[1:]}"
+    rows = (FORM_ROWS if encoding == "form" else ROWS + "to: to\n") + "send_at: when"
+    name = register_spec(root, mini_spec(params, rows, encoding=encoding))
+    when = datetime(2030, 1, 1, 9, 30, tzinfo=timezone(timedelta(hours=2)))
+    request = send_recorded(name, httpserver, recorded, send_at=when)
+    if encoding == "form":
+        assert dict(parse_qsl(request.get_data(as_text=True)))["When"] == sent
+    else:
+        assert json.loads(request.get_data())["When"] == sent
+    with SandboxServer(name) as server:  # the sandbox takes it back in that format
+        server.provider().send(Message(**MESSAGE, send_at=when))
+        assert server.accepted[0].params["when"] == sent
+
+
+def test_spec_check_refuses_a_date_format_of_another_type(root: Path) -> None:
+    params = BASE + "to: {wire: To, type: str}\nwhen: {type: str, date_format: epoch}"
+    problem = spec_error(root, mini_spec(params, ROWS + "to: to\nsend_at: when"))
+    assert "date_format epoch writes an int parameter" in problem
+
+
+def test_spec_check_refuses_filename_from_outside_a_form(root: Path) -> None:
+    params = BASE + "to: {wire: To, type: str}\na: {type: files, filename_from: content_id}"
+    problem = spec_error(root, mini_spec(params, ROWS + "to: to\nattachments: a", encoding="json"))
+    assert "filename_from names the parts of a files parameter in a form" in problem
 
 
 # --- spec check: every combination the runtime cannot write ----------------------------

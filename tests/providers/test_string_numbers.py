@@ -26,6 +26,7 @@ from mailspec import (
     ProviderValidationError,
     RateLimitError,
 )
+from mailspec._naming import ident
 from mailspec.registry import spec as spec_of
 from mailspec.spec_model import Spec, auth_keywords
 
@@ -62,6 +63,11 @@ def _sample(spec: Spec, type_text: str, *, as_text: bool) -> Any:
     }
 
 
+def _attr(value: Any, name: str) -> str:
+    """The attribute of a shape field in its generated struct (``id`` is ``id_``)."""
+    return name if hasattr(value, name) else ident(name)
+
+
 def _numbers(spec: Spec, type_text: str, value: Any) -> list[Any]:
     """Every decoded value at a field the spec types int or float."""
     if type_text.startswith("list["):
@@ -74,7 +80,9 @@ def _numbers(spec: Spec, type_text: str, value: Any) -> list[Any]:
         return []
     shape = spec.shapes[type_text]
     return [
-        n for name, f in shape.fields.items() for n in _numbers(spec, f.type, getattr(value, name))
+        n
+        for name, f in shape.fields.items()
+        for n in _numbers(spec, f.type, getattr(value, _attr(value, name)))
     ]
 
 

@@ -100,7 +100,8 @@ def spec_event(hooks: Webhooks, event: str, *, key: str = SECRET, **fields: Any)
         put_path(raw, str(signature.timestamp), NOW)
         put_path(raw, str(signature.id), token)
         put_path(raw, str(signature.signature), hmac_hex(key, NOW, token))
-    elif timestamp:
+    if timestamp and (signature is None or timestamp != signature.timestamp):
+        # the event's own time, where it is not the signing time (Mailgun's event-data)
         put_path(
             raw, timestamp, NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
         )
