@@ -71,11 +71,17 @@ def at_path(value: Any, dotted: str) -> Any:
         return value
     if isinstance(value, list):  # a list answer: the path in every item
         return [at_path(item, dotted) for item in value]
-    for part in dotted.split("."):
-        if value is None:
-            return None
-        value = getattr(value, _attr(part), None)
-    return value
+    part, _, rest = dotted.partition(".")
+    value = getattr(value, _attr(part), None)
+    if not rest or value is None:
+        return value
+    if isinstance(value, list):  # a list on the way: the rest of the path in each item,
+        return [v for item in value for v in _as_list(at_path(item, rest))]  # flattened
+    return at_path(value, rest)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 class Provider(Sender):
@@ -438,10 +444,12 @@ class Provider(Sender):
                 continue
             if field == "from_name" and target == mapping.get("from_email"):
                 continue  # written with the address, below
+            # a name bound for a JSON mailbox object is quoted, not RFC 2047-encoded
+            box = _quoted_mailbox if op.params[param].mailbox_keys is not None else mailbox
             if field == "from_email" and message.from_name and mapping.get("from_name") == target:
-                value = mailbox(message.from_name, value)
+                value = box(message.from_name, value)
             if field in _RECIPIENT_FIELDS and op.params[param].format == "mailbox":
-                value = _with_names(value, message.display_names)
+                value = _with_names(value, message.display_names, box)
             value = _fit_to_param(op, param, field, value, self.name)
             values[param] = _wire_word(op.params[param].values, field, value, self.name)
         owners = {split_target(t)[0]: f for f, t in mapping.items() if "." not in t}
@@ -602,8 +610,11 @@ def with_options(
 
 
 def id_list(ids: Any) -> list[str]:
-    """The message ids an answer carries (one id, a list of them, or none) as a list."""
-    return [ids] if isinstance(ids, str) else list(ids or [])
+    """The message ids an answer carries (one id, a list of them, or none) as a list of
+    text: an id written as a number (Mailjet's ``MessageID``) is read as its digits."""
+    if isinstance(ids, str | int) and not isinstance(ids, bool):
+        return [str(ids)]
+    return [str(i) if isinstance(i, int) and not isinstance(i, bool) else i for i in ids or []]
 
 
 class Step(NamedTuple):
@@ -729,11 +740,21 @@ def _as_text(value: Any) -> str:
 _RECIPIENT_FIELDS = frozenset({"to", "cc", "bcc", "reply_to"})
 
 
-def _with_names(value: Any, names: Mapping[str, str]) -> Any:
+def _with_names(
+    value: Any, names: Mapping[str, str], box: Callable[[str, str], str] = mailbox
+) -> Any:
     """Addresses (one or a list) as mailboxes, each with its display name if it has one."""
     if isinstance(value, str):
-        return mailbox(names[value], value) if value in names else value
-    return [mailbox(names[a], a) if a in names else a for a in value]
+        return box(names[value], value) if value in names else value
+    return [box(names[a], a) if a in names else a for a in value]
+
+
+def _quoted_mailbox(name: str, address: str) -> str:
+    """``"name" <address>`` with the name quoted as it is (any text, not encoded): what
+    a parameter writing mailbox objects (``mailbox_keys``) parses back into its name."""
+    if not name:
+        return address
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{address}>'
 
 
 def _word_for(op: Operation, target: str, value: Any) -> Any:
@@ -768,6 +789,12 @@ def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: s
     kind = op.params[param].type
     if kind == "list[str]" and isinstance(value, str):
         return [value]
+    if kind == "int" and isinstance(value, str):  # a numeric template id given as text
+        if not value.isascii() or not value.isdigit():
+            raise ValidationError(
+                f"{provider} takes a number here, got {value!r}", field=field, provider=provider
+            )
+        return int(value)
     if kind == "str" and isinstance(value, list):
         if len(value) != 1:
             raise ValidationError(

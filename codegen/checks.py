@@ -43,8 +43,15 @@ ENVELOPE_SHAPE = "Envelope"  # generated from `envelope:`; a spec may not define
 SMS_PARAMS = ("to", "template_id", "variables")
 _AUTH_WORDS = ("default", "none")
 _STR = TypeExpr("scalar", "str")
-# what an operation's `ids` and `count` paths may lead to: (in words, the types)
-_IDS = ("a str or list[str]", frozenset({_STR, TypeExpr("list", item=_STR)}))
+_INT = TypeExpr("scalar", "int")
+# what an operation's `ids` and `count` paths may lead to: (in words, the types); an id
+# written as a number (Mailjet's MessageID) is read as its text
+_IDS = (
+    "a str, int, any or a list of them",
+    frozenset(
+        {t for s in (_STR, _INT, TypeExpr("scalar", "any")) for t in (s, TypeExpr("list", item=s))}
+    ),
+)
 _COUNT = ("an int", frozenset({TypeExpr("scalar", "int")}))
 _PLACEHOLDER = re.compile(r"{([^{}]*)}")
 # msgspec refuses to rename a Struct field to a name holding these
@@ -350,6 +357,8 @@ def _operation_problems(
                 yield (*at, role), problem
     if op.body is not None:
         yield from _body_problems(op, at)
+    if op.wrap is not None and (op.encoding != "json" or op.body is not None):
+        yield (*at, "wrap"), "wrap puts a JSON object into a list: a json operation without body"
     if op.paging is not None:
         yield from _paging_problems(name, op, at)
     if op.query is not None:
@@ -556,6 +565,8 @@ def _path_problem(
         if last:
             wanted, types = leaf
             return None if expr in types else f"{dotted!r} must be {wanted} field, not {field.type}"
+        if expr.kind == "list" and expr.item is not None:
+            expr = expr.item  # a list of shapes: the path goes on in each item
         if expr.kind != "shape" or expr.name not in spec.shapes:
             return f"{part!r} is not a shape, so {dotted!r} cannot go further"
         shape_name, shape = expr.name, spec.shapes[expr.name]
@@ -599,6 +610,14 @@ def _wire_form_problems(
         yield (*at, "prefix"), "give prefix or pairs, not both"
     if param.keys is not None and (param.type != "files" or op.encoding != "json"):
         yield (*at, "keys"), "keys name the attachment objects of a files parameter in JSON"
+    if param.mailbox_keys is not None and (
+        param.format != "mailbox" or param.type not in ("str", "list[str]") or op.encoding != "json"
+    ):
+        yield (
+            (*at, "mailbox_keys"),
+            "mailbox_keys write mailboxes as JSON objects: a str or list[str] parameter of "
+            "format mailbox in a JSON body",
+        )
     if param.type == "object" and op.encoding != "json" and param.prefix is None:
         yield (
             (*at, "type"),

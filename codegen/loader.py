@@ -312,8 +312,10 @@ class _FastCompose:
                 raise _Unusual  # a complex key, or an alias as a key
             self._admit(key_event, depth + 1)
             key = self.scalars.value(key_event)
-            if type(key) not in (str, int) or key in out:
-                raise _Unusual  # a duplicate, null, a boolean, a float...
+            # a boolean key (a value map's `true:`) is read as PyYAML reads it; True and
+            # 1 are one dict key, so a mapping holding both falls back as a duplicate
+            if type(key) not in (str, int, bool) or key in out:
+                raise _Unusual  # a duplicate, null, a float...
             key_mark: Any = key_event.start_mark
             at = (*path, key)
             self.positions[at] = (key_mark.line + 1, key_mark.column + 1)

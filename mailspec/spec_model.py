@@ -39,6 +39,7 @@ __all__ = [
     "FileKeys",
     "Hooks",
     "Limits",
+    "MailboxKeys",
     "MaxSpan",
     "OneOf",
     "Operation",
@@ -494,6 +495,13 @@ class FileKeys(_Base, kw_only=True, frozen=True):
     content_id: Annotated[str, _d("The key of an inline part's content id.")] = "content_id"
 
 
+class MailboxKeys(_Base, kw_only=True, frozen=True):
+    """The keys of a mailbox object in a JSON body (Mailjet's ``{"Email", "Name"}``)."""
+
+    address: Annotated[str, _d("The key of the address.")] = "email"
+    name: Annotated[str, _d("The key of the display name, left out when there is none.")] = "name"
+
+
 class Param(_Base, kw_only=True, frozen=True):
     """One request parameter of an operation, keyed by its Python name."""
 
@@ -564,6 +572,14 @@ class Param(_Base, kw_only=True, frozen=True):
     keys: Annotated[
         FileKeys | None,
         _d("The attachment objects' keys in a JSON body (default filename, content, ...)."),
+    ] = None
+    mailbox_keys: Annotated[
+        MailboxKeys | None,
+        _d(
+            "A `format: mailbox` parameter in a JSON body written as mailbox objects: "
+            '`{"Email": "ann@example.org", "Name": "Ann"}` for a `str`, a list of them for '
+            "a `list[str]` (Mailjet's `From`, `To`)."
+        ),
     ] = None
     substitution: Annotated[
         Literal["xsmtpapi"] | None,
@@ -789,6 +805,14 @@ class Operation(_Base, kw_only=True, frozen=True):
         _d(
             "A JSON operation whose body is this one parameter's value alone (a top-level "
             "array: a batch), not an object of its parameters."
+        ),
+    ] = None
+    wrap: Annotated[
+        str | None,
+        _d(
+            "A JSON operation whose body is `{WRAP: [object]}`: the object of its "
+            "parameters as the one item of a list under this key (Mailjet's "
+            '`{"Messages": [...]}`); options no parameter declares stay beside the list.'
         ),
     ] = None
     per_recipient: Annotated[

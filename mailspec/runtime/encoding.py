@@ -18,8 +18,9 @@ from urllib.parse import quote
 import msgspec
 import urllib3
 
+from ..checks.addresses import parse_mailbox
 from ..message import Attachment
-from ..spec_model import FileKeys, Operation, Param
+from ..spec_model import FileKeys, MailboxKeys, Operation, Param
 from .signing import signature
 
 __all__ = ["HttpRequest", "Signer", "encode_request", "form_urlencode", "json_object"]
@@ -151,6 +152,8 @@ def encode_request(
             param = operation.params[operation.body]
             body = document.get(param.wire or operation.body, [])
             return HttpRequest(operation.method, url, out_headers, _json.encode(body))
+        if operation.wrap is not None:  # {"Messages": [the object]} (Mailjet)
+            document = {operation.wrap: [document]}
         json_body = {**body_credentials, **document, **(extra or {})}
         return HttpRequest(operation.method, url, out_headers, _json.encode(json_body))
     if files:
@@ -219,8 +222,16 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
         wire = param.wire or name
         if param.type == "files":
             out[wire] = [_attachment_json(a, param.keys or _DEFAULT_KEYS) for a in value]
+        elif param.mailbox_keys is not None:
+            boxes = param.mailbox_keys
+            if isinstance(value, list):
+                out[wire] = [_mailbox_json(v, boxes) for v in value]
+            else:
+                out[wire] = _mailbox_json(value, boxes)
         elif param.type == "list[str]" and param.join is not None:
             out[wire] = param.join.join(value)
+        elif param.type == "json":  # an object as one JSON string (Mailjet's EventPayload)
+            out[wire] = _json.encode(value).decode("utf-8")
         elif param.pairs is not None and isinstance(value, Mapping):
             keys = param.pairs
             out[wire] = [{keys.key: k, keys.value: v} for k, v in value.items()]
@@ -232,6 +243,16 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
 
 
 _DEFAULT_KEYS = FileKeys()
+
+
+def _mailbox_json(text: str, keys: MailboxKeys) -> dict[str, str]:
+    """A mailbox (``Ann <ann@example.org>`` or an address) as ``{address, name}`` with
+    the spec's keys; no name key where the mailbox has no name."""
+    box = parse_mailbox(text)
+    out = {keys.address: box.address}
+    if box.name:
+        out[keys.name] = box.name
+    return out
 
 
 def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:

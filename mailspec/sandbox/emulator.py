@@ -32,6 +32,7 @@ from ..spec_model import (
     CredentialSet,
     Delivery,
     FileKeys,
+    MailboxKeys,
     Operation,
     Param,
     Spec,
@@ -193,25 +194,32 @@ class Emulator:
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
         headers = {name.lower(): value for name, value in headers.items()}  # any case, as HTTP
         parts = urlsplit(target)
-        found = next(
-            (
-                (name, op, m)
-                for route, name, op in self._routes
-                if op.method == method and (m := route.fullmatch(parts.path))
-            ),
-            None,
-        )
-        if found is None:
+        found = [
+            (name, op, m)
+            for route, name, op in self._routes
+            if op.method == method and (m := route.fullmatch(parts.path))
+        ]
+        if not found:
             return Answer(
                 404, b'{"message": "no such operation"}', {"Content-Type": "application/json"}
             )
-        name, op, match = found
-        try:
-            raw = self._raw_params(op, parts.query, headers, body)
-        except ValueError as exc:
+        # several operations on one path (Mailjet's send and send_template): the first
+        # whose declared fields the request fits, else the first one's refusal
+        refused: ValueError | None = None
+        chosen: tuple[str, Operation, re.Match[str], dict[str, Any]] | None = None
+        for candidate, candidate_op, candidate_match in found:
+            try:
+                raw = self._raw_params(candidate_op, parts.query, headers, body)
+            except ValueError as exc:
+                refused = refused or exc
+                continue
+            chosen = (candidate, candidate_op, candidate_match, raw)
+            break
+        if chosen is None:
             return self.error(
-                ErrorCategory.VALIDATION, f"unreadable request: {exc}", operation=name
+                ErrorCategory.VALIDATION, f"unreadable request: {refused}", operation=found[0][0]
             )
+        name, op, match, raw = chosen
         refusal = self._refusal(name, op, raw, headers)
         if refusal is not None:
             return refusal
@@ -246,6 +254,13 @@ class Emulator:
                 decoded = {op.params[op.body].wire or op.body: decoded}
             if not isinstance(decoded, dict):
                 raise ValueError("expected a JSON object")
+            if op.wrap is not None:  # {"Messages": [one object]}: that object's fields
+                items = decoded.pop(op.wrap, None)
+                if not isinstance(items, list) or len(items) != 1:
+                    raise ValueError(f"expected {op.wrap!r}: a list of one object")
+                if not isinstance(items[0], dict) or set(items[0]) & set(decoded):
+                    raise ValueError(f"expected {op.wrap!r}: a list of one object")
+                decoded = {**decoded, **items[0]}
             unknown = sorted(set(decoded) - self._json_keys(op, decoded))
             if unknown:
                 raise ValueError(f"unknown field(s) {', '.join(map(repr, unknown))}")
@@ -417,9 +432,13 @@ class Emulator:
     def _leaf_is_str(self, op: Operation) -> bool:
         shape = self.spec.shapes[op.response]
         *parents, leaf = (op.ids or "").split(".")
+        lists = False
         for part in parents:
-            shape = self.spec.shapes[shape.fields[part].type]
-        return shape.fields[leaf].type == "str"
+            kind = shape.fields[part].type
+            lists = lists or kind.startswith("list[")
+            shape = self.spec.shapes[_item_type(kind)]
+        # one id per item where the path goes through a list (Mailjet's To[].MessageID)
+        return shape.fields[leaf].type in ("str", "int") and not lists
 
     def _status(
         self, name: str, op: Operation, values: dict[str, Any], path: str = "", query: str = ""
@@ -617,6 +636,9 @@ def _wire_form(param: Param, as_json: bool) -> str:
         return f"one string joined by {param.join!r}"
     if param.pairs is not None:
         return f"a list of {{{param.pairs.key!r}, {param.pairs.value!r}}} objects"
+    if param.mailbox_keys is not None:
+        boxes = param.mailbox_keys
+        return f"{{{boxes.address!r}, {boxes.name!r}}} mailbox objects"
     if param.type == "files" and as_json:
         keys = param.keys or FileKeys()
         return f"a list of {{{keys.filename!r}, {keys.content!r}, {keys.content_type!r}}} objects"
@@ -642,6 +664,12 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
                 for v in value
             ]
         raise TypeError("expected files")
+    if param.mailbox_keys is not None:
+        boxes = value if param.type == "list[str]" else [value]
+        if not isinstance(boxes, list):
+            raise TypeError("expected a list of mailbox objects")
+        written = [_mailbox_text(v, param.mailbox_keys) for v in boxes]
+        return written if param.type == "list[str]" else written[0]
     if param.pairs is not None:
         if not isinstance(value, list):
             raise TypeError("expected a list of pairs")
@@ -665,6 +693,19 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
     if param.type in ("json", "object"):
         return json.loads(value)
     return value
+
+
+def _mailbox_text(value: Any, keys: MailboxKeys) -> str:
+    """A mailbox object (``{"Email": ..., "Name": ...}``) as the mailbox it stands for;
+    any other form, or keys the spec does not name, is refused."""
+    if not isinstance(value, dict) or not set(value) <= {keys.address, keys.name}:
+        raise TypeError("mailbox objects with other keys")
+    address, name = value[keys.address], value.get(keys.name) or ""
+    if not isinstance(address, str) or not isinstance(name, str):
+        raise TypeError("mailbox objects hold text")
+    if not name:
+        return address
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{address}>'
 
 
 def _recipients(values: dict[str, Any]) -> list[str]:
@@ -701,13 +742,41 @@ def _typed(kind: str, value: str | None) -> Any:
 def _place(spec: Spec, shape_name: str, dotted: str, value: Any, body: dict[str, Any]) -> None:
     """Put ``value`` at ``dotted`` (field names) in ``body`` (wire names), following shapes."""
     shape = spec.shapes[shape_name]
-    *parents, leaf = dotted.split(".")
-    node = body
-    for part in parents:
-        field_def = shape.fields[part]
-        node = node.setdefault(field_def.wire or part, {})
-        shape = spec.shapes[field_def.type]
-    node[shape.fields[leaf].wire or leaf] = value
+    part, _, rest = dotted.partition(".")
+    field_def = shape.fields[part]
+    wire = field_def.wire or part
+    if not rest:
+        body[wire] = value
+        return
+    inner = _item_type(field_def.type)
+    if inner == field_def.type:  # an object
+        _place(spec, inner, rest, value, body.setdefault(wire, {}))
+        return
+    # a list of objects: one item, or, at the last list of the path, one item per value
+    deeper = any(f.type.startswith("list[") for f in _fields_on(spec, inner, rest.split(".")[:-1]))
+    if isinstance(value, list) and not deeper:
+        items = body.setdefault(wire, [])
+        for one in value:
+            items.append({})
+            _place(spec, inner, rest, one, items[-1])
+        return
+    items = body.setdefault(wire, [{}])
+    _place(spec, inner, rest, value, items[0])
+
+
+def _item_type(kind: str) -> str:
+    """The item type of ``list[X]``; any other type as it is."""
+    return kind[5:-1] if kind.startswith("list[") and kind.endswith("]") else kind
+
+
+def _fields_on(spec: Spec, shape_name: str, parts: list[str]) -> list[Any]:
+    """The fields a path of field names goes through, from ``shape_name``."""
+    out = []
+    for part in parts:
+        field_def = spec.shapes[shape_name].fields[part]
+        out.append(field_def)
+        shape_name = _item_type(field_def.type)
+    return out
 
 
 def _numbers_as_strings(spec: Spec, shape: str | None, body: dict[str, Any]) -> dict[str, Any]:

@@ -86,8 +86,17 @@ def _event_type(row: WebhookEvent | None, reader: _Reader) -> EventType:
     """The row's type, or the one its ``refine`` field's value names."""
     if row is None:
         return EventType.UNKNOWN
-    refined = row.refine.types.get(reader.text(row.refine.path) or "") if row.refine else None
+    refined = row.refine.types.get(_refine_key(reader, row.refine.path)) if row.refine else None
     return EventType(refined or row.type)
+
+
+def _refine_key(reader: _Reader, path: str) -> str:
+    """The refine field's value as a key of its ``types``: text or a number as text, a
+    boolean as ``true``/``false`` (Mailjet's ``hard_bounce``)."""
+    value = reader.value(path)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return reader.text(path) or ""
 
 
 def fields_for(hooks: Webhooks, own: WebhookEventFields | None) -> WebhookEventFields:

@@ -27,7 +27,7 @@ from mailspec import (
     RateLimitError,
 )
 from mailspec.registry import spec as spec_of
-from mailspec.spec_model import Spec
+from mailspec.spec_model import Spec, auth_keywords
 
 PROVIDERS = sorted(importlib.import_module("mailspec.generated").PROVIDERS)
 
@@ -123,8 +123,10 @@ def test_every_envelope_reads_its_code_written_as_a_string(name: str) -> None:
 
 
 def _credentials(name: str) -> dict[str, str]:
+    """Every credential keyword the provider takes (whatever its auth scheme), as "x"."""
     spec = spec_of(name)
-    names = [*spec.auth.body, *(c for s in spec.auth.sets.values() for c in s.body)]
+    expected, _ = auth_keywords(spec.auth)
+    names = [*expected, *spec.auth.body, *(c for s in spec.auth.sets.values() for c in s.body)]
     if spec.auth.bearer:
         names.append(spec.auth.bearer)
     return {c: "x" for c in names}

@@ -14,6 +14,7 @@ from webhooks_support import (
     JSON,
     NOW,
     SECRET,
+    auth_headers,
     form_body,
     json_body,
     signed,
@@ -120,7 +121,8 @@ def test_every_event_name_maps_to_the_expected_type(provider: str, guard: Replay
         assert expected == KNOWN[provider], "the spec's event table changed"
     for name, type_ in expected.items():
         body, secret = event_body(provider, name)
-        (event,) = parse(provider, body, JSON, secret=secret, now=NOW, replay=guard)
+        headers = {**JSON, **auth_headers(hooks)}
+        (event,) = parse(provider, body, headers, secret=secret, now=NOW, replay=guard)
         assert (event.provider, event.event, event.type) == (provider, name, type_)
         assert isinstance(event.type, EventType)
 
@@ -129,7 +131,8 @@ def test_every_event_name_maps_to_the_expected_type(provider: str, guard: Replay
 def test_an_unknown_event_name_is_kept_with_type_unknown(provider: str, guard: ReplayGuard) -> None:
     assert "teleported" not in SPECS[provider].webhooks.events  # type: ignore[union-attr]
     body, secret = event_body(provider, "teleported")
-    (event,) = parse(provider, body, JSON, secret=secret, now=NOW, replay=guard)
+    headers = {**JSON, **auth_headers(SPECS[provider].webhooks)}  # type: ignore[arg-type]
+    (event,) = parse(provider, body, headers, secret=secret, now=NOW, replay=guard)
     assert (event.type, event.event) == (EventType.UNKNOWN, "teleported")
 
 

@@ -7,6 +7,7 @@ Signatures here are computed with ``hmac``/``hashlib`` directly, never with
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
@@ -78,14 +79,40 @@ def spec_event(hooks: Webhooks, event: str, *, key: str = SECRET, **fields: Any)
         raw[names.message_id] = "spec-event-message-1"
     if names.recipient:
         raw[names.recipient] = "ann@example.org"
-    if hooks.signature is not None:
+    sig = hooks.signature
+    if sig is not None and signed_in_payload(hooks):
+        assert sig.timestamp is not None and sig.id is not None and sig.signature is not None
         token = fresh_token()
-        raw[hooks.signature.timestamp] = NOW
-        raw[hooks.signature.token] = token
-        raw[hooks.signature.signature] = hmac_hex(key, NOW, token)
+        raw[sig.timestamp] = NOW
+        raw[sig.id] = token
+        raw[sig.signature] = hmac_hex(key, NOW, token)
     elif names.timestamp:
         raw[names.timestamp] = NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
     return {**raw, **fields}
+
+
+def signed_in_payload(hooks: Webhooks) -> bool:
+    """The scheme signs each event with HMAC fields of the payload (SendCloud's
+    ``{timestamp}{token}``), the layout :func:`spec_event` writes."""
+    sig = hooks.signature
+    return (
+        sig is not None
+        and sig.scheme == "hmac"
+        and sig.timestamp is not None
+        and sig.id is not None
+        and sig.signature is not None
+        and not sig.signature.startswith(("header:", "query:"))
+    )
+
+
+def auth_headers(hooks: Webhooks, secret: str = SECRET) -> dict[str, str]:
+    """The request headers a scheme proving itself outside the payload needs: HTTP
+    basic credentials for ``basic_auth`` (the secret as the password)."""
+    sig = hooks.signature
+    if sig is not None and sig.scheme == "basic_auth":
+        token = base64.b64encode(f"hooks:{secret}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+    return {}
 
 
 def spec_with_webhooks(webhooks_yaml: str) -> Spec:
