@@ -12,5 +12,6 @@ PROVIDERS: dict[str, str] = {
     "aotsend": ".aotsend",
     "aurorasendcloud": ".aurorasendcloud",
     "cloudmails": ".cloudmails",
+    "mailjet": ".mailjet",
     "sendcloud": ".sendcloud",
 }
