@@ -631,6 +631,9 @@ def test_the_sandbox_posts_events_that_verify_with_basic_auth():
     assert [e.type for e in events] == [EventType.DELIVERED, EventType.OPENED, EventType.CLICKED]
     assert {e.message_id for e in events} == set(result.message_ids)
     headers, data = received[0]
-    assert json.loads(data)[0]["event"] == "sent"  # a JSON array of events, as grouped
+    first = json.loads(data)[0]  # a JSON array of events, as grouped
+    assert first["event"] == "sent"
+    assert json.loads(first["Payload"]) == {"order_id": "7"}  # the EventPayload text, as sent
+    assert events[0].metadata == {"order_id": "7"}
     with pytest.raises(WebhookVerificationError):
         parse("mailjet", data, headers, secret="hooks:another-password")
