@@ -438,6 +438,9 @@ class Provider(Sender):
                     )
             value = transform[field] if field in transform else getattr(message, field)
             param, entry = split_target(target)
+            keys = op.params[param].keys if param in op.params else None
+            if field == "attachments" and keys is not None and keys.utf8_text:
+                _refuse_other_charsets(self.name, message)
             if entry is not None:  # an object parameter keeps the value as it is
                 kept = value if op.params[param].type == "object" else _as_text(value)
                 entries.setdefault(param, {})[entry] = (field, kept)
@@ -747,6 +750,33 @@ def _with_names(
     if isinstance(value, str):
         return box(names[value], value) if value in names else value
     return [box(names[a], a) if a in names else a for a in value]
+
+
+# the charsets a provider that labels every text attachment UTF-8 reads correctly
+_UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+_CHARSET = re.compile(r"(?i)(?:^|;)\s*charset\s*=\s*\"?([^\";\s]+)")
+
+
+def _refuse_other_charsets(provider: str, message: Message) -> None:
+    """A provider that adds ``charset=utf-8`` to every text attachment (``keys:
+    {utf8_text: true}``) would mislabel one in another charset: refused, naming it."""
+    for attachment in message.attachments:
+        kind, _, params = attachment.content_type.partition(";")
+        if not kind.strip().lower().startswith("text/"):
+            continue
+        declared = _CHARSET.search(params)
+        try:
+            attachment.content.decode("utf-8")
+            utf8 = declared is None or declared.group(1).lower() in _UTF8_NAMES
+        except UnicodeDecodeError:
+            utf8 = False
+        if not utf8:
+            raise ValidationError(
+                f"{provider} labels every text attachment UTF-8: "
+                f"{attachment.filename!r} is not UTF-8 text",
+                field="attachments",
+                provider=provider,
+            )
 
 
 def _quoted_mailbox(name: str, address: str) -> str:

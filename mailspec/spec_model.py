@@ -493,6 +493,14 @@ class FileKeys(_Base, kw_only=True, frozen=True):
     content: Annotated[str, _d("The key of the base64 content.")] = "content"
     content_type: Annotated[str, _d("The key of the MIME type.")] = "content_type"
     content_id: Annotated[str, _d("The key of an inline part's content id.")] = "content_id"
+    utf8_text: Annotated[
+        bool,
+        _d(
+            "The provider adds `charset=utf-8` to every `text/*` type itself (Mailjet): "
+            "the MIME type is sent without parameters, and a text attachment that is not "
+            "UTF-8 is refused rather than mislabelled (default false)."
+        ),
+    ] = False
 
 
 class MailboxKeys(_Base, kw_only=True, frozen=True):

@@ -259,10 +259,13 @@ def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:
     # ASSUMED for JSON APIs that document "attachment objects" without fields (CloudMails):
     # filename, base64 content, content_type (a text type with its charset), and
     # content_id for inline parts; a spec names other keys with `keys:`.
+    kind = attachment.declared_type
+    if keys.utf8_text:  # the provider declares the charset itself: the type alone
+        kind = kind.split(";", 1)[0].strip()
     out: dict[str, Any] = {
         keys.filename: attachment.filename,
         keys.content: base64.b64encode(attachment.content).decode("ascii"),
-        keys.content_type: attachment.declared_type,
+        keys.content_type: kind,
     }
     if attachment.content_id is not None:
         out[keys.content_id] = attachment.content_id

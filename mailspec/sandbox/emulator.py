@@ -654,6 +654,8 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
             allowed = {keys.filename, keys.content, keys.content_type, keys.content_id}
             if not all(isinstance(v, dict) and set(v) <= allowed for v in value):
                 raise TypeError("attachment objects with other keys")
+            if keys.utf8_text and any(";" in str(v.get(keys.content_type, "")) for v in value):
+                raise TypeError("a content type with parameters, where the type alone is wanted")
             return [
                 Attachment(
                     v[keys.filename],

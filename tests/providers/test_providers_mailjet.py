@@ -199,6 +199,24 @@ def test_what_mailjet_would_refuse_is_refused_before_any_request(
     assert httpserver.log == []
 
 
+def test_a_text_attachment_goes_with_its_type_alone_and_must_be_utf8(httpserver, mailjet):
+    """ASSUMED (django-anymail): Mailjet adds charset=utf-8 to a text/* ContentType
+    itself, so the type goes alone, and text in another charset is refused."""
+    httpserver.expect_request(SEND, method="POST").respond_with_json(OK)
+    mailjet.send(message(attachments=[Attachment("notes.txt", "Grüße".encode(), "text/plain")]))
+    (attachment,) = sent(httpserver)["Attachments"]
+    assert attachment["ContentType"] == "text/plain"
+    assert base64.b64decode(attachment["Base64Content"]).decode() == "Grüße"
+    for wrong in (
+        Attachment("latin.txt", "Grüße".encode("latin-1"), "text/plain"),
+        Attachment("latin.txt", b"plain", "text/plain; charset=iso-8859-1"),
+    ):
+        with pytest.raises(ValidationError, match="UTF-8") as caught:
+            mailjet.send(message(attachments=[wrong]))
+        assert caught.value.field == "attachments"
+    assert len(httpserver.log) == 1
+
+
 def test_every_recipient_s_id_is_read(httpserver, mailjet):
     answer = {
         "Messages": [
