@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from spec_support import names
 
 import mailspec
 from mailspec.sandbox import SandboxServer
@@ -168,8 +169,8 @@ SIGNING = {"MAILSPEC_WEBHOOK_SECRET": "cli-errors-key"}
         (("sendcloud", "--webhook-url", "http://h:port/x"), "--webhook-url: not a URL"),
         (
             ("aotsend", "--webhook-url", "http://127.0.0.1:9/x"),
-            "aotsend posts no webhooks; --webhook-url needs one of aurorasendcloud, cloudmails, "
-            "sendcloud",
+            "aotsend posts no webhooks; --webhook-url needs one of "
+            + ", ".join(names(lambda spec: spec.webhooks is not None)),
         ),
     ],
 )
@@ -229,8 +230,9 @@ def test_status_in_the_sandbox_asks_a_provider_that_has_status() -> None:
     [
         (
             ("--sandbox", "--name", "aotsend", "id-1"),
-            "aotsend cannot report status; ask one that can with --name (aurorasendcloud, "
-            "cloudmails, sendcloud)",
+            "aotsend cannot report status; ask one that can with --name ("
+            + ", ".join(names(lambda spec: "status" in spec.operations))
+            + ")",
         ),
         (("--provider", "aotsend://KEY@", "id-1"), "aotsend cannot report status"),
         (("--sandbox", "--name", "nosuch", "id-1"), "no configured provider named 'nosuch'"),
