@@ -24,7 +24,7 @@ import msgspec
 
 from mailspec._naming import ident
 from mailspec.checks.carry import HINTS
-from mailspec.checks.message import check_message, check_required
+from mailspec.checks.message import check_message, check_required, check_rules
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
     MalformedResponseError,
@@ -104,7 +104,13 @@ class Provider(Sender):
 
     def check(self, message: Message) -> None:
         """Validate ``message`` against this provider's spec: ValidationError, no I/O."""
-        check_message(message, self.spec)
+        check_message(message)
+        self.check_rules(message)
+
+    def check_rules(self, message: Message) -> None:
+        """This provider's limits and required fields, for a message ``check_message``
+        has passed."""
+        check_rules(message, self.spec)
         check_required(message, self.spec)
 
     def unplaced(self, message: Message) -> list[str]:
@@ -447,12 +453,10 @@ class Provider(Sender):
                 continue
             if field == "from_name" and target == mapping.get("from_email"):
                 continue  # written with the address, below
-            # a name bound for a JSON mailbox object is quoted, not RFC 2047-encoded
-            box = _quoted_mailbox if op.params[param].mailbox_keys is not None else mailbox
             if field == "from_email" and message.from_name and mapping.get("from_name") == target:
-                value = box(message.from_name, value)
+                value = mailbox(message.from_name, value)
             if field in _RECIPIENT_FIELDS and op.params[param].format == "mailbox":
-                value = _with_names(value, message.display_names, box)
+                value = _with_names(value, message.display_names)
             value = _fit_to_param(op, param, field, value, self.name)
             values[param] = _wire_word(op.params[param].values, field, value, self.name)
         owners = {split_target(t)[0]: f for f, t in mapping.items() if "." not in t}
@@ -743,13 +747,11 @@ def _as_text(value: Any) -> str:
 _RECIPIENT_FIELDS = frozenset({"to", "cc", "bcc", "reply_to"})
 
 
-def _with_names(
-    value: Any, names: Mapping[str, str], box: Callable[[str, str], str] = mailbox
-) -> Any:
+def _with_names(value: Any, names: Mapping[str, str]) -> Any:
     """Addresses (one or a list) as mailboxes, each with its display name if it has one."""
     if isinstance(value, str):
-        return box(names[value], value) if value in names else value
-    return [box(names[a], a) if a in names else a for a in value]
+        return mailbox(names[value], value) if value in names else value
+    return [mailbox(names[a], a) if a in names else a for a in value]
 
 
 # the charsets a provider that labels every text attachment UTF-8 reads correctly
@@ -777,14 +779,6 @@ def _refuse_other_charsets(provider: str, message: Message) -> None:
                 field="attachments",
                 provider=provider,
             )
-
-
-def _quoted_mailbox(name: str, address: str) -> str:
-    """``"name" <address>`` with the name quoted as it is (any text, not encoded): what
-    a parameter writing mailbox objects (``mailbox_keys``) parses back into its name."""
-    if not name:
-        return address
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{address}>'
 
 
 def _word_for(op: Operation, target: str, value: Any) -> Any:
@@ -815,8 +809,12 @@ def _wire_word(
 
 def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:
     """Shape a value to its parameter's type: one address into a list, or a list of one
-    into a string; anything else that does not fit is an error naming the field."""
+    into a string, a time (``send_at``) into Unix seconds for an int parameter or ISO
+    8601 text for a str one; anything else that does not fit is an error naming the
+    field."""
     kind = op.params[param].type
+    if isinstance(value, datetime) and kind in ("int", "str"):
+        return int(value.timestamp()) if kind == "int" else value.isoformat()
     if kind == "list[str]" and isinstance(value, str):
         return [value]
     if kind == "int" and isinstance(value, str):  # a numeric template id given as text

@@ -32,7 +32,7 @@ from datetime import date, datetime
 
 import msgspec
 
-from mailspec.checks.message import check_message
+from mailspec.checks.message import check_message, check_rules
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import UnsupportedOperation, ValidationError
 from mailspec.message import Message
@@ -224,7 +224,12 @@ class SmtpProvider(Sender):
     def check(self, message: Message) -> None:
         """Everything that can be known before connecting: the spec's validation, the
         fields SMTP cannot carry, and what MIME cannot write. No I/O."""
-        check_message(message, self.spec)
+        check_message(message)
+        self.check_rules(message)
+
+    def check_rules(self, message: Message) -> None:
+        """:meth:`check` for a message ``check_message`` has passed."""
+        check_rules(message, self.spec)
         for field in self.unplaced(message):
             raise UnsupportedOperation(
                 self.name, f"the message field {field!r}", "SMTP has no place for it"

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 import msgspec
 
+from mailspec import wire_paths as wirepath
 from mailspec._naming import Scope, ascii_fold, ident
 from mailspec.spec_model import (
     MESSAGE_FIELDS,
@@ -189,11 +190,28 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
     yield from _idempotency_problems(spec)
     yield from _delivery_problems(spec)
     yield from _webhook_problems(spec)
+    yield from _sandbox_problems(spec)
     # after the operations' own problems: an operation renamed is reported there first
     for number, row in spec.codes.items():
         for i, op_name in enumerate(row.operations):
             if op_name not in spec.operations:
                 yield ("codes", number, "operations", i), f"no operation {op_name!r}"
+
+
+def _sandbox_problems(spec: Spec) -> Iterator[Problem]:
+    if spec.sandbox is None:
+        return
+    known = auth_keywords(spec.auth)[0]
+    for credential, values in spec.sandbox.credentials.items():
+        at = ("sandbox", "credentials", credential)
+        if credential not in known or credential in spec.auth.settings:
+            yield at, f"not a credential of this spec's auth ({', '.join(known)})"
+        elif not values:
+            yield at, "give at least one documented test value"
+    for address in spec.sandbox.recipients:
+        local, at_sign, domain = address.partition("@")
+        if not (local and at_sign and domain) or address != address.strip().lower():
+            yield ("sandbox", "recipients", address), "expected one address in lower case"
 
 
 def _placeholder_problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
@@ -357,8 +375,6 @@ def _operation_problems(
                 yield (*at, role), problem
     if op.body is not None:
         yield from _body_problems(op, at)
-    if op.wrap is not None and (op.encoding != "json" or op.body is not None):
-        yield (*at, "wrap"), "wrap puts a JSON object into a list: a json operation without body"
     if op.paging is not None:
         yield from _paging_problems(name, op, at)
     if op.query is not None:
@@ -608,16 +624,34 @@ def _wire_form_problems(
         yield (*at, "pairs"), "pairs write an object as a JSON list: an object in a JSON body"
     if param.prefix is not None and param.pairs is not None:
         yield (*at, "prefix"), "give prefix or pairs, not both"
-    if param.keys is not None and (param.type != "files" or op.encoding != "json"):
-        yield (*at, "keys"), "keys name the attachment objects of a files parameter in JSON"
-    if param.mailbox_keys is not None and (
-        param.format != "mailbox" or param.type not in ("str", "list[str]") or op.encoding != "json"
+    wire = param.wire or name
+    if wirepath.is_path(wire):
+        try:
+            wirepath.parse(wire)
+        except ValueError as exc:
+            yield (*at, "wire"), f"not a wire path: {exc}"
+        if op.encoding != "json" or param.prefix is not None or param.location is not None:
+            yield (
+                (*at, "wire"),
+                "a wire path places a value inside a JSON body: a json operation, "
+                "no prefix, no location",
+            )
+        plain = {p.wire or n for n, p in op.params.items()}
+        if wire.split(".")[0].split("[")[0] in plain:
+            yield (*at, "wire"), "the path starts at a key another parameter fills whole"
+    if param.address is not None and (
+        param.type not in ("str", "list[str]")
+        or op.encoding != "json"
+        or param.format != "mailbox"
+        or param.join is not None
     ):
         yield (
-            (*at, "mailbox_keys"),
-            "mailbox_keys write mailboxes as JSON objects: a str or list[str] parameter of "
-            "format mailbox in a JSON body",
+            (*at, "address"),
+            "address objects write mailboxes in JSON: a str or list[str] parameter "
+            "with format: mailbox, no join, in a json operation",
         )
+    if param.keys is not None and (param.type != "files" or op.encoding != "json"):
+        yield (*at, "keys"), "keys name the attachment objects of a files parameter in JSON"
     if param.type == "object" and op.encoding != "json" and param.prefix is None:
         yield (
             (*at, "type"),

@@ -6,7 +6,6 @@ asked in a fixed order, so the same spec always yields the same names.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import msgspec
@@ -18,7 +17,7 @@ from mailspec.vocabulary import RETRYABLE_CATEGORIES
 from .checks import ENVELOPE_SHAPE, code_member_names
 from .loader import Located
 from .pysource import call, import_key, isort_key, string
-from .typeexpr import NUMBER_ANNOTATIONS, SCALARS, TypeExpr
+from .typeexpr import SCALARS, TypeExpr
 from .typeexpr import parse as parse_type
 
 __all__ = ["FieldContext", "OperationContext", "ProviderContext", "StructContext", "build"]
@@ -116,34 +115,9 @@ class ProviderContext:
         return any("datetime.date" in f.annotation for s in self.structs for f in s.fields)
 
     @property
-    def numbers(self) -> list[str]:
-        """The number annotations the response structs use, imported from
-        mailspec.runtime.numbers (sorted)."""
-        used = " ".join(f.annotation for s in self.structs for f in s.fields)
-        return [name for name in NUMBER_ANNOTATIONS if re.search(rf"\b{name}\b", used)]
-
-    @property
-    def number_structs(self) -> set[str]:
-        """The structs holding a number, themselves or in a struct they contain: their
-        decoders take ``dec_hook=decode_number``."""
-        words = {
-            s.name: {w for f in s.fields for w in re.findall(r"\w+", f.annotation)}
-            for s in self.structs
-        }
-        found = {name for name, used in words.items() if used & set(NUMBER_ANNOTATIONS)}
-        while grown := {name for name, used in words.items() if used & found} - found:
-            found |= grown
-        return found
-
-    @property
-    def decoder_lines(self) -> list[tuple[str, str, bool]]:
-        """Each decoder: its name, the type it decodes (a struct, or ``list[Struct]``)
-        and whether it takes ``dec_hook=decode_number``."""
-        numbers = self.number_structs
-        return [
-            (name, decoded, decoded.removeprefix("list[").removesuffix("]") in numbers)
-            for name, decoded in self.decoders.items()
-        ]
+    def decoder_lines(self) -> list[tuple[str, str]]:
+        """Each decoder: its name and the type it decodes (a struct, or ``list[Struct]``)."""
+        return list(self.decoders.items())
 
     @property
     def uses_any(self) -> bool:
@@ -174,7 +148,7 @@ def build(located: Located, spec_file: str) -> ProviderContext:
     module_scope = Scope(
         frozenset(
             {"SPEC", "CODES", "StatusCode", "Any", "Attachment", "msgspec", "datetime"}
-            | {*NUMBER_ANNOTATIONS, "decode_number"}
+            | {"AnswerDecoder"}
             | {"Spec", "BaseClient", "ClassVar", "CLIENT", "ENVELOPE_DECODER", client_class}
         )
     )

@@ -251,7 +251,7 @@ class _FastCompose:
     No node graph is built and no Python composer runs: one loop over the C parser's
     events makes the data, the positions and the limits' counts at once, about 2.5
     times faster than composing nodes and converting them. It takes only what a spec
-    is (block and flow mappings and sequences of untagged scalars, string or integer
+    is (block and flow mappings and sequences of untagged scalars, string, integer or boolean
     keys, one document) and raises :class:`_Unusual` for anything else (an anchor, an
     alias, a tag, a merge or complex key, a duplicate, a limit reached), so that the
     reference loader reads that file instead and words every error; a test holds the
@@ -312,10 +312,8 @@ class _FastCompose:
                 raise _Unusual  # a complex key, or an alias as a key
             self._admit(key_event, depth + 1)
             key = self.scalars.value(key_event)
-            # a boolean key (a value map's `true:`) is read as PyYAML reads it; True and
-            # 1 are one dict key, so a mapping holding both falls back as a duplicate
             if type(key) not in (str, int, bool) or key in out:
-                raise _Unusual  # a duplicate, null, a float...
+                raise _Unusual  # a duplicate, null, a float...  (a boolean: a value map's key)
             key_mark: Any = key_event.start_mark
             at = (*path, key)
             self.positions[at] = (key_mark.line + 1, key_mark.column + 1)

@@ -6,18 +6,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["NUMBER_ANNOTATIONS", "SCALARS", "TypeExpr", "TypeExprError", "parse"]
+__all__ = ["SCALARS", "TypeExpr", "TypeExprError", "parse"]
 
-# A response's numbers are WireInt/WireFloat (mailspec.runtime.numbers): int and float
-# to mypy and in the decoded values, and readable when a provider writes them as strings.
+# A response's numbers are plain int and float; the generated decoders
+# (mailspec.runtime.numbers.AnswerDecoder) read them written as strings too.
 SCALARS = {
     "str": "str",
-    "int": "WireInt",
+    "int": "int",
     "bool": "bool",
-    "float": "WireFloat",
+    "float": "float",
     "any": "Any",
 }
-NUMBER_ANNOTATIONS = ("WireFloat", "WireInt")
 _SHAPE = re.compile(r"[A-Z][A-Za-z0-9]*")
 
 

@@ -14,4 +14,5 @@ PROVIDERS: dict[str, str] = {
     "cloudmails": ".cloudmails",
     "mailjet": ".mailjet",
     "sendcloud": ".sendcloud",
+    "sendgrid": ".sendgrid",
 }

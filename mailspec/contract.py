@@ -63,7 +63,8 @@ class Capabilities(msgspec.Struct, frozen=True):
         files = send.params.get(mapping.get("attachments", "")) if send is not None else None
         return cls(
             send="send" in ops,
-            template_send="send_template" in ops or declared.template_only,
+            # a template endpoint, or stored templates through send (a `template` row)
+            template_send="send_template" in ops or declared.template_only or "template" in mapping,
             batch="send_batch" in ops,
             status="status" in ops,
             attachments=declared.attachments,
@@ -106,6 +107,11 @@ class MailProvider(Protocol):
         ``message``; no I/O."""
         ...
 
+    def check_rules(self, message: Message) -> None:
+        """:meth:`check` for a message ``check_message`` has passed: only what this
+        provider's own rules refuse, so a Mailer does not check a message twice."""
+        ...
+
     def deliver(self, message: Message) -> SendResult:
         """Send a message :meth:`check` has passed."""
         ...
@@ -141,6 +147,10 @@ class Sender:
 
     def check(self, message: Message) -> None:
         raise NotImplementedError
+
+    def check_rules(self, message: Message) -> None:
+        """The whole :meth:`check` unless an implementation knows a cheaper one."""
+        self.check(message)
 
     def deliver(self, message: Message) -> SendResult:
         raise NotImplementedError

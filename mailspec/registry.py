@@ -436,7 +436,11 @@ def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
     The user-info part holds the credentials in the order the spec lists them
     (percent-encode reserved characters); the host is the region; ``base_url``,
     ``timeout`` and ``max_answer_bytes`` (and, over SMTP, ``smtp_host`` and
-    ``smtp_port``) may follow as query parameters.
+    ``smtp_port``) may follow as query parameters. A spec's settings (Mailgun's
+    ``domain``) go in the user-info after the credentials or in the query
+    (``mailgun://api:KEY@eu?domain=mg.example.com``); where HTTP basic auth's user name
+    is fixed text (Mailgun's ``api``), the user-info may start with it, as the
+    provider's documents write the credentials.
     """
     if not isinstance(url, str):
         raise ValidationError(f"expected a URL string, got {type(url).__name__}", field="url")
@@ -454,15 +458,24 @@ def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
         options.setdefault("transport", transport)
     auth = spec(name).auth
     userinfo, _, host = parts.netloc.rpartition("@")
-    values = [unquote(v) for v in userinfo.split(":")]
-    from .spec_model import auth_keywords
-
-    names, _ = auth_keywords(auth)
-    if len(values) != len(names):
-        raise ValidationError(
-            f"{name} URLs carry {len(names)} credential(s): {':'.join(names).upper()}", field="url"
-        )
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    credentials: dict[str, Any] = {k: query.pop(k) for k in auth.settings if k in query}
+    from .spec_model import auth_keywords, placeholders
+
+    names = [n for n in auth_keywords(auth)[0] if n not in credentials]
+    values = [unquote(v) for v in userinfo.split(":")]
+    fixed_user = (
+        auth.basic.username if auth.basic and not placeholders(auth.basic.username) else None
+    )
+    if fixed_user is not None and len(values) > 1 and values[0] == fixed_user:
+        values = values[1:]  # written as the provider's documents write it: `api:KEY`
+    if len(values) != len(names):
+        settings = [s for s in auth.settings if s not in credentials]
+        hint = f" (or {', '.join(f'?{s}=' for s in settings)} in the query)" if settings else ""
+        raise ValidationError(
+            f"{name} URLs carry {len(names)} credential(s): {':'.join(names).upper()}{hint}",
+            field="url",
+        )
     known = _SMTP_URL_OPTIONS if transport else _URL_OPTIONS
     unknown = set(query) - set(known)
     if unknown:
@@ -475,7 +488,7 @@ def provider_from_url(url: str, **options: Any) -> Provider | SmtpProvider:
             options.setdefault(key, known[key](value))
         except ValueError:
             raise ValidationError(f"{key}: expected a number, got {value!r}", field="url") from None
-    credentials: dict[str, Any] = dict(zip(names, values, strict=True))
+    credentials.update(zip(names, values, strict=True))
     return provider(name, region=unquote(host) or None, **options, **credentials)
 
 

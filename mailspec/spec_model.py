@@ -25,6 +25,7 @@ __all__ = [
     "ANY_OF",
     "MESSAGE_FIELDS",
     "RESERVED_OPERATION_NAMES",
+    "AddressKeys",
     "AnswerEnvelope",
     "AnswerField",
     "Auth",
@@ -39,7 +40,6 @@ __all__ = [
     "FileKeys",
     "Hooks",
     "Limits",
-    "MailboxKeys",
     "MaxSpan",
     "OneOf",
     "Operation",
@@ -49,6 +49,8 @@ __all__ = [
     "ProviderInfo",
     "Region",
     "Rule",
+    "Sandbox",
+    "SandboxRecipient",
     "Shape",
     "ShapeField",
     "SigV4",
@@ -501,19 +503,35 @@ class FileKeys(_Base, kw_only=True, frozen=True):
             "UTF-8 is refused rather than mislabelled (default false)."
         ),
     ] = False
+    inline: Annotated[
+        dict[str, str],
+        _d(
+            "Keys and constant values an inline part (one with a content id) carries "
+            "besides (SendGrid's `disposition: inline`)."
+        ),
+    ] = {}
 
 
-class MailboxKeys(_Base, kw_only=True, frozen=True):
-    """The keys of a mailbox object in a JSON body (Mailjet's ``{"Email", "Name"}``)."""
+class AddressKeys(_Base, kw_only=True, frozen=True):
+    """A mailbox written as a JSON object: ``{"email": ..., "name": ...}``, the name
+    left out where there is none."""
 
-    address: Annotated[str, _d("The key of the address.")] = "email"
-    name: Annotated[str, _d("The key of the display name, left out when there is none.")] = "name"
+    email: Annotated[str, _d("The key of the address.")] = "email"
+    name: Annotated[str, _d("The key of the display name.")] = "name"
 
 
 class Param(_Base, kw_only=True, frozen=True):
     """One request parameter of an operation, keyed by its Python name."""
 
-    wire: Annotated[str | None, _d("The name on the wire; default the key.")] = None
+    wire: Annotated[
+        str | None,
+        _d(
+            "The name on the wire; default the key. In a JSON body, a path of steps "
+            "joined by `.` places the value inside nested objects and lists: `key`, "
+            "`key[N]` (item N of a list), `key[field=value]` (the list item whose field "
+            "is value): `personalizations[0].to`, `content[type=text/plain].value`."
+        ),
+    ] = None
     type: Annotated[
         ParamType,
         _d(
@@ -581,12 +599,11 @@ class Param(_Base, kw_only=True, frozen=True):
         FileKeys | None,
         _d("The attachment objects' keys in a JSON body (default filename, content, ...)."),
     ] = None
-    mailbox_keys: Annotated[
-        MailboxKeys | None,
+    address: Annotated[
+        AddressKeys | None,
         _d(
-            "A `format: mailbox` parameter in a JSON body written as mailbox objects: "
-            '`{"Email": "ann@example.org", "Name": "Ann"}` for a `str`, a list of them for '
-            "a `list[str]` (Mailjet's `From`, `To`)."
+            "A `mailbox` parameter (str or list[str]) in a JSON body written as address "
+            "objects with these keys (`{email, name}`) instead of `Name <address>` text."
         ),
     ] = None
     substitution: Annotated[
@@ -813,14 +830,6 @@ class Operation(_Base, kw_only=True, frozen=True):
         _d(
             "A JSON operation whose body is this one parameter's value alone (a top-level "
             "array: a batch), not an object of its parameters."
-        ),
-    ] = None
-    wrap: Annotated[
-        str | None,
-        _d(
-            "A JSON operation whose body is `{WRAP: [object]}`: the object of its "
-            "parameters as the one item of a list under this key (Mailjet's "
-            '`{"Messages": [...]}`); options no parameter declares stay beside the list.'
         ),
     ] = None
     per_recipient: Annotated[
@@ -1126,6 +1135,41 @@ class WebhookEvent(_Base, kw_only=True, frozen=True):
     ] = None
 
 
+class SandboxRecipient(_Base, kw_only=True, frozen=True):
+    """What becomes of a message sent to one of the provider's documented test
+    addresses (Resend's ``bounced@resend.dev``, the SES mailbox simulator)."""
+
+    state: Annotated[
+        DeliveryState, _d("The state the message reaches: `delivered`, `bounced`, `complained`…")
+    ]
+    sub_status: Annotated[
+        str | None, _d("The provider's sub-status for it, where its status records have one.")
+    ] = None
+    silent: Annotated[
+        bool, _d("Posts no webhook event (a status lookup still reports the state).")
+    ] = False
+
+
+class Sandbox(_Base, kw_only=True, frozen=True):
+    """What the provider documents for testing, so mailspec's sandbox behaves alike.
+
+    ``recipients`` are matched without case and without a ``+label`` in the local part
+    (Resend and the SES mailbox simulator document labels); ``credentials`` are
+    documented test values of a credential (Postmark's ``POSTMARK_API_TEST``), accepted
+    beside the configured one, and a message sent with one is accepted and never
+    delivered: no webhook, its state stays ``queued``.
+    """
+
+    source: Annotated[str, _d("The document and section these come from.")]
+    recipients: Annotated[
+        dict[str, SandboxRecipient], _d("Documented test address -> what becomes of its messages.")
+    ] = {}
+    credentials: Annotated[
+        dict[Name, list[str]],
+        _d("Credential keyword -> its documented test values, which send nothing."),
+    ] = {}
+
+
 class Webhooks(_Base, kw_only=True, frozen=True):
     """The events a provider posts, and how they are verified."""
 
@@ -1217,6 +1261,10 @@ class Spec(_Base, kw_only=True, frozen=True):
     hooks: Annotated[
         Hooks | None,
         _d("Python hooks of the user's package for what YAML cannot say; none built in."),
+    ] = None
+    sandbox: Annotated[
+        Sandbox | None,
+        _d("The provider's documented test addresses and credentials, for mailspec's sandbox."),
     ] = None
 
 

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from mailspec.runtime import BaseClient
+from mailspec.runtime.numbers import AnswerDecoder
 from mailspec.spec_model import Spec
 
 from .models import (
@@ -30,7 +31,7 @@ class AotsendClient(BaseClient):
     request_types: ClassVar[dict[str, type[msgspec.Struct]]] = {
         "send": SendRequest,
     }
-    decoders: ClassVar[dict[str, msgspec.json.Decoder[Any]]] = {
+    decoders: ClassVar[dict[str, AnswerDecoder[Any]]] = {
         "send": ENVELOPE_DECODER,
     }
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from mailspec.runtime.numbers import WireInt, decode_number
+from mailspec.runtime.numbers import AnswerDecoder
 
 __all__ = [
     "ENVELOPE_DECODER",
@@ -20,7 +20,7 @@ __all__ = [
 class Envelope(msgspec.Struct, kw_only=True):
     """The code and message every answer carries."""
 
-    code: WireInt | None = None
+    code: int | None = None
     message: str | None = None
 
 
@@ -35,4 +35,4 @@ class SendRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     data: dict[str, Any] | None = None
 
 
-ENVELOPE_DECODER = msgspec.json.Decoder(Envelope, dec_hook=decode_number)
+ENVELOPE_DECODER = AnswerDecoder(Envelope)

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from mailspec.runtime import BaseClient
+from mailspec.runtime.numbers import AnswerDecoder
 from mailspec.spec_model import Spec
 
 from .models import (
@@ -39,7 +40,7 @@ class AurorasendcloudClient(BaseClient):
         "send_sms": SendSmsRequest,
         "status": StatusRequest,
     }
-    decoders: ClassVar[dict[str, msgspec.json.Decoder[Any]]] = {
+    decoders: ClassVar[dict[str, AnswerDecoder[Any]]] = {
         "send": SEND_RESPONSE_DECODER,
         "send_sms": SMS_RESPONSE_DECODER,
         "status": STATUS_RESPONSE_DECODER,

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from mailspec.message import Attachment
-from mailspec.runtime.numbers import WireInt, decode_number
+from mailspec.runtime.numbers import AnswerDecoder
 
 __all__ = [
     "ENVELOPE_DECODER",
@@ -34,8 +34,8 @@ __all__ = [
 class Envelope(msgspec.Struct, kw_only=True):
     """The code and message every answer carries."""
 
-    code: WireInt | None = msgspec.field(default=None, name="statusCode")
-    code_as_statuscode: WireInt | None = msgspec.field(default=None, name="statuscode")
+    code: int | None = msgspec.field(default=None, name="statusCode")
+    code_as_statuscode: int | None = msgspec.field(default=None, name="statuscode")
     message: str | None = None
 
     def __post_init__(self) -> None:
@@ -53,8 +53,8 @@ class SendResponse(msgspec.Struct, kw_only=True):
     """The answer to send: the envelope (result, statusCode, message), with the email ids in info."""
 
     result: bool | None = None
-    status_code: WireInt | None = msgspec.field(default=None, name="statusCode")
-    status_code_as_statuscode: WireInt | None = msgspec.field(default=None, name="statuscode")
+    status_code: int | None = msgspec.field(default=None, name="statusCode")
+    status_code_as_statuscode: int | None = msgspec.field(default=None, name="statuscode")
     message: str | None = None
     info: SendInfo | None = None
 
@@ -68,7 +68,7 @@ class SmsInfo(msgspec.Struct, kw_only=True):
     messages.
     """
 
-    success_count: WireInt | None = msgspec.field(default=None, name="successCount")
+    success_count: int | None = msgspec.field(default=None, name="successCount")
     sms_ids: list[str] = msgspec.field(default_factory=list, name="smsIds")
 
 
@@ -76,8 +76,8 @@ class SmsResponse(msgspec.Struct, kw_only=True):
     """The answer to send_sms: the envelope, with the SMS results in info."""
 
     result: bool | None = None
-    status_code: WireInt | None = msgspec.field(default=None, name="statusCode")
-    status_code_as_statuscode: WireInt | None = msgspec.field(default=None, name="statuscode")
+    status_code: int | None = msgspec.field(default=None, name="statusCode")
+    status_code_as_statuscode: int | None = msgspec.field(default=None, name="statuscode")
     message: str | None = None
     info: SmsInfo | None = None
 
@@ -89,7 +89,7 @@ class SmsResponse(msgspec.Struct, kw_only=True):
 class StatusInfo(msgspec.Struct, kw_only=True):
     """One page of delivery records, and how many records match the query in all."""
 
-    total: WireInt | None = None
+    total: int | None = None
     vo_list: list[StatusRecord] = msgspec.field(default_factory=list, name="voList")
 
 
@@ -100,8 +100,8 @@ class StatusRecord(msgspec.Struct, kw_only=True):
 
     email_id: str | None = msgspec.field(default=None, name="emailId")
     recipient: str | None = None
-    status: WireInt | None = None
-    sub_stat: WireInt | None = msgspec.field(default=None, name="subStat")
+    status: int | None = None
+    sub_stat: int | None = msgspec.field(default=None, name="subStat")
     sub_stat_desc: str | None = msgspec.field(default=None, name="subStatDesc")
     request_time: str | None = msgspec.field(default=None, name="requestTime")
     modified_time: str | None = msgspec.field(default=None, name="modifiedTime")
@@ -111,8 +111,8 @@ class StatusResponse(msgspec.Struct, kw_only=True):
     """The answer to status: the envelope, with one page of delivery records in info."""
 
     result: bool | None = None
-    status_code: WireInt | None = msgspec.field(default=None, name="statusCode")
-    status_code_as_statuscode: WireInt | None = msgspec.field(default=None, name="statuscode")
+    status_code: int | None = msgspec.field(default=None, name="statusCode")
+    status_code_as_statuscode: int | None = msgspec.field(default=None, name="statuscode")
     message: str | None = None
     info: StatusInfo | None = None
 
@@ -161,7 +161,7 @@ class StatusRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     limit: int | None = None
 
 
-ENVELOPE_DECODER = msgspec.json.Decoder(Envelope, dec_hook=decode_number)
-SEND_RESPONSE_DECODER = msgspec.json.Decoder(SendResponse, dec_hook=decode_number)
-SMS_RESPONSE_DECODER = msgspec.json.Decoder(SmsResponse, dec_hook=decode_number)
-STATUS_RESPONSE_DECODER = msgspec.json.Decoder(StatusResponse, dec_hook=decode_number)
+ENVELOPE_DECODER = AnswerDecoder(Envelope)
+SEND_RESPONSE_DECODER = AnswerDecoder(SendResponse)
+SMS_RESPONSE_DECODER = AnswerDecoder(SmsResponse)
+STATUS_RESPONSE_DECODER = AnswerDecoder(StatusResponse)

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from mailspec.message import Attachment
-from mailspec.runtime.numbers import WireInt, decode_number
+from mailspec.runtime.numbers import AnswerDecoder
 
 __all__ = [
     "BATCH_RESPONSE_DECODER",
@@ -53,8 +53,8 @@ class EmailStatus(msgspec.Struct, kw_only=True):
     created_at: str | None = None
     delivered_at: str | None = None
     bounce_reason: str | None = None
-    opens: WireInt | None = None
-    clicks: WireInt | None = None
+    opens: int | None = None
+    clicks: int | None = None
 
 
 class SendResponse(msgspec.Struct, kw_only=True):
@@ -90,7 +90,7 @@ class StatusRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     message_id: str
 
 
-ENVELOPE_DECODER = msgspec.json.Decoder(Envelope)
-SEND_RESPONSE_DECODER = msgspec.json.Decoder(SendResponse)
-BATCH_RESPONSE_DECODER = msgspec.json.Decoder(BatchResponse)
-EMAIL_STATUS_DECODER = msgspec.json.Decoder(EmailStatus, dec_hook=decode_number)
+ENVELOPE_DECODER = AnswerDecoder(Envelope)
+SEND_RESPONSE_DECODER = AnswerDecoder(SendResponse)
+BATCH_RESPONSE_DECODER = AnswerDecoder(BatchResponse)
+EMAIL_STATUS_DECODER = AnswerDecoder(EmailStatus)

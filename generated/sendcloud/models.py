@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from mailspec.message import Attachment
-from mailspec.runtime.numbers import WireInt, decode_number
+from mailspec.runtime.numbers import AnswerDecoder
 
 __all__ = [
     "ENVELOPE_DECODER",
@@ -31,7 +31,7 @@ __all__ = [
 class Envelope(msgspec.Struct, kw_only=True):
     """The code and message every answer carries."""
 
-    code: WireInt | None = msgspec.field(default=None, name="statusCode")
+    code: int | None = msgspec.field(default=None, name="statusCode")
     message: str | None = None
 
 
@@ -47,7 +47,7 @@ class SendResponse(msgspec.Struct, kw_only=True):
     """
 
     result: bool | None = None
-    status_code: WireInt | None = msgspec.field(default=None, name="statusCode")
+    status_code: int | None = msgspec.field(default=None, name="statusCode")
     message: str | None = None
     info: SendInfo | None = None
 
@@ -55,7 +55,7 @@ class SendResponse(msgspec.Struct, kw_only=True):
 class StatusInfo(msgspec.Struct, kw_only=True):
     """One page of delivery records, and how many records match the query in all."""
 
-    total: WireInt | None = None
+    total: int | None = None
     vo_list: list[StatusRecord] = msgspec.field(default_factory=list, name="voList")
 
 
@@ -66,8 +66,8 @@ class StatusRecord(msgspec.Struct, kw_only=True):
 
     email_id: str | None = msgspec.field(default=None, name="emailId")
     recipient: str | None = None
-    status: WireInt | None = None
-    sub_stat: WireInt | None = msgspec.field(default=None, name="subStat")
+    status: int | None = None
+    sub_stat: int | None = msgspec.field(default=None, name="subStat")
     sub_stat_desc: str | None = msgspec.field(default=None, name="subStatDesc")
     request_time: str | None = msgspec.field(default=None, name="requestTime")
     modified_time: str | None = msgspec.field(default=None, name="modifiedTime")
@@ -77,7 +77,7 @@ class StatusResponse(msgspec.Struct, kw_only=True):
     """The answer to status: the envelope, with one page of delivery records in info."""
 
     result: bool | None = None
-    status_code: WireInt | None = msgspec.field(default=None, name="statusCode")
+    status_code: int | None = msgspec.field(default=None, name="statusCode")
     message: str | None = None
     info: StatusInfo | None = None
 
@@ -132,6 +132,6 @@ class StatusRequest(msgspec.Struct, kw_only=True, omit_defaults=True):
     limit: int | None = None
 
 
-ENVELOPE_DECODER = msgspec.json.Decoder(Envelope, dec_hook=decode_number)
-SEND_RESPONSE_DECODER = msgspec.json.Decoder(SendResponse, dec_hook=decode_number)
-STATUS_RESPONSE_DECODER = msgspec.json.Decoder(StatusResponse, dec_hook=decode_number)
+ENVELOPE_DECODER = AnswerDecoder(Envelope)
+SEND_RESPONSE_DECODER = AnswerDecoder(SendResponse)
+STATUS_RESPONSE_DECODER = AnswerDecoder(StatusResponse)

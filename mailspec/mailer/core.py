@@ -610,7 +610,9 @@ class Mailer:
             outgoing, dropped, reason = self._fit(entry, message)
             if reason is None:
                 try:
-                    entry.provider.check(outgoing)  # once: retries deliver without re-checking
+                    # the message was checked on entry: here only this provider's rules,
+                    # once (retries deliver without checking again)
+                    entry.provider.check_rules(outgoing)
                 except (ValidationError, UnsupportedOperation) as exc:
                     reason = exc  # one of this provider's rules: another may take it
             if reason is not None:

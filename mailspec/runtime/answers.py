@@ -13,7 +13,7 @@ from ..errors import MalformedResponseError, error_class_for
 from ..spec_model import Operation, Spec
 from ..vocabulary import ErrorCategory
 from .bounds import may_have_acted
-from .numbers import int_or_none
+from .numbers import AnswerDecoder, int_or_none
 from .secrets import Secret, redact
 from .transport import Answer
 
@@ -45,8 +45,8 @@ def read_answer(
     spec: Spec,
     op: Operation,
     answer: Answer,
-    decoder: msgspec.json.Decoder[Any],
-    envelope_decoder: msgspec.json.Decoder[Any],
+    decoder: AnswerDecoder[Any],
+    envelope_decoder: AnswerDecoder[Any],
     secrets: Iterable[Secret],
 ) -> Any:
     """The answer decoded by ``decoder`` when its code is a success; otherwise raise
@@ -89,7 +89,7 @@ def read_answer(
 
 
 def _named_category(
-    spec: Spec, answer: Answer, envelope_decoder: msgspec.json.Decoder[Any]
+    spec: Spec, answer: Answer, envelope_decoder: AnswerDecoder[Any]
 ) -> ErrorCategory | None:
     """The category the answer's error name maps to (``envelope.errors``), or None."""
     source = spec.envelope.error_name
@@ -111,7 +111,7 @@ def _envelope(
     spec: Spec,
     op: Operation,
     answer: Answer,
-    envelope_decoder: msgspec.json.Decoder[Any],
+    envelope_decoder: AnswerDecoder[Any],
     secrets: Iterable[Secret],
 ) -> tuple[int | None, str | None]:
     """The status code and message of an answer; raises MalformedResponseError when

@@ -38,6 +38,7 @@ from .answers import read_answer
 from .bounds import max_answer_bytes as answer_bytes
 from .bounds import may_have_acted
 from .encoding import HttpRequest, Signer, encode_request, form_urlencode
+from .numbers import AnswerDecoder
 from .secrets import Secret
 from .transport import Answer, Transport, check_base_url
 
@@ -70,9 +71,9 @@ class BaseClient:
     """Shared by the generated clients; see their own docstrings for the operations."""
 
     spec: ClassVar[Spec]
-    envelope_decoder: ClassVar[msgspec.json.Decoder[Any]]
+    envelope_decoder: ClassVar[AnswerDecoder[Any]]
     request_types: ClassVar[dict[str, type[msgspec.Struct]]]
-    decoders: ClassVar[dict[str, msgspec.json.Decoder[Any]]]
+    decoders: ClassVar[dict[str, AnswerDecoder[Any]]]
 
     def __init__(
         self,

@@ -12,15 +12,17 @@ import datetime
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
 from typing import Any
 from urllib.parse import quote
 
 import msgspec
 import urllib3
 
+from .. import wire_paths as wirepath
 from ..checks.addresses import parse_mailbox
 from ..message import Attachment
-from ..spec_model import FileKeys, MailboxKeys, Operation, Param
+from ..spec_model import AddressKeys, FileKeys, Operation, Param
 from .signing import signature
 
 __all__ = ["HttpRequest", "Signer", "encode_request", "form_urlencode", "json_object"]
@@ -152,8 +154,6 @@ def encode_request(
             param = operation.params[operation.body]
             body = document.get(param.wire or operation.body, [])
             return HttpRequest(operation.method, url, out_headers, _json.encode(body))
-        if operation.wrap is not None:  # {"Messages": [the object]} (Mailjet)
-            document = {operation.wrap: [document]}
         json_body = {**body_credentials, **document, **(extra or {})}
         return HttpRequest(operation.method, url, out_headers, _json.encode(json_body))
     if files:
@@ -214,45 +214,55 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
     """The JSON object a json-encoded ``operation`` sends for ``values`` (credentials and
     path parameters aside), e.g. to nest one message inside a batch. Each parameter is
     written in its declared wire form: a joined string, ``{key, value}`` pairs, entries
-    named by a prefix at the top level, attachment objects with the provider's keys."""
+    named by a prefix at the top level, attachment objects with the provider's keys,
+    address objects; a wire path (``personalizations[0].to``) places it inside nested
+    objects and lists (:mod:`mailspec.wire_paths`)."""
     out: dict[str, Any] = {}
     for name, param, value in _given(operation, values):
         if param.location == "path":
             continue
         wire = param.wire or name
+        written: Any
         if param.type == "files":
-            out[wire] = [_attachment_json(a, param.keys or _DEFAULT_KEYS) for a in value]
-        elif param.mailbox_keys is not None:
-            boxes = param.mailbox_keys
-            if isinstance(value, list):
-                out[wire] = [_mailbox_json(v, boxes) for v in value]
-            else:
-                out[wire] = _mailbox_json(value, boxes)
+            written = [_attachment_json(a, param.keys or _DEFAULT_KEYS) for a in value]
+        elif param.address is not None:
+            written = _address_json(param.address, value)
         elif param.type == "list[str]" and param.join is not None:
-            out[wire] = param.join.join(value)
+            written = param.join.join(value)
         elif param.type == "json":  # an object as one JSON string (Mailjet's EventPayload)
-            out[wire] = _json.encode(value).decode("utf-8")
+            written = _json.encode(value).decode("utf-8")
         elif param.pairs is not None and isinstance(value, Mapping):
             keys = param.pairs
-            out[wire] = [{keys.key: k, keys.value: v} for k, v in value.items()]
+            written = [{keys.key: k, keys.value: v} for k, v in value.items()]
         elif param.prefix is not None and isinstance(value, Mapping):
             out.update({param.prefix + k: v for k, v in value.items()})
+            continue
         else:
-            out[wire] = value.isoformat() if isinstance(value, datetime.date) else value
+            written = value.isoformat() if isinstance(value, datetime.date) else value
+        if wirepath.is_path(wire):  # a place inside nested objects and lists
+            wirepath.put(out, wire, written)
+        else:
+            out[wire] = written
+    return out
+
+
+def _address_json(keys: AddressKeys, value: Any) -> Any:
+    """Mailboxes (``Ann <ann@example.org>`` or an address; one or a list) as address
+    objects (``{"email": ..., "name": ...}``), the name left out where there is none,
+    and given back as written (encoded words, which a header needs, decoded)."""
+    if isinstance(value, list):
+        return [_address_json(keys, item) for item in value]
+    box = parse_mailbox(value)
+    out = {keys.email: box.address}
+    if box.name:
+        name = box.name
+        if "=?" in name:  # the encoded words mime.display_name wrote for a header
+            name = str(make_header(decode_header(name)))
+        out[keys.name] = name
     return out
 
 
 _DEFAULT_KEYS = FileKeys()
-
-
-def _mailbox_json(text: str, keys: MailboxKeys) -> dict[str, str]:
-    """A mailbox (``Ann <ann@example.org>`` or an address) as ``{address, name}`` with
-    the spec's keys; no name key where the mailbox has no name."""
-    box = parse_mailbox(text)
-    out = {keys.address: box.address}
-    if box.name:
-        out[keys.name] = box.name
-    return out
 
 
 def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:
@@ -269,4 +279,5 @@ def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:
     }
     if attachment.content_id is not None:
         out[keys.content_id] = attachment.content_id
+        out.update(keys.inline)  # an inline part's own marks (SendGrid's disposition)
     return out

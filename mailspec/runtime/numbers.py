@@ -1,11 +1,12 @@
 """Numbers in answers, as providers send them: a JSON number, or the same number
 written as a string (``"code": "200"``, ``"total": "2"``).
 
-Every ``int`` and ``float`` field of a generated response struct is annotated
-:data:`WireInt` / :data:`WireFloat`, and every generated decoder takes
-:func:`decode_number` as its ``dec_hook``. For mypy the two names *are* ``int`` and
-``float``, and so are the values a decoder produces: a decoded field always holds a
-plain ``int`` (or ``float``), never a string and never a subclass.
+Every ``int`` and ``float`` field of a generated response struct is a plain ``int`` /
+``float``, and every generated decoder is an :class:`AnswerDecoder`: msgspec's strict
+decoder first, and only for an answer it refuses, lenient twins of the structs whose
+numbers are :data:`WireInt` / :data:`WireFloat`, read by :func:`decode_number`. A
+decoded field always holds a plain ``int`` (or ``float``), never a string and never a
+subclass, whichever path read it.
 
 Why not ``msgspec.json.Decoder(..., strict=False)``: in msgspec 0.22 and 0.23 alike
 that relaxes every field of the answer, not only numbers. Besides ``"2"`` for an int
@@ -32,11 +33,25 @@ so the answer is reported as malformed, as before):
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import re
-from typing import TYPE_CHECKING, Any
+import types
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union, get_args, get_origin
 
-__all__ = ["WireFloat", "WireInt", "decode_number", "float_or_none", "int_or_none"]
+import msgspec
+
+__all__ = [
+    "AnswerDecoder",
+    "WireFloat",
+    "WireInt",
+    "decode_number",
+    "float_or_none",
+    "int_or_none",
+]
+
+_T = TypeVar("_T")
 
 # JSON's number grammar (RFC 8259, section 6), as a string must spell it to count
 _JSON_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
@@ -90,6 +105,75 @@ def decode_number(kind: type, value: Any) -> Any:
             return number
         raise ValueError(f"expected a number or a string holding one, got {_what(value)}")
     raise NotImplementedError(f"no decoding for {kind!r}")
+
+
+class AnswerDecoder(Generic[_T]):
+    """A generated response decoder. msgspec's strict decoder first, into structs whose
+    numbers are plain ``int`` and ``float`` (what providers' documents show: no Python
+    call per number); only when it refuses, the same answer again through lenient
+    twins of those structs, whose numbers are :data:`WireInt` / :data:`WireFloat`
+    (read as :func:`decode_number` reads them). The twins subclass the structs, so
+    either way the caller gets an instance of the type it asked for, holding plain ints
+    and floats, and an answer neither reading takes raises the lenient one's
+    ``msgspec.ValidationError``, naming the field."""
+
+    __slots__ = ("_lenient", "_strict", "type")
+
+    def __init__(self, type_: type[_T]) -> None:
+        self.type = type_
+        self._strict: msgspec.json.Decoder[_T] = msgspec.json.Decoder(type_)
+        self._lenient: msgspec.json.Decoder[_T] | None = None
+
+    def decode(self, data: bytes | str) -> _T:
+        try:
+            return self._strict.decode(data)
+        except msgspec.ValidationError:
+            if self._lenient is None:  # built once, on the first answer that needs it
+                self._lenient = msgspec.json.Decoder(lenient(self.type), dec_hook=decode_number)
+            return self._lenient.decode(data)
+
+
+def lenient(annotation: Any) -> Any:
+    """``annotation`` with every ``int`` made :data:`WireInt`, every ``float``
+    :data:`WireFloat`, and every struct holding one (itself or in a struct it holds)
+    its lenient twin: a subclass whose number fields are annotated so."""
+    if annotation is int:
+        return WireInt
+    if annotation is float:
+        return WireFloat
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        return _lenient_struct(annotation)
+    args = get_args(annotation)
+    if not args:
+        return annotation
+    changed = tuple(lenient(arg) for arg in args)
+    if changed == args:
+        return annotation
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return functools.reduce(operator.or_, changed)
+    return origin[changed]
+
+
+@functools.cache
+def _lenient_struct(struct: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    overridden = []
+    for info in msgspec.structs.fields(struct):
+        annotation = lenient(info.type)
+        if annotation is info.type:
+            continue
+        default: Any = {}
+        if info.default is not msgspec.NODEFAULT:
+            default = {"default": info.default}
+        elif info.default_factory is not msgspec.NODEFAULT:
+            default = {"default_factory": info.default_factory}
+        spec = msgspec.field(name=info.encode_name, **default)
+        overridden.append((info.name, annotation, spec))
+    if not overridden:
+        return struct
+    return msgspec.defstruct(
+        struct.__name__, overridden, bases=(struct,), module=struct.__module__, kw_only=True
+    )
 
 
 def int_or_none(value: Any) -> int | None:

@@ -23,16 +23,17 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from .. import wire_paths as wirepath
 from ..checks.addresses import AddressError, parse_mailbox
 from ..checks.request import check_request
 from ..errors import ValidationError
 from ..message import Attachment
+from ..runtime.mime import mailbox
 from ..runtime.signing import valid_signature
 from ..spec_model import (
     CredentialSet,
     Delivery,
     FileKeys,
-    MailboxKeys,
     Operation,
     Param,
     Spec,
@@ -89,6 +90,11 @@ class Emulator:
         self.base_path = "/" + base_path.strip("/")
         self.accepted: list[Accepted] = []
         self.outcomes: dict[str, Outcome] = {}  # recipient -> outcome; "*" for everyone else
+        # the provider's documented test addresses (spec `sandbox.recipients`)
+        self._documented = {
+            address: Outcome(row.state, row.sub_status, row.silent)
+            for address, row in (spec.sandbox.recipients if spec.sandbox else {}).items()
+        }
         # told of every message accepted, after the fact (the webhook poster listens)
         self.listeners: list[Callable[[Accepted], None]] = []
         # write every number the spec types int or float as a string ("200", "2"), as
@@ -220,7 +226,7 @@ class Emulator:
                 ErrorCategory.VALIDATION, f"unreadable request: {refused}", operation=found[0][0]
             )
         name, op, match, raw = chosen
-        refusal = self._refusal(name, op, raw, headers)
+        refusal, testing = self._refusal(name, op, raw, headers)
         if refusal is not None:
             return refusal
         # path parameters after the credentials: a signature covers the sent pairs only
@@ -233,7 +239,7 @@ class Emulator:
         if name == "status":
             return self._status(name, op, values, parts.path, parts.query)
         if name in _SEND_OPERATIONS:
-            return self._send(name, op, values)
+            return self._send(name, op, values, testing=testing)
         return self._success(name, op, {})
 
     def _raw_params(
@@ -254,17 +260,20 @@ class Emulator:
                 decoded = {op.params[op.body].wire or op.body: decoded}
             if not isinstance(decoded, dict):
                 raise ValueError("expected a JSON object")
-            if op.wrap is not None:  # {"Messages": [one object]}: that object's fields
-                items = decoded.pop(op.wrap, None)
-                if not isinstance(items, list) or len(items) != 1:
-                    raise ValueError(f"expected {op.wrap!r}: a list of one object")
-                if not isinstance(items[0], dict) or set(items[0]) & set(decoded):
-                    raise ValueError(f"expected {op.wrap!r}: a list of one object")
-                decoded = {**decoded, **items[0]}
-            unknown = sorted(set(decoded) - self._json_keys(op, decoded))
+            keys = self._json_keys(op, decoded)
+            paths = [w for w in keys if wirepath.is_path(w)]
+            tops = {wirepath.parse(w)[0].key for w in paths}
+            unknown = sorted(set(decoded) - keys - tops)
+            if paths:  # nested places: anything else inside them is unknown too
+                nested = {k: v for k, v in decoded.items() if k in tops}
+                unknown += wirepath.leftover(nested, [*paths, *(keys & tops)])
             if unknown:
                 raise ValueError(f"unknown field(s) {', '.join(map(repr, unknown))}")
             raw.update(decoded)
+            for wire in paths:
+                value = wirepath.get(decoded, wire)
+                if wirepath.found(value):
+                    raw[wire] = value
         elif content_type.startswith("multipart/form-data"):
             raw.update(_multipart(op, content_type, body, repeated))
         elif body:
@@ -286,24 +295,44 @@ class Emulator:
 
     def _refusal(
         self, name: str, op: Operation, raw: dict[str, Any], headers: Mapping[str, str]
-    ) -> Answer | None:
-        """The answer refusing the request's credentials (or its stale signing time);
-        None when they pass, with the credentials taken out of ``raw``."""
+    ) -> tuple[Answer | None, bool]:
+        """The answer refusing the request's credentials (or its stale signing time),
+        None when they pass, with the credentials taken out of ``raw``; and whether they
+        are one of the provider's documented test credentials (nothing is delivered)."""
         creds = self.spec.auth.sets.get(op.auth)
+        testing = False
         if not self._authenticated(op, creds, raw, headers):
-            code = creds.code if creds is not None else self.spec.auth.code
-            return self.error(ErrorCategory.AUTHENTICATION, code=code, operation=name)
+            testing = creds is None and self._test_authenticated(raw, headers)
+            if not testing:
+                code = creds.code if creds is not None else self.spec.auth.code
+                return self.error(ErrorCategory.AUTHENTICATION, code=code, operation=name), False
         signing = creds.signing if creds is not None else None
         if signing is None or signing.timestamp is None or signing.timestamp not in raw:
-            return None
+            return None, testing
         stamp = raw.pop(signing.timestamp)
         age = _age_seconds(stamp)
         if age is None or age > signing.tolerance_seconds:
             text = f"the timestamp {stamp!r} is more than {signing.tolerance_seconds} s from now"
-            return self.error(
+            answer = self.error(
                 ErrorCategory.VALIDATION, text, code=signing.stale_code, operation=name
             )
-        return None
+            return answer, False
+        return None, testing
+
+    def _test_authenticated(self, raw: dict[str, Any], headers: Mapping[str, str]) -> bool:
+        """Whether the request carries one of the spec's documented test credentials in
+        place of the configured one (``raw`` loses the credentials when it does)."""
+        documented = self.spec.sandbox.credentials if self.spec.sandbox else {}
+        for keyword, values in documented.items():
+            for value in values:
+                trial = dict(raw)
+                if self._default_authenticated(
+                    trial, headers, {**self.credentials, keyword: value}
+                ):
+                    raw.clear()
+                    raw.update(trial)
+                    return True
+        return False
 
     def _authenticated(
         self,
@@ -318,30 +347,36 @@ class Emulator:
             return self._set_authenticated(creds, raw)
         return self._default_authenticated(raw, headers)
 
-    def _default_authenticated(self, raw: dict[str, Any], headers: Mapping[str, str]) -> bool:
+    def _default_authenticated(
+        self,
+        raw: dict[str, Any],
+        headers: Mapping[str, str],
+        credentials: Mapping[str, str] | None = None,
+    ) -> bool:
         """Every place the spec's auth names carries exactly its credential, and no
         other scheme's header stands in for it (a bearer token where the provider wants
         its own header is refused, as the provider refuses it). Credentials sent as
-        parameters are taken out of ``raw``."""
+        parameters are taken out of ``raw``. ``credentials``: the configured ones by
+        default."""
         auth = self.spec.auth
+        creds = self.credentials if credentials is None else credentials
         in_params = [*auth.body.items(), *auth.query.items()]
-        params_ok = all([raw.pop(wire, None) == self.credentials[n] for n, wire in in_params])
+        params_ok = all([raw.pop(wire, None) == creds[n] for n, wire in in_params])
         if auth.aws_sigv4 is not None:
-            key_id = self.credentials[auth.aws_sigv4.access_key_id]
+            key_id = creds[auth.aws_sigv4.access_key_id]
             scope = f"AWS4-HMAC-SHA256 Credential={key_id}/"
             return params_ok and headers.get("authorization", "").startswith(scope)
-        expected = self._expected_headers()
+        expected = self._expected_headers(creds)
         if "authorization" not in {n.lower() for n in expected} and "authorization" in headers:
             return False  # an Authorization header the scheme does not use
         sent = {name: headers.get(name.lower()) for name in expected}
         return params_ok and all(sent[name] == value for name, value in expected.items())
 
-    def _expected_headers(self) -> dict[str, str]:
+    def _expected_headers(self, creds: Mapping[str, str]) -> dict[str, str]:
         """The credential headers a request must carry, as the spec's auth writes them;
         AWS Signature Version 4 is checked for its scheme and key id only (the sandbox
         does not recompute the signature)."""
         auth = self.spec.auth
-        creds = self.credentials
         out = {name: fill_template(t, creds, str) for name, t in auth.headers.items()}
         if auth.bearer:
             out["Authorization"] = f"Bearer {creds[auth.bearer]}"
@@ -377,7 +412,9 @@ class Emulator:
 
     # --- operations ----------------------------------------------------------------
 
-    def _send(self, name: str, op: Operation, values: dict[str, Any]) -> Answer:
+    def _send(
+        self, name: str, op: Operation, values: dict[str, Any], *, testing: bool = False
+    ) -> Answer:
         """Accept a message; a repeat of an idempotency key within the spec's window is
         answered as the first was, and accepts nothing more (ASSUMED: the documents say
         a repeat is processed once, not what it is answered)."""
@@ -385,18 +422,20 @@ class Emulator:
         window = self.spec.capabilities.idempotency_window
         key = values.get(param) if param is not None else None
         if not key or window is None:
-            return self._accept(name, op, values)
+            return self._accept(name, op, values, testing=testing)
         with self._keyed:
             now = time.monotonic()
             seen = self._answered.get((name, key))
             if seen is not None and now - seen[0] < window:
                 return seen[1]
-            answer = self._accept(name, op, values)
+            answer = self._accept(name, op, values, testing=testing)
             if answer.status < 300:
                 self._answered[(name, key)] = (now, answer)
             return answer
 
-    def _accept(self, name: str, op: Operation, values: dict[str, Any]) -> Answer:
+    def _accept(
+        self, name: str, op: Operation, values: dict[str, Any], *, testing: bool = False
+    ) -> Answer:
         recipients = _recipients(values)
         now = datetime.datetime.now().replace(microsecond=0)
         with self._lock:
@@ -404,7 +443,14 @@ class Emulator:
                 f"{self.spec.provider.name[:4]}-{next(self._ids):06d}" for _ in recipients or [""]
             ]
             rows = [
-                Accepted(message_id, name, recipient, values, now, self._outcome(recipient))
+                Accepted(
+                    message_id,
+                    name,
+                    recipient,
+                    values,
+                    now,
+                    _NEVER_DELIVERED if testing else self._outcome(recipient),
+                )
                 for message_id, recipient in zip(ids, recipients or [""], strict=True)
             ]
             self.accepted.extend(rows)
@@ -423,11 +469,18 @@ class Emulator:
             return _json_answer(200, [json.loads(item.body) for item in items])
         answer = self._success(name, op, placed)
         if op.ids_header is not None:  # the id travels in a header only (SendGrid)
+            if not self.spec.shapes[op.response].fields:  # and the body is empty
+                answer = Answer(answer.status, b"", {})
             answer.headers[op.ids_header] = ids[0]
         return answer
 
     def _outcome(self, recipient: str) -> Outcome:
-        return self.outcomes.get(recipient, self.outcomes.get("*", Outcome()))
+        """The outcome a test set for ``recipient``, else the one the provider documents
+        for it as a test address, else the one set for everyone (``"*"``)."""
+        if recipient in self.outcomes:
+            return self.outcomes[recipient]
+        documented = self._documented.get(_unlabelled(recipient))
+        return documented or self.outcomes.get("*", Outcome())
 
     def _leaf_is_str(self, op: Operation) -> bool:
         shape = self.spec.shapes[op.response]
@@ -518,11 +571,24 @@ class Emulator:
         )
         for dotted, value in values_by_path.items():
             _place(self.spec, op.response, dotted, value, body)
-        return self._answer(200, body, op.response)
+        # where the HTTP status is the code, the operation's success code is the status
+        # (SendGrid's 202 Accepted); elsewhere success is a 200 carrying its code
+        status = code if self.spec.envelope.code_from == "http" and 200 <= code < 300 else 200
+        return self._answer(status, body, op.response)
 
 
 # the query field of the sandbox's own next-page URLs (next-URL paging): where a page starts
 _PAGE = "page"
+
+
+# a message sent with a documented test credential: accepted, never delivered
+_NEVER_DELIVERED = Outcome(DeliveryState.QUEUED, silent=True)
+
+
+def _unlabelled(address: str) -> str:
+    """``ann+label@x.org`` -> ``ann@x.org``, lower case: how test addresses match."""
+    local, _, domain = address.lower().rpartition("@")
+    return f"{local.partition('+')[0]}@{domain}"
 
 
 def _age_seconds(stamp: Any) -> float | None:
@@ -636,9 +702,6 @@ def _wire_form(param: Param, as_json: bool) -> str:
         return f"one string joined by {param.join!r}"
     if param.pairs is not None:
         return f"a list of {{{param.pairs.key!r}, {param.pairs.value!r}}} objects"
-    if param.mailbox_keys is not None:
-        boxes = param.mailbox_keys
-        return f"{{{boxes.address!r}, {boxes.name!r}}} mailbox objects"
     if param.type == "files" and as_json:
         keys = param.keys or FileKeys()
         return f"a list of {{{keys.filename!r}, {keys.content!r}, {keys.content_type!r}}} objects"
@@ -652,10 +715,14 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
         if isinstance(value, list):  # JSON attachment objects with base64 content
             keys = param.keys or FileKeys()
             allowed = {keys.filename, keys.content, keys.content_type, keys.content_id}
+            allowed |= set(keys.inline)
             if not all(isinstance(v, dict) and set(v) <= allowed for v in value):
                 raise TypeError("attachment objects with other keys")
             if keys.utf8_text and any(";" in str(v.get(keys.content_type, "")) for v in value):
                 raise TypeError("a content type with parameters, where the type alone is wanted")
+            for v in value:  # an inline part carries its marks (disposition: inline)
+                if keys.content_id in v and any(v.get(k) != w for k, w in keys.inline.items()):
+                    raise TypeError("an inline part without its marks")
             return [
                 Attachment(
                     v[keys.filename],
@@ -666,12 +733,6 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
                 for v in value
             ]
         raise TypeError("expected files")
-    if param.mailbox_keys is not None:
-        boxes = value if param.type == "list[str]" else [value]
-        if not isinstance(boxes, list):
-            raise TypeError("expected a list of mailbox objects")
-        written = [_mailbox_text(v, param.mailbox_keys) for v in boxes]
-        return written if param.type == "list[str]" else written[0]
     if param.pairs is not None:
         if not isinstance(value, list):
             raise TypeError("expected a list of pairs")
@@ -679,6 +740,8 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
         if not all(isinstance(v, dict) and set(v) == pair for v in value):
             raise TypeError("expected pair objects")
         return {v[param.pairs.key]: v[param.pairs.value] for v in value}
+    if param.address is not None and as_json:
+        return _mailboxes(param, value)
     joined = as_json and param.type == "list[str]" and param.join is not None
     if joined and not isinstance(value, str):
         raise TypeError("a joined string is wanted")  # a list where the spec joins
@@ -697,17 +760,26 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
     return value
 
 
-def _mailbox_text(value: Any, keys: MailboxKeys) -> str:
-    """A mailbox object (``{"Email": ..., "Name": ...}``) as the mailbox it stands for;
-    any other form, or keys the spec does not name, is refused."""
-    if not isinstance(value, dict) or not set(value) <= {keys.address, keys.name}:
-        raise TypeError("mailbox objects with other keys")
-    address, name = value[keys.address], value.get(keys.name) or ""
-    if not isinstance(address, str) or not isinstance(name, str):
-        raise TypeError("mailbox objects hold text")
-    if not name:
-        return address
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{address}>'
+def _mailboxes(param: Param, value: Any) -> Any:
+    """Address objects (``{"email": ..., "name": ...}``) as the mailboxes the client
+    checks (``Ann <ann@example.org>``): one object for a str parameter, a list of them
+    for a list; any other form is refused."""
+    keys = param.address
+    assert keys is not None
+
+    def one(item: Any) -> str:
+        if not isinstance(item, dict) or not set(item) <= {keys.email, keys.name}:
+            raise TypeError("an address object is wanted")
+        email, name = item.get(keys.email), item.get(keys.name, "")
+        if not isinstance(email, str) or not isinstance(name, str):
+            raise TypeError("an address object is wanted")
+        return mailbox(name, email)
+
+    if param.type == "list[str]":
+        if not isinstance(value, list):
+            raise TypeError("a list of address objects is wanted")
+        return [one(item) for item in value]
+    return one(value)
 
 
 def _recipients(values: dict[str, Any]) -> list[str]:

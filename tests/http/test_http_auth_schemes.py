@@ -259,6 +259,48 @@ def test_a_provider_url_lists_the_credentials_and_settings_in_spec_order(root: P
     assert "KEY" not in repr(provider)
 
 
+@pytest.mark.parametrize(
+    "userinfo, query",
+    [
+        ("api:KEY", "?domain=mg.example.com"),  # as Mailgun's documents write `-u api:KEY`
+        ("KEY", "?domain=mg.example.com"),
+        ("KEY:mg.example.com", ""),
+    ],
+)
+def test_a_provider_url_takes_settings_in_the_query_and_a_fixed_user_name(
+    root: Path, httpserver: HTTPServer, recorded: list[Request], userinfo: str, query: str
+) -> None:
+    auth = '  basic: {username: api, password: "{api_key}"}\n  settings: [domain]\n'
+    name = register(root, spec_with(auth, path="v3/{domain}/send"))
+    base = httpserver.url_for("/")
+    joiner = "&" if query else "?"
+    mailspec.provider_from_url(f"{name}://{userinfo}@eu{query}{joiner}base_url={base}").send(
+        MESSAGE
+    )
+    (request,) = recorded
+    assert request.path == "/v3/mg.example.com/send"
+    assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"api:KEY").decode()
+
+
+@pytest.mark.parametrize(
+    "userinfo, query, says",
+    [
+        ("api:KEY", "", "?domain= in the query"),  # no domain anywhere
+        ("user:KEY", "?domain=mg.example.com", "carry 1 credential"),  # another user name
+        ("KEY:mg.example.com", "?domain=mg.example.com", "carry 1 credential"),  # twice
+    ],
+)
+def test_a_provider_url_missing_a_setting_says_where_it_goes(
+    root: Path, userinfo: str, query: str, says: str
+) -> None:
+    auth = '  basic: {username: api, password: "{api_key}"}\n  settings: [domain]\n'
+    name = register(root, spec_with(auth, path="v3/{domain}/send"))
+    with pytest.raises(ValidationError) as refused:
+        mailspec.provider_from_url(f"{name}://{userinfo}@eu{query}")
+    assert refused.value.field == "url" and says in str(refused.value)
+    assert "KEY" not in str(refused.value).replace("API_KEY", "")
+
+
 def test_aws_sigv4_signs_with_the_signing_module_or_is_refused_clearly_without_it(
     root: Path, httpserver: HTTPServer, recorded: list[Request]
 ) -> None:

@@ -16,7 +16,9 @@ from webhooks_support import (
     SECRET,
     auth_headers,
     form_body,
+    header_signed,
     json_body,
+    sign_headers,
     signed,
     spec_event,
 )
@@ -98,17 +100,27 @@ def test_the_known_providers_with_webhooks_still_have_them() -> None:
     assert "aotsend" not in with_hooks  # documents no webhooks
 
 
-def event_body(provider: str, name: str) -> tuple[bytes, str | None]:
-    """A JSON body carrying one ``name`` event, and the secret that verifies it: the
-    hand-written payloads for the known providers, else laid out as the spec says."""
+def event_body(provider: str, name: str) -> tuple[bytes, dict[str, str], str | None]:
+    """A JSON body carrying one ``name`` event, its headers and the secret that
+    verifies it: the hand-written payloads for the known providers, else laid out as the
+    spec says (a list for a provider posting lists), signed in the headers where the
+    scheme signs there."""
     hooks = SPECS[provider].webhooks
     assert hooks is not None
     secret = SECRET if hooks.signature is not None else None
     if provider == "cloudmails":
-        return json_body(cloudmails_event(name)), secret
+        return json_body(cloudmails_event(name)), JSON, secret
     if provider in KNOWN:
-        return json_body(signed(name)), secret
-    return json_body(spec_event(hooks, name)), secret
+        return json_body(signed(name)), JSON, secret
+    if header_signed(hooks.signature):
+        assert hooks.signature is not None
+        event = {hooks.fields.event: name}
+        if hooks.fields.timestamp:
+            event[hooks.fields.timestamp] = NOW  # type: ignore[assignment]
+        body = json_body([event] if hooks.batch else event)
+        headers, key = sign_headers(hooks.signature, body)
+        return body, headers, key
+    return json_body(spec_event(hooks, name)), {**JSON, **auth_headers(hooks)}, secret
 
 
 @pytest.mark.parametrize("provider", WITH_WEBHOOKS)
@@ -120,8 +132,7 @@ def test_every_event_name_maps_to_the_expected_type(provider: str, guard: Replay
     if provider in KNOWN:
         assert expected == KNOWN[provider], "the spec's event table changed"
     for name, type_ in expected.items():
-        body, secret = event_body(provider, name)
-        headers = {**JSON, **auth_headers(hooks)}
+        body, headers, secret = event_body(provider, name)
         (event,) = parse(provider, body, headers, secret=secret, now=NOW, replay=guard)
         assert (event.provider, event.event, event.type) == (provider, name, type_)
         assert isinstance(event.type, EventType)
@@ -130,8 +141,7 @@ def test_every_event_name_maps_to_the_expected_type(provider: str, guard: Replay
 @pytest.mark.parametrize("provider", WITH_WEBHOOKS)
 def test_an_unknown_event_name_is_kept_with_type_unknown(provider: str, guard: ReplayGuard) -> None:
     assert "teleported" not in SPECS[provider].webhooks.events  # type: ignore[union-attr]
-    body, secret = event_body(provider, "teleported")
-    headers = {**JSON, **auth_headers(SPECS[provider].webhooks)}  # type: ignore[arg-type]
+    body, headers, secret = event_body(provider, "teleported")
     (event,) = parse(provider, body, headers, secret=secret, now=NOW, replay=guard)
     assert (event.type, event.event) == (EventType.UNKNOWN, "teleported")
 

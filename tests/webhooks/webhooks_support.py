@@ -12,12 +12,13 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from mailspec.spec_model import Spec, Webhooks
+from mailspec.spec_model import Spec, Webhooks, WebhookSignature
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
 
@@ -130,3 +131,68 @@ def spec_with_webhooks(webhooks_yaml: str) -> Spec:
     located = load_text(text, "spec/hookshape.yaml")
     check(located)
     return located.spec
+
+
+def header_signed(signature: WebhookSignature | None) -> bool:
+    """The scheme signs the request in its headers (Svix's HMAC, SendGrid's ECDSA), not
+    inside each event (SendCloud, Mailgun)."""
+    if signature is None or signature.scheme not in ("hmac", "ecdsa_p256"):
+        return False
+    return "{header:" in (signature.signed or "") or "{body}" in (signature.signed or "")
+
+
+def _ecdsa_pair() -> tuple[Any, str]:
+    """A fresh P-256 key pair: the private key, and the public key as SendGrid shows
+    its verification key (base64 DER), the receiver's secret."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    der = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, base64.b64encode(der).decode()
+
+
+def sign_headers(
+    signature: WebhookSignature, body: bytes, *, timestamp: int = NOW
+) -> tuple[dict[str, str], str]:
+    """Headers signing ``body`` in a header-signed scheme, written out here with
+    ``hmac``/``cryptography`` from the scheme's keys, and the secret that verifies them:
+    the HMAC key (``SECRET``, with the scheme's key prefix, as base64 where the scheme
+    reads it so), or a fresh ECDSA key pair's public key."""
+    headers = dict(JSON)
+    one_time = fresh_token()
+    for source, value in ((signature.timestamp, str(timestamp)), (signature.id, one_time)):
+        if source and source.startswith("header:") and source != signature.signature:
+            headers[source.removeprefix("header:")] = value
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name == "body":
+            return body.decode()
+        return headers[name.removeprefix("header:")]
+
+    message = re.sub(r"\{([^}]+)\}", fill, signature.signed or "").encode()
+    target = (signature.signature or "").removeprefix("header:")
+    if signature.scheme == "ecdsa_p256":
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        private, public = _ecdsa_pair()
+        der = private.sign(message, ec.ECDSA(hashes.SHA256()))
+        headers[target] = signature.prefix + base64.b64encode(der).decode()
+        return headers, public
+    raw_key = SECRET.encode()
+    secret = SECRET
+    if signature.key == "base64":
+        secret = signature.key_prefix + base64.b64encode(raw_key).decode()
+    elif signature.key_prefix:
+        secret = signature.key_prefix + SECRET
+    algorithm = {"sha1": hashlib.sha1, "sha512": hashlib.sha512}.get(
+        signature.algorithm, hashlib.sha256
+    )
+    digest = hmac.new(raw_key, message, algorithm).digest()
+    text = base64.b64encode(digest).decode() if signature.encoding == "base64" else digest.hex()
+    headers[target] = signature.prefix + text
+    return headers, secret
