@@ -653,3 +653,31 @@ def test_the_sandbox_posts_events_that_verify_with_basic_auth():
     assert events[0].metadata == {"order_id": "7"}
     with pytest.raises(WebhookVerificationError):
         parse("mailjet", data, headers, secret="hooks:another-password")
+
+
+# --- faults and failover against the sandbox, over real HTTP ------------------------
+
+
+def test_mailjet_down_fails_over_and_two_tags_skip_it():
+    from mailspec import Mailer
+    from mailspec.sandbox.faults import Fault
+
+    mailjet = SandboxServer("mailjet").start()
+    cloudmails = SandboxServer("cloudmails").start()
+    try:
+        mailer = Mailer([mailjet.provider(), cloudmails.provider()], max_attempts=1, backoff=0)
+        mailjet.faults.queue(Fault.SERVER_ERROR)
+        result = mailer.send(message())
+        assert result.provider == "cloudmails"
+        assert [a.provider for a in result.attempts] == ["mailjet", "cloudmails"]
+        assert mailjet.accepted == [] and len(cloudmails.accepted) == 1
+        # one CustomCampaign: two tags are Mailjet's rule, so it is skipped, unasked
+        skipped = mailer.send(message(tags=["welcome", "eu"]))
+        assert skipped.provider == "cloudmails" and mailjet.accepted == []
+        # and back to normal: Mailjet takes the next one itself
+        assert mailer.send(message(tags=["welcome"])).provider == "mailjet"
+        (row,) = mailjet.accepted
+        assert row.params["custom_campaign"] == ["welcome"]
+    finally:
+        mailjet.stop()
+        cloudmails.stop()
