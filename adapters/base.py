@@ -43,7 +43,7 @@ from mailspec.runtime.encoding import HttpRequest, json_object
 from mailspec.runtime.mime import mailbox
 from mailspec.runtime.numbers import int_or_none
 from mailspec.runtime.xsmtpapi import xsmtpapi
-from mailspec.spec_model import Batch, Delivery, Operation, Spec, code_field, split_target
+from mailspec.spec_model import Batch, Delivery, Operation, Param, Spec, code_field, split_target
 from mailspec.vocabulary import BounceReason, DeliveryState, ErrorCategory
 
 from . import status as _status
@@ -448,7 +448,7 @@ class Provider(Sender):
             if field == "attachments" and keys is not None and keys.utf8_text:
                 _refuse_other_charsets(self.name, message)
             if entry is not None:  # an object parameter keeps the value as it is
-                kept = value if op.params[param].type == "object" else _as_text(value)
+                kept = _entry_value(op.params[param], value)
                 entries.setdefault(param, {})[entry] = (field, kept)
                 continue
             if field == "from_name" and target == mapping.get("from_email"):
@@ -461,7 +461,13 @@ class Provider(Sender):
             values[param] = _wire_word(op.params[param].values, field, value, self.name)
         owners = {split_target(t)[0]: f for f, t in mapping.items() if "." not in t}
         for param, extra in entries.items():
-            fold = op.params[param].type != "object"  # header names ignore case
+            # header names ignore case (a JSON string of them, {Name, Value} pairs,
+            # or an object of text entries)
+            fold = (
+                op.params[param].type != "object"
+                or op.params[param].pairs is not None
+                or op.params[param].text_entries
+            )
             values[param] = self._with_entries(owners.get(param), values.get(param), extra, fold)
         return values
 
@@ -747,6 +753,17 @@ def _as_text(value: Any) -> str:
 _RECIPIENT_FIELDS = frozenset({"to", "cc", "bcc", "reply_to"})
 
 
+def _entry_value(param: Param, value: Any) -> Any:
+    """A field's value as an entry of an object parameter: as it is in an ``object``
+    parameter (as text where its entries are text: ``text_entries``), one text per item of a list of texts in a ``pairs`` one (one ``X-Tag``
+    pair per tag), and as text otherwise."""
+    if param.type == "object" and param.pairs is None and not param.text_entries:
+        return value
+    if param.pairs is not None and isinstance(value, list):
+        return [_as_text(item) for item in value]
+    return _as_text(value)
+
+
 def _with_names(value: Any, names: Mapping[str, str]) -> Any:
     """Addresses (one or a list) as mailboxes, each with its display name if it has one."""
     if isinstance(value, str):
@@ -810,14 +827,15 @@ def _wire_word(
 def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:
     """Shape a value to its parameter's type: one address into a list, or a list of one
     into a string, a time (``send_at``) into Unix seconds for an int parameter or ISO
-    8601 text for a str one; anything else that does not fit is an error naming the
+    8601 text for a str one, a text of digits into an int (a template id, which a
+    Message holds as text); anything else that does not fit is an error naming the
     field."""
     kind = op.params[param].type
     if isinstance(value, datetime) and kind in ("int", "str"):
         return int(value.timestamp()) if kind == "int" else value.isoformat()
     if kind == "list[str]" and isinstance(value, str):
         return [value]
-    if kind == "int" and isinstance(value, str):  # a numeric template id given as text
+    if kind == "int" and isinstance(value, str):  # a stored template's number (Brevo)
         if not value.isascii() or not value.isdigit():
             raise ValidationError(
                 f"{provider} takes a number here, got {value!r}", field=field, provider=provider

@@ -608,6 +608,11 @@ def _wire_form_problems(
             )
         if name in spec.mapping.get(op_name, {}).values():
             yield (*at, "const"), "a constant is sent as it is: no mapping row may fill it"
+    if param.beside is not None and (param.const is None or param.beside not in op.params):
+        yield (
+            (*at, "beside"),
+            "beside names another parameter of the operation, for a constant only",
+        )
     yield from _value_map_problems(param, at, name in spec.mapping.get(op_name, {}).values())
     if param.repeat and (param.type != "list[str]" or not form_like or param.join is not None):
         yield (
@@ -652,6 +657,8 @@ def _wire_form_problems(
         )
     if param.keys is not None and (param.type != "files" or op.encoding != "json"):
         yield (*at, "keys"), "keys name the attachment objects of a files parameter in JSON"
+    if param.text_entries and param.type != "object":
+        yield (*at, "text_entries"), "text_entries is for an object parameter"
     if param.type == "object" and op.encoding != "json" and param.prefix is None:
         yield (
             (*at, "type"),

@@ -11,8 +11,10 @@ __all__ = ["PROVIDERS"]
 PROVIDERS: dict[str, str] = {
     "aotsend": ".aotsend",
     "aurorasendcloud": ".aurorasendcloud",
+    "brevo": ".brevo",
     "cloudmails": ".cloudmails",
     "mailjet": ".mailjet",
     "sendcloud": ".sendcloud",
     "sendgrid": ".sendgrid",
+    "ses": ".ses",
 }

@@ -443,6 +443,13 @@ class Limits(_Base, kw_only=True, frozen=True):
     daily_quota: Annotated[
         Positive | None, _d("Requests per day; informational, nothing enforces it.")
     ] = None
+    retry_after_header: Annotated[
+        str | None,
+        _d(
+            "The response header saying how many seconds to wait after a refusal, read "
+            "where the answer has no Retry-After (Brevo's `x-sib-ratelimit-reset`)."
+        ),
+    ] = None
 
 
 class Capabilities(_Base, kw_only=True, frozen=True):
@@ -493,7 +500,13 @@ class FileKeys(_Base, kw_only=True, frozen=True):
 
     filename: Annotated[str, _d("The key of the file name.")] = "filename"
     content: Annotated[str, _d("The key of the base64 content.")] = "content"
-    content_type: Annotated[str, _d("The key of the MIME type.")] = "content_type"
+    content_type: Annotated[
+        str | None,
+        _d(
+            "The key of the MIME type; null where the provider takes no type and reads it "
+            "from the file name (Brevo's `attachment`)."
+        ),
+    ] = "content_type"
     content_id: Annotated[str, _d("The key of an inline part's content id.")] = "content_id"
     utf8_text: Annotated[
         bool,
@@ -580,6 +593,13 @@ class Param(_Base, kw_only=True, frozen=True):
         str | int | bool | None,
         _d("A value sent on every request (`MessageStream: outbound`); no other is taken."),
     ] = None
+    beside: Annotated[
+        Name | None,
+        _d(
+            "A constant written only where the named parameter has a value (a body "
+            "part's `Charset` beside its `Data`); default: on every request."
+        ),
+    ] = None
     repeat: Annotated[
         bool,
         _d("A `list[str]` in a form or query: one field per item (`o:tag`), not one joined."),
@@ -606,6 +626,14 @@ class Param(_Base, kw_only=True, frozen=True):
             "objects with these keys (`{email, name}`) instead of `Name <address>` text."
         ),
     ] = None
+    text_entries: Annotated[
+        bool,
+        _d(
+            "An `object` parameter whose entries are text (headers): another field a "
+            "mapping row puts into one of its entries is written as text (compact JSON "
+            "for a list or an object), and entry names are compared ignoring case."
+        ),
+    ] = False
     substitution: Annotated[
         Literal["xsmtpapi"] | None,
         _d(
@@ -1231,6 +1259,14 @@ class Spec(_Base, kw_only=True, frozen=True):
 
     provider: Annotated[ProviderInfo, _d("Who the provider is.")]
     default_region: Annotated[RegionName, _d("The region used when none is given.")]
+    region_required: Annotated[
+        bool,
+        _d(
+            "A client must name its region (`region=`), since no region is a sensible "
+            "default (Amazon SES); `default_region` then serves only a client given "
+            "`base_url=` (the sandbox, a test server) and the generator (default false)."
+        ),
+    ] = False
     regions: Annotated[dict[RegionName, Region], _d("The provider's regions, by name.")]
     extra_bases: Annotated[
         dict[Name, Url], _d("Other base URLs by name, for operations with `base:`.")

@@ -84,7 +84,7 @@ def read_answer(
         text,
         http_status=answer.status,
         retryable=row.retryable if row is not None and row.category == category else None,
-        retry_after=_retry_after(answer),
+        retry_after=_retry_after(answer, spec.limits.retry_after_header),
     )
 
 
@@ -160,8 +160,12 @@ def _preview(body: bytes, secrets: Iterable[Secret]) -> str:
     return redact(body.decode("utf-8", "replace"), secrets)[:_PREVIEW_CHARACTERS]
 
 
-def _retry_after(answer: Answer) -> float | None:
+def _retry_after(answer: Answer, fallback: str | None = None) -> float | None:
+    """The seconds to wait: Retry-After, else the spec's own header (``limits.
+    retry_after_header``), as a number of seconds."""
     value = answer.headers.get("Retry-After")
+    if value is None and fallback is not None:
+        value = answer.headers.get(fallback)
     if value is None:
         return None
     try:

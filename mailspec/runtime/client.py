@@ -121,6 +121,12 @@ class BaseClient:
         # sign the requests of credential sets that define a signing scheme, rather than
         # sending their key
         self.signed = signed
+        if spec.region_required and base_url is None and region is None:
+            raise ValidationError(
+                f"{self.name} needs a region; choose one of {', '.join(spec.regions)}",
+                field="region",
+                provider=self.name,
+            )
         region = region or spec.default_region
         if base_url is None and (not isinstance(region, str) or region not in spec.regions):
             raise ValidationError(

@@ -178,7 +178,9 @@ def _given(operation: Operation, values: Mapping[str, Any]) -> list[tuple[str, P
     out: list[tuple[str, Param, Any]] = []
     for name, param in operation.params.items():
         value: Any = values.get(name)
-        if param.const is not None and value is None:
+        # a constant `beside` another parameter goes only where that one has a value
+        beside_ok = param.beside is None or values.get(param.beside) is not None
+        if param.const is not None and value is None and beside_ok:
             value = param.const
         if param.type == "files" and param.inline_to is not None and value:
             value = [a for a in value if not a.content_id]
@@ -229,14 +231,13 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
             written = _address_json(param.address, value)
         elif param.type == "list[str]" and param.join is not None:
             written = param.join.join(value)
-        elif param.type == "json":  # an object as one JSON string (Mailjet's EventPayload)
-            written = _json.encode(value).decode("utf-8")
         elif param.pairs is not None and isinstance(value, Mapping):
-            keys = param.pairs
-            written = [{keys.key: k, keys.value: v} for k, v in value.items()]
+            written = _pairs(param, value)
         elif param.prefix is not None and isinstance(value, Mapping):
             out.update({param.prefix + k: v for k, v in value.items()})
             continue
+        elif param.type == "json":  # an object sent as a JSON string (SES's TemplateData)
+            written = _json.encode(value).decode("utf-8")
         else:
             written = value.isoformat() if isinstance(value, datetime.date) else value
         if wirepath.is_path(wire):  # a place inside nested objects and lists
@@ -244,6 +245,18 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
         else:
             out[wire] = written
     return out
+
+
+def _pairs(param: Param, value: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An object as ``{key, value}`` objects; an entry holding a list is one object per
+    item, under the same name (one ``X-Tag`` header per tag)."""
+    assert param.pairs is not None
+    keys = param.pairs
+    return [
+        {keys.key: k, keys.value: item}
+        for k, v in value.items()
+        for item in (v if isinstance(v, list) else [v])
+    ]
 
 
 def _address_json(keys: AddressKeys, value: Any) -> Any:
@@ -269,14 +282,17 @@ def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:
     # ASSUMED for JSON APIs that document "attachment objects" without fields (CloudMails):
     # filename, base64 content, content_type (a text type with its charset), and
     # content_id for inline parts; a spec names other keys with `keys:`.
-    kind = attachment.declared_type
-    if keys.utf8_text:  # the provider declares the charset itself: the type alone
-        kind = kind.split(";", 1)[0].strip()
+    # A spec whose provider reads the type from the file name (Brevo) names no
+    # content_type key: none is sent.
     out: dict[str, Any] = {
         keys.filename: attachment.filename,
         keys.content: base64.b64encode(attachment.content).decode("ascii"),
-        keys.content_type: kind,
     }
+    if keys.content_type is not None:
+        kind = attachment.declared_type
+        if keys.utf8_text:  # the provider declares the charset itself: the type alone
+            kind = kind.split(";", 1)[0].strip()
+        out[keys.content_type] = kind
     if attachment.content_id is not None:
         out[keys.content_id] = attachment.content_id
         out.update(keys.inline)  # an inline part's own marks (SendGrid's disposition)

@@ -162,6 +162,9 @@ class Emulator:
         else:
             status = 500 if category == ErrorCategory.SERVER else 200
             answer = self._answer(status, self._envelope(code, text, ok=False))
+        wait = self.spec.limits.retry_after_header
+        if category == ErrorCategory.RATE_LIMIT and wait is not None:
+            answer.headers[wait] = "1"  # the provider's own "seconds until it resets"
         return self._named(answer, category)
 
     def _named(self, answer: Answer, category: ErrorCategory) -> Answer:
@@ -200,30 +203,32 @@ class Emulator:
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
         headers = {name.lower(): value for name, value in headers.items()}  # any case, as HTTP
         parts = urlsplit(target)
-        found = [
+        candidates = [
             (name, op, m)
             for route, name, op in self._routes
             if op.method == method and (m := route.fullmatch(parts.path))
         ]
-        if not found:
+        if not candidates:
             return Answer(
                 404, b'{"message": "no such operation"}', {"Content-Type": "application/json"}
             )
-        # several operations on one path (Mailjet's send and send_template): the first
-        # whose declared fields the request fits, else the first one's refusal
-        refused: ValueError | None = None
+        # operations sharing a method and path (SES's simple and template sends) are
+        # told apart by the body: the first whose parameters read it takes it
+        problems: list[str] = []
         chosen: tuple[str, Operation, re.Match[str], dict[str, Any]] | None = None
-        for candidate, candidate_op, candidate_match in found:
+        for candidate in candidates:
             try:
-                raw = self._raw_params(candidate_op, parts.query, headers, body)
+                raw = self._raw_params(candidate[1], parts.query, headers, body)
             except ValueError as exc:
-                refused = refused or exc
+                problems.append(str(exc))
                 continue
-            chosen = (candidate, candidate_op, candidate_match, raw)
+            chosen = (*candidate, raw)
             break
         if chosen is None:
             return self.error(
-                ErrorCategory.VALIDATION, f"unreadable request: {refused}", operation=found[0][0]
+                ErrorCategory.VALIDATION,
+                f"unreadable request: {problems[0]}",
+                operation=candidates[0][0],
             )
         name, op, match, raw = chosen
         refusal, testing = self._refusal(name, op, raw, headers)
@@ -438,10 +443,16 @@ class Emulator:
     ) -> Answer:
         recipients = _recipients(values)
         now = datetime.datetime.now().replace(microsecond=0)
+        # an answer holding one id (Brevo's messageId) names one message, whoever it
+        # goes to: every recipient's row carries that id, as the provider's events do
+        one_id = op.ids is not None and self._leaf_is_str(op) and not op.response_list
         with self._lock:
             ids = [
-                f"{self.spec.provider.name[:4]}-{next(self._ids):06d}" for _ in recipients or [""]
+                f"{self.spec.provider.name[:4]}-{next(self._ids):06d}"
+                for _ in ([""] if one_id else recipients or [""])
             ]
+            if one_id:
+                ids *= max(1, len(recipients))
             rows = [
                 Accepted(
                     message_id,
@@ -704,7 +715,8 @@ def _wire_form(param: Param, as_json: bool) -> str:
         return f"a list of {{{param.pairs.key!r}, {param.pairs.value!r}}} objects"
     if param.type == "files" and as_json:
         keys = param.keys or FileKeys()
-        return f"a list of {{{keys.filename!r}, {keys.content!r}, {keys.content_type!r}}} objects"
+        named = [k for k in (keys.filename, keys.content, keys.content_type) if k is not None]
+        return f"a list of {{{', '.join(map(repr, named))}}} objects"
     return param.type
 
 
@@ -714,7 +726,7 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
             return value
         if isinstance(value, list):  # JSON attachment objects with base64 content
             keys = param.keys or FileKeys()
-            allowed = {keys.filename, keys.content, keys.content_type, keys.content_id}
+            allowed = {keys.filename, keys.content, keys.content_type, keys.content_id} - {None}
             allowed |= set(keys.inline)
             if not all(isinstance(v, dict) and set(v) <= allowed for v in value):
                 raise TypeError("attachment objects with other keys")
@@ -727,7 +739,7 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
                 Attachment(
                     v[keys.filename],
                     base64.b64decode(v[keys.content], validate=True),
-                    v.get(keys.content_type, "application/octet-stream"),
+                    v.get(keys.content_type or "", "application/octet-stream"),
                     v.get(keys.content_id),  # an inline part's, kept for the tests to see
                 )
                 for v in value
@@ -739,12 +751,24 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
         pair = {param.pairs.key, param.pairs.value}
         if not all(isinstance(v, dict) and set(v) == pair for v in value):
             raise TypeError("expected pair objects")
-        return {v[param.pairs.key]: v[param.pairs.value] for v in value}
+        out: dict[str, Any] = {}
+        for v in value:  # a name given several times (X-Tag per tag) keeps every value
+            name, item = v[param.pairs.key], v[param.pairs.value]
+            if name in out:
+                kept = out[name]
+                out[name] = [*kept, item] if isinstance(kept, list) else [kept, item]
+            else:
+                out[name] = item
+        return out
+    if param.type == "json" and as_json and not isinstance(value, str):
+        raise TypeError("a JSON string is wanted")  # an object where the spec wants text
     if param.address is not None and as_json:
         return _mailboxes(param, value)
     joined = as_json and param.type == "list[str]" and param.join is not None
     if joined and not isinstance(value, str):
         raise TypeError("a joined string is wanted")  # a list where the spec joins
+    if as_json and param.type == "list[str]" and not joined and not isinstance(value, list):
+        raise TypeError("a JSON array is wanted")  # a string where the spec wants a list
     if not isinstance(value, str):
         return value  # JSON bodies arrive typed already
     if param.type == "int":

@@ -262,7 +262,8 @@ class WebhookPoster:
     def _put_echoed(self, event: dict[str, Any], path: str, row: Accepted) -> None:
         """The parameter the message's metadata travelled in (``custom_args``, or the
         custom ``headers`` holding it), where the provider echoes it on every event:
-        at the path, or, for one entry of an object parameter, at the path's parent."""
+        at the path, or, for one entry of an object parameter, at the path's parent, or
+        the entry's value alone where the path is one key (a header echoed by name)."""
 
         target = self.spec.mapping.get(row.operation, {}).get("metadata")
         if target is None:
@@ -273,6 +274,12 @@ class WebhookPoster:
         if value and entry is None and spec_param is not None and spec_param.type == "json":
             value = msgspec.json.encode(value).decode()  # given back as the text it was sent
         steps = parse_path(path)
+        if entry is not None and len(steps) == 1 and isinstance(value, dict):
+            # the entry alone, at the top of the event (Brevo's X-Mailin-custom header)
+            echoed = next((v for k, v in value.items() if k.lower() == entry.lower()), None)
+            if echoed is not None:
+                write_path(event, steps, echoed)
+            return
         if value and (steps[:-1] if entry else steps):
             write_path(event, steps[:-1] if entry else steps, value)
 

@@ -80,6 +80,10 @@ def _encoding(provider: str, content_type: str | None, text: str) -> Encoding:
         return _MEDIA_TYPES[media_type]
     if media_type.startswith("application/") and media_type.endswith("+json"):
         return "json"
+    if media_type == "text/plain" and text.lstrip()[:1] in ("{", "["):
+        # Amazon SNS posts its JSON notifications as text/plain (Amazon SNS Developer
+        # Guide, HTTP/HTTPS notification JSON format)
+        return "json"
     # not echoed in full: a header is the sender's text, and may be long
     raise WebhookPayloadError(provider, f"unsupported Content-Type {media_type[:60]!r}")
 

@@ -78,19 +78,37 @@ def _numbers(spec: Spec, type_text: str, value: Any) -> list[Any]:
     ]
 
 
-# the providers with answers beyond the envelope (not AOTsend), and those whose envelope
-# carries a code in the body (not CloudMails: its code is the HTTP status)
+def _has_numbers(spec: Spec, type_text: str, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a response type holds an int or float anywhere."""
+    if type_text.startswith("list["):
+        return _has_numbers(spec, type_text[5:-1], seen)
+    if type_text.startswith("dict[str,"):
+        return _has_numbers(spec, type_text[9:-1].strip(), seen)
+    if type_text in ("int", "float"):
+        return True
+    if type_text not in spec.shapes or type_text in seen:
+        return False
+    fields = spec.shapes[type_text].fields.values()
+    return any(_has_numbers(spec, f.type, seen | {type_text}) for f in fields)
+
+
+# the providers with numbers in answers beyond the envelope (not AOTsend, not SES, whose
+# answers hold only text), and those whose envelope carries a code in the body (not
+# CloudMails: its code is the HTTP status)
 WITH_SHAPES = [
     n
     for n in PROVIDERS
-    if any(op.response in spec_of(n).shapes for op in spec_of(n).operations.values())
+    if any(
+        op.response in spec_of(n).shapes and _has_numbers(spec_of(n), op.response)
+        for op in spec_of(n).operations.values()
+    )
 ]
 WITH_BODY_CODE = [n for n in PROVIDERS if spec_of(n).envelope.code is not None]
 
 
 def test_the_applicable_providers_are_the_known_ones() -> None:
     assert {"sendcloud", "aurorasendcloud", "cloudmails"} <= set(WITH_SHAPES)
-    assert "aotsend" not in WITH_SHAPES
+    assert "aotsend" not in WITH_SHAPES and "ses" not in WITH_SHAPES
     assert {"sendcloud", "aurorasendcloud", "aotsend"} <= set(WITH_BODY_CODE)
     assert "cloudmails" not in WITH_BODY_CODE
 
@@ -123,13 +141,14 @@ def test_every_envelope_reads_its_code_written_as_a_string(name: str) -> None:
 
 
 def _credentials(name: str) -> dict[str, str]:
-    """Every credential keyword the provider takes (whatever its auth scheme), as "x"."""
+    """Credentials (and a region, where the spec requires one) for any auth scheme."""
     spec = spec_of(name)
-    expected, _ = auth_keywords(spec.auth)
-    names = [*expected, *spec.auth.body, *(c for s in spec.auth.sets.values() for c in s.body)]
-    if spec.auth.bearer:
-        names.append(spec.auth.bearer)
-    return {c: "x" for c in names}
+    required, _ = auth_keywords(spec.auth)
+    names = [*required, *(c for s in spec.auth.sets.values() for c in s.body)]
+    out = {c: "x" for c in names}
+    if spec.region_required:
+        out["region"] = spec.default_region
+    return out
 
 
 # --- over HTTP: send, status, SMS, error codes --------------------------------------

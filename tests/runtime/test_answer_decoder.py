@@ -55,7 +55,9 @@ def values_for(annotation: Any, depth: int = 0) -> st.SearchStrategy[Any]:
 def decoders() -> list[tuple[str, AnswerDecoder[Any]]]:
     found = []
     for name in registry.available():
-        client = registry.provider(name, **dict.fromkeys(credentials(name), "x")).client
+        spec = registry.spec(name)
+        region = {"region": spec.default_region} if spec.region_required else {}  # SES
+        client = registry.provider(name, **dict.fromkeys(credentials(name), "x"), **region).client
         for op, decoder in {**type(client).decoders, "envelope": client.envelope_decoder}.items():
             found.append((f"{name}.{op}", decoder))
     return found

@@ -238,7 +238,8 @@ def test_every_provider_round_trips_through_its_sandbox(name: str) -> None:
             "bob@example.org",
         ]
         if provider.spec.operations["send"].ids:
-            assert result.message_ids == [a.message_id for a in server.accepted]
+            # one id per recipient, or one for the message where the answer has one (SES)
+            assert result.message_ids == list(dict.fromkeys(a.message_id for a in server.accepted))
         if provider.capabilities.status:
             server.set_outcome("bounced")
             bounced = provider.send(message("cy@example.org"))

@@ -14,13 +14,13 @@ from webhooks_support import (
     JSON,
     NOW,
     SECRET,
-    auth_headers,
     form_body,
     header_signed,
     json_body,
     sign_headers,
     signed,
     spec_event,
+    spec_headers,
 )
 
 import mailspec
@@ -120,7 +120,7 @@ def event_body(provider: str, name: str) -> tuple[bytes, dict[str, str], str | N
         body = json_body([event] if hooks.batch else event)
         headers, key = sign_headers(hooks.signature, body)
         return body, headers, key
-    return json_body(spec_event(hooks, name)), {**JSON, **auth_headers(hooks)}, secret
+    return json_body(spec_event(hooks, name)), {**JSON, **spec_headers(hooks)}, secret
 
 
 @pytest.mark.parametrize("provider", WITH_WEBHOOKS)

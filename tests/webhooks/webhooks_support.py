@@ -71,49 +71,82 @@ def json_body(events: dict[str, Any] | list[dict[str, Any]]) -> bytes:
 
 
 def spec_event(hooks: Webhooks, event: str, *, key: str = SECRET, **fields: Any) -> dict[str, Any]:
-    """One event laid out as a spec's ``webhooks`` section says (its field names, its
-    signature fields, signed with ``key`` when it has a scheme): for a provider whose
-    payload no test writes out by hand."""
+    """One event laid out as a spec's ``webhooks`` section says (its field paths, the
+    event type's own paths first, nested where a path is; inside its ``records`` path
+    as JSON text, as SNS carries an SES event; SendCloud-style signature fields, signed
+    with ``key``, for an HMAC scheme reading the payload): for a provider whose payload
+    no test writes out by hand. A scheme that signs in headers: :func:`spec_headers`."""
     names = hooks.fields
-    raw: dict[str, Any] = {names.event: event}
-    if names.message_id:
-        raw[names.message_id] = "spec-event-message-1"
-    if names.recipient:
-        raw[names.recipient] = "ann@example.org"
-    sig = hooks.signature
-    if sig is not None and signed_in_payload(hooks):
-        assert sig.timestamp is not None and sig.id is not None and sig.signature is not None
+    row = hooks.events.get(event)
+    own = row.fields if row is not None else None
+
+    def path(role: str) -> str | None:
+        return (getattr(own, role, None) if own is not None else None) or getattr(names, role)
+
+    raw: dict[str, Any] = {}
+    put_path(raw, names.event, event)
+    message_id, recipient, timestamp = path("message_id"), path("recipient"), path("timestamp")
+    if message_id:
+        put_path(raw, message_id, "spec-event-message-1")
+    if recipient:
+        put_path(raw, recipient, "ann@example.org")
+    signature = hooks.signature
+    if (
+        signature is not None
+        and signature.scheme == "hmac"
+        and signature.signed == f"{{{signature.timestamp}}}{{{signature.id}}}"
+    ):  # SendCloud-style: HMAC(key, timestamp + token), each a payload field
         token = fresh_token()
-        raw[sig.timestamp] = NOW
-        raw[sig.id] = token
-        raw[sig.signature] = hmac_hex(key, NOW, token)
-    elif names.timestamp:
-        raw[names.timestamp] = NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
-    return {**raw, **fields}
+        put_path(raw, str(signature.timestamp), NOW)
+        put_path(raw, str(signature.id), token)
+        put_path(raw, str(signature.signature), hmac_hex(key, NOW, token))
+    elif timestamp:
+        put_path(
+            raw, timestamp, NOW if hooks.timestamp_format == "epoch" else "2023-11-14T22:13:20Z"
+        )
+    raw = {**raw, **fields}
+    if hooks.records not in (".", ""):
+        envelope: dict[str, Any] = {}
+        put_path(envelope, hooks.records, json.dumps(raw))
+        return envelope
+    return raw
 
 
-def signed_in_payload(hooks: Webhooks) -> bool:
-    """The scheme signs each event with HMAC fields of the payload (SendCloud's
-    ``{timestamp}{token}``), the layout :func:`spec_event` writes."""
-    sig = hooks.signature
-    return (
-        sig is not None
-        and sig.scheme == "hmac"
-        and sig.timestamp is not None
-        and sig.id is not None
-        and sig.signature is not None
-        and not sig.signature.startswith(("header:", "query:"))
-    )
-
-
-def auth_headers(hooks: Webhooks, secret: str = SECRET) -> dict[str, str]:
-    """The request headers a scheme proving itself outside the payload needs: HTTP
-    basic credentials for ``basic_auth`` (the secret as the password)."""
-    sig = hooks.signature
-    if sig is not None and sig.scheme == "basic_auth":
-        token = base64.b64encode(f"hooks:{secret}".encode()).decode()
-        return {"Authorization": f"Basic {token}"}
+def spec_headers(hooks: Webhooks, key: str = SECRET) -> dict[str, str]:
+    """The request headers proving an event came from the provider, for a scheme that
+    proves it in headers: HTTP basic auth (any user name, ``key`` as the password)."""
+    signature = hooks.signature
+    if signature is not None and signature.scheme == "basic_auth":
+        return {"Authorization": "Basic " + base64.b64encode(f"hooks:{key}".encode()).decode()}
     return {}
+
+
+def put_path(target: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``value`` at a payload path (``a.b``, ``a[0].b``, ``list[0]``) in ``target``,
+    making the objects and one-item lists on the way."""
+    steps: list[str | int] = []
+    for part in path.split("."):
+        name, *indexes = part.replace("]", "").split("[")
+        if name:
+            steps.append(name)
+        steps += [int(i) for i in indexes]
+    node: Any = target
+    for step, following in zip(steps, [*steps[1:], None], strict=True):
+        if following is None:
+            if isinstance(step, int):
+                while len(node) <= step:
+                    node.append(None)
+            node[step] = value
+            return
+        fresh: Any = [] if isinstance(following, int) else {}
+        if isinstance(step, int):
+            while len(node) <= step:
+                node.append(None)
+            if node[step] is None:
+                node[step] = fresh
+            node = node[step]
+        else:
+            node = node.setdefault(step, fresh)
 
 
 def spec_with_webhooks(webhooks_yaml: str) -> Spec:
