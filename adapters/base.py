@@ -43,7 +43,16 @@ from mailspec.runtime.encoding import HttpRequest, json_object
 from mailspec.runtime.mime import mailbox
 from mailspec.runtime.numbers import int_or_none
 from mailspec.runtime.xsmtpapi import xsmtpapi
-from mailspec.spec_model import Batch, Delivery, Operation, Param, Spec, code_field, split_target
+from mailspec.spec_model import (
+    Batch,
+    Delivery,
+    Operation,
+    Param,
+    RecipientKeys,
+    Spec,
+    code_field,
+    split_target,
+)
 from mailspec.vocabulary import BounceReason, DeliveryState, ErrorCategory
 
 from . import status as _status
@@ -424,8 +433,19 @@ class Provider(Sender):
             for f, target in mapping.items()
             if f not in fields and _word_for(op, target, getattr(message, f, None)) is not None
         ]
+        listed = _recipient_params(op, mapping)
+        for param, keys in listed.items():
+            rows = [f for f in ("to", "cc", "bcc") if mapping.get(f) == param]
+            if any(getattr(message, f) for f in rows):
+                values[param] = _recipient_objects(keys, message, rows)
+            if keys.cc_header and "cc" in rows and message.cc and "headers" in mapping:
+                cc = ", ".join(_with_names(message.cc, message.display_names))
+                headers_param = split_target(mapping["headers"])[0]
+                entries.setdefault(headers_param, {})[keys.cc_header] = ("cc", cc)
         for field in fields:
             target = mapping.get(field)
+            if target in listed and field in ("to", "cc", "bcc"):
+                continue  # written with the other recipients, above
             if field == "provider_options" or (target is None and field in HINTS):
                 continue  # options join the request in _prepare; a hint may go unsent
             if target is None and field in op.ignores:
@@ -444,8 +464,8 @@ class Provider(Sender):
                     )
             value = transform[field] if field in transform else getattr(message, field)
             param, entry = split_target(target)
-            keys = op.params[param].keys if param in op.params else None
-            if field == "attachments" and keys is not None and keys.utf8_text:
+            files = op.params[param].keys if param in op.params else None
+            if field == "attachments" and files is not None and files.utf8_text:
                 _refuse_other_charsets(self.name, message)
             if entry is not None:  # an object parameter keeps the value as it is
                 kept = _entry_value(op.params[param], value)
@@ -460,13 +480,15 @@ class Provider(Sender):
             value = _fit_to_param(op, param, field, value, self.name)
             values[param] = _wire_word(op.params[param].values, field, value, self.name)
         owners = {split_target(t)[0]: f for f, t in mapping.items() if "." not in t}
+        headers_param = split_target(mapping.get("headers", ""))[0]
         for param, extra in entries.items():
             # header names ignore case (a JSON string of them, {Name, Value} pairs,
-            # or an object of text entries)
+            # an object of text entries, or the headers row's object)
             fold = (
                 op.params[param].type != "object"
                 or op.params[param].pairs is not None
                 or op.params[param].text_entries
+                or param == headers_param
             )
             values[param] = self._with_entries(owners.get(param), values.get(param), extra, fold)
         return values
@@ -753,6 +775,47 @@ def _as_text(value: Any) -> str:
 _RECIPIENT_FIELDS = frozenset({"to", "cc", "bcc", "reply_to"})
 
 
+def _recipient_params(op: Operation, mapping: Mapping[str, str]) -> dict[str, RecipientKeys]:
+    """The parameters carrying the recipients as objects (``recipients``) that a
+    ``to``, ``cc`` or ``bcc`` row names, with their keys."""
+    out: dict[str, RecipientKeys] = {}
+    for field in ("to", "cc", "bcc"):
+        name = mapping.get(field)
+        param = op.params.get(name) if name is not None else None
+        if name is not None and param is not None and param.recipients is not None:
+            out[name] = param.recipients
+    return out
+
+
+def _recipient_objects(
+    keys: RecipientKeys, message: Message, rows: Sequence[str]
+) -> list[dict[str, Any]]:
+    """One object per address of the ``rows`` fields (to, then cc, then bcc): its
+    address, and either the To header every recipient is shown (``header_to``: the to
+    mailboxes) or its own display name (``name``), where the keys name them."""
+    names = message.display_names
+    shown = ", ".join(_with_names(message.to, names)) if keys.header_to else None
+    out: list[dict[str, Any]] = []
+    for field in rows:
+        for address in getattr(message, field):
+            item: dict[str, Any] = {}
+            _put_key(item, keys.email, address)
+            if shown is not None and keys.header_to is not None:
+                _put_key(item, keys.header_to, shown)
+            elif keys.name is not None and names.get(address):
+                _put_key(item, keys.name, names[address])
+            out.append(item)
+    return out
+
+
+def _put_key(target: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``value`` at the dotted key ``a.b`` of ``target``, making the objects on the way."""
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[leaf] = value
+
+
 def _entry_value(param: Param, value: Any) -> Any:
     """A field's value as an entry of an object parameter: as it is in an ``object``
     parameter (as text where its entries are text: ``text_entries``), one text per item of a list of texts in a ``pairs`` one (one ``X-Tag``
@@ -827,12 +890,14 @@ def _wire_word(
 def _fit_to_param(op: Operation, param: str, field: str, value: Any, provider: str) -> Any:
     """Shape a value to its parameter's type: one address into a list, or a list of one
     into a string, a time (``send_at``) into Unix seconds for an int parameter or ISO
-    8601 text for a str one, a text of digits into an int (a template id, which a
-    Message holds as text); anything else that does not fit is an error naming the
-    field."""
+    8601 text to the second for a str one, a text of digits into an int (a template
+    id, which a Message holds as text); anything else that does not fit is an error
+    naming the field."""
     kind = op.params[param].type
     if isinstance(value, datetime) and kind in ("int", "str"):
-        return int(value.timestamp()) if kind == "int" else value.isoformat()
+        # to the second: a schedule has no use for less, and a format such as
+        # SparkPost's start_time (YYYY-MM-DDTHH:MM:SS+-HH:MM) takes no fraction
+        return int(value.timestamp()) if kind == "int" else value.isoformat("T", "seconds")
     if kind == "list[str]" and isinstance(value, str):
         return [value]
     if kind == "int" and isinstance(value, str):  # a stored template's number (Brevo)

@@ -165,6 +165,13 @@ def _problems(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str]]:
         for wire in (source.wire, *source.aliases) if source is not None else ():
             if _BAD_WIRE.search(wire):
                 yield ("envelope", part), _bad_wire(wire)
+            elif wirepath.is_path(wire) and part != "message":
+                yield ("envelope", part), "only the message may be a path into the answer"
+            elif wirepath.is_path(wire):
+                try:
+                    wirepath.parse(wire)
+                except ValueError as exc:
+                    yield ("envelope", part), f"not a wire path: {exc}"
     named = spec.envelope.error_name
     if named is not None and (named.header is None) == (named.wire is None):
         yield ("envelope", "error_name"), "give the header or the body key (wire), one of them"
@@ -665,6 +672,22 @@ def _wire_form_problems(
             "an object in a form or query has no wire form: give it a prefix, or type json "
             "(a JSON string)",
         )
+    if param.recipients is not None:
+        if param.type != "list[object]" or op.encoding != "json":
+            yield (
+                (*at, "recipients"),
+                "recipients are objects in a JSON list: a list[object] of a JSON body",
+            )
+        rows = spec.mapping.get(op_name, {})
+        if param.recipients.cc_header is not None and "headers" not in rows:
+            yield (
+                (*at, "recipients", "cc_header"),
+                "the cc header goes where the headers mapping row puts headers: add that row",
+            )
+        if param.recipients.cc_header is not None and _BAD_HEADER_NAME.search(
+            param.recipients.cc_header
+        ):
+            yield (*at, "recipients", "cc_header"), "not an HTTP header name"
     if param.substitution is not None and param.type not in ("json", "object"):
         yield (*at, "substitution"), "a substitution block is an object: type json or object"
     if param.inline_to is not None:
@@ -835,6 +858,8 @@ def _webhook_problems(spec: Spec) -> Iterator[Problem]:
     if "" in hooks.events:
         yield ("webhooks", "events", ""), "an event name may not be empty"
     yield from _path_problems(("webhooks", "records"), hooks.records)
+    if hooks.ping is not None:
+        yield from _path_problems(("webhooks", "ping"), hooks.ping)
     # the receiver reads fields by these paths: one it cannot read would match nothing
     unified = _roles(hooks.fields)
     yield from _field_problems(("webhooks", "fields"), unified)

@@ -17,4 +17,5 @@ PROVIDERS: dict[str, str] = {
     "sendcloud": ".sendcloud",
     "sendgrid": ".sendgrid",
     "ses": ".ses",
+    "sparkpost": ".sparkpost",
 }

@@ -53,7 +53,7 @@ def example_problems(name: str) -> list[tuple[tuple[str | int, ...], str]]:
                     found.append(f"the message is refused: {exc}")
                 else:
                     found += _differences(example, _fields(spec, op, sent[0].url, sent[0].body))
-            if example.answer is not None:
+            if example.answer is not None or example.headers:
                 problem = _answer_problem(spec, op_name, op, example, provider.client)
                 found += [problem] if problem else []
             problems += [(path, f"{example.source}: {text}") for text in found]
@@ -130,8 +130,9 @@ def _answer_problem(
     from .runtime.answers import read_answer
     from .runtime.transport import Answer
 
-    headers = urllib3.HTTPHeaderDict({"Content-Type": "application/json"})
-    answer = Answer(example.status, headers, json.dumps(example.answer).encode())
+    headers = urllib3.HTTPHeaderDict({"Content-Type": "application/json", **example.headers})
+    body = b"" if example.answer is None else json.dumps(example.answer).encode()
+    answer = Answer(example.status, headers, body)
     try:
         decoded = read_answer(
             spec, op, answer, client.decoders[op_name], client.envelope_decoder, []
@@ -147,7 +148,10 @@ def _answer_problem(
     if example.ids is not None:
         from .adapters.base import at_path, id_list
 
-        got = id_list(at_path(decoded, op.ids) if op.ids else None)
+        if op.ids_header is not None:  # the id is in a header (SendGrid's X-Message-Id)
+            got = id_list(headers.get(op.ids_header))
+        else:
+            got = id_list(at_path(decoded, op.ids) if op.ids else None)
         if got != example.ids:
             return f"yields the ids {got}, not {example.ids}"
     return None

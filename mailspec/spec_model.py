@@ -47,6 +47,7 @@ __all__ = [
     "PairKeys",
     "Param",
     "ProviderInfo",
+    "RecipientKeys",
     "Region",
     "Rule",
     "Sandbox",
@@ -533,6 +534,35 @@ class AddressKeys(_Base, kw_only=True, frozen=True):
     name: Annotated[str, _d("The key of the display name.")] = "name"
 
 
+class RecipientKeys(_Base, kw_only=True, frozen=True):
+    """The message's recipients as one JSON list of objects, one per address (keys may
+    be dotted, `address.email`, for nested objects): `to`, then `cc` and `bcc` where
+    their mapping rows name the same parameter (SparkPost's `recipients`). Beyond
+    `address` (one field's mailboxes as objects): several fields in one list, the To
+    header each recipient is shown, and a header listing the cc mailboxes."""
+
+    email: Annotated[str, _d("The key of each recipient's address (`address.email`).")]
+    name: Annotated[
+        str | None,
+        _d("The key of a recipient's display name, where it has one (without header_to)."),
+    ] = None
+    header_to: Annotated[
+        str | None,
+        _d(
+            "The key of the To header every recipient is shown: the `to` mailboxes, joined "
+            "by `, ` (SparkPost's `address.header_to`); a cc or bcc recipient is then not "
+            "shown in To."
+        ),
+    ] = None
+    cc_header: Annotated[
+        str | None,
+        _d(
+            "A header listing the cc mailboxes (joined by `, `), put into the parameter the "
+            "`headers` mapping row fills (SparkPost's `CC` in `content.headers`)."
+        ),
+    ] = None
+
+
 class Param(_Base, kw_only=True, frozen=True):
     """One request parameter of an operation, keyed by its Python name."""
 
@@ -649,6 +679,13 @@ class Param(_Base, kw_only=True, frozen=True):
         _d(
             "A `files` parameter whose inline parts (those with a content id) go to this "
             "other `files` parameter instead (Mailgun's `inline`)."
+        ),
+    ] = None
+    recipients: Annotated[
+        RecipientKeys | None,
+        _d(
+            "A `list[object]` of a JSON body carrying the recipients as objects "
+            "(`{address: {email, header_to}}`); the `to`, `cc` and `bcc` rows name it."
         ),
     ] = None
 
@@ -779,6 +816,13 @@ class Example(_Base, kw_only=True, frozen=True):
     ] = False
     status: Annotated[int, _d("The documented answer's HTTP status (default 200).")] = 200
     answer: Annotated[Any, _d("The documented answer body, as JSON.")] = None
+    headers: Annotated[
+        dict[str, str],
+        _d(
+            "The documented answer's headers (SendGrid's `X-Message-Id`); with no "
+            "`answer`, the body is empty."
+        ),
+    ] = {}
     outcome: Annotated[
         ErrorCategory, _d("What the answer means: `success` or the error category.")
     ] = ErrorCategory.SUCCESS
@@ -1218,6 +1262,14 @@ class Webhooks(_Base, kw_only=True, frozen=True):
             "sandbox posts lists. A receiver takes either."
         ),
     ] = False
+    ping: Annotated[
+        str | None,
+        _d(
+            "The payload path that, holding an empty object or list, marks a record as "
+            "the provider's test ping (SparkPost's validation batch `[{\"msys\": {}}]`): "
+            "it yields no event, and the request is answered as any verified one."
+        ),
+    ] = None
     fields: Annotated[WebhookFields, _d("Where each part of an event is (payload paths).")]
     timestamp_format: Annotated[
         Literal["epoch", "iso8601"],

@@ -12,7 +12,10 @@ A **path** names a value inside a decoded payload, one step at a time:
 - ``to[0]`` is the first item of the list ``to``; ``[0]`` alone the first item of a
   payload that is a list;
 - ``["a.b"]`` is the key ``a.b`` (quoted, for a key with a dot or a bracket);
-- ``.`` is the value at hand itself.
+- ``.`` is the value at hand itself;
+- ``*`` is any key: ``msys.*.type`` reads ``type`` in the first entry of ``msys`` that
+  has one (an event wrapped in an object named by its kind, SparkPost's
+  ``{"msys": {"track_event": {...}}}``); written, it is the object already there.
 
 A step into **text** reads the text as JSON first: a form field carrying a JSON
 object, or SNS's ``Message`` (a JSON document inside a JSON string), is walked into
@@ -39,6 +42,7 @@ import msgspec
 from .spec_model import WebhookSignature
 
 __all__ = [
+    "WILDCARD",
     "PathError",
     "Source",
     "Step",
@@ -51,6 +55,9 @@ __all__ = [
 ]
 
 Step = str | int
+# a step standing for any key: reading, the first entry the rest of the path leads
+# somewhere from (SparkPost's {"msys": {"message_event": {...}}}, whatever the wrapper)
+WILDCARD = "*"
 SourceKind = Literal["field", "header", "query", "body", "text"]
 
 # a bare key, an index, or a quoted key; then a dot or the next bracket
@@ -97,9 +104,14 @@ def read_path(value: Any, steps: tuple[Step, ...]) -> Any:
 
     Text met before the last step is read as JSON; PathError when it is not JSON.
     """
-    for step in steps:
+    for i, step in enumerate(steps):
         if isinstance(value, str):
             value = _json(value)
+        if step == WILDCARD:  # the first entry the rest of the path leads somewhere from
+            if not isinstance(value, dict):
+                return None
+            found = (read_path(item, steps[i + 1 :]) for item in value.values())
+            return next((v for v in found if v is not None), None)
         if isinstance(step, int):
             value = value[step] if isinstance(value, list) and step < len(value) else None
         else:
@@ -122,6 +134,11 @@ def write_path(target: dict[str, Any], steps: tuple[Step, ...], value: Any) -> N
 
 
 def _child(here: Any, step: Step, fresh: Any) -> Any:
+    if step == WILDCARD:  # into the object already there (the event's own wrapper)
+        inner = [v for v in here.values() if isinstance(v, dict)] if isinstance(here, dict) else []
+        if not inner:
+            raise PathError("a * step writes into an object already there; there is none")
+        return inner[0]
     if isinstance(step, int):
         while len(here) <= step:
             here.append(None)

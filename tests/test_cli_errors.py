@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from spec_support import names
+from spec_support import SPECS
 
 import mailspec
 from mailspec.sandbox import SandboxServer
@@ -170,7 +170,7 @@ SIGNING = {"MAILSPEC_WEBHOOK_SECRET": "cli-errors-key"}
         (
             ("aotsend", "--webhook-url", "http://127.0.0.1:9/x"),
             "aotsend posts no webhooks; --webhook-url needs one of "
-            + ", ".join(names(lambda spec: spec.webhooks is not None)),
+            + ", ".join(sorted(n for n, s in SPECS.items() if s.webhooks is not None)),
         ),
     ],
 )
@@ -231,7 +231,7 @@ def test_status_in_the_sandbox_asks_a_provider_that_has_status() -> None:
         (
             ("--sandbox", "--name", "aotsend", "id-1"),
             "aotsend cannot report status; ask one that can with --name ("
-            + ", ".join(names(lambda spec: "status" in spec.operations))
+            + ", ".join(sorted(n for n, s in SPECS.items() if "status" in s.operations))
             + ")",
         ),
         (("--provider", "aotsend://KEY@", "id-1"), "aotsend cannot report status"),

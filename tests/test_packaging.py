@@ -148,7 +148,11 @@ def test_cli_codes_and_providers() -> None:
     for row in rows:
         name = row.split()[0]
         assert cell(row, "send") == "yes"  # every spec has a send operation
-        has_template = "send_template" in SPECS[name].operations or template_only(name)
+        has_template = (
+            "send_template" in SPECS[name].operations
+            or template_only(name)
+            or "template" in SPECS[name].mapping.get("send", {})  # stored templates via send
+        )
         assert cell(row, "template") == ("yes" if has_template else "-"), row
         limit = SPECS[name].limits.recipients_per_request
         assert cell(row, "rcpts/req") == (str(limit) if limit else "-"), row

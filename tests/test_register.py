@@ -24,8 +24,8 @@ from mailspec.sandbox import Sandbox
 ROOT = Path(__file__).resolve().parent.parent
 CLOUDMAILS = (ROOT / "spec" / "cloudmails.yaml").read_text(encoding="utf-8")
 _unique = itertools.count()
-# mailspec's own providers: one spec each in spec/ (schema.json is no spec)
-BUILTINS = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "spec").glob("*.yaml"))
+# mailspec's own providers: one per spec in spec/
+BUILTINS = sorted(path.stem for path in (ROOT / "spec").glob("*.yaml"))
 CLOUDMAILS_URL = "https://api.cloudmails.eu/v1"
 
 

@@ -4,13 +4,15 @@ the request."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
+from .. import wire_paths
 from ..errors import MalformedResponseError, error_class_for
-from ..spec_model import Operation, Spec
+from ..spec_model import AnswerField, Operation, Spec
 from ..vocabulary import ErrorCategory
 from .bounds import may_have_acted
 from .numbers import AnswerDecoder, int_or_none
@@ -122,6 +124,8 @@ def _envelope(
     except _UNREADABLE as exc:
         envelope, unreadable = None, f" (unreadable: {exc})"
     message = getattr(envelope, "message", None) if envelope is not None else None
+    if message is None and spec.envelope.message is not None and answer.body:
+        message = _message_at_path(spec.envelope.message, answer.body)
     if spec.envelope.code_from == "http":
         return answer.status, message if isinstance(message, str) else None
     # the generated decoders already read a code written as a string ("200"); a
@@ -138,6 +142,23 @@ def _envelope(
             )
         return None, None  # an HTTP error page: the status says enough
     return code, message if isinstance(message, str) else None
+
+
+def _message_at_path(field: AnswerField, body: bytes) -> str | None:
+    """The message where the envelope names a path into the answer (SendGrid's
+    ``errors[0].message``), or None."""
+    paths = [w for w in (field.wire, *field.aliases) if wire_paths.is_path(w)]
+    if not paths:
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    for path in paths:
+        found = wire_paths.get(document, path)
+        if isinstance(found, str):
+            return found
+    return None
 
 
 def _malformed(

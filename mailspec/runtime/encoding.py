@@ -154,7 +154,7 @@ def encode_request(
             param = operation.params[operation.body]
             body = document.get(param.wire or operation.body, [])
             return HttpRequest(operation.method, url, out_headers, _json.encode(body))
-        json_body = {**body_credentials, **document, **(extra or {})}
+        json_body = _merged({**body_credentials, **document}, extra or {})
         return HttpRequest(operation.method, url, out_headers, _json.encode(json_body))
     if files:
         fields: list[tuple[str, Any]] = list(pairs)
@@ -164,6 +164,20 @@ def encode_request(
         return HttpRequest(operation.method, url, out_headers, body)
     out_headers["Content-Type"] = "application/x-www-form-urlencoded"
     return HttpRequest(operation.method, url, out_headers, form_urlencode(pairs).encode("ascii"))
+
+
+def _merged(document: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` (options no parameter declares) merged into ``document``: an object
+    into an object key by key, all the way down (``{"tracking_settings":
+    {"subscription_tracking": ...}}`` keeps the tracking the message asked for, as
+    anymail's ``esp_extra``), anything else replacing what is there."""
+    out = dict(document)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _given(operation: Operation, values: Mapping[str, Any]) -> list[tuple[str, Param, Any]]:

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from .. import wire_paths as wirepath
-from ..checks.addresses import AddressError, parse_mailbox
+from ..checks.addresses import AddressError, is_email, parse_mailbox
 from ..checks.request import check_request
 from ..errors import ValidationError
 from ..message import Attachment
@@ -36,6 +36,7 @@ from ..spec_model import (
     FileKeys,
     Operation,
     Param,
+    RecipientKeys,
     Spec,
     fill_template,
 )
@@ -194,7 +195,9 @@ class Emulator:
             body[env.ok.wire] = ok
         if env.code is not None and code is not None and env.code_from == "body":
             body[env.code.wire] = code
-        if env.message is not None:
+        if env.message is not None and wirepath.is_path(env.message.wire):
+            wirepath.put(body, env.message.wire, message)  # {"errors": [{"message": ...}]}
+        elif env.message is not None:
             body[env.message.wire] = message
         return body
 
@@ -441,7 +444,7 @@ class Emulator:
     def _accept(
         self, name: str, op: Operation, values: dict[str, Any], *, testing: bool = False
     ) -> Answer:
-        recipients = _recipients(values)
+        recipients = _recipients(values, op)
         now = datetime.datetime.now().replace(microsecond=0)
         # an answer holding one id (Brevo's messageId) names one message, whoever it
         # goes to: every recipient's row carries that id, as the provider's events do
@@ -713,6 +716,8 @@ def _wire_form(param: Param, as_json: bool) -> str:
         return f"one string joined by {param.join!r}"
     if param.pairs is not None:
         return f"a list of {{{param.pairs.key!r}, {param.pairs.value!r}}} objects"
+    if param.recipients is not None:
+        return f"a list of recipient objects with an address at {param.recipients.email!r}"
     if param.type == "files" and as_json:
         keys = param.keys or FileKeys()
         named = [k for k in (keys.filename, keys.content, keys.content_type) if k is not None]
@@ -721,6 +726,8 @@ def _wire_form(param: Param, as_json: bool) -> str:
 
 
 def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
+    if param.recipients is not None:
+        return _recipient_objects(param.recipients, value)
     if param.type == "files":
         if isinstance(value, list) and all(isinstance(v, Attachment) for v in value):
             return value
@@ -784,6 +791,36 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
     return value
 
 
+def _recipient_objects(keys: RecipientKeys, value: Any) -> list[dict[str, Any]]:
+    """A ``recipients`` list as sent: objects holding an address at ``keys.email`` and
+    nothing but the keys the spec names; TypeError for any other form."""
+    allowed = {k for k in (keys.email, keys.name, keys.header_to) if k is not None}
+    if not isinstance(value, list) or not value:
+        raise TypeError("expected a list of recipient objects")
+    for item in value:
+        if not isinstance(item, dict) or not set(_dotted_keys(item)) <= allowed:
+            raise TypeError("recipient objects with other keys")
+        address = _at_key(item, keys.email)
+        if not isinstance(address, str) or not is_email(address):
+            raise ValueError("a recipient object without an address")
+    return value
+
+
+def _dotted_keys(value: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted names of the values inside an object (``address.email``)."""
+    out: list[str] = []
+    for key, item in value.items():
+        name = f"{prefix}{key}"
+        out += _dotted_keys(item, name + ".") if isinstance(item, dict) else [name]
+    return out
+
+
+def _at_key(value: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 def _mailboxes(param: Param, value: Any) -> Any:
     """Address objects (``{"email": ..., "name": ...}``) as the mailboxes the client
     checks (``Ann <ann@example.org>``): one object for a str parameter, a list of them
@@ -806,9 +843,13 @@ def _mailboxes(param: Param, value: Any) -> Any:
     return one(value)
 
 
-def _recipients(values: dict[str, Any]) -> list[str]:
+def _recipients(values: dict[str, Any], op: Operation | None = None) -> list[str]:
     """Who a request sends to, as addresses (a `to` written as a mailbox,
-    ``Ann <ann@example.org>``, is its address: the recipient a status names)."""
+    ``Ann <ann@example.org>``, is its address: the recipient a status names; a `to`
+    of recipient objects, the address each holds)."""
+    keys = op.params["to"].recipients if op is not None and "to" in op.params else None
+    if keys is not None and isinstance(values.get("to"), list):
+        return [str(_at_key(item, keys.email)) for item in values["to"]]
     messages = values.get("messages")
     if isinstance(messages, list):  # a batch: one recipient per message
         return [_address(str(m.get("to", ""))) for m in messages if isinstance(m, dict)]

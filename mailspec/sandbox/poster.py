@@ -40,7 +40,7 @@ from ..runtime import logfilter
 from ..runtime.encoding import form_urlencode
 from ..runtime.secrets import MIN_REDACTED, Secret
 from ..spec_model import Spec, Webhooks, WebhookSignature, split_target
-from ..spec_paths import parse_path, parse_source, per_event, write_path
+from ..spec_paths import WILDCARD, parse_path, parse_source, per_event, write_path
 from ..vocabulary import DeliveryState, EventType
 from ..webhooks.events import fields_for
 from ..webhooks.signature import (
@@ -228,8 +228,12 @@ class WebhookPoster:
         now = time.time() if at is None else at
         event: dict[str, Any] = {}
         put = functools.partial(_put, event)
-        put(self.hooks.fields.event, name)
-        put(fields.message_id, row.message_id)
+        if WILDCARD in parse_path(self.hooks.fields.event):
+            put(fields.message_id, row.message_id)  # first: `*` writes into its object
+            put(self.hooks.fields.event, name)
+        else:
+            put(self.hooks.fields.event, name)
+            put(fields.message_id, row.message_id)
         put(fields.recipient, row.recipient)
         put(fields.timestamp, self._time(int(now), self.hooks.timestamp_format))
         sub = row.outcome.sub_status

@@ -17,7 +17,7 @@ from .. import registry
 from ..checks import arguments as args
 from ..errors import UnsupportedOperation, ValidationError, WebhookVerificationError
 from ..spec_model import Spec, Webhooks
-from ..spec_paths import parse_path
+from ..spec_paths import parse_path, read_path
 from .events import Event, build_event
 from .payload import decode, header
 from .replay import DEFAULT_GUARD, ReplayGuard
@@ -125,6 +125,13 @@ def _check_arguments(
         raise ValidationError(
             f"expected bytes or a string, got {type(body).__name__}", field="body"
         )
+    if isinstance(body, str):
+        try:
+            body.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(
+                "cannot be encoded as UTF-8 (a lone surrogate)", field="body"
+            ) from None
     args.mapping_of_strings(headers, "headers")
     args.optional_text(secret, "secret")
     args.optional_text(url, "url")
@@ -165,6 +172,9 @@ def parse_with(
         check_shared_secret(provider_name, headers, url, secret)
     content_type = header(headers, "Content-Type")
     records = decode(provider_name, raw, content_type, hooks.encodings, parse_path(hooks.records))
+    if hooks.ping is not None:  # the provider's test ping: no event
+        ping = parse_path(hooks.ping)
+        records = [r for r in records if read_path(r, ping) not in ({}, [])]
     tokens: list[tuple[str, float]] = []
     moment = to_epoch(now)
     if verify and scheme is not None and secret:  # (secret: raised above if missing)

@@ -183,3 +183,41 @@ def test_spec_check_refuses_what_cannot_be_written(root: Path, params: str, mess
 def test_a_path_needs_a_json_body(root: Path) -> None:
     text = mini_spec('to: {wire: "a.b", type: str, required: true}', "to: to", encoding="form")
     assert "a wire path places a value inside a JSON body" in spec_error(root, text)
+
+
+def test_an_envelope_message_inside_a_list_is_read_and_written(
+    root: Path, httpserver: HTTPServer
+) -> None:
+    text = mini_spec(
+        "to: {type: str, required: true}\nfrom_email: {type: str}\nhtml: {type: str}",
+        "to: to\nfrom_email: from_email\nhtml: html",
+        envelope='code_from: http\n  message: {wire: "errors[0].message"}',
+    )
+    name = register_spec(root, text)
+    body = {"errors": [{"field": "to", "message": "to is not valid"}, {"message": "later"}]}
+    httpserver.expect_request("/send").respond_with_json(body, status=400)
+    sender = mailspec.provider(name, api_key="k", base_url=httpserver.url_for("/"))
+    with pytest.raises(mailspec.ProviderValidationError, match="to is not valid"):
+        sender.send(Message(from_email="s@example.com", to=["a@x.org"], html="h"))
+    with Sandbox([name]) as sandbox:
+        server = sandbox[name]
+        answer = urllib3.request(
+            "POST",
+            server.base_url.rstrip("/") + "/send",
+            body=b'{"to": 7}',
+            headers={
+                "Authorization": f"Bearer {server.credentials['api_key']}",
+                "Content-Type": "application/json",
+            },
+        )
+        assert answer.status == 400
+        assert json.loads(answer.data)["errors"][0]["message"]
+
+
+def test_only_the_envelope_message_may_be_a_path(root: Path) -> None:
+    text = mini_spec(
+        "to: {type: str, required: true}",
+        "to: to",
+        envelope='code_from: body\n  code: {wire: "errors[0].code"}',
+    )
+    assert "only the message may be a path" in spec_error(root, text)

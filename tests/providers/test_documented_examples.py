@@ -92,3 +92,30 @@ def test_a_spec_that_disagrees_with_its_documents_is_reported(
         "operations.send.examples[2]",
     ]
     assert findings[0].line == text.splitlines().index("      - source: Wirewave API, Send") + 1
+
+
+HEADER_EXAMPLES = """
+    examples:
+      - source: Wirewave API, Accepted
+        status: 202
+        headers: {X-Id: m-1}
+        ids: [m-1]
+      - source: Wirewave API, Accepted again
+        status: 202
+        headers: {X-Id: m-2}
+        ids: [m-3]
+"""
+
+
+def test_an_answer_with_its_id_in_a_header_is_read_from_its_documented_headers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty 202 with the id in a header (SendGrid's X-Message-Id): the example's
+    `headers` are the answer's, its body empty."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_TABLE", registry._Table())
+    params = "to: {type: str, required: true}\nhtml: {type: str}"
+    text = mini_spec(params, "to: to\nhtml: html", ids="ids_header: X-Id" + HEADER_EXAMPLES)
+    name = register_spec(tmp_path, text)
+    problems = [(path[-1], message) for path, message in example_problems(name)]
+    assert problems == [(1, "Wirewave API, Accepted again: yields the ids ['m-2'], not ['m-3']")]

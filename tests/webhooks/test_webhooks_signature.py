@@ -31,6 +31,7 @@ PROVIDERS = names(
         spec.webhooks is not None
         and spec.webhooks.signature is not None
         and not header_signed(spec.webhooks.signature)
+        and spec.webhooks.signature.scheme != "basic_auth"  # no signature in the event
     )
 )
 KNOWN_SIGNING = ("sendcloud", "aurorasendcloud")
