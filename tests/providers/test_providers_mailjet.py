@@ -277,8 +277,18 @@ def message_error(code: str, status: int, text: str) -> dict[str, Any]:
     ("status", "answer", "error", "text"),
     [
         (400, GLOBAL_ERROR, ProviderValidationError, "Malformed JSON"),
-        (400, message_error("send-0003", 400, "At least HTMLPart"), ProviderValidationError, None),
-        (403, message_error("send-0008", 403, "not authorized"), PermissionDeniedError, None),
+        (
+            400,
+            message_error("send-0003", 400, "At least HTMLPart"),
+            ProviderValidationError,
+            "At least HTMLPart",  # the message's own error text
+        ),
+        (
+            403,
+            message_error("send-0008", 403, "not authorized"),
+            PermissionDeniedError,
+            "not authorized",
+        ),
         (
             401,
             {
