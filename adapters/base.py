@@ -82,11 +82,17 @@ def at_path(value: Any, dotted: str) -> Any:
         return value
     if isinstance(value, list):  # a list answer (or a list on the way): the path in every item
         return [at_path(item, dotted) for item in value]
-    if value is None:
-        return None
     part, _, rest = dotted.partition(".")
     value = getattr(value, _attr(part), None)
-    return at_path(value, rest) if rest else value
+    if not rest or value is None:
+        return value
+    if isinstance(value, list):  # a list on the way: the rest of the path in each item,
+        return [v for item in value for v in _as_list(at_path(item, rest))]  # flattened
+    return at_path(value, rest)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 class Provider(Sender):
@@ -468,6 +474,9 @@ class Provider(Sender):
                     )
             value = transform[field] if field in transform else getattr(message, field)
             param, entry = split_target(target)
+            files = op.params[param].keys if param in op.params else None
+            if field == "attachments" and files is not None and files.utf8_text:
+                _refuse_other_charsets(self.name, message)
             if entry is not None:  # an object parameter keeps the value as it is
                 kept = _entry_value(op.params[param], value)
                 entries.setdefault(param, {})[entry] = (field, kept)
@@ -646,8 +655,11 @@ def with_options(
 
 
 def id_list(ids: Any) -> list[str]:
-    """The message ids an answer carries (one id, a list of them, or none) as a list."""
-    return [ids] if isinstance(ids, str) else list(ids or [])
+    """The message ids an answer carries (one id, a list of them, or none) as a list of
+    text: an id written as a number (Mailjet's ``MessageID``) is read as its digits."""
+    if isinstance(ids, str | int) and not isinstance(ids, bool):
+        return [str(ids)]
+    return [str(i) if isinstance(i, int) and not isinstance(i, bool) else i for i in ids or []]
 
 
 class Step(NamedTuple):
@@ -830,6 +842,33 @@ def _with_names(value: Any, names: Mapping[str, str]) -> Any:
     if isinstance(value, str):
         return mailbox(names[value], value) if value in names else value
     return [mailbox(names[a], a) if a in names else a for a in value]
+
+
+# the charsets a provider that labels every text attachment UTF-8 reads correctly
+_UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+_CHARSET = re.compile(r"(?i)(?:^|;)\s*charset\s*=\s*\"?([^\";\s]+)")
+
+
+def _refuse_other_charsets(provider: str, message: Message) -> None:
+    """A provider that adds ``charset=utf-8`` to every text attachment (``keys:
+    {utf8_text: true}``) would mislabel one in another charset: refused, naming it."""
+    for attachment in message.attachments:
+        kind, _, params = attachment.content_type.partition(";")
+        if not kind.strip().lower().startswith("text/"):
+            continue
+        declared = _CHARSET.search(params)
+        try:
+            attachment.content.decode("utf-8")
+            utf8 = declared is None or declared.group(1).lower() in _UTF8_NAMES
+        except UnicodeDecodeError:
+            utf8 = False
+        if not utf8:
+            raise ValidationError(
+                f"{provider} labels every text attachment UTF-8: "
+                f"{attachment.filename!r} is not UTF-8 text",
+                field="attachments",
+                provider=provider,
+            )
 
 
 def _word_for(op: Operation, target: str, value: Any) -> Any:

@@ -44,8 +44,15 @@ ENVELOPE_SHAPE = "Envelope"  # generated from `envelope:`; a spec may not define
 SMS_PARAMS = ("to", "template_id", "variables")
 _AUTH_WORDS = ("default", "none")
 _STR = TypeExpr("scalar", "str")
-# what an operation's `ids` and `count` paths may lead to: (in words, the types)
-_IDS = ("a str or list[str]", frozenset({_STR, TypeExpr("list", item=_STR)}))
+_INT = TypeExpr("scalar", "int")
+# what an operation's `ids` and `count` paths may lead to: (in words, the types); an id
+# written as a number (Mailjet's MessageID) is read as its text
+_IDS = (
+    "a str, int, any or a list of them",
+    frozenset(
+        {t for s in (_STR, _INT, TypeExpr("scalar", "any")) for t in (s, TypeExpr("list", item=s))}
+    ),
+)
 _COUNT = ("an int", frozenset({TypeExpr("scalar", "int")}))
 _PLACEHOLDER = re.compile(r"{([^{}]*)}")
 # msgspec refuses to rename a Struct field to a name holding these

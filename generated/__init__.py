@@ -14,6 +14,7 @@ PROVIDERS: dict[str, str] = {
     "brevo": ".brevo",
     "cloudmails": ".cloudmails",
     "mailgun": ".mailgun",
+    "mailjet": ".mailjet",
     "postmark": ".postmark",
     "resend": ".resend",
     "sendcloud": ".sendcloud",

@@ -516,6 +516,14 @@ class FileKeys(_Base, kw_only=True, frozen=True):
             "sandbox requires it and reads the id after it (default none)."
         ),
     ] = ""
+    utf8_text: Annotated[
+        bool,
+        _d(
+            "The provider adds `charset=utf-8` to every `text/*` type itself (Mailjet): "
+            "the MIME type is sent without parameters, and a text attachment that is not "
+            "UTF-8 is refused rather than mislabelled (default false)."
+        ),
+    ] = False
     inline: Annotated[
         dict[str, str],
         _d(

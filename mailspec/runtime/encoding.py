@@ -345,7 +345,10 @@ def _attachment_json(attachment: Attachment, keys: FileKeys) -> dict[str, Any]:
         keys.content: base64.b64encode(attachment.content).decode("ascii"),
     }
     if keys.content_type is not None:
-        out[keys.content_type] = attachment.declared_type
+        kind = attachment.declared_type
+        if keys.utf8_text:  # the provider declares the charset itself: the type alone
+            kind = kind.split(";", 1)[0].strip()
+        out[keys.content_type] = kind
     if attachment.content_id is not None:
         out[keys.content_id] = keys.content_id_prefix + attachment.content_id
         out.update(keys.inline)  # an inline part's own marks (SendGrid's disposition)

@@ -513,12 +513,13 @@ class Emulator:
     def _leaf_is_str(self, op: Operation) -> bool:
         shape = self.spec.shapes[op.response]
         *parents, leaf = (op.ids or "").split(".")
+        lists = False
         for part in parents:
             kind = shape.fields[part].type
-            if kind.startswith("list["):
-                return False  # through a list: one id per item
-            shape = self.spec.shapes[kind]
-        return shape.fields[leaf].type == "str"
+            lists = lists or kind.startswith("list[")
+            shape = self.spec.shapes[_item_type(kind)]
+        # one id per item where the path goes through a list (Mailjet's To[].MessageID)
+        return shape.fields[leaf].type in ("str", "int") and not lists
 
     def _status(
         self, name: str, op: Operation, values: dict[str, Any], path: str = "", query: str = ""
@@ -790,6 +791,8 @@ def _decode_value(param: Param, value: Any, *, as_json: bool = False) -> Any:
             allowed |= set(keys.inline)
             if not all(isinstance(v, dict) and set(v) <= allowed for v in value):
                 raise TypeError("attachment objects with other keys")
+            if keys.utf8_text and any(";" in str(v.get(keys.content_type, "")) for v in value):
+                raise TypeError("a content type with parameters, where the type alone is wanted")
             for v in value:  # an inline part carries its marks (disposition: inline)
                 if keys.content_id in v and any(v.get(k) != w for k, w in keys.inline.items()):
                     raise TypeError("an inline part without its marks")
@@ -942,14 +945,36 @@ def _place(spec: Spec, shape_name: str, dotted: str, value: Any, body: dict[str,
     wire = field_def.wire or part
     if not rest:
         body[wire] = value
-    elif field_def.type.startswith("list["):  # one object per value (ids in data[].id)
-        item = field_def.type[len("list[") : -1]
-        body[wire] = []
-        for one in value if isinstance(value, list) else [value]:
-            body[wire].append({})
-            _place(spec, item, rest, one, body[wire][-1])
-    else:
-        _place(spec, field_def.type, rest, value, body.setdefault(wire, {}))
+        return
+    inner = _item_type(field_def.type)
+    if inner == field_def.type:  # an object
+        _place(spec, inner, rest, value, body.setdefault(wire, {}))
+        return
+    # a list of objects: one item, or, at the last list of the path, one item per value
+    deeper = any(f.type.startswith("list[") for f in _fields_on(spec, inner, rest.split(".")[:-1]))
+    if isinstance(value, list) and not deeper:
+        items = body.setdefault(wire, [])
+        for one in value:
+            items.append({})
+            _place(spec, inner, rest, one, items[-1])
+        return
+    items = body.setdefault(wire, [{}])
+    _place(spec, inner, rest, value, items[0])
+
+
+def _item_type(kind: str) -> str:
+    """The item type of ``list[X]``; any other type as it is."""
+    return kind[5:-1] if kind.startswith("list[") and kind.endswith("]") else kind
+
+
+def _fields_on(spec: Spec, shape_name: str, parts: list[str]) -> list[Any]:
+    """The fields a path of field names goes through, from ``shape_name``."""
+    out = []
+    for part in parts:
+        field_def = spec.shapes[shape_name].fields[part]
+        out.append(field_def)
+        shape_name = _item_type(field_def.type)
+    return out
 
 
 def _numbers_as_strings(spec: Spec, shape: str | None, body: dict[str, Any]) -> dict[str, Any]:

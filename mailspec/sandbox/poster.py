@@ -274,6 +274,9 @@ class WebhookPoster:
             return
         param, entry = split_target(target)
         value = row.params.get(param)
+        spec_param = self.spec.operations[row.operation].params.get(param)
+        if value and entry is None and spec_param is not None and spec_param.type == "json":
+            value = msgspec.json.encode(value).decode()  # given back as the text it was sent
         steps = parse_path(path)
         if entry is not None and len(steps) == 1 and isinstance(value, dict):
             # the entry alone, at the top of the event (Brevo's X-Mailin-custom header)
