@@ -142,12 +142,14 @@ class Provider(Sender):
         of a message go out through the operation's ``batch`` where it declares one."""
         started = time.perf_counter()
         batch = self._batch([message])
-        steps = self._steps(message)
+        calls = self._calls(message)
         # several copies go out together; one message is one request of its own (a
         # Postmark message to two addresses is one /email, not a batch of one)
-        if batch is not None and len(steps) > 1:
-            return self._send_batches(batch, [self._calls(message)])[0]
-        return self._accepted(send_steps(self.name, steps), started)
+        if batch is not None and len(calls) > 1:
+            return self._send_batches(batch, [calls])[0]
+        return self._accepted(
+            send_steps(self.name, [self._step(r, call) for r, call in calls]), started
+        )
 
     def ensure_pool_size(self, size: int) -> None:
         """Keep at least ``size`` keep-alive connections to the provider, for that many

@@ -9,6 +9,7 @@ message; a failure inside a later request is a provider style's step that raises
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from mailer_support import FakeClock
@@ -105,13 +106,17 @@ def _step_fails(provider: mailspec.adapters.base.Provider, index: int, exc: Base
     raises ``exc`` instead of going out: a bug in a user's own provider style."""
 
     class StepFails(type(provider)):  # type: ignore[misc]
-        def _steps(self, message: Message) -> list[Step]:
-            steps = super()._steps(message)
+        made = 0  # the steps made so far, for every message
+
+        def _step(self, recipients: list[str], call: Any) -> Step:
+            number, StepFails.made = StepFails.made, StepFails.made + 1
+            if number != index:
+                return super()._step(recipients, call)
 
             def fail() -> list[str]:
                 raise exc
 
-            return [*steps[:index], Step(steps[index].recipients, fail), *steps[index + 1 :]]
+            return Step(recipients, fail)
 
     return StepFails(provider.client)
 
