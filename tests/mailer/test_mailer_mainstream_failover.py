@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import msgspec
 import pytest
 from mailer_support import FakeClock
 
@@ -69,3 +70,45 @@ def test_every_mainstream_provider_failing_fails_the_send_with_each_reason(
         mailer(sandbox, clock).send(MESSAGE)
     assert {a.provider for a in failed.value.attempts} == {"ses", "sendgrid"}
     assert held(sandbox) == {"ses": 0, "sendgrid": 0}
+
+
+@pytest.mark.parametrize("sandbox", [["postmark", "mailgun"]], indirect=True)
+def test_postmark_down_fails_over_to_mailgun(sandbox: Sandbox, clock: FakeClock) -> None:
+    sandbox["postmark"].faults.randomly({Fault.SERVER_ERROR: 1.0})
+    result = mailer(sandbox, clock).send(MESSAGE)
+    assert result.provider == "mailgun"
+    assert [a.provider for a in result.attempts].count("postmark") == 3  # retried, then moved
+    assert held(sandbox) == {"postmark": 0, "mailgun": 1}
+    (row,) = sandbox["mailgun"].accepted
+    assert row.params["subject"] == "Your order"
+
+
+@pytest.mark.parametrize(
+    "sandbox",
+    [["postmark", "resend", "aurorasendcloud", "sparkpost", "mailjet", "brevo"]],
+    indirect=True,
+)
+def test_a_pool_of_mainstream_and_first_providers_moves_down_the_list(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
+    # each provider down in turn: every message goes to the first one still up
+    names = [server.name for server in sandbox]
+    pool = mailer(sandbox, clock)
+    for i, name in enumerate(names):
+        result = pool.send(msgspec.structs.replace(MESSAGE, idempotency_key=f"order-{i}"))
+        assert result.provider == name
+        sandbox[name].faults.randomly({Fault.SERVER_ERROR: 1.0})
+    assert held(sandbox) == dict.fromkeys(names, 1)
+
+
+@pytest.mark.parametrize("sandbox", [["postmark", "mailgun"]], indirect=True)
+def test_a_message_postmark_cannot_carry_goes_to_mailgun_without_a_request(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
+    two_tags = msgspec.structs.replace(MESSAGE, tags=["order", "shipping"])  # Postmark: one Tag
+    result = mailer(sandbox, clock).send(two_tags)
+    assert result.provider == "mailgun"
+    (skipped, _) = result.attempts
+    assert (skipped.provider, skipped.outcome) == ("postmark", "skipped")
+    assert sandbox["postmark"].requests == 0
+    assert sandbox["mailgun"].accepted[0].params["tags"] == ["order", "shipping"]
