@@ -28,7 +28,7 @@ from .webhooks import Event
 
 __all__ = ["DemoReport", "run_demo"]
 
-ORDER = ("aurorasendcloud", "sendcloud", "cloudmails", "aotsend")
+ORDER = ("postmark", "sendcloud", "mailgun", "cloudmails")
 
 
 @dataclass
@@ -77,9 +77,8 @@ def _message(i: int) -> Message:
         from_name="Shop",
         to=[f"customer{i:03d}@example.org"],
         subject=f"Your order #{1000 + i}",
-        html="<p>Hi %name%, your order has shipped.</p>",
-        text="Hi %name%, your order has shipped.",
-        recipient_variables={f"customer{i:03d}@example.org": {"name": f"Customer {i}"}},
+        html=f"<p>Hi Customer {i}, your order has shipped.</p>",
+        text=f"Hi Customer {i}, your order has shipped.",
         tags=["order-shipped"],
         metadata={"order_id": str(1000 + i)},
     )
