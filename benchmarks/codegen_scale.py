@@ -22,22 +22,25 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SIZES = (1, 10, 40)  # copies of each of the four specs: 4, 40 and 160 specs
+SIZES = (4, 40, 160)  # specs generated at once: renamed copies of spec/'s, in turn
 
 
-def write_copies(spec_dir: Path, copies: int) -> int:
-    """``copies`` renamed copies of every spec in spec/ in ``spec_dir``; how many."""
+def write_copies(spec_dir: Path, count: int) -> int:
+    """``count`` specs in ``spec_dir``: renamed copies of the specs in spec/, taken in
+    turn (so the mix of providers is the same at every size); how many."""
     spec_dir.mkdir(parents=True)
-    count = 0
-    for path in sorted((ROOT / "spec").glob("*.yaml")):
-        text = path.read_text(encoding="utf-8")
-        for i in range(copies):
-            name = f"{path.stem}_{i}"
-            renamed = re.sub(
-                r"^(provider:\n  name: )\S+", rf"\g<1>{name}", text, count=1, flags=re.M
-            )
-            (spec_dir / f"{name}.yaml").write_text(renamed, encoding="utf-8")
-            count += 1
+    sources = sorted((ROOT / "spec").glob("*.yaml"))
+    texts = [path.read_text(encoding="utf-8") for path in sources]
+    for i in range(count):
+        name = f"{sources[i % len(sources)].stem}_{i}"
+        renamed = re.sub(
+            r"^(provider:\n  name: )\S+",
+            rf"\g<1>{name}",
+            texts[i % len(texts)],
+            count=1,
+            flags=re.M,
+        )
+        (spec_dir / f"{name}.yaml").write_text(renamed, encoding="utf-8")
     return count
 
 
@@ -75,9 +78,9 @@ def phases(spec_dir: Path, out: Path) -> dict[str, float]:
 def case_codegen_scale(report: Any, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="mailspec-bench-") as tmp:
         sizes: dict[str, tuple[Path, Path, int]] = {}
-        for copies in SIZES:
-            spec_dir, out = Path(tmp) / f"x{copies}" / "spec", Path(tmp) / f"x{copies}" / "out"
-            count = write_copies(spec_dir, copies)
+        for size in SIZES:
+            spec_dir, out = Path(tmp) / f"x{size}" / "spec", Path(tmp) / f"x{size}" / "out"
+            count = write_copies(spec_dir, size)
             subprocess.run(_generate(spec_dir, out), check=True, capture_output=True)
             sizes[f"generate --check, {count} specs (process)"] = (spec_dir, out, count)
         samples: dict[str, list[float]] = {k: [] for k in sizes}
