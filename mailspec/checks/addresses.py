@@ -49,6 +49,7 @@ __all__ = [
     "address_problem",
     "is_email",
     "is_mailbox",
+    "is_plain_address",
     "name_problem",
     "needs_parsing",
     "parse_address",
@@ -74,6 +75,8 @@ _PLAIN = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
     r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 )
+# the control characters of ASCII text (C0 and DEL), which alone need the slow scan
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LDH = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 # what a U-label may be made of, by general category (see the module docstring)
 _LABEL_CATEGORIES = frozenset({"Ll", "Lo", "Lm", "Mn", "Mc", "Nd"})
@@ -108,6 +111,8 @@ def is_mailbox(value: object) -> bool:
     """An address, or a display name and an address in angle brackets."""
     if not isinstance(value, str):
         return False
+    if is_plain_address(value):
+        return True  # the common case: a bare address, as it is sent
     try:
         parse_mailbox(value)
     except AddressError:
@@ -128,11 +133,23 @@ def needs_parsing(text: str) -> bool:
     return NOT_PLAIN.search(text) is not None
 
 
+def is_plain_address(text: str) -> bool:
+    """Whether ``text`` is an address in the common form, checked without the parser:
+    an ASCII dot-atom at an ASCII domain (no ``xn--`` label), within the lengths. What
+    passes is an address as it is sent (:func:`parse_address` gives it back as it is);
+    what fails may still be one, written another way."""
+    return (
+        len(text) <= MAX_ADDRESS
+        and _PLAIN.fullmatch(text) is not None
+        and "--" not in text
+        and text.find("@") <= MAX_LOCAL  # the local part holds no "@": this is its length
+    )
+
+
 def address_problem(address: str) -> str | None:
     """Why ``address`` is not one address in its normalised form, or None."""
-    if len(address) <= MAX_ADDRESS and _PLAIN.fullmatch(address) and "--" not in address:
-        local = address.rpartition("@")[0]
-        return None if len(local) <= MAX_LOCAL else str(_too_long_local(local))
+    if is_plain_address(address):
+        return None
     try:
         normal = parse_address(address)
     except AddressError as exc:
@@ -219,6 +236,8 @@ def name_problem(name: str) -> str | None:
 
 
 def _refuse_controls(text: str) -> None:
+    if text.isascii() and _ASCII_CONTROL.search(text) is None:
+        return  # no control (ASCII's are C0 and DEL) and no surrogate: nothing to say
     for char in text:
         if char in "\r\n":
             raise AddressError("a line break (header injection)")
@@ -263,12 +282,8 @@ def _local_part(local: str) -> str:
         _dot_atom(local)
         local = unicodedata.normalize("NFC", local)
     if len(local.encode()) > MAX_LOCAL:
-        raise _too_long_local(local)
+        raise AddressError(f"local part longer than {MAX_LOCAL} octets")
     return local
-
-
-def _too_long_local(local: str) -> AddressError:
-    return AddressError(f"local part longer than {MAX_LOCAL} octets")
 
 
 def _dot_atom(local: str) -> None:
@@ -318,6 +333,8 @@ def _quoted_local(local: str) -> str:
         content.append(char)
         i += 1
     text = unicodedata.normalize("NFC", "".join(content))
+    if not text:
+        raise AddressError("an empty quoted local part")
     for char in text:
         if char in ",;":
             raise AddressError(
@@ -417,6 +434,9 @@ def _to_a_label(label: str) -> str:
 
 def _angle_start(text: str) -> int | None:
     """The index of the ``<`` opening the address, outside quotes; None if none."""
+    if '"' not in text:
+        found = text.find("<")
+        return None if found < 0 else found
     i = 0
     while i < len(text):
         if text[i] == '"':

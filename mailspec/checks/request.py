@@ -90,7 +90,8 @@ def _check_param(provider: str, name: str, p: Param, value: Any) -> None:
         _fail(provider, name, p, "format", "expected a list of strings")
     if p.type in ("str", "list[str]"):
         for item in items:
-            if _SURROGATE.search(item):  # UTF-8 cannot encode it: the encoder would raise
+            # UTF-8 cannot encode a lone surrogate: the encoder would raise (ASCII has none)
+            if not item.isascii() and _SURROGATE.search(item):
                 _fail(provider, name, None, "", "cannot be encoded as UTF-8 (a lone surrogate)")
     if p.type == "list[object]" and not all(isinstance(v, dict) for v in items):
         _fail(provider, name, p, "format", "expected a list of objects")

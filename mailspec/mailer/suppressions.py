@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from ..checks.addresses import is_plain_address
 from ..errors import ValidationError
 from ..message import Message
 from ..stores.base import StateStore, transact
@@ -66,6 +67,8 @@ class _Index(msgspec.Struct, frozen=True):
 def bare_address(value: str) -> str:
     """``value``'s address without a display name, lower-cased (what suppressions
     compare)."""
+    if is_plain_address(value):
+        return value.lower()  # the common case: parseaddr would give it back as it is
     _name, address = parseaddr(value)
     return (address or value).strip().lower()
 
