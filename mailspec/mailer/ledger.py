@@ -116,7 +116,7 @@ from typing import TypeVar
 import msgspec
 
 from ..errors import ValidationError
-from ..stores.base import check_seconds, read, swap
+from ..stores.base import KEEP, Codec, check_seconds, read, update
 from .store import StateStore
 
 __all__ = [
@@ -189,7 +189,6 @@ class Claim(msgspec.Struct, frozen=True):
         return self.status in (ClaimStatus.CLAIMED, ClaimStatus.EXPIRED)
 
 
-_KEEP = object()  # a change that leaves the record as it is
 _UNREADABLE = Claimed(owner="(unreadable record)", at=0.0, lease_until=0.0, first_at=0.0)
 _DECODER = msgspec.json.Decoder(Claimed | Recorded)
 
@@ -243,11 +242,11 @@ class Ledger:
                 again = ClaimStatus.EXPIRED if entry.taken_over_from else ClaimStatus.CLAIMED
                 return mine, Claim(again, mine)
             if _differ(entry.fingerprint, fingerprint):
-                return _KEEP, Claim(ClaimStatus.CONFLICT, entry)
+                return KEEP, Claim(ClaimStatus.CONFLICT, entry)
             if isinstance(entry, Recorded):
-                return _KEEP, Claim(ClaimStatus.RECORDED, entry)
+                return KEEP, Claim(ClaimStatus.RECORDED, entry)
             if now < entry.lease_until:
-                return _KEEP, Claim(ClaimStatus.HELD, entry)
+                return KEEP, Claim(ClaimStatus.HELD, entry)
             mine = Claimed(
                 owner,
                 at=now,
@@ -298,11 +297,11 @@ class Ledger:
 
         def change(entry: Entry | None) -> tuple[object, Entry | None]:
             if not (isinstance(entry, Claimed) and entry.owner == owner):
-                return _KEEP, entry
+                return KEEP, entry
             if provider is not None and provider not in entry.tried:
                 tried = [*entry.tried, provider]
             elif entry.lease_until >= now + lease - FRESH_LEASE:
-                return _KEEP, entry  # renewed just now (claimed, say): nothing to write
+                return KEEP, entry  # renewed just now (claimed, say): nothing to write
             else:
                 tried = entry.tried
             mine = msgspec.structs.replace(entry, lease_until=now + lease, tried=tried)
@@ -319,9 +318,9 @@ class Ledger:
 
         def change(entry: Entry | None) -> tuple[object, bool]:
             if not (isinstance(entry, Claimed) and entry.owner == owner):
-                return _KEEP, False
+                return KEEP, False
             if provider not in entry.tried:
-                return _KEEP, True
+                return KEEP, True
             tried = [p for p in entry.tried if p != provider]
             return msgspec.structs.replace(entry, tried=tried), True
 
@@ -342,7 +341,7 @@ class Ledger:
                 every = entry.tried + [p for p in tried if p not in entry.tried]
                 ended = min(entry.lease_until, now)
                 return msgspec.structs.replace(entry, lease_until=ended, tried=every), True
-            return _KEEP, False
+            return KEEP, False
 
         return self._update(key, now, change)
 
@@ -376,8 +375,8 @@ class Ledger:
                     owner, at=now, first_at=first, outcome=outcome, fingerprint=known
                 ), True
             if isinstance(entry, Recorded):
-                return _KEEP, entry.owner == owner and entry.outcome == outcome
-            return _KEEP, False
+                return KEEP, entry.owner == owner and entry.outcome == outcome
+            return KEEP, False
 
         return self._update(key, now, change)
 
@@ -389,7 +388,7 @@ class Ledger:
         def change(entry: Entry | None) -> tuple[object, bool]:
             if isinstance(entry, Claimed) and entry.owner == owner:
                 return None, True
-            return _KEEP, False
+            return KEEP, False
 
         return self._update(key, 0.0, change)
 
@@ -402,24 +401,17 @@ class Ledger:
     def _update(
         self, key: str, now: float, change: Callable[[Entry | None], tuple[object, R]]
     ) -> R:
-        store_key = _store_key(key)
-        while True:
-            raw = read(self.store, store_key)
-            new, result = change(None if raw is None else _decode(raw))
-            if new is _KEEP:
-                return result
-            if new is None:
-                written = swap(self.store, store_key, raw, None)
-            else:
-                assert isinstance(new, Claimed | Recorded)
-                # a claim is kept as long as an outcome would be, past its lease: a
-                # dead sender's claim stays visible as expired, never reads as fresh
-                keep = self.retention + (
-                    max(0.0, new.lease_until - now) if isinstance(new, Claimed) else 0.0
-                )
-                written = swap(self.store, store_key, raw, msgspec.json.encode(new), keep)
-            if written:
-                return result
+        retention = self.retention
+
+        def changed(entry: Entry | None) -> tuple[object, R, float | None]:
+            new, result = change(entry)
+            if not isinstance(new, Claimed):
+                return new, result, retention  # KEEP, None (deleted) or an outcome
+            # a claim is kept as long as an outcome would be, past its lease: a dead
+            # sender's claim stays visible as expired, never reads as fresh
+            return new, result, retention + max(0.0, new.lease_until - now)
+
+        return update(self.store, _store_key(key), _CODEC, changed)
 
 
 def _store_key(key: str) -> str:
@@ -431,6 +423,9 @@ def _decode(raw: bytes) -> Entry:
         return _DECODER.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return _UNREADABLE
+
+
+_CODEC: Codec[Entry] = Codec(_decode, msgspec.json.encode)
 
 
 def _owns(entry: Entry | None, owner: str) -> bool:
@@ -456,6 +451,13 @@ def _check_fingerprint(fingerprint: object) -> None:
 
 
 def _check(key: object, owner: object) -> None:
+    if (
+        type(key) is str
+        and type(owner) is str
+        and 0 < len(key) <= MAX_KEY_LENGTH
+        and 0 < len(owner) <= MAX_OWNER_LENGTH
+    ):
+        return  # the common case, without the loop that names the field at fault
     for value, field, limit in (
         (key, "idempotency_key", MAX_KEY_LENGTH),
         (owner, "owner", MAX_OWNER_LENGTH),
@@ -467,6 +469,8 @@ def _check(key: object, owner: object) -> None:
 
 
 def _time(now: object) -> float:
+    if type(now) is float and -math.inf < now < math.inf:
+        return now  # the common case, in one test
     if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
         raise ValidationError("expected a finite time in seconds (time.time())", field="now")
     return float(now)

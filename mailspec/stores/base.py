@@ -21,8 +21,13 @@ share: a :class:`~mailspec.Mailer` given one (a store whose ``shared`` attribute
 true) uses ``time.time`` unless told otherwise, since ``time.monotonic`` has a different
 zero in every process.
 
-The Mailer's store calls (:func:`transact`'s, the ledger's) go through :func:`read` and
-:func:`swap`, which make them as they are, or, in a context where :func:`calls_through`
+A store may also change a record as an object, under its own lock
+(:class:`ChangesRecords`): the in-process store does, so that a read-modify-write there
+costs no JSON at all. :func:`update` uses that where a store offers it, and
+compare-and-set everywhere else, with the same outcome.
+
+The Mailer's store calls (:func:`transact`'s, the ledger's) go through :func:`read`,
+:func:`swap` and :func:`update`, which make them as they are, or, in a context where :func:`calls_through`
 set a runner (an :class:`~mailspec.AsyncMailer`'s send), through that runner: there, in
 a thread, so that a store that waits (a SQLite lock, a Redis pause) does not stop the
 event loop. Each call is still one call of the store's, as atomic as the store makes
@@ -31,17 +36,21 @@ it.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from contextvars import ContextVar
 from functools import partial
-from typing import Any, Protocol, TypeVar, cast, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 import msgspec
 
 from ..errors import ValidationError
 
 __all__ = [
+    "KEEP",
+    "ChangesRecords",
+    "Codec",
     "Runner",
     "StateStore",
     "calls_through",
@@ -50,10 +59,15 @@ __all__ = [
     "read",
     "swap",
     "transact",
+    "update",
 ]
 
 S = TypeVar("S", bound=msgspec.Struct)
+T = TypeVar("T")
 R = TypeVar("R")
+
+KEEP: Any = object()
+"""What a change returns for "leave the record as it is": nothing is written."""
 
 
 @runtime_checkable
@@ -123,9 +137,65 @@ def swap(
     return bool(runner(partial(store.compare_and_set, key, expected, new, ttl)))
 
 
+class Codec(Generic[T]):
+    """How one kind of record is written as bytes and read back: ``decode`` turns what
+    cannot be read (another version's record, a damaged one) into a value of its own
+    choosing rather than raising. Made once per kind of record: a store that keeps
+    records as objects hands one back only to the codec that wrote it."""
+
+    def __init__(self, decode: Callable[[bytes], T], encode: Callable[[T], bytes]) -> None:
+        self.decode, self.encode = decode, encode
+
+
+Change = Callable[[T | None], tuple[Any, R, float | None]]
+"""Given the record (None: absent), what to write — a new record, None to delete, or
+:data:`KEEP` — the result to return, and the new record's ``ttl``."""
+
+
+@runtime_checkable
+class ChangesRecords(Protocol):
+    """A store that makes a read-modify-write of one record atomic by itself, the record
+    an object: ``change`` runs under the store's lock, on the object written last
+    (decoded with ``codec`` when it was written as bytes), and its new record is kept as
+    it is. Records kept thus must never be changed in place (frozen Structs, lists
+    never appended to); :meth:`StateStore.get` still reads them as ``codec`` encodes
+    them."""
+
+    def change_record(self, key: str, codec: Codec[T], change: Change[T, R]) -> R: ...
+
+
+def update(store: StateStore, key: str, codec: Codec[T], change: Change[T, R]) -> R:
+    """One atomic read-modify-write of the record under ``key``: ``change`` is given the
+    record (None where absent) and returns what to write (a record, None to delete it,
+    or :data:`KEEP`), the result, and the ``ttl`` of what it writes. In a store that
+    :class:`ChangesRecords`, one call under its lock; in any other, a read and a
+    compare-and-set, from a fresh read when another writer came first, so ``change``
+    must be pure: it may run more than once."""
+    # looked up, not isinstance(): a runtime Protocol check costs more than the change
+    change_record = getattr(store, "change_record", None)
+    if change_record is not None:
+        runner = _RUNNER.get()
+        if runner is None:
+            return cast("R", change_record(key, codec, change))
+        return cast("R", runner(partial(change_record, key, codec, change)))
+    while True:
+        raw = read(store, key)
+        new, result, ttl = change(None if raw is None else codec.decode(raw))
+        if new is KEEP:
+            return result
+        if new is None:
+            written = swap(store, key, raw, None)
+        else:
+            written = swap(store, key, raw, codec.encode(new), ttl)
+        if written:
+            return result
+
+
 def check_seconds(value: object, field: str) -> float:
     """``value`` as a float; a ValidationError on ``field`` unless it is a positive,
     finite number of seconds."""
+    if type(value) is float and 0.0 < value < math.inf:
+        return value  # the common case, in one test
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(f"expected seconds, got {type(value).__name__}", field=field)
     if not math.isfinite(value) or value <= 0:
@@ -152,20 +222,26 @@ def transact(
     ``ttl`` seconds, when given), retrying from a fresh read when another thread or
     process got there first. ``change`` must be pure: it may run more than once. An
     unchanged record is not written."""
-    while True:
-        raw = read(store, key)
-        current = default if raw is None else _decode(raw, kind, default)
+
+    def changed(held: S | None) -> tuple[Any, R, float | None]:
+        current = default if held is None else held
         new, result = change(current)
-        if new == current:
-            return result
-        if swap(store, key, raw, msgspec.json.encode(new), ttl):
-            return result
+        return (KEEP if new == current else new), result, ttl
+
+    return update(store, key, _codec(kind), changed)
 
 
-def _decode(raw: bytes, kind: type[S], default: S) -> S:
-    try:
-        return msgspec.json.decode(raw, type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        # an unreadable record (another version wrote it, or it was corrupted) is
-        # replaced rather than wedging every send: at worst a breaker closes early
-        return default
+@functools.cache
+def _codec(kind: type[S]) -> Codec[S | None]:
+    """The JSON of ``kind``; a record that cannot be read (another version wrote it, or
+    it was damaged) reads as absent, so that :func:`transact` replaces it with the
+    default rather than wedging every send: at worst a breaker closes early."""
+    decoder = msgspec.json.Decoder(kind)
+
+    def decode(raw: bytes) -> S | None:
+        try:
+            return decoder.decode(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+
+    return Codec(decode, msgspec.json.encode)

@@ -6,9 +6,13 @@ import heapq
 import threading
 import time
 from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from ..errors import ValidationError
-from .base import check_ttl
+from .base import KEEP, Change, Codec, check_ttl
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 __all__ = ["DEFAULT_MAX_RECORDS", "MemoryStore"]
 
@@ -30,6 +34,10 @@ class MemoryStore:
     a key sent long ago is no longer replayed; records that never expire (breakers,
     rate limits, pauses) are neither counted nor dropped. Use ``sqlite://`` or
     ``redis://`` for a ledger that keeps every key for its whole retention.
+
+    Records changed with :meth:`change_record` (the ledger's, the breakers') are kept as
+    the objects written, so that a read-modify-write costs no JSON: :meth:`get` and
+    :meth:`compare_and_set` see them as bytes, as their codec encodes them.
     """
 
     shared = False  # no other process sees it
@@ -45,7 +53,8 @@ class MemoryStore:
                 f"expected a whole number from 1, got {max_records!r}", field="max_records"
             )
         self._lock = threading.Lock()
-        self._data: dict[str, tuple[bytes, float | None]] = {}  # key -> (record, expires at)
+        # key -> (record, expires at): the record as bytes, or as the object written
+        self._data: dict[str, tuple[bytes | _Held[Any], float | None]] = {}
         self._expiries: list[tuple[float, str]] = []  # (expires at, key), a heap
         self._expiring = 0  # records in _data with an expiry
         self._clock = clock
@@ -53,7 +62,7 @@ class MemoryStore:
 
     def get(self, key: str) -> bytes | None:
         with self._lock:
-            return self._live(key, self._clock())
+            return _bytes(self._live(key, self._clock()))
 
     def compare_and_set(
         self, key: str, expected: bytes | None, new: bytes | None, ttl: float | None = None
@@ -61,19 +70,42 @@ class MemoryStore:
         ttl = check_ttl(ttl)
         with self._lock:
             now = self._clock()
-            if self._live(key, now) != expected:
+            if _bytes(self._live(key, now)) != expected:
                 return False
-            self._drop(key)
-            if new is not None:
-                expires = None if ttl is None else now + ttl
-                self._data[key] = (new, expires)
-                if expires is not None:
-                    self._expiring += 1
-                    heapq.heappush(self._expiries, (expires, key))
-            self._sweep(now)
+            self._write(key, new, ttl, now)
             return True
 
-    def _live(self, key: str, now: float) -> bytes | None:
+    def change_record(self, key: str, codec: Codec[T], change: Change[T, R]) -> R:
+        """One read-modify-write under the lock, the record an object (see
+        :class:`~mailspec.stores.base.ChangesRecords`)."""
+        with self._lock:
+            now = self._clock()
+            held = self._live(key, now)
+            if held is None:
+                current = None
+            elif isinstance(held, _Held) and held.codec is codec:
+                current = held.value
+            else:  # written as bytes, or by another codec
+                current = codec.decode(_bytes(held) or b"")
+            new, result, ttl = change(current)
+            if new is not KEEP:
+                record = None if new is None else _Held(new, codec)
+                self._write(key, record, check_ttl(ttl), now)
+            return result
+
+    def _write(
+        self, key: str, record: bytes | _Held[Any] | None, ttl: float | None, now: float
+    ) -> None:
+        self._drop(key)
+        if record is not None:
+            expires = None if ttl is None else now + ttl
+            self._data[key] = (record, expires)
+            if expires is not None:
+                self._expiring += 1
+                heapq.heappush(self._expiries, (expires, key))
+        self._sweep(now)
+
+    def _live(self, key: str, now: float) -> bytes | _Held[Any] | None:
         held = self._data.get(key)
         if held is None:
             return None
@@ -106,3 +138,23 @@ class MemoryStore:
 
     def __repr__(self) -> str:
         return f"<MemoryStore {len(self._data)} records>"
+
+
+class _Held(Generic[T]):
+    """A record kept as the object written, with the codec that reads and writes it;
+    its bytes are encoded once, when first asked for."""
+
+    __slots__ = ("_raw", "codec", "value")
+
+    def __init__(self, value: T, codec: Codec[T]) -> None:
+        self.value, self.codec = value, codec
+        self._raw: bytes | None = None
+
+    def raw(self) -> bytes:
+        if self._raw is None:
+            self._raw = self.codec.encode(self.value)
+        return self._raw
+
+
+def _bytes(record: bytes | _Held[Any] | None) -> bytes | None:
+    return record.raw() if isinstance(record, _Held) else record
