@@ -43,7 +43,7 @@ import functools
 import time
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .results import Attempt, SendResult
@@ -89,13 +89,28 @@ class Sending:
         return result
 
 
+class _Untraced(AbstractContextManager[Sending]):
+    """The context of a send that reports nothing: a class rather than a generator, so
+    that entering it costs next to nothing."""
+
+    sending = Sending()  # holds no span: one serves every send
+
+    def __enter__(self) -> Sending:
+        return self.sending
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+_UNTRACED = _Untraced()
+
+
 class Telemetry:
     """The stand-in when telemetry is off or the API is not installed: does nothing."""
 
-    @contextmanager
-    def sending(self) -> Iterator[Sending]:
+    def sending(self) -> AbstractContextManager[Sending]:
         """Around one send: the span that its attempts' spans are children of."""
-        yield Sending()
+        return _UNTRACED
 
     def attempt(self, attempts: Sequence[Attempt]) -> None:
         """Report the last of ``attempts`` (the send's attempts so far)."""
@@ -119,11 +134,11 @@ class _OpenTelemetry(Telemetry):
         self._i = _instruments()
         _mailers.add(mailer)  # for the breaker gauge
 
+    def sending(self) -> AbstractContextManager[Sending]:
+        return self._traced() if _set_up() else _UNTRACED
+
     @contextmanager
-    def sending(self) -> Iterator[Sending]:
-        if not _set_up():
-            yield Sending()
-            return
+    def _traced(self) -> Iterator[Sending]:
         started = time.perf_counter()
         outcome = "failed"
         with self._i.tracer.start_as_current_span(
@@ -223,9 +238,19 @@ def telemetry(mailer: ObservedMailer, enabled: bool = True) -> Telemetry:
 def _set_up() -> bool:
     """Whether the application has set up a tracer or meter provider (an SDK). Until
     then the API's proxies drop whatever is reported, so a send builds no span and no
-    attributes at all; asked on every send, since an SDK may be set up later. (The
-    meter proxy's class is not public: should its name change, telemetry simply
-    stays on.)"""
+    attributes at all; asked on every send, since an SDK may be set up later.
+
+    Read from the API's globals, which it sets once and for all: its public getters
+    read the environment on every call until then. A provider the environment names
+    (``OTEL_PYTHON_TRACER_PROVIDER``) is loaded by asking the getters once, when the
+    first Mailer reports. Should those globals move (they are not public), the
+    getters are asked every time, and the proxies are told by their classes (the
+    meter proxy's is not public either: should its name change, telemetry simply
+    stays on)."""
+    state = _state()
+    if state is not None:
+        trace_state, metrics_state = state
+        return trace_state._TRACER_PROVIDER is not None or metrics_state._METER_PROVIDER is not None
     trace, metrics = _api()
     return not (
         isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
@@ -238,6 +263,22 @@ def _api() -> tuple[Any, Any]:
     from opentelemetry import metrics, trace
 
     return trace, metrics
+
+
+@functools.cache
+def _state() -> tuple[Any, Any] | None:
+    """The API modules that hold the global providers, once the environment's have
+    been loaded; None where they are not where this version of the API keeps them."""
+    trace, metrics = _api()
+    try:
+        from opentelemetry.metrics import _internal as metrics_state
+    except ImportError:
+        return None
+    if not (hasattr(trace, "_TRACER_PROVIDER") and hasattr(metrics_state, "_METER_PROVIDER")):
+        return None
+    trace.get_tracer_provider()  # loads a provider the environment names, if any
+    metrics.get_meter_provider()
+    return trace, metrics_state
 
 
 def _failed_over(attempts: Sequence[Attempt]) -> bool:
