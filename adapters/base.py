@@ -107,6 +107,15 @@ class Provider(Sender):
         self.spec: Spec = client.spec
         self.name: str = self.spec.provider.name
         self.capabilities = Capabilities.of(self.spec)
+        # per operation: the mapping rows whose parameter maps values to words (few)
+        self._worded: dict[str, list[tuple[str, str]]] = {
+            name: [
+                (field, target)
+                for field, target in self.spec.mapping.get(name, {}).items()
+                if _word_param(op, target)
+            ]
+            for name, op in self.spec.operations.items()
+        }
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.client.base_url}>"
@@ -442,7 +451,7 @@ class Provider(Sender):
         # track_clicks=False is then the provider's "no tracking", not its default
         fields += [
             f
-            for f, target in mapping.items()
+            for f, target in self._worded[operation]
             if f not in fields and _word_for(op, target, getattr(message, f, None)) is not None
         ]
         listed = _recipient_params(op, mapping)
@@ -871,6 +880,12 @@ def _refuse_other_charsets(provider: str, message: Message) -> None:
                 field="attachments",
                 provider=provider,
             )
+
+
+def _word_param(op: Operation, target: str) -> bool:
+    """Whether the parameter of ``target`` maps values to the provider's words."""
+    param = op.params.get(split_target(target)[0])
+    return param is not None and param.values is not None
 
 
 def _word_for(op: Operation, target: str, value: Any) -> Any:
