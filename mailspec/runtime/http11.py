@@ -169,7 +169,7 @@ class AnswerReader:
         self._inflate: zlib._Decompress | None = None
         self._framing_done = False
 
-    def feed(self, data: bytes) -> Answer | None:
+    def feed(self, data: bytes | memoryview) -> Answer | None:
         """Read ``data``, the next bytes of the connection (``b""``: it closed). The
         whole answer once it has come, else None: feed it more."""
         if not data:
