@@ -53,11 +53,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # in a header value (a tab i
 _TARGET_BAD = re.compile(r"[\x00-\x20\x7f]")  # as http.client refuses in a request target
 
 _END_OF_HEAD = re.compile(rb"\n\r?\n")
-_STATUS_LINE = re.compile(rb"HTTP/([0-9]\.[0-9]) ([0-9]{3})(?: .*)?")
-_NAME = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
-_NEVER_IN_HEAD = re.compile(rb"[\x00\r\x0b\x0c]")  # NUL, a bare CR, VT, FF: what h11 refuses
+# a head is read as Latin-1 text (every byte a character), once its line ends are "\n"
+_STATUS_LINE = re.compile(r"HTTP/([0-9]\.[0-9]) ([0-9]{3})(?: .*)?")
+_NEVER_IN_HEAD = re.compile(r"[\x00\r\x0b\x0c]")  # NUL, a bare CR, VT, FF: what h11 refuses
+_FOLDED = re.compile(r"(?:\A|\n)[ \t]")  # an obsolete continuation line
+_FOLD = re.compile(r"\n[ \t]+")
+_DIGITS = re.compile(r"[0-9]{1,20}")  # a Content-Length: at most 20 digits, as h11
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;.*)?[ \t]*\r\n")
-_LENGTH_DIGITS = 20  # the most digits of a Content-Length, as h11
 
 # what the reader is reading
 _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER, _UNTIL_CLOSE, _DONE = range(8)
@@ -146,7 +148,6 @@ class AnswerReader:
         "_body",
         "_buf",
         "_close",
-        "_framing_done",
         "_inflate",
         "_left",
         "_state",
@@ -167,7 +168,6 @@ class AnswerReader:
         self._close = False  # the connection cannot carry another request
         self._body = AnswerBody(cap)
         self._inflate: zlib._Decompress | None = None
-        self._framing_done = False
 
     def feed(self, data: bytes | memoryview) -> Answer | None:
         """Read ``data``, the next bytes of the connection (``b""``: it closed). The
@@ -183,6 +183,7 @@ class AnswerReader:
         return self._state == _DONE and not self._close and not self._buf
 
     def _advance(self) -> Answer | None:
+        """Read what has come as far as it goes: the answer, or None to wait."""
         while True:
             state = self._state
             if state == _HEAD:
@@ -231,54 +232,41 @@ class AnswerReader:
             return False
         if end.end() > MAX_HEAD:
             raise BadAnswer(f"the answer's head runs past {MAX_HEAD:,} bytes")
-        block = buf[: end.start() + 1].replace(b"\r\n", b"\n")
         self._buf = buf[end.end() :]
-        if _NEVER_IN_HEAD.search(block):
-            raise BadAnswer("a NUL, bare CR or other control character in the answer's head")
-        lines = block.split(b"\n")
-        lines.pop()  # the empty string after the last line's end
-        if len(lines) > MAX_FIELDS + 1:
+        block = buf[: end.start() + 1]
+        if block.count(b"\n") > MAX_FIELDS + 1:  # the status line and the header lines
             raise BadAnswer(f"more than {MAX_FIELDS} header lines")
+        lines = _lines(block, "the answer's head", 1)
         status_line = _STATUS_LINE.fullmatch(lines[0])
         if status_line is None:
             raise BadAnswer("not an HTTP status line")
         version, status = status_line.group(1), int(status_line.group(2))
-        if not version.startswith(b"1.") and version != b"0.9":
+        if not version.startswith("1.") and version != "0.9":
             raise BadAnswer("not an HTTP/1 answer")
-        fields = _fields(lines, 1)
+        fields = _Fields(lines, 1)
         if status < 200:
             if status < 100 or status == 101:  # 101: a protocol switch never asked for
                 raise BadAnswer(f"HTTP {status} to a plain request")
             return True  # an interim answer (100 Continue, 103 Early Hints): the next
         self.status = status
-        self._close = version < b"1.1"
+        self._close = version < "1.1" or fields.close
         self._frame(fields)
         return True
 
-    def _frame(self, fields: list[tuple[bytes, bytes]]) -> None:
+    def _frame(self, fields: _Fields) -> None:
         """Keep the headers and pick how the body is framed."""
         add = self.headers.add
-        chunked = False
-        length: int | None = None
-        for name, value in fields:
-            lowered = name.lower()
-            if lowered == b"connection":
-                if b"close" in [v.strip() for v in value.lower().split(b",")]:
-                    self._close = True
-            elif lowered == b"transfer-encoding":
-                chunked = True
-            elif lowered == b"content-length":
-                length = int(value)
-            add(name.decode("latin-1"), value.decode("latin-1"))
+        for name, value in fields.items:
+            add(name, value)
         if self.method == "HEAD" or self.status in (204, 304):
             self._state = _DONE
-        elif chunked:
+        elif fields.chunked:
             self._state = _CHUNK_SIZE
-        elif length is not None:
-            if length > self.cap:
-                raise self._too_large(announced=length)
-            self._left = length
-            self._state = _LENGTH if length else _DONE
+        elif fields.length is not None:
+            if fields.length > self.cap:
+                raise self._too_large(announced=fields.length)
+            self._left = fields.length
+            self._state = _LENGTH if fields.length else _DONE
         else:
             self._state = _UNTIL_CLOSE
             self._close = True
@@ -344,12 +332,7 @@ class AnswerReader:
             if end is None and len(buf) <= MAX_HEAD:
                 return False
             raise BadAnswer(f"the answer's trailer runs past {MAX_HEAD:,} bytes")
-        block = buf[: end.start() + 1].replace(b"\r\n", b"\n")
-        if _NEVER_IN_HEAD.search(block):
-            raise BadAnswer("a NUL, bare CR or other control character in the trailer")
-        lines = block.split(b"\n")
-        lines.pop()
-        _fields(lines, 0)
+        _Fields(_lines(buf[: end.start() + 1], "the trailer", 0), 0)
         self._buf = buf[end.end() :]
         self._state = _DONE
         return True
@@ -371,53 +354,71 @@ class AnswerReader:
         return too_large(self.provider, self.method, self.status, self.cap, announced)
 
 
-def _fields(lines: list[bytes], start: int) -> list[tuple[bytes, bytes]]:
-    """The header fields of ``lines[start:]`` (folded lines joined, values without
-    the whitespace around them), checked as h11 checks them: a token before the colon,
-    one Content-Length value however often repeated, chunked the only
-    Transfer-Encoding (lower-cased, as h11 gives it)."""
-    if any(line[:1] in (b" ", b"\t") for line in lines[start:]):
-        lines = _unfold(lines, start)
-    fields: list[tuple[bytes, bytes]] = []
-    length: bytes | None = None
-    coded = False
-    for i in range(start, len(lines)):
-        name, colon, value = lines[i].partition(b":")
-        if not colon or not _NAME.fullmatch(name):
-            raise BadAnswer("a header line that is not NAME: VALUE")
-        value = value.strip(b" \t")
-        lowered = name.lower()
-        if lowered == b"content-length":
-            lengths = {v.strip() for v in value.split(b",")}
-            value = lengths.pop()
-            if lengths or not value.isdigit() or len(value) > _LENGTH_DIGITS:
-                raise BadAnswer("a Content-Length that is not one number")
-            if length is not None:
-                if value != length:
-                    raise BadAnswer("conflicting Content-Length headers")
-                continue  # the same again: kept once
-            length = value
-        elif lowered == b"transfer-encoding":
-            value = value.lower()
-            if coded or value != b"chunked":
-                raise BadAnswer("a Transfer-Encoding other than chunked")
-            coded = True
-        fields.append((name, value))
-    return fields
+def _lines(block: bytes, what: str, start: int) -> list[str]:
+    """The lines of a head or trailer (``block``: up to the last line's end), as
+    Latin-1 text, each without its CRLF or LF; an obsolete continuation line (one
+    starting with a space or tab) joined to the line before with a space, as h11
+    reads them, unless it would continue ``lines[start - 1]`` (the status line)."""
+    text = block.replace(b"\r\n", b"\n").decode("latin-1")
+    if _NEVER_IN_HEAD.search(text):
+        raise BadAnswer(f"a NUL, bare CR or other control character in {what}")
+    lines = text.split("\n")
+    lines.pop()  # the empty string after the last line's end
+    if _FOLDED.search(text):
+        if len(lines) > start and lines[start][:1] in (" ", "\t"):
+            raise BadAnswer(f"a continuation line before any header in {what}")
+        lines = _FOLD.sub(" ", text).split("\n")
+        lines.pop()
+    return lines
 
 
-def _unfold(lines: list[bytes], start: int) -> list[bytes]:
-    """``lines`` with each obsolete continuation line (starting with a space or tab)
-    joined to the one before by a single space, as h11 reads them."""
-    out = lines[:start]
-    for line in lines[start:]:
-        if line[:1] in (b" ", b"\t"):
-            if len(out) == start:
-                raise BadAnswer("a continuation line before any header")
-            out[-1] = out[-1] + b" " + line.lstrip(b" \t")
-        else:
-            out.append(line)
-    return out
+class _Fields:
+    """The header fields of ``lines[start:]`` (values without the whitespace around
+    them), checked as h11 checks them: a token before the colon, one Content-Length
+    value however often repeated (kept once), chunked the only Transfer-Encoding
+    (lower-cased, as h11 gives it); and what they say of the framing."""
+
+    __slots__ = ("_length_text", "chunked", "close", "items", "length")
+
+    def __init__(self, lines: list[str], start: int) -> None:
+        self.items: list[tuple[str, str]] = []
+        self.length: int | None = None
+        self._length_text = ""
+        self.chunked = self.close = False
+        for i in range(start, len(lines)):
+            name, colon, value = lines[i].partition(":")
+            if not colon or not _TOKEN.fullmatch(name):
+                raise BadAnswer("a header line that is not NAME: VALUE")
+            value = value.strip(" \t")
+            lowered = name.lower()
+            if lowered == "content-length":
+                value = self._length(value)
+                if not value:
+                    continue  # the same again: kept once
+            elif lowered == "transfer-encoding":
+                value = value.lower()
+                if self.chunked or value != "chunked":
+                    raise BadAnswer("a Transfer-Encoding other than chunked")
+                self.chunked = True
+            elif lowered == "connection":
+                self.close = self.close or "close" in [
+                    v.strip(" \t") for v in value.lower().split(",")
+                ]
+            self.items.append((name, value))
+
+    def _length(self, value: str) -> str:
+        """Take a Content-Length: its one number, as written (h11 compares repeats as
+        written); "" when it repeats the one taken."""
+        lengths = {v.strip(" \t") for v in value.split(",")}
+        one = lengths.pop()
+        if lengths or not _DIGITS.fullmatch(one):
+            raise BadAnswer("a Content-Length that is not one number")
+        if self._length_text:
+            if one != self._length_text:
+                raise BadAnswer("conflicting Content-Length headers")
+            return ""
+        self._length_text, self.length = one, int(one)
+        return one
 
 
 def _decoder(encoding: str | None) -> zlib._Decompress | None:
@@ -425,7 +426,7 @@ def _decoder(encoding: str | None) -> zlib._Decompress | None:
     kept as they came."""
     if encoding is None:
         return None
-    encoding = encoding.strip().lower()
+    encoding = encoding.strip(" \t").lower()  # str.strip() would take \x1c and the like too
     if encoding in ("gzip", "x-gzip"):
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
     if encoding == "deflate":

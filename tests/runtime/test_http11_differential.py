@@ -19,7 +19,7 @@ import gzip
 import http.client
 import io
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import h11
 import pytest
@@ -49,6 +49,10 @@ DISAGREEMENTS = {
     "HTTP/1.0 keep-alive": "not reused, as h11 does",
     # http.client reads HTTP/1.5 as 1.1 and refuses HTTP/2.0; h11 reads both
     "HTTP/2.0 status line": "refused, as http.client does",
+    # both read HTTP/1.5 (as 1.1) and HTTP/0.9 (as 1.0)
+    "HTTP/1.5, HTTP/0.9": "read as both read them",
+    # h11 would read bytes after a whole answer as the start of the next one
+    "bytes after the answer": "read, the connection not reused (h11's keep-alive compared without)",
     # http.client reads a head cut short by the connection closing; h11 refuses it
     "a head cut short": "refused",
     # http.client discards a trailer unread; h11 checks it as headers
@@ -345,7 +349,14 @@ def same_as_http_client(ours: Read, theirs: Read) -> bool:
 def check(data: bytes, method: str, pieces: list[bytes]) -> None:
     whole = read_ours([data], method)
     split_read = read_ours(pieces, method)
-    assert repr(whole) == repr(split_read), "the reading depends on where the bytes were split"
+    if isinstance(whole, Read) and isinstance(split_read, Read):
+        # bytes after a whole answer make the connection unusable once they have come;
+        # before they come (split right after the answer), nothing can tell
+        assert split_read.reusable or not whole.reusable
+        whole_read, split_read = (replace(r, reusable=None) for r in (whole, split_read))
+        assert whole_read == split_read, "the reading depends on where the bytes were split"
+    else:
+        assert repr(whole) == repr(split_read), "the reading depends on where the bytes were split"
     reference, stdlib = read_h11(data, method), read_http_client(data, method)
     if isinstance(reference, Read) and isinstance(stdlib, Read):
         assert whole == reference, (data, reference)
