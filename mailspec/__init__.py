@@ -115,7 +115,7 @@ if not TYPE_CHECKING:  # for mypy, `webhooks` is the module imported above
         if name == "AsyncMailer":
             try:
                 module = importlib.import_module(".mailer.aio", __name__)
-            except ModuleNotFoundError as exc:  # greenlet or h11 not installed
+            except ModuleNotFoundError as exc:  # greenlet not installed
                 raise ImportError(
                     f"mailspec.AsyncMailer needs {exc.name}: pip install 'mailspec[async]'"
                 ) from exc

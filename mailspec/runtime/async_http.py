@@ -1,6 +1,6 @@
 """HTTP/1.1 over asyncio streams, for the requests a :class:`~.transport.Transport`
-hands on (see :class:`~.transport.IO`): h11 writes the request and parses the answer,
-the event loop does the sockets. Everything but the sockets is the transport's: its
+hands on (see :class:`~.transport.IO`): :mod:`.http11` writes the request and reads
+the answer, as for the sync transport; the event loop does the sockets. Everything but the sockets is the transport's: its
 budget for the whole request and its timeouts per socket operation, its answer size
 cap (:mod:`.bounds`), its TLS trust (``ca_certs``) and its error messages.
 
@@ -23,43 +23,34 @@ the message) and raised on, unchanged otherwise: asyncio's ``timeout()`` and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 import time
 import weakref
-import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import h11
-import urllib3
 from urllib3.util import parse_url
 
 from ..errors import RequestNotStarted, TransportError, mark_written
-from .bounds import AnswerBody, Budget, OutOfTime, answer_cap, too_large
-from .transport import Answer, NotWritten, Transport
+from . import http11
+from .bounds import Budget, OutOfTime, answer_cap
+from .transport import Answer, Transport
 
 __all__ = ["DEFAULT_CONNECTIONS", "AsyncHTTP"]
 
 DEFAULT_CONNECTIONS = 10  # per provider host, as the sync transport's pool keeps
 _CHUNK = 64 << 10
 _MAX_ROUTES = 64  # URLs per loop whose pool and request target are remembered
-_HEADERS = [(b"User-Agent", b"mailspec"), (b"Accept", b"application/json")]
 
 
 @dataclass
 class _Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
-    state: h11.Connection = field(default_factory=lambda: h11.Connection(h11.CLIENT))
 
     def reusable(self) -> bool:
-        """Open, and done with its last exchange (the server may have closed an idle
-        one since: its end has been read then)."""
-        return (
-            self.state.our_state is h11.IDLE
-            and not self.reader.at_eof()
-            and not self.writer.is_closing()
-        )
+        """Still open (the server may have closed an idle one since: its end has been
+        read then)."""
+        return not self.reader.at_eof() and not self.writer.is_closing()
 
     def close(self) -> None:
         self.writer.transport.abort()  # no TLS goodbye to wait for: nothing is pending
@@ -71,6 +62,10 @@ class _Pool:
     def __init__(self, host: str, port: int, tls: ssl.SSLContext | None, size: int) -> None:
         self.host, self.port, self.tls = host, port, tls
         self.size = size
+        bracketed = host if ":" not in host else f"[{host}]"
+        default_port = 443 if tls is not None else 80
+        # the Host header of its requests, as http.client writes it
+        self.authority = bracketed if port == default_port else f"{bracketed}:{port}"
         self._idle: list[_Connection] = []
         self._slots = asyncio.Semaphore(size)
 
@@ -200,14 +195,9 @@ class AsyncHTTP:
         conn = await pool.take(transport, budget)
         written = reuse = False
         try:
-            data = None
-            # a header value that cannot be sent (a control or non-Latin-1 character)
-            with contextlib.suppress(h11.LocalProtocolError, ValueError, TypeError):
-                data = _request(conn.state, method, target, pool, headers, body)
-            if data is None:
-                # raised outside the handler, so that nothing chains to the refused error:
-                # its message echoes the value, which may be a credential
-                raise NotWritten
+            # NotWritten: a header value that cannot be sent (a control or non-Latin-1
+            # character); nothing was written
+            data = http11.request(method, target, pool.authority, headers, body)
             write_timeout = budget.wait(transport.connect_timeout)  # as the sync transport
             written = True
             conn.writer.write(data)
@@ -216,10 +206,11 @@ class AsyncHTTP:
                     await conn.writer.drain()
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the server hung up mid-request and may have answered why: read it
-            answer = await _answer(conn, transport, method, budget)
-            if conn.state.our_state is h11.DONE and conn.state.their_state is h11.DONE:
-                conn.state.start_next_cycle()
-                reuse = True
+            reader = http11.AnswerReader(
+                method, answer_cap(method, transport.max_answer_bytes), transport.provider
+            )
+            answer = await _answer(conn, reader, transport, budget)
+            reuse = reader.reusable()
             return answer
         except asyncio.CancelledError as exc:
             if written:
@@ -291,71 +282,13 @@ class AsyncHTTP:
         return context
 
 
-def _request(
-    state: h11.Connection,
-    method: str,
-    target: str,
-    pool: _Pool,
-    headers: dict[str, str],
-    body: bytes | None,
-) -> bytes:
-    """The request's bytes; header values are Latin-1, as http.client writes them."""
-    default_port = 443 if pool.tls is not None else 80
-    host = pool.host if ":" not in pool.host else f"[{pool.host}]"
-    authority = host if pool.port == default_port else f"{host}:{pool.port}"
-    given = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    named = {k.lower() for k, _ in given}
-    fields = [(b"Host", authority.encode("ascii"))]
-    fields += [(k, v) for k, v in _HEADERS if k.lower() not in named]
-    fields += given
-    if body is not None and b"content-length" not in named:
-        fields.append((b"Content-Length", str(len(body)).encode("ascii")))
-    data = state.send(h11.Request(method=method, target=target, headers=fields)) or b""
-    if body:
-        data += state.send(h11.Data(data=body)) or b""
-    return data + (state.send(h11.EndOfMessage()) or b"")
-
-
-async def _answer(conn: _Connection, transport: Transport, method: str, budget: Budget) -> Answer:
-    """The whole answer, each read within what ``budget`` has left, its body within
-    the size cap (an announced length over it is refused before reading it)."""
-    cap = answer_cap(method, transport.max_answer_bytes)
-    status, headers, body, inflate = 0, urllib3.HTTPHeaderDict(), AnswerBody(cap), None
+async def _answer(
+    conn: _Connection, reader: http11.AnswerReader, transport: Transport, budget: Budget
+) -> Answer:
+    """The whole answer, each read within what ``budget`` has left."""
     while True:
-        event = conn.state.next_event()
-        if event is h11.NEED_DATA:
-            async with asyncio.timeout(budget.wait(transport.read_timeout)):
-                chunk = await conn.reader.read(_CHUNK)
-            conn.state.receive_data(chunk)  # b"": the server closed
-        elif isinstance(event, h11.Response):
-            status = event.status_code
-            for name, value in event.headers:
-                headers.add(name.decode("latin-1"), value.decode("latin-1"))
-            length = headers.get("Content-Length")
-            if length is not None and length.isdigit() and int(length) > cap:
-                raise too_large(transport.provider, method, status, cap, announced=int(length))
-            inflate = _decoder(headers.get("Content-Encoding"))
-        elif isinstance(event, h11.Data):
-            data = bytes(event.data)
-            if inflate is not None:
-                data = inflate.decompress(data, cap + 1 - body.size)
-            if not body.add(data) or (inflate is not None and inflate.unconsumed_tail):
-                raise too_large(transport.provider, method, status, cap)
-        elif isinstance(event, h11.EndOfMessage):
-            return Answer(status, headers, body.value())
-        elif isinstance(event, h11.ConnectionClosed):
-            raise ConnectionResetError("the server closed the connection without an answer")
-        # an InformationalResponse (100 Continue) is followed by the real one
-
-
-def _decoder(encoding: str | None) -> zlib._Decompress | None:
-    """A decompressor for a gzip or deflate body (as urllib3 decodes them); others are
-    kept as they came."""
-    if encoding is None:
-        return None
-    encoding = encoding.strip().lower()
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        return zlib.decompressobj()
-    return None
+        async with asyncio.timeout(budget.wait(transport.read_timeout)):
+            chunk = await conn.reader.read(_CHUNK)
+        answer = reader.feed(chunk)  # b"": the server closed
+        if answer is not None:
+            return answer

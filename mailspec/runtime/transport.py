@@ -9,9 +9,7 @@ the provider may have the message, and a Mailer keeps its key as maybe sent."""
 
 from __future__ import annotations
 
-import functools
-import http.client
-import io
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -19,20 +17,19 @@ import ssl
 import threading
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass
-from http.client import HTTPException
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 from urllib.parse import urlsplit
 
 import urllib3
 from urllib3.connection import HTTPConnection
-from urllib3.exceptions import ClosedPoolError, ProtocolError, ReadTimeoutError, SSLError
+from urllib3.exceptions import ClosedPoolError, SSLError
 from urllib3.util import parse_url
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from ..errors import MailspecError, TransportError, ValidationError, mark_written
-from . import logfilter
-from .bounds import AnswerBody, Budget, OutOfTime, answer_cap, too_large
+from . import http11, logfilter
+from .bounds import Budget, OutOfTime, answer_cap
+from .http11 import Answer, BadAnswer, NotWritten
 
 __all__ = [
     "DEFAULT_POOL_SIZE",
@@ -47,17 +44,9 @@ __all__ = [
 
 log = logging.getLogger("mailspec.http")
 
-_HEADERS = {"User-Agent": "mailspec", "Accept": "application/json"}
 _MAX_ROUTES = 64  # URLs per transport whose pool and request target are remembered
-_CHUNK = 64 << 10  # how much of an answer of unknown length is read at a time
+_CHUNK = 64 << 10  # the most one read takes from the socket
 DEFAULT_POOL_SIZE = 10  # idle keep-alive connections kept per server, as urllib3's default
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: urllib3.HTTPHeaderDict
-    body: bytes
 
 
 class IO(Protocol):
@@ -227,10 +216,9 @@ class Transport:
         none; :meth:`warm` connects ahead) and read the whole answer, within ``budget``
         (default: one started now) and the answer size cap.
 
-        What ``PoolManager.request(..., retries=False, redirect=False)`` does for an
-        encoded body, without its per-call work for features a client never uses
-        (redirects, retries, proxies, URL parsing, the pool lookup): about a tenth of a
-        keep-alive send. urllib3 still writes the request and parses the answer."""
+        urllib3's pool holds the connections (and makes them: TLS, timeouts);
+        :mod:`.http11` writes the request (head and body in one write) and reads the
+        answer, the same reader the async path has."""
         budget = budget if budget is not None else self.start()
         io = _IO.get()
         if io is not None:
@@ -241,34 +229,24 @@ class Transport:
         try:
             # the connect timeout bounds the write, as in urllib3
             write_timeout = budget.wait(self.connect_timeout)
-        except OutOfTime as exc:
+            data = http11.request(method, target, _authority(pool), headers, body)
+        except (OutOfTime, NotWritten) as exc:
             pool._put_conn(conn)  # unused, still good for the next request
+            if isinstance(exc, NotWritten):
+                raise self.send_error(exc, budget) from None
             raise TransportError(self.provider, f"not sent: {exc}", ambiguous=False) from None
+        reader = http11.AnswerReader(
+            method, answer_cap(method, self.max_answer_bytes), self.provider
+        )
         written = False  # once the write starts, the provider may get the request
         try:
-            conn.timeout = write_timeout
-            refused = False
+            sock = conn.sock
+            sock.settimeout(write_timeout)
             written = True
-            try:
-                conn.request(
-                    method,
-                    target,
-                    body=body,
-                    headers={**_HEADERS, **headers},
-                    preload_content=False,  # read below, within the size cap
-                )
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the server hung up mid-request and may have answered why: read it
-            except (ValueError, TypeError):  # UnicodeEncodeError is a ValueError
-                refused = True  # http.client refused a header value before writing any
-            if refused:
-                # raised outside the handler, so that nothing chains to the refused error:
-                # its message echoes the value, which may be a credential
-                raise NotWritten
-            conn.timeout = budget.wait(self.read_timeout)
-            _read_within(conn, budget, self.read_timeout)
-            response = conn.getresponse()  # the status line and headers
-            data = self._body(response, method)
+            # the server may hang up mid-request and have answered why: read it
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                sock.sendall(data)
+            answer = _read(sock, reader, budget, self.read_timeout)
         except BaseException as exc:
             conn.close()
             pool._put_conn(conn)  # closed: reopened by whoever takes it next
@@ -277,7 +255,9 @@ class Transport:
                     mark_written(exc, self.provider)
                 raise
             raise self.send_error(exc, budget) from None
-        pool._put_conn(conn)  # closed already if the server said "Connection: close"
+        if not reader.reusable():
+            conn.close()  # "Connection: close", HTTP/1.0, or a body read until the close
+        pool._put_conn(conn)
         if log.isEnabledFor(logging.DEBUG):
             elapsed = (time.perf_counter() - started) * 1000
             log.debug(
@@ -285,27 +265,10 @@ class Transport:
                 self.provider,
                 method,
                 _no_query(url),
-                response.status,
+                answer.status,
                 elapsed,
             )
-        return Answer(response.status, response.headers, data)
-
-    def _body(self, response: urllib3.BaseHTTPResponse, method: str) -> bytes:
-        """The whole body of ``response``, or MalformedResponseError past the size cap:
-        an announced length over it is refused before anything is read, and a body of
-        unknown length (chunked, or until the connection closes) or a compressed one
-        is read in chunks and given up on as soon as it passes the cap."""
-        cap = answer_cap(method, self.max_answer_bytes)
-        length = response.length_remaining  # the Content-Length; None when unknown
-        if length is not None and length > cap:
-            raise too_large(self.provider, method, response.status, cap, announced=length)
-        if length is not None and "Content-Encoding" not in response.headers:
-            return response.read()  # at most cap bytes: read in one go, as small ones are
-        body = AnswerBody(cap)
-        while chunk := response.read(_CHUNK):
-            if not body.add(chunk):
-                raise too_large(self.provider, method, response.status, cap)
-        return body.value()
+        return answer
 
     def warm(self, url: str, budget: Budget | None = None) -> None:
         """Connect to ``url``'s server now, unless an open connection is waiting for it.
@@ -363,12 +326,14 @@ class Transport:
                 "a header value cannot be sent (a control or non-Latin-1 character)",
                 ambiguous=False,
             )
-        if isinstance(exc, (ReadTimeoutError, TimeoutError)):
+        if isinstance(exc, TimeoutError):
             if budget.spent():  # not one slow read: the whole request took too long
                 why = f"timed out before the whole answer came (past {budget.bound})"
                 return TransportError(self.provider, why, ambiguous=True)
             return TransportError(self.provider, "timed out before the answer came", ambiguous=True)
-        if isinstance(exc, (ProtocolError, OSError, HTTPException)):
+        if isinstance(exc, BadAnswer):  # its message never quotes the answer
+            return TransportError(self.provider, f"malformed answer: {exc}", ambiguous=True)
+        if isinstance(exc, OSError):  # Cut (closed mid-answer), a reset, ...
             return TransportError(
                 self.provider, f"connection dropped: {_reason(exc)}", ambiguous=True
             )
@@ -422,55 +387,29 @@ def _grow(pool: urllib3.HTTPConnectionPool, size: int) -> None:
         queue.not_full.notify_all()
 
 
-class NotWritten(Exception):
-    """The request was refused before any of it was written (a header value that
-    cannot be sent); it carries nothing of the value, which may be a credential."""
+def _read(
+    sock: socket.socket, reader: http11.AnswerReader, budget: Budget, per_read: float | None
+) -> Answer:
+    """Read ``sock`` into ``reader`` until the answer is whole, each read waiting at
+    most what the request's budget has left (and at most ``per_read``): a server that
+    trickles its answer cannot keep the request going past its budget by resetting
+    the socket timeout with every byte."""
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
+    while True:
+        sock.settimeout(budget.wait(per_read))
+        answer = reader.feed(view[: sock.recv_into(buffer)])
+        if answer is not None:
+            return answer
 
 
-def _read_within(conn: HTTPConnection, budget: Budget, per_read: float | None) -> None:
-    """Have ``conn`` read its next answer through :class:`_TimedReads`, so that the
-    status line, the headers and the body all arrive within ``budget``.
-
-    http.client builds the answer with ``conn.response_class(conn.sock, method=...)``;
-    an instance attribute, set per request, hands it this request's budget."""
-    conn.response_class = cast(
-        "type[http.client.HTTPResponse]",
-        functools.partial(_TimedResponse, budget=budget, per_read=per_read),
-    )
-
-
-class _TimedResponse(http.client.HTTPResponse):
-    """http.client's answer, reading its socket through :class:`_TimedReads`."""
-
-    def __init__(
-        self, sock: socket.socket, *args: Any, budget: Budget, per_read: float | None, **kw: Any
-    ) -> None:
-        super().__init__(sock, *args, **kw)
-        # the buffered file http.client made, its raw reader wrapped: same buffering
-        self.fp = io.BufferedReader(_TimedReads(self.fp.detach(), sock, budget, per_read))
-
-
-class _TimedReads(io.RawIOBase):
-    """A socket's raw reads, each waiting at most what the request's budget has left
-    (and at most ``per_read``): a server that trickles its answer cannot keep the
-    request going past its budget by resetting the socket timeout with every byte."""
-
-    def __init__(
-        self, raw: io.RawIOBase, sock: socket.socket, budget: Budget, per_read: float | None
-    ) -> None:
-        super().__init__()
-        self._raw, self._sock, self._budget, self._per_read = raw, sock, budget, per_read
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int | None:
-        self._sock.settimeout(self._budget.wait(self._per_read))
-        return self._raw.readinto(buffer)
-
-    def close(self) -> None:
-        self._raw.close()  # releases http.client's hold on the socket, as its file did
-        super().close()
+def _authority(pool: urllib3.HTTPConnectionPool) -> str:
+    """The Host header of ``pool``'s requests, as http.client writes it."""
+    host = pool.host or ""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    default = 443 if pool.scheme == "https" else 80
+    return host if pool.port in (None, default) else f"{host}:{pool.port}"
 
 
 def _has_open_connection(pool: urllib3.HTTPConnectionPool) -> bool:
