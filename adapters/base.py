@@ -25,7 +25,7 @@ import msgspec
 
 from mailspec._naming import ident
 from mailspec.checks.carry import HINTS
-from mailspec.checks.message import check_message, check_required, check_rules
+from mailspec.checks.message import check_message, check_required, check_rules, required_fields
 from mailspec.contract import Capabilities, Sender
 from mailspec.errors import (
     MalformedResponseError,
@@ -116,6 +116,7 @@ class Provider(Sender):
             ]
             for name, op in self.spec.operations.items()
         }
+        self._required = {name: required_fields(self.spec, name) for name in self.spec.operations}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.client.base_url}>"
@@ -131,7 +132,7 @@ class Provider(Sender):
         """This provider's limits and required fields, for a message ``check_message``
         has passed."""
         check_rules(message, self.spec)
-        check_required(message, self.spec)
+        check_required(message, self.spec, self._required)
 
     def unplaced(self, message: Message) -> list[str]:
         """The fields ``message`` sets that the spec's mapping has no row for, in the

@@ -22,9 +22,17 @@ from .addresses import CONTROL, address_problem, name_problem
 from .carry import over_limit
 
 if TYPE_CHECKING:
-    from ..spec_model import Spec
+    from collections.abc import Mapping
 
-__all__ = ["RESERVED_HEADERS", "check_message", "check_required", "check_rules"]
+    from ..spec_model import Param, Spec
+
+__all__ = [
+    "RESERVED_HEADERS",
+    "check_message",
+    "check_required",
+    "check_rules",
+    "required_fields",
+]
 
 # Headers the Message's own fields (or the MIME structure, or the SendCloud platform's
 # X-SMTPAPI) write, lower-case. A Message.headers entry for one of them would duplicate
@@ -188,21 +196,20 @@ def _check_recipient_variables(message: Message, to: list[str]) -> None:
         _check_mapping(f"recipient_variables[{address}]", values, body_values=True)
 
 
-def check_required(message: Message, spec: Spec) -> None:
+def check_required(
+    message: Message,
+    spec: Spec,
+    required: Mapping[str, list[tuple[str, Param, list[str]]]] | None = None,
+) -> None:
     """The fields whose parameter the provider's API requires are set: an empty subject
     or body, or no ``to`` (a cc- or bcc-only message), is a rule of that API, not an
-    error of the message (SMTP sends them). ValidationError naming the provider."""
+    error of the message (SMTP sends them). ValidationError naming the provider.
+    ``required`` is :func:`required_fields` of each operation, made once per spec."""
     operation = "send_template" if message.template else "send"
-    op = spec.operations.get(operation)
-    if op is None:
+    if operation not in spec.operations:
         return  # the adapter refuses the operation itself
-    filled: dict[str, list[str]] = {}  # parameter -> the fields mapped to it, set or not
-    for field, target in spec.mapping.get(operation, {}).items():
-        filled.setdefault(target.partition(".")[0], []).append(field)
-    for name, fields in filled.items():
-        param = op.params.get(name)
-        if param is None or not param.required or param.default is not None:
-            continue  # a default fills what the message leaves unset
+    rows = required[operation] if required is not None else required_fields(spec, operation)
+    for name, param, fields in rows:
         if not any(getattr(message, field, None) for field in fields):
             raise ValidationError(
                 f"{spec.provider.name} requires it (its {param.wire or name} parameter)",
@@ -210,6 +217,21 @@ def check_required(message: Message, spec: Spec) -> None:
                 provider=spec.provider.name,
                 code=param.codes.get("required"),
             )
+
+
+def required_fields(spec: Spec, operation: str) -> list[tuple[str, Param, list[str]]]:
+    """The parameters of ``operation`` its API requires and no default fills, each with
+    the Message fields mapped to it (one of them must be set)."""
+    op = spec.operations[operation]
+    filled: dict[str, list[str]] = {}  # parameter -> the fields mapped to it, set or not
+    for field, target in spec.mapping.get(operation, {}).items():
+        filled.setdefault(target.partition(".")[0], []).append(field)
+    rows = []
+    for name, fields in filled.items():
+        param = op.params.get(name)
+        if param is not None and param.required and param.default is None:
+            rows.append((name, param, fields))
+    return rows
 
 
 def check_message(message: Message, spec: Spec | None = None) -> None:

@@ -226,6 +226,8 @@ def _given(operation: Operation, values: Mapping[str, Any]) -> list[tuple[str, P
     out: list[tuple[str, Param, Any]] = []
     for name, param in operation.params.items():
         value: Any = values.get(name)
+        if value is None and param.const is None and name not in moved:
+            continue  # most parameters of a request: not given
         # a constant `beside` another parameter goes only where that one has a value
         beside_ok = param.beside is None or values.get(param.beside) is not None
         if param.const is not None and value is None and beside_ok:
