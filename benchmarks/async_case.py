@@ -3,9 +3,9 @@
 1. CPU per send, one send at a time to the local nginx: ``await AsyncMailer.send``
    vs ``Mailer.send``, interleaved rounds, this process's CPU time (nginx's is its
    own), median of the per-round ratios.
-2. 1,000 sends on one event loop (``AsyncMailer.send_many``, 100 connections; all
-   1,000 started at once, and 100 at a time) to a server that answers after 50 ms, as
-   a provider across a network would, against the sync way to overlap them:
+2. 1,000 sends on one event loop (``AsyncMailer.send_many``, 100 connections;
+   concurrency 1,000, which the connections hold to 100 under way, and 100) to a
+   server that answers after 50 ms, as a provider across a network would, against the sync way to overlap them:
    ``Mailer.send_many(concurrency=100)``, 100 threads sharing one Mailer. Wall time for the 1,000 and CPU per send, rounds
    interleaved.
 """
@@ -126,9 +126,9 @@ def case_async(report: Any, base: str, rounds: int, batch: int, bursts: int) -> 
         f"async: {CONCURRENT} sends go to a local server answering after "
         f"{LATENCY * 1000:g} ms (benchmarks/latency_server.py); the AsyncMailer keeps "
         f"{CONNECTIONS} connections, Mailer.send_many runs {CONNECTIONS} threads; "
-        f"c={CONCURRENT} (send_many's concurrency) starts every send at once (each does "
-        "its checks, ledger claim and encoding before it waits for a connection), "
-        f"c={CONNECTIONS} keeps as many under way as the threads do. CPU is "
+        f"c={CONCURRENT} (send_many's concurrency) asks for every send at once, and the "
+        f"AsyncMailer, its connections fixed at {CONNECTIONS}, keeps as many under way as "
+        f"they carry; c={CONNECTIONS} keeps as many under way as the threads do. CPU is "
         "this process's (the servers' is their own)"
     )
 

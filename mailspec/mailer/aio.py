@@ -218,7 +218,9 @@ class AsyncMailer:
         order, its :class:`~mailspec.SendResult` or the exception its send raised (one
         failure never stops the others), ``concurrency`` sends under way at a time
         (tasks, not threads), each under the providers' rate limits as :meth:`send`
-        is. ``on_progress(done, total, outcome)`` is called after each message (an
+        is. Where ``connections`` was given, at most as many sends as the providers'
+        connections together carry are under way (``connections`` times the
+        providers): one more would only wait for a connection. ``on_progress(done, total, outcome)`` is called after each message (an
         exception it raises is logged and ignored). Cancelling the call cancels the
         sends under way (those already written are recorded as ambiguous, as
         :meth:`send` says) and sends no more."""
@@ -227,6 +229,11 @@ class AsyncMailer:
         tasks = workers(concurrency, len(batch))  # a ValidationError before any send
         if self._connections_follow:
             self._http.ensure_connections(tasks)  # as Mailer.send_many grows its pools
+        else:
+            # a send past what the connections carry would only wait for one, after its
+            # checks, claim and encoding: on one loop, that work delays the sends that
+            # hold a connection, and the whole batch with them
+            tasks = min(tasks, self._http.connections * len(self.providers))
         outcomes: list[Outcome | None] = [None] * len(batch)
         queued = iter(range(len(batch)))  # shared: each index is taken by one worker
         done = 0

@@ -173,3 +173,28 @@ def test_send_many_under_latency_sends_everything(connections: int | None, most:
         assert [pool.size for pool in pools] == [most]  # the most connections it may open
     if connections is None:
         assert took < 3.0  # 50 at a time: two or three rounds of 0.1-0.4 s
+
+
+def test_send_many_keeps_no_more_sends_under_way_than_its_connections_carry(
+    slow: Sandbox,
+) -> None:
+    """Eight messages, concurrency 8, one connection fixed, a provider answering in
+    0.3 s, each request allowed 1 s and each send 2 s, so a request starts within the
+    send's first second. A send's deadline runs from its start: had all eight started
+    at once (each claiming its key and encoding, then waiting for the one connection),
+    the fifth and later would have found their turn too late. One under way at a
+    time, each has its whole deadline: all are sent, in turn."""
+    server = slow["cloudmails"]
+    mailer = AsyncMailer([server.provider(timeout=1.0)], connections=1, deadline=2.0)
+
+    async def batch() -> tuple[list[Any], float]:
+        began = time.monotonic()
+        outcomes = await mailer.send_many([message(i) for i in range(8)], concurrency=8)
+        took = time.monotonic() - began
+        await mailer.aclose()
+        return outcomes, took
+
+    outcomes, took = run(batch())
+    assert [type(o).__name__ for o in outcomes] == ["SendResult"] * 8
+    assert server.requests == 8
+    assert took >= 8 * 0.3  # one request at a time on the one connection
