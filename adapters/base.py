@@ -117,6 +117,7 @@ class Provider(Sender):
             for name, op in self.spec.operations.items()
         }
         self._required = {name: required_fields(self.spec, name) for name in self.spec.operations}
+        self._placed: dict[str, frozenset[str]] = {}  # per operation, made when first asked
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.client.base_url}>"
@@ -140,10 +141,14 @@ class Provider(Sender):
         operation = "send_template" if message.template else "send"
         if operation not in self.spec.operations:
             operation = "send"
-        mapping = self.spec.mapping.get(operation, {})
-        ignored = self.implied | HINTS | {"provider_options"}  # see with_options
-        ignored |= set(self.spec.operations[operation].ignores)
-        return [f for f in message.set_fields() if f not in mapping and f not in ignored]
+        placed = self._placed.get(operation)
+        if placed is None:
+            # the fields with a mapping row, and those the provider fills or ignores
+            placed = self._placed[operation] = frozenset(
+                {*self.spec.mapping.get(operation, {}), *self.implied, *HINTS}
+                | {"provider_options", *self.spec.operations[operation].ignores}
+            )
+        return [f for f in message.set_fields() if f not in placed]
 
     def deliver(self, message: Message) -> SendResult:
         """Send a message :meth:`check` has passed. The Mailer checks once and may

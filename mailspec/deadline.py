@@ -16,8 +16,6 @@ imports, so that the Mailer does not import the HTTP runtime.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 
 __all__ = ["current", "within"]
@@ -25,17 +23,23 @@ __all__ = ["current", "within"]
 _DEADLINE: ContextVar[float | None] = ContextVar("mailspec_deadline", default=None)
 
 
-@contextmanager
-def within(seconds: float) -> Iterator[None]:
-    """Requests made inside end within ``seconds`` from now, or by an earlier deadline
-    already set around this one (a nested bound never extends an outer one)."""
-    at = time.monotonic() + max(0.0, seconds)
-    outer = _DEADLINE.get()
-    token = _DEADLINE.set(at if outer is None else min(at, outer))
-    try:
-        yield
-    finally:
-        _DEADLINE.reset(token)
+class within:  # a context manager, named as the function it replaced
+    """Requests made inside end within ``seconds`` from now (from entering it), or by an
+    earlier deadline already set around this one (a nested bound never extends an
+    outer one). A class rather than a generator: it is entered on every attempt."""
+
+    __slots__ = ("_seconds", "_token")
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+
+    def __enter__(self) -> None:
+        at = time.monotonic() + max(0.0, self._seconds)
+        outer = _DEADLINE.get()
+        self._token = _DEADLINE.set(at if outer is None else min(at, outer))
+
+    def __exit__(self, *exc_info: object) -> None:
+        _DEADLINE.reset(self._token)
 
 
 def current() -> float | None:

@@ -235,6 +235,8 @@ def _checked(address: object) -> str:
         raise ValidationError(
             f"expected an address string, got {type(address).__name__}", field="address"
         )
+    if is_plain_address(address):
+        return address.lower()  # an address as it is sent: no name, no space
     bare = bare_address(address)
     if "@" not in bare or len(bare) > 320 or any(c.isspace() for c in bare):
         raise ValidationError("not an email address", field="address")
