@@ -47,8 +47,9 @@ _PROCESS = uuid.uuid4().hex[:8]  # tells apart processes that reuse a pid
 
 
 def new_key() -> str:
-    """A fresh idempotency key: 32 hex digits, unique without coordination."""
-    return uuid.uuid4().hex
+    """A fresh idempotency key: 32 hex digits, 128 random bits from the operating
+    system, unique without coordination."""
+    return os.urandom(16).hex()
 
 
 FINGERPRINT_SCHEME = "m1"

@@ -109,6 +109,7 @@ ambiguous :class:`~mailspec.TransportError` like any other timeout.
 
 from __future__ import annotations
 
+import copy
 import enum
 import logging
 import random as _random
@@ -534,7 +535,10 @@ class Mailer:
         key = message.idempotency_key
         if key is None:
             key = new_key()
-            message = msgspec.structs.replace(message, idempotency_key=key)
+            # a copy with the key set: replace() would check every field again, and a
+            # fresh key is valid by construction
+            message = copy.copy(message)
+            msgspec.structs.force_setattr(message, "idempotency_key", key)
         taken = KeyClaim.take(
             self.ledger, claim_key or key, message, self.deadline, self._clock, self.claim_lease
         )
