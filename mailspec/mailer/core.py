@@ -439,7 +439,6 @@ class Mailer:
             )
         self.store: StateStore = store if store is not None else MemoryStore()
         self.on_attempt = on_attempt
-        self._telemetry = otel.telemetry(self, telemetry)
         # a store other processes share is read against the clock they share
         shared = bool(getattr(self.store, "shared", False))
         self._clock = clock or (time.time if shared else time.monotonic)
@@ -471,6 +470,9 @@ class Mailer:
             redeliver_after=self.redeliver_after,
             poll_window=None if poll_window is None else float(poll_window),
         )
+        # last: telemetry's breaker gauge reads every Mailer it was given, so one whose
+        # settings were refused above must never be among them
+        self._telemetry = otel.telemetry(self, telemetry)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Mailer:

@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import StatusCode
 from otel_support import Sdk
 
-from mailspec import AllProvidersFailed, Mailer, Message
+from mailspec import AllProvidersFailed, Mailer, Message, ValidationError
 from mailspec.sandbox import Fault, Sandbox
 
 NAMES = ["aurorasendcloud", "sendcloud"]
@@ -173,3 +173,20 @@ def test_the_breaker_gauge_shows_an_open_breaker(sandbox: Sandbox, sdk: Sdk) -> 
 def test_telemetry_false_reports_nothing(sandbox: Sandbox, sdk: Sdk) -> None:
     mailer(sandbox, telemetry=False).send(message())
     assert sdk.spans.get_finished_spans() == ()
+
+
+def test_a_mailer_whose_settings_were_refused_leaves_the_breaker_gauge_alone(
+    sandbox: Sandbox, sdk: Sdk
+) -> None:
+    """A Mailer refused mid-construction (an unknown strategy, checked once the store is
+    set up) and kept alive by its error's traceback is never read by the gauge: before,
+    it was, and the SDK dropped every reading of the collection with an
+    AttributeError."""
+    with pytest.raises(ValidationError) as refused:
+        mailer(sandbox, strategy="fastest")
+    m = mailer(sandbox, breaker_threshold=2, max_attempts=2)
+    sandbox["aurorasendcloud"].faults.queue(Fault.SERVER_ERROR, times=2)
+    m.send(message())
+    gauge = points(sdk, "mailspec.breaker.open")
+    assert gauge[(("mailspec.provider", "aurorasendcloud"),)].value == 1
+    assert refused.value is not None  # the traceback, and the half-built Mailer, live on
