@@ -21,8 +21,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
-import msgspec
-
 from mailspec._naming import ident
 from mailspec.checks.carry import HINTS
 from mailspec.checks.message import check_message, check_required, check_rules, required_fields
@@ -36,7 +34,7 @@ from mailspec.errors import (
     error_class_for,
     mark_written,
 )
-from mailspec.message import Message
+from mailspec.message import Message, derived
 from mailspec.results import Attempt, DeliveryStatus, SendResult, SmsResult
 from mailspec.runtime import BaseClient
 from mailspec.runtime.client import Call
@@ -349,7 +347,8 @@ class Provider(Sender):
         calls = []
         for to in message.to:
             data = {**message.variables, **message.recipient_variables.get(to, {})}
-            one = msgspec.structs.replace(message, to=[to], variables=data, recipient_variables={})
+            # the message was checked: its own recipient and values need no check again
+            one = derived(message, to=[to], variables=data, recipient_variables={})
             if op.fill_variables:
                 one = self._filled(one, data, to in message.recipient_variables)
             operation, values = self._values(one)
@@ -369,7 +368,7 @@ class Provider(Sender):
                 field="recipient_variables" if own else "variables",
                 provider=self.name,
             )
-        return msgspec.structs.replace(
+        return derived(
             copy,
             subject=subject,
             html=fill(copy.html, data, syntax),

@@ -166,6 +166,17 @@ class Message(msgspec.Struct, kw_only=True, frozen=True):
 
 MESSAGE_FIELDS: tuple[str, ...] = Message.__struct_fields__
 
+
+def derived(message: Message, **changes: Any) -> Message:
+    """A copy of ``message`` with ``changes``, which are not checked again: only for
+    values that are right by construction (a fresh idempotency key; one of the
+    message's own recipients, its variables merged, its text with them filled in).
+    Anything else goes through ``msgspec.structs.replace``, which checks every field."""
+    copy = message.__copy__()
+    for field, value in changes.items():
+        msgspec.structs.force_setattr(copy, field, value)
+    return copy
+
 # the Message fields of each kind, for the error that names a wrong one
 _OPTIONAL_STRINGS = ("from_name", "subject", "html", "text", "template", "idempotency_key")
 _STRING_LISTS = ("to", "cc", "bcc", "tags")

@@ -109,7 +109,6 @@ ambiguous :class:`~mailspec.TransportError` like any other timeout.
 
 from __future__ import annotations
 
-import copy
 import enum
 import logging
 import random as _random
@@ -144,7 +143,7 @@ from ..errors import (
     mark_written,
     written_to,
 )
-from ..message import Message
+from ..message import Message, derived
 from ..results import Attempt, DeliveryStatus, SendResult
 from .breaker import Breaker, Gate, counts_as_failure
 from .bulk import Progress, messages_of, send_all, workers
@@ -537,10 +536,7 @@ class Mailer:
         key = message.idempotency_key
         if key is None:
             key = new_key()
-            # a copy with the key set: replace() would check every field again, and a
-            # fresh key is valid by construction
-            message = copy.copy(message)
-            msgspec.structs.force_setattr(message, "idempotency_key", key)
+            message = derived(message, idempotency_key=key)  # valid by construction
         taken = KeyClaim.take(
             self.ledger, claim_key or key, message, self.deadline, self._clock, self.claim_lease
         )
