@@ -155,7 +155,8 @@ def encode_request(
     files: list[tuple[str, Attachment, str]] = []  # wire name, file, the part's file name
     as_json = operation.encoding == "json"  # its body comes from json_object() below
     in_headers: dict[str, str] = {}
-    for name, param, value in _given(operation, values):
+    given = _given(operation, values)
+    for name, param, value in given:
         wire = param.wire or name
         if param.location == "path":
             path = path.replace(f"{{{name}}}", quote(_scalar(param, value), safe=""))
@@ -183,7 +184,7 @@ def encode_request(
         url += "?" + form_urlencode(in_query)
     if operation.encoding == "json":
         out_headers["Content-Type"] = "application/json"
-        document = json_object(operation, values)
+        document = _json_object(given)
         if operation.body is not None:  # the body is one parameter's value (a batch array)
             param = operation.params[operation.body]
             body = document.get(param.wire or operation.body, [])
@@ -219,10 +220,10 @@ def _given(operation: Operation, values: Mapping[str, Any]) -> list[tuple[str, P
     and constants; the inline parts of a ``files`` parameter with ``inline_to`` are the
     other parameter's (Mailgun's ``attachment`` and ``inline``)."""
     moved: dict[str, list[Attachment]] = {}
-    for name, param in operation.params.items():
+    for name, param in _inline_sources(operation):
         files = values.get(name)
-        if param.type == "files" and param.inline_to is not None and files:
-            moved[param.inline_to] = [a for a in files if a.content_id]
+        if files:
+            moved[param.inline_to or ""] = [a for a in files if a.content_id]
     out: list[tuple[str, Param, Any]] = []
     for name, param in operation.params.items():
         value: Any = values.get(name)
@@ -262,6 +263,27 @@ def _extra_scalar(value: Any) -> str:
     return value if isinstance(value, str) else _json.encode(value).decode("utf-8")
 
 
+_INLINE_SOURCES: dict[int, tuple[Operation, list[tuple[str, Param]]]] = {}
+_MAX_KNOWN_OPERATIONS = 512  # specs' operations: few, but a program may load specs anew
+
+
+def _inline_sources(operation: Operation) -> list[tuple[str, Param]]:
+    """The ``files`` parameters of ``operation`` whose inline parts go to another
+    (``inline_to``): found once per operation, since most have none."""
+    known = _INLINE_SOURCES.get(id(operation))
+    if known is not None and known[0] is operation:
+        return known[1]
+    sources = [
+        (name, param)
+        for name, param in operation.params.items()
+        if param.type == "files" and param.inline_to is not None
+    ]
+    if len(_INLINE_SOURCES) >= _MAX_KNOWN_OPERATIONS:
+        _INLINE_SOURCES.clear()
+    _INLINE_SOURCES[id(operation)] = (operation, sources)  # kept alive: its id stays its own
+    return sources
+
+
 def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON object a json-encoded ``operation`` sends for ``values`` (credentials and
     path parameters aside), e.g. to nest one message inside a batch. Each parameter is
@@ -269,8 +291,13 @@ def json_object(operation: Operation, values: Mapping[str, Any]) -> dict[str, An
     named by a prefix at the top level, attachment objects with the provider's keys,
     address objects; a wire path (``personalizations[0].to``) places it inside nested
     objects and lists (:mod:`mailspec.wire_paths`)."""
+    return _json_object(_given(operation, values))
+
+
+def _json_object(given: list[tuple[str, Param, Any]]) -> dict[str, Any]:
+    """:func:`json_object` of the parameters :func:`_given` picked."""
     out: dict[str, Any] = {}
-    for name, param, value in _given(operation, values):
+    for name, param, value in given:
         if param.location in ("path", "header"):
             continue
         wire = param.wire or name
