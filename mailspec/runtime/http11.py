@@ -60,6 +60,19 @@ _FOLDED = re.compile(r"(?:\A|\n)[ \t]")  # an obsolete continuation line
 _FOLD = re.compile(r"\n[ \t]+")
 _DIGITS = re.compile(r"[0-9]{1,20}")  # a Content-Length: at most 20 digits, as h11
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;.*)?[ \t]*\r\n")
+# the usual head, which the general reading above would read the same: HTTP/1.1, CRLF
+# line ends, a status line and header fields of printable ASCII (no tab, no folding),
+# each field's value not empty (spaces around it dropped)
+_PLAIN_VALUE = rb"[!-~](?:[ -~]*[!-~])?"
+_PLAIN_HEAD = re.compile(
+    rb"HTTP/1\.1 ([0-9]{3})(?: [ -~]*)?\r\n((?:"
+    + _TOKEN.pattern.encode()
+    + rb": *"
+    + _PLAIN_VALUE
+    + rb" *\r\n)*)"
+)
+_PLAIN_FIELD = re.compile("(" + _TOKEN.pattern + "): *(" + _PLAIN_VALUE.decode() + ") *\r\n")
+_FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
 
 # what the reader is reading
 _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER, _UNTIL_CLOSE, _DONE = range(8)
@@ -236,14 +249,19 @@ class AnswerReader:
         block = buf[: end.start() + 1]
         if block.count(b"\n") > MAX_FIELDS + 1:  # the status line and the header lines
             raise BadAnswer(f"more than {MAX_FIELDS} header lines")
-        lines = _lines(block, "the answer's head", 1)
-        status_line = _STATUS_LINE.fullmatch(lines[0])
-        if status_line is None:
-            raise BadAnswer("not an HTTP status line")
-        version, status = status_line.group(1), int(status_line.group(2))
-        if not version.startswith("1.") and version != "0.9":
-            raise BadAnswer("not an HTTP/1 answer")
-        fields = _Fields(lines, 1)
+        plain = _PLAIN_HEAD.fullmatch(block)
+        if plain is not None:  # the usual head, read by two regular expressions
+            version, status = "1.1", int(plain.group(1))
+            fields = _Fields(_PLAIN_FIELD.findall(block[plain.start(2) :].decode("ascii")))
+        else:
+            lines = _lines(block, "the answer's head", 1)
+            status_line = _STATUS_LINE.fullmatch(lines[0])
+            if status_line is None:
+                raise BadAnswer("not an HTTP status line")
+            version, status = status_line.group(1), int(status_line.group(2))
+            if not version.startswith("1.") and version != "0.9":
+                raise BadAnswer("not an HTTP/1 answer")
+            fields = _Fields(_pairs(lines, 1))
         if status < 200:
             if status < 100 or status == 101:  # 101: a protocol switch never asked for
                 raise BadAnswer(f"HTTP {status} to a plain request")
@@ -332,7 +350,7 @@ class AnswerReader:
             if end is None and len(buf) <= MAX_HEAD:
                 return False
             raise BadAnswer(f"the answer's trailer runs past {MAX_HEAD:,} bytes")
-        _Fields(_lines(buf[: end.start() + 1], "the trailer", 0), 0)
+        _Fields(_pairs(_lines(buf[: end.start() + 1], "the trailer", 0), 0))
         self._buf = buf[end.end() :]
         self._state = _DONE
         return True
@@ -372,26 +390,36 @@ def _lines(block: bytes, what: str, start: int) -> list[str]:
     return lines
 
 
+def _pairs(lines: list[str], start: int) -> list[tuple[str, str]]:
+    """The ``NAME: VALUE`` lines of ``lines[start:]`` as pairs, each name a token and
+    each value without the whitespace around it."""
+    pairs = []
+    for i in range(start, len(lines)):
+        name, colon, value = lines[i].partition(":")
+        if not colon or not _TOKEN.fullmatch(name):
+            raise BadAnswer("a header line that is not NAME: VALUE")
+        pairs.append((name, value.strip(" \t")))
+    return pairs
+
+
 class _Fields:
-    """The header fields of ``lines[start:]`` (values without the whitespace around
-    them), checked as h11 checks them: a token before the colon, one Content-Length
-    value however often repeated (kept once), chunked the only Transfer-Encoding
-    (lower-cased, as h11 gives it); and what they say of the framing."""
+    """Header fields (``(name, value)`` pairs, as :func:`_pairs` makes them) checked as
+    h11 checks them: one Content-Length value however often repeated (kept once),
+    chunked the only Transfer-Encoding (lower-cased, as h11 gives it); and what they
+    say of the framing."""
 
     __slots__ = ("_length_text", "chunked", "close", "items", "length")
 
-    def __init__(self, lines: list[str], start: int) -> None:
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self.items: list[tuple[str, str]] = []
         self.length: int | None = None
         self._length_text = ""
         self.chunked = self.close = False
-        for i in range(start, len(lines)):
-            name, colon, value = lines[i].partition(":")
-            if not colon or not _TOKEN.fullmatch(name):
-                raise BadAnswer("a header line that is not NAME: VALUE")
-            value = value.strip(" \t")
+        for name, value in pairs:
             lowered = name.lower()
-            if lowered == "content-length":
+            if lowered not in _FRAMING:
+                pass
+            elif lowered == "content-length":
                 value = self._length(value)
                 if not value:
                     continue  # the same again: kept once
@@ -400,7 +428,7 @@ class _Fields:
                 if self.chunked or value != "chunked":
                     raise BadAnswer("a Transfer-Encoding other than chunked")
                 self.chunked = True
-            elif lowered == "connection":
+            else:  # connection
                 self.close = self.close or "close" in [
                     v.strip(" \t") for v in value.lower().split(",")
                 ]

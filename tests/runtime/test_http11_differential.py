@@ -238,6 +238,47 @@ def answers(draw: st.DrawFn) -> tuple[bytes, str]:
     return head + eol.join(lines) + eol + eol + wire, method
 
 
+ASCII_VALUES = st.lists(
+    st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=10),
+    max_size=4,
+).map(" ".join)
+
+
+@st.composite
+def plain_answers(draw: st.DrawFn) -> tuple[bytes, bytes]:
+    """An answer of the usual shape (HTTP/1.1, CRLF line ends, printable ASCII, spaces
+    around values), which the reader reads by a quicker path; and the same answer with
+    LF line ends in its head, read by the general path."""
+    status = draw(st.sampled_from([100, 200, 201, 202, 204, 304, 400, 404, 429, 500, 503]))
+    reason = draw(st.sampled_from([" OK", " Not Found", "", " ", " A: b"]))
+    lines = [f"HTTP/1.1 {status}{reason}".encode()]
+    for _ in range(draw(st.integers(0, 8))):
+        spaces = st.sampled_from(["", " ", "  "])
+        lines.append(f"{draw(NAMES)}:{draw(spaces)}{draw(ASCII_VALUES)}{draw(spaces)}".encode())
+    body = draw(st.binary(max_size=100))
+    framing = draw(st.sampled_from(["length", "repeated", "chunked", "close"]))
+    if framing in ("length", "repeated"):
+        lines.append(f"Content-Length: {len(body)}".encode())
+        if framing == "repeated":
+            lines.append(f"content-length:  {len(body)} ".encode())
+        wire = body
+    elif framing == "chunked":
+        lines.append(b"Transfer-Encoding: chunked")
+        wire = chunked(body, draw)
+    else:
+        wire = body
+    if draw(st.booleans()):
+        lines.append(draw(st.sampled_from([b"Connection: close", b"Connection: keep-alive"])))
+    if status in (204, 304):
+        wire = b""
+    order = draw(st.permutations(range(1, len(lines))))
+    lines = [lines[0], *(lines[i] for i in order)]
+    if status == 100:  # an interim answer, then the final one
+        lines = [b"HTTP/1.1 100 Continue", b"", b"HTTP/1.1 200 OK", *lines[1:]]
+    head = b"\r\n".join(lines) + b"\r\n\r\n"
+    return head + wire, head.replace(b"\r\n", b"\n") + wire
+
+
 BAD_STATUS = [
     b"HTTP/2.0 200 OK",
     b"HTTP/1.1 2000 OK",
@@ -392,6 +433,18 @@ def test_valid_answers_read_as_h11_and_http_client_read_them(data: st.DataObject
 def test_mutated_answers_refused_where_both_refuse(data: st.DataObject) -> None:
     answer, method = data.draw(mutated())
     check(answer, method, split(answer, data.draw))
+
+
+@FUZZ
+@given(st.data())
+def test_plain_answers_read_as_h11_reads_them_and_as_the_general_path_does(
+    data: st.DataObject,
+) -> None:
+    answer, with_lf = data.draw(plain_answers())
+    check(answer, "GET", split(answer, data.draw))
+    quick = read_ours([answer], "GET")
+    assert isinstance(quick, Read)
+    assert replace(quick, reusable=None) == replace(read_ours([with_lf], "GET"), reusable=None)
 
 
 SAMPLE = (
