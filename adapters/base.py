@@ -116,6 +116,10 @@ class Provider(Sender):
         }
         self._required = {name: required_fields(self.spec, name) for name in self.spec.operations}
         self._placed: dict[str, frozenset[str]] = {}  # per operation, made when first asked
+        self._layouts = {
+            name: _Layout.of(op, self.spec.mapping.get(name, {}))
+            for name, op in self.spec.operations.items()
+        }
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.client.base_url}>"
@@ -449,6 +453,7 @@ class Provider(Sender):
         as text, to an object parameter (tags as a custom header)."""
         mapping = self.spec.mapping.get(operation, {})
         op = self.spec.operations[operation]
+        layout = self._layouts[operation]
         values: dict[str, Any] = {}
         entries: dict[str, dict[str, tuple[str, Any]]] = {}
         fields = message.set_fields()
@@ -459,15 +464,14 @@ class Provider(Sender):
             for f, target in self._worded[operation]
             if f not in fields and _word_for(op, target, getattr(message, f, None)) is not None
         ]
-        listed = _recipient_params(op, mapping)
+        listed = layout.listed
         for param, keys in listed.items():
             rows = [f for f in ("to", "cc", "bcc") if mapping.get(f) == param]
             if any(getattr(message, f) for f in rows):
                 values[param] = _recipient_objects(keys, message, rows)
             if keys.cc_header and "cc" in rows and message.cc and "headers" in mapping:
                 cc = ", ".join(_with_names(message.cc, message.display_names))
-                headers_param = split_target(mapping["headers"])[0]
-                entries.setdefault(headers_param, {})[keys.cc_header] = ("cc", cc)
+                entries.setdefault(layout.headers_param, {})[keys.cc_header] = ("cc", cc)
         for field in fields:
             target = mapping.get(field)
             if target in listed and field in ("to", "cc", "bcc"):
@@ -489,7 +493,7 @@ class Provider(Sender):
                         f"{', '.join(inline)} would lose their content id",
                     )
             value = transform[field] if field in transform else getattr(message, field)
-            param, entry = split_target(target)
+            param, entry = layout.targets[field]
             files = op.params[param].keys if param in op.params else None
             if field == "attachments" and files is not None and files.utf8_text:
                 _refuse_other_charsets(self.name, message)
@@ -505,8 +509,6 @@ class Provider(Sender):
                 value = _with_names(value, message.display_names)
             value = _fit_to_param(op, param, field, value, self.name)
             values[param] = _wire_word(op.params[param].values, field, value, self.name)
-        owners = {split_target(t)[0]: f for f, t in mapping.items() if "." not in t}
-        headers_param = split_target(mapping.get("headers", ""))[0]
         for param, extra in entries.items():
             # header names ignore case (a JSON string of them, {Name, Value} pairs,
             # an object of text entries, or the headers row's object)
@@ -514,9 +516,10 @@ class Provider(Sender):
                 op.params[param].type != "object"
                 or op.params[param].pairs is not None
                 or op.params[param].text_entries
-                or param == headers_param
+                or param == layout.headers_param
             )
-            values[param] = self._with_entries(owners.get(param), values.get(param), extra, fold)
+            owner = layout.owners.get(param)
+            values[param] = self._with_entries(owner, values.get(param), extra, fold)
         return values
 
     def _with_entries(
@@ -799,6 +802,27 @@ def _as_text(value: Any) -> str:
 # the fields whose addresses may have display names (Message.display_names); a
 # parameter of `format: mailbox` carries them, any other the bare address
 _RECIPIENT_FIELDS = frozenset({"to", "cc", "bcc", "reply_to"})
+
+
+class _Layout(NamedTuple):
+    """What :meth:`Provider._mapped` needs of one operation's mapping, worked out once:
+    each row's target as ``(parameter, entry)``, the parameters carrying recipients as
+    objects, the field whose row fills each whole parameter, and the headers row's
+    parameter ("" without one)."""
+
+    targets: dict[str, tuple[str, str | None]]
+    listed: dict[str, RecipientKeys]
+    owners: dict[str, str]
+    headers_param: str
+
+    @classmethod
+    def of(cls, op: Operation, mapping: Mapping[str, str]) -> _Layout:
+        return cls(
+            targets={field: split_target(target) for field, target in mapping.items()},
+            listed=_recipient_params(op, mapping),
+            owners={split_target(t)[0]: f for f, t in mapping.items() if "." not in t},
+            headers_param=split_target(mapping.get("headers", ""))[0],
+        )
 
 
 def _recipient_params(op: Operation, mapping: Mapping[str, str]) -> dict[str, RecipientKeys]:

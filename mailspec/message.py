@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from copy import copy as _copy
 from datetime import datetime
 from itertools import compress
 from typing import Any, NoReturn
@@ -172,10 +173,11 @@ def derived(message: Message, **changes: Any) -> Message:
     values that are right by construction (a fresh idempotency key; one of the
     message's own recipients, its variables merged, its text with them filled in).
     Anything else goes through ``msgspec.structs.replace``, which checks every field."""
-    copy = message.__copy__()
+    copy = _copy(message)
     for field, value in changes.items():
         msgspec.structs.force_setattr(copy, field, value)
     return copy
+
 
 # the Message fields of each kind, for the error that names a wrong one
 _OPTIONAL_STRINGS = ("from_name", "subject", "html", "text", "template", "idempotency_key")
