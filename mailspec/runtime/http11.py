@@ -62,16 +62,18 @@ _DIGITS = re.compile(r"[0-9]{1,20}")  # a Content-Length: at most 20 digits, as 
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;.*)?[ \t]*\r\n")
 # the usual head, which the general reading above would read the same: HTTP/1.1, CRLF
 # line ends, a status line and header fields of printable ASCII (no tab, no folding),
-# each field's value not empty (spaces around it dropped)
-_PLAIN_VALUE = rb"[!-~](?:[ -~]*[!-~])?"
+# each field's value not empty and without spaces after it. Possessive quantifiers: a
+# head that is not of this shape fails in one pass, without backtracking.
+_PLAIN_NAME = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]++"  # a token, as _TOKEN
+_PLAIN_VALUE = rb"[!-~][ -~]*+(?<! )"  # printable ASCII, no space at either end
 _PLAIN_HEAD = re.compile(
-    rb"HTTP/1\.1 ([0-9]{3})(?: [ -~]*)?\r\n((?:"
-    + _TOKEN.pattern.encode()
-    + rb": *"
+    rb"HTTP/1\.1 ([0-9]{3})(?: [ -~]*+)?\r\n((?:"
+    + _PLAIN_NAME
+    + rb": *+"
     + _PLAIN_VALUE
-    + rb" *\r\n)*)"
+    + rb"\r\n)*+)"
 )
-_PLAIN_FIELD = re.compile("(" + _TOKEN.pattern + "): *(" + _PLAIN_VALUE.decode() + ") *\r\n")
+_PLAIN_FIELD = re.compile("(" + _PLAIN_NAME.decode() + "): *+(" + _PLAIN_VALUE.decode() + ")\r\n")
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
 
 # what the reader is reading
