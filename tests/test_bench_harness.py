@@ -103,3 +103,21 @@ def test_a_failing_case_is_reported_and_the_other_figures_are_kept(
     assert out.count("json.loads / generated") == 2  # both other runs printed
     assert "generate --check" in out  # the failing case's own figure up to the failure
     assert report.as_json()["failed"] == report.failed
+
+
+def test_a_figure_for_information_has_no_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.bench import Report
+
+    report = Report()
+    samples = {"mailer": [1.3, 1.4, 1.2], "provider": [1.0, 1.0, 1.0]}
+    report.info("send", "Mailer / Provider", samples, "mailer", "provider")
+    report.ratio("send", "Mailer / Provider, as a goal", samples, "mailer", "provider", "<=", 1.15)
+    report.print()
+    lines = capsys.readouterr().out.splitlines()
+
+    (info,) = [line for line in lines if "Mailer / Provider " in line and "goal" not in line]
+    assert info.split()[-1] == "info" and "<=" not in info  # a figure: no target, no verdict
+    (goal,) = [line for line in lines if "as a goal" in line]
+    assert goal.split()[-1] == "MISSED"  # the same ratio, held to a target
+    assert [g["met"] for g in report.as_json()["goals"]] == [None, False]
+    assert report.goals[0].ratio == pytest.approx(1.3)
