@@ -156,6 +156,13 @@ class BaseClient:
             self.name, timeout=timeout, ca_certs=ca_certs, max_answer_bytes=max_answer_bytes
         )
         self._plans = {name: _plan(op) for name, op in spec.operations.items()}
+        # each operation's parameters with a default of their own, to fill where not given
+        self._defaults = {
+            name: [
+                (p, param.default) for p, param in op.params.items() if param.default is not None
+            ]
+            for name, op in spec.operations.items()
+        }
         # the spec's `hooks`, which the registry resolves in the user's package
         self.request_hook: RequestHook | None = None
         self.answer_hook: AnswerHook | None = None
@@ -184,9 +191,8 @@ class BaseClient:
         needs; ``extra`` wire fields may not be where the credentials go.
         ValidationError, no I/O."""
         op = self.spec.operations[operation]
-        taken = self._credential_wires()
         for name in extra or {}:
-            if name in taken:
+            if name in self._credential_wires():
                 raise ValidationError(
                     f"{name!r} is where the credentials go; it cannot be an extra field",
                     field="provider_options",
@@ -205,9 +211,9 @@ class BaseClient:
         if op.auth == "default" and self.spec.auth.aws_sigv4 is not None:
             _sigv4_sign(self.name)  # UnsupportedOperation before any I/O where it is missing
         defaults = {
-            name: dict(param.default)
-            for name, param in op.params.items()
-            if param.default is not None and values.get(name) is None
+            name: dict(default)
+            for name, default in self._defaults[operation]
+            if values.get(name) is None
         }
         if defaults:  # an object no Message field filled (Postmark's TemplateModel: {})
             values = {**values, **defaults}
